@@ -1,0 +1,42 @@
+using Registry.Core.Names;
+
+namespace Registry.Core.Storage;
+
+/// <summary>The one place that spells the original's storage layout (spec §7.1, §7.3).</summary>
+public static class StoragePaths
+{
+    public const string ImagesDir = "images";
+    public const string RepositoriesDir = "repositories";
+
+    public static string ImageDir(ImageId id) => $"{ImagesDir}/{NameEscaping.C(id.Value)}";
+    public static string ImageJson(ImageId id) => $"{ImageDir(id)}/json";
+    public static string ImageLayer(ImageId id) => $"{ImageDir(id)}/layer";
+    public static string ImageAncestry(ImageId id) => $"{ImageDir(id)}/ancestry";
+    public static string ImageChecksum(ImageId id) => $"{ImageDir(id)}/_checksum";
+    public static string ImageInProgress(ImageId id) => $"{ImageDir(id)}/_inprogress";
+    public static string ImageFiles(ImageId id) => $"{ImageDir(id)}/_files";
+
+    public static string NamespaceDir(string ns) => $"{RepositoriesDir}/{NameEscaping.C(ns)}";
+    public static string RepositoryDir(RepositoryName name) =>
+        $"{NamespaceDir(name.Namespace)}/{NameEscaping.C(name.Repository)}";
+
+    public const string TagPrefix = "tag_";
+    public static string Tag(RepositoryName name, string tag) => $"{RepositoryDir(name)}/{TagPrefix}{NameEscaping.C(tag)}";
+    public static string TagJson(RepositoryName name, string tag) => $"{RepositoryDir(name)}/tag{NameEscaping.C(tag)}_json";
+    public static string RepositoryJson(RepositoryName name) => $"{RepositoryDir(name)}/json";
+    public static string IndexImages(RepositoryName name) => $"{RepositoryDir(name)}/_index_images";
+    public static string Private(RepositoryName name) => $"{RepositoryDir(name)}/_private";
+
+    /// <summary>Our addition: the repository description set through <c>PUT …/properties</c>, so a rebuild keeps it.</summary>
+    public static string Description(RepositoryName name) => $"{RepositoryDir(name)}/_description";
+
+    /// <summary>The last component of a storage path.</summary>
+    public static string FileName(string path) => path[(path.LastIndexOf('/') + 1)..];
+
+    /// <summary>
+    /// The logical repository name of an on-disk repository directory: each component unescaped once,
+    /// so a scan agrees with the names the API produces at run time.
+    /// </summary>
+    public static RepositoryName RepositoryFromDisk(string nsComponent, string repoComponent) =>
+        new(NameEscaping.Unquote(nsComponent), NameEscaping.Unquote(repoComponent));
+}

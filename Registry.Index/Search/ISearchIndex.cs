@@ -1,0 +1,36 @@
+namespace Registry.Index.Search;
+
+/// <summary>One searchable repository. <see cref="Name"/> is the logical "namespace/repository".</summary>
+public sealed record SearchEntry(string Name, string Description, int StarCount = 0);
+
+/// <summary>One page of matches and the total number of matches.</summary>
+public sealed record SearchPage(long NumResults, IReadOnlyList<SearchEntry> Results);
+
+/// <summary>
+/// The repository search index (spec §3.7.6). Kept in step with storage by every write; rebuilt from
+/// storage when new or empty.
+/// </summary>
+public interface ISearchIndex
+{
+    /// <summary>Adds the repository if absent; an existing entry keeps its description.</summary>
+    Task AddRepositoryAsync(string name, CancellationToken ct);
+
+    /// <summary>Adds the repository if absent and sets its description ("" clears it).</summary>
+    Task SetDescriptionAsync(string name, string description, CancellationToken ct);
+
+    /// <summary>Removes the repository; no-op when absent.</summary>
+    Task RemoveRepositoryAsync(string name, CancellationToken ct);
+
+    /// <summary>
+    /// Case-insensitive literal substring match on name or description, in the spec's relevance order:
+    /// repository part equal to the term, then name prefix, then other name matches, then description-only;
+    /// ties by star count descending, then name ordinal. <paramref name="page"/> is 1-based.
+    /// </summary>
+    Task<SearchPage> SearchAsync(string query, int pageSize, int page, CancellationToken ct);
+
+    /// <summary>Number of repositories in the index.</summary>
+    Task<long> CountAsync(CancellationToken ct);
+
+    /// <summary>Replaces the whole content of the index in one transaction.</summary>
+    Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct);
+}
