@@ -1,0 +1,336 @@
+using System.Buffers;
+
+namespace Registry.Core.Storage;
+
+/// <summary>
+/// Stores each key as a file under a root directory (the original's layout, spec §7.1).
+/// Every key is validated by <see cref="StorageKey"/> and must resolve inside the root. Writes go to a
+/// <see cref="StorageKey.TempPrefix"/> file in the target directory, are flushed to disk and then renamed
+/// over the target, so readers see the old object or the new one, never a partial one.
+/// Symbolic links below the root are never followed: reads treat them as absent, writes, moves and deletes
+/// that would pass through one throw <see cref="StoragePathException"/>. The root itself may be a link.
+/// </summary>
+public sealed class FileSystemStorageDriver : IStorageDriver
+{
+    private const int CopyBufferSize = 1 << 20;
+
+    // Bigger caller reads bypass this buffer; it only helps callers that read in small pieces.
+    private const int ReadBufferSize = 64 * 1024;
+
+    private static readonly EnumerationOptions ChildrenOptions = new()
+    {
+        // The default skips Hidden, and on Unix every dot-file is "hidden": "._foo" would vanish from listings.
+        AttributesToSkip = 0,
+        IgnoreInaccessible = true,
+        RecurseSubdirectories = false,
+        ReturnSpecialDirectories = false,
+    };
+
+    private static readonly EnumerationOptions TreeOptions = new()
+    {
+        AttributesToSkip = FileAttributes.ReparsePoint,
+        IgnoreInaccessible = true,
+        RecurseSubdirectories = true,
+        ReturnSpecialDirectories = false,
+    };
+
+    private readonly string _rootWithSeparator;
+
+    public FileSystemStorageDriver(string root)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        Root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        Directory.CreateDirectory(Root);
+        _rootWithSeparator = Root.EndsWith(Path.DirectorySeparatorChar) ? Root : Root + Path.DirectorySeparatorChar;
+    }
+
+    /// <summary>The absolute root directory.</summary>
+    public string Root { get; }
+
+    public string Kind => "file";
+
+    /// <summary>
+    /// The validated absolute path of <paramref name="key"/>, for <c>SendFileAsync</c> or <c>X-Accel-Redirect</c>.
+    /// Throws <see cref="StoragePathException"/> for an invalid key or one that passes through a symbolic link.
+    /// The file may not exist.
+    /// </summary>
+    public string GetPhysicalPath(string key) => ResolveForWrite(key);
+
+    public async Task<byte[]?> GetContentAsync(string path, CancellationToken ct)
+    {
+        var full = ResolveForRead(path);
+        if (full is null || !File.Exists(full)) return null;
+        try
+        {
+            return await File.ReadAllBytesAsync(full, ct);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public Task PutContentAsync(string path, ReadOnlyMemory<byte> content, CancellationToken ct)
+    {
+        var full = ResolveForWrite(path);
+        return PublishAsync(full, async file =>
+        {
+            await file.WriteAsync(content, ct);
+            return content.Length;
+        }, ct);
+    }
+
+    public Task<long> WriteStreamAsync(string path, Stream source, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var full = ResolveForWrite(path);
+        return PublishAsync(full, file => CopyAsync(source, file, ct), ct);
+    }
+
+    public Task<Stream?> OpenReadAsync(string path, long offset, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        var full = ResolveForRead(path);
+        if (full is null || !File.Exists(full)) return Task.FromResult<Stream?>(null);
+        try
+        {
+            // ReadWrite|Delete: a concurrent rename over the key or a delete must not fail an open reader.
+            var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete,
+                ReadBufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            if (offset > 0) stream.Seek(offset, SeekOrigin.Begin);
+            return Task.FromResult<Stream?>(stream);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Task.FromResult<Stream?>(null);
+        }
+    }
+
+    public Task<bool> ExistsAsync(string path, CancellationToken ct)
+    {
+        var full = ResolveForRead(path);
+        return Task.FromResult(full is not null && File.Exists(full));
+    }
+
+    public Task<long?> SizeAsync(string path, CancellationToken ct)
+    {
+        var full = ResolveForRead(path);
+        if (full is null) return Task.FromResult<long?>(null);
+        var info = new FileInfo(full);
+        return Task.FromResult<long?>(info.Exists ? info.Length : null);
+    }
+
+    public Task<DateTimeOffset?> LastModifiedAsync(string path, CancellationToken ct)
+    {
+        var full = ResolveForRead(path);
+        if (full is null) return Task.FromResult<DateTimeOffset?>(null);
+        var info = new FileInfo(full);
+        return Task.FromResult<DateTimeOffset?>(
+            info.Exists ? new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero) : null);
+    }
+
+    public Task<IReadOnlyList<string>> ListAsync(string path, CancellationToken ct)
+    {
+        var full = ResolveForRead(path);
+        if (full is null || !Directory.Exists(full)) return Task.FromResult<IReadOnlyList<string>>([]);
+        var children = new List<string>();
+        try
+        {
+            foreach (var entry in new DirectoryInfo(full).EnumerateFileSystemInfos("*", ChildrenOptions))
+            {
+                ct.ThrowIfCancellationRequested();
+                // Temp files are in-flight writes; links and names no key could spell are invisible to callers,
+                // so every listed path can be passed back to this driver.
+                if ((entry.Attributes & FileAttributes.ReparsePoint) != 0 || !StorageKey.IsValidSegment(entry.Name)) continue;
+                children.Add($"{path}/{entry.Name}");
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return Task.FromResult<IReadOnlyList<string>>([]);
+        }
+        children.Sort(StringComparer.Ordinal);
+        return Task.FromResult<IReadOnlyList<string>>(children);
+    }
+
+    public Task<bool> DirectoryExistsAsync(string path, CancellationToken ct)
+    {
+        var full = ResolveForRead(path);
+        if (full is null || !Directory.Exists(full)) return Task.FromResult(false);
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(full, "*", TreeOptions))
+            {
+                ct.ThrowIfCancellationRequested();
+                if (!StorageKey.IsTempName(Path.GetFileName(file.AsSpan()))) return Task.FromResult(true);
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+        return Task.FromResult(false);
+    }
+
+    public Task MoveAsync(string from, string to, CancellationToken ct)
+    {
+        var source = ResolveForWrite(from);
+        var target = ResolveForWrite(to);
+        if (!File.Exists(source)) throw new FileNotFoundException($"Storage object '{from}' does not exist", from);
+        if (Directory.Exists(target)) throw new IOException($"Storage path '{to}' is a directory");
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.Move(source, target, overwrite: true);
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> DeleteAsync(string path, CancellationToken ct)
+    {
+        var full = ResolveForWrite(path);
+        if (File.Exists(full))
+        {
+            File.Delete(full);
+            return Task.FromResult(true);
+        }
+        if (!Directory.Exists(full)) return Task.FromResult(false);
+        try
+        {
+            // Unlinks symbolic links found inside without following them.
+            Directory.Delete(full, recursive: true);
+            return Task.FromResult(true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return Task.FromResult(false);
+        }
+    }
+
+    public Task CleanupTempAsync(CancellationToken ct)
+    {
+        foreach (var file in Directory.EnumerateFiles(Root, StorageKey.TempPrefix + "*", TreeOptions))
+        {
+            ct.ThrowIfCancellationRequested();
+            if (!StorageKey.IsTempName(Path.GetFileName(file.AsSpan()))) continue;
+            try
+            {
+                File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Start-up must not fail over a leftover we cannot remove; it stays invisible to readers.
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Writes through <paramref name="write"/> into a temp file next to <paramref name="target"/>, flushes it to
+    /// disk and renames it over the target. On any failure the temp file is removed and nothing is published.
+    /// </summary>
+    private static async Task<long> PublishAsync(string target, Func<FileStream, Task<long>> write, CancellationToken ct)
+    {
+        if (Directory.Exists(target)) throw new IOException($"Storage path '{target}' is a directory");
+        var dir = Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(dir);
+        var temp = Path.Combine(dir, StorageKey.TempPrefix + Guid.NewGuid().ToString("N"));
+        var published = false;
+        try
+        {
+            long written;
+            // bufferSize 0: callers already hand over large blocks, a second copy would only cost time.
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0,
+                             FileOptions.Asynchronous | FileOptions.SequentialScan))
+            {
+                written = await write(file);
+                file.Flush(flushToDisk: true);
+            }
+            // A cancellation that arrives after the last byte still means the caller gave up: publish nothing.
+            ct.ThrowIfCancellationRequested();
+            File.Move(temp, target, overwrite: true);
+            published = true;
+            return written;
+        }
+        finally
+        {
+            if (!published) TryDelete(temp);
+        }
+    }
+
+    /// <summary>Copies in 1 MiB blocks, filling the block before each write so disk writes stay large.</summary>
+    private static async Task<long> CopyAsync(Stream source, FileStream target, CancellationToken ct)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        try
+        {
+            long total = 0;
+            var filled = 0;
+            while (true)
+            {
+                var n = await source.ReadAsync(buffer.AsMemory(filled, CopyBufferSize - filled), ct);
+                if (n == 0) break;
+                filled += n;
+                total += n;
+                if (filled < CopyBufferSize) continue;
+                await target.WriteAsync(buffer.AsMemory(0, filled), ct);
+                filled = 0;
+            }
+            if (filled > 0) await target.WriteAsync(buffer.AsMemory(0, filled), ct);
+            return total;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void TryDelete(string file)
+    {
+        try
+        {
+            File.Delete(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // CleanupTempAsync removes it at the next start; the original error matters more.
+        }
+    }
+
+    /// <summary>The full path, or null when a component below the root is a symbolic link (treated as absent).</summary>
+    private string? ResolveForRead(string key)
+    {
+        var full = Resolve(key);
+        return LinkComponent(full) is null ? full : null;
+    }
+
+    private string ResolveForWrite(string key)
+    {
+        var full = Resolve(key);
+        var link = LinkComponent(full);
+        if (link is not null)
+            throw new StoragePathException($"Storage key '{key}' passes through the symbolic link '{link}'");
+        return full;
+    }
+
+    private string Resolve(string key)
+    {
+        StorageKey.Validate(key);
+        var full = Path.GetFullPath(Path.Combine(_rootWithSeparator, key));
+        if (!full.StartsWith(_rootWithSeparator, StringComparison.Ordinal))
+            throw new StoragePathException($"Storage key '{key}' leaves the storage root");
+        return full;
+    }
+
+    /// <summary>The first existing component of <paramref name="full"/> below the root that is a symbolic link.</summary>
+    private string? LinkComponent(string full)
+    {
+        var i = _rootWithSeparator.Length;
+        while (i <= full.Length)
+        {
+            var next = full.IndexOf(Path.DirectorySeparatorChar, i);
+            if (next < 0) next = full.Length;
+            var component = full[..next];
+            // readlink: one system call, null for a regular file, a directory or a missing path.
+            if (new FileInfo(component).LinkTarget is not null) return component;
+            i = next + 1;
+        }
+        return null;
+    }
+}
