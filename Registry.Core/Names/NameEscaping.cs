@@ -45,7 +45,13 @@ public static class NameEscaping
                 bytes.Add(Convert.ToByte(s.Substring(i + 1, 2), 16));
                 i += 2;
             }
-            else bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
+            else
+            {
+                // A character outside the BMP is two chars; encoding them one by one would yield U+FFFD twice.
+                var length = char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]) ? 2 : 1;
+                bytes.AddRange(Encoding.UTF8.GetBytes(s.Substring(i, length)));
+                i += length - 1;
+            }
         }
         return Encoding.UTF8.GetString(bytes.ToArray());
     }

@@ -78,7 +78,13 @@ public sealed partial record RepositoryRoute(RepositoryRouteKind Kind, Repositor
                 bytes[n++] = (byte)Convert.ToInt32(path.Substring(i + 1, 2), 16);
                 i += 2;
             }
-            else n += Encoding.UTF8.GetBytes(path.AsSpan(i, 1), bytes.AsSpan(n));
+            else
+            {
+                // A character outside the BMP is two chars; encoding them one by one would yield U+FFFD twice.
+                var length = char.IsHighSurrogate(c) && i + 1 < path.Length && char.IsLowSurrogate(path[i + 1]) ? 2 : 1;
+                n += Encoding.UTF8.GetBytes(path.AsSpan(i, length), bytes.AsSpan(n));
+                i += length - 1;
+            }
         }
         try
         {
