@@ -7,13 +7,37 @@ namespace Registry.Core.Configuration;
 /// </summary>
 public sealed record RegistrySettings
 {
+    /// <summary>Search database when <c>sqlalchemy_index_database</c> is unset.</summary>
+    public const string DefaultSearchDatabase = "sqlite:////tmp/docker-registry.db";
+
+    /// <summary>Default of <see cref="MirrorTagsCacheTtlSeconds"/> (two days).</summary>
+    public const long DefaultMirrorTagsCacheTtlSeconds = 172800;
+
+    /// <summary>Default of <see cref="MaxJsonBodyBytes"/> (10 MiB).</summary>
+    public const long DefaultMaxJsonBodyBytes = 10485760;
+
+    /// <summary>Default of <see cref="MaxHeaderBytes"/> (64 KiB).</summary>
+    public const int DefaultMaxHeaderBytes = 65536;
+
+    /// <summary>Default of <see cref="BodyMinRateBytesPerSecond"/> (Kestrel's own default).</summary>
+    public const long DefaultBodyMinRateBytesPerSecond = 240;
+
+    /// <summary>Default of <see cref="BodyMinRateGraceSeconds"/>.</summary>
+    public const int DefaultBodyMinRateGraceSeconds = 30;
+
+    /// <summary>Default of <see cref="ShutdownTimeoutSeconds"/>.</summary>
+    public const int DefaultShutdownTimeoutSeconds = 30;
+
     /// <summary>The file the settings came from (absolute path).</summary>
     public required string SourceFile { get; init; }
 
     /// <summary>The selected flavor; empty when SETTINGS_FLAVOR was set to "" (whole document).</summary>
     public required string Flavor { get; init; }
 
-    /// <summary>Every resolved key of the flavor: string, bool, long, double, list, nested map or null.</summary>
+    /// <summary>
+    /// Every resolved key of the flavor: string, bool, long, double, null, a list
+    /// (<c>IReadOnlyList&lt;object?&gt;</c>) or a nested map (<c>IReadOnlyDictionary&lt;string, object?&gt;</c>).
+    /// </summary>
     public required IReadOnlyDictionary<string, object?> Values { get; init; }
 
     /// <summary>JSON-encoded as the body of <c>GET /</c>; null means the body is <c>true</c>.</summary>
@@ -24,7 +48,10 @@ public sealed record RegistrySettings
 
     public bool Debug { get; init; }
 
-    /// <summary>True only for the YAML boolean true (spec §1.2).</summary>
+    /// <summary>
+    /// True only for the YAML boolean true (spec §1.2): the loader reads a missing or null <c>standalone</c> as
+    /// false (index-backed), like the original; other values are configuration errors.
+    /// </summary>
     public bool Standalone { get; init; } = true;
 
     public string? IndexEndpoint { get; init; }
@@ -45,7 +72,7 @@ public sealed record RegistrySettings
     public string? SearchBackend { get; init; }
 
     /// <summary>As written in the config: <c>sqlite:////abs.db</c>, <c>sqlite:///rel.db</c> or a plain path.</summary>
-    public string SearchDatabase { get; init; } = "sqlite:////tmp/docker-registry.db";
+    public string SearchDatabase { get; init; } = DefaultSearchDatabase;
 
     /// <summary>Value for <c>X-Docker-Endpoints</c>; null means the request's Host header.</summary>
     public string? RegistryEndpoints { get; init; }
@@ -55,6 +82,27 @@ public sealed record RegistrySettings
 
     /// <summary>Non-empty means mirror mode (ping reports "mirror").</summary>
     public string? MirrorSource { get; init; }
+
+    /// <summary><c>mirroring.source_index</c>: upstream index for index routes; null means <see cref="MirrorSource"/>.</summary>
+    public string? MirrorSourceIndex { get; init; }
+
+    /// <summary><c>mirroring.tags_cache_ttl</c>: seconds a cached upstream tag answer stays valid.</summary>
+    public long MirrorTagsCacheTtlSeconds { get; init; } = DefaultMirrorTagsCacheTtlSeconds;
+
+    /// <summary><c>max_json_body_bytes</c>: largest JSON request body (image json, index lists, users).</summary>
+    public long MaxJsonBodyBytes { get; init; } = DefaultMaxJsonBodyBytes;
+
+    /// <summary><c>max_header_bytes</c>: Kestrel's limit on the total size of request headers.</summary>
+    public int MaxHeaderBytes { get; init; } = DefaultMaxHeaderBytes;
+
+    /// <summary><c>body_min_rate_bytes_per_second</c>: slowest request body Kestrel tolerates; 0 turns the check off.</summary>
+    public long BodyMinRateBytesPerSecond { get; init; } = DefaultBodyMinRateBytesPerSecond;
+
+    /// <summary><c>body_min_rate_grace_seconds</c>: how long a body may be slower than the minimum rate (at least 2).</summary>
+    public int BodyMinRateGraceSeconds { get; init; } = DefaultBodyMinRateGraceSeconds;
+
+    /// <summary><c>shutdown_timeout_seconds</c>: how long shutdown waits for requests in flight.</summary>
+    public int ShutdownTimeoutSeconds { get; init; } = DefaultShutdownTimeoutSeconds;
 
     public bool SearchEnabled =>
         !string.IsNullOrWhiteSpace(SearchBackend) && !string.Equals(SearchBackend, "none", StringComparison.OrdinalIgnoreCase);
