@@ -1,0 +1,206 @@
+using Dapper;
+using FluentAssertions;
+using Microsoft.Data.Sqlite;
+using NUnit.Framework;
+using Registry.Index.Search;
+
+namespace Registry.Tests.Search;
+
+public class SqliteSearchIndexDatabaseTests
+{
+    private SearchTestDirectory _directory = null!;
+
+    [SetUp]
+    public void SetUp() => _directory = new SearchTestDirectory();
+
+    [TearDown]
+    public void TearDown() => _directory.Dispose();
+
+    [Test]
+    public async Task Open_creates_the_parent_directory_and_uses_wal()
+    {
+        var path = _directory.File("nested/deeper/index.db");
+
+        var index = await SqliteSearchIndex.OpenAsync(path, default);
+
+        index.FilePath.Should().Be(path);
+        (await index.CountAsync(default)).Should().Be(0);
+        (await ScalarAsync<string>(path, "PRAGMA journal_mode")).Should().Be("wal");
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(1);
+    }
+
+    [Test]
+    public async Task Open_upgrades_a_database_of_the_original_registry_and_reopening_is_idempotent()
+    {
+        var path = _directory.File("docker-registry.db");
+        await ExecuteAsync(path, """
+            CREATE TABLE version (id INTEGER NOT NULL, PRIMARY KEY (id));
+            INSERT INTO version VALUES (1);
+            CREATE TABLE repository (
+                id INTEGER NOT NULL, name VARCHAR(95) NOT NULL, description VARCHAR(100),
+                PRIMARY KEY (id), UNIQUE (name));
+            INSERT INTO repository (name, description) VALUES ('library/busybox', NULL), ('team/app', 'An App');
+            """);
+
+        var index = await SqliteSearchIndex.OpenAsync(path, default);
+
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(1);
+        (await index.SearchAsync("", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
+            new SearchEntry("library/busybox", ""),
+            new SearchEntry("team/app", "An App"),
+        ]));
+        (await index.SearchAsync("app", 25, 1, default)).NumResults.Should().Be(1);
+
+        await index.AddRepositoryAsync("team/new", default);
+        await index.RemoveRepositoryAsync("library/busybox", default);
+        var reopened = await SqliteSearchIndex.OpenAsync(path, default);
+
+        (await reopened.SearchAsync("", 25, 1, default)).Results.Select(r => r.Name).Should()
+            .Equal("team/app", "team/new");
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(1);
+        // The original's own table is left as it was.
+        (await ScalarAsync<long>(path, "SELECT count(*) FROM repository")).Should().Be(2);
+    }
+
+    [Test]
+    public async Task Open_refuses_a_database_from_a_newer_version()
+    {
+        var path = _directory.File("index.db");
+        await SqliteSearchIndex.OpenAsync(path, default);
+        await ExecuteAsync(path, "PRAGMA user_version = 99");
+
+        var act = () => SqliteSearchIndex.OpenAsync(path, default);
+
+        var error = (await act.Should().ThrowAsync<SearchIndexException>()).Which;
+        error.Failure.Should().Be(SearchIndexFailure.NewerVersion);
+        error.FilePath.Should().Be(path);
+        error.Message.Should().Contain(path).And.Contain("version 99");
+    }
+
+    [Test]
+    public async Task Concurrent_writers_on_two_instances_never_fail()
+    {
+        var path = _directory.File("index.db");
+        var first = await SqliteSearchIndex.OpenAsync(path, default);
+        var second = await SqliteSearchIndex.OpenAsync(path, default);
+
+        var writers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
+        {
+            var index = worker % 2 == 0 ? first : second;
+            for (var i = 0; i < 200; i++)
+            {
+                var name = $"worker{worker}/repo-{i % 50}";
+                switch (i % 4)
+                {
+                    case 0: await index.AddRepositoryAsync(name, default); break;
+                    case 1: await index.SetDescriptionAsync(name, $"written by {worker}", default); break;
+                    case 2: await index.SearchAsync("repo", 10, 1, default); break;
+                    default: await index.RemoveRepositoryAsync($"worker{worker}/repo-{(i + 1) % 50}", default); break;
+                }
+            }
+        })).ToList();
+        await Task.WhenAll(writers);
+
+        // Each worker owns its names, so replaying its operations in order gives the final state.
+        var expected = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var worker = 0; worker < 8; worker++)
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                var name = $"worker{worker}/repo-{i % 50}";
+                switch (i % 4)
+                {
+                    case 0: expected.TryAdd(name, ""); break;
+                    case 1: expected[name] = $"written by {worker}"; break;
+                    case 3: expected.Remove($"worker{worker}/repo-{(i + 1) % 50}"); break;
+                }
+            }
+        }
+
+        (await first.CountAsync(default)).Should().Be(expected.Count);
+        (await ScalarAsync<long>(path, "SELECT count(*) FROM search_repositories")).Should().Be(expected.Count);
+        var all = new List<SearchEntry>();
+        for (var page = 1; page <= 5; page++)
+        {
+            all.AddRange((await second.SearchAsync("", 100, page, default)).Results);
+        }
+
+        all.Select(e => (e.Name, e.Description)).Should()
+            .BeEquivalentTo(expected.Select(kv => (kv.Key, kv.Value)));
+        (await second.SearchAsync("3", 100, 1, default)).NumResults.Should()
+            .Be(expected.Count(kv => kv.Key.Contains('3') || kv.Value.Contains('3')));
+        (await first.SearchAsync("by 3", 100, 1, default)).NumResults.Should()
+            .Be(expected.Count(kv => kv.Value == "written by 3"));
+    }
+
+    [Test]
+    public async Task Open_reports_a_file_that_is_not_a_database_and_Recreate_moves_it_aside()
+    {
+        var path = _directory.File("index.db");
+        await File.WriteAllTextAsync(path, new string('x', 8192));
+
+        var act = () => SqliteSearchIndex.OpenAsync(path, default);
+
+        var error = (await act.Should().ThrowAsync<SearchIndexException>()).Which;
+        error.Failure.Should().Be(SearchIndexFailure.Corrupt);
+        error.Message.Should().Contain(path).And.Contain("reindex").And.Contain("Delete");
+
+        var recreated = await SqliteSearchIndex.RecreateAsync(path, default);
+
+        (await recreated.CountAsync(default)).Should().Be(0);
+        await recreated.AddRepositoryAsync("library/fresh", default);
+        (await recreated.SearchAsync("fresh", 25, 1, default)).NumResults.Should().Be(1);
+        var aside = Directory.GetFiles(_directory.Path, "index.db.corrupt-*").Should().ContainSingle().Which;
+        (await File.ReadAllTextAsync(aside)).Should().Be(new string('x', 8192));
+    }
+
+    [Test]
+    public async Task Open_reports_a_malformed_database_and_Recreate_recovers()
+    {
+        var path = _directory.File("index.db");
+        var index = await SqliteSearchIndex.OpenAsync(path, default);
+        await index.ReplaceAllAsync(Enumerable.Range(0, 2000).Select(i => new SearchEntry($"ns/r{i}", "")), default);
+        SqliteConnection.ClearAllPools();
+        // Keep the 100-byte header, destroy the schema b-tree that follows it on page 1.
+        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = 100;
+            await file.WriteAsync(Enumerable.Repeat((byte)0xA5, 3000).ToArray());
+        }
+
+        var act = () => SqliteSearchIndex.OpenAsync(path, default);
+
+        var error = (await act.Should().ThrowAsync<SearchIndexException>()).Which;
+        error.Failure.Should().Be(SearchIndexFailure.Corrupt);
+        error.Message.Should().Contain(path);
+
+        var recreated = await SqliteSearchIndex.RecreateAsync(path, default);
+        (await recreated.CountAsync(default)).Should().Be(0);
+        Directory.GetFiles(_directory.Path, "index.db.corrupt-*").Should().ContainSingle();
+    }
+
+    [Test]
+    public async Task Recreate_keeps_a_healthy_database()
+    {
+        var path = _directory.File("index.db");
+        var index = await SqliteSearchIndex.OpenAsync(path, default);
+        await index.AddRepositoryAsync("library/kept", default);
+
+        var recreated = await SqliteSearchIndex.RecreateAsync(path, default);
+
+        (await recreated.CountAsync(default)).Should().Be(1);
+        Directory.GetFiles(_directory.Path, "index.db.corrupt-*").Should().BeEmpty();
+    }
+
+    private static async Task<T> ScalarAsync<T>(string path, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path}");
+        return (await connection.ExecuteScalarAsync<T>(sql))!;
+    }
+
+    private static async Task ExecuteAsync(string path, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path}");
+        await connection.ExecuteAsync(sql);
+    }
+}

@@ -1,0 +1,331 @@
+using FluentAssertions;
+using NUnit.Framework;
+using Registry.Index.Search;
+
+namespace Registry.Tests.Search;
+
+public class SqliteSearchIndexTests
+{
+    private SearchTestDirectory _directory = null!;
+    private SqliteSearchIndex _index = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        _directory = new SearchTestDirectory();
+        _index = await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), CancellationToken.None);
+    }
+
+    [TearDown]
+    public void TearDown() => _directory.Dispose();
+
+    [Test]
+    public async Task Add_inserts_with_an_empty_description_and_is_idempotent()
+    {
+        await _index.AddRepositoryAsync("library/busybox", default);
+        await _index.AddRepositoryAsync("library/busybox", default);
+
+        (await _index.CountAsync(default)).Should().Be(1);
+        (await _index.SearchAsync("busybox", 25, 1, default)).Should().BeEquivalentTo(
+            new SearchPage(1, [new SearchEntry("library/busybox", "")]));
+    }
+
+    [Test]
+    public async Task Add_keeps_an_existing_description()
+    {
+        await _index.SetDescriptionAsync("team/app", "The app", default);
+        await _index.AddRepositoryAsync("team/app", default);
+
+        var page = await _index.SearchAsync("app", 25, 1, default);
+        page.Results.Should().Equal(new SearchEntry("team/app", "The app"));
+    }
+
+    [Test]
+    public async Task SetDescription_adds_replaces_and_clears()
+    {
+        await _index.SetDescriptionAsync("team/app", "first words", default);
+        (await _index.SearchAsync("first", 25, 1, default)).NumResults.Should().Be(1);
+
+        await _index.SetDescriptionAsync("team/app", "second words", default);
+        (await _index.SearchAsync("first", 25, 1, default)).NumResults.Should().Be(0);
+        (await _index.SearchAsync("second", 25, 1, default)).Results.Should()
+            .Equal(new SearchEntry("team/app", "second words"));
+
+        await _index.SetDescriptionAsync("team/app", "", default);
+        (await _index.SearchAsync("words", 25, 1, default)).NumResults.Should().Be(0);
+        (await _index.SearchAsync("", 25, 1, default)).Results.Should().Equal(new SearchEntry("team/app", ""));
+        (await _index.CountAsync(default)).Should().Be(1);
+    }
+
+    [Test]
+    public async Task Remove_deletes_and_ignores_absent_names()
+    {
+        await _index.SetDescriptionAsync("team/app", "an app", default);
+        await _index.AddRepositoryAsync("team/other", default);
+
+        await _index.RemoveRepositoryAsync("team/app", default);
+        await _index.RemoveRepositoryAsync("team/never-there", default);
+
+        (await _index.CountAsync(default)).Should().Be(1);
+        (await _index.SearchAsync("app", 25, 1, default)).NumResults.Should().Be(0);
+        (await _index.SearchAsync("pp", 25, 1, default)).NumResults.Should().Be(0);
+        (await _index.SearchAsync("", 25, 1, default)).Should().BeEquivalentTo(
+            new SearchPage(1, [new SearchEntry("team/other", "")]));
+    }
+
+    [TestCase("%")]
+    [TestCase("_")]
+    [TestCase("\"")]
+    [TestCase("'")]
+    [TestCase("*")]
+    [TestCase("a%b")]
+    [TestCase("a_b")]
+    [TestCase("x\"y")]
+    [TestCase("it's")]
+    [TestCase("na*")]
+    [TestCase("'; DROP TABLE search_repositories; --")]
+    [TestCase("AND")]
+    [TestCase("x AND y")]
+    [TestCase("NEAR(")]
+    [TestCase("NEAR(a b)")]
+    [TestCase("\"quoted\"")]
+    [TestCase("name_t : x")]
+    [TestCase("{desc_t}")]
+    [TestCase("^start")]
+    public async Task Query_text_is_matched_literally(string query)
+    {
+        // Each literal sits in a description next to decoys that only a wildcard or an operator would match.
+        await _index.SetDescriptionAsync("lit/target", "before " + query + " after", default);
+        await _index.SetDescriptionAsync("lit/decoy", "a b x y na it s quoted start DROP NEAR xAyz aXb", default);
+        await _index.AddRepositoryAsync("lit/plain", default);
+
+        var page = await _index.SearchAsync(query, 25, 1, default);
+
+        page.NumResults.Should().Be(1);
+        page.Results.Should().Equal(new SearchEntry("lit/target", "before " + query + " after"));
+        (await _index.CountAsync(default)).Should().Be(3);
+    }
+
+    [Test]
+    public async Task Matching_ignores_case_including_non_ascii()
+    {
+        await _index.SetDescriptionAsync("intl/ünïcode-tools", "Outils pour ÉCRIRE", default);
+        await _index.AddRepositoryAsync("Intl/MixedCase", default);
+
+        (await _index.SearchAsync("Ünïcode", 25, 1, default)).Results.Select(r => r.Name).Should()
+            .Equal("intl/ünïcode-tools");
+        (await _index.SearchAsync("ÜN", 25, 1, default)).Results.Select(r => r.Name).Should()
+            .Equal("intl/ünïcode-tools");
+        (await _index.SearchAsync("é", 25, 1, default)).Results.Select(r => r.Name).Should()
+            .Equal("intl/ünïcode-tools");
+        (await _index.SearchAsync("écrire", 25, 1, default)).Results.Select(r => r.Name).Should()
+            .Equal("intl/ünïcode-tools");
+        (await _index.SearchAsync("MIXEDcase", 25, 1, default)).Results.Select(r => r.Name).Should()
+            .Equal("Intl/MixedCase");
+        (await _index.SearchAsync("INTL/", 25, 1, default)).NumResults.Should().Be(2);
+    }
+
+    [Test]
+    public async Task Terms_of_every_length_match_substrings()
+    {
+        await _index.ReplaceAllAsync([
+            new SearchEntry("alpha/one", ""),
+            new SearchEntry("beta/two", "x marks"),
+            new SearchEntry("gamma/three", ""),
+            new SearchEntry("delta/xyz", ""),
+        ], default);
+
+        (await Names("x")).Should().Equal("delta/xyz", "beta/two");
+        (await Names("e")).Should().Equal("alpha/one", "beta/two", "delta/xyz", "gamma/three");
+        (await Names("ta")).Should().Equal("beta/two", "delta/xyz");
+        (await Names("a/t")).Should().Equal("beta/two", "gamma/three");
+        (await Names("hree")).Should().Equal("gamma/three");
+        (await Names("")).Should().Equal("alpha/one", "beta/two", "delta/xyz", "gamma/three");
+        (await Names("q")).Should().BeEmpty();
+        (await Names("qq")).Should().BeEmpty();
+        (await Names("qqq")).Should().BeEmpty();
+        (await _index.SearchAsync("", 25, 1, default)).NumResults.Should().Be(4);
+    }
+
+    [Test]
+    public async Task Results_follow_relevance_tiers_then_stars_then_name()
+    {
+        await _index.ReplaceAllAsync([
+            new SearchEntry("zeta/redis", ""),
+            new SearchEntry("alpha/redis", "", 1),
+            new SearchEntry("redis/server", ""),
+            new SearchEntry("beta/redis-cluster", "", 5),
+            new SearchEntry("gamma/redis-cluster", "", 5),
+            new SearchEntry("team/myredis", ""),
+            new SearchEntry("team/aredis", "", 2),
+            new SearchEntry("redisfan/x", "", 3),
+            new SearchEntry("team/cache", "A Redis cache", 9),
+            new SearchEntry("team/store", "redis compatible"),
+            new SearchEntry("team/unrelated", "nothing here"),
+        ], default);
+
+        var page = await _index.SearchAsync("Redis", 25, 1, default);
+
+        page.NumResults.Should().Be(10);
+        page.Results.Select(r => r.Name).Should().Equal(
+            // repository part equals the term
+            "alpha/redis", "zeta/redis",
+            // name or repository part starts with the term
+            "beta/redis-cluster", "gamma/redis-cluster", "redisfan/x", "redis/server",
+            // elsewhere in the name
+            "team/aredis", "team/myredis",
+            // description only
+            "team/cache", "team/store");
+    }
+
+    [Test]
+    public async Task Short_terms_follow_the_same_tiers()
+    {
+        await _index.ReplaceAllAsync([
+            new SearchEntry("ns/b", ""),
+            new SearchEntry("b/first", ""),
+            new SearchEntry("ns/bee", "", 1),
+            new SearchEntry("ns/abc", ""),
+            new SearchEntry("ns/cab", "", 4),
+            new SearchEntry("ns/zzz", "b in text"),
+        ], default);
+
+        (await Names("B")).Should().Equal("ns/b", "ns/bee", "b/first", "ns/cab", "ns/abc", "ns/zzz");
+    }
+
+    [Test]
+    public async Task Walking_every_page_yields_each_match_once_in_order()
+    {
+        var names = Enumerable.Range(0, 30).Select(i => $"ns{i % 3}/match-{i:D2}").ToList();
+        await _index.ReplaceAllAsync(
+            names.Select((name, i) => new SearchEntry(name, "", i % 4))
+                .Append(new SearchEntry("other/thing", "")), default);
+        var expected = names.Select((name, i) => (name, stars: i % 4))
+            .OrderByDescending(x => x.stars).ThenBy(x => x.name, StringComparer.Ordinal)
+            .Select(x => x.name).ToList();
+
+        var walked = new List<string>();
+        for (var page = 1; page <= 5; page++)
+        {
+            var result = await _index.SearchAsync("match", 7, page, default);
+            result.NumResults.Should().Be(30);
+            result.Results.Count.Should().Be(page < 5 ? 7 : 2);
+            walked.AddRange(result.Results.Select(r => r.Name));
+        }
+
+        walked.Should().Equal(expected);
+        var past = await _index.SearchAsync("match", 7, 6, default);
+        past.Should().BeEquivalentTo(new SearchPage(30, []));
+        (await _index.SearchAsync("match", 7, 1000, default)).Should().BeEquivalentTo(new SearchPage(30, []));
+        (await _index.SearchAsync("", 7, 6, default)).Should().BeEquivalentTo(new SearchPage(31, []));
+    }
+
+    [Test]
+    public async Task ReplaceAll_replaces_everything_and_later_writes_stay_consistent()
+    {
+        await _index.SetDescriptionAsync("old/one", "old text", default);
+        await _index.ReplaceAllAsync([
+            new SearchEntry("new/one", "fresh"),
+            new SearchEntry("new/two", ""),
+            new SearchEntry("new/two", "last one wins"),
+        ], default);
+
+        (await _index.CountAsync(default)).Should().Be(2);
+        (await Names("old")).Should().BeEmpty();
+        (await _index.SearchAsync("new", 25, 1, default)).Results.Should().Equal(
+            new SearchEntry("new/one", "fresh"), new SearchEntry("new/two", "last one wins"));
+
+        await _index.AddRepositoryAsync("new/three", default);
+        await _index.RemoveRepositoryAsync("new/one", default);
+        (await Names("new")).Should().Equal("new/three", "new/two");
+        (await Names("n")).Should().Equal("new/three", "new/two");
+        (await Names("fresh")).Should().BeEmpty();
+
+        await _index.ReplaceAllAsync([], default);
+        (await _index.CountAsync(default)).Should().Be(0);
+        (await _index.SearchAsync("", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(0, []));
+    }
+
+    [Test]
+    public async Task Search_agrees_with_a_brute_force_oracle_after_bulk_load_and_writes()
+    {
+        var random = new Random(1234);
+        string[] parts = ["lib", "app", "web", "data", "ab", "Ünï", "x_y", "a%b", "srv", "db", "redis", "ba"];
+        string Word() => parts[random.Next(parts.Length)] + (random.Next(3) == 0 ? parts[random.Next(parts.Length)] : "");
+        var oracle = new Dictionary<string, SearchEntry>(StringComparer.Ordinal);
+        for (var i = 0; i < 400; i++)
+        {
+            var name = $"{Word()}/{Word()}-{i % 7}";
+            oracle[name] = new SearchEntry(name, random.Next(5) == 0 ? $"about {Word()} {Word()}" : "", random.Next(3));
+        }
+
+        await _index.ReplaceAllAsync(oracle.Values, default);
+        await CompareAsync(oracle, random);
+
+        // Single writes keep the counters and the full-text index in step.
+        foreach (var name in oracle.Keys.Take(60).ToList())
+        {
+            oracle.Remove(name);
+            await _index.RemoveRepositoryAsync(name, default);
+        }
+
+        foreach (var name in oracle.Keys.Take(60).ToList())
+        {
+            var description = random.Next(2) == 0 ? "" : $"now {Word()}";
+            oracle[name] = oracle[name] with { Description = description };
+            await _index.SetDescriptionAsync(name, description, default);
+        }
+
+        for (var i = 0; i < 60; i++)
+        {
+            var name = $"{Word()}/added-{Word()}";
+            oracle.TryAdd(name, new SearchEntry(name, ""));
+            await _index.AddRepositoryAsync(name, default);
+        }
+
+        await CompareAsync(oracle, random);
+    }
+
+    private async Task CompareAsync(Dictionary<string, SearchEntry> oracle, Random random)
+    {
+        string[] queries = ["", "a", "b", "ü", "%", "_", "-", "1", "ab", "ba", "b/", "/a", "x_", "lib", "app",
+            "redis", "Ünï", "/web", "data/", "a%b", "abou", "now", "-3", "zzz", "lib/app", "srv/db-"];
+        (await _index.CountAsync(default)).Should().Be(oracle.Count);
+        foreach (var query in queries)
+        {
+            var expected = Expected(oracle.Values, query);
+            var pageSize = random.Next(1, 30);
+            var pages = Math.Max(1, (expected.Count + pageSize - 1) / pageSize);
+            foreach (var page in new[] { 1, 2, pages / 2 + 1, pages, pages + 1 }.Distinct())
+            {
+                var result = await _index.SearchAsync(query, pageSize, page, default);
+                var because = $"query '{query}', page {page} of size {pageSize}";
+                result.NumResults.Should().Be(expected.Count, because);
+                result.Results.Should().Equal(expected.Skip((page - 1) * pageSize).Take(pageSize), because);
+            }
+        }
+    }
+
+    private static List<SearchEntry> Expected(IEnumerable<SearchEntry> entries, string query)
+    {
+        var term = query.ToLowerInvariant();
+        int Rank(SearchEntry e)
+        {
+            var name = e.Name.ToLowerInvariant();
+            var repo = name[(name.IndexOf('/') + 1)..];
+            return repo == term ? 0
+                : name.StartsWith(term, StringComparison.Ordinal) || repo.StartsWith(term, StringComparison.Ordinal) ? 1
+                : name.Contains(term, StringComparison.Ordinal) ? 2
+                : 3;
+        }
+
+        return entries
+            .Where(e => e.Name.ToLowerInvariant().Contains(term, StringComparison.Ordinal)
+                        || e.Description.ToLowerInvariant().Contains(term, StringComparison.Ordinal))
+            .OrderBy(Rank).ThenByDescending(e => e.StarCount).ThenBy(e => e.Name, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private async Task<List<string>> Names(string query) =>
+        (await _index.SearchAsync(query, 100, 1, default)).Results.Select(r => r.Name).ToList();
+}
