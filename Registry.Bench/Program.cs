@@ -1,16 +1,23 @@
+using Registry.Bench.Http;
 using Registry.Bench.Search;
 
-// One subcommand per benchmark; each parses its own options.
+// Each subcommand owns its options; this switch only dispatches on the first argument.
 return args.Length == 0
     ? Usage()
     : args[0] switch
     {
+        "layer" => await LayerBenchmark.RunAsync(args[1..]),
+        "search-http" => await SearchHttpBenchmark.RunAsync(args[1..]),
         "search-index" => await SearchIndexBench.RunAsync(args[1..]),
+        BaselineServer.Command => await BaselineServer.RunAsync(args[1..]),
         _ => Usage(),
     };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Registry.Bench <benchmark> [options]\n  search-index [--sizes 100000,1000000] [--out file]");
-    return 2;
+    Console.Error.WriteLine("usage: Registry.Bench <command> [options]");
+    Console.Error.WriteLine("  layer        " + LayerBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  search-http  " + SearchHttpBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  search-index [--sizes 100000,1000000] [--out file] [--keep dir]");
+    return 1;
 }

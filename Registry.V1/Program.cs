@@ -1,10 +1,32 @@
-using Carter;
+using Registry.Core.Configuration;
+using Registry.Index.Search;
+using Registry.V1.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddCarter();
-var app = builder.Build();
-app.MapCarter();
-app.Run();
+try
+{
+    switch (args.FirstOrDefault())
+    {
+        case "config":
+            Console.Write(ConfigPrinter.Render(RegistryApp.LoadSettings(RegistryApp.ReadEnvironment())));
+            return 0;
+        case "reindex":
+            return await Verbs.ReindexAsync();
+        default:
+            var app = await RegistryApp.BuildAsync(args);
+            await app.RunAsync();
+            return 0;
+    }
+}
+catch (ConfigException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+catch (SearchIndexException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 3;
+}
 
 /// <summary>Entry point; public so the tests' WebApplicationFactory can host the real app.</summary>
 public partial class Program;

@@ -18,6 +18,9 @@ public sealed record RepositoryName(string Namespace, string Repository)
 
     public override string ToString() => FullName;
 
+    /// <summary>The key under which writers to this repository serialise (tags, image lists, deletion).</summary>
+    public string LockKey => "repo:" + FullName;
+
     /// <summary>
     /// Parses the percent-decoded repository part of a URL: trailing '/' stripped, split at the first '/',
     /// one component means the implicit <c>library</c> namespace.

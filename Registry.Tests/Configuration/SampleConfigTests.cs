@@ -24,6 +24,14 @@ public class SampleConfigTests : ConfigTestBase
         settings.Values.Should().NotBeEmpty();
     }
 
+    [TestCaseSource(nameof(Flavors))]
+    public void Search_is_on_in_every_shipped_flavor(string flavor)
+    {
+        var settings = LoadSample(("SETTINGS_FLAVOR", flavor));
+
+        settings.SearchEnabled.Should().BeTrue();
+    }
+
     [Test]
     public void The_sample_holds_exactly_the_documented_flavors()
     {
@@ -100,7 +108,7 @@ public class SampleConfigTests : ConfigTestBase
     }
 
     [Test]
-    public void Prod_is_s3_under_prod_without_search()
+    public void Prod_is_s3_under_prod_with_search()
     {
         var settings = LoadSample(("SETTINGS_FLAVOR", "prod"));
 
@@ -109,8 +117,8 @@ public class SampleConfigTests : ConfigTestBase
         settings.LogLevel.Should().Be("info");
         settings.Debug.Should().BeFalse();
         settings.Standalone.Should().BeTrue();
-        settings.SearchBackend.Should().BeNull();
-        settings.SearchEnabled.Should().BeFalse();
+        settings.SearchBackend.Should().Be("sqlalchemy");
+        settings.SearchEnabled.Should().BeTrue();
         settings.Values["s3_encrypt"].Should().Be(true);
         settings.Values["s3_access_key"].Should().BeNull();
     }

@@ -1,12 +1,45 @@
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
 using Carter;
+using Registry.Core.Configuration;
+using Registry.Core.Http;
 
 namespace Registry.V1.Modules;
 
+/// <summary><c>/_ping</c>, <c>/v1/_ping</c> and <c>GET /</c> (spec §3.4). Never gated.</summary>
 public sealed class PingModule : ICarterModule
 {
+    public static readonly string Version = typeof(PingModule).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
     public void AddRoutes(IEndpointRouteBuilder app)
     {
-        app.MapGet("/_ping", () => Results.Json(new { }));
-        app.MapGet("/v1/_ping", () => Results.Json(new { }));
+        string[] read = ["GET", "HEAD"];
+        app.MapMethods("/_ping", read, Ping);
+        app.MapMethods("/v1/_ping", read, Ping);
+        app.MapMethods("/", read, (RegistrySettings settings) =>
+            settings.Issue is null ? V1Results.Json(JsonValue.Create(true)) : V1Results.JsonString(settings.Issue));
+    }
+
+    private static IResult Ping(HttpResponse response, RegistrySettings settings)
+    {
+        var headers = response.Headers;
+        headers["X-Docker-Registry-Version"] = Version;
+        headers["X-Docker-Registry-Standalone"] = !string.IsNullOrEmpty(settings.MirrorSource) ? "mirror" : settings.Standalone ? "True" : "False";
+        if (!settings.Debug) return V1Results.Json(new JsonObject());
+
+        headers["X-Docker-Registry-Config"] = settings.Flavor;
+        return V1Results.Json(new JsonObject
+        {
+            ["host"] = new JsonArray(
+                RuntimeInformation.OSDescription,
+                Environment.MachineName,
+                RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()),
+            ["launch"] = new JsonArray(Environment.GetCommandLineArgs().Select(a => (JsonNode?)JsonValue.Create(a)).ToArray()),
+            ["versions"] = new JsonObject
+            {
+                ["docker-registry"] = Version,
+                ["dotnet"] = RuntimeInformation.FrameworkDescription,
+            },
+        });
     }
 }

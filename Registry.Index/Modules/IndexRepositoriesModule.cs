@@ -1,0 +1,61 @@
+using Carter;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Core.Configuration;
+using Registry.Core.Http;
+using Registry.Index.Accounts;
+using Registry.Index.Repositories;
+using K = Registry.Core.Names.RepositoryRouteKind;
+
+namespace Registry.Index.Modules;
+
+/// <summary>
+/// The index's repository routes (spec §3.7.2–3.7.5): image lists and tokens. Mounted only in standalone mode.
+/// </summary>
+public sealed class IndexRepositoriesModule : ICarterModule
+{
+    public void AddRoutes(IEndpointRouteBuilder app)
+    {
+        if (!app.ServiceProvider.GetRequiredService<RegistrySettings>().Standalone) return;
+
+        app.MapRepository(["PUT"], gated: true, PutRepositoryAsync, K.RootSlash, K.Root);
+        app.MapRepository(["PUT"], gated: true, PutImagesAsync, K.Images);
+        app.MapRepository(["GET", "HEAD"], gated: true, GetImagesAsync, K.Images);
+        app.MapRepository(["DELETE"], gated: true, DeleteImages, K.Images);
+        app.MapRepository(["PUT"], gated: false, () => V1Results.JsonString("OK"), K.Auth);
+    }
+
+    private static Task<IResult> PutRepositoryAsync(HttpContext http, IndexImagesService svc, TokenService tokens, RegistrySettings settings, CancellationToken ct) =>
+        PutAsync(http, svc, tokens, settings, V1Results.JsonString(""), ct);
+
+    private static Task<IResult> PutImagesAsync(HttpContext http, IndexImagesService svc, TokenService tokens, RegistrySettings settings, CancellationToken ct) =>
+        PutAsync(http, svc, tokens, settings, V1Results.Empty(204), ct);
+
+    private static async Task<IResult> PutAsync(HttpContext http, IndexImagesService svc, TokenService tokens, RegistrySettings settings, IResult success, CancellationToken ct)
+    {
+        var name = http.Route().Name!;
+        var body = await JsonBody.ReadAsync(http.Request, settings.MaxJsonBodyBytes, ct);
+        if (body is null) return V1Results.Error(413, "Request body too large");
+        var result = await svc.PutImagesAsync(name, body, ct);
+        if (result == PutImagesResult.DecodeError) return V1Results.Error(400, "Error Decoding JSON");
+        if (result == PutImagesResult.InvalidData) return V1Results.Error(400, "Invalid data");
+        tokens.AddTokenHeaders(http, name, "write");
+        return success;
+    }
+
+    private static async Task<IResult> GetImagesAsync(HttpContext http, IndexImagesService svc, TokenService tokens, CancellationToken ct)
+    {
+        var name = http.Route().Name!;
+        var images = await svc.GetImagesAsync(name, ct);
+        if (images is null) return V1Results.Error(404, "images not found");
+        tokens.AddTokenHeaders(http, name, "read");
+        return V1Results.Raw(images, immutable: false);
+    }
+
+    private static IResult DeleteImages(HttpContext http, TokenService tokens)
+    {
+        tokens.AddTokenHeaders(http, http.Route().Name!, "delete");
+        return V1Results.Empty(204);
+    }
+}

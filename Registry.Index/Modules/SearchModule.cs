@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Carter;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Registry.Core.Configuration;
+using Registry.Core.Http;
+using Registry.Core.Names;
+using Registry.Index.Search;
+
+namespace Registry.Index.Modules;
+
+/// <summary><c>GET /v1/search?q=&amp;n=&amp;page=</c> (spec §3.7.6), answered from the search index, never from storage.</summary>
+public sealed class SearchModule : ICarterModule
+{
+    public const int DefaultPageSize = 25;
+    public const int MaxPageSize = 100;
+    public const int MaxQueryLength = 255;
+
+    public void AddRoutes(IEndpointRouteBuilder app) => app.MapMethods("/v1/search", ["GET", "HEAD"], SearchAsync);
+
+    private static async Task<IResult> SearchAsync(HttpRequest request, ISearchIndex index, RegistrySettings settings, CancellationToken ct)
+    {
+        if (!settings.SearchEnabled)
+            return V1Results.Error(404, "Search is disabled on this registry (search_backend is not set)");
+
+        var query = request.Query["q"].ToString();
+        if (query.Length > MaxQueryLength)
+            return V1Results.Error(400, $"Search term too long (at most {MaxQueryLength} characters)");
+        var pageSize = Clamp(ParseOrNull(request.Query["n"].ToString()) ?? DefaultPageSize, 1, MaxPageSize);
+        var page = Clamp(ParseOrNull(request.Query["page"].ToString()) ?? 1, 1, int.MaxValue);
+
+        var found = await index.SearchAsync(query, pageSize, page, ct);
+        var results = new JsonArray();
+        foreach (var entry in found.Results)
+        {
+            results.Add(new JsonObject
+            {
+                ["description"] = entry.Description,
+                ["is_automated"] = false,
+                ["is_official"] = entry.Name.StartsWith(RepositoryName.DefaultNamespace + "/", StringComparison.Ordinal),
+                ["is_trusted"] = false,
+                ["name"] = entry.Name,
+                ["star_count"] = entry.StarCount,
+            });
+        }
+        var numPages = Math.Max(1, (found.NumResults + pageSize - 1) / pageSize);
+        return V1Results.Json(new JsonObject
+        {
+            ["num_pages"] = numPages,
+            ["num_results"] = found.NumResults,
+            ["page"] = page,
+            ["page_size"] = pageSize,
+            ["query"] = query,
+            ["results"] = results,
+        });
+    }
+
+    /// <summary>An integer, with out-of-range values saturated (so a huge n means "as many as allowed"); null when not a number.</summary>
+    private static long? ParseOrNull(string s)
+    {
+        s = s.Trim();
+        if (s.Length == 0) return null;
+        if (long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)) return value;
+        var digits = s.TrimStart('+', '-');
+        if (digits.Length > 0 && digits.All(char.IsAsciiDigit)) return s.StartsWith('-') ? long.MinValue : long.MaxValue;
+        return null;
+    }
+
+    private static int Clamp(long value, int min, int max) => (int)Math.Clamp(value, min, max);
+}

@@ -1,0 +1,85 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Registry.Core.Concurrency;
+using Registry.Core.Http;
+using Registry.Core.Names;
+using Registry.Core.Storage;
+using Registry.Index.Search;
+
+namespace Registry.Index.Repositories;
+
+public enum PutImagesResult { Ok, DecodeError, InvalidData }
+
+/// <summary>
+/// The index's repository image lists (<c>_index_images</c>, spec §3.7.2–3.7.4). The first list is stored
+/// verbatim; later ones are merged, keeping entries that carry a checksum.
+/// </summary>
+public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog catalog, KeyedLock locks)
+{
+    public async Task<PutImagesResult> PutImagesAsync(RepositoryName name, byte[] body, CancellationToken ct)
+    {
+        JsonArray incoming;
+        using (var doc = JsonBody.TryParse(body))
+        {
+            if (doc is null) return PutImagesResult.DecodeError;
+            if (doc.RootElement.ValueKind != JsonValueKind.Array) return PutImagesResult.InvalidData;
+            incoming = JsonArray.Create(doc.RootElement.Clone())!;
+        }
+        if (incoming.Any(e => e is not JsonObject o || !o.TryGetPropertyValue("id", out var id) || id is not JsonValue))
+            return PutImagesResult.InvalidData;
+
+        using var held = await locks.AcquireAsync(name.LockKey, ct);
+        var path = StoragePaths.IndexImages(name);
+        var existing = await storage.GetContentAsync(path, ct);
+        if (existing is null)
+        {
+            await storage.PutContentAsync(path, body, CancellationToken.None);
+            await catalog.AddAsync(name, CancellationToken.None);
+            return PutImagesResult.Ok;
+        }
+
+        var merged = Merge(incoming, ParseStored(existing));
+        await storage.PutContentAsync(path, Encoding.UTF8.GetBytes(PyJson.Serialize(merged)), CancellationToken.None);
+        return PutImagesResult.Ok;
+    }
+
+    /// <summary>The stored list byte for byte, or null when the repository has none.</summary>
+    public Task<byte[]?> GetImagesAsync(RepositoryName name, CancellationToken ct) =>
+        storage.GetContentAsync(StoragePaths.IndexImages(name), ct);
+
+    /// <summary>
+    /// <c>new ++ existing</c>, one entry per id in first-seen order: a kept entry with a checksum is never
+    /// replaced, otherwise a later entry replaces it; each entry is reduced to id and checksum.
+    /// </summary>
+    public static JsonArray Merge(JsonArray incoming, JsonArray existing)
+    {
+        var order = new List<string>();
+        var kept = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        foreach (var node in incoming.Concat(existing))
+        {
+            if (node is not JsonObject entry || !entry.TryGetPropertyValue("id", out var idNode) || idNode is null) continue;
+            var id = idNode.ToJsonString();
+            if (kept.TryGetValue(id, out var current) && current.ContainsKey("checksum")) continue;
+            var reduced = new JsonObject { ["id"] = idNode.DeepClone() };
+            if (entry.TryGetPropertyValue("checksum", out var checksum)) reduced["checksum"] = checksum?.DeepClone();
+            if (!kept.ContainsKey(id)) order.Add(id);
+            kept[id] = reduced;
+        }
+        var result = new JsonArray();
+        foreach (var id in order) result.Add(kept[id]);
+        return result;
+    }
+
+    private static JsonArray ParseStored(byte[] stored)
+    {
+        try
+        {
+            return JsonNode.Parse(stored) as JsonArray ?? [];
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+    }
+}

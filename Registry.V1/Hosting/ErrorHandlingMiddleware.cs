@@ -1,0 +1,53 @@
+using Microsoft.AspNetCore.Connections;
+using Registry.Core.Http;
+using Registry.Core.Storage;
+
+namespace Registry.V1.Hosting;
+
+/// <summary>
+/// Turns what escapes a handler into the protocol's error shape: a request the client broke (aborted body,
+/// bad chunking, too slow, too large) or a storage key that cannot exist is the client's 4xx; anything else
+/// is a logged 500.
+/// </summary>
+public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteAsync(context, e.StatusCode, e.StatusCode == 413 ? "Request body too large" : "Bad request: " + e.Message);
+        }
+        catch (Exception e) when (context.RequestAborted.IsCancellationRequested && e is OperationCanceledException or IOException or ConnectionResetException)
+        {
+            logger.LogDebug("{Method} {Path}: client went away", context.Request.Method, context.Request.Path);
+        }
+        catch (StoragePathException e)
+        {
+            await WriteAsync(context, 400, "Invalid name: " + e.Message);
+        }
+        catch (PathTooLongException)
+        {
+            await WriteAsync(context, 400, "Name too long");
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+            await WriteAsync(context, 500, "Internal server error");
+        }
+    }
+
+    private static async Task WriteAsync(HttpContext context, int status, string message)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+        context.Response.Clear();
+        await V1Results.Error(status, message).ExecuteAsync(context);
+    }
+}

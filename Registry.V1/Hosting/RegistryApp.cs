@@ -1,0 +1,148 @@
+using System.Collections;
+using Carter;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Registry.Core.Concurrency;
+using Registry.Core.Configuration;
+using Registry.Core.Http;
+using Registry.Core.Storage;
+using Registry.Index.Accounts;
+using Registry.Index.Modules;
+using Registry.Index.Repositories;
+using Registry.Index.Search;
+using Registry.V1.Images;
+using Registry.V1.Modules;
+using Registry.V1.Repositories;
+
+namespace Registry.V1.Hosting;
+
+/// <summary>Builds the registry host: settings, storage, search, Kestrel, middleware and the Carter modules.</summary>
+public static class RegistryApp
+{
+    /// <summary>Configuration section whose children override environment variables (used by the test host).</summary>
+    public const string EnvironmentOverrides = "registry:env";
+
+    public static IReadOnlyDictionary<string, string?> ReadEnvironment(IConfiguration? overrides = null)
+    {
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables()) env[(string)e.Key] = (string?)e.Value;
+        if (overrides is not null)
+            foreach (var child in overrides.GetSection(EnvironmentOverrides).GetChildren()) env[child.Key] = child.Value ?? "";
+        return env;
+    }
+
+    public static RegistrySettings LoadSettings(IReadOnlyDictionary<string, string?> env) =>
+        ConfigLoader.Load(env, Path.Combine(AppContext.BaseDirectory, "config_sample.yml"), Directory.GetCurrentDirectory());
+
+    public static IStorageDriver CreateStorage(RegistrySettings settings) => settings.Storage switch
+    {
+        "file" => new FileSystemStorageDriver(Path.GetFullPath(settings.StoragePath, Directory.GetCurrentDirectory())),
+        "inmemory" => new InMemoryStorageDriver(),
+        _ => throw new ConfigException(
+            $"config error in {settings.SourceFile}, flavor \"{settings.Flavor}\", key \"storage\": the storage backend " +
+            $"\"{settings.Storage}\" is not supported by this server; supported: local (file), inmemory"),
+    };
+
+    public static async Task<ISearchIndex> OpenSearchAsync(RegistrySettings settings, CancellationToken ct) =>
+        settings.SearchEnabled
+            ? await SqliteSearchIndex.OpenAsync(SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory()), ct)
+            : new NullSearchIndex();
+
+    public static async Task<WebApplication> BuildAsync(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var env = ReadEnvironment(builder.Configuration);
+        var settings = LoadSettings(env);
+        var storage = CreateStorage(settings);
+        var search = await OpenSearchAsync(settings, CancellationToken.None);
+
+        ConfigureListening(builder, env);
+        ConfigureLogging(builder.Logging, settings.LogLevel);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestHeadersTotalSize = settings.MaxHeaderBytes;
+            k.Limits.MinRequestBodyDataRate = settings.BodyMinRateBytesPerSecond > 0
+                ? new MinDataRate(settings.BodyMinRateBytesPerSecond, TimeSpan.FromSeconds(settings.BodyMinRateGraceSeconds))
+                : null;
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds));
+        builder.Services.Configure<RouteOptions>(o => o.SetParameterPolicy<RepositoryRouteConstraint>(RepositoryRouteConstraint.Name));
+
+        var services = builder.Services;
+        services.AddSingleton(settings);
+        services.AddSingleton(storage);
+        services.AddSingleton(search);
+        services.AddSingleton<KeyedLock>();
+        services.AddSingleton<RepositoryCatalog>();
+        services.AddSingleton<ImageService>();
+        services.AddSingleton<LayerFilesService>();
+        services.AddSingleton<RepositoryService>();
+        services.AddSingleton<IndexImagesService>();
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<AccessGate>();
+        services.AddCarter(configurator: c => c
+            .WithModule<PingModule>()
+            .WithModule<ImagesModule>()
+            .WithModule<RepositoriesModule>()
+            .WithModule<UsersModule>()
+            .WithModule<IndexRepositoriesModule>()
+            .WithModule<SearchModule>());
+
+        services.AddHostedService<StartupTasks>();
+
+        var app = builder.Build();
+
+        app.UseMiddleware<RequestLogMiddleware>();
+        app.UseStatusCodePages(async context =>
+        {
+            var response = context.HttpContext.Response;
+            var message = response.StatusCode switch
+            {
+                404 => "Not found",
+                405 => "Method not allowed",
+                _ => "Request failed",
+            };
+            await V1Results.Error(response.StatusCode, message).ExecuteAsync(context.HttpContext);
+        });
+        app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.MapCarter();
+        return app;
+    }
+
+    /// <summary>
+    /// <c>--urls</c> and <c>ASPNETCORE_URLS</c> win; otherwise <c>REGISTRY_HOST</c> (default 0.0.0.0) and
+    /// <c>REGISTRY_PORT</c> (default 5000), as the original's launcher read them.
+    /// </summary>
+    private static void ConfigureListening(WebApplicationBuilder builder, IReadOnlyDictionary<string, string?> env)
+    {
+        if (!string.IsNullOrEmpty(builder.Configuration["urls"])) return;
+        var host = env.GetValueOrDefault("REGISTRY_HOST") is { Length: > 0 } h ? h : "0.0.0.0";
+        var portText = env.GetValueOrDefault("REGISTRY_PORT") is { Length: > 0 } p ? p : "5000";
+        if (!int.TryParse(portText, out var port) || port is < 1 or > 65535)
+            throw new ConfigException($"environment variable REGISTRY_PORT=\"{portText}\" is not a port number (1-65535)");
+        builder.WebHost.UseUrls($"http://{host}:{port}");
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging, string level)
+    {
+        var min = level.ToLowerInvariant() switch
+        {
+            "debug" => LogLevel.Debug,
+            "info" => LogLevel.Information,
+            "warn" or "warning" => LogLevel.Warning,
+            "error" => LogLevel.Error,
+            "critical" => LogLevel.Critical,
+            _ => LogLevel.Information,
+        };
+        logging.SetMinimumLevel(min);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting.Lifetime", min <= LogLevel.Information ? LogLevel.Information : min);
+        logging.AddFilter("Registry", min);
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+    }
+}

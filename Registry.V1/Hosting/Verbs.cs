@@ -1,0 +1,29 @@
+using Registry.Index.Search;
+
+namespace Registry.V1.Hosting;
+
+/// <summary>Command-line verbs besides serving.</summary>
+public static class Verbs
+{
+    /// <summary>
+    /// <c>reindex</c>: rebuilds the search index from storage and prints what it found. A corrupt database
+    /// file is moved aside (<c>&lt;file&gt;.corrupt-&lt;time&gt;</c>) and a fresh one created.
+    /// </summary>
+    public static async Task<int> ReindexAsync()
+    {
+        var settings = RegistryApp.LoadSettings(RegistryApp.ReadEnvironment());
+        if (!settings.SearchEnabled)
+        {
+            Console.Error.WriteLine($"search is disabled in flavor \"{settings.Flavor}\" (search_backend); nothing to rebuild");
+            return 1;
+        }
+        var storage = RegistryApp.CreateStorage(settings);
+        var path = SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory());
+        var index = await SqliteSearchIndex.RecreateAsync(path, CancellationToken.None);
+        var entries = await new RepositoryCatalog(storage, index).RebuildAsync(CancellationToken.None);
+        foreach (var entry in entries)
+            Console.WriteLine(entry.Description.Length > 0 ? $"{entry.Name}\t{entry.Description}" : entry.Name);
+        Console.WriteLine($"reindexed {entries.Count} repositories from {storage.Kind} storage {settings.StoragePath} into {path}");
+        return 0;
+    }
+}

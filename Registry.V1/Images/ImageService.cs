@@ -1,0 +1,161 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Registry.Core.Concurrency;
+using Registry.Core.Names;
+using Registry.Core.Storage;
+
+namespace Registry.V1.Images;
+
+/// <summary>
+/// Image json, layer, checksum and ancestry (spec §3.5, §7.4). The files of one image are written in an
+/// order that leaves a crashed upload in the "uploading" state: <c>_inprogress</c> first on PUT json,
+/// deleted last on PUT checksum.
+/// </summary>
+public sealed class ImageService(IStorageDriver storage, KeyedLock locks)
+{
+    private const int MaxAncestryDepth = 4096;
+    private static readonly byte[] TrueContent = "true"u8.ToArray();
+
+    public Task<bool> IsInProgressAsync(ImageId id, CancellationToken ct) =>
+        storage.ExistsAsync(StoragePaths.ImageInProgress(id), ct);
+
+    public async Task<ImageJson?> GetJsonAsync(ImageId id, CancellationToken ct)
+    {
+        var json = await storage.GetContentAsync(StoragePaths.ImageJson(id), ct);
+        if (json is null) return null;
+        var size = await storage.SizeAsync(StoragePaths.ImageLayer(id), ct);
+        var checksums = ChecksumFile.Parse(await storage.GetContentAsync(StoragePaths.ImageChecksum(id), ct));
+        return new ImageJson(json, size, checksums);
+    }
+
+    public Task<byte[]?> GetAncestryAsync(ImageId id, CancellationToken ct) =>
+        storage.GetContentAsync(StoragePaths.ImageAncestry(id), ct);
+
+    public async Task<PutJsonResult> PutJsonAsync(ImageId id, byte[] body, CancellationToken ct)
+    {
+        string? parentValue;
+        using (var doc = Core.Http.JsonBody.TryParse(body))
+        {
+            if (doc is null || doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.EnumerateObject().Any())
+                return PutJsonResult.InvalidJson;
+            var root = doc.RootElement;
+            if (!root.TryGetProperty("id", out var idElement)) return PutJsonResult.MissingId;
+            if (idElement.ValueKind != JsonValueKind.String || idElement.GetString() != id.Value) return PutJsonResult.IdMismatch;
+            parentValue = root.TryGetProperty("parent", out var p) && IsTruthy(p) ? p.ToString() : null;
+        }
+
+        ImageId parent = default;
+        if (parentValue is not null
+            && (!ImageId.TryParse(parentValue, out parent) || !await storage.ExistsAsync(StoragePaths.ImageJson(parent), ct)))
+            return PutJsonResult.ParentMissing;
+
+        using var held = await locks.AcquireAsync(id.Value, ct);
+        if (await storage.ExistsAsync(StoragePaths.ImageJson(id), ct) && !await IsInProgressAsync(id, ct))
+            return PutJsonResult.AlreadyExists;
+
+        var ancestry = new JsonArray(id.Value);
+        if (parentValue is not null)
+            foreach (var ancestor in await ReadAncestryAsync(parent, ct))
+                ancestry.Add(ancestor);
+
+        // CancellationToken.None from here: a half-restarted image must not be left by a client that goes away.
+        await storage.PutContentAsync(StoragePaths.ImageInProgress(id), TrueContent, CancellationToken.None);
+        await storage.DeleteAsync(StoragePaths.ImageChecksum(id), CancellationToken.None);
+        await storage.PutContentAsync(StoragePaths.ImageJson(id), body, CancellationToken.None);
+        await storage.PutContentAsync(StoragePaths.ImageAncestry(id), Encoding.UTF8.GetBytes(Core.Http.PyJson.Serialize(ancestry)), CancellationToken.None);
+        return PutJsonResult.Ok;
+    }
+
+    /// <summary>
+    /// Streams the layer to storage while hashing <c>json ‖ "\n" ‖ layer</c>, then records the checksum.
+    /// The layer becomes visible only once complete; a broken body publishes nothing.
+    /// </summary>
+    public async Task<PutLayerResult> PutLayerAsync(ImageId id, Stream body, CancellationToken ct)
+    {
+        using var held = await locks.AcquireAsync(id.Value, ct);
+        var json = await storage.GetContentAsync(StoragePaths.ImageJson(id), ct);
+        if (json is null) return PutLayerResult.ImageNotFound;
+        if (await storage.ExistsAsync(StoragePaths.ImageLayer(id), ct) && !await IsInProgressAsync(id, ct))
+            return PutLayerResult.AlreadyExists;
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(json);
+        hash.AppendData("\n"u8);
+        await using (var hashing = new HashingReadStream(body, hash))
+            await storage.WriteStreamAsync(StoragePaths.ImageLayer(id), hashing, ct);
+
+        var checksum = "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
+        await storage.PutContentAsync(StoragePaths.ImageChecksum(id), ChecksumFile.Write(checksum), CancellationToken.None);
+        return PutLayerResult.Ok;
+    }
+
+    public async Task<PutChecksumResult> PutChecksumAsync(ImageId id, string checksum, CancellationToken ct)
+    {
+        using var held = await locks.AcquireAsync(id.Value, ct);
+        if (!await storage.ExistsAsync(StoragePaths.ImageJson(id), ct)) return PutChecksumResult.ImageNotFound;
+        if (!await IsInProgressAsync(id, ct)) return PutChecksumResult.CannotSet;
+        var stored = ChecksumFile.Parse(await storage.GetContentAsync(StoragePaths.ImageChecksum(id), ct));
+        if (!stored.Contains(checksum, StringComparer.Ordinal)) return PutChecksumResult.Mismatch;
+        await storage.DeleteAsync(StoragePaths.ImageInProgress(id), CancellationToken.None);
+        return PutChecksumResult.Ok;
+    }
+
+    public async Task<LayerInfo?> GetLayerInfoAsync(ImageId id, CancellationToken ct)
+    {
+        var path = StoragePaths.ImageLayer(id);
+        var size = await storage.SizeAsync(path, ct);
+        if (size is null) return null;
+        return new LayerInfo(size.Value, (storage as FileSystemStorageDriver)?.GetPhysicalPath(path));
+    }
+
+    public Task<Stream?> OpenLayerAsync(ImageId id, long offset, CancellationToken ct) =>
+        storage.OpenReadAsync(StoragePaths.ImageLayer(id), offset, ct);
+
+    /// <summary>
+    /// The parent's ancestry file, or (for images written by very old servers, spec §7.2) the chain of
+    /// <c>parent</c> fields followed through the image json files.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> ReadAncestryAsync(ImageId parent, CancellationToken ct)
+    {
+        var stored = await storage.GetContentAsync(StoragePaths.ImageAncestry(parent), ct);
+        if (stored is not null)
+        {
+            try
+            {
+                var list = JsonSerializer.Deserialize<List<string>>(stored);
+                if (list is { Count: > 0 }) return list;
+            }
+            catch (JsonException)
+            {
+                // Fall through to the json chain.
+            }
+        }
+
+        var chain = new List<string>();
+        var current = parent;
+        while (chain.Count < MaxAncestryDepth)
+        {
+            chain.Add(current.Value);
+            var json = await storage.GetContentAsync(StoragePaths.ImageJson(current), ct);
+            if (json is null) break;
+            using var doc = Core.Http.JsonBody.TryParse(json);
+            if (doc is null || doc.RootElement.ValueKind != JsonValueKind.Object
+                || !doc.RootElement.TryGetProperty("parent", out var p) || !IsTruthy(p)
+                || !ImageId.TryParse(p.ToString(), out current) || chain.Contains(current.Value))
+                break;
+        }
+        return chain;
+    }
+
+    private static bool IsTruthy(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Null or JsonValueKind.Undefined or JsonValueKind.False => false,
+        JsonValueKind.String => e.GetString()!.Length > 0,
+        JsonValueKind.Number => e.GetDouble() != 0,
+        JsonValueKind.Array => e.GetArrayLength() > 0,
+        JsonValueKind.Object => e.EnumerateObject().Any(),
+        _ => true,
+    };
+}

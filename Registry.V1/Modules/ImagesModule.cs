@@ -1,0 +1,150 @@
+using System.Text.RegularExpressions;
+using Carter;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
+using Registry.Core.Configuration;
+using Registry.Core.Http;
+using Registry.Core.Names;
+using Registry.V1.Images;
+
+namespace Registry.V1.Modules;
+
+/// <summary><c>/v1/images/{id}/…</c> (spec §3.5), with the per-route check order the spec prescribes.</summary>
+public sealed partial class ImagesModule : ICarterModule
+{
+    private const string InProgress = "Image is being uploaded, retry later";
+    private const string InvalidId = "Invalid image ID";
+    private const string NotFound = "Image not found";
+
+    public void AddRoutes(IEndpointRouteBuilder app)
+    {
+        var images = app.MapGroup("/v1/images/{imageId}").AddEndpointFilter<AccessGate>();
+        string[] read = ["GET", "HEAD"];
+
+        images.MapMethods("/layer", read, GetLayerAsync);
+        images.MapPut("/layer", PutLayerAsync);
+        images.MapPut("/checksum", PutChecksumAsync);
+        images.MapMethods("/json", read, GetJsonAsync);
+        images.MapPut("/json", PutJsonAsync);
+        images.MapMethods("/ancestry", read, GetAncestryAsync);
+        images.MapMethods("/files", read, GetFilesAsync);
+    }
+
+    private static async Task<IResult> GetLayerAsync(string imageId, HttpContext http, ImageService svc, RegistrySettings settings, CancellationToken ct)
+    {
+        // Layer GET checks "in progress" before the id (spec §3.5).
+        if (imageId.Length <= 64 && ImageId.TryParse(imageId, out var id) && await svc.IsInProgressAsync(id, ct))
+            return V1Results.Error(400, InProgress);
+        if (!ImageId.TryParse(imageId, out id)) return V1Results.Error(404, InvalidId);
+        if (http.Request.Headers.ContainsKey(HeaderNames.IfModifiedSince)) return V1Results.Empty(304, immutable: true);
+
+        var layer = await svc.GetLayerInfoAsync(id, ct);
+        if (layer is null) return V1Results.Error(404, NotFound);
+        if (!string.IsNullOrEmpty(settings.NginxXAccelRedirect) && layer.PhysicalPath is not null)
+            return new LayerResult(svc, id, layer, $"{settings.NginxXAccelRedirect.TrimEnd('/')}/images/{id}/layer");
+        return new LayerResult(svc, id, layer, null);
+    }
+
+    private static async Task<IResult> PutLayerAsync(string imageId, HttpContext http, ImageService svc, CancellationToken ct)
+    {
+        if (!ImageId.TryParse(imageId, out var id)) return V1Results.Error(404, InvalidId);
+        if (IsDockerOlderThan010(http.Request.Headers.UserAgent.ToString()))
+            return V1Results.Error(412, "This endpoint does not support Docker daemons older than 0.10");
+        var sizeLimit = http.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeLimit is { IsReadOnly: false }) sizeLimit.MaxRequestBodySize = null;
+
+        return await svc.PutLayerAsync(id, http.Request.Body, ct) switch
+        {
+            PutLayerResult.ImageNotFound => V1Results.Error(404, NotFound),
+            PutLayerResult.AlreadyExists => V1Results.Error(409, "Image already exists"),
+            _ => V1Results.True(),
+        };
+    }
+
+    private static async Task<IResult> PutChecksumAsync(string imageId, HttpRequest request, ImageService svc, CancellationToken ct)
+    {
+        if (!ImageId.TryParse(imageId, out var id)) return V1Results.Error(404, InvalidId);
+        if (!request.Headers.TryGetValue("X-Docker-Checksum-Payload", out var header))
+            return V1Results.Error(412, "X-Docker-Checksum-Payload not set.  If you are using the Docker daemon, you should upgrade to version 0.10 or later");
+        var checksum = header.ToString();
+        if (checksum.Length == 0) return V1Results.Error(400, "Missing Image's checksum");
+
+        return await svc.PutChecksumAsync(id, checksum, ct) switch
+        {
+            PutChecksumResult.ImageNotFound => V1Results.Error(404, NotFound),
+            PutChecksumResult.CannotSet => V1Results.Error(409, "Cannot set this image checksum"),
+            PutChecksumResult.Mismatch => V1Results.Error(400, "Checksum mismatch"),
+            _ => V1Results.True(),
+        };
+    }
+
+    private static async Task<IResult> GetJsonAsync(string imageId, HttpRequest request, ImageService svc, CancellationToken ct)
+    {
+        if (await CheckReadableAsync(imageId, request, svc, ct) is { } early) return early;
+        var image = await svc.GetJsonAsync(ParsedId(imageId), ct);
+        if (image is null) return V1Results.Error(404, NotFound);
+        var headers = new List<KeyValuePair<string, string>>();
+        if (image.LayerSize is { } size) headers.Add(new("X-Docker-Size", size.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        foreach (var checksum in image.Checksums) headers.Add(new("X-Docker-Checksum-Payload", checksum));
+        return V1Results.Raw(image.Json, immutable: true, headers);
+    }
+
+    private static async Task<IResult> PutJsonAsync(string imageId, HttpRequest request, ImageService svc, RegistrySettings settings, CancellationToken ct)
+    {
+        if (!ImageId.TryParse(imageId, out var id)) return V1Results.Error(404, InvalidId);
+        var body = await JsonBody.ReadAsync(request, settings.MaxJsonBodyBytes, ct);
+        if (body is null) return V1Results.Error(413, "Request body too large");
+        return await svc.PutJsonAsync(id, body, ct) switch
+        {
+            PutJsonResult.InvalidJson => V1Results.Error(400, "Invalid JSON"),
+            PutJsonResult.MissingId => V1Results.Error(400, "Missing key `id' in JSON"),
+            PutJsonResult.IdMismatch => V1Results.Error(400, "JSON data contains invalid id"),
+            PutJsonResult.ParentMissing => V1Results.Error(400, "Image depends on a non existing parent"),
+            PutJsonResult.AlreadyExists => V1Results.Error(409, "Image already exists"),
+            _ => V1Results.True(),
+        };
+    }
+
+    private static async Task<IResult> GetAncestryAsync(string imageId, HttpRequest request, ImageService svc, CancellationToken ct)
+    {
+        if (await CheckReadableAsync(imageId, request, svc, ct) is { } early) return early;
+        var ancestry = await svc.GetAncestryAsync(ParsedId(imageId), ct);
+        return ancestry is null ? V1Results.Error(404, NotFound) : V1Results.Raw(ancestry, immutable: true);
+    }
+
+    private static async Task<IResult> GetFilesAsync(string imageId, HttpRequest request, ImageService svc, LayerFilesService files, CancellationToken ct)
+    {
+        if (await CheckReadableAsync(imageId, request, svc, ct) is { } early) return early;
+        var result = await files.GetFilesAsync(ParsedId(imageId), ct);
+        return result.Outcome switch
+        {
+            LayerFilesOutcome.NotFound => V1Results.Error(404, NotFound),
+            LayerFilesOutcome.Unsupported => V1Results.Error(400, "Layer format not supported"),
+            _ => V1Results.Raw(result.Json!, immutable: true),
+        };
+    }
+
+    /// <summary>The shared prefix of the json/ancestry/files checks: id, then in-progress, then If-Modified-Since.</summary>
+    private static async Task<IResult?> CheckReadableAsync(string imageId, HttpRequest request, ImageService svc, CancellationToken ct)
+    {
+        if (!ImageId.TryParse(imageId, out var id)) return V1Results.Error(404, InvalidId);
+        if (await svc.IsInProgressAsync(id, ct)) return V1Results.Error(400, InProgress);
+        if (request.Headers.ContainsKey(HeaderNames.IfModifiedSince)) return V1Results.Empty(304, immutable: true);
+        return null;
+    }
+
+    private static ImageId ParsedId(string imageId) => ImageId.TryParse(imageId, out var id) ? id : throw new ArgumentException("unchecked image id");
+
+    /// <summary>True for a <c>docker/X.Y</c> User-Agent token older than 0.10 (the original's check, fixed).</summary>
+    internal static bool IsDockerOlderThan010(string userAgent)
+    {
+        var m = DockerVersion().Match(userAgent);
+        if (!m.Success) return false;
+        var major = int.TryParse(m.Groups[1].Value, out var a) ? a : int.MaxValue;
+        var minor = int.TryParse(m.Groups[2].Value, out var b) ? b : int.MaxValue;
+        return major == 0 && minor < 10;
+    }
+
+    [GeneratedRegex(@"(?:^|\s)docker/(\d{1,9})\.(\d{1,9})", RegexOptions.CultureInvariant)]
+    private static partial Regex DockerVersion();
+}

@@ -1,0 +1,99 @@
+using Carter;
+using Registry.Core.Configuration;
+using Registry.Core.Http;
+using Registry.Core.Names;
+using Registry.V1.Repositories;
+using K = Registry.Core.Names.RepositoryRouteKind;
+
+namespace Registry.V1.Modules;
+
+/// <summary>The registry's repository routes: tags, tag json, repository json, properties, delete (spec §3.6).</summary>
+public sealed class RepositoriesModule : ICarterModule
+{
+    public void AddRoutes(IEndpointRouteBuilder app)
+    {
+        string[] read = ["GET", "HEAD"];
+        app.MapRepository(read, gated: true, ListTagsAsync, K.Tags);
+        app.MapRepository(["DELETE"], gated: true, DeleteRepositoryAsync, K.Tags, K.RootSlash, K.Root);
+        app.MapRepository(read, gated: true, GetTagAsync, K.Tag);
+        app.MapRepository(["PUT"], gated: true, PutTagAsync, K.Tag);
+        app.MapRepository(["DELETE"], gated: true, DeleteTagAsync, K.Tag);
+        app.MapRepository(read, gated: true, GetTagJsonAsync, K.TagJson);
+        app.MapRepository(read, gated: true, GetRepositoryJsonAsync, K.Json);
+        app.MapRepository(read, gated: true, GetPropertiesAsync, K.Properties);
+        app.MapRepository(["PUT"], gated: true, PutPropertiesAsync, K.Properties);
+    }
+
+    private static async Task<IResult> ListTagsAsync(HttpContext http, RepositoryService svc, CancellationToken ct)
+    {
+        var tags = await svc.ListTagsAsync(http.Route().Name!, ct);
+        if (tags is null) return V1Results.Error(404, "Repository not found");
+        var body = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (tag, id) in tags) body[tag] = id;
+        return V1Results.Json(body);
+    }
+
+    private static async Task<IResult> GetTagAsync(HttpContext http, RepositoryService svc, CancellationToken ct)
+    {
+        var route = http.Route();
+        var id = await svc.GetTagAsync(route.Name!, route.Tag!, ct);
+        return id is null ? V1Results.Error(404, "Tag not found") : V1Results.JsonString(id);
+    }
+
+    private static async Task<IResult> PutTagAsync(HttpContext http, RepositoryService svc, RegistrySettings settings, CancellationToken ct)
+    {
+        var route = http.Route();
+        if (!TagName.IsValid(route.Tag)) return V1Results.Error(400, TagName.InvalidMessage);
+        var body = await JsonBody.ReadAsync(http.Request, settings.MaxJsonBodyBytes, ct);
+        if (body is null) return V1Results.Error(413, "Request body too large");
+        return await svc.PutTagAsync(route.Name!, route.Tag!, body, http.Request.Headers.UserAgent.ToString(), ct) switch
+        {
+            PutTagResult.InvalidTag => V1Results.Error(400, TagName.InvalidMessage),
+            PutTagResult.InvalidData => V1Results.Error(400, "Invalid data"),
+            PutTagResult.ImageNotFound => V1Results.Error(404, "Image not found"),
+            _ => V1Results.True(),
+        };
+    }
+
+    private static async Task<IResult> DeleteTagAsync(HttpContext http, RepositoryService svc, CancellationToken ct)
+    {
+        var route = http.Route();
+        return await svc.DeleteTagAsync(route.Name!, route.Tag!, ct)
+            ? V1Results.True()
+            : V1Results.Error(404, $"Tag not found: {route.Tag}");
+    }
+
+    private static async Task<IResult> DeleteRepositoryAsync(HttpContext http, RepositoryService svc, CancellationToken ct) =>
+        await svc.DeleteRepositoryAsync(http.Route().Name!, ct)
+            ? V1Results.True()
+            : V1Results.Error(404, "Repository not found");
+
+    private static async Task<IResult> GetTagJsonAsync(HttpContext http, RepositoryService svc, CancellationToken ct)
+    {
+        var route = http.Route();
+        return V1Results.Raw(await svc.GetTagJsonAsync(route.Name!, route.Tag!, ct), immutable: false);
+    }
+
+    private static async Task<IResult> GetRepositoryJsonAsync(HttpContext http, RepositoryService svc, CancellationToken ct)
+    {
+        var json = await svc.GetRepositoryJsonAsync(http.Route().Name!, ct);
+        return V1Results.Raw(json ?? System.Text.Encoding.UTF8.GetBytes(RepositoryService.DefaultTagJson), immutable: false);
+    }
+
+    private static async Task<IResult> GetPropertiesAsync(HttpContext http, RepositoryService svc, CancellationToken ct)
+    {
+        var access = await svc.IsPrivateAsync(http.Route().Name!, ct) ? "private" : "public";
+        return V1Results.Json(new System.Text.Json.Nodes.JsonObject { ["access"] = access });
+    }
+
+    private static async Task<IResult> PutPropertiesAsync(HttpContext http, RepositoryService svc, RegistrySettings settings, CancellationToken ct)
+    {
+        var body = await JsonBody.ReadAsync(http.Request, settings.MaxJsonBodyBytes, ct);
+        if (body is null) return V1Results.Error(413, "Request body too large");
+        return await svc.PutPropertiesAsync(http.Route().Name!, body, ct) switch
+        {
+            PutPropertiesResult.InvalidData => V1Results.Error(400, "Invalid data"),
+            _ => V1Results.True(),
+        };
+    }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs the real services the test suite talks to. Idempotent: every step checks first and
+# skips what is already there, so CI and developers can run it before every test run.
+# Only acts as root (apt-get needs it); as another user it reports what is missing and leaves
+# the tests to decide (they fail under CI=true, skip otherwise).
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+apt_updated=0
+
+log() {
+    echo "provision-test-deps: $*"
+}
+
+is_root() {
+    [ "$(id -u)" -eq 0 ]
+}
+
+apt_update_once() {
+    if [ "$apt_updated" -eq 0 ]; then
+        log "apt-get update"
+        apt-get update -qq
+        apt_updated=1
+    fi
+}
+
+apt_install() {
+    apt_update_once
+    log "apt-get install $*"
+    apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# dockerd (docker.io pulls containerd, runc and tini as hard dependencies; iptables too, although
+# the tests start dockerd with --iptables=false). The docker CLI in docker.io is only a fallback:
+# a newer CLI earlier on PATH negotiates the API version down.
+provision_docker() {
+    if command -v dockerd >/dev/null 2>&1; then
+        log "dockerd present ($(dockerd --version)), nothing to do"
+        return 0
+    fi
+    if ! is_root; then
+        log "dockerd missing and not root: cannot install docker.io (docker tests will fail under CI=true, skip otherwise)"
+        return 0
+    fi
+    apt_install docker.io
+    for tool in dockerd containerd runc docker; do
+        command -v "$tool" >/dev/null 2>&1 || { log "$tool still missing after installing docker.io"; exit 1; }
+    done
+    log "installed docker.io: $(dockerd --version)"
+}
+
+main() {
+    provision_docker
+}
+
+main "$@"
