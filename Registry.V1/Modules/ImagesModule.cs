@@ -33,7 +33,7 @@ public sealed partial class ImagesModule : ICarterModule
     private static async Task<IResult> GetLayerAsync(string imageId, HttpContext http, ImageService svc, RegistrySettings settings, CancellationToken ct)
     {
         // Layer GET checks "in progress" before the id (spec §3.5).
-        if (imageId.Length <= 64 && ImageId.TryParse(imageId, out var id) && await svc.IsInProgressAsync(id, ct))
+        if (ImageId.TryParse(imageId, out var id) && await svc.IsInProgressAsync(id, ct))
             return V1Results.Error(400, InProgress);
         if (!ImageId.TryParse(imageId, out id)) return V1Results.Error(404, InvalidId);
         if (http.Request.Headers.ContainsKey(HeaderNames.IfModifiedSince)) return V1Results.Empty(304, immutable: true);
