@@ -9,6 +9,8 @@ try
         case "config":
             Console.Write(ConfigPrinter.Render(RegistryApp.LoadSettings(RegistryApp.ReadEnvironment())));
             return 0;
+        case "htpasswd":
+            return Verbs.Htpasswd(args[1..]);
         case "reindex":
             return await Verbs.ReindexAsync();
         default:

@@ -1,20 +1,33 @@
 using Microsoft.AspNetCore.Http;
-using Registry.Core.Configuration;
 
 namespace Registry.Core.Http;
 
-/// <summary>
-/// The auth gate of spec §3.2 as an endpoint filter: standalone or <c>disable_token_auth</c> registries pass
-/// every request; an index-backed registry requires a token (validated by the index role).
-/// </summary>
-public sealed class AccessGate(RegistrySettings settings) : IEndpointFilter
+/// <summary>The outcome of an access check: allowed, or a status with its error message and challenge.</summary>
+public sealed record AccessDecision(int Status, string? Message = null, string? Challenge = null, TimeSpan? RetryAfter = null)
+{
+    public static readonly AccessDecision Allow = new(0);
+
+    public bool Allowed => Status == 0;
+}
+
+/// <summary>Decides whether the current request may proceed (spec §3.2, §6; the index role implements it).</summary>
+public interface IAccessPolicy
+{
+    ValueTask<AccessDecision> AuthorizeAsync(HttpContext context, CancellationToken ct);
+}
+
+/// <summary>The auth gate of spec §3.2 as an endpoint filter over <see cref="IAccessPolicy"/>.</summary>
+public sealed class AccessGate(IAccessPolicy policy) : IEndpointFilter
 {
     public const string RequiresAuthorization = "Requires authorization";
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        if (settings.Standalone || settings.DisableTokenAuth) return await next(context);
-        context.HttpContext.Response.Headers.WWWAuthenticate = "Token";
-        return V1Results.Error(401, RequiresAuthorization);
+        var http = context.HttpContext;
+        var decision = await policy.AuthorizeAsync(http, http.RequestAborted);
+        if (decision.Allowed) return await next(context);
+        if (decision.Challenge is not null) http.Response.Headers.WWWAuthenticate = decision.Challenge;
+        if (decision.RetryAfter is { } retry) http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return V1Results.Error(decision.Status, decision.Message ?? RequiresAuthorization);
     }
 }

@@ -40,7 +40,7 @@ public sealed class IndexRepositoriesModule : ICarterModule
         var result = await svc.PutImagesAsync(name, body, ct);
         if (result == PutImagesResult.DecodeError) return V1Results.Error(400, "Error Decoding JSON");
         if (result == PutImagesResult.InvalidData) return V1Results.Error(400, "Invalid data");
-        tokens.AddTokenHeaders(http, name, "write");
+        await tokens.AddTokenHeadersAsync(http, name, "write", ct);
         return success;
     }
 
@@ -49,13 +49,13 @@ public sealed class IndexRepositoriesModule : ICarterModule
         var name = http.Route().Name!;
         var images = await svc.GetImagesAsync(name, ct);
         if (images is null) return V1Results.Error(404, "images not found");
-        tokens.AddTokenHeaders(http, name, "read");
+        await tokens.AddTokenHeadersAsync(http, name, "read", ct);
         return V1Results.Raw(images, immutable: false);
     }
 
-    private static IResult DeleteImages(HttpContext http, TokenService tokens)
+    private static async Task<IResult> DeleteImages(HttpContext http, TokenService tokens, CancellationToken ct)
     {
-        tokens.AddTokenHeaders(http, http.Route().Name!, "delete");
+        await tokens.AddTokenHeadersAsync(http, http.Route().Name!, "delete", ct);
         return V1Results.Empty(204);
     }
 }

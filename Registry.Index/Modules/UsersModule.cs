@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Carter;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -5,27 +7,99 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
+using Registry.Index.Accounts;
 
 namespace Registry.Index.Modules;
 
 /// <summary>
-/// <c>/v1/users</c> as the standalone original answers it (spec §3.7.1): no accounts, so <c>docker login</c>
-/// "creates" one and stores the credentials. Mounted only in standalone mode.
+/// <c>/v1/users</c> (spec §3.7.1, §4.2). Without authentication: the standalone original (no accounts, so
+/// <c>docker login</c> "creates" one). With authentication: <c>GET</c> checks Basic credentials (200/401),
+/// <c>POST</c> signs up when the config allows it (else 401, which sends docker to the <c>GET</c> check),
+/// <c>PUT /v1/users/{name}/</c> changes one's own password or email. Mounted only in standalone mode.
 /// </summary>
-public sealed class UsersModule : ICarterModule
+public sealed partial class UsersModule : ICarterModule
 {
+    public const string AlreadyExists = "Username or email already exists";
+
     public void AddRoutes(IEndpointRouteBuilder app)
     {
         if (!app.ServiceProvider.GetRequiredService<RegistrySettings>().Standalone) return;
 
-        app.MapMethods("/v1/users", ["GET", "HEAD"], () => V1Results.JsonString("OK"));
-        app.MapPost("/v1/users", async (HttpRequest request, RegistrySettings settings, CancellationToken ct) =>
-        {
-            var body = await JsonBody.ReadAsync(request, settings.MaxJsonBodyBytes, ct);
-            if (body is null) return V1Results.Error(413, "Request body too large");
-            using var doc = JsonBody.TryParse(body);
-            return doc is null ? V1Results.Error(400, "Error Decoding JSON") : V1Results.JsonString("User Created", 201);
-        });
-        app.MapPut("/v1/users/{username}", () => V1Results.Empty(204));
+        app.MapMethods("/v1/users", ["GET", "HEAD"], GetAsync);
+        app.MapPost("/v1/users", PostAsync);
+        app.MapPut("/v1/users/{username}", PutAsync);
     }
+
+    private static async Task<IResult> GetAsync(HttpContext http, AuthSettings auth, Authenticator authenticator, CancellationToken ct)
+    {
+        if (!auth.Enabled) return V1Results.JsonString("OK");
+        var principal = await authenticator.AuthenticateAsync(http, ct);
+        return principal.Kind switch
+        {
+            PrincipalKind.User => V1Results.JsonString("OK"),
+            PrincipalKind.Throttled => Throttled(http, principal),
+            _ => Challenge(http, auth, "Wrong login/password"),
+        };
+    }
+
+    private static async Task<IResult> PostAsync(HttpContext http, RegistrySettings settings, AuthSettings auth, AccountStore accounts, HtpasswdFile htpasswd, CancellationToken ct)
+    {
+        var body = await JsonBody.ReadAsync(http.Request, settings.MaxJsonBodyBytes, ct);
+        if (body is null) return V1Results.Error(413, "Request body too large");
+        using var doc = JsonBody.TryParse(body);
+        if (doc is null) return V1Results.Error(400, "Error Decoding JSON");
+        if (!auth.Enabled) return V1Results.JsonString("User Created", 201);
+        if (!auth.SignUp) return Challenge(http, auth, "Sign-up is disabled; log in with an existing account");
+
+        var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object) return V1Results.Error(400, "Invalid data");
+        var username = Text(root, "username");
+        var password = Text(root, "password");
+        var email = Text(root, "email") ?? "";
+        if (username is null || !UserName().IsMatch(username)) return V1Results.Error(400, "Invalid username (must match ^[a-z0-9_]{4,30}$)");
+        if (string.IsNullOrEmpty(password) || password.Length < 5) return V1Results.Error(400, "Invalid password (at least 5 characters)");
+        if (email.Length > 254) return V1Results.Error(400, "Invalid email");
+        if (htpasswd.Contains(username)) return V1Results.JsonString(AlreadyExists, 400);
+        return await accounts.CreateAsync(username, password, email, ct) == CreateAccountResult.Created
+            ? V1Results.JsonString("User Created", 201)
+            : V1Results.JsonString(AlreadyExists, 400);
+    }
+
+    private static async Task<IResult> PutAsync(string username, HttpContext http, RegistrySettings settings, AuthSettings auth, Authenticator authenticator, AccountStore accounts, CancellationToken ct)
+    {
+        if (!auth.Enabled) return V1Results.Empty(204);
+        var principal = await authenticator.AuthenticateAsync(http, ct);
+        if (principal.Kind == PrincipalKind.Throttled) return Throttled(http, principal);
+        if (principal.Kind != PrincipalKind.User) return Challenge(http, auth, "Authentication required");
+        if (principal.User != username && !auth.Admins.Contains(principal.User!)) return V1Results.Error(403, "You may only change your own account");
+
+        var body = await JsonBody.ReadAsync(http.Request, settings.MaxJsonBodyBytes, ct);
+        if (body is null) return V1Results.Error(413, "Request body too large");
+        using var doc = JsonBody.TryParse(body);
+        if (doc is null || doc.RootElement.ValueKind != JsonValueKind.Object) return V1Results.Error(400, "Error Decoding JSON");
+        var password = Text(doc.RootElement, "password");
+        var email = Text(doc.RootElement, "email");
+        if (password is { Length: < 5 }) return V1Results.Error(400, "Invalid password (at least 5 characters)");
+        return await accounts.UpdateAsync(username, password, email, ct)
+            ? V1Results.Empty(204)
+            : V1Results.Error(404, "No such account (accounts from the htpasswd file are changed in that file)");
+    }
+
+    private static string? Text(JsonElement root, string key) =>
+        root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static IResult Challenge(HttpContext http, AuthSettings auth, string message)
+    {
+        http.Response.Headers.WWWAuthenticate = $"Basic realm=\"{auth.Realm}\"";
+        return V1Results.Error(401, message);
+    }
+
+    private static IResult Throttled(HttpContext http, Principal principal)
+    {
+        http.Response.Headers.RetryAfter = ((int)Math.Ceiling(principal.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return V1Results.Error(429, "Too many failed logins from this address, retry later");
+    }
+
+    [GeneratedRegex("^[a-z0-9_]{4,30}$")]
+    private static partial Regex UserName();
 }

@@ -5,6 +5,7 @@ using Registry.Core.Concurrency;
 using Registry.Core.Http;
 using Registry.Core.Names;
 using Registry.Core.Storage;
+using Registry.Index.Accounts;
 using Registry.Index.Search;
 
 namespace Registry.Index.Repositories;
@@ -15,7 +16,7 @@ public enum PutImagesResult { Ok, DecodeError, InvalidData }
 /// The index's repository image lists (<c>_index_images</c>, spec §3.7.2–3.7.4). The first list is stored
 /// verbatim; later ones are merged, keeping entries that carry a checksum.
 /// </summary>
-public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog catalog, KeyedLock locks)
+public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog catalog, RepositoryImages membership, KeyedLock locks)
 {
     public async Task<PutImagesResult> PutImagesAsync(RepositoryName name, byte[] body, CancellationToken ct)
     {
@@ -35,12 +36,14 @@ public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog
         if (existing is null)
         {
             await storage.PutContentAsync(path, body, CancellationToken.None);
-            await catalog.AddAsync(name, CancellationToken.None);
+            await membership.SetAsync(name.FullName, ImageIds(incoming), CancellationToken.None);
+            await catalog.SyncAsync(name, CancellationToken.None);
             return PutImagesResult.Ok;
         }
 
         var merged = Merge(incoming, ParseStored(existing));
         await storage.PutContentAsync(path, Encoding.UTF8.GetBytes(PyJson.Serialize(merged)), CancellationToken.None);
+        await membership.SetAsync(name.FullName, ImageIds(merged), CancellationToken.None);
         return PutImagesResult.Ok;
     }
 
@@ -71,7 +74,14 @@ public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog
         return result;
     }
 
-    private static JsonArray ParseStored(byte[] stored)
+    /// <summary>The string ids of an image list (other id types cannot name an image).</summary>
+    public static IEnumerable<string> ImageIds(JsonArray list) =>
+        list.OfType<JsonObject>()
+            .Select(e => e.TryGetPropertyValue("id", out var id) && id is JsonValue v && v.TryGetValue<string>(out var s) ? s : null)
+            .OfType<string>();
+
+    /// <summary>Parses a stored list leniently (any formatting, extra keys); an unreadable file is an empty list.</summary>
+    public static JsonArray ParseStored(byte[] stored)
     {
         try
         {

@@ -6,16 +6,18 @@ namespace Registry.Index.Search;
 
 /// <summary>
 /// Which repositories exist, as storage says, and keeping the search index in step with that. A repository
-/// is listed when it has at least one tag or an index image list (<c>_index_images</c>); the same rule
+/// is listed when it is not private and has at least one tag or an index image list (<c>_index_images</c>); the same rule
 /// serves the per-request sync and the full rebuild, so both always agree.
 /// </summary>
 public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index)
 {
-    /// <summary>Descriptions longer than this are cut when stored in the index.</summary>
+    /// <summary>The longest description <c>PUT …/properties</c> accepts.</summary>
     public const int MaxDescriptionLength = 1000;
 
     public async Task<bool> IsListedAsync(RepositoryName name, CancellationToken ct)
     {
+        // Private repositories stay out of search: the index has no per-user visibility yet.
+        if (await storage.ExistsAsync(StoragePaths.Private(name), ct)) return false;
         if (await storage.ExistsAsync(StoragePaths.IndexImages(name), ct)) return true;
         foreach (var path in await storage.ListAsync(StoragePaths.RepositoryDir(name), ct))
             if (IsTagFileName(StoragePaths.FileName(path))) return true;
@@ -29,13 +31,9 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
         else await index.RemoveRepositoryAsync(name.FullName, ct);
     }
 
-    /// <summary>Lists a repository that now exists, with the description stored beside it (if any).</summary>
-    public async Task AddAsync(RepositoryName name, CancellationToken ct)
-    {
-        var description = await ReadDescriptionAsync(name, ct);
-        if (description.Length > 0) await index.SetDescriptionAsync(name.FullName, description, ct);
-        else await index.AddRepositoryAsync(name.FullName, ct);
-    }
+    /// <summary>Lists a repository that now exists, with the description stored beside it ("" when none).</summary>
+    public async Task AddAsync(RepositoryName name, CancellationToken ct) =>
+        await index.SetDescriptionAsync(name.FullName, await ReadDescriptionAsync(name, ct), ct);
 
     public async Task<string> ReadDescriptionAsync(RepositoryName name, CancellationToken ct)
     {

@@ -54,12 +54,18 @@ public static class RegistryApp
         var settings = LoadSettings(env);
         var storage = CreateStorage(settings);
         var search = await OpenSearchAsync(settings, CancellationToken.None);
+        var auth = AuthSettings.From(settings);
+        var indexDatabase = IndexDatabasePath(settings);
+        var accounts = await AccountStore.OpenAsync(indexDatabase, CancellationToken.None);
+        var membership = await RepositoryImages.OpenAsync(indexDatabase, CancellationToken.None);
+        var certificate = TlsCertificate.Load(settings);
 
-        ConfigureListening(builder, env);
+        ConfigureListening(builder, env, https: certificate is not null);
         ConfigureLogging(builder.Logging, settings.LogLevel);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
+            if (certificate is not null) k.ConfigureHttpsDefaults(o => o.ServerCertificate = certificate);
             k.Limits.MaxRequestHeadersTotalSize = settings.MaxHeaderBytes;
             k.Limits.MinRequestBodyDataRate = settings.BodyMinRateBytesPerSecond > 0
                 ? new MinDataRate(settings.BodyMinRateBytesPerSecond, TimeSpan.FromSeconds(settings.BodyMinRateGraceSeconds))
@@ -79,7 +85,14 @@ public static class RegistryApp
         services.AddSingleton<RepositoryService>();
         services.AddSingleton<IndexImagesService>();
         services.AddSingleton<TokenService>();
-        services.AddSingleton<AccessGate>();
+        services.AddSingleton(auth);
+        services.AddSingleton(accounts);
+        services.AddSingleton(membership);
+        services.AddSingleton(new HtpasswdFile(auth.HtpasswdPath ?? Path.Combine(AppContext.BaseDirectory, "no-htpasswd-file")));
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<Authenticator>();
+        services.AddSingleton<AccessPolicy>();
+        services.AddSingleton<IAccessPolicy>(sp => sp.GetRequiredService<AccessPolicy>());
         services.AddCarter(configurator: c => c
             .WithModule<PingModule>()
             .WithModule<ImagesModule>()
@@ -113,14 +126,21 @@ public static class RegistryApp
     /// <c>--urls</c> and <c>ASPNETCORE_URLS</c> win; otherwise <c>REGISTRY_HOST</c> (default 0.0.0.0) and
     /// <c>REGISTRY_PORT</c> (default 5000), as the original's launcher read them.
     /// </summary>
-    private static void ConfigureListening(WebApplicationBuilder builder, IReadOnlyDictionary<string, string?> env)
+    /// <summary>
+    /// The index database (accounts, image membership): the search database's file, so that one
+    /// <c>sqlalchemy_index_database</c> setting names everything the index keeps.
+    /// </summary>
+    public static string IndexDatabasePath(RegistrySettings settings) =>
+        SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory());
+
+    private static void ConfigureListening(WebApplicationBuilder builder, IReadOnlyDictionary<string, string?> env, bool https)
     {
         if (!string.IsNullOrEmpty(builder.Configuration["urls"])) return;
         var host = env.GetValueOrDefault("REGISTRY_HOST") is { Length: > 0 } h ? h : "0.0.0.0";
         var portText = env.GetValueOrDefault("REGISTRY_PORT") is { Length: > 0 } p ? p : "5000";
         if (!int.TryParse(portText, out var port) || port is < 1 or > 65535)
             throw new ConfigException($"environment variable REGISTRY_PORT=\"{portText}\" is not a port number (1-65535)");
-        builder.WebHost.UseUrls($"http://{host}:{port}");
+        builder.WebHost.UseUrls($"{(https ? "https" : "http")}://{host}:{port}");
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, string level)

@@ -1,3 +1,4 @@
+using Registry.Index.Accounts;
 using Registry.Index.Search;
 
 namespace Registry.V1.Hosting;
@@ -5,6 +6,22 @@ namespace Registry.V1.Hosting;
 /// <summary>Command-line verbs besides serving.</summary>
 public static class Verbs
 {
+    /// <summary>
+    /// <c>htpasswd -Bbn USER PASS</c>: prints one bcrypt htpasswd line, like Apache's tool run that way.
+    /// </summary>
+    public static int Htpasswd(string[] args)
+    {
+        var flags = args.Where(a => a.StartsWith('-')).SelectMany(a => a[1..]).ToHashSet();
+        var operands = args.Where(a => !a.StartsWith('-')).ToArray();
+        if (!flags.SetEquals("Bbn") || operands.Length != 2 || operands[0].Length == 0 || operands[0].Contains(':'))
+        {
+            Console.Error.WriteLine("usage: htpasswd -Bbn USER PASSWORD   (prints a bcrypt line for an htpasswd file)");
+            return 2;
+        }
+        Console.WriteLine(HtpasswdFile.Line(operands[0], operands[1]));
+        return 0;
+    }
+
     /// <summary>
     /// <c>reindex</c>: rebuilds the search index from storage and prints what it found. A corrupt database
     /// file is moved aside (<c>&lt;file&gt;.corrupt-&lt;time&gt;</c>) and a fresh one created.

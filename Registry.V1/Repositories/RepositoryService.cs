@@ -6,6 +6,7 @@ using Registry.Core.Concurrency;
 using Registry.Core.Http;
 using Registry.Core.Names;
 using Registry.Core.Storage;
+using Registry.Index.Accounts;
 using Registry.Index.Search;
 
 namespace Registry.V1.Repositories;
@@ -18,7 +19,7 @@ public enum PutPropertiesResult { Ok, InvalidData }
 /// Tags, tag metadata, properties and repository deletion (spec §3.6). Every change that can create or
 /// remove a repository updates the search index in the same request.
 /// </summary>
-public sealed partial class RepositoryService(IStorageDriver storage, RepositoryCatalog catalog, ISearchIndex search, KeyedLock locks)
+public sealed partial class RepositoryService(IStorageDriver storage, RepositoryCatalog catalog, ISearchIndex search, RepositoryImages membership, KeyedLock locks)
 {
     public const string DefaultTagJson =
         "{\"arch\": \"amd64\", \"docker_go_version\": null, \"docker_version\": null, \"kernel\": null, \"last_update\": null, \"os\": \"linux\"}";
@@ -66,7 +67,8 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
         await storage.PutContentAsync(StoragePaths.Tag(name, tag), Encoding.UTF8.GetBytes(imageId.Value), CancellationToken.None);
         await storage.PutContentAsync(StoragePaths.TagJson(name, tag), metadata, CancellationToken.None);
         if (tag == "latest") await storage.PutContentAsync(StoragePaths.RepositoryJson(name), metadata, CancellationToken.None);
-        await catalog.AddAsync(name, CancellationToken.None);
+        await membership.AddAsync(name.FullName, await AncestryOfAsync(imageId), CancellationToken.None);
+        await catalog.SyncAsync(name, CancellationToken.None);
         return PutTagResult.Ok;
     }
 
@@ -89,6 +91,7 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
         // The tag files, their metadata and the index lists all live in this directory; images stay.
         await storage.DeleteAsync(dir, CancellationToken.None);
         await search.RemoveRepositoryAsync(name.FullName, CancellationToken.None);
+        await membership.RemoveRepositoryAsync(name.FullName, CancellationToken.None);
         return true;
     }
 
@@ -128,11 +131,9 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
         if (access == "private") await storage.PutContentAsync(StoragePaths.Private(name), Array.Empty<byte>(), CancellationToken.None);
         else if (access == "public") await storage.DeleteAsync(StoragePaths.Private(name), CancellationToken.None);
         if (description is not null)
-        {
             await storage.PutContentAsync(StoragePaths.Description(name), Encoding.UTF8.GetBytes(description), CancellationToken.None);
-            if (await catalog.IsListedAsync(name, CancellationToken.None))
-                await search.SetDescriptionAsync(name.FullName, description, CancellationToken.None);
-        }
+        if (access is "private" or "public" || description is not null)
+            await catalog.SyncAsync(name, CancellationToken.None);
         return PutPropertiesResult.Ok;
     }
 
@@ -148,6 +149,20 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
         foreach (var key in new[] { "arch", "kernel", "os" })
             if (parts.TryGetValue(key, out var value)) metadata[key] = value.ToLowerInvariant();
         return metadata;
+    }
+
+    /// <summary>The image and its ancestors, as its ancestry file lists them (the image alone when unreadable).</summary>
+    private async Task<IReadOnlyList<string>> AncestryOfAsync(ImageId id)
+    {
+        var stored = await storage.GetContentAsync(StoragePaths.ImageAncestry(id), CancellationToken.None);
+        try
+        {
+            return stored is null ? [id.Value] : JsonSerializer.Deserialize<List<string>>(stored) ?? [id.Value];
+        }
+        catch (JsonException)
+        {
+            return [id.Value];
+        }
     }
 
     private async Task<bool> DeleteTagFilesAsync(RepositoryName name, string tag)

@@ -1,0 +1,111 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Registry.Core.Configuration;
+using Registry.Core.Http;
+using Registry.Core.Names;
+using Registry.Core.Storage;
+
+namespace Registry.Index.Accounts;
+
+public enum AccessKind { Read, Write, Delete }
+
+/// <summary>
+/// Who may do what (issue: accounts and access rules). Without authentication the original's gate applies:
+/// standalone or <c>disable_token_auth</c> registries pass everything, index-backed ones require a token.
+/// With authentication: admins may do anything; a user may write and delete in the namespace named after
+/// them; everyone authenticated (and anonymous users when <c>anonymous_read</c>) may read public
+/// repositories; private repositories are readable by their owner and admins only. A signed token grants
+/// its one access (write also reads) on its one repository and that repository's images.
+/// Missing or wrong credentials are 401 with a challenge; valid but insufficient ones are 403.
+/// </summary>
+public sealed class AccessPolicy(
+    RegistrySettings settings, AuthSettings auth, Authenticator authenticator, IStorageDriver storage, RepositoryImages images) : IAccessPolicy
+{
+    public async ValueTask<AccessDecision> AuthorizeAsync(HttpContext context, CancellationToken ct)
+    {
+        if (!auth.Enabled)
+        {
+            return settings.Standalone || settings.DisableTokenAuth
+                ? AccessDecision.Allow
+                : new AccessDecision(401, AccessGate.RequiresAuthorization, "Token");
+        }
+
+        var principal = await authenticator.AuthenticateAsync(context, ct);
+        if (principal.Kind == PrincipalKind.Throttled)
+            return new AccessDecision(429, "Too many failed logins from this address, retry later", RetryAfter: principal.RetryAfter);
+        if (principal.Kind == PrincipalKind.BadCredentials) return Unauthenticated("Invalid credentials");
+
+        var access = ActionOf(context.Request.Method);
+        if (RepositoryRoutes.Get(context) is { Name: { } repository }) return await DecideRepositoryAsync(principal, repository, access, ct);
+        if (context.GetRouteValue("imageId") is string imageId) return await DecideImageAsync(principal, imageId, access, ct);
+        return AccessDecision.Allow;
+    }
+
+    /// <summary>True when the principal may read the repository (search visibility, private checks).</summary>
+    public async Task<bool> CanReadAsync(Principal principal, RepositoryName repository, CancellationToken ct) =>
+        (await DecideRepositoryAsync(principal, repository, AccessKind.Read, ct)).Allowed;
+
+    public bool IsAdmin(Principal principal) => principal.User is { } user && auth.Admins.Contains(user) && principal.Kind == PrincipalKind.User;
+
+    private async Task<AccessDecision> DecideRepositoryAsync(Principal principal, RepositoryName repository, AccessKind access, CancellationToken ct)
+    {
+        if (IsAdmin(principal)) return AccessDecision.Allow;
+        if (principal.Kind == PrincipalKind.Token)
+        {
+            var token = principal.Token!;
+            if (token.Repository != repository.FullName) return Forbidden("Token is for another repository");
+            return Grants(token.Access, access) ? AccessDecision.Allow : Forbidden($"Token does not grant {access.ToString().ToLowerInvariant()} access");
+        }
+
+        var owner = principal.User is { } user && user == repository.Namespace;
+        if (access != AccessKind.Read)
+        {
+            if (owner) return AccessDecision.Allow;
+            return principal.Kind == PrincipalKind.Anonymous ? Unauthenticated("Authentication required to write") : Forbidden("Access denied");
+        }
+        if (owner) return AccessDecision.Allow;
+        var isPrivate = await storage.ExistsAsync(StoragePaths.Private(repository), ct);
+        if (principal.Kind == PrincipalKind.Anonymous)
+            return auth.AnonymousRead && !isPrivate ? AccessDecision.Allow : Unauthenticated("Authentication required");
+        return isPrivate ? Forbidden("Access denied") : AccessDecision.Allow;
+    }
+
+    private async Task<AccessDecision> DecideImageAsync(Principal principal, string imageId, AccessKind access, CancellationToken ct)
+    {
+        if (IsAdmin(principal)) return AccessDecision.Allow;
+        if (principal.Kind == PrincipalKind.Token)
+        {
+            var token = principal.Token!;
+            if (!Grants(token.Access, access)) return Forbidden($"Token does not grant {access.ToString().ToLowerInvariant()} access");
+            return await images.ContainsAsync(token.Repository, imageId, ct) ? AccessDecision.Allow : Forbidden("Image is not part of the token's repository");
+        }
+        if (access != AccessKind.Read)
+            return principal.Kind == PrincipalKind.User ? AccessDecision.Allow : Unauthenticated("Authentication required to write");
+
+        var holders = await images.RepositoriesOfAsync(imageId, ct);
+        if (holders.Count == 0)
+            return principal.Kind == PrincipalKind.User || auth.AnonymousRead ? AccessDecision.Allow : Unauthenticated("Authentication required");
+        foreach (var holder in holders)
+            if ((await DecideRepositoryAsync(principal, RepositoryName.FromLogical(holder), AccessKind.Read, ct)).Allowed)
+                return AccessDecision.Allow;
+        // Do not confirm that an image of a private repository exists.
+        return principal.Kind == PrincipalKind.Anonymous ? Unauthenticated("Authentication required") : new AccessDecision(404, "Image not found");
+    }
+
+    private static bool Grants(string tokenAccess, AccessKind access) => (tokenAccess, access) switch
+    {
+        ("read", AccessKind.Read) => true,
+        ("write", AccessKind.Read or AccessKind.Write) => true,
+        ("delete", AccessKind.Delete) => true,
+        _ => false,
+    };
+
+    private static AccessKind ActionOf(string method) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? AccessKind.Read
+        : HttpMethods.IsDelete(method) ? AccessKind.Delete
+        : AccessKind.Write;
+
+    private AccessDecision Unauthenticated(string message) => new(401, message, $"Basic realm=\"{auth.Realm}\"");
+
+    private static AccessDecision Forbidden(string message) => new(403, message);
+}

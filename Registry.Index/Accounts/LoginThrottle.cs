@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+using System.Net;
+
+namespace Registry.Index.Accounts;
+
+/// <summary>
+/// Failed logins per client address in a sliding window; past the limit, the address gets 429 until the
+/// window has passed. Memory is bounded: entries expire with their window.
+/// </summary>
+public sealed class LoginThrottle(AuthSettings settings, TimeProvider? time = null)
+{
+    private const int MaxTrackedAddresses = 100_000;
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ConcurrentDictionary<IPAddress, Window> _failures = new();
+
+    public bool IsBlocked(IPAddress? address, out TimeSpan retryAfter)
+    {
+        retryAfter = TimeSpan.Zero;
+        if (address is null || !_failures.TryGetValue(address, out var window)) return false;
+        lock (window)
+        {
+            var now = _time.GetUtcNow();
+            if (now - window.Start > settings.FailedLoginWindow) return false;
+            if (window.Count < settings.MaxFailedLogins) return false;
+            retryAfter = settings.FailedLoginWindow - (now - window.Start);
+            return true;
+        }
+    }
+
+    public void RecordFailure(IPAddress? address)
+    {
+        if (address is null) return;
+        if (_failures.Count > MaxTrackedAddresses) Prune();
+        var window = _failures.GetOrAdd(address, _ => new Window { Start = _time.GetUtcNow() });
+        lock (window)
+        {
+            var now = _time.GetUtcNow();
+            if (now - window.Start > settings.FailedLoginWindow) (window.Start, window.Count) = (now, 0);
+            window.Count++;
+        }
+    }
+
+    private void Prune()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (address, window) in _failures)
+            if (now - window.Start > settings.FailedLoginWindow) _failures.TryRemove(address, out _);
+    }
+
+    private sealed class Window
+    {
+        public DateTimeOffset Start;
+        public int Count;
+    }
+}

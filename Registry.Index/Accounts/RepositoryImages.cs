@@ -1,0 +1,106 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Registry.Core.Storage;
+using Registry.Index.Repositories;
+
+namespace Registry.Index.Accounts;
+
+/// <summary>
+/// Which repositories list an image (from their index image lists), kept in the index database so that a
+/// read of an image can be checked against the privacy of the repositories holding it.
+/// </summary>
+public sealed class RepositoryImages
+{
+    private readonly string _connectionString;
+
+    private RepositoryImages(string connectionString) => _connectionString = connectionString;
+
+    public static async Task<RepositoryImages> OpenAsync(string databasePath, CancellationToken ct)
+    {
+        var store = new RepositoryImages(new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 10,
+        }.ToString());
+        await using var connection = await store.OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            CREATE TABLE IF NOT EXISTS registry_image_repositories (
+                image_id   TEXT NOT NULL,
+                repository TEXT NOT NULL,
+                PRIMARY KEY (image_id, repository)
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS registry_image_repositories_repo ON registry_image_repositories (repository);
+            """, cancellationToken: ct));
+        return store;
+    }
+
+    /// <summary>Replaces the images listed for one repository.</summary>
+    public async Task SetAsync(string repository, IEnumerable<string> imageIds, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_image_repositories WHERE repository = @repository", new { repository }, tx, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT OR IGNORE INTO registry_image_repositories (image_id, repository) VALUES (@image, @repository)",
+            imageIds.Distinct().Select(image => new { image, repository }), tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+    }
+
+    public Task RemoveRepositoryAsync(string repository, CancellationToken ct) => SetAsync(repository, [], ct);
+
+    /// <summary>Adds images to a repository's record (a tag's image and its ancestry), keeping the rest.</summary>
+    public async Task AddAsync(string repository, IEnumerable<string> imageIds, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT OR IGNORE INTO registry_image_repositories (image_id, repository) VALUES (@image, @repository)",
+            imageIds.Distinct().Select(image => new { image, repository }), tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<string>> RepositoriesOfAsync(string imageId, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return (await connection.QueryAsync<string>(new CommandDefinition(
+            "SELECT repository FROM registry_image_repositories WHERE image_id = @imageId", new { imageId }, cancellationToken: ct))).ToList();
+    }
+
+    public async Task<bool> ContainsAsync(string repository, string imageId, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM registry_image_repositories WHERE image_id = @imageId AND repository = @repository",
+            new { imageId, repository }, cancellationToken: ct)) > 0;
+    }
+
+    public async Task<long> CountAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM registry_image_repositories", cancellationToken: ct));
+    }
+
+    /// <summary>Fills the table from every repository's <c>_index_images</c> (a data directory from before auth was on).</summary>
+    public async Task<int> RebuildAsync(IStorageDriver storage, CancellationToken ct)
+    {
+        var repositories = 0;
+        foreach (var nsPath in await storage.ListAsync(StoragePaths.RepositoriesDir, ct))
+        foreach (var repoPath in await storage.ListAsync(nsPath, ct))
+        {
+            var name = StoragePaths.RepositoryFromDisk(StoragePaths.FileName(nsPath), StoragePaths.FileName(repoPath));
+            if (StoragePaths.RepositoryDir(name) != repoPath) continue;
+            var list = await storage.GetContentAsync(StoragePaths.IndexImages(name), ct);
+            if (list is null) continue;
+            await SetAsync(name.FullName, IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)), ct);
+            repositories++;
+        }
+        return repositories;
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(ct);
+        await connection.ExecuteAsync("PRAGMA busy_timeout = 10000");
+        return connection;
+    }
+}
