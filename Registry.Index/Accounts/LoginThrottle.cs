@@ -16,7 +16,7 @@ public sealed class LoginThrottle(AuthSettings settings, TimeProvider? time = nu
     public bool IsBlocked(IPAddress? address, out TimeSpan retryAfter)
     {
         retryAfter = TimeSpan.Zero;
-        if (address is null || !_failures.TryGetValue(address, out var window)) return false;
+        if (!_failures.TryGetValue(address ?? IPAddress.None, out var window)) return false;
         lock (window)
         {
             var now = _time.GetUtcNow();
@@ -29,9 +29,9 @@ public sealed class LoginThrottle(AuthSettings settings, TimeProvider? time = nu
 
     public void RecordFailure(IPAddress? address)
     {
-        if (address is null) return;
         if (_failures.Count > MaxTrackedAddresses) Prune();
-        var window = _failures.GetOrAdd(address, _ => new Window { Start = _time.GetUtcNow() });
+        // Clients without an IP address (a unix socket, the test server) share one bucket.
+        var window = _failures.GetOrAdd(address ?? IPAddress.None, _ => new Window { Start = _time.GetUtcNow() });
         lock (window)
         {
             var now = _time.GetUtcNow();

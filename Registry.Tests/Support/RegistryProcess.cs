@@ -60,7 +60,10 @@ public sealed class RegistryProcess : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+    public Uri BaseAddress => new($"{Scheme}://127.0.0.1:{Port}/");
+
+    /// <summary>https when the environment gives the server a TLS certificate (REGISTRY_TLS_CERTIFICATE).</summary>
+    public string Scheme => _environment.GetValueOrDefault("REGISTRY_TLS_CERTIFICATE") is { Length: > 0 } ? "https" : "http";
 
     /// <summary>"127.0.0.1:PORT", the registry host as docker clients spell it in image names.</summary>
     public string HostAndPort => $"127.0.0.1:{Port}";
@@ -199,6 +202,9 @@ public sealed class RegistryProcess : IAsyncDisposable
         return new CliResult(process.ExitCode, await stdout, await stderr);
     }
 
+    // The tests' own certificates are self-signed: trust whatever the server presents.
+    private static HttpClientHandler TestHandler() => new() { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator };
+
     private static string ServerDirectory => Path.GetDirectoryName(ServerDll)!;
 
     // The test project references Registry.V1, so the build copies its dll, deps.json and
@@ -254,7 +260,7 @@ public sealed class RegistryProcess : IAsyncDisposable
         Port = port;
         var startInfo = new ProcessStartInfo(DotnetHost)
         {
-            ArgumentList = { ServerDll, "--urls", $"http://127.0.0.1:{port}" },
+            ArgumentList = { ServerDll, "--urls", $"{Scheme}://127.0.0.1:{port}" },
             WorkingDirectory = ServerDirectory,
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -286,11 +292,11 @@ public sealed class RegistryProcess : IAsyncDisposable
         _process = process;
         _lastPid = process.Id;
         _output.Attach(process, $"registry[{process.Id}]");
-        _client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        _client = new HttpClient(TestHandler()) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         _client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
 
         var stopwatch = Stopwatch.StartNew();
-        using var probe = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        using var probe = new HttpClient(TestHandler()) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();

@@ -43,6 +43,9 @@ public sealed class TestRegistry : IAsyncDisposable
     public IStorageDriver Storage => Services.GetRequiredService<IStorageDriver>();
     public ISearchIndex Search => Services.GetRequiredService<ISearchIndex>();
 
+    /// <summary>A handler into the in-process server, for clients that add their own headers.</summary>
+    public HttpMessageHandler CreateHandler() => _factory.Server.CreateHandler();
+
     /// <summary>Starts an app on a fresh temp directory; <paramref name="root"/> reuses an existing one.</summary>
     public static TestRegistry Start(IReadOnlyDictionary<string, string>? env = null, string? root = null)
     {
