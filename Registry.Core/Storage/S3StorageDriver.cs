@@ -45,6 +45,9 @@ public sealed class S3StorageDriver : IStorageDriver, IPresignedUrlProvider, IDi
     private readonly ILogger _logger;
     private readonly string _prefix;
 
+    // Set once the bucket is known to exist; a bucket is not expected to vanish while the registry runs.
+    private volatile bool _bucketExists;
+
     /// <summary>A driver with its own client configured from <paramref name="options"/>.</summary>
     public S3StorageDriver(S3StorageOptions options, ILogger? logger = null)
         : this(CreateClient(options), options, logger, ownsClient: true)
@@ -618,8 +621,23 @@ public sealed class S3StorageDriver : IStorageDriver, IPresignedUrlProvider, IDi
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
-            // A HEAD answer has no body, so a missing bucket looks the same; the next GET, PUT or LIST says which.
+            // A HEAD answer has no body, so a missing bucket looks like a missing object: rule that out once.
+            if (!_bucketExists) await CheckBucketAsync(path, ct);
             return null;
+        }
+        catch (Exception e) when (IsStoreFailure(e, ct))
+        {
+            throw Unavailable("HeadObject", path, e);
+        }
+    }
+
+    private async Task CheckBucketAsync(string path, CancellationToken ct)
+    {
+        try
+        {
+            // ListBucket: a permission the driver needs anyway, unlike GetBucketLocation or HeadBucket's.
+            await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = _prefix + "/", MaxKeys = 1 }, ct);
+            _bucketExists = true;
         }
         catch (Exception e) when (IsStoreFailure(e, ct))
         {
