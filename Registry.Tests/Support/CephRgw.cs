@@ -144,7 +144,7 @@ public sealed class CephRgw : IAsyncDisposable
         ["AWS_PORT"] = Port.ToString(CultureInfo.InvariantCulture),
         ["AWS_REGION"] = Region,
         ["AWS_SECURE"] = "false",
-        // Pacific RGW has no SSE-S3 keys configured; the encryption header is unit-tested on its own.
+        // Pacific RGW answers 400 InvalidRequest to the SSE-S3 header (SSE-S3 came with Quincy; SSE wants TLS too).
         ["AWS_ENCRYPT"] = "false",
         ["STORAGE_PATH"] = storagePath,
     };
