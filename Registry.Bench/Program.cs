@@ -7,6 +7,7 @@ return args.Length == 0
     : args[0] switch
     {
         "layer" => await LayerBenchmark.RunAsync(args[1..]),
+        "layer-s3" => await Registry.Bench.S3.LayerS3Benchmark.RunAsync(args[1..]),
         "search-http" => await SearchHttpBenchmark.RunAsync(args[1..]),
         "search-index" => await SearchIndexBench.RunAsync(args[1..]),
         BaselineServer.Command => await BaselineServer.RunAsync(args[1..]),

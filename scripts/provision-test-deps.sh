@@ -50,8 +50,33 @@ provision_docker() {
     log "installed docker.io: $(dockerd --version)"
 }
 
+# Ceph's RADOS Gateway with one mon and one memstore OSD: the real S3 implementation the S3 driver
+# tests start (Registry.Tests/Support/CephRgw.cs). About 40 s to install, 2 s to start.
+provision_ceph_rgw() {
+    local missing=()
+    for tool in radosgw ceph-mon ceph-osd monmaptool ceph radosgw-admin; do
+        command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        log "ceph radosgw present ($(radosgw --version 2>/dev/null | head -1)), nothing to do"
+        return 0
+    fi
+    if ! is_root; then
+        log "missing ${missing[*]} and not root: cannot install radosgw ceph-mon ceph-osd (S3 tests will fail under CI=true, skip otherwise)"
+        return 0
+    fi
+    apt_update_once
+    log "apt-get install radosgw ceph-mon ceph-osd"
+    apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 radosgw ceph-mon ceph-osd
+    for tool in radosgw ceph-mon ceph-osd monmaptool ceph radosgw-admin; do
+        command -v "$tool" >/dev/null 2>&1 || { log "$tool still missing after installing radosgw ceph-mon ceph-osd"; exit 1; }
+    done
+    log "installed ceph radosgw: $(radosgw --version | head -1)"
+}
+
 main() {
     provision_docker
+    provision_ceph_rgw
 }
 
 main "$@"

@@ -6,11 +6,14 @@ namespace Registry.V1.Hosting;
 
 /// <summary>
 /// Turns what escapes a handler into the protocol's error shape: a request the client broke (aborted body,
-/// bad chunking, too slow, too large) or a storage key that cannot exist is the client's 4xx; anything else
-/// is a logged 500.
+/// bad chunking, too slow, too large) or a storage key that cannot exist is the client's 4xx; a store that
+/// failed (<see cref="StorageUnavailableException"/>) is a logged 503; anything else is a logged 500.
 /// </summary>
 public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger)
 {
+    /// <summary>The error clients get; the store's own answer (bucket, error code) goes to the log only.</summary>
+    public const string StorageUnavailableMessage = "Storage unavailable, retry later";
+
     public async Task InvokeAsync(HttpContext context)
     {
         try
@@ -32,6 +35,12 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
         catch (PathTooLongException)
         {
             await WriteAsync(context, 400, "Name too long");
+        }
+        catch (StorageUnavailableException e)
+        {
+            // The store is at fault, not the request: a retry may succeed, so 503 rather than 500.
+            logger.LogError(e, "Storage unavailable on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, e.Message);
+            await WriteAsync(context, 503, StorageUnavailableMessage);
         }
         catch (Exception e)
         {

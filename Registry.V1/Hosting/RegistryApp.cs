@@ -37,10 +37,22 @@ public static class RegistryApp
     {
         "file" => new FileSystemStorageDriver(Path.GetFullPath(settings.StoragePath, Directory.GetCurrentDirectory())),
         "inmemory" => new InMemoryStorageDriver(),
+        // gcs: Google Cloud Storage through its S3 interoperability endpoint.
+        "s3" or "gcs" => new S3StorageDriver(S3StorageOptions.FromSettings(settings), StorageLogger.Value),
         _ => throw new ConfigException(
             $"config error in {settings.SourceFile}, flavor \"{settings.Flavor}\", key \"storage\": the storage backend " +
-            $"\"{settings.Storage}\" is not supported by this server; supported: local (file), inmemory"),
+            $"\"{settings.Storage}\" is not supported by this server; supported: local (file), inmemory, " +
+            "s3 (AWS and S3-compatible stores such as Ceph RGW: flavors s3, prod, ceph-s3), gcs (S3 interoperability)"),
     };
+
+    // The storage driver exists before the host's logging does; this logger writes the same single-line format.
+    private static readonly Lazy<ILogger> StorageLogger = new(() =>
+        LoggerFactory.Create(b => b.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        })).CreateLogger<S3StorageDriver>());
 
     public static async Task<ISearchIndex> OpenSearchAsync(RegistrySettings settings, CancellationToken ct) =>
         settings.SearchEnabled

@@ -5,6 +5,7 @@ using Microsoft.Net.Http.Headers;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Core.Names;
+using Registry.Core.Storage;
 using Registry.V1.Images;
 
 namespace Registry.V1.Modules;
@@ -30,7 +31,11 @@ public sealed partial class ImagesModule : ICarterModule
         images.MapMethods("/files", read, GetFilesAsync);
     }
 
-    private static async Task<IResult> GetLayerAsync(string imageId, HttpContext http, ImageService svc, RegistrySettings settings, CancellationToken ct)
+    /// <summary>How long a <c>storage_redirect</c> URL stays valid (the original's S3 driver used 20 minutes).</summary>
+    public static readonly TimeSpan LayerRedirectTtl = TimeSpan.FromMinutes(20);
+
+    private static async Task<IResult> GetLayerAsync(
+        string imageId, HttpContext http, ImageService svc, RegistrySettings settings, IStorageDriver storage, CancellationToken ct)
     {
         // Layer GET checks "in progress" before the id (spec §3.5).
         if (ImageId.TryParse(imageId, out var id) && await svc.IsInProgressAsync(id, ct))
@@ -42,6 +47,9 @@ public sealed partial class ImagesModule : ICarterModule
         if (layer is null) return V1Results.Error(404, NotFound);
         if (!string.IsNullOrEmpty(settings.NginxXAccelRedirect) && layer.PhysicalPath is not null)
             return new LayerResult(svc, id, layer, $"{settings.NginxXAccelRedirect.TrimEnd('/')}/images/{id}/layer");
+        if (settings.StorageRedirect && storage is IPresignedUrlProvider presigner
+            && await presigner.GetDownloadUrlAsync(StoragePaths.ImageLayer(id), LayerRedirectTtl, ct) is { } url)
+            return Results.Redirect(url.AbsoluteUri);
         return new LayerResult(svc, id, layer, null);
     }
 
