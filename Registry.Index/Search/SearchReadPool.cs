@@ -90,7 +90,10 @@ internal sealed class SearchReadSession : IDisposable
 
     public SqliteConnection Connection { get; }
 
-    public static SearchReadSession Open(string connectionString)
+    public static SearchReadSession Open(string connectionString) => new(OpenConnection(connectionString));
+
+    /// <summary>A connection for reading only, with the settings of every search connection.</summary>
+    public static SqliteConnection OpenConnection(string connectionString)
     {
         var connection = new SqliteConnection(connectionString);
         try
@@ -104,7 +107,7 @@ internal sealed class SearchReadSession : IDisposable
                 $"PRAGMA busy_timeout = {(int)SqliteSearchIndex.BusyTimeoutMilliseconds}; " +
                 "PRAGMA mmap_size = 2147418112; PRAGMA query_only = 1;";
             settings.ExecuteNonQuery();
-            return new SearchReadSession(connection);
+            return connection;
         }
         catch
         {

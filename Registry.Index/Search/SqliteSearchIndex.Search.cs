@@ -33,30 +33,42 @@ public sealed partial class SqliteSearchIndex
     public Task<SearchPage> SearchAsync(string query, int pageSize, int page, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
+        var term = (query ?? "").ToLowerInvariant();
         // SQLite runs synchronously (its async API only wraps the sync calls), so the whole search runs on
         // this thread and holds its session for as short a time as possible.
         return Task.FromResult(Guard(() =>
         {
-            var session = _reads.Rent();
-            SearchPage result;
-            try
+            if (_cache.Get(term, pageSize, page, out var version) is { } cached)
             {
-                // One read snapshot for the counts and the page, so that they agree under concurrent writes.
-                using var snapshot = session.Connection.BeginTransaction(deferred: true);
-                var run = new SearchRun(session, snapshot, (query ?? "").ToLowerInvariant());
-                result = run.Page((long)(page - 1) * pageSize, pageSize);
-                snapshot.Commit();
-            }
-            catch
-            {
-                // A session that failed may hold a half-read statement; it is not reused.
-                session.Dispose();
-                throw;
+                return cached;
             }
 
-            _reads.Return(session);
+            var result = Search(term, pageSize, page);
+            _cache.Add(term, pageSize, page, version, result);
             return result;
         }));
+    }
+
+    private SearchPage Search(string term, int pageSize, int page)
+    {
+        var session = _reads.Rent();
+        SearchPage result;
+        try
+        {
+            // One read snapshot for the counts and the page, so that they agree under concurrent writes.
+            using var snapshot = session.Connection.BeginTransaction(deferred: true);
+            result = new SearchRun(session, snapshot, term).Page((long)(page - 1) * pageSize, pageSize);
+            snapshot.Commit();
+        }
+        catch
+        {
+            // A session that failed may hold a half-read statement; it is not reused.
+            session.Dispose();
+            throw;
+        }
+
+        _reads.Return(session);
+        return result;
     }
 
     private sealed class SearchRun

@@ -19,6 +19,8 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
 
     private readonly SearchReadPool _reads;
 
+    private readonly SearchResultCache _cache;
+
     private SqliteSearchIndex(string filePath)
     {
         FilePath = filePath;
@@ -26,6 +28,7 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
         // Searches run synchronously, so about one session per core is busy at a time; a few more stay
         // open for bursts.
         _reads = new SearchReadPool(ReadConnectionString(filePath), Math.Max(4, 2 * Environment.ProcessorCount));
+        _cache = new SearchResultCache(ReadConnectionString(filePath), capacity: 1024);
     }
 
     /// <summary>The database file.</summary>
@@ -267,7 +270,11 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
     }.ToString();
 
     /// <inheritdoc />
-    public void Dispose() => _reads.Dispose();
+    public void Dispose()
+    {
+        _cache.Dispose();
+        _reads.Dispose();
+    }
 
     private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct)
     {
