@@ -32,21 +32,33 @@ public sealed partial class SqliteSearchIndex
     /// <inheritdoc />
     public Task<SearchPage> SearchAsync(string query, int pageSize, int page, CancellationToken ct)
     {
-        ct.ThrowIfCancellationRequested();
+        if (ct.IsCancellationRequested)
+        {
+            return Task.FromCanceled<SearchPage>(ct);
+        }
+
         var term = (query ?? "").ToLowerInvariant();
         // SQLite runs synchronously (its async API only wraps the sync calls), so the whole search runs on
-        // this thread and holds its session for as short a time as possible.
-        return Task.FromResult(Guard(() =>
+        // this thread and holds its session for as short a time as possible. Failures still arrive
+        // through the task, as from any async method.
+        try
         {
-            if (_cache.Get(term, pageSize, page, out var version) is { } cached)
+            return Task.FromResult(Guard(() =>
             {
-                return cached;
-            }
+                if (_cache.Get(term, pageSize, page, out var version) is { } cached)
+                {
+                    return cached;
+                }
 
-            var result = Search(term, pageSize, page);
-            _cache.Add(term, pageSize, page, version, result);
-            return result;
-        }));
+                var result = Search(term, pageSize, page);
+                _cache.Add(term, pageSize, page, version, result);
+                return result;
+            }));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<SearchPage>(e);
+        }
     }
 
     private SearchPage Search(string term, int pageSize, int page)

@@ -68,8 +68,10 @@ public class SearchReadPathTests
     public async Task Every_write_is_visible_to_the_next_search_while_others_search_concurrently()
     {
         const int writes = 120;
+        const int workers = 4;
         using var stop = new CancellationTokenSource();
-        var background = Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
+        using var running = new CountdownEvent(workers);
+        var background = Enumerable.Range(0, workers).Select(worker => Task.Run(async () =>
         {
             var terms = new[] { "repo", "re", "", "repo-1", "zz" };
             var searches = 0;
@@ -77,11 +79,18 @@ public class SearchReadPathTests
             {
                 var found = await _reader.SearchAsync(terms[searches % terms.Length], 10, 1 + searches % 3, default);
                 found.Results.Count.Should().BeLessThanOrEqualTo(10);
-                searches++;
+                if (searches++ == 0)
+                {
+                    running.Signal();
+                }
+
+                // A search completes synchronously; yielding lets the writer and the other workers run.
+                await Task.Yield();
             }
 
             return searches;
         })).ToList();
+        running.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("every background worker starts searching");
 
         for (var i = 0; i < writes; i++)
         {
