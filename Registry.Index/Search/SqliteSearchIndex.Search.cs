@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.Data.Sqlite;
 
 namespace Registry.Index.Search;
@@ -31,57 +30,99 @@ public sealed partial class SqliteSearchIndex
     private const double FullTextCandidateCost = 8;
 
     /// <inheritdoc />
-    public Task<SearchPage> SearchAsync(string query, int pageSize, int page, CancellationToken ct) =>
-        GuardAsync(async () =>
-        {
-            await using var connection = await OpenConnectionAsync(ct);
-            // One read snapshot for the counts and the page, so that they agree under concurrent writes.
-            using var snapshot = connection.BeginTransaction(deferred: true);
-            var run = new SearchRun(connection, snapshot, (query ?? "").ToLowerInvariant(), ct);
-            var offset = (long)(page - 1) * pageSize;
-            return await run.PageAsync(offset, pageSize);
-        });
-
-    private sealed class SearchRun(SqliteConnection connection, SqliteTransaction snapshot, string term, CancellationToken ct)
+    public Task<SearchPage> SearchAsync(string query, int pageSize, int page, CancellationToken ct)
     {
-        private readonly int _length = ShortTermCounts.RuneLength(term);
+        if (ct.IsCancellationRequested)
+        {
+            return Task.FromCanceled<SearchPage>(ct);
+        }
+
+        var term = (query ?? "").ToLowerInvariant();
+        // SQLite runs synchronously (its async API only wraps the sync calls), so the whole search runs on
+        // this thread and holds its session for as short a time as possible. Failures still arrive
+        // through the task, as from any async method.
+        try
+        {
+            return Task.FromResult(Guard(() =>
+            {
+                if (_cache.Get(term, pageSize, page, out var version) is { } cached)
+                {
+                    return cached;
+                }
+
+                var result = Search(term, pageSize, page);
+                _cache.Add(term, pageSize, page, version, result);
+                return result;
+            }));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<SearchPage>(e);
+        }
+    }
+
+    private SearchPage Search(string term, int pageSize, int page)
+    {
+        var session = _reads.Rent();
+        SearchPage result;
+        try
+        {
+            // One read snapshot for the counts and the page, so that they agree under concurrent writes.
+            using var snapshot = session.Connection.BeginTransaction(deferred: true);
+            result = new SearchRun(session, snapshot, term).Page((long)(page - 1) * pageSize, pageSize);
+            snapshot.Commit();
+        }
+        catch
+        {
+            // A session that failed may hold a half-read statement; it is not reused.
+            session.Dispose();
+            throw;
+        }
+
+        _reads.Return(session);
+        return result;
+    }
+
+    private sealed class SearchRun
+    {
+        private readonly SearchReadSession _session;
+        private readonly SqliteTransaction _snapshot;
+        private readonly string _term;
+        private readonly int _length;
 
         // Every key that starts with the term sorts in [term, term + U+10FFFF); only keys that continue
         // with the noncharacter U+10FFFF itself are missed.
-        private readonly string _upper = term + "\U0010FFFF";
+        private readonly string _upper;
 
         // In an FTS5 string only a doubled quote is special, so this makes any user text a literal phrase.
-        private string Phrase => "\"" + term.Replace("\"", "\"\"") + "\"";
+        private readonly string _phrase;
+
+        public SearchRun(SearchReadSession session, SqliteTransaction snapshot, string term)
+        {
+            _session = session;
+            _snapshot = snapshot;
+            _term = term;
+            _length = ShortTermCounts.RuneLength(term);
+            _upper = term + "\U0010FFFF";
+            _phrase = "\"" + term.Replace("\"", "\"\"") + "\"";
+        }
 
         private bool Trigram => _length >= 3;
 
-        public async Task<SearchPage> PageAsync(long offset, int pageSize)
+        public SearchPage Page(long offset, int pageSize)
         {
-            var rows = await ScalarAsync("SELECT n_any FROM search_short_terms WHERE term = ''");
+            // One statement for every count the tiers need but the name count, which the first pages of a
+            // frequent term do not need and which costs a second full-text lookup.
+            long rows, exact;
             TermCounts counts;
-            if (Trigram)
+            using (var reader = Execute(Trigram ? TrigramCountsSql : ShortCountsSql, 0, 0))
             {
-                counts.Any = await ScalarAsync(
-                    "SELECT count(*) FROM search_fts WHERE search_fts MATCH @match", new { match = Phrase });
-                counts.Prefix = counts.Any == 0 ? 0 : await ScalarAsync("""
-                    SELECT count(*) FROM (
-                        SELECT id FROM search_repositories WHERE name_lower >= @term AND name_lower < @upper
-                        UNION
-                        SELECT id FROM search_repositories WHERE repo_lower >= @term AND repo_lower < @upper)
-                    """, new { term, upper = _upper });
-                // Only needed when the page reaches past the prefix tiers.
-                counts.Name = offset + pageSize <= counts.Prefix
-                    ? counts.Prefix
-                    : await ScalarAsync("SELECT count(*) FROM search_fts WHERE search_fts MATCH @match",
-                        new { match = "name_t : " + Phrase });
-            }
-            else
-            {
-                counts = await connection.QuerySingleOrDefaultAsync<TermCountsRow>(new CommandDefinition(
-                    "SELECT n_any AS Any, n_name AS Name, n_prefix AS Prefix FROM search_short_terms WHERE term = @term",
-                    new { term }, snapshot, cancellationToken: ct)) is { } row
-                    ? new TermCounts { Any = row.Any, Name = row.Name, Prefix = row.Prefix }
-                    : default;
+                reader.Read();
+                rows = reader.GetInt64(0);
+                counts.Any = reader.GetInt64(1);
+                counts.Name = reader.GetInt64(2);
+                counts.Prefix = reader.GetInt64(3);
+                exact = _term.Length == 0 ? 0 : reader.GetInt64(4);
             }
 
             if (offset >= counts.Any)
@@ -89,108 +130,147 @@ public sealed partial class SqliteSearchIndex
                 return new SearchPage(counts.Any, []);
             }
 
-            var exact = term.Length == 0
-                ? 0
-                : await ScalarAsync("SELECT count(*) FROM search_repositories WHERE repo_lower = @term", new { term });
-            long[] tiers = [exact, counts.Prefix - exact, counts.Name - counts.Prefix, counts.Any - counts.Name];
+            if (Trigram)
+            {
+                // Only needed when the page reaches past the prefix tiers.
+                counts.Name = offset + pageSize <= counts.Prefix ? counts.Prefix : Scalar(TrigramNameCountSql);
+            }
 
-            var names = new List<string>(pageSize);
+            long[] tiers = [exact, counts.Prefix - exact, counts.Name - counts.Prefix, counts.Any - counts.Name];
+            var entries = new List<SearchEntry>(pageSize);
             long start = 0;
-            for (var tier = 0; tier < tiers.Length && names.Count < pageSize; tier++)
+            for (var tier = 0; tier < tiers.Length && entries.Count < pageSize; tier++)
             {
                 var end = start + tiers[tier];
-                var from = offset + names.Count;
+                var from = offset + entries.Count;
                 if (from < end)
                 {
-                    var limit = (int)Math.Min(pageSize - names.Count, end - from);
-                    names.AddRange(await TierAsync(tier, from - start, limit, tiers[tier], rows));
+                    var limit = (int)Math.Min(pageSize - entries.Count, end - from);
+                    ReadTier(tier, from - start, limit, tiers[tier], rows, entries);
                 }
 
                 start = end;
             }
 
-            return new SearchPage(counts.Any, await EntriesAsync(names));
+            return new SearchPage(counts.Any, entries);
         }
 
-        private async Task<IEnumerable<string>> TierAsync(int tier, long offset, int limit, long size, long rows)
+        private void ReadTier(int tier, long offset, int limit, long size, long rows, List<SearchEntry> entries)
         {
             var walkCost = (offset + limit) * (double)rows / size;
             var collectCost = size * (tier <= 1 ? IndexCandidateCost : FullTextCandidateCost);
             var canCollect = tier <= 1 || Trigram;
-            var sql = canCollect && (tier == 0 || collectCost <= walkCost) ? CollectSql(tier) : WalkSql(tier);
-            return await connection.QueryAsync<string>(new CommandDefinition(sql, new
+            var sql = canCollect && (tier == 0 || collectCost <= walkCost) ? CollectSql[tier] : WalkSql[tier];
+            using var reader = Execute(sql, limit, offset);
+            while (reader.Read())
             {
-                term,
-                upper = _upper,
-                length = _length,
-                name = "name_t : " + Phrase,
-                descriptionOnly = $"desc_t : {Phrase} NOT name_t : {Phrase}",
-                limit,
-                offset,
-            }, snapshot, cancellationToken: ct));
-        }
-
-        private static string CollectSql(int tier) => tier switch
-        {
-            0 => """
-                SELECT name FROM search_repositories INDEXED BY ix_search_repo_lower WHERE repo_lower = @term
-                ORDER BY star_count DESC, name LIMIT @limit OFFSET @offset
-                """,
-            1 => """
-                SELECT name FROM (
-                    SELECT name, star_count FROM search_repositories INDEXED BY ix_search_name_lower
-                    WHERE name_lower >= @term AND name_lower < @upper AND repo_lower <> @term
-                    UNION
-                    SELECT name, star_count FROM search_repositories INDEXED BY ix_search_repo_lower
-                    WHERE repo_lower >= @term AND repo_lower < @upper AND repo_lower <> @term)
-                ORDER BY star_count DESC, name LIMIT @limit OFFSET @offset
-                """,
-            // instr() re-checks each candidate against the stored text itself.
-            2 => """
-                SELECT r.name FROM search_fts CROSS JOIN search_repositories r ON r.id = search_fts.rowid
-                WHERE search_fts MATCH @name AND instr(r.name_lower, @term) > 0
-                  AND substr(r.name_lower, 1, @length) <> @term AND substr(r.repo_lower, 1, @length) <> @term
-                ORDER BY r.star_count DESC, r.name LIMIT @limit OFFSET @offset
-                """,
-            _ => """
-                SELECT r.name FROM search_fts CROSS JOIN search_repositories r ON r.id = search_fts.rowid
-                WHERE search_fts MATCH @descriptionOnly
-                  AND instr(r.description_lower, @term) > 0 AND instr(r.name_lower, @term) = 0
-                ORDER BY r.star_count DESC, r.name LIMIT @limit OFFSET @offset
-                """,
-        };
-
-        private static string WalkSql(int tier) => $"""
-            SELECT name FROM search_repositories INDEXED BY ix_search_order
-            WHERE {tier switch
-            {
-                1 => "(substr(name_lower, 1, @length) = @term OR substr(repo_lower, 1, @length) = @term) AND repo_lower <> @term",
-                2 => "instr(name_lower, @term) > 0 AND substr(name_lower, 1, @length) <> @term AND substr(repo_lower, 1, @length) <> @term",
-                _ => "instr(name_lower, @term) = 0 AND instr(description_lower, @term) > 0",
-            }}
-            ORDER BY star_count DESC, name LIMIT @limit OFFSET @offset
-            """;
-
-        private async Task<IReadOnlyList<SearchEntry>> EntriesAsync(List<string> names)
-        {
-            if (names.Count == 0)
-            {
-                return [];
+                entries.Add(new SearchEntry(reader.GetString(0), reader.GetString(1), (int)reader.GetInt64(2)));
             }
-
-            var rows = (await connection.QueryAsync<EntryRow>(new CommandDefinition(
-                "SELECT name AS Name, description AS Description, star_count AS StarCount FROM search_repositories WHERE name IN @names",
-                new { names }, snapshot, cancellationToken: ct)))
-                .ToDictionary(row => row.Name, StringComparer.Ordinal);
-            return names.Select(name => rows[name]).Select(row => new SearchEntry(row.Name, row.Description, (int)row.StarCount))
-                .ToList();
         }
 
-        private Task<long> ScalarAsync(string sql, object? parameters = null) =>
-            connection.ExecuteScalarAsync<long>(new CommandDefinition(sql, parameters, snapshot, cancellationToken: ct));
+        private long Scalar(string sql)
+        {
+            using var reader = Execute(sql, 0, 0);
+            reader.Read();
+            return reader.GetInt64(0);
+        }
+
+        private SqliteDataReader Execute(string sql, int limit, long offset)
+        {
+            var command = _session.Command(sql, _snapshot);
+            var parameters = command.Parameters;
+            parameters[SearchReadSession.Term].Value = _term;
+            parameters[SearchReadSession.Upper].Value = _upper;
+            parameters[SearchReadSession.Length].Value = _length;
+            parameters[SearchReadSession.Match].Value = _phrase;
+            parameters[SearchReadSession.NameMatch].Value = "name_t : " + _phrase;
+            parameters[SearchReadSession.DescriptionOnlyMatch].Value = $"desc_t : {_phrase} NOT name_t : {_phrase}";
+            parameters[SearchReadSession.Limit].Value = limit;
+            parameters[SearchReadSession.Offset].Value = offset;
+            return command.ExecuteReader();
+        }
     }
 
-    private sealed record TermCountsRow(long Any, long Name, long Prefix);
+    /// <summary>
+    /// Rows, then the matches, name matches and prefix matches, then the exact repository matches. For 3+
+    /// characters the name count is left to <see cref="TrigramNameCountSql"/>. The prefix count adds the
+    /// repository-part prefixes to the name prefixes that are not also repository-part prefixes, which
+    /// counts the union without building it.
+    /// </summary>
+    private const string TrigramCountsSql = """
+        SELECT (SELECT n_any FROM search_short_terms WHERE term = ''),
+            (SELECT count(*) FROM search_fts WHERE search_fts MATCH @match),
+            0,
+            (SELECT count(*) FROM search_repositories INDEXED BY ix_search_repo_lower
+                WHERE repo_lower >= @term AND repo_lower < @upper)
+            + (SELECT count(*) FROM search_repositories INDEXED BY ix_search_name_lower
+                WHERE name_lower >= @term AND name_lower < @upper AND NOT (repo_lower >= @term AND repo_lower < @upper)),
+            (SELECT count(*) FROM search_repositories INDEXED BY ix_search_repo_lower WHERE repo_lower = @term)
+        """;
 
-    private sealed record EntryRow(string Name, string Description, long StarCount);
+    private const string ShortCountsSql = """
+        SELECT (SELECT n_any FROM search_short_terms WHERE term = ''),
+            coalesce((SELECT n_any FROM search_short_terms WHERE term = @term), 0),
+            coalesce((SELECT n_name FROM search_short_terms WHERE term = @term), 0),
+            coalesce((SELECT n_prefix FROM search_short_terms WHERE term = @term), 0),
+            (SELECT count(*) FROM search_repositories INDEXED BY ix_search_repo_lower WHERE repo_lower = @term)
+        """;
+
+    private const string TrigramNameCountSql = "SELECT count(*) FROM search_fts WHERE search_fts MATCH @name";
+
+    /// <summary>
+    /// Each tier query picks the ids of its part of the page; the rows are then read by id and put back
+    /// in the same order (a total order, names being unique), so one statement yields the page's entries.
+    /// </summary>
+    private static string Entries(string ids) => $"""
+        SELECT name, description, star_count FROM search_repositories WHERE id IN (
+        {ids})
+        ORDER BY star_count DESC, name
+        """;
+
+    private static readonly string[] CollectSql =
+    [
+        Entries("""
+            SELECT id FROM search_repositories INDEXED BY ix_search_repo_lower WHERE repo_lower = @term
+            ORDER BY star_count DESC, name LIMIT @limit OFFSET @offset
+            """),
+        Entries("""
+            SELECT id FROM (
+                SELECT id, name, star_count FROM search_repositories INDEXED BY ix_search_name_lower
+                WHERE name_lower >= @term AND name_lower < @upper AND repo_lower <> @term
+                UNION
+                SELECT id, name, star_count FROM search_repositories INDEXED BY ix_search_repo_lower
+                WHERE repo_lower >= @term AND repo_lower < @upper AND repo_lower <> @term)
+            ORDER BY star_count DESC, name LIMIT @limit OFFSET @offset
+            """),
+        // instr() re-checks each candidate against the stored text itself.
+        Entries("""
+            SELECT r.id FROM search_fts CROSS JOIN search_repositories r ON r.id = search_fts.rowid
+            WHERE search_fts MATCH @name AND instr(r.name_lower, @term) > 0
+              AND NOT (r.name_lower >= @term AND r.name_lower < @upper) AND NOT (r.repo_lower >= @term AND r.repo_lower < @upper)
+            ORDER BY r.star_count DESC, r.name LIMIT @limit OFFSET @offset
+            """),
+        Entries("""
+            SELECT r.id FROM search_fts CROSS JOIN search_repositories r ON r.id = search_fts.rowid
+            WHERE search_fts MATCH @descriptionOnly
+              AND instr(r.description_lower, @term) > 0 AND instr(r.name_lower, @term) = 0
+            ORDER BY r.star_count DESC, r.name LIMIT @limit OFFSET @offset
+            """),
+    ];
+
+    /// <summary>
+    /// Walks in result order. The prefix tests are the same key ranges as the counts use, so that a tier
+    /// holds exactly as many rows as counted.
+    /// </summary>
+    private static readonly string[] WalkSql = [.. Enumerable.Range(0, 4).Select(tier => Entries($"""
+        SELECT id FROM search_repositories INDEXED BY ix_search_order
+        WHERE {tier switch
+        {
+            0 => "repo_lower = @term",
+            1 => "((name_lower >= @term AND name_lower < @upper) OR (repo_lower >= @term AND repo_lower < @upper)) AND repo_lower <> @term",
+            2 => "instr(name_lower, @term) > 0 AND NOT (name_lower >= @term AND name_lower < @upper) AND NOT (repo_lower >= @term AND repo_lower < @upper)",
+            _ => "instr(name_lower, @term) = 0 AND instr(description_lower, @term) > 0",
+        }}
+        ORDER BY star_count DESC, name LIMIT @limit OFFSET @offset
+        """))];
 }

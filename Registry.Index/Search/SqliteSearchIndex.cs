@@ -5,19 +5,30 @@ namespace Registry.Index.Search;
 
 /// <summary>
 /// The search index in an SQLite file (WAL, busy timeout), shared safely by many requests and by several
-/// processes. Every operation takes a pooled connection of its own. Matching and paging are described in
-/// <c>SqliteSearchIndex.Search.cs</c>.
+/// processes. Every write takes a pooled connection of its own; searches use long-lived read connections
+/// with prepared statements (<see cref="SearchReadPool"/>). Matching and paging are described in
+/// <c>SqliteSearchIndex.Search.cs</c>. Disposing closes the read connections.
 /// </summary>
-public sealed partial class SqliteSearchIndex : ISearchIndex
+public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
 {
-    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(10);
+    internal const double BusyTimeoutMilliseconds = 10_000;
+
+    private static readonly TimeSpan BusyTimeout = TimeSpan.FromMilliseconds(BusyTimeoutMilliseconds);
 
     private readonly string _connectionString;
+
+    private readonly SearchReadPool _reads;
+
+    private readonly SearchResultCache _cache;
 
     private SqliteSearchIndex(string filePath)
     {
         FilePath = filePath;
         _connectionString = ConnectionString(filePath);
+        // Searches run synchronously, so about one session per core is busy at a time; a few more stay
+        // open for bursts.
+        _reads = new SearchReadPool(ReadConnectionString(filePath), Math.Max(4, 2 * Environment.ProcessorCount));
+        _cache = new SearchResultCache(ReadConnectionString(filePath), capacity: 1024);
     }
 
     /// <summary>The database file.</summary>
@@ -245,6 +256,26 @@ public sealed partial class SqliteSearchIndex : ISearchIndex
         DefaultTimeout = (int)BusyTimeout.TotalSeconds,
     }.ToString();
 
+    /// <summary>
+    /// Read connections live as long as the index, outside Microsoft.Data.Sqlite's pool; they never create
+    /// the file, which <see cref="OpenAsync"/> has done.
+    /// </summary>
+    private static string ReadConnectionString(string filePath) => new SqliteConnectionStringBuilder
+    {
+        DataSource = filePath,
+        Mode = SqliteOpenMode.ReadWrite,
+        Cache = SqliteCacheMode.Private,
+        Pooling = false,
+        DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+    }.ToString();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _cache.Dispose();
+        _reads.Dispose();
+    }
+
     private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct)
     {
         var connection = new SqliteConnection(_connectionString);
@@ -299,28 +330,43 @@ public sealed partial class SqliteSearchIndex : ISearchIndex
         {
             return await action();
         }
-        catch (SqliteException e) when (e.SqliteErrorCode is SQLitePCL.raw.SQLITE_CORRUPT or SQLitePCL.raw.SQLITE_NOTADB)
+        catch (SqliteException e) when (Translate(e) is { } failure)
         {
-            throw new SearchIndexException(FilePath, SearchIndexFailure.Corrupt,
-                $"The search index database '{FilePath}' is damaged or not an SQLite database ({e.Message}). " +
-                "Delete the file, or run the 'reindex' verb, which moves it aside and rebuilds the index from storage.",
-                e);
-        }
-        catch (SqliteException e) when (e.SqliteErrorCode is SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED)
-        {
-            throw new SearchIndexException(FilePath, SearchIndexFailure.Locked,
-                $"The search index database '{FilePath}' stayed locked by another connection or process for " +
-                $"more than {BusyTimeout.TotalSeconds:0} s. Stop the process holding it (e.g. a running 'reindex'), " +
-                "or point sqlalchemy_index_database at another file.", e);
-        }
-        catch (SqliteException e) when (e.SqliteErrorCode is SQLitePCL.raw.SQLITE_CANTOPEN or SQLitePCL.raw.SQLITE_READONLY
-                                            or SQLitePCL.raw.SQLITE_PERM or SQLitePCL.raw.SQLITE_IOERR)
-        {
-            throw new SearchIndexException(FilePath, SearchIndexFailure.CannotOpen,
-                $"The search index database '{FilePath}' cannot be opened for writing ({e.Message}). Check the " +
-                "path and permissions of sqlalchemy_index_database.", e);
+            throw failure;
         }
     }
+
+    private T Guard<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (SqliteException e) when (Translate(e) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private SearchIndexException? Translate(SqliteException e) => e.SqliteErrorCode switch
+    {
+        SQLitePCL.raw.SQLITE_CORRUPT or SQLitePCL.raw.SQLITE_NOTADB => new SearchIndexException(
+            FilePath, SearchIndexFailure.Corrupt,
+            $"The search index database '{FilePath}' is damaged or not an SQLite database ({e.Message}). " +
+            "Delete the file, or run the 'reindex' verb, which moves it aside and rebuilds the index from storage.",
+            e),
+        SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED => new SearchIndexException(
+            FilePath, SearchIndexFailure.Locked,
+            $"The search index database '{FilePath}' stayed locked by another connection or process for " +
+            $"more than {BusyTimeout.TotalSeconds:0} s. Stop the process holding it (e.g. a running 'reindex'), " +
+            "or point sqlalchemy_index_database at another file.", e),
+        SQLitePCL.raw.SQLITE_CANTOPEN or SQLitePCL.raw.SQLITE_READONLY or SQLitePCL.raw.SQLITE_PERM
+            or SQLitePCL.raw.SQLITE_IOERR => new SearchIndexException(
+            FilePath, SearchIndexFailure.CannotOpen,
+            $"The search index database '{FilePath}' cannot be opened for writing ({e.Message}). Check the " +
+            "path and permissions of sqlalchemy_index_database.", e),
+        _ => null,
+    };
 
     private sealed record StoredRow(long Id, string Description, long StarCount);
 }

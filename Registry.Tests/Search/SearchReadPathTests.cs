@@ -1,0 +1,159 @@
+using FluentAssertions;
+using NUnit.Framework;
+using Registry.Index.Search;
+
+namespace Registry.Tests.Search;
+
+/// <summary>
+/// The read path keeps connections, prepared statements and recent pages between searches; none of that
+/// may ever hide a committed write, whichever connection or instance (standing in for another process on
+/// the same file) made it.
+/// </summary>
+public class SearchReadPathTests
+{
+    private SearchTestDirectory _directory = null!;
+    private SqliteSearchIndex _reader = null!;
+    private SqliteSearchIndex _writer = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        _directory = new SearchTestDirectory();
+        _reader = await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), default);
+        _writer = await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), default);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        _reader.Dispose();
+        _writer.Dispose();
+        _directory.Dispose();
+    }
+
+    [Test]
+    public async Task A_repeated_search_sees_every_write_of_another_instance()
+    {
+        await _writer.AddRepositoryAsync("team/cached-app", default);
+        (await _reader.SearchAsync("cached", 25, 1, default)).Should().BeEquivalentTo(
+            new SearchPage(1, [new SearchEntry("team/cached-app", "")]));
+        (await _reader.SearchAsync("cached", 25, 1, default)).NumResults.Should().Be(1);
+
+        await _writer.SetDescriptionAsync("team/cached-app", "now described", default);
+        (await _reader.SearchAsync("cached", 25, 1, default)).Should().BeEquivalentTo(
+            new SearchPage(1, [new SearchEntry("team/cached-app", "now described")]));
+
+        await _writer.AddRepositoryAsync("library/cached", default);
+        (await _reader.SearchAsync("CACHED", 25, 1, default)).Results.Select(e => e.Name).Should()
+            .Equal("library/cached", "team/cached-app");
+
+        await _writer.RemoveRepositoryAsync("library/cached", default);
+        await _writer.RemoveRepositoryAsync("team/cached-app", default);
+        (await _reader.SearchAsync("cached", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(0, []));
+    }
+
+    [Test]
+    public async Task A_repeated_search_sees_a_rebuild_and_short_terms_follow_it()
+    {
+        await _writer.AddRepositoryAsync("team/old", default);
+        (await _reader.SearchAsync("o", 25, 1, default)).NumResults.Should().Be(1);
+
+        await _writer.ReplaceAllAsync([new SearchEntry("ns/one", ""), new SearchEntry("ns/two", "")], default);
+
+        (await _reader.SearchAsync("o", 25, 1, default)).Results.Select(e => e.Name).Should().Equal("ns/one", "ns/two");
+        (await _reader.SearchAsync("old", 25, 1, default)).NumResults.Should().Be(0);
+    }
+
+    [Test]
+    public async Task Every_write_is_visible_to_the_next_search_while_others_search_concurrently()
+    {
+        const int writes = 120;
+        const int workers = 4;
+        using var stop = new CancellationTokenSource();
+        using var running = new CountdownEvent(workers);
+        var background = Enumerable.Range(0, workers).Select(worker => Task.Run(async () =>
+        {
+            var terms = new[] { "repo", "re", "", "repo-1", "zz" };
+            var searches = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var found = await _reader.SearchAsync(terms[searches % terms.Length], 10, 1 + searches % 3, default);
+                found.Results.Count.Should().BeLessThanOrEqualTo(10);
+                if (searches++ == 0)
+                {
+                    running.Signal();
+                }
+
+                // A search completes synchronously; yielding lets the writer and the other workers run.
+                await Task.Yield();
+            }
+
+            return searches;
+        })).ToList();
+        running.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("every background worker starts searching");
+
+        for (var i = 0; i < writes; i++)
+        {
+            var name = $"team/repo-{i:D3}";
+            await _writer.AddRepositoryAsync(name, default);
+            var exact = await _reader.SearchAsync($"repo-{i:D3}", 25, 1, default);
+            exact.Results.Select(e => e.Name).Should().Equal(name);
+            (await _reader.SearchAsync("repo", 25, 1, default)).NumResults.Should().Be(i + 1);
+        }
+
+        await stop.CancelAsync();
+        (await Task.WhenAll(background)).Should().OnlyContain(searches => searches > 0);
+
+        var all = await _reader.SearchAsync("REPO-", 100, 2, default);
+        all.NumResults.Should().Be(writes);
+        all.Results.Select(e => e.Name).Should().Equal(
+            Enumerable.Range(100, 20).Select(i => $"team/repo-{i:D3}"));
+    }
+
+    [Test]
+    public async Task Concurrent_searches_answer_exactly_what_a_lone_search_answers()
+    {
+        await _writer.ReplaceAllAsync(Enumerable.Range(0, 300).Select(i => new SearchEntry(
+            $"{(i % 3 == 0 ? "library" : "team")}/{(i % 2 == 0 ? "alpha" : "beta")}-{i:D3}",
+            i % 5 == 0 ? "alphabet soup" : "", i % 7)), default);
+        (string Term, int Size, int Page)[] queries =
+            [("alpha", 25, 1), ("alpha", 25, 3), ("al", 10, 2), ("", 50, 4), ("beta-0", 25, 1), ("soup", 7, 2), ("LIBRARY/", 30, 2)];
+        var expected = new List<SearchPage>();
+        foreach (var (term, size, page) in queries)
+        {
+            expected.Add(await _reader.SearchAsync(term, size, page, default));
+        }
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(worker => Task.Run(async () =>
+        {
+            var seen = new List<(int Query, SearchPage Page)>();
+            for (var i = 0; i < 40; i++)
+            {
+                var q = (worker + i) % queries.Length;
+                // A second instance has no cached pages, so this compares real reads too.
+                var index = i % 2 == 0 ? _reader : _writer;
+                seen.Add((q, await index.SearchAsync(queries[q].Term, queries[q].Size, queries[q].Page, default)));
+            }
+
+            return seen;
+        })));
+
+        foreach (var (query, page) in results.SelectMany(r => r))
+        {
+            page.Should().BeEquivalentTo(expected[query], o => o.WithStrictOrdering());
+        }
+
+        expected[0].NumResults.Should().Be(180); // 150 names and 30 descriptions of beta rows
+        expected[3].Results.Should().HaveCount(50);
+    }
+
+    [Test]
+    public async Task A_disposed_index_refuses_searches()
+    {
+        await _reader.SearchAsync("x", 25, 1, default);
+        _reader.Dispose();
+
+        var act = () => _reader.SearchAsync("x", 25, 1, default);
+        await act.Should().ThrowAsync<ObjectDisposedException>();
+    }
+}
