@@ -30,34 +30,29 @@ public sealed partial class SqliteSearchIndex
     private const double FullTextCandidateCost = 8;
 
     /// <inheritdoc />
-    public Task<SearchPage> SearchAsync(string query, int pageSize, int page, CancellationToken ct)
+    public async Task<SearchPage> SearchAsync(string query, int pageSize, int page, CancellationToken ct)
     {
-        if (ct.IsCancellationRequested)
-        {
-            return Task.FromCanceled<SearchPage>(ct);
-        }
-
+        ct.ThrowIfCancellationRequested();
         var term = (query ?? "").ToLowerInvariant();
-        // SQLite runs synchronously (its async API only wraps the sync calls), so the whole search runs on
-        // this thread and holds its session for as short a time as possible. Failures still arrive
-        // through the task, as from any async method.
+        SearchResultCache.Version version = default;
+        if (CacheResults && Guard(() => _cache.Get(term, pageSize, page, out version)) is { } cached) return cached;
+
+        // SQLite runs synchronously (its async API only wraps the sync calls). Only as many searches run at
+        // once as there are kept-open read sessions; the others wait here without holding a thread, so
+        // sessions are reused instead of opened and prepared anew under load.
+        await _searchSlots.WaitAsync(ct);
         try
         {
-            return Task.FromResult(Guard(() =>
+            return Guard(() =>
             {
-                if (_cache.Get(term, pageSize, page, out var version) is { } cached)
-                {
-                    return cached;
-                }
-
                 var result = Search(term, pageSize, page);
-                _cache.Add(term, pageSize, page, version, result);
+                if (CacheResults) _cache.Add(term, pageSize, page, version, result);
                 return result;
-            }));
+            });
         }
-        catch (Exception e)
+        finally
         {
-            return Task.FromException<SearchPage>(e);
+            _searchSlots.Release();
         }
     }
 

@@ -21,15 +21,25 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
 
     private readonly SearchResultCache _cache;
 
+    private readonly SemaphoreSlim _searchSlots;
+
     private SqliteSearchIndex(string filePath)
     {
         FilePath = filePath;
         _connectionString = ConnectionString(filePath);
         // Searches run synchronously, so about one session per core is busy at a time; a few more stay
         // open for bursts.
-        _reads = new SearchReadPool(ReadConnectionString(filePath), Math.Max(4, 2 * Environment.ProcessorCount));
+        var sessions = Math.Max(4, 2 * Environment.ProcessorCount);
+        _reads = new SearchReadPool(ReadConnectionString(filePath), sessions);
+        _searchSlots = new SemaphoreSlim(sessions, sessions);
         _cache = new SearchResultCache(ReadConnectionString(filePath), capacity: 1024);
     }
+
+    /// <summary>
+    /// Serve repeated searches from the page cache (checked against <c>PRAGMA data_version</c>, so never stale).
+    /// Benchmarks of the search itself turn it off.
+    /// </summary>
+    public bool CacheResults { get; set; } = true;
 
     /// <summary>The database file.</summary>
     public string FilePath { get; }

@@ -54,10 +54,19 @@ public static class RegistryApp
             o.UseUtcTimestamp = true;
         })).CreateLogger<S3StorageDriver>());
 
-    public static async Task<ISearchIndex> OpenSearchAsync(RegistrySettings settings, CancellationToken ct) =>
-        settings.SearchEnabled
-            ? await SqliteSearchIndex.OpenAsync(SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory()), ct)
-            : new NullSearchIndex();
+    public static async Task<ISearchIndex> OpenSearchAsync(RegistrySettings settings, CancellationToken ct)
+    {
+        if (!settings.SearchEnabled) return new NullSearchIndex();
+        var index = await SqliteSearchIndex.OpenAsync(SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory()), ct);
+        index.CacheResults = settings.Values.GetValueOrDefault("search_result_cache") switch
+        {
+            null or true => true,
+            false => false,
+            var other => throw new ConfigException(
+                $"config error in {settings.SourceFile}, flavor \"{settings.Flavor}\", key \"search_result_cache\" (from $SEARCH_RESULT_CACHE): expected a boolean (true/false), got \"{other}\""),
+        };
+        return index;
+    }
 
     public static async Task<WebApplication> BuildAsync(string[] args)
     {
@@ -89,7 +98,7 @@ public static class RegistryApp
         var services = builder.Services;
         services.AddSingleton(settings);
         services.AddSingleton(storage);
-        services.AddSingleton(search);
+        services.AddSingleton<ISearchIndex>(_ => search); // the container disposes it (its open read connections) at shutdown
         services.AddSingleton<KeyedLock>();
         services.AddSingleton<RepositoryCatalog>();
         services.AddSingleton<ImageService>();
