@@ -3,16 +3,36 @@ using Registry.Index.Search;
 
 namespace Registry.V1.Hosting;
 
-/// <summary>Before the first request: remove crash leftovers from storage and fill an empty search index.</summary>
+/// <summary>
+/// Before the first request: remove crash leftovers from storage, and rebuild the search index when it is empty
+/// or the previous run did not stop cleanly. At a clean stop (after the server has drained) the marker goes.
+/// </summary>
 public sealed class StartupTasks(IStorageDriver storage, ISearchIndex search, RepositoryCatalog catalog, ILogger<StartupTasks> logger) : IHostedService
 {
+    /// <summary>Suffix of the marker beside the search database that exists while a server runs on it.</summary>
+    public const string RunningMarkerSuffix = ".running";
+
+    // Every write changes storage first and the index second, so a crash in between leaves the index behind
+    // storage; only a database that was closed by a clean stop is known to agree with it.
+    private string? RunningMarker => search is SqliteSearchIndex sqlite ? sqlite.FilePath + RunningMarkerSuffix : null;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await storage.CleanupTempAsync(cancellationToken);
-        if (search is NullSearchIndex || await search.CountAsync(cancellationToken) > 0) return;
+        if (search is NullSearchIndex) return;
+        var marker = RunningMarker;
+        var uncleanStop = marker is not null && File.Exists(marker);
+        // Created before the rebuild: a crash during the rebuild must cause another one.
+        if (marker is not null) await File.WriteAllBytesAsync(marker, [], cancellationToken);
+        if (!uncleanStop && await search.CountAsync(cancellationToken) > 0) return;
         var found = await catalog.RebuildAsync(cancellationToken);
-        logger.LogInformation("Search index was empty; rebuilt from storage with {Count} repositories", found.Count);
+        logger.LogInformation("Search index {Reason}; rebuilt from storage with {Count} repositories",
+            uncleanStop ? "may lag storage after an unclean stop" : "was empty", found.Count);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (RunningMarker is { } marker) File.Delete(marker);
+        return Task.CompletedTask;
+    }
 }
