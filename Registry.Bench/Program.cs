@@ -9,6 +9,7 @@ return args.Length == 0
         "layer" => await LayerBenchmark.RunAsync(args[1..]),
         "search-http" => await SearchHttpBenchmark.RunAsync(args[1..]),
         "search-index" => await SearchIndexBench.RunAsync(args[1..]),
+        "soak" => await SoakBenchmark.RunAsync(args[1..]),
         BaselineServer.Command => await BaselineServer.RunAsync(args[1..]),
         _ => Usage(),
     };
