@@ -27,6 +27,16 @@ public class FuzzFindingsTests
         (status, body).Should().Be((400, "{\"error\": \"Search term must not contain NUL characters\"}"));
     }
 
+    [TestCase("/v1/repositories/fuzz/base/tags/latest", "\"\\ud800\"", "Invalid data")]
+    [TestCase("/v1/repositories/fuzz/base/properties", "{\"description\": \"a\\udc00b\"}", "Invalid data")]
+    [TestCase("/v1/images/{id}/json", "{\"id\": \"{id}\", \"comment\": \"\\ud83d\"}", "Invalid JSON")]
+    public async Task Json_string_escaping_a_lone_surrogate_answers_400(string path, string body, string message)
+    {
+        var id = V1Client.NewImageId();
+        var (status, answer) = await _server.Client.PutAsync(path.Replace("{id}", id), new StringContent(body.Replace("{id}", id))).ReadAsync();
+        (status, answer).Should().Be((400, $"{{\"error\": \"{message}\"}}"));
+    }
+
     [Test]
     public async Task Chunk_size_that_overflows_answers_400()
     {
