@@ -77,7 +77,8 @@ public sealed class HostileRequests(Random rng, string knownImage, string knownR
                 break;
             case "chunked":
                 headers.Add("Transfer-Encoding: chunked");
-                payload = Chunked(body);
+                payload = Chunked(body, out var terminated);
+                if (!terminated && delivery == Delivery.Whole) delivery = Delivery.HalfClosed;
                 break;
             case "short":
                 headers.Add($"Content-Length: {Math.Max(0, body.Length - 1 - rng.Next(Math.Max(1, body.Length)))}");
@@ -89,7 +90,8 @@ public sealed class HostileRequests(Random rng, string knownImage, string knownR
             case "both":
                 headers.Add($"Content-Length: {body.Length}");
                 headers.Add("Transfer-Encoding: chunked");
-                payload = Chunked(body);
+                payload = Chunked(body, out var bothTerminated);
+                if (!bothTerminated && delivery == Delivery.Whole) delivery = Delivery.HalfClosed;
                 break;
             case "bogus":
                 headers.Add(Pick(["Content-Length: -1", "Content-Length: 99999999999999999999", "Content-Length: 1e3", "Content-Length: 0x10",
@@ -223,7 +225,11 @@ public sealed class HostileRequests(Random rng, string knownImage, string knownR
         }
     }
 
-    private byte[] Chunked(byte[] body)
+    /// <summary>
+    /// Chunked framing of <paramref name="body"/>, sometimes with a bad size line or without the final chunk
+    /// (<paramref name="terminated"/> false: the server rightly waits for more, so the caller must end the stream).
+    /// </summary>
+    private byte[] Chunked(byte[] body, out bool terminated)
     {
         var output = new MemoryStream();
         var offset = 0;
@@ -236,7 +242,8 @@ public sealed class HostileRequests(Random rng, string knownImage, string knownR
             output.Write("\r\n"u8);
             offset += n;
         }
-        if (rng.Next(10) > 0) output.Write("0\r\n\r\n"u8);
+        terminated = rng.Next(10) > 0;
+        if (terminated) output.Write("0\r\n\r\n"u8);
         return output.ToArray();
     }
 
