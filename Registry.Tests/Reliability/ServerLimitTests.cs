@@ -1,11 +1,11 @@
+using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Core.Configuration;
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using Registry.Core.Storage;
 using Registry.Tests.Configuration;
 using Registry.Tests.Support;
