@@ -10,6 +10,7 @@ return args.Length == 0
         "layer-s3" => await Registry.Bench.S3.LayerS3Benchmark.RunAsync(args[1..]),
         "search-http" => await SearchHttpBenchmark.RunAsync(args[1..]),
         "search-index" => await SearchIndexBench.RunAsync(args[1..]),
+        "soak" => await SoakBenchmark.RunAsync(args[1..]),
         BaselineServer.Command => await BaselineServer.RunAsync(args[1..]),
         _ => Usage(),
     };

@@ -130,6 +130,7 @@ public static class ConfigLoader
             // Kestrel refuses a grace period that is not longer than its 1-second heartbeat.
             BodyMinRateGraceSeconds = (int)read.Integer("body_min_rate_grace_seconds", RegistrySettings.DefaultBodyMinRateGraceSeconds, 2, int.MaxValue),
             ShutdownTimeoutSeconds = (int)read.Integer("shutdown_timeout_seconds", RegistrySettings.DefaultShutdownTimeoutSeconds, 0, int.MaxValue),
+            MaxUploadsPerClient = (int)read.Integer("max_uploads_per_client", RegistrySettings.DefaultMaxUploadsPerClient, 0, int.MaxValue),
         };
     }
 }

@@ -28,6 +28,9 @@ public sealed record RegistrySettings
     /// <summary>Default of <see cref="ShutdownTimeoutSeconds"/>.</summary>
     public const int DefaultShutdownTimeoutSeconds = 30;
 
+    /// <summary>Default of <see cref="MaxUploadsPerClient"/>.</summary>
+    public const int DefaultMaxUploadsPerClient = 8;
+
     /// <summary>The file the settings came from (absolute path).</summary>
     public required string SourceFile { get; init; }
 
@@ -103,6 +106,9 @@ public sealed record RegistrySettings
 
     /// <summary><c>shutdown_timeout_seconds</c>: how long shutdown waits for requests in flight.</summary>
     public int ShutdownTimeoutSeconds { get; init; } = DefaultShutdownTimeoutSeconds;
+
+    /// <summary><c>max_uploads_per_client</c>: concurrent layer uploads one client address may run; 0 turns the cap off.</summary>
+    public int MaxUploadsPerClient { get; init; } = DefaultMaxUploadsPerClient;
 
     public bool SearchEnabled =>
         !string.IsNullOrWhiteSpace(SearchBackend) && !string.Equals(SearchBackend, "none", StringComparison.OrdinalIgnoreCase);

@@ -28,7 +28,10 @@ public static class JsonBody
         if (!System.Text.Unicode.Utf8.IsValid(body)) return null;
         try
         {
-            return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            if (StringsDecode(body)) return document;
+            document.Dispose();
+            return null;
         }
         catch (JsonException)
         {
@@ -37,6 +40,27 @@ public static class JsonBody
         catch (ArgumentException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// False when a string or property name escapes a lone surrogate (<c>"\ud800"</c>): JsonDocument accepts it, but
+    /// reading it as a string throws, which would surface as a 500 in whichever handler reads it.
+    /// </summary>
+    private static bool StringsDecode(byte[] body)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped) reader.GetString();
+            }
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 }

@@ -6,7 +6,8 @@ namespace Registry.Core.Storage;
 /// Stores each key as a file under a root directory (the original's layout, spec §7.1).
 /// Every key is validated by <see cref="StorageKey"/> and must resolve inside the root. Writes go to a
 /// <see cref="StorageKey.TempPrefix"/> file in the target directory, are flushed to disk and then renamed
-/// over the target, so readers see the old object or the new one, never a partial one.
+/// over the target, so readers see the old object or the new one, never a partial one; on Linux the directory
+/// is then flushed too, so that the rename itself survives a power loss.
 /// Symbolic links below the root are never followed: reads treat them as absent, writes, moves and deletes
 /// that would pass through one throw <see cref="StoragePathException"/>. The root itself may be a link.
 /// </summary>
@@ -246,6 +247,7 @@ public sealed class FileSystemStorageDriver : IStorageDriver
             ct.ThrowIfCancellationRequested();
             File.Move(temp, target, overwrite: true);
             published = true;
+            DirectorySync.Flush(dir);
             return written;
         }
         finally

@@ -28,6 +28,9 @@ public sealed class SearchModule : ICarterModule
         var query = request.Query["q"].ToString();
         if (query.Length > MaxQueryLength)
             return V1Results.Error(400, $"Search term too long (at most {MaxQueryLength} characters)");
+        // SQLite's FTS5 query parser ends a string at NUL and fails; no repository name can contain one anyway.
+        if (query.Contains('\0'))
+            return V1Results.Error(400, "Search term must not contain NUL characters");
         var pageSize = Clamp(ParseOrNull(request.Query["n"].ToString()) ?? DefaultPageSize, 1, MaxPageSize);
         var page = Clamp(ParseOrNull(request.Query["page"].ToString()) ?? 1, 1, int.MaxValue);
 

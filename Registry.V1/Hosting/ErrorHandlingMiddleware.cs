@@ -28,6 +28,10 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
         {
             logger.LogDebug("{Method} {Path}: client went away", context.Request.Method, context.Request.Path);
         }
+        catch (IOException e) when (IsMalformedRequestBody(e))
+        {
+            await WriteAsync(context, 400, "Bad request: " + e.Message);
+        }
         catch (StoragePathException e)
         {
             await WriteAsync(context, 400, "Invalid name: " + e.Message);
@@ -48,6 +52,13 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
             await WriteAsync(context, 500, "Internal server error");
         }
     }
+
+    /// <summary>
+    /// Kestrel reports some broken request framing (a chunk size that overflows) as a plain IOException thrown from its
+    /// own body reader rather than a BadHttpRequestException; it is still the client's malformed request.
+    /// </summary>
+    private static bool IsMalformedRequestBody(IOException e) =>
+        e.TargetSite?.DeclaringType?.FullName?.StartsWith("Microsoft.AspNetCore.Server.Kestrel.", StringComparison.Ordinal) == true;
 
     private static async Task WriteAsync(HttpContext context, int status, string message)
     {

@@ -139,6 +139,7 @@ public static class RegistryApp
             await V1Results.Error(response.StatusCode, message).ExecuteAsync(context.HttpContext);
         });
         app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.UseMiddleware<UploadLimitMiddleware>();
         app.MapCarter();
         return app;
     }

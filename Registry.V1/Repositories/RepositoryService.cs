@@ -67,7 +67,7 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
         await storage.PutContentAsync(StoragePaths.Tag(name, tag), Encoding.UTF8.GetBytes(imageId.Value), CancellationToken.None);
         await storage.PutContentAsync(StoragePaths.TagJson(name, tag), metadata, CancellationToken.None);
         if (tag == "latest") await storage.PutContentAsync(StoragePaths.RepositoryJson(name), metadata, CancellationToken.None);
-        await membership.AddAsync(name.FullName, await AncestryOfAsync(imageId), CancellationToken.None);
+        await membership.AddAsync(name.FullName, await RepositoryImages.AncestryAsync(storage, imageId, CancellationToken.None), CancellationToken.None);
         await catalog.SyncAsync(name, CancellationToken.None);
         return PutTagResult.Ok;
     }
@@ -149,20 +149,6 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
         foreach (var key in new[] { "arch", "kernel", "os" })
             if (parts.TryGetValue(key, out var value)) metadata[key] = value.ToLowerInvariant();
         return metadata;
-    }
-
-    /// <summary>The image and its ancestors, as its ancestry file lists them (the image alone when unreadable).</summary>
-    private async Task<IReadOnlyList<string>> AncestryOfAsync(ImageId id)
-    {
-        var stored = await storage.GetContentAsync(StoragePaths.ImageAncestry(id), CancellationToken.None);
-        try
-        {
-            return stored is null ? [id.Value] : JsonSerializer.Deserialize<List<string>>(stored) ?? [id.Value];
-        }
-        catch (JsonException)
-        {
-            return [id.Value];
-        }
     }
 
     private async Task<bool> DeleteTagFilesAsync(RepositoryName name, string tag)

@@ -1,0 +1,82 @@
+using System.Net;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Registry.Core.Configuration;
+using Registry.Core.Http;
+
+namespace Registry.V1.Hosting;
+
+/// <summary>
+/// Caps the layer uploads (<c>PUT /v1/images/{id}/layer</c>) one client address may run at once
+/// (<c>max_uploads_per_client</c>): each holds a file handle, a temp file and a hashing pipeline for as long as the
+/// client cares to trickle, so one client must not be able to hold them all. The excess answers 429 with
+/// <c>Retry-After</c>; docker retries a failed layer push.
+/// </summary>
+public sealed class UploadLimitMiddleware(RequestDelegate next, RegistrySettings settings)
+{
+    public const string Message = "Too many concurrent uploads from this client";
+
+    /// <summary>Seconds a refused client is asked to wait: about what a small layer upload takes.</summary>
+    public const int RetryAfterSeconds = 5;
+
+    private const string LayerRoute = "/v1/images/{imageId}/layer";
+
+    private readonly Dictionary<IPAddress, int> _active = [];
+    private readonly Lock _lock = new();
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (settings.MaxUploadsPerClient <= 0 || !IsLayerUpload(context))
+        {
+            await next(context);
+            return;
+        }
+
+        var client = ClientAddress(context);
+        if (!TryEnter(client))
+        {
+            context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await V1Results.Error(429, Message).ExecuteAsync(context);
+            return;
+        }
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            Leave(client);
+        }
+    }
+
+    private static bool IsLayerUpload(HttpContext context) =>
+        HttpMethods.IsPut(context.Request.Method)
+        && context.GetEndpoint() is RouteEndpoint { RoutePattern: RoutePattern { RawText: LayerRoute } };
+
+    /// <summary>The peer address, IPv4-mapped IPv6 folded to IPv4 so one client has one key on a dual-stack socket.</summary>
+    private static IPAddress ClientAddress(HttpContext context)
+    {
+        var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
+        return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    }
+
+    private bool TryEnter(IPAddress client)
+    {
+        lock (_lock)
+        {
+            var count = _active.GetValueOrDefault(client);
+            if (count >= settings.MaxUploadsPerClient) return false;
+            _active[client] = count + 1;
+            return true;
+        }
+    }
+
+    private void Leave(IPAddress client)
+    {
+        lock (_lock)
+        {
+            // Entries go when they reach zero, so the table only holds clients with uploads running.
+            if (_active[client] == 1) _active.Remove(client);
+            else _active[client]--;
+        }
+    }
+}
