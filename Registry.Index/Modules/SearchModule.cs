@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Core.Names;
+using Registry.Index.Accounts;
 using Registry.Index.Search;
 
 namespace Registry.Index.Modules;
@@ -20,11 +21,13 @@ public sealed class SearchModule : ICarterModule
 
     public void AddRoutes(IEndpointRouteBuilder app) => app.MapMethods("/v1/search", ["GET", "HEAD"], SearchAsync);
 
-    private static async Task<IResult> SearchAsync(HttpRequest request, ISearchIndex index, RegistrySettings settings, CancellationToken ct)
+    private static async Task<IResult> SearchAsync(
+        HttpContext http, ISearchIndex index, PrivateSearchIndex privates, AuthSettings auth, Authenticator authenticator, RegistrySettings settings, CancellationToken ct)
     {
         if (!settings.SearchEnabled)
             return V1Results.Error(404, "Search is disabled on this registry (search_backend is not set)");
 
+        var request = http.Request;
         var query = request.Query["q"].ToString();
         if (query.Length > MaxQueryLength)
             return V1Results.Error(400, $"Search term too long (at most {MaxQueryLength} characters)");
@@ -34,7 +37,7 @@ public sealed class SearchModule : ICarterModule
         var pageSize = Clamp(ParseOrNull(request.Query["n"].ToString()) ?? DefaultPageSize, 1, MaxPageSize);
         var page = Clamp(ParseOrNull(request.Query["page"].ToString()) ?? 1, 1, int.MaxValue);
 
-        var found = await index.SearchAsync(query, pageSize, page, ct);
+        var found = await SearchVisibleAsync(http, index, privates, auth, authenticator, query, pageSize, page, ct);
         var results = new JsonArray();
         foreach (var entry in found.Results)
         {
@@ -58,6 +61,28 @@ public sealed class SearchModule : ICarterModule
             ["query"] = query,
             ["results"] = results,
         });
+    }
+
+    /// <summary>
+    /// The shared index's page, or, for a user who may read private repositories (their own; admins all), those
+    /// matches first and then the shared ones, paged as one list. Wrong credentials search as anonymous.
+    /// </summary>
+    private static async Task<SearchPage> SearchVisibleAsync(
+        HttpContext http, ISearchIndex index, PrivateSearchIndex privates, AuthSettings auth, Authenticator authenticator,
+        string query, int pageSize, int page, CancellationToken ct)
+    {
+        if (!auth.Enabled) return await index.SearchAsync(query, pageSize, page, ct);
+        var principal = await authenticator.AuthenticateAsync(http, ct);
+        if (principal.Kind != PrincipalKind.User) return await index.SearchAsync(query, pageSize, page, ct);
+        var mine = await privates.SearchAsync(query, principal.User, auth.Admins.Contains(principal.User!), ct);
+        if (mine.Count == 0) return await index.SearchAsync(query, pageSize, page, ct);
+
+        var offset = (long)(page - 1) * pageSize;
+        var results = mine.Skip((int)Math.Min(offset, mine.Count)).Take(pageSize).ToList();
+        var publicOffset = Math.Max(0, offset - mine.Count);
+        var shared = await index.SearchRangeAsync(query, publicOffset, Math.Max(1, pageSize - results.Count), ct);
+        if (results.Count < pageSize) results.AddRange(shared.Results.Take(pageSize - results.Count));
+        return new SearchPage(mine.Count + shared.NumResults, results);
     }
 
     /// <summary>An integer, with out-of-range values saturated (so a huge n means "as many as allowed"); null when not a number.</summary>

@@ -1,7 +1,11 @@
 namespace Registry.Index.Search;
 
 /// <summary>One searchable repository. <see cref="Name"/> is the logical "namespace/repository".</summary>
-public sealed record SearchEntry(string Name, string Description, int StarCount = 0);
+public sealed record SearchEntry(string Name, string Description, int StarCount = 0)
+{
+    /// <summary>Set by a storage scan: the repository is private and belongs in <see cref="PrivateSearchIndex"/>.</summary>
+    public bool Private { get; init; }
+}
 
 /// <summary>One page of matches and the total number of matches.</summary>
 public sealed record SearchPage(long NumResults, IReadOnlyList<SearchEntry> Results);
@@ -27,6 +31,12 @@ public interface ISearchIndex
     /// ties by star count descending, then name ordinal. <paramref name="page"/> is 1-based.
     /// </summary>
     Task<SearchPage> SearchAsync(string query, int pageSize, int page, CancellationToken ct);
+
+    /// <summary>
+    /// The same matches and order as <see cref="SearchAsync"/>, cut at any <paramref name="offset"/> (0-based) for
+    /// <paramref name="limit"/> (at least 1) entries; never served from a cache.
+    /// </summary>
+    Task<SearchPage> SearchRangeAsync(string query, long offset, int limit, CancellationToken ct);
 
     /// <summary>Number of repositories in the index.</summary>
     Task<long> CountAsync(CancellationToken ct);

@@ -56,7 +56,25 @@ public sealed partial class SqliteSearchIndex
         }
     }
 
-    private SearchPage Search(string term, int pageSize, int page)
+    /// <inheritdoc />
+    public async Task<SearchPage> SearchRangeAsync(string query, long offset, int limit, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var term = (query ?? "").ToLowerInvariant();
+        await _searchSlots.WaitAsync(ct);
+        try
+        {
+            return Guard(() => Search(term, offset, limit));
+        }
+        finally
+        {
+            _searchSlots.Release();
+        }
+    }
+
+    private SearchPage Search(string term, int pageSize, int page) => Search(term, (long)(page - 1) * pageSize, pageSize);
+
+    private SearchPage Search(string term, long offset, int limit)
     {
         var session = _reads.Rent();
         SearchPage result;
@@ -64,7 +82,7 @@ public sealed partial class SqliteSearchIndex
         {
             // One read snapshot for the counts and the page, so that they agree under concurrent writes.
             using var snapshot = session.Connection.BeginTransaction(deferred: true);
-            result = new SearchRun(session, snapshot, term).Page((long)(page - 1) * pageSize, pageSize);
+            result = new SearchRun(session, snapshot, term).Page(offset, limit);
             snapshot.Commit();
         }
         catch

@@ -195,11 +195,26 @@ public class AccessMatrixTests
     }
 
     [Test]
-    public async Task Private_repositories_are_not_in_search()
+    public async Task Private_repositories_are_found_only_by_those_who_may_read_them()
     {
-        var (status, body, _) = await Send(HttpMethod.Get, "/v1/search?q=alice", Basic("alice"));
-        status.Should().Be(200);
-        body.Should().Contain("\"alice/public\"").And.NotContain("alice/private");
+        async Task<string[]> NamesAsync(AuthenticationHeaderValue? auth, string query = "?q=alice")
+        {
+            var (status, body, _) = await Send(HttpMethod.Get, "/v1/search" + query, auth);
+            status.Should().Be(200, body);
+            return System.Text.Json.Nodes.JsonNode.Parse(body)!["results"]!.AsArray().Select(r => (string)r!["name"]!).ToArray();
+        }
+
+        (await NamesAsync(null)).Should().Equal("alice/public");
+        (await NamesAsync(Basic("bob"))).Should().Equal("alice/public");
+        (await NamesAsync(Basic("alice"))).Should().Equal("alice/private", "alice/public");
+        (await NamesAsync(Basic("root"))).Should().Equal("alice/private", "alice/public");
+        (await NamesAsync(Basic("alice"), "?q=alice&n=1&page=1")).Should().Equal("alice/private");
+        (await NamesAsync(Basic("alice"), "?q=alice&n=1&page=2")).Should().Equal("alice/public");
+        (await NamesAsync(Basic("alice"), "?q=alice&n=1&page=3")).Should().BeEmpty();
+        var (_, paged, _) = await Send(HttpMethod.Get, "/v1/search?q=alice&n=1&page=2", Basic("alice"));
+        paged.Should().StartWith("{\"num_pages\": 2, \"num_results\": 2, \"page\": 2, \"page_size\": 1, ");
+        var wrong = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("alice:nope")));
+        (await NamesAsync(wrong)).Should().Equal("alice/public");
     }
 
     [Test]

@@ -79,6 +79,7 @@ public static class RegistryApp
         var indexDatabase = IndexDatabasePath(settings);
         var accounts = await AccountStore.OpenAsync(indexDatabase, CancellationToken.None);
         var membership = await RepositoryImages.OpenAsync(indexDatabase, CancellationToken.None);
+        var privates = await PrivateSearchIndex.OpenAsync(indexDatabase, CancellationToken.None);
         var certificate = TlsCertificate.Load(settings);
 
         ConfigureListening(builder, env, https: certificate is not null);
@@ -109,6 +110,7 @@ public static class RegistryApp
         services.AddSingleton(auth);
         services.AddSingleton(accounts);
         services.AddSingleton(membership);
+        services.AddSingleton(privates);
         services.AddSingleton(new HtpasswdFile(auth.HtpasswdPath ?? Path.Combine(AppContext.BaseDirectory, "no-htpasswd-file")));
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<Authenticator>();

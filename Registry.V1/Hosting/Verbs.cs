@@ -37,9 +37,10 @@ public static class Verbs
         var storage = RegistryApp.CreateStorage(settings);
         var path = SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory());
         var index = await SqliteSearchIndex.RecreateAsync(path, CancellationToken.None);
-        var entries = await new RepositoryCatalog(storage, index).RebuildAsync(CancellationToken.None);
+        var privates = await PrivateSearchIndex.OpenAsync(path, CancellationToken.None);
+        var entries = await new RepositoryCatalog(storage, index, privates).RebuildAsync(CancellationToken.None);
         foreach (var entry in entries)
-            Console.WriteLine(entry.Description.Length > 0 ? $"{entry.Name}\t{entry.Description}" : entry.Name);
+            Console.WriteLine((entry.Private ? "(private) " : "") + (entry.Description.Length > 0 ? $"{entry.Name}\t{entry.Description}" : entry.Name));
         Console.WriteLine($"reindexed {entries.Count} repositories from {storage.Kind} storage {settings.StoragePath} into {path}");
         return 0;
     }
