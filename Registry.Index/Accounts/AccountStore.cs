@@ -17,13 +17,7 @@ public sealed class AccountStore
 
     public static async Task<AccountStore> OpenAsync(string databasePath, CancellationToken ct)
     {
-        var store = new AccountStore(new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 10,
-        }.ToString());
+        var store = new AccountStore(IndexDatabase.ConnectionString(databasePath));
         await using var connection = await store.OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("""
             CREATE TABLE IF NOT EXISTS registry_accounts (
@@ -65,11 +59,5 @@ public sealed class AccountStore
         return changed == 1;
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(ct);
-        await connection.ExecuteAsync("PRAGMA busy_timeout = 10000");
-        return connection;
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken ct) => IndexDatabase.OpenAsync(_connectionString, ct);
 }

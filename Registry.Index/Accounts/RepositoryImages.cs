@@ -19,10 +19,7 @@ public sealed class RepositoryImages
 
     public static async Task<RepositoryImages> OpenAsync(string databasePath, CancellationToken ct)
     {
-        var store = new RepositoryImages(new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 10,
-        }.ToString());
+        var store = new RepositoryImages(IndexDatabase.ConnectionString(databasePath));
         await using var connection = await store.OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("""
             CREATE TABLE IF NOT EXISTS registry_image_repositories (
@@ -126,11 +123,5 @@ public sealed class RepositoryImages
         }
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(ct);
-        await connection.ExecuteAsync("PRAGMA busy_timeout = 10000");
-        return connection;
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken ct) => IndexDatabase.OpenAsync(_connectionString, ct);
 }

@@ -16,10 +16,7 @@ public sealed class PrivateSearchIndex
 
     public static async Task<PrivateSearchIndex> OpenAsync(string databasePath, CancellationToken ct)
     {
-        var store = new PrivateSearchIndex(new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 10,
-        }.ToString());
+        var store = new PrivateSearchIndex(IndexDatabase.ConnectionString(databasePath));
         await using var connection = await store.OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("""
             CREATE TABLE IF NOT EXISTS registry_private_repositories (
@@ -93,11 +90,5 @@ public sealed class PrivateSearchIndex
         return nameLower.Contains(term, StringComparison.Ordinal) ? 2 : 3;
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(ct);
-        await connection.ExecuteAsync("PRAGMA busy_timeout = 10000");
-        return connection;
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken ct) => IndexDatabase.OpenAsync(_connectionString, ct);
 }
