@@ -92,7 +92,7 @@ public static class SearchIndexBench
             {
                 ("exact repository name", sample.Name[(sample.Name.IndexOf('/') + 1)..]),
                 ("3-char common substring", "ser"),
-                ("6+ char rare substring", rare.Substring(Math.Max(0, rare.IndexOf('/') - 3), 8)),
+                ("6+ char rare substring", RareSubstring(rare)),
                 ("description word", "lightweight"),
                 ("1-char common", "e"),
                 ("1-char uncommon", "q"),
@@ -229,4 +229,11 @@ public static class SearchIndexBench
         based built running official unofficial custom tiny secure production ready example demo
         personal experimental latest stable version setup tools environment based service
         """.Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>Eight characters around the namespace separator (fewer when the name is short).</summary>
+    private static string RareSubstring(string name)
+    {
+        var start = Math.Max(0, name.IndexOf('/') - 3);
+        return name.Substring(start, Math.Min(8, name.Length - start));
+    }
 }
