@@ -88,8 +88,9 @@ public sealed partial class ImagesModule : ICarterModule
 
     private static async Task<IResult> GetJsonAsync(string imageId, HttpRequest request, ImageService svc, CancellationToken ct)
     {
-        if (await CheckReadableAsync(imageId, request, svc, ct) is { } early) return early;
-        var image = await svc.GetJsonAsync(ParsedId(imageId), ct);
+        var (early, id) = await CheckReadableAsync(imageId, request, svc, ct);
+        if (early is not null) return early;
+        var image = await svc.GetJsonAsync(id, ct);
         if (image is null) return V1Results.Error(404, NotFound);
         var headers = new List<KeyValuePair<string, string>>();
         if (image.LayerSize is { } size) headers.Add(new("X-Docker-Size", size.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -115,15 +116,17 @@ public sealed partial class ImagesModule : ICarterModule
 
     private static async Task<IResult> GetAncestryAsync(string imageId, HttpRequest request, ImageService svc, CancellationToken ct)
     {
-        if (await CheckReadableAsync(imageId, request, svc, ct) is { } early) return early;
-        var ancestry = await svc.GetAncestryAsync(ParsedId(imageId), ct);
+        var (early, id) = await CheckReadableAsync(imageId, request, svc, ct);
+        if (early is not null) return early;
+        var ancestry = await svc.GetAncestryAsync(id, ct);
         return ancestry is null ? V1Results.Error(404, NotFound) : V1Results.Raw(ancestry, immutable: true);
     }
 
     private static async Task<IResult> GetFilesAsync(string imageId, HttpRequest request, ImageService svc, LayerFilesService files, CancellationToken ct)
     {
-        if (await CheckReadableAsync(imageId, request, svc, ct) is { } early) return early;
-        var result = await files.GetFilesAsync(ParsedId(imageId), ct);
+        var (early, id) = await CheckReadableAsync(imageId, request, svc, ct);
+        if (early is not null) return early;
+        var result = await files.GetFilesAsync(id, ct);
         return result.Outcome switch
         {
             LayerFilesOutcome.NotFound => V1Results.Error(404, NotFound),
@@ -133,15 +136,13 @@ public sealed partial class ImagesModule : ICarterModule
     }
 
     /// <summary>The shared prefix of the json/ancestry/files checks: id, then in-progress, then If-Modified-Since.</summary>
-    private static async Task<IResult?> CheckReadableAsync(string imageId, HttpRequest request, ImageService svc, CancellationToken ct)
+    private static async Task<(IResult? Early, ImageId Id)> CheckReadableAsync(string imageId, HttpRequest request, ImageService svc, CancellationToken ct)
     {
-        if (!ImageId.TryParse(imageId, out var id)) return V1Results.Error(404, InvalidId);
-        if (await svc.IsInProgressAsync(id, ct)) return V1Results.Error(400, InProgress);
-        if (request.Headers.ContainsKey(HeaderNames.IfModifiedSince)) return V1Results.Empty(304, immutable: true);
-        return null;
+        if (!ImageId.TryParse(imageId, out var id)) return (V1Results.Error(404, InvalidId), id);
+        if (await svc.IsInProgressAsync(id, ct)) return (V1Results.Error(400, InProgress), id);
+        if (request.Headers.ContainsKey(HeaderNames.IfModifiedSince)) return (V1Results.Empty(304, immutable: true), id);
+        return (null, id);
     }
-
-    private static ImageId ParsedId(string imageId) => ImageId.TryParse(imageId, out var id) ? id : throw new ArgumentException("unchecked image id");
 
     /// <summary>True for a <c>docker/X.Y</c> User-Agent token older than 0.10 (the original's check, fixed).</summary>
     internal static bool IsDockerOlderThan010(string userAgent)
