@@ -218,6 +218,16 @@ public class AccessMatrixTests
     }
 
     [Test]
+    public async Task A_deleted_private_repository_leaves_its_owners_search()
+    {
+        (await Send(HttpMethod.Put, "/v1/repositories/alice/gonesoon/", Basic("alice"), "[]")).Status.Should().Be(200);
+        (await Send(HttpMethod.Put, "/v1/repositories/alice/gonesoon/properties", Basic("alice"), "{\"access\": \"private\"}")).Status.Should().Be(200);
+        (await Send(HttpMethod.Get, "/v1/search?q=gonesoon", Basic("alice"))).Body.Should().Contain("\"alice/gonesoon\"");
+        (await Send(HttpMethod.Delete, "/v1/repositories/alice/gonesoon/", Basic("alice"))).Status.Should().Be(200);
+        (await Send(HttpMethod.Get, "/v1/search?q=gonesoon", Basic("alice"))).Body.Should().Contain("\"num_results\": 0");
+    }
+
+    [Test]
     public async Task Empty_basic_credentials_are_anonymous()
     {
         var empty = new AuthenticationHeaderValue("Basic", "Og==");

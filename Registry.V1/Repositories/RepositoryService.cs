@@ -19,7 +19,7 @@ public enum PutPropertiesResult { Ok, InvalidData }
 /// Tags, tag metadata, properties and repository deletion (spec §3.6). Every change that can create or
 /// remove a repository updates the search index in the same request.
 /// </summary>
-public sealed partial class RepositoryService(IStorageDriver storage, RepositoryCatalog catalog, ISearchIndex search, RepositoryImages membership, KeyedLock locks)
+public sealed partial class RepositoryService(IStorageDriver storage, RepositoryCatalog catalog, RepositoryImages membership, KeyedLock locks)
 {
     public const string DefaultTagJson =
         "{\"arch\": \"amd64\", \"docker_go_version\": null, \"docker_version\": null, \"kernel\": null, \"last_update\": null, \"os\": \"linux\"}";
@@ -90,7 +90,8 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
         if (children.Count == 0) return false;
         // The tag files, their metadata and the index lists all live in this directory; images stay.
         await storage.DeleteAsync(dir, CancellationToken.None);
-        await search.RemoveRepositoryAsync(name.FullName, CancellationToken.None);
+        // Gone from storage, so gone from the shared and the private search index alike.
+        await catalog.SyncAsync(name, CancellationToken.None);
         await membership.RemoveRepositoryAsync(name.FullName, CancellationToken.None);
         return true;
     }
