@@ -110,6 +110,18 @@ public sealed record RegistrySettings
     /// <summary><c>max_uploads_per_client</c>: concurrent layer uploads one client address may run; 0 turns the cap off.</summary>
     public int MaxUploadsPerClient { get; init; } = DefaultMaxUploadsPerClient;
 
+    /// <summary><c>storage_delete_enabled</c>: v2 manifest, tag and blob DELETE are allowed (otherwise 405 UNSUPPORTED).</summary>
+    public bool StorageDeleteEnabled { get; init; }
+
+    /// <summary><c>storage_readonly</c>: maintenance mode; v2 writes answer 405 UNSUPPORTED.</summary>
+    public bool ReadOnly { get; init; }
+
+    /// <summary><c>catalog_max_entries</c>: the largest <c>n</c> that <c>GET /v2/_catalog</c> accepts.</summary>
+    public int CatalogMaxEntries { get; init; } = DefaultCatalogMaxEntries;
+
+    /// <summary>Default of <see cref="CatalogMaxEntries"/> (distribution's <c>catalog.maxentries</c>).</summary>
+    public const int DefaultCatalogMaxEntries = 1000;
+
     public bool SearchEnabled =>
         !string.IsNullOrWhiteSpace(SearchBackend) && !string.Equals(SearchBackend, "none", StringComparison.OrdinalIgnoreCase);
 }

@@ -47,7 +47,8 @@ public sealed class AccessPolicy(
 
     public bool IsAdmin(Principal principal) => principal.User is { } user && auth.Admins.Contains(user) && principal.Kind == PrincipalKind.User;
 
-    private async Task<AccessDecision> DecideRepositoryAsync(Principal principal, RepositoryName repository, AccessKind access, CancellationToken ct)
+    /// <summary>The rules above for one repository and access, for an already authenticated principal.</summary>
+    public async Task<AccessDecision> DecideRepositoryAsync(Principal principal, RepositoryName repository, AccessKind access, CancellationToken ct)
     {
         if (IsAdmin(principal)) return AccessDecision.Allow;
         if (principal.Kind == PrincipalKind.Token)

@@ -52,16 +52,6 @@ public class PingTests
     }
 
     [Test]
-    public async Task V2_answers_404_without_the_distribution_header()
-    {
-        await using var registry = TestRegistry.Start();
-        using var response = await registry.Client.GetAsync("/v2/");
-        ((int)response.StatusCode).Should().Be(404);
-        response.Header("Docker-Distribution-API-Version").Should().BeNull();
-        (await response.Content.ReadAsStringAsync()).Should().Be("{\"error\": \"Not found\"}");
-    }
-
-    [Test]
     public async Task Unsupported_method_answers_405_with_allow_and_a_json_body()
     {
         await using var registry = TestRegistry.Start();

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Connections;
 using Registry.Core.Http;
 using Registry.Core.Storage;
+using Registry.V2.Http;
+using Registry.V2.Routing;
 
 namespace Registry.V1.Hosting;
 
@@ -68,6 +70,9 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
             return;
         }
         context.Response.Clear();
-        await V1Results.Error(status, message).ExecuteAsync(context);
+        if (V2Route.IsV2Path(context.Request.Path.Value))
+            await V2Results.WriteErrorAsync(context.Response, [new V2Error(V2ErrorCode.ForStatus(status), message)]);
+        else
+            await V1Results.Error(status, message).ExecuteAsync(context);
     }
 }

@@ -12,6 +12,10 @@ using Registry.Index.Search;
 using Registry.V1.Images;
 using Registry.V1.Modules;
 using Registry.V1.Repositories;
+using Registry.V2;
+using Registry.V2.Http;
+using Registry.V2.Modules;
+using Registry.V2.Routing;
 
 namespace Registry.V1.Hosting;
 
@@ -122,16 +126,24 @@ public static class RegistryApp
             .WithModule<RepositoriesModule>()
             .WithModule<UsersModule>()
             .WithModule<IndexRepositoriesModule>()
-            .WithModule<SearchModule>());
+            .WithModule<SearchModule>()
+            .WithModule<V2Module>());
+        services.AddRegistryV2();
 
         services.AddHostedService<StartupTasks>();
 
         var app = builder.Build();
 
         app.UseMiddleware<RequestLogMiddleware>();
+        app.UseV2Headers();
         app.UseStatusCodePages(async context =>
         {
             var response = context.HttpContext.Response;
+            if (V2Route.IsV2Path(context.HttpContext.Request.Path.Value))
+            {
+                await V2Results.WriteErrorAsync(response, [new V2Error(V2ErrorCode.ForStatus(response.StatusCode))]);
+                return;
+            }
             var message = response.StatusCode switch
             {
                 404 => "Not found",

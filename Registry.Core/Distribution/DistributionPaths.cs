@@ -1,0 +1,50 @@
+namespace Registry.Core.Distribution;
+
+/// <summary>
+/// The Go registry's ("distribution") storage layout (v2 spec §6), beside the V1 layout under the same
+/// storage root, so that a <c>/var/lib/registry</c> of <c>registry:2</c> is served as is. Only this class
+/// spells it. Names and tags must have passed <see cref="DistributionName"/>, digests <see cref="Digest.TryParse"/>.
+/// </summary>
+public static class DistributionPaths
+{
+    public const string Root = "docker/registry/v2";
+    public const string BlobsDir = Root + "/blobs";
+    public const string RepositoriesDir = Root + "/repositories";
+
+    /// <summary>Where a blob's bytes live: <c>blobs/&lt;alg&gt;/&lt;hex[0:2]&gt;/&lt;hex&gt;/data</c>.</summary>
+    public static string BlobData(Digest d) => $"{BlobDir(d)}/data";
+
+    public static string BlobDir(Digest d) => $"{BlobsDir}/{d.Algorithm}/{d.Hex[..2]}/{d.Hex}";
+
+    public static string RepositoryDir(string name) => $"{RepositoriesDir}/{name}";
+
+    public static string LayersDir(string name) => $"{RepositoryDir(name)}/_layers";
+
+    /// <summary>The repository's link to a blob it may serve.</summary>
+    public static string LayerLink(string name, Digest d) => $"{LayersDir(name)}/{d.Algorithm}/{d.Hex}/link";
+
+    public static string ManifestsDir(string name) => $"{RepositoryDir(name)}/_manifests";
+
+    public static string RevisionsDir(string name) => $"{ManifestsDir(name)}/revisions";
+
+    public static string RevisionLink(string name, Digest d) => $"{RevisionsDir(name)}/{d.Algorithm}/{d.Hex}/link";
+
+    public static string TagsDir(string name) => $"{ManifestsDir(name)}/tags";
+
+    public static string TagDir(string name, string tag) => $"{TagsDir(name)}/{tag}";
+
+    public static string TagCurrentLink(string name, string tag) => $"{TagDir(name, tag)}/current/link";
+
+    public static string TagIndexLink(string name, string tag, Digest d) => $"{TagDir(name, tag)}/index/{d.Algorithm}/{d.Hex}/link";
+
+    public static string UploadsDir(string name) => $"{RepositoryDir(name)}/_uploads";
+
+    public static string UploadDir(string name, string uuid) => $"{UploadsDir(name)}/{uuid}";
+
+    public static string UploadData(string name, string uuid) => $"{UploadDir(name, uuid)}/data";
+
+    public static string UploadStartedAt(string name, string uuid) => $"{UploadDir(name, uuid)}/startedat";
+
+    /// <summary>The last path component.</summary>
+    public static string FileName(string path) => path[(path.LastIndexOf('/') + 1)..];
+}

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+
+namespace Registry.V2.Http;
+
+/// <summary>Writers of v2 responses: the error envelope of spec §2.1 and the common headers.</summary>
+public static class V2Results
+{
+    public const string ApiVersionHeader = "Docker-Distribution-API-Version";
+    public const string ApiVersion = "registry/2.0";
+    public const string ContentDigestHeader = "Docker-Content-Digest";
+    public const string UploadUuidHeader = "Docker-Upload-UUID";
+
+    /// <summary>An error response with one entry; the status is the code's.</summary>
+    public static IResult Error(V2ErrorCode code, string? message = null) => Errors([new V2Error(code, message)]);
+
+    /// <summary>An error response with one entry carrying a <c>detail</c>.</summary>
+    public static IResult Error(V2ErrorCode code, object? detail, string? message = null) => Errors([V2Error.With(code, detail, message)]);
+
+    /// <summary>An error response; the status is the first entry's (spec §2.1).</summary>
+    public static IResult Errors(IReadOnlyList<V2Error> errors) => new ErrorResult(errors);
+
+    /// <summary>The envelope bytes (also used by middleware that writes without an endpoint).</summary>
+    public static byte[] Envelope(IReadOnlyList<V2Error> errors)
+    {
+        var array = new JsonArray();
+        foreach (var e in errors)
+        {
+            var entry = new JsonObject { ["code"] = e.Code.Code, ["message"] = e.Message ?? e.Code.Message };
+            if (e.HasDetail) entry["detail"] = e.Detail is null ? null : JsonSerializer.SerializeToNode(e.Detail);
+            array.Add(entry);
+        }
+        return JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["errors"] = array });
+    }
+
+    /// <summary>Writes an error directly to a response that has not started.</summary>
+    public static async Task WriteErrorAsync(HttpResponse response, IReadOnlyList<V2Error> errors)
+    {
+        response.StatusCode = errors[0].Code.Status;
+        response.Headers[ApiVersionHeader] = ApiVersion;
+        if (HttpMethods.IsHead(response.HttpContext.Request.Method)) return;
+        var body = Envelope(errors);
+        response.ContentType = "application/json";
+        response.ContentLength = body.Length;
+        await response.Body.WriteAsync(body);
+    }
+
+    private sealed class ErrorResult(IReadOnlyList<V2Error> errors) : IResult, IStatusCodeHttpResult
+    {
+        public int? StatusCode => errors[0].Code.Status;
+
+        public Task ExecuteAsync(HttpContext httpContext) => WriteErrorAsync(httpContext.Response, errors);
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.V2.Access;
+using Registry.V2.Http;
+using Registry.V2.Routing;
+
+namespace Registry.V2;
+
+/// <summary>Wires the v2 API into a host: its services, every route handler of this assembly, and the common headers.</summary>
+public static class V2Services
+{
+    public static IServiceCollection AddRegistryV2(this IServiceCollection services)
+    {
+        services.AddSingleton<V2Access>();
+        services.AddSingleton<V2Dispatcher>();
+        foreach (var type in typeof(V2Services).Assembly.GetTypes())
+            if (type is { IsClass: true, IsAbstract: false } && typeof(IV2RouteHandler).IsAssignableFrom(type))
+                services.AddSingleton(typeof(IV2RouteHandler), type);
+        return services;
+    }
+
+    /// <summary>Every response under <c>/v2</c> carries <c>Docker-Distribution-API-Version</c> (spec R1).</summary>
+    public static IApplicationBuilder UseV2Headers(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (V2Route.IsV2Path(context.Request.Path.Value))
+        {
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers[V2Results.ApiVersionHeader] = V2Results.ApiVersion;
+                return Task.CompletedTask;
+            });
+        }
+        await next(context);
+    });
+}
