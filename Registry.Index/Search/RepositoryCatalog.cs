@@ -1,4 +1,5 @@
 using System.Text;
+using Registry.Core.Distribution;
 using Registry.Core.Names;
 using Registry.Core.Storage;
 
@@ -6,8 +7,11 @@ namespace Registry.Index.Search;
 
 /// <summary>
 /// Which repositories exist, as storage says, and keeping the search index in step with that. A repository
-/// is listed when it is not private and has at least one tag or an index image list (<c>_index_images</c>); the same rule
-/// serves the per-request sync and the full rebuild, so both always agree.
+/// is listed when it is not private and has at least one V1 tag or an index image list (<c>_index_images</c>), or at
+/// least one v2 tag in the distribution layout; the same rule serves the per-request sync and the full rebuild,
+/// so both always agree. The search name is the logical V1 name ("ns/repo") or the v2 name as pushed
+/// ("hello-world", "a/b/c"); a two-part v2 name is the same entry as the V1 repository of that name. Privacy and
+/// the description of a v2 name are those of the V1 repository its name maps to (a one-part name to <c>library/</c>).
 /// </summary>
 public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index, PrivateSearchIndex privates)
 {
@@ -15,7 +19,7 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
     public const int MaxDescriptionLength = 1000;
 
     public async Task<bool> IsListedAsync(RepositoryName name, CancellationToken ct) =>
-        !await IsPrivateAsync(name, ct) && await ExistsAsync(name, ct);
+        !await IsPrivateAsync(name, ct) && (await ExistsAsync(name, ct) || await V2ExistsAsync(name.FullName, ct));
 
     private Task<bool> IsPrivateAsync(RepositoryName name, CancellationToken ct) => storage.ExistsAsync(StoragePaths.Private(name), ct);
 
@@ -28,15 +32,29 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
         return false;
     }
 
-    /// <summary>Adds or removes the repository in the search index to match storage.</summary>
-    public async Task SyncAsync(RepositoryName name, CancellationToken ct)
+    /// <summary>A v2 repository exists (for search) when at least one of its tags points somewhere.</summary>
+    private async Task<bool> V2ExistsAsync(string name, CancellationToken ct)
     {
-        var exists = await ExistsAsync(name, ct);
-        var isPrivate = exists && await IsPrivateAsync(name, ct);
-        if (exists && !isPrivate) await AddAsync(name, ct);
-        else await index.RemoveRepositoryAsync(name.FullName, ct);
-        if (isPrivate) await privates.UpsertAsync(name.FullName, await ReadDescriptionAsync(name, ct), ct);
-        else await privates.RemoveAsync(name.FullName, ct);
+        if (!DistributionName.IsValid(name)) return false;
+        foreach (var tagDir in await storage.ListAsync(DistributionPaths.TagsDir(name), ct))
+            if (await storage.ExistsAsync(DistributionPaths.TagCurrentLink(name, DistributionPaths.FileName(tagDir)), ct)) return true;
+        return false;
+    }
+
+    /// <summary>Adds or removes the repository in the search index to match storage.</summary>
+    public Task SyncAsync(RepositoryName name, CancellationToken ct) => SyncNameAsync(name.FullName, name, ct);
+
+    /// <summary>The same for a repository pushed over v2, by its v2 name (after a tag is written or removed).</summary>
+    public Task SyncV2Async(string name, CancellationToken ct) => SyncNameAsync(name, RepositoryName.FromLogical(name), ct);
+
+    private async Task SyncNameAsync(string key, RepositoryName v1, CancellationToken ct)
+    {
+        var exists = (key.Contains('/') && await ExistsAsync(v1, ct)) || await V2ExistsAsync(key, ct);
+        var isPrivate = exists && await IsPrivateAsync(v1, ct);
+        if (exists && !isPrivate) await index.SetDescriptionAsync(key, await ReadDescriptionAsync(v1, ct), ct);
+        else await index.RemoveRepositoryAsync(key, ct);
+        if (isPrivate) await privates.UpsertAsync(key, await ReadDescriptionAsync(v1, ct), ct);
+        else await privates.RemoveAsync(key, ct);
     }
 
     /// <summary>Lists a repository that now exists, with the description stored beside it ("" when none).</summary>
@@ -49,8 +67,55 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
         return bytes is null ? "" : Encoding.UTF8.GetString(bytes);
     }
 
-    /// <summary>Walks <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c> and yields every repository, private ones marked.</summary>
+    /// <summary>
+    /// Walks <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c> (V1) and the distribution layout's repositories (v2) and yields
+    /// every repository once, private ones marked.
+    /// </summary>
     public async IAsyncEnumerable<SearchEntry> ScanAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var entry in ScanV1Async(ct))
+        {
+            seen.Add(entry.Name);
+            yield return entry;
+        }
+        await foreach (var name in DistributionRepositoriesAsync(ct))
+        {
+            if (seen.Contains(name) || !await V2ExistsAsync(name, ct)) continue;
+            var v1 = RepositoryName.FromLogical(name);
+            yield return new SearchEntry(name, await ReadDescriptionAsync(v1, ct)) { Private = await IsPrivateAsync(v1, ct) };
+        }
+    }
+
+    /// <summary>
+    /// Every repository of the distribution layout: a directory under <c>repositories/</c> that holds
+    /// <c>_manifests</c>; nested repositories (<c>foo</c> and <c>foo/bar</c>) both count. Directories whose
+    /// name starts with '_' are the repositories' own data, and names outside the grammar are skipped.
+    /// </summary>
+    public async IAsyncEnumerable<string> DistributionRepositoriesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var pending = new Stack<string>();
+        pending.Push("");
+        while (pending.Count > 0)
+        {
+            var name = pending.Pop();
+            var dir = name.Length == 0 ? DistributionPaths.RepositoriesDir : DistributionPaths.RepositoryDir(name);
+            var children = await storage.ListAsync(dir, ct);
+            var isRepository = false;
+            var nested = new List<string>();
+            foreach (var child in children)
+            {
+                var component = DistributionPaths.FileName(child);
+                if (component == "_manifests") isRepository = true;
+                else if (!component.StartsWith('_')) nested.Add(name.Length == 0 ? component : $"{name}/{component}");
+            }
+            if (isRepository && DistributionName.IsValid(name)) yield return name;
+            for (var i = nested.Count - 1; i >= 0; i--)
+                if (nested[i].Length <= DistributionName.MaxLength) pending.Push(nested[i]);
+        }
+    }
+
+    private async IAsyncEnumerable<SearchEntry> ScanV1Async([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         foreach (var nsPath in await storage.ListAsync(StoragePaths.RepositoriesDir, ct))
         {
