@@ -26,7 +26,7 @@ public class SqliteSearchIndexDatabaseTests
         index.FilePath.Should().Be(path);
         (await index.CountAsync(default)).Should().Be(0);
         (await ScalarAsync<string>(path, "PRAGMA journal_mode")).Should().Be("wal");
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(1);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(2);
     }
 
     [Test]
@@ -44,7 +44,7 @@ public class SqliteSearchIndexDatabaseTests
 
         var index = await SqliteSearchIndex.OpenAsync(path, default);
 
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(1);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(2);
         (await index.SearchAsync("", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
             new SearchEntry("library/busybox", ""),
             new SearchEntry("team/app", "An App"),
@@ -57,7 +57,7 @@ public class SqliteSearchIndexDatabaseTests
 
         (await reopened.SearchAsync("", 25, 1, default)).Results.Select(r => r.Name).Should()
             .Equal("team/app", "team/new");
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(1);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(2);
         // The original's own table is left as it was.
         (await ScalarAsync<long>(path, "SELECT count(*) FROM repository")).Should().Be(2);
     }
