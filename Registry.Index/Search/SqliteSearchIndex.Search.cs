@@ -112,6 +112,8 @@ public sealed partial class SqliteSearchIndex
 
         // In an FTS5 string only a doubled quote is special, so this makes any user text a literal phrase.
         private readonly string _phrase;
+        private readonly string _nameMatch;
+        private readonly string _descriptionOnlyMatch;
 
         public SearchRun(SearchReadSession session, SqliteTransaction snapshot, SearchCountCache counts, string term)
         {
@@ -122,6 +124,8 @@ public sealed partial class SqliteSearchIndex
             _length = ShortTermCounts.RuneLength(term);
             _upper = term + "\U0010FFFF";
             _phrase = "\"" + term.Replace("\"", "\"\"") + "\"";
+            _nameMatch = "name_t : " + _phrase;
+            _descriptionOnlyMatch = $"desc_t : {_phrase} NOT name_t : {_phrase}";
         }
 
         private bool Trigram => _length >= 3;
@@ -209,8 +213,8 @@ public sealed partial class SqliteSearchIndex
             parameters[SearchReadSession.Upper].Value = _upper;
             parameters[SearchReadSession.Length].Value = _length;
             parameters[SearchReadSession.Match].Value = _phrase;
-            parameters[SearchReadSession.NameMatch].Value = "name_t : " + _phrase;
-            parameters[SearchReadSession.DescriptionOnlyMatch].Value = $"desc_t : {_phrase} NOT name_t : {_phrase}";
+            parameters[SearchReadSession.NameMatch].Value = _nameMatch;
+            parameters[SearchReadSession.DescriptionOnlyMatch].Value = _descriptionOnlyMatch;
             parameters[SearchReadSession.Limit].Value = limit;
             parameters[SearchReadSession.Offset].Value = offset;
             return command.ExecuteReader();
