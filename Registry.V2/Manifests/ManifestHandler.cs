@@ -35,7 +35,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         string detail;
         if (route.Reference.Contains(':'))
         {
-            if (!Digest.TryParse(route.Reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, route.Reference);
+            if (!Digest.TryParse(route.Reference, out var digest)) return Error(V2ErrorCode.DigestInvalid, route.Reference);
             manifest = await store.GetByDigestAsync(route.Name, digest, ct);
             detail = $"unknown manifest={digest}";
         }
@@ -45,9 +45,9 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
             manifest = DistributionName.IsValidTag(route.Reference) ? await store.GetByTagAsync(route.Name, route.Reference, ct) : null;
             detail = $"unknown tag={route.Reference}";
         }
-        if (manifest is null) return V2Results.Error(V2ErrorCode.ManifestUnknown, detail);
+        if (manifest is null) return Error(V2ErrorCode.ManifestUnknown, detail);
         if (NotAcceptable(manifest.MediaType, context.Request.Headers.Accept) is { } message)
-            return V2Results.Error(V2ErrorCode.ManifestUnknown, message);
+            return Error(V2ErrorCode.ManifestUnknown, message);
         return new ManifestResult(manifest, NoneMatch(context.Request.Headers.IfNoneMatch, manifest.Digest));
     }
 
@@ -98,7 +98,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         if (body is null)
         {
             // Chosen over distribution's 400: OCI recommends 413, and MANIFEST_INVALID keeps docker's message meaningful.
-            return V2Results.Error(
+            return Error(
                 new V2ErrorCode(V2ErrorCode.ManifestInvalid.Code, StatusCodes.Status413PayloadTooLarge, V2ErrorCode.ManifestInvalid.Message),
                 $"manifest is larger than the {ManifestStore.MaxManifestBytes}-byte limit");
         }
@@ -146,7 +146,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         string detail;
         if (route.Reference.Contains(':'))
         {
-            if (!Digest.TryParse(route.Reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, route.Reference);
+            if (!Digest.TryParse(route.Reference, out var digest)) return Error(V2ErrorCode.DigestInvalid, route.Reference);
             deleted = await store.DeleteManifestAsync(route.Name, digest, ct);
             detail = $"unknown manifest={digest}";
         }
@@ -155,8 +155,11 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
             deleted = DistributionName.IsValidTag(route.Reference) && await store.DeleteTagAsync(route.Name, route.Reference, ct);
             detail = $"unknown tag={route.Reference}";
         }
-        return deleted ? new AcceptedResult() : V2Results.Error(V2ErrorCode.ManifestUnknown, detail);
+        return deleted ? new AcceptedResult() : Error(V2ErrorCode.ManifestUnknown, detail);
     }
+
+    /// <summary>An envelope whose entry carries a string <c>detail</c> (and the code's default message).</summary>
+    private static IResult Error(V2ErrorCode code, string detail) => V2Results.Errors([V2Error.With(code, detail)]);
 
     /// <summary>202 with an explicit <c>Content-Length: 0</c>.</summary>
     private sealed class AcceptedResult : IResult

@@ -99,7 +99,7 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
                 return PutManifestResult.Fail(ManifestProblemKind.DigestInvalid, reference);
             digest = Digest.Compute(requested.Algorithm, body);
             if (digest != requested)
-                return PutManifestResult.Fail(ManifestProblemKind.DigestInvalid, $"digest {requested} does not match the manifest's {digest}");
+                return PutManifestResult.Fail(ManifestProblemKind.DigestInvalid, $"digest {requested} does not match the manifest digest {digest}");
             foreach (var tag in extraTags)
             {
                 if (!DistributionName.IsValidTag(tag)) return PutManifestResult.Fail(ManifestProblemKind.TagInvalid, tag);
