@@ -611,6 +611,65 @@ public class ManifestTests
         (await SearchNamesAsync(registry, "thing")).Should().BeEmpty();
     }
 
+    [Test]
+    public async Task Referrers_list_the_manifests_whose_subject_is_the_digest_with_artifact_type_and_annotations()
+    {
+        await using var registry = TestRegistry.Start();
+        var image = await V2Seed.PushImageAsync(registry, Repo, "latest");
+        var empty = await V2Seed.BlobAsync(registry, Repo, "{}"u8.ToArray(), "application/vnd.oci.empty.v1+json");
+        var subject = $"{{\"mediaType\":\"{ManifestDocument.OciManifest}\",\"digest\":\"{image.Digest}\",\"size\":{image.Bytes.Length}}}";
+        var sbom = V2Seed.Manifest(
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{ManifestDocument.OciManifest}\",\"artifactType\":\"application/vnd.example.sbom\",\"config\":{empty.Descriptor},\"layers\":[],\"subject\":{subject},\"annotations\":{{\"kind\":\"sbom\"}}}}",
+            ManifestDocument.OciManifest);
+        var signature = V2Seed.Manifest(
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{ManifestDocument.OciManifest}\",\"config\":{empty.Descriptor.Replace("application/vnd.oci.empty.v1+json", "application/vnd.example.sig")},\"layers\":[],\"subject\":{subject}}}",
+            ManifestDocument.OciManifest);
+        var unpushedSubject = Digest.Compute("sha256", "never pushed"u8);
+        var orphan = V2Seed.Manifest(
+            $"{{\"schemaVersion\":2,\"artifactType\":\"application/vnd.example.sbom\",\"config\":{empty.Descriptor},\"layers\":[],\"subject\":{{\"mediaType\":\"{ManifestDocument.OciManifest}\",\"digest\":\"{unpushedSubject}\",\"size\":1}}}}",
+            ManifestDocument.OciManifest);
+
+        foreach (var (manifest, subjectDigest) in new[] { (sbom, image.Digest), (signature, image.Digest), (orphan, unpushedSubject) })
+        {
+            using var put = await registry.Client.PutManifestAsync(Repo, manifest.Digest.ToString(), manifest);
+            ((int)put.StatusCode).Should().Be(201, await put.Content.ReadAsStringAsync());
+            put.Header("OCI-Subject").Should().Be(subjectDigest.ToString());
+        }
+
+        string Entry(SeededManifest m, string artifactType, string annotations) =>
+            $"{{\"mediaType\":\"{ManifestDocument.OciManifest}\",\"size\":{m.Bytes.Length},\"digest\":\"{m.Digest}\",\"artifactType\":\"{artifactType}\"{annotations}}}";
+        string Index(params string[] entries) =>
+            JsonNode.Parse($"{{\"schemaVersion\":2,\"mediaType\":\"{ManifestDocument.OciIndex}\",\"manifests\":[{string.Join(",", entries)}]}}")!.ToJsonString();
+        var sbomEntry = Entry(sbom, "application/vnd.example.sbom", ",\"annotations\":{\"kind\":\"sbom\"}");
+        var signatureEntry = Entry(signature, "application/vnd.example.sig", "");
+        var all = string.CompareOrdinal(sbom.Digest.ToString(), signature.Digest.ToString()) < 0 ? new[] { sbomEntry, signatureEntry } : [signatureEntry, sbomEntry];
+
+        using (var list = await registry.Client.GetAsync($"/v2/{Repo}/referrers/{image.Digest}"))
+        {
+            ((int)list.StatusCode).Should().Be(200);
+            list.Header("Content-Type").Should().Be(ManifestDocument.OciIndex);
+            list.Header("OCI-Filters-Applied").Should().BeNull();
+            (await list.Content.ReadAsStringAsync()).Should().Be(Index(all));
+        }
+        using (var filtered = await registry.Client.GetAsync($"/v2/{Repo}/referrers/{image.Digest}?artifactType=application/vnd.example.sig"))
+        {
+            filtered.Header("OCI-Filters-Applied").Should().Be("artifactType");
+            (await filtered.Content.ReadAsStringAsync()).Should().Be(Index(signatureEntry));
+        }
+        using (var unpushed = await registry.Client.GetAsync($"/v2/{Repo}/referrers/{unpushedSubject}"))
+            (await unpushed.Content.ReadAsStringAsync()).Should().Be(Index(Entry(orphan, "application/vnd.example.sbom", "")));
+        using (var none = await registry.Client.GetAsync($"/v2/never/pushed/referrers/{image.Digest}"))
+        {
+            ((int)none.StatusCode).Should().Be(200);
+            (await none.Content.ReadAsStringAsync()).Should().Be(Index());
+        }
+        using (var bad = await registry.Client.GetAsync($"/v2/{Repo}/referrers/sha256:nothex"))
+        {
+            ((int)bad.StatusCode).Should().Be(400);
+            (await bad.Content.ReadAsStringAsync()).Should().Be(Envelope("DIGEST_INVALID", "provided digest did not match uploaded content", "sha256:nothex"));
+        }
+    }
+
     private static async Task<string[]> SearchNamesAsync(TestRegistry registry, string query)
     {
         using var response = await registry.Client.GetAsync($"/v1/search?q={query}");

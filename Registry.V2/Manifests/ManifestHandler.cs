@@ -17,6 +17,9 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
     /// <summary>The header that echoes the tags of a <c>?tag=</c> PUT (OCI 1.1).</summary>
     public const string OciTagHeader = "OCI-Tag";
 
+    /// <summary>The header that names the subject of a pushed referrer (OCI 1.1, spec §1.7.3 step 7).</summary>
+    public const string OciSubjectHeader = "OCI-Subject";
+
     public IReadOnlyDictionary<V2RouteKind, string[]> Methods { get; } = new Dictionary<V2RouteKind, string[]>
     {
         [V2RouteKind.Manifest] = ["GET", "HEAD", "PUT", "DELETE"],
@@ -112,6 +115,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         headers.Location = $"/v2/{route.Name}/manifests/{digest}";
         headers[V2Results.ContentDigestHeader] = digest;
         if (route.Reference.Contains(':') && result.Tags.Count > 0) headers[OciTagHeader] = string.Join(", ", result.Tags);
+        if (result.Subject is { } subject) headers[OciSubjectHeader] = subject.ToString();
         context.Response.ContentLength = 0;
         return Results.StatusCode(StatusCodes.Status201Created);
     }

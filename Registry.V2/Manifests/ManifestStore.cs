@@ -180,6 +180,24 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
     }
 
     /// <summary>
+    /// Every manifest revision of the repository that resolves (link and data present), by the digest its
+    /// revision directory names, in storage order. Unparsable revisions and stray entries are skipped.
+    /// </summary>
+    public async IAsyncEnumerable<StoredManifest> ListRevisionsAsync(string name, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var algorithmDir in await storage.ListAsync(DistributionPaths.RevisionsDir(name), ct))
+        {
+            var algorithm = DistributionPaths.FileName(algorithmDir);
+            if (!Digest.IsSupportedAlgorithm(algorithm)) continue;
+            foreach (var hexDir in await storage.ListAsync(algorithmDir, ct))
+            {
+                if (!Digest.TryParse($"{algorithm}:{DistributionPaths.FileName(hexDir)}", out var digest)) continue;
+                if (await GetByDigestAsync(name, digest, ct) is { } manifest) yield return manifest;
+            }
+        }
+    }
+
+    /// <summary>
     /// The one method that writes a repository link (layer, revision, tag index or tag current link):
     /// the link file holds <paramref name="target"/> as ASCII and appears atomically.
     /// </summary>
