@@ -25,12 +25,10 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         [V2RouteKind.Manifest] = ["GET", "HEAD", "PUT", "DELETE"],
     };
 
-    public Task<IResult> HandleAsync(HttpContext context, V2Route route, CancellationToken ct) => context.Request.Method switch
-    {
-        "PUT" => PutAsync(context, route, ct),
-        "DELETE" => DeleteAsync(route, ct),
-        _ => GetAsync(context, route, ct),
-    };
+    public Task<IResult> HandleAsync(HttpContext context, V2Route route, CancellationToken ct) =>
+        HttpMethods.IsPut(context.Request.Method) ? PutAsync(context, route, ct)
+        : HttpMethods.IsDelete(context.Request.Method) ? DeleteAsync(route, ct)
+        : GetAsync(context, route, ct);
 
     private async Task<IResult> GetAsync(HttpContext context, V2Route route, CancellationToken ct)
     {
