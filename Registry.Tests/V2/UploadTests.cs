@@ -654,6 +654,65 @@ public sealed class InMemoryUploadTests : UploadTests
     public void The_registry_runs_on_the_in_memory_driver() => Registry.Storage.Kind.Should().Be("inmemory");
 }
 
+/// <summary><c>max_uploads_per_client</c> counts v2 blob uploads; the excess gets the v2 envelope.</summary>
+public sealed class UploadLimitTests
+{
+    [Test]
+    public async Task A_second_concurrent_blob_upload_from_one_client_is_429_toomanyrequests()
+    {
+        await using var registry = TestRegistry.Start(new Dictionary<string, string> { ["MAX_UPLOADS_PER_CLIENT"] = "1" });
+        var location = await V2Blobs.StartAsync(registry.Client, "foo/bar");
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        var slow = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new StalledContent(started, release.Task) };
+        var pending = registry.Client.SendAsync(slow);
+        try
+        {
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            HttpResponseMessage refused;
+            // The first upload holds its slot once the server started reading it; poll until the second is refused.
+            while (true)
+            {
+                pending.IsCompleted.Should().BeFalse("the stalled upload must hold its slot");
+                refused = await registry.Client.SendAsync(V2Blobs.Request(HttpMethod.Post, $"/v2/foo/bar/blobs/uploads/?digest={Digest.EmptySha256}", []), cts.Token);
+                if ((int)refused.StatusCode == 429) break;
+                refused.Dispose();
+                await Task.Delay(50, cts.Token);
+            }
+            using (refused)
+            {
+                refused.Header("Retry-After").Should().Be("5");
+                (await refused.Content.ReadAsStringAsync()).Should().Be(V2Blobs.Envelope("TOOMANYREQUESTS", "Too many concurrent uploads from this client"));
+            }
+        }
+        finally
+        {
+            release.SetResult();
+            using var done = await pending;
+            ((int)done.StatusCode).Should().Be(202);
+        }
+    }
+
+    /// <summary>A chunked body that sends one byte and then waits, holding the upload open.</summary>
+    private sealed class StalledContent(TaskCompletionSource started, Task release) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(new byte[1]);
+            await stream.FlushAsync();
+            started.SetResult();
+            await release;
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}
+
 /// <summary>Sessions live on storage (v2 spec §8 item 3): a restarted registry on the same root resumes them.</summary>
 public sealed class UploadRestartTests
 {

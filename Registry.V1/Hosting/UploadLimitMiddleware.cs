@@ -56,13 +56,13 @@ public sealed class UploadLimitMiddleware(RequestDelegate next, RegistrySettings
     private static bool IsLayerUpload(HttpContext context) =>
         HttpMethods.IsPut(context.Request.Method)
         && context.GetEndpoint() is RouteEndpoint { RoutePattern: RoutePattern { RawText: LayerRoute } }
-        || IsV2BlobUpload(context.Request.Method, V2Route.Parse(context.Request.Path.Value ?? ""));
+        || IsV2BlobUpload(context.Request, V2Route.Parse(context.Request.Path.Value ?? ""));
 
-    /// <summary>v2 requests that carry blob bytes: POST of a session (monolithic), PATCH and PUT of a session.</summary>
-    private static bool IsV2BlobUpload(string method, V2Route? route) => route?.Kind switch
+    /// <summary>v2 requests that carry blob bytes: a monolithic POST (<c>?digest=</c>), PATCH and PUT of a session.</summary>
+    private static bool IsV2BlobUpload(HttpRequest request, V2Route? route) => route?.Kind switch
     {
-        V2RouteKind.UploadStart => HttpMethods.IsPost(method),
-        V2RouteKind.Upload => HttpMethods.IsPatch(method) || HttpMethods.IsPut(method),
+        V2RouteKind.UploadStart => HttpMethods.IsPost(request.Method) && request.Query.ContainsKey("digest"),
+        V2RouteKind.Upload => HttpMethods.IsPatch(request.Method) || HttpMethods.IsPut(request.Method),
         _ => false,
     };
 
