@@ -137,6 +137,27 @@ public class V2BaseTests
             ((int)response.StatusCode).Should().Be(200);
             (await response.Content.ReadAsStringAsync()).Should().Be("{}");
         }
+
+        var push = new HttpRequestMessage(HttpMethod.Post, "/v2/bob/app/blobs/uploads/") { Content = new ByteArrayContent([]) };
+        using (var response = await registry.Client.SendAsync(push))
+        {
+            ((int)response.StatusCode).Should().Be(401);
+            (await response.Content.ReadAsStringAsync()).Should().Be(
+                "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\",\"detail\":[" +
+                "{\"Type\":\"repository\",\"Class\":\"\",\"Name\":\"bob/app\",\"Action\":\"pull\"}," +
+                "{\"Type\":\"repository\",\"Class\":\"\",\"Name\":\"bob/app\",\"Action\":\"push\"}]}]}");
+        }
+
+        var foreign = new HttpRequestMessage(HttpMethod.Post, "/v2/bob/app/blobs/uploads/")
+        {
+            Content = new ByteArrayContent([]),
+            Headers = { Authorization = Basic("alice", "secret") },
+        };
+        using (var response = await registry.Client.SendAsync(foreign))
+        {
+            ((int)response.StatusCode).Should().Be(403);
+            (await response.Content.ReadAsStringAsync()).Should().Be("{\"errors\":[{\"code\":\"DENIED\",\"message\":\"requested access to the resource is denied\"}]}");
+        }
     }
 
     private static AuthenticationHeaderValue Basic(string user, string password) =>
