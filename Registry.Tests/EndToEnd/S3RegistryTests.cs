@@ -46,19 +46,7 @@ public sealed class S3RegistryTests
         return TestRegistry.Start(env);
     }
 
-    private async Task<List<string>> KeysAsync(string bucket, string prefix)
-    {
-        var keys = new List<string>();
-        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix };
-        do
-        {
-            var page = await _s3.ListObjectsV2Async(request);
-            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key[prefix.Length..]));
-            request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
-        }
-        while (request.ContinuationToken is not null);
-        return keys;
-    }
+    private Task<List<string>> KeysAsync(string bucket, string prefix) => _rgw.KeysAsync(bucket, prefix);
 
     private async Task<List<MultipartUpload>> PendingUploadsAsync(string bucket, string prefix) =>
         (await _s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucket, Prefix = prefix })).MultipartUploads ?? [];

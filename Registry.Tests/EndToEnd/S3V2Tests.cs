@@ -2,7 +2,6 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using Amazon.S3;
-using Amazon.S3.Model;
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Tests.Support;
@@ -80,7 +79,7 @@ public sealed class S3V2Tests
         (await client.GetAsync("/v2/_catalog").ReadAsync()).Body.Should().Be("{\"repositories\":[\"team/app\"]}");
         (await client.GetAsync("/v1/search?q=team").ReadAsync()).Body.Should().Contain("\"name\": \"team/app\"");
 
-        var keys = await KeysAsync($"{prefix}/docker/registry/v2/");
+        var keys = await _rgw.KeysAsync(_bucket, $"{prefix}/docker/registry/v2/");
         keys.Should().Contain($"blobs/sha256/{layerDigest[7..9]}/{layerDigest[7..]}/data");
         keys.Should().Contain($"repositories/team/app/_layers/sha256/{layerDigest[7..]}/link");
         keys.Should().Contain($"repositories/team/app/_manifests/tags/latest/current/link");
@@ -103,18 +102,4 @@ public sealed class S3V2Tests
     }
 
     private static string Sha256(byte[] bytes) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
-
-    private async Task<List<string>> KeysAsync(string prefix)
-    {
-        var keys = new List<string>();
-        var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = prefix };
-        do
-        {
-            var page = await _s3.ListObjectsV2Async(request);
-            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key[prefix.Length..]));
-            request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
-        }
-        while (request.ContinuationToken is not null);
-        return keys;
-    }
 }

@@ -134,6 +134,22 @@ public sealed class CephRgw : IAsyncDisposable
         return name;
     }
 
+    /// <summary>Every key of the bucket under <paramref name="prefix"/>, with the prefix cut off.</summary>
+    public async Task<List<string>> KeysAsync(string bucket, string prefix)
+    {
+        using var client = CreateClient();
+        var keys = new List<string>();
+        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix };
+        do
+        {
+            var page = await client.ListObjectsV2Async(request);
+            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key[prefix.Length..]));
+            request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (request.ContinuationToken is not null);
+        return keys;
+    }
+
     /// <summary>The variables the <c>s3</c> and <c>ceph-s3</c> flavors read (sample config) for this gateway.</summary>
     public Dictionary<string, string?> FlavorEnvironment(string bucket, string storagePath) => new()
     {

@@ -669,6 +669,9 @@ public sealed class UploadLimitTests
         try
         {
             await started.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            // The body started on the client; give the server time to take the slot before probing, so that a
+            // probe cannot hold the only slot at the moment the stalled upload arrives.
+            await Task.Delay(300);
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             HttpResponseMessage refused;
             // The first upload holds its slot once the server started reading it; poll until the second is refused.

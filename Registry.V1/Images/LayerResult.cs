@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Globalization;
-using Microsoft.AspNetCore.Http.Features;
 using Registry.Core.Http;
 using Registry.Core.Names;
 
@@ -12,8 +10,6 @@ namespace Registry.V1.Images;
 /// </summary>
 public sealed class LayerResult(ImageService images, ImageId id, LayerInfo layer, string? accelRedirect) : IResult
 {
-    private const int CopyBufferSize = 256 * 1024;
-
     public async Task ExecuteAsync(HttpContext context)
     {
         var response = context.Response;
@@ -46,49 +42,8 @@ public sealed class LayerResult(ImageService images, ImageId id, LayerInfo layer
         response.ContentLength = length;
         if (HttpMethods.IsHead(context.Request.Method) || length == 0) return;
 
-        var ct = context.RequestAborted;
-        if (layer.PhysicalPath is not null && context.Features.Get<IHttpResponseBodyFeature>() is { } body)
-        {
-            try
-            {
-                await body.SendFileAsync(layer.PhysicalPath, first, length, ct);
-                return;
-            }
-            catch (FileNotFoundException)
-            {
-                // Deleted between the size check and the send: nothing was written yet, fall through to 404 below.
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-        }
-
-        await using var stream = await images.OpenLayerAsync(id, first, ct);
-        if (stream is null)
-        {
-            if (!response.HasStarted) await V1Results.Error(404, "Image not found").ExecuteAsync(context);
-            return;
-        }
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
-        try
-        {
-            var remaining = length;
-            while (remaining > 0)
-            {
-                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), ct);
-                if (read == 0) break;
-                await response.Body.WriteAsync(buffer.AsMemory(0, read), ct);
-                remaining -= read;
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The client went away; nothing to clean up.
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        if (!await ObjectBody.SendAsync(context, layer.PhysicalPath, (offset, ct) => images.OpenLayerAsync(id, offset, ct), first, length)
+            && !response.HasStarted)
+            await V1Results.Error(404, "Image not found").ExecuteAsync(context);
     }
 }

@@ -1,7 +1,6 @@
-using System.Buffers;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
+using Registry.Core.Http;
 using Microsoft.Net.Http.Headers;
 using Registry.V2.Http;
 
@@ -14,8 +13,6 @@ namespace Registry.V2.Blobs;
 /// </summary>
 public sealed class BlobResult(BlobStore blobs, BlobInfo blob) : IResult
 {
-    private const int CopyBufferSize = 256 * 1024;
-
     public async Task ExecuteAsync(HttpContext context)
     {
         var request = context.Request;
@@ -49,54 +46,12 @@ public sealed class BlobResult(BlobStore blobs, BlobInfo blob) : IResult
         response.ContentLength = length;
         if (!isGet || length == 0) return;
 
-        var ct = context.RequestAborted;
-        if (blobs.PhysicalPath(blob) is { } file && context.Features.Get<IHttpResponseBodyFeature>() is { } body)
+        if (!await ObjectBody.SendAsync(context, blobs.PhysicalPath(blob), (offset, ct) => blobs.OpenReadAsync(blob, offset, ct), first, length)
+            && !response.HasStarted)
         {
-            try
-            {
-                await body.SendFileAsync(file, first, length, ct);
-                return;
-            }
-            catch (FileNotFoundException)
-            {
-                // Deleted (garbage collected) since the lookup, before anything was sent: answer unknown below.
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-        }
-
-        await using var stream = await blobs.OpenReadAsync(blob, first, ct);
-        if (stream is null)
-        {
-            if (!response.HasStarted)
-            {
-                response.Headers.Remove(HeaderNames.ContentRange);
-                response.ContentLength = null;
-                await V2Results.WriteErrorAsync(response, [V2Error.With(V2ErrorCode.BlobUnknown, digest)]);
-            }
-            return;
-        }
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
-        try
-        {
-            var remaining = length;
-            while (remaining > 0)
-            {
-                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), ct);
-                if (read == 0) break;
-                await response.Body.WriteAsync(buffer.AsMemory(0, read), ct);
-                remaining -= read;
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The client went away; nothing to clean up.
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            response.Headers.Remove(HeaderNames.ContentRange);
+            response.ContentLength = null;
+            await V2Results.WriteErrorAsync(response, [V2Error.With(V2ErrorCode.BlobUnknown, digest)]);
         }
     }
 
