@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Registry.Index.Search;
 
 /// <summary>
@@ -43,6 +45,41 @@ internal sealed class SearchCountCache(int capacity)
             }
 
             _counts[term] = counts;
+        }
+    }
+
+    /// <summary>
+    /// After a write of one row that took the rows from version <paramref name="from"/> to <paramref name="to"/>
+    /// (both read inside the write transaction, so nothing else changed in between), keeps the counts of every
+    /// term that neither the old nor the new text of the row contains: the row adds nothing to any of their
+    /// counts before or after, so they are exact for <paramref name="to"/> too; only the row total moves, by
+    /// <paramref name="rowDelta"/>. The counts of the terms the row contains are dropped and counted again.
+    /// When the kept counts are of another version (a search at <paramref name="to"/> came first), nothing is kept.
+    /// </summary>
+    public void CarryOver(long from, long to, Func<string, bool> affected, long rowDelta)
+    {
+        lock (_gate)
+        {
+            if (_version != from || from == to)
+            {
+                return;
+            }
+
+            // Removing while enumerating is allowed for a Dictionary, and so is changing a value through a ref.
+            foreach (var term in _counts.Keys)
+            {
+                if (affected(term))
+                {
+                    _counts.Remove(term);
+                }
+                else if (rowDelta != 0)
+                {
+                    ref var counts = ref CollectionsMarshal.GetValueRefOrNullRef(_counts, term);
+                    counts = counts with { Rows = counts.Rows + rowDelta };
+                }
+            }
+
+            _version = to;
         }
     }
 }

@@ -258,6 +258,10 @@ public sealed partial class SqliteSearchIndex
         ORDER BY star_count DESC, name
         """;
 
+    /// <summary>
+    /// Collect plans. Tier 1 is the name prefixes that are not repository-part prefixes plus the repository-part
+    /// prefixes, disjoint as in the counts, so UNION ALL needs no de-duplication before the sort.
+    /// </summary>
     private static readonly string[] CollectSql =
     [
         Entries("""
@@ -267,8 +271,8 @@ public sealed partial class SqliteSearchIndex
         Entries("""
             SELECT id FROM (
                 SELECT id, name, star_count FROM search_repositories INDEXED BY ix_search_name_lower
-                WHERE name_lower >= @term AND name_lower < @upper AND repo_lower <> @term
-                UNION
+                WHERE name_lower >= @term AND name_lower < @upper AND NOT (repo_lower >= @term AND repo_lower < @upper)
+                UNION ALL
                 SELECT id, name, star_count FROM search_repositories INDEXED BY ix_search_repo_lower
                 WHERE repo_lower >= @term AND repo_lower < @upper AND repo_lower <> @term)
             ORDER BY star_count DESC, name LIMIT @limit OFFSET @offset

@@ -1,3 +1,4 @@
+using System.Text;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
@@ -167,6 +168,7 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
         {
             await using var connection = await OpenConnectionAsync(ct);
             using var transaction = BeginWrite(connection);
+            var versionBefore = await ReadVersionAsync(connection, transaction, ct);
             var existing = await connection.QuerySingleOrDefaultAsync<StoredRow>(new CommandDefinition(
                 "SELECT id AS Id, description AS Description, star_count AS StarCount FROM search_repositories WHERE name = @name",
                 new { name }, transaction, cancellationToken: ct));
@@ -212,9 +214,28 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
             }
 
             ApplyTermDeltas(connection, transaction, deltas);
+            var versionAfter = await ReadVersionAsync(connection, transaction, ct);
             transaction.Commit();
+            _counts.CarryOver(
+                versionBefore, versionAfter, term => Contains(before, term) || Contains(after, term),
+                (after is null ? 0 : 1) - (before is null ? 0 : 1));
         });
     }
+
+    private static Task<long> ReadVersionAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct) =>
+        connection.ExecuteScalarAsync<long>(new CommandDefinition(SearchSchema.ReadVersion, transaction: transaction, cancellationToken: ct));
+
+    /// <summary>
+    /// Whether the row counts toward any count of <paramref name="term"/>: every count is of rows whose name
+    /// or description contains it. Compared as SQLite sees the text, UTF-8, in which a lone surrogate has
+    /// become U+FFFD.
+    /// </summary>
+    private static bool Contains(SearchRow? row, string term) =>
+        row is not null && (AsStored(row.NameLower).Contains(AsStored(term), StringComparison.Ordinal)
+            || AsStored(row.DescriptionLower).Contains(AsStored(term), StringComparison.Ordinal));
+
+    private static string AsStored(string text) =>
+        text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') < 0 ? text : Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(text));
 
     private static void ApplyTermDeltas(
         SqliteConnection connection, SqliteTransaction transaction, Dictionary<long, TermCounts> deltas)

@@ -186,6 +186,49 @@ public class SearchReadPathTests
     }
 
     [Test]
+    public async Task Counts_carried_over_by_the_writing_instance_equal_fresh_counts_after_random_writes()
+    {
+        // The writer keeps the counts of the terms its write cannot affect; the reader, which sees each write
+        // as another process would, counts every term afresh. Every page of both must be identical.
+        _writer.CacheResults = false;
+        _reader.CacheResults = false;
+        var random = new Random(7);
+        string[] words = ["redis", "red", "dis", "cache", "ca", "e", "q", "zq", "ÄPFEL", "äpfel", "apf", "x/y"];
+        string Text() => string.Join(random.Next(2) == 0 ? "-" : " ", Enumerable.Range(0, random.Next(1, 3)).Select(_ => words[random.Next(words.Length)]));
+        string Name() => $"{(random.Next(3) == 0 ? "library" : Text().Replace(' ', '-'))}/{Text().Replace(' ', '_')}-{random.Next(40)}";
+        await _writer.ReplaceAllAsync(Enumerable.Range(0, 150).Select(_ => new SearchEntry(
+            Name(), random.Next(3) == 0 ? Text() : "", random.Next(4) == 0 ? random.Next(50) : 0)).DistinctBy(e => e.Name), default);
+        string[] terms = ["", "e", "q", "zq", "re", "redis", "red", "dis", "cache", "äpfel", "apf", "x/y", "library", "s-", "/"];
+
+        for (var write = 0; write < 60; write++)
+        {
+            foreach (var term in terms)
+            {
+                foreach (var page in new[] { 1, 3, 6 })
+                {
+                    var kept = await _writer.SearchAsync(term, 10, page, default);
+                    var fresh = await _reader.SearchAsync(term, 10, page, default);
+                    kept.Should().BeEquivalentTo(fresh, o => o.WithStrictOrdering(), $"'{term}' page {page} after {write} writes");
+                }
+            }
+
+            var name = Name();
+            switch (random.Next(3))
+            {
+                case 0:
+                    await _writer.AddRepositoryAsync(name, default);
+                    break;
+                case 1:
+                    await _writer.SetDescriptionAsync(name, Text(), default);
+                    break;
+                default:
+                    await _writer.RemoveRepositoryAsync(name, default);
+                    break;
+            }
+        }
+    }
+
+    [Test]
     public async Task A_disposed_index_refuses_searches()
     {
         await _reader.SearchAsync("x", 25, 1, default);
