@@ -131,7 +131,8 @@ public static class RegistryApp
             .WithModule<UsersModule>()
             .WithModule<IndexRepositoriesModule>()
             .WithModule<SearchModule>()
-            .WithModule<V2Module>());
+            .WithModule<V2Module>()
+            .WithModule<GcModule>());
         services.AddRegistryV2();
 
         services.AddHostedService<StartupTasks>();
