@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.V2.Access;
 using Registry.V2.Http;
+using Registry.V2.Manifests;
 using Registry.V2.Routing;
 
 namespace Registry.V2;
@@ -14,6 +15,7 @@ public static class V2Services
     {
         services.AddSingleton<V2Access>();
         services.AddSingleton<V2Dispatcher>();
+        services.AddSingleton<ManifestStore>();
         foreach (var type in typeof(V2Services).Assembly.GetTypes())
             if (type is { IsClass: true, IsAbstract: false } && typeof(IV2RouteHandler).IsAssignableFrom(type))
                 services.AddSingleton(typeof(IV2RouteHandler), type);

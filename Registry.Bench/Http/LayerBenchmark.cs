@@ -10,7 +10,7 @@ namespace Registry.Bench.Http;
 internal static class LayerBenchmark
 {
     public const string OptionsHelp =
-        "[--size-mib 512] [--rss-size-mib 2048] [--rounds 3] [--server-dll PATH] [--out FILE] [--baseline-only]";
+        "[--size-mib 512] [--rss-size-mib 2048] [--rounds 3] [--server-dll PATH] [--out FILE] [--baseline-only] [--v2]";
 
     private const double UploadTarget = 0.8;
     private const double DownloadTarget = 0.9;
@@ -22,11 +22,12 @@ internal static class LayerBenchmark
 
     public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("layer", async (temp, ct) =>
     {
-        var options = BenchArgs.Parse(args, ["--size-mib", "--rss-size-mib", "--rounds", "--server-dll", "--out"], ["--baseline-only"]);
+        var options = BenchArgs.Parse(args, ["--size-mib", "--rss-size-mib", "--rounds", "--server-dll", "--out"], ["--baseline-only", "--v2"]);
         var sizeMib = options.GetInt("--size-mib", 512, 1, 1 << 20);
         var rssSizeMib = options.GetInt("--rss-size-mib", 2048, 1, 1 << 20);
         var rounds = options.GetInt("--rounds", 3, 1, 99);
         var baselineOnly = options.Has("--baseline-only");
+        var withV2 = options.Has("--v2") && !baselineOnly;
         var registryDll = baselineOnly ? null : ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
 
         Console.WriteLine($"layer benchmark: {sizeMib} MiB layer, {rounds} interleaved rounds, RSS probe with {rssSizeMib} MiB");
@@ -43,9 +44,13 @@ internal static class LayerBenchmark
         if (registryServer is not null)
         {
             targets.Add(new RegistryLayerTarget(registryServer, registryClient!));
+            if (withV2)
+            {
+                targets.Add(new RegistryV2BlobTarget(registryServer, registryClient!));
+            }
         }
 
-        var figures = targets.ToDictionary(t => t, t => new ServerFigures(t.Server.Name, t.Server.Pid));
+        var figures = targets.ToDictionary(t => t, t => new ServerFigures(Label(t), t.Server.Pid));
 
         // Warm-up proves the whole protocol flow works before minutes are spent on large
         // transfers, and runs long enough for tiered JIT to settle: profiles showed the JIT still
@@ -64,7 +69,7 @@ internal static class LayerBenchmark
             var quiet = await target.Server.WaitUntilQuietAsync(ct);
             figures[target].IdleRssMb = target.Server.Sample().RssBytes / 1e6;
             Console.WriteLine(
-                $"  warm-up ok: {target.Server.Name} (pid {target.Server.Pid}), {warmups} round trips of {WarmupBytes >> 20} MiB, quiet after {quiet.TotalSeconds:F1} s");
+                $"  warm-up ok: {Label(target)} (pid {target.Server.Pid}), {warmups} round trips of {WarmupBytes >> 20} MiB, quiet after {quiet.TotalSeconds:F1} s");
         }
 
         var size = (long)sizeMib << 20;
@@ -81,7 +86,7 @@ internal static class LayerBenchmark
                 figures[target].Uploads.Add(upload);
                 figures[target].Downloads.Add(download);
                 Console.WriteLine(
-                    $"  round {round} {target.Server.Name}: upload {upload.MegabytesPerSecond:F1} MB/s, download {download.MegabytesPerSecond:F1} MB/s");
+                    $"  round {round} {Label(target)}: upload {upload.MegabytesPerSecond:F1} MB/s, download {download.MegabytesPerSecond:F1} MB/s");
             }
         }
 
@@ -96,10 +101,11 @@ internal static class LayerBenchmark
 
             figures[target].MaxRssMb = sampler.MaxBytes / 1e6;
             figures[target].RssSamples = sampler.Samples;
-            Console.WriteLine($"  RSS probe {target.Server.Name}: max {sampler.MaxBytes / 1e6:F1} MB over {sampler.Samples} samples");
+            Console.WriteLine($"  RSS probe {Label(target)}: max {sampler.MaxBytes / 1e6:F1} MB over {sampler.Samples} samples");
         }
 
-        var report = BuildReport(sizeMib, rssSizeMib, rounds, figures[targets[0]], targets.Count > 1 ? figures[targets[1]] : null);
+        var report = BuildReport(
+            sizeMib, rssSizeMib, rounds, figures[targets[0]], targets.Count > 1 ? figures[targets[1]] : null, targets.Count > 2 ? figures[targets[2]] : null);
         PrintTable(report);
         await BenchRunner.WriteReportAsync(options.GetString("--out"), report, ct);
     });
@@ -115,10 +121,18 @@ internal static class LayerBenchmark
         Timeout = TimeSpan.FromMinutes(10),
     };
 
-    private static LayerReport BuildReport(int sizeMib, int rssSizeMib, int rounds, ServerFigures baseline, ServerFigures? registry)
+    private static string Label(LayerTarget target) => target switch
+    {
+        RegistryV2BlobTarget => target.Server.Name + " v2 blob",
+        RegistryLayerTarget => target.Server.Name + " V1 layer",
+        _ => target.Server.Name,
+    };
+
+    private static LayerReport BuildReport(int sizeMib, int rssSizeMib, int rounds, ServerFigures baseline, ServerFigures? registry, ServerFigures? v2)
     {
         var baselineSummary = baseline.Summarise();
         var registrySummary = registry?.Summarise();
+        var v2Summary = v2?.Summarise();
         double? uploadRatio = registrySummary is null ? null : registrySummary.UploadMbPerSecond / baselineSummary.UploadMbPerSecond;
         double? downloadRatio = registrySummary is null ? null : registrySummary.DownloadMbPerSecond / baselineSummary.DownloadMbPerSecond;
         return new LayerReport(
@@ -132,6 +146,9 @@ internal static class LayerBenchmark
             uploadRatio,
             downloadRatio,
             new LayerTargets(UploadTarget, DownloadTarget, RssTargetMb),
+            v2Summary,
+            v2Summary is null ? null : v2Summary.UploadMbPerSecond / baselineSummary.UploadMbPerSecond,
+            v2Summary is null ? null : v2Summary.DownloadMbPerSecond / baselineSummary.DownloadMbPerSecond,
             registrySummary is null
                 ? null
                 : uploadRatio >= UploadTarget && downloadRatio >= DownloadTarget && registrySummary.MaxRssMb < RssTargetMb);
@@ -161,6 +178,15 @@ internal static class LayerBenchmark
             Console.WriteLine($"  upload {BenchRunner.Verdict(report.UploadRatio >= UploadTarget)}, " +
                 $"download {BenchRunner.Verdict(report.DownloadRatio >= DownloadTarget)}, " +
                 $"RSS {BenchRunner.Verdict(r.MaxRssMb < RssTargetMb)}");
+        }
+
+        if (report.V2 is { } v2)
+        {
+            Console.WriteLine($"  v2 blob path (POST, chunked PATCH, PUT ?digest=; GET blob) on the same registry process:");
+            Row("v2 upload MB/s", b.UploadMbPerSecond, v2.UploadMbPerSecond, report.V2UploadRatio, r is null ? "" : $"V1 {r.UploadMbPerSecond:F1}");
+            Row("v2 download MB/s", b.DownloadMbPerSecond, v2.DownloadMbPerSecond, report.V2DownloadRatio, r is null ? "" : $"V1 {r.DownloadMbPerSecond:F1}");
+            Row($"v2 max RSS, {report.RssSizeMib} MiB up+down, MB", b.MaxRssMb, v2.MaxRssMb, null, "");
+            Console.WriteLine($"  rounds, v2 upload MB/s: {Join(v2.UploadRoundsMbPerSecond)}; download: {Join(v2.DownloadRoundsMbPerSecond)}");
         }
 
         Console.WriteLine($"  note: {report.Machine}");
@@ -214,6 +240,9 @@ internal sealed record LayerReport(
     double? UploadRatio,
     double? DownloadRatio,
     LayerTargets Targets,
+    LayerServerSummary? V2,
+    double? V2UploadRatio,
+    double? V2DownloadRatio,
     bool? TargetsMet);
 
 internal sealed record LayerServerSummary(

@@ -53,9 +53,13 @@ internal abstract class LayerTarget(ChildServer server, HttpClient client)
     }
 
     /// <summary>Throws a message naming the request, the status, the body and the spec section when the status is not 200.</summary>
-    protected async Task ExpectOkAsync(HttpResponseMessage response, string specSection, CancellationToken cancellationToken)
+    protected Task ExpectOkAsync(HttpResponseMessage response, string specSection, CancellationToken cancellationToken) =>
+        ExpectStatusAsync(response, HttpStatusCode.OK, specSection, cancellationToken);
+
+    /// <summary>Throws a message naming the request, the status, the body and the spec section when the status is not <paramref name="expected"/>.</summary>
+    protected async Task ExpectStatusAsync(HttpResponseMessage response, HttpStatusCode expected, string specSection, CancellationToken cancellationToken)
     {
-        if (response.StatusCode == HttpStatusCode.OK)
+        if (response.StatusCode == expected)
         {
             return;
         }
@@ -68,7 +72,7 @@ internal abstract class LayerTarget(ChildServer server, HttpClient client)
 
         throw new ServerNotFunctionalException(
             $"{Server.Name} is not functional: {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.AbsolutePath} " +
-            $"answered {(int)response.StatusCode} {response.ReasonPhrase} '{body}', expected 200 (spec {specSection}).{ServerOutput()}");
+            $"answered {(int)response.StatusCode} {response.ReasonPhrase} '{body}', expected {(int)expected} (spec {specSection}).{ServerOutput()}");
     }
 
     /// <summary>GETs <paramref name="path"/> streaming the body into a small buffer that is discarded.</summary>
@@ -174,6 +178,53 @@ internal sealed class RegistryLayerTarget(ChildServer server, HttpClient client)
         }
 
         var download = await DownloadAsync(imagePath + "/layer", size, "§3.5.1 GET /v1/images/{id}/layer", cancellationToken);
+        return (new TransferResult(size, upSeconds, upCpu), download);
+    }
+}
+
+/// <summary>
+/// The registry's v2 blob push and pull as docker 20.10 does it (v2 spec §7.4): POST a session, PATCH the whole
+/// layer chunked without Content-Range, PUT <c>?digest=</c> with an empty body (all three timed as the upload),
+/// then GET the blob (timed).
+/// </summary>
+internal sealed class RegistryV2BlobTarget(ChildServer server, HttpClient client) : LayerTarget(server, client)
+{
+    private const string Repository = "bench/layer";
+
+    public override async Task<(TransferResult Upload, TransferResult Download)> RoundTripAsync(
+        long size, ulong seed, CancellationToken cancellationToken)
+    {
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var (digest, upSeconds, upCpu) = await MeasureAsync(async () =>
+        {
+            var post = new HttpRequestMessage(HttpMethod.Post, $"/v2/{Repository}/blobs/uploads/") { Content = new ByteArrayContent([]) };
+            string location;
+            using (var response = await SendAsync(post, HttpCompletionOption.ResponseContentRead, cancellationToken))
+            {
+                await ExpectStatusAsync(response, HttpStatusCode.Accepted, "v2 §1.6.2 POST /v2/<name>/blobs/uploads/", cancellationToken);
+                location = response.Headers.Location!.OriginalString;
+            }
+
+            var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new LayerContent(size, seed, sha256) };
+            patch.Headers.TransferEncodingChunked = true;
+            using (var response = await SendAsync(patch, HttpCompletionOption.ResponseContentRead, cancellationToken))
+            {
+                await ExpectStatusAsync(response, HttpStatusCode.Accepted, "v2 §1.6.3 PATCH <upload URL>", cancellationToken);
+                location = response.Headers.Location!.OriginalString;
+            }
+
+            var sent = "sha256:" + Convert.ToHexStringLower(sha256.GetHashAndReset());
+            var separator = location.Contains('?') ? '&' : '?';
+            var put = new HttpRequestMessage(HttpMethod.Put, $"{location}{separator}digest={Uri.EscapeDataString(sent)}") { Content = new ByteArrayContent([]) };
+            using (var response = await SendAsync(put, HttpCompletionOption.ResponseContentRead, cancellationToken))
+            {
+                await ExpectStatusAsync(response, HttpStatusCode.Created, "v2 §1.6.4 PUT <upload URL>?digest=", cancellationToken);
+            }
+
+            return sent;
+        });
+
+        var download = await DownloadAsync($"/v2/{Repository}/blobs/{digest}", size, "v2 §1.4 GET /v2/<name>/blobs/<digest>", cancellationToken);
         return (new TransferResult(size, upSeconds, upCpu), download);
     }
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
+using System.Text;
 using Carter;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -38,29 +38,38 @@ public sealed class SearchModule : ICarterModule
         var page = Clamp(ParseOrNull(request.Query["page"].ToString()) ?? 1, 1, int.MaxValue);
 
         var found = await SearchVisibleAsync(http, index, privates, auth, authenticator, query, pageSize, page, ct);
-        var results = new JsonArray();
-        foreach (var entry in found.Results)
-        {
-            results.Add(new JsonObject
-            {
-                ["description"] = entry.Description,
-                ["is_automated"] = false,
-                ["is_official"] = entry.Name.StartsWith(RepositoryName.DefaultNamespace + "/", StringComparison.Ordinal),
-                ["is_trusted"] = false,
-                ["name"] = entry.Name,
-                ["star_count"] = entry.StarCount,
-            });
-        }
+        // Same response as V1Results.Json: status 200, no-cache headers, the body as given.
+        return V1Results.Raw(Encoding.UTF8.GetBytes(SearchBody(found, query, pageSize, page)), immutable: false);
+    }
+
+    /// <summary>
+    /// The body exactly as <see cref="PyJson"/> would serialise it (sorted keys, Python separators), written
+    /// straight from the page: building a JSON tree of every result first cost more than the search itself
+    /// for a cached page.
+    /// </summary>
+    public static string SearchBody(SearchPage found, string query, int pageSize, int page)
+    {
         var numPages = Math.Max(1, (found.NumResults + pageSize - 1) / pageSize);
-        return V1Results.Json(new JsonObject
+        var body = new StringBuilder(128 + 160 * found.Results.Count);
+        body.Append("{\"num_pages\": ").Append(numPages.ToString(CultureInfo.InvariantCulture))
+            .Append(", \"num_results\": ").Append(found.NumResults.ToString(CultureInfo.InvariantCulture))
+            .Append(", \"page\": ").Append(page.ToString(CultureInfo.InvariantCulture))
+            .Append(", \"page_size\": ").Append(pageSize.ToString(CultureInfo.InvariantCulture))
+            .Append(", \"query\": ").Append(PyJson.Serialize(query))
+            .Append(", \"results\": [");
+        for (var i = 0; i < found.Results.Count; i++)
         {
-            ["num_pages"] = numPages,
-            ["num_results"] = found.NumResults,
-            ["page"] = page,
-            ["page_size"] = pageSize,
-            ["query"] = query,
-            ["results"] = results,
-        });
+            var entry = found.Results[i];
+            var official = entry.Name.StartsWith(RepositoryName.DefaultNamespace + "/", StringComparison.Ordinal);
+            body.Append(i == 0 ? "{" : ", {")
+                .Append("\"description\": ").Append(PyJson.Serialize(entry.Description))
+                .Append(", \"is_automated\": false, \"is_official\": ").Append(official ? "true" : "false")
+                .Append(", \"is_trusted\": false, \"name\": ").Append(PyJson.Serialize(entry.Name))
+                .Append(", \"star_count\": ").Append(entry.StarCount.ToString(CultureInfo.InvariantCulture))
+                .Append('}');
+        }
+
+        return body.Append("]}").ToString();
     }
 
     /// <summary>

@@ -70,8 +70,7 @@ internal static class SearchBulkLoader
 
         ct.ThrowIfCancellationRequested();
         await connection.ExecuteAsync(new CommandDefinition(
-            SearchSchema.CreateIndexes + SearchSchema.CreateFullText + SearchSchema.PopulateFullText +
-            SearchSchema.CreateTriggers,
+            SearchSchema.CreateDerived,
             transaction: transaction, cancellationToken: ct));
 
         // The empty term counts every row, also when there are none.

@@ -10,18 +10,22 @@ namespace Registry.Index.Search;
 internal static class SearchSchema
 {
     /// <summary>
-    /// Secondary indexes. The ordering index covers every column the filters read, so a walk in result
+    /// Secondary indexes. The ordering index covers every column the name filters read, so a walk in result
     /// order for a frequent term never touches the table; the prefix indexes carry the sort keys for the
-    /// same reason.
+    /// same reason. Only a described row can match by its description alone, so the walk for that tier
+    /// uses a partial ordering index of the described rows (a fraction of all rows in a public registry).
     /// </summary>
     public const string CreateIndexes = """
-        CREATE INDEX ix_search_order ON search_repositories(star_count DESC, name, name_lower, repo_lower, description_lower);
+        CREATE INDEX ix_search_order ON search_repositories(star_count DESC, name, name_lower, repo_lower);
+        CREATE INDEX ix_search_described ON search_repositories(star_count DESC, name, name_lower, description_lower)
+            WHERE description_lower <> '';
         CREATE INDEX ix_search_name_lower ON search_repositories(name_lower, star_count, name, repo_lower);
         CREATE INDEX ix_search_repo_lower ON search_repositories(repo_lower, star_count, name);
         """;
 
     public const string DropIndexes = """
         DROP INDEX IF EXISTS ix_search_order;
+        DROP INDEX IF EXISTS ix_search_described;
         DROP INDEX IF EXISTS ix_search_name_lower;
         DROP INDEX IF EXISTS ix_search_repo_lower;
         """;
@@ -42,16 +46,34 @@ internal static class SearchSchema
         INSERT INTO search_fts(search_fts) VALUES ('optimize');
         """;
 
+    /// <summary>
+    /// The version of the rows: a random value replaced by every change, read inside a search's snapshot so
+    /// that counts cached for one version (<see cref="SearchCountCache"/>) are exact for that snapshot in
+    /// whatever process or connection the change was made. Random rather than a counter so that a file
+    /// recreated from scratch cannot repeat an earlier value.
+    /// </summary>
+    public const string CreateMeta = """
+        CREATE TABLE search_meta (id INTEGER PRIMARY KEY CHECK (id = 0), version INTEGER NOT NULL);
+        INSERT INTO search_meta(id, version) VALUES (0, random());
+        """;
+
+    public const string ReadVersion = "SELECT version FROM search_meta WHERE id = 0";
+
     public const string CreateTriggers = """
         CREATE TRIGGER search_repositories_ai AFTER INSERT ON search_repositories BEGIN
             INSERT INTO search_fts(rowid, name_t, desc_t) VALUES (new.id, new.name_lower, new.description_lower);
+            UPDATE search_meta SET version = random() WHERE id = 0;
         END;
         CREATE TRIGGER search_repositories_ad AFTER DELETE ON search_repositories BEGIN
             DELETE FROM search_fts WHERE rowid = old.id;
+            UPDATE search_meta SET version = random() WHERE id = 0;
         END;
         CREATE TRIGGER search_repositories_au AFTER UPDATE OF name_lower, description_lower ON search_repositories BEGIN
             DELETE FROM search_fts WHERE rowid = old.id;
             INSERT INTO search_fts(rowid, name_t, desc_t) VALUES (new.id, new.name_lower, new.description_lower);
+        END;
+        CREATE TRIGGER search_repositories_version_au AFTER UPDATE ON search_repositories BEGIN
+            UPDATE search_meta SET version = random() WHERE id = 0;
         END;
         """;
 
@@ -60,8 +82,13 @@ internal static class SearchSchema
         DROP TRIGGER IF EXISTS search_repositories_ai;
         DROP TRIGGER IF EXISTS search_repositories_ad;
         DROP TRIGGER IF EXISTS search_repositories_au;
+        DROP TRIGGER IF EXISTS search_repositories_version_au;
         DROP TABLE IF EXISTS search_fts;
+        DROP TABLE IF EXISTS search_meta;
         """;
+
+    /// <summary>Everything <see cref="DropDerived"/> and <see cref="DropIndexes"/> remove, built from the rows.</summary>
+    public const string CreateDerived = CreateIndexes + CreateFullText + PopulateFullText + CreateMeta + CreateTriggers;
 
     public static int LatestVersion => Migrations.Length;
 
@@ -69,6 +96,7 @@ internal static class SearchSchema
     private static readonly Func<SqliteConnection, SqliteTransaction, CancellationToken, Task>[] Migrations =
     [
         CreateVersion1Async,
+        RebuildDerivedAsync,
     ];
 
     public static async Task MigrateAsync(SqliteConnection connection, string filePath, CancellationToken ct)
@@ -140,4 +168,13 @@ internal static class SearchSchema
 
         await SearchBulkLoader.LoadAsync(connection, transaction, imported, ct);
     }
+
+    /// <summary>
+    /// Version 2 adds the row version (<see cref="CreateMeta"/>) and the partial index of described rows, and
+    /// narrows the ordering index; rebuilding every derived structure from the rows does all three (and
+    /// leaves the full-text index merged).
+    /// </summary>
+    private static Task RebuildDerivedAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            DropDerived + DropIndexes + CreateDerived, transaction: transaction, cancellationToken: ct));
 }

@@ -14,7 +14,9 @@ namespace Registry.Index.Search;
 /// </list>
 /// Each tier is a subset of "the name starts with / contains / row contains", so the tier sizes follow from
 /// three counts: for terms of 3+ characters from the FTS5 trigram index and the prefix indexes, for shorter
-/// terms (and "") from the counters kept by every write. The page is then cut out of the tiers it overlaps.
+/// terms (and "") from the counters kept by every write. Counts are kept per version of the rows
+/// (<see cref="SearchCountCache"/>), so paging through a term or repeating it counts once per write.
+/// The page is then cut out of the tiers it overlaps.
 /// Per tier, the cheaper of two plans is taken: collect every candidate from an index and sort them, or
 /// walk the index that is already in result order and filter until the page is full.
 /// </summary>
@@ -82,7 +84,7 @@ public sealed partial class SqliteSearchIndex
         {
             // One read snapshot for the counts and the page, so that they agree under concurrent writes.
             using var snapshot = session.Connection.BeginTransaction(deferred: true);
-            result = new SearchRun(session, snapshot, term).Page(offset, limit);
+            result = new SearchRun(session, snapshot, _counts, term).Page(offset, limit);
             snapshot.Commit();
         }
         catch
@@ -100,6 +102,7 @@ public sealed partial class SqliteSearchIndex
     {
         private readonly SearchReadSession _session;
         private readonly SqliteTransaction _snapshot;
+        private readonly SearchCountCache _counts;
         private readonly string _term;
         private readonly int _length;
 
@@ -109,33 +112,31 @@ public sealed partial class SqliteSearchIndex
 
         // In an FTS5 string only a doubled quote is special, so this makes any user text a literal phrase.
         private readonly string _phrase;
+        private readonly string _nameMatch;
+        private readonly string _descriptionOnlyMatch;
 
-        public SearchRun(SearchReadSession session, SqliteTransaction snapshot, string term)
+        public SearchRun(SearchReadSession session, SqliteTransaction snapshot, SearchCountCache counts, string term)
         {
             _session = session;
+            _counts = counts;
             _snapshot = snapshot;
             _term = term;
             _length = ShortTermCounts.RuneLength(term);
             _upper = term + "\U0010FFFF";
             _phrase = "\"" + term.Replace("\"", "\"\"") + "\"";
+            _nameMatch = "name_t : " + _phrase;
+            _descriptionOnlyMatch = $"desc_t : {_phrase} NOT name_t : {_phrase}";
         }
 
         private bool Trigram => _length >= 3;
 
         public SearchPage Page(long offset, int pageSize)
         {
-            // One statement for every count the tiers need but the name count, which the first pages of a
-            // frequent term do not need and which costs a second full-text lookup.
-            long rows, exact;
-            TermCounts counts;
-            using (var reader = Execute(Trigram ? TrigramCountsSql : ShortCountsSql, 0, 0))
+            var version = Scalar(SearchSchema.ReadVersion);
+            if (!_counts.TryGet(version, _term, out var counts))
             {
-                reader.Read();
-                rows = reader.GetInt64(0);
-                counts.Any = reader.GetInt64(1);
-                counts.Name = reader.GetInt64(2);
-                counts.Prefix = reader.GetInt64(3);
-                exact = _term.Length == 0 ? 0 : reader.GetInt64(4);
+                counts = ReadCounts();
+                _counts.Add(version, _term, counts);
             }
 
             if (offset >= counts.Any)
@@ -143,13 +144,16 @@ public sealed partial class SqliteSearchIndex
                 return new SearchPage(counts.Any, []);
             }
 
-            if (Trigram)
+            // For 3+ characters the name count is only needed when the page reaches past the prefix tiers.
+            var name = counts.HasName ? counts.Name : offset + pageSize <= counts.Prefix ? counts.Prefix : -1;
+            if (name < 0)
             {
-                // Only needed when the page reaches past the prefix tiers.
-                counts.Name = offset + pageSize <= counts.Prefix ? counts.Prefix : Scalar(TrigramNameCountSql);
+                counts = counts with { Name = Scalar(TrigramNameCountSql) };
+                _counts.Add(version, _term, counts);
+                name = counts.Name;
             }
 
-            long[] tiers = [exact, counts.Prefix - exact, counts.Name - counts.Prefix, counts.Any - counts.Name];
+            long[] tiers = [counts.Exact, counts.Prefix - counts.Exact, name - counts.Prefix, counts.Any - name];
             var entries = new List<SearchEntry>(pageSize);
             long start = 0;
             for (var tier = 0; tier < tiers.Length && entries.Count < pageSize; tier++)
@@ -159,13 +163,26 @@ public sealed partial class SqliteSearchIndex
                 if (from < end)
                 {
                     var limit = (int)Math.Min(pageSize - entries.Count, end - from);
-                    ReadTier(tier, from - start, limit, tiers[tier], rows, entries);
+                    ReadTier(tier, from - start, limit, tiers[tier], counts.Rows, entries);
                 }
 
                 start = end;
             }
 
             return new SearchPage(counts.Any, entries);
+        }
+
+        /// <summary>One statement for every count the tiers need but, for 3+ characters, the name count.</summary>
+        private TierCounts ReadCounts()
+        {
+            using var reader = Execute(Trigram ? TrigramCountsSql : ShortCountsSql, 0, 0);
+            reader.Read();
+            return new TierCounts(
+                Rows: reader.GetInt64(0),
+                Any: reader.GetInt64(1),
+                Name: Trigram ? -1 : reader.GetInt64(2),
+                Prefix: reader.GetInt64(3),
+                Exact: _term.Length == 0 ? 0 : reader.GetInt64(4));
         }
 
         private void ReadTier(int tier, long offset, int limit, long size, long rows, List<SearchEntry> entries)
@@ -196,8 +213,8 @@ public sealed partial class SqliteSearchIndex
             parameters[SearchReadSession.Upper].Value = _upper;
             parameters[SearchReadSession.Length].Value = _length;
             parameters[SearchReadSession.Match].Value = _phrase;
-            parameters[SearchReadSession.NameMatch].Value = "name_t : " + _phrase;
-            parameters[SearchReadSession.DescriptionOnlyMatch].Value = $"desc_t : {_phrase} NOT name_t : {_phrase}";
+            parameters[SearchReadSession.NameMatch].Value = _nameMatch;
+            parameters[SearchReadSession.DescriptionOnlyMatch].Value = _descriptionOnlyMatch;
             parameters[SearchReadSession.Limit].Value = limit;
             parameters[SearchReadSession.Offset].Value = offset;
             return command.ExecuteReader();
@@ -273,16 +290,16 @@ public sealed partial class SqliteSearchIndex
 
     /// <summary>
     /// Walks in result order. The prefix tests are the same key ranges as the counts use, so that a tier
-    /// holds exactly as many rows as counted.
+    /// holds exactly as many rows as counted. The description-only tier walks the described rows alone.
     /// </summary>
     private static readonly string[] WalkSql = [.. Enumerable.Range(0, 4).Select(tier => Entries($"""
-        SELECT id FROM search_repositories INDEXED BY ix_search_order
+        SELECT id FROM search_repositories INDEXED BY {(tier == 3 ? "ix_search_described" : "ix_search_order")}
         WHERE {tier switch
         {
             0 => "repo_lower = @term",
             1 => "((name_lower >= @term AND name_lower < @upper) OR (repo_lower >= @term AND repo_lower < @upper)) AND repo_lower <> @term",
             2 => "instr(name_lower, @term) > 0 AND NOT (name_lower >= @term AND name_lower < @upper) AND NOT (repo_lower >= @term AND repo_lower < @upper)",
-            _ => "instr(name_lower, @term) = 0 AND instr(description_lower, @term) > 0",
+            _ => "description_lower <> '' AND instr(name_lower, @term) = 0 AND instr(description_lower, @term) > 0",
         }}
         ORDER BY star_count DESC, name LIMIT @limit OFFSET @offset
         """))];

@@ -21,6 +21,8 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
 
     private readonly SearchResultCache _cache;
 
+    private readonly SearchCountCache _counts = new(capacity: 4096);
+
     private readonly SemaphoreSlim _searchSlots;
 
     private SqliteSearchIndex(string filePath)

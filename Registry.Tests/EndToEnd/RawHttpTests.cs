@@ -116,4 +116,27 @@ public class RawHttpTests
         status.Should().Be(431);
         (await SendAsync(Get("/v1/_ping"))).Status.Should().Be(200);
     }
+
+    [Test]
+    public async Task A_tls_client_hello_on_the_plain_listener_is_refused_and_serving_goes_on()
+    {
+        // docker tries HTTPS first even for an insecure registry (v2 spec R8): the first bytes are a TLS record.
+        using (var tcp = new TcpClient())
+        {
+            await tcp.ConnectAsync("127.0.0.1", _server.Port);
+            var stream = tcp.GetStream();
+            byte[] hello = [0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03, 0x03, .. new byte[32], 0x00, 0x00, 0x02, 0x00, 0x2f, 0x01, 0x00];
+            await stream.WriteAsync(hello);
+            using var reader = new MemoryStream();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await stream.CopyToAsync(reader, cts.Token);
+            var answer = Encoding.ASCII.GetString(reader.ToArray());
+            if (answer.Length > 0) answer.Should().StartWith("HTTP/1.1 400");
+        }
+
+        var (status, head, body) = await SendAsync(Get("/v2/"));
+        status.Should().Be(200);
+        head.Should().Contain("Docker-Distribution-API-Version: registry/2.0");
+        body.Should().Be("{}");
+    }
 }

@@ -148,6 +148,44 @@ public class SearchReadPathTests
     }
 
     [Test]
+    public async Task Counts_kept_between_searches_follow_every_write_of_another_instance_or_connection()
+    {
+        // Without the page cache only the per-version counts are kept between searches.
+        _reader.CacheResults = false;
+        await _writer.ReplaceAllAsync(Enumerable.Range(0, 60).Select(i => new SearchEntry(
+            $"team/count-{i:D2}", i % 4 == 0 ? "counted twice" : "")), default);
+        (await _reader.SearchAsync("count", 25, 3, default)).Should().BeEquivalentTo(new SearchPage(60,
+            [.. Enumerable.Range(50, 10).Select(i => new SearchEntry($"team/count-{i:D2}", i % 4 == 0 ? "counted twice" : ""))]),
+            o => o.WithStrictOrdering());
+
+        await _writer.AddRepositoryAsync("library/count", default);
+        await _writer.RemoveRepositoryAsync("team/count-00", default);
+        await _writer.SetDescriptionAsync("zz/other", "Count me in", default);
+        var page = await _reader.SearchAsync("count", 25, 3, default);
+        page.NumResults.Should().Be(61);
+        page.Results.Select(e => e.Name).Should().Equal(
+            Enumerable.Range(50, 10).Select(i => $"team/count-{i:D2}").Append("zz/other"));
+        (await _reader.SearchAsync("count", 25, 1, default)).Results[0].Name.Should().Be("library/count");
+
+        // A change made through a plain connection (as another process would) goes through the triggers too.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_writer.FilePath}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE search_repositories SET star_count = 5 WHERE name = 'team/count-59'";
+            await command.ExecuteNonQueryAsync();
+            command.CommandText = "DELETE FROM search_repositories WHERE name = 'team/count-58'";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        page = await _reader.SearchAsync("count", 25, 1, default);
+        page.NumResults.Should().Be(60);
+        page.Results.Take(2).Select(e => e.Name).Should().Equal("library/count", "team/count-59");
+        (await _reader.SearchAsync("count", 25, 3, default)).Results.Select(e => e.Name).Should().Equal(
+            Enumerable.Range(49, 9).Select(i => $"team/count-{i:D2}").Append("zz/other"));
+    }
+
+    [Test]
     public async Task A_disposed_index_refuses_searches()
     {
         await _reader.SearchAsync("x", 25, 1, default);

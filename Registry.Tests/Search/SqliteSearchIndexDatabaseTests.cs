@@ -26,7 +26,7 @@ public class SqliteSearchIndexDatabaseTests
         index.FilePath.Should().Be(path);
         (await index.CountAsync(default)).Should().Be(0);
         (await ScalarAsync<string>(path, "PRAGMA journal_mode")).Should().Be("wal");
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(1);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(2);
     }
 
     [Test]
@@ -44,7 +44,7 @@ public class SqliteSearchIndexDatabaseTests
 
         var index = await SqliteSearchIndex.OpenAsync(path, default);
 
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(1);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(2);
         (await index.SearchAsync("", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
             new SearchEntry("library/busybox", ""),
             new SearchEntry("team/app", "An App"),
@@ -57,9 +57,48 @@ public class SqliteSearchIndexDatabaseTests
 
         (await reopened.SearchAsync("", 25, 1, default)).Results.Select(r => r.Name).Should()
             .Equal("team/app", "team/new");
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(1);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(2);
         // The original's own table is left as it was.
         (await ScalarAsync<long>(path, "SELECT count(*) FROM repository")).Should().Be(2);
+    }
+
+    [Test]
+    public async Task Open_upgrades_a_version_1_database_and_its_searches_follow_later_writes()
+    {
+        var path = _directory.File("index.db");
+        var first = await SqliteSearchIndex.OpenAsync(path, default);
+        await first.ReplaceAllAsync([new SearchEntry("team/app", "An App", 3), new SearchEntry("team/apple", "")], default);
+        first.Dispose();
+        // What version 1 left behind: no row version, no partial index, the wide ordering index.
+        await ExecuteAsync(path, """
+            DROP TRIGGER search_repositories_version_au;
+            DROP TRIGGER search_repositories_ai;
+            DROP TRIGGER search_repositories_ad;
+            CREATE TRIGGER search_repositories_ai AFTER INSERT ON search_repositories BEGIN
+                INSERT INTO search_fts(rowid, name_t, desc_t) VALUES (new.id, new.name_lower, new.description_lower);
+            END;
+            CREATE TRIGGER search_repositories_ad AFTER DELETE ON search_repositories BEGIN
+                DELETE FROM search_fts WHERE rowid = old.id;
+            END;
+            DROP TABLE search_meta;
+            DROP INDEX ix_search_described;
+            DROP INDEX ix_search_order;
+            CREATE INDEX ix_search_order ON search_repositories(star_count DESC, name, name_lower, repo_lower, description_lower);
+            PRAGMA user_version = 1;
+            """);
+
+        var index = await SqliteSearchIndex.OpenAsync(path, default);
+        index.CacheResults = false;
+
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(2);
+        (await ScalarAsync<long>(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('search_meta', 'ix_search_described')"))
+            .Should().Be(2);
+        (await index.SearchAsync("app", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
+            new SearchEntry("team/app", "An App", 3), new SearchEntry("team/apple", "")]), o => o.WithStrictOrdering());
+        await index.SetDescriptionAsync("team/other", "my app", default);
+        await index.RemoveRepositoryAsync("team/apple", default);
+        (await index.SearchAsync("app", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
+            new SearchEntry("team/app", "An App", 3), new SearchEntry("team/other", "my app")]), o => o.WithStrictOrdering());
     }
 
     [Test]

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Registry.Core.Configuration;
+using Registry.Index.Search;
+using Registry.V2.Access;
+using Registry.V2.Routing;
+
+namespace Registry.V2.Manifests;
+
+/// <summary>
+/// <c>GET /v2/_catalog[?n=&amp;last=]</c> (v2 spec §1.9): the repositories of the distribution layout in catalog
+/// order ('/' before every other character), only those the caller may pull, paged with <c>Link</c>.
+/// </summary>
+public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, RegistrySettings settings) : IV2RouteHandler
+{
+    /// <summary>Page size when the request has no <c>n</c> (distribution's default).</summary>
+    public const int DefaultPageSize = 100;
+
+    public IReadOnlyDictionary<V2RouteKind, string[]> Methods { get; } = new Dictionary<V2RouteKind, string[]>
+    {
+        [V2RouteKind.Catalog] = ["GET"],
+    };
+
+    public async Task<IResult> HandleAsync(HttpContext context, V2Route route, CancellationToken ct)
+    {
+        var max = settings.CatalogMaxEntries;
+        var n = V2Paging.ParseCount(context.Request.Query, Math.Min(DefaultPageSize, max), max, out var error);
+        if (error is not null) return error;
+
+        var last = context.Request.Query["last"].ToString();
+        var page = new List<string>();
+        var more = false;
+        if (n > 0)
+        {
+            await foreach (var name in catalog.DistributionRepositoriesAsync(ct))
+            {
+                if (last.Length > 0 && CompareCatalogOrder(name, last) <= 0) continue;
+                if (!await access.CanPullAsync(context, name, ct)) continue;
+                if (page.Count == n)
+                {
+                    more = true;
+                    break;
+                }
+                page.Add(name);
+            }
+        }
+        if (more) context.Response.Headers.Link = V2Paging.NextLink("/v2/_catalog", page[^1], n!.Value);
+
+        var body = JsonSerializer.SerializeToUtf8Bytes(new CatalogPage(page));
+        context.Response.ContentLength = body.Length;
+        return Results.Bytes(body, "application/json");
+    }
+
+    /// <summary>Ordinal comparison in which '/' sorts before every other character (spec §1.9).</summary>
+    public static int CompareCatalogOrder(string a, string b) =>
+        string.CompareOrdinal(a.Replace('/', '\0'), b.Replace('/', '\0'));
+}

@@ -1,0 +1,200 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Registry.Core.Configuration;
+using Registry.Core.Distribution;
+using Registry.V2.Http;
+using Registry.V2.Routing;
+
+namespace Registry.V2.Manifests;
+
+/// <summary>
+/// <c>/v2/&lt;name&gt;/manifests/&lt;reference&gt;</c> (v2 spec §1.7): GET and HEAD with content negotiation,
+/// PUT in the processing order of §1.7.3, DELETE of a revision or a tag (§1.7.4). The work is done by
+/// <see cref="ManifestStore"/>; this class reads the request and maps outcomes to status codes and envelopes.
+/// </summary>
+public sealed class ManifestHandler(ManifestStore store, RegistrySettings settings) : IV2RouteHandler
+{
+    /// <summary>The header that echoes the tags of a <c>?tag=</c> PUT (OCI 1.1).</summary>
+    public const string OciTagHeader = "OCI-Tag";
+
+    /// <summary>The header that names the subject of a pushed referrer (OCI 1.1, spec §1.7.3 step 7).</summary>
+    public const string OciSubjectHeader = "OCI-Subject";
+
+    public IReadOnlyDictionary<V2RouteKind, string[]> Methods { get; } = new Dictionary<V2RouteKind, string[]>
+    {
+        [V2RouteKind.Manifest] = ["GET", "HEAD", "PUT", "DELETE"],
+    };
+
+    public Task<IResult> HandleAsync(HttpContext context, V2Route route, CancellationToken ct) =>
+        HttpMethods.IsPut(context.Request.Method) ? PutAsync(context, route, ct)
+        : HttpMethods.IsDelete(context.Request.Method) ? DeleteAsync(route, ct)
+        : GetAsync(context, route, ct);
+
+    private async Task<IResult> GetAsync(HttpContext context, V2Route route, CancellationToken ct)
+    {
+        StoredManifest? manifest;
+        string detail;
+        if (route.Reference.Contains(':'))
+        {
+            if (!Digest.TryParse(route.Reference, out var digest)) return Error(V2ErrorCode.DigestInvalid, route.Reference);
+            manifest = await store.GetByDigestAsync(route.Name, digest, ct);
+            detail = $"unknown manifest={digest}";
+        }
+        else
+        {
+            // An invalid tag cannot name anything: unknown, not malformed (spec §8 item 15).
+            manifest = DistributionName.IsValidTag(route.Reference) ? await store.GetByTagAsync(route.Name, route.Reference, ct) : null;
+            detail = $"unknown tag={route.Reference}";
+        }
+        if (manifest is null) return Error(V2ErrorCode.ManifestUnknown, detail);
+        if (NotAcceptable(manifest.MediaType, context.Request.Headers.Accept) is { } message)
+            return Error(V2ErrorCode.ManifestUnknown, message);
+        return new ManifestResult(manifest, NoneMatch(context.Request.Headers.IfNoneMatch, manifest.Digest));
+    }
+
+    /// <summary>
+    /// Null when the stored type may be served for the request's <c>Accept</c> lines (merged, comma-split,
+    /// parameters dropped); otherwise distribution v3's message. Only OCI types are refused: Docker types are
+    /// served as they are (no schema 1 down-conversion, no platform pick from a list), and no Accept or
+    /// <c>*/*</c> serves anything (a deviation: curl users expect the manifest).
+    /// </summary>
+    public static string? NotAcceptable(string mediaType, StringValues acceptLines)
+    {
+        var accepted = MediaTypes(acceptLines);
+        if (accepted.Count == 0 || accepted.Contains("*/*") || accepted.Contains(mediaType)) return null;
+        return mediaType switch
+        {
+            ManifestDocument.OciManifest => "OCI manifest found, but accept header does not support OCI manifests",
+            ManifestDocument.OciIndex => "OCI index found, but accept header does not support OCI indexes",
+            _ => null,
+        };
+    }
+
+    private static HashSet<string> MediaTypes(StringValues lines)
+    {
+        var types = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var line in lines)
+            foreach (var item in (line ?? "").Split(','))
+                if (item.Split(';')[0].Trim() is { Length: > 0 } type) types.Add(type);
+        return types;
+    }
+
+    /// <summary><c>If-None-Match</c> names the digest, quoted or not (weak tags too).</summary>
+    private static bool NoneMatch(StringValues lines, Digest digest)
+    {
+        var wanted = digest.ToString();
+        foreach (var line in lines)
+            foreach (var item in (line ?? "").Split(','))
+            {
+                var tag = item.Trim();
+                if (tag.StartsWith("W/", StringComparison.Ordinal)) tag = tag[2..];
+                if (tag.Trim('"') == wanted || tag == "*") return true;
+            }
+        return false;
+    }
+
+    private async Task<IResult> PutAsync(HttpContext context, V2Route route, CancellationToken ct)
+    {
+        var body = await ReadCappedAsync(context.Request, ct);
+        if (body is null)
+        {
+            // Chosen over distribution's 400: OCI recommends 413, and MANIFEST_INVALID keeps docker's message meaningful.
+            return Error(
+                new V2ErrorCode(V2ErrorCode.ManifestInvalid.Code, StatusCodes.Status413PayloadTooLarge, V2ErrorCode.ManifestInvalid.Message),
+                $"manifest is larger than the {ManifestStore.MaxManifestBytes}-byte limit");
+        }
+
+        var extraTags = context.Request.Query["tag"].Where(t => t is not null).Select(t => t!).ToList();
+        var result = await store.PutAsync(route.Name, route.Reference, context.Request.ContentType, body, extraTags, ct);
+        if (!result.Succeeded) return V2Results.Errors(result.Problems.Select(ToError).ToList());
+
+        var digest = result.Digest!.ToString();
+        var headers = context.Response.Headers;
+        headers.Location = $"/v2/{route.Name}/manifests/{digest}";
+        headers[V2Results.ContentDigestHeader] = digest;
+        if (route.Reference.Contains(':') && result.Tags.Count > 0) headers[OciTagHeader] = string.Join(", ", result.Tags);
+        if (result.Subject is { } subject) headers[OciSubjectHeader] = subject.ToString();
+        context.Response.ContentLength = 0;
+        return Results.StatusCode(StatusCodes.Status201Created);
+    }
+
+    private static V2Error ToError(ManifestProblem problem) => V2Error.With(problem.Kind switch
+    {
+        ManifestProblemKind.Schema1 or ManifestProblemKind.Invalid => V2ErrorCode.ManifestInvalid,
+        ManifestProblemKind.TagInvalid => V2ErrorCode.TagInvalid,
+        ManifestProblemKind.DigestInvalid => V2ErrorCode.DigestInvalid,
+        _ => V2ErrorCode.ManifestBlobUnknown,
+    }, problem.Detail);
+
+    /// <summary>The whole body, or null when it is over <see cref="ManifestStore.MaxManifestBytes"/> (announced or actual).</summary>
+    private static async Task<byte[]?> ReadCappedAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.ContentLength > ManifestStore.MaxManifestBytes) return null;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > ManifestStore.MaxManifestBytes) return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private async Task<IResult> DeleteAsync(V2Route route, CancellationToken ct)
+    {
+        if (!settings.StorageDeleteEnabled) return V2Results.Error(V2ErrorCode.Unsupported);
+        bool deleted;
+        string detail;
+        if (route.Reference.Contains(':'))
+        {
+            if (!Digest.TryParse(route.Reference, out var digest)) return Error(V2ErrorCode.DigestInvalid, route.Reference);
+            deleted = await store.DeleteManifestAsync(route.Name, digest, ct);
+            detail = $"unknown manifest={digest}";
+        }
+        else
+        {
+            deleted = DistributionName.IsValidTag(route.Reference) && await store.DeleteTagAsync(route.Name, route.Reference, ct);
+            detail = $"unknown tag={route.Reference}";
+        }
+        return deleted ? new AcceptedResult() : Error(V2ErrorCode.ManifestUnknown, detail);
+    }
+
+    /// <summary>An envelope whose entry carries a string <c>detail</c> (and the code's default message).</summary>
+    private static IResult Error(V2ErrorCode code, string detail) => V2Results.Errors([V2Error.With(code, detail)]);
+
+    /// <summary>202 with an explicit <c>Content-Length: 0</c>.</summary>
+    private sealed class AcceptedResult : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status202Accepted;
+            httpContext.Response.ContentLength = 0;
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>
+    /// 200 with the exact bytes (none on HEAD, but the real Content-Length), or 304 on an If-None-Match hit;
+    /// both carry Docker-Content-Digest and ETag.
+    /// </summary>
+    private sealed class ManifestResult(StoredManifest manifest, bool notModified) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            var response = httpContext.Response;
+            var digest = manifest.Digest.ToString();
+            response.Headers[V2Results.ContentDigestHeader] = digest;
+            response.Headers.ETag = $"\"{digest}\"";
+            if (notModified)
+            {
+                response.StatusCode = StatusCodes.Status304NotModified;
+                return;
+            }
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = manifest.MediaType;
+            response.ContentLength = manifest.Content.Length;
+            if (!HttpMethods.IsHead(httpContext.Request.Method)) await response.Body.WriteAsync(manifest.Content, httpContext.RequestAborted);
+        }
+    }
+}

@@ -1,0 +1,329 @@
+using Registry.Core.Concurrency;
+using Registry.Core.Distribution;
+using Registry.Core.Storage;
+using Registry.Index.Search;
+
+namespace Registry.V2.Manifests;
+
+/// <summary>A manifest as stored: the digest it was asked for, its media type (derived from the bytes) and the exact bytes.</summary>
+public sealed record StoredManifest(Digest Digest, string MediaType, byte[] Content);
+
+/// <summary>Why a manifest PUT was refused (v2 spec §1.7.3); the HTTP edge maps each kind to an error code.</summary>
+public enum ManifestProblemKind
+{
+    /// <summary>Unparsable, wrong type, wrong schemaVersion, fields of the other kind, bad foreign-layer URLs.</summary>
+    Invalid,
+
+    /// <summary>A schema 1 manifest (spec §1.7.6).</summary>
+    Schema1,
+
+    /// <summary>The tag in the path or a <c>?tag=</c> does not match the tag grammar.</summary>
+    TagInvalid,
+
+    /// <summary>The path digest is malformed or does not match the bytes, or a descriptor digest is malformed.</summary>
+    DigestInvalid,
+
+    /// <summary>A referenced blob (or index child) is not linked in the repository.</summary>
+    BlobUnknown,
+}
+
+/// <summary>One reason a manifest PUT was refused; <see cref="Detail"/> is the text for the envelope's <c>detail</c>.</summary>
+public sealed record ManifestProblem(ManifestProblemKind Kind, string Detail);
+
+/// <summary>The outcome of <see cref="ManifestStore.PutAsync"/>: the stored digest, or every problem found.</summary>
+public sealed record PutManifestResult(Digest? Digest, IReadOnlyList<ManifestProblem> Problems, IReadOnlyList<string> Tags, Digest? Subject)
+{
+    public bool Succeeded => Digest is not null;
+
+    public static PutManifestResult Fail(ManifestProblemKind kind, string detail) => new(null, [new ManifestProblem(kind, detail)], [], null);
+}
+
+/// <summary>
+/// Manifests, revisions and tags of repositories in the distribution layout (v2 spec §1.7, §1.8, §6): reading
+/// by tag or digest, validating and storing a pushed manifest byte for byte, deleting revisions and tags.
+/// Every write of a repository link goes through <see cref="WriteLinkAsync"/>, every manifest blob through
+/// <see cref="CommitBlobAsync"/> and every unlink through <see cref="RemoveRevisionAsync"/> /
+/// <see cref="RemoveTagAsync"/>, so that garbage collection can hook into one place each.
+/// Writes of one repository are serialized by a per-repository lock (<see cref="LockKey"/>).
+/// </summary>
+public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, RepositoryCatalog catalog)
+{
+    /// <summary>Largest manifest body a PUT accepts (spec §1.7.3 step 2).</summary>
+    public const int MaxManifestBytes = 4 * 1024 * 1024;
+
+    public const string SchemaOneDetail = "schema 1 manifests are not supported; push with a client that produces schema 2 or OCI manifests";
+
+    private const string DockerForeignLayer = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+    private const string OciNonDistributablePrefix = "application/vnd.oci.image.layer.nondistributable.v1.tar";
+
+    /// <summary>The <see cref="KeyedLock"/> key under which manifest and tag writes of a repository are serialized.</summary>
+    public static string LockKey(string name) => "v2-manifests:" + name;
+
+    /// <summary>The manifest a tag points to; null for an unknown tag or a dangling one (revision or data missing).</summary>
+    public async Task<StoredManifest?> GetByTagAsync(string name, string tag, CancellationToken ct)
+    {
+        var digest = await DistributionLinks.ReadAsync(storage, DistributionPaths.TagCurrentLink(name, tag), ct);
+        return digest is null ? null : await GetByDigestAsync(name, digest, ct);
+    }
+
+    /// <summary>
+    /// The revision <paramref name="digest"/> of the repository; null when its link or data is missing. The link may
+    /// name data under another algorithm (registry:2 stores sha512 pushes under their sha256, spec §6.2).
+    /// </summary>
+    public async Task<StoredManifest?> GetByDigestAsync(string name, Digest digest, CancellationToken ct)
+    {
+        var target = await DistributionLinks.ResolveAsync(storage, DistributionPaths.RevisionLink(name, digest), ct);
+        if (target is null) return null;
+        var content = await storage.GetContentAsync(DistributionPaths.BlobData(target), ct);
+        if (content is null) return null;
+        var document = ManifestDocument.TryParse(content);
+        return document is null ? null : new StoredManifest(digest, document.MediaType, content);
+    }
+
+    /// <summary>
+    /// Validates and stores a pushed manifest (spec §1.7.3 steps 3-6). <paramref name="reference"/> is the path's
+    /// tag or digest; <paramref name="extraTags"/> are OCI 1.1 <c>?tag=</c> values, honoured on a by-digest PUT only.
+    /// Storing is idempotent: the same bytes again give the same digest and rewrite the same links.
+    /// </summary>
+    public async Task<PutManifestResult> PutAsync(
+        string name, string reference, string? contentType, byte[] body, IReadOnlyList<string> extraTags, CancellationToken ct)
+    {
+        var (document, invalid) = CheckDocument(contentType, body);
+        if (invalid is not null) return new PutManifestResult(null, [invalid], [], null);
+
+        var tags = new List<string>();
+        Digest digest;
+        if (reference.Contains(':'))
+        {
+            if (!Digest.TryParse(reference, out var requested))
+                return PutManifestResult.Fail(ManifestProblemKind.DigestInvalid, reference);
+            digest = Digest.Compute(requested.Algorithm, body);
+            if (digest != requested)
+                return PutManifestResult.Fail(ManifestProblemKind.DigestInvalid, $"digest {requested} does not match the manifest digest {digest}");
+            foreach (var tag in extraTags)
+            {
+                if (!DistributionName.IsValidTag(tag)) return PutManifestResult.Fail(ManifestProblemKind.TagInvalid, tag);
+                if (!tags.Contains(tag, StringComparer.Ordinal)) tags.Add(tag);
+            }
+        }
+        else
+        {
+            if (!DistributionName.IsValidTag(reference)) return PutManifestResult.Fail(ManifestProblemKind.TagInvalid, reference);
+            digest = Digest.Compute("sha256", body);
+            tags.Add(reference);
+        }
+
+        using (await locks.AcquireAsync(LockKey(name), ct))
+        {
+            var problems = await CheckReferencesAsync(name, document!, ct);
+            if (problems.Count > 0) return new PutManifestResult(null, problems, [], null);
+
+            // Crash safety (spec §6.4): data first, then the revision, then per tag the index entry and current/link last.
+            await CommitBlobAsync(digest, body, ct);
+            await WriteLinkAsync(DistributionPaths.RevisionLink(name, digest), digest, ct);
+            foreach (var tag in tags)
+            {
+                await WriteLinkAsync(DistributionPaths.TagIndexLink(name, tag, digest), digest, ct);
+                await WriteLinkAsync(DistributionPaths.TagCurrentLink(name, tag), digest, ct);
+            }
+        }
+        if (tags.Count > 0) await catalog.SyncV2Async(name, ct);
+        return new PutManifestResult(digest, [], tags, document!.Subject?.Digest);
+    }
+
+    /// <summary>
+    /// <c>DELETE /manifests/&lt;digest&gt;</c>: removes the revision link, then every tag whose <c>current/link</c> names
+    /// it (spec §1.7.4). False when the revision link does not exist. Blob data stays until garbage collection.
+    /// </summary>
+    public async Task<bool> DeleteManifestAsync(string name, Digest digest, CancellationToken ct)
+    {
+        bool removedTag;
+        using (await locks.AcquireAsync(LockKey(name), ct))
+        {
+            // The revision goes first: from then on every GET by digest or by one of its tags is 404.
+            if (!await RemoveRevisionAsync(name, digest, ct)) return false;
+            removedTag = false;
+            foreach (var tag in await ListTagNamesAsync(name, ct))
+                if (await DistributionLinks.ReadAsync(storage, DistributionPaths.TagCurrentLink(name, tag), ct) == digest)
+                    removedTag |= await RemoveTagAsync(name, tag, ct);
+        }
+        if (removedTag) await catalog.SyncV2Async(name, ct);
+        return true;
+    }
+
+    /// <summary><c>DELETE /manifests/&lt;tag&gt;</c>: removes the tag directory; the revision stays. False for an unknown tag.</summary>
+    public async Task<bool> DeleteTagAsync(string name, string tag, CancellationToken ct)
+    {
+        bool removed;
+        using (await locks.AcquireAsync(LockKey(name), ct))
+            removed = await RemoveTagAsync(name, tag, ct);
+        if (removed) await catalog.SyncV2Async(name, ct);
+        return removed;
+    }
+
+    /// <summary>
+    /// The repository's tags that point at an existing revision, in ordinal order (spec §1.8); null when the
+    /// repository has no <c>_manifests/tags</c> directory. Dangling tags are left out.
+    /// </summary>
+    public async Task<IReadOnlyList<string>?> ListTagsAsync(string name, CancellationToken ct)
+    {
+        if (!await storage.DirectoryExistsAsync(DistributionPaths.TagsDir(name), ct)) return null;
+        var tags = new List<string>();
+        foreach (var tag in await ListTagNamesAsync(name, ct))
+        {
+            var digest = await DistributionLinks.ReadAsync(storage, DistributionPaths.TagCurrentLink(name, tag), ct);
+            if (digest is not null && await DistributionLinks.ResolveAsync(storage, DistributionPaths.RevisionLink(name, digest), ct) is not null)
+                tags.Add(tag);
+        }
+        tags.Sort(StringComparer.Ordinal);
+        return tags;
+    }
+
+    /// <summary>
+    /// Every manifest revision of the repository that resolves (link and data present), by the digest its
+    /// revision directory names, in storage order. Unparsable revisions and stray entries are skipped.
+    /// </summary>
+    public async IAsyncEnumerable<StoredManifest> ListRevisionsAsync(string name, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var algorithmDir in await storage.ListAsync(DistributionPaths.RevisionsDir(name), ct))
+        {
+            var algorithm = DistributionPaths.FileName(algorithmDir);
+            if (!Digest.IsSupportedAlgorithm(algorithm)) continue;
+            foreach (var hexDir in await storage.ListAsync(algorithmDir, ct))
+            {
+                if (!Digest.TryParse($"{algorithm}:{DistributionPaths.FileName(hexDir)}", out var digest)) continue;
+                if (await GetByDigestAsync(name, digest, ct) is { } manifest) yield return manifest;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The one method that writes a repository link (layer, revision, tag index or tag current link):
+    /// the link file holds <paramref name="target"/> as ASCII and appears atomically.
+    /// </summary>
+    public Task WriteLinkAsync(string linkPath, Digest target, CancellationToken ct) =>
+        DistributionLinks.WriteAsync(storage, linkPath, target, ct);
+
+    /// <summary>
+    /// The one method that commits manifest bytes as a blob: <c>blobs/&lt;alg&gt;/&lt;xx&gt;/&lt;hex&gt;/data</c> under
+    /// <paramref name="digest"/>, written only when absent (content-addressed, so present data is the same bytes).
+    /// </summary>
+    public async Task CommitBlobAsync(Digest digest, ReadOnlyMemory<byte> content, CancellationToken ct)
+    {
+        var path = DistributionPaths.BlobData(digest);
+        if (!await storage.ExistsAsync(path, ct)) await storage.PutContentAsync(path, content, ct);
+    }
+
+    /// <summary>
+    /// Unlinks a manifest revision (only its <c>link</c> file: a revision directory without a link is a deleted
+    /// manifest, spec §6.3). False when there was no link. Does not touch tags or the search index.
+    /// </summary>
+    public Task<bool> RemoveRevisionAsync(string name, Digest digest, CancellationToken ct) =>
+        storage.DeleteAsync(DistributionPaths.RevisionLink(name, digest), ct);
+
+    /// <summary>Removes a tag's whole directory (current link and index). False when it did not exist. Does not sync search.</summary>
+    public Task<bool> RemoveTagAsync(string name, string tag, CancellationToken ct) =>
+        storage.DeleteAsync(DistributionPaths.TagDir(name, tag), ct);
+
+    private async Task<List<string>> ListTagNamesAsync(string name, CancellationToken ct)
+    {
+        var tags = new List<string>();
+        foreach (var path in await storage.ListAsync(DistributionPaths.TagsDir(name), ct))
+        {
+            // Skip anything that is not a tag this server could address (stray files, temp files).
+            var tag = DistributionPaths.FileName(path);
+            if (DistributionName.IsValidTag(tag)) tags.Add(tag);
+        }
+        return tags;
+    }
+
+    /// <summary>Spec §1.7.3 step 3: the type from Content-Type (or the body), schema 1, schemaVersion, mediaType agreement, field shape.</summary>
+    private static (ManifestDocument? Document, ManifestProblem? Problem) CheckDocument(string? contentType, byte[] body)
+    {
+        var declared = contentType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (declared is ManifestDocument.DockerV1 or ManifestDocument.DockerV1Signed) return (null, Schema1());
+
+        var document = ManifestDocument.TryParse(body);
+        if (document is null) return (null, Invalid("manifest is not a JSON object"));
+        if (document.SchemaVersion == 1) return (null, Schema1());
+        if (document.SchemaVersion != 2) return (null, Invalid($"unsupported schemaVersion {document.SchemaVersion}; expected 2"));
+
+        // Missing, application/json or an unknown Content-Type: trust the body (a deviation from distribution v3).
+        var type = declared is ManifestDocument.DockerV2 or ManifestDocument.DockerList or ManifestDocument.OciManifest or ManifestDocument.OciIndex
+            ? declared
+            : document.MediaType;
+        if (document.BodyMediaType is { } bodyType && bodyType != type)
+            return (null, Invalid($"mediaType {bodyType} does not match the Content-Type {type}"));
+        switch (type)
+        {
+            case ManifestDocument.DockerV2 or ManifestDocument.DockerList when document.BodyMediaType is null:
+                return (null, Invalid($"mediaType is required in a {type} manifest"));
+            case ManifestDocument.OciManifest when ManifestDocument.HasProperty(body, "manifests"):
+                return (null, Invalid("an OCI image manifest must not have a manifests field"));
+            case ManifestDocument.OciIndex when ManifestDocument.HasProperty(body, "config") || ManifestDocument.HasProperty(body, "layers"):
+                return (null, Invalid("an OCI image index must not have config or layers fields"));
+            case ManifestDocument.DockerV2 or ManifestDocument.OciManifest when document.Config is null:
+                return (null, Invalid("an image manifest needs a config descriptor"));
+            case ManifestDocument.DockerV2 or ManifestDocument.DockerList or ManifestDocument.OciManifest or ManifestDocument.OciIndex:
+                break;
+            default:
+                return (null, Invalid($"unsupported manifest media type {type}"));
+        }
+        return (document with { MediaType = type }, null);
+    }
+
+    /// <summary>Spec §1.7.3 step 5: every reference linked in this repository; all problems, in descriptor order.</summary>
+    private async Task<List<ManifestProblem>> CheckReferencesAsync(string name, ManifestDocument document, CancellationToken ct)
+    {
+        var problems = new List<ManifestProblem>();
+        if (document.IsIndex)
+        {
+            foreach (var child in document.Manifests)
+            {
+                if (child.Digest is not { } d) problems.Add(new(ManifestProblemKind.DigestInvalid, child.DigestText));
+                else if (await DistributionLinks.ResolveAsync(storage, DistributionPaths.RevisionLink(name, d), ct) is null)
+                    problems.Add(new(ManifestProblemKind.BlobUnknown, d.ToString()));
+            }
+            return problems;
+        }
+
+        foreach (var descriptor in document.Layers.Prepend(document.Config!))
+        {
+            if (IsExternalLayer(descriptor, out var urlProblem))
+            {
+                if (urlProblem is not null) return [urlProblem];
+                continue;
+            }
+            if (descriptor.Digest is not { } d) problems.Add(new(ManifestProblemKind.DigestInvalid, descriptor.DigestText));
+            else if (await DistributionLinks.ResolveAsync(storage, DistributionPaths.LayerLink(name, d), ct) is null)
+                problems.Add(new(ManifestProblemKind.BlobUnknown, d.ToString()));
+        }
+        return problems;
+    }
+
+    /// <summary>
+    /// Foreign Docker layers (which must carry URLs) and OCI non-distributable layers that carry URLs are never
+    /// pushed, so they are not looked up; their URLs must be http(s) without a fragment.
+    /// </summary>
+    private static bool IsExternalLayer(Descriptor layer, out ManifestProblem? problem)
+    {
+        problem = null;
+        var foreign = layer.MediaType == DockerForeignLayer;
+        var nonDistributable = layer.MediaType?.StartsWith(OciNonDistributablePrefix, StringComparison.Ordinal) == true && layer.Urls.Count > 0;
+        if (!foreign && !nonDistributable) return false;
+        if (layer.Urls.Count == 0)
+            problem = Invalid($"foreign layer {layer.DigestText} has no urls");
+        else if (layer.Urls.FirstOrDefault(u => !IsAllowedUrl(u)) is { } bad)
+            problem = Invalid($"layer {layer.DigestText} has an invalid url {bad}");
+        return true;
+    }
+
+    private static bool IsAllowedUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        && !url.Contains('#');
+
+    private static ManifestProblem Invalid(string detail) => new(ManifestProblemKind.Invalid, detail);
+
+    private static ManifestProblem Schema1() => new(ManifestProblemKind.Schema1, SchemaOneDetail);
+}
