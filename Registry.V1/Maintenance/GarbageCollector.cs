@@ -49,7 +49,7 @@ public sealed partial class GarbageCollector(
         }
         else
         {
-            var (acquired, holder) = await GcStorageLock.TryAcquireAsync(storage, settings.LockTimeout, _time, ct);
+            var (acquired, holder) = await GcStorageLock.TryAcquireAsync(storage, settings.LockTimeout, settings.LeaseSettle, _time, ct);
             if (acquired is null) return new GcRunResult(GcRunStatus.AlreadyRunning, null, holder);
             lease = acquired;
             t0 = acquired.StorageTime;

@@ -22,6 +22,12 @@ public sealed record GcSettings
     /// <summary>A storage lock of another run older than this is taken over (its process died).</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(DefaultLockTimeoutSeconds);
 
+    /// <summary>
+    /// The pause between writing the storage lease and reading it back (a simultaneous start by another process shows
+    /// up as a different owner). Not in the YAML: only tests shorten it.
+    /// </summary>
+    public TimeSpan LeaseSettle { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Deletes per exclusive section: writers wait at most for one batch.</summary>
     public int BatchSize { get; init; } = 64;
 

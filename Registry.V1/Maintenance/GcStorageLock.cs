@@ -15,7 +15,6 @@ namespace Registry.V1.Maintenance;
 public sealed class GcStorageLock
 {
     public const string Path = "_gc/lock";
-    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(100);
 
     private readonly IStorageDriver _storage;
     private readonly TimeSpan _timeout;
@@ -35,13 +34,13 @@ public sealed class GcStorageLock
 
     /// <summary>Takes the lease, or returns the current holder's description when another live run has it.</summary>
     public static async Task<(GcStorageLock? Lock, string? Holder)> TryAcquireAsync(
-        IStorageDriver storage, TimeSpan timeout, TimeProvider time, CancellationToken ct)
+        IStorageDriver storage, TimeSpan timeout, TimeSpan settle, TimeProvider time, CancellationToken ct)
     {
         var candidate = new GcStorageLock(storage, timeout, time);
         if (await candidate.ReadAsync(ct) is { } current && current.Owner != candidate._owner && current.ExpiresAt > time.GetUtcNow())
             return (null, current.Describe());
         await candidate.WriteAsync(ct);
-        await Task.Delay(Settle, time, ct);
+        if (settle > TimeSpan.Zero) await Task.Delay(settle, time, ct);
         var after = await candidate.ReadAsync(ct);
         if (after?.Owner != candidate._owner) return (null, after?.Describe() ?? "a run that started at the same moment");
         candidate.StorageTime = await storage.LastModifiedAsync(Path, ct) ?? time.GetUtcNow();
