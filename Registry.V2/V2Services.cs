@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.V2.Access;
+using Registry.V2.Blobs;
 using Registry.V2.Http;
 using Registry.V2.Manifests;
 using Registry.V2.Routing;
@@ -16,6 +17,8 @@ public static class V2Services
         services.AddSingleton<V2Access>();
         services.AddSingleton<V2Dispatcher>();
         services.AddSingleton<ManifestStore>();
+        services.AddSingleton<BlobStore>();
+        services.AddSingleton<UploadSessions>();
         foreach (var type in typeof(V2Services).Assembly.GetTypes())
             if (type is { IsClass: true, IsAbstract: false } && typeof(IV2RouteHandler).IsAssignableFrom(type))
                 services.AddSingleton(typeof(IV2RouteHandler), type);

@@ -22,9 +22,11 @@ public class ManifestTests
         "application/json",
     ];
 
-    /// <summary>The envelope with one entry; the detail is encoded as System.Text.Json does (it writes '+' as \u002B).</summary>
+    /// <summary>The envelope with one entry; like Go's encoder, '+' and '\'' are written as they are.</summary>
     private static string Envelope(string code, string message, string detail) =>
-        $"{{\"errors\":[{{\"code\":\"{code}\",\"message\":\"{message}\",\"detail\":{JsonSerializer.Serialize(detail)}}}]}}";
+        $"{{\"errors\":[{{\"code\":\"{code}\",\"message\":\"{message}\",\"detail\":{JsonSerializer.Serialize(detail, RelaxedJson)}}}]}}";
+
+    private static readonly JsonSerializerOptions RelaxedJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     [Test]
     public async Task Put_by_tag_answers_201_with_location_and_digest_and_get_head_serve_the_exact_bytes()

@@ -57,6 +57,41 @@ public class V2BaseTests
         (await response.Content.ReadAsStringAsync()).Should().Be("{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":\"The operation is unsupported.\"}]}");
     }
 
+    [TestCase("/v2/Foo/tags/list", "Foo")]
+    [TestCase("/v2/foo%2Fbar/tags/list", "foo%2Fbar")]
+    [TestCase("/v2/_foo/tags/list", "_foo")]
+    [TestCase("/v2/foo--/tags/list", "foo--")]
+    [TestCase("/v2/a//b/tags/list", "a//b")]
+    public async Task A_name_outside_the_grammar_is_400_name_invalid(string path, string name)
+    {
+        await using var registry = TestRegistry.Start();
+        using var response = await registry.Client.GetAsync(path);
+        ((int)response.StatusCode).Should().Be(400);
+        (await response.Content.ReadAsStringAsync()).Should().Be(
+            $"{{\"errors\":[{{\"code\":\"NAME_INVALID\",\"message\":\"invalid repository name\",\"detail\":\"{name}\"}}]}}");
+    }
+
+    [Test]
+    public async Task A_name_longer_than_255_characters_is_name_invalid()
+    {
+        await using var registry = TestRegistry.Start();
+        var name = string.Join("/", Enumerable.Repeat("abcdefghijklmno", 17));
+        using var response = await registry.Client.GetAsync($"/v2/{name}/tags/list");
+        ((int)response.StatusCode).Should().Be(400);
+        (await response.Content.ReadAsStringAsync()).Should().Contain("NAME_INVALID");
+    }
+
+    [Test]
+    public async Task Read_only_mode_refuses_writes_and_serves_reads()
+    {
+        await using var registry = TestRegistry.Start(new Dictionary<string, string> { ["REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED"] = "true" });
+        using var put = await registry.Client.PutAsync("/v2/foo/manifests/latest", new ByteArrayContent([]));
+        ((int)put.StatusCode).Should().Be(405);
+        (await put.Content.ReadAsStringAsync()).Should().Be("{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":\"registry is in read-only mode\"}]}");
+        using var get = await registry.Client.GetAsync("/v2/foo/manifests/latest");
+        ((int)get.StatusCode).Should().Be(404);
+    }
+
     [TestCase("/v2/", "GET", V2RouteKind.Base, "", "")]
     [TestCase("/v2/_catalog", "GET", V2RouteKind.Catalog, "", "")]
     [TestCase("/v2/a/blobs/b/tags/list/", "GET", V2RouteKind.Tags, "a/blobs/b", "")]
@@ -101,6 +136,27 @@ public class V2BaseTests
         {
             ((int)response.StatusCode).Should().Be(200);
             (await response.Content.ReadAsStringAsync()).Should().Be("{}");
+        }
+
+        var push = new HttpRequestMessage(HttpMethod.Post, "/v2/bob/app/blobs/uploads/") { Content = new ByteArrayContent([]) };
+        using (var response = await registry.Client.SendAsync(push))
+        {
+            ((int)response.StatusCode).Should().Be(401);
+            (await response.Content.ReadAsStringAsync()).Should().Be(
+                "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\",\"detail\":[" +
+                "{\"Type\":\"repository\",\"Class\":\"\",\"Name\":\"bob/app\",\"Action\":\"pull\"}," +
+                "{\"Type\":\"repository\",\"Class\":\"\",\"Name\":\"bob/app\",\"Action\":\"push\"}]}]}");
+        }
+
+        var foreign = new HttpRequestMessage(HttpMethod.Post, "/v2/bob/app/blobs/uploads/")
+        {
+            Content = new ByteArrayContent([]),
+            Headers = { Authorization = Basic("alice", "secret") },
+        };
+        using (var response = await registry.Client.SendAsync(foreign))
+        {
+            ((int)response.StatusCode).Should().Be(403);
+            (await response.Content.ReadAsStringAsync()).Should().Be("{\"errors\":[{\"code\":\"DENIED\",\"message\":\"requested access to the resource is denied\"}]}");
         }
     }
 

@@ -2,11 +2,13 @@ using System.Net;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
+using Registry.V2.Http;
+using Registry.V2.Routing;
 
 namespace Registry.V1.Hosting;
 
 /// <summary>
-/// Caps the layer uploads (<c>PUT /v1/images/{id}/layer</c>) one client address may run at once
+/// Caps the layer uploads (<c>PUT /v1/images/{id}/layer</c>, v2 blob POST/PATCH/PUT) one client address may run at once
 /// (<c>max_uploads_per_client</c>): each holds a file handle, a temp file and a hashing pipeline for as long as the
 /// client cares to trickle, so one client must not be able to hold them all. The excess answers 429 with
 /// <c>Retry-After</c>; docker retries a failed layer push.
@@ -35,7 +37,10 @@ public sealed class UploadLimitMiddleware(RequestDelegate next, RegistrySettings
         if (!TryEnter(client))
         {
             context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await V1Results.Error(429, Message).ExecuteAsync(context);
+            if (V2Route.IsV2Path(context.Request.Path.Value))
+                await V2Results.WriteErrorAsync(context.Response, [new V2Error(V2ErrorCode.TooManyRequests, Message)]);
+            else
+                await V1Results.Error(429, Message).ExecuteAsync(context);
             return;
         }
         try
@@ -50,7 +55,16 @@ public sealed class UploadLimitMiddleware(RequestDelegate next, RegistrySettings
 
     private static bool IsLayerUpload(HttpContext context) =>
         HttpMethods.IsPut(context.Request.Method)
-        && context.GetEndpoint() is RouteEndpoint { RoutePattern: RoutePattern { RawText: LayerRoute } };
+        && context.GetEndpoint() is RouteEndpoint { RoutePattern: RoutePattern { RawText: LayerRoute } }
+        || IsV2BlobUpload(context.Request, V2Route.Parse(context.Request.Path.Value ?? ""));
+
+    /// <summary>v2 requests that carry blob bytes: a monolithic POST (<c>?digest=</c>), PATCH and PUT of a session.</summary>
+    private static bool IsV2BlobUpload(HttpRequest request, V2Route? route) => route?.Kind switch
+    {
+        V2RouteKind.UploadStart => HttpMethods.IsPost(request.Method) && request.Query.ContainsKey("digest"),
+        V2RouteKind.Upload => HttpMethods.IsPatch(request.Method) || HttpMethods.IsPut(request.Method),
+        _ => false,
+    };
 
     /// <summary>The peer address, IPv4-mapped IPv6 folded to IPv4 so one client has one key on a dual-stack socket.</summary>
     private static IPAddress ClientAddress(HttpContext context)

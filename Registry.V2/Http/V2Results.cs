@@ -12,11 +12,14 @@ public static class V2Results
     public const string ContentDigestHeader = "Docker-Content-Digest";
     public const string UploadUuidHeader = "Docker-Upload-UUID";
 
-    /// <summary>An error response with one entry; the status is the code's.</summary>
-    public static IResult Error(V2ErrorCode code, string? message = null) => Errors([new V2Error(code, message)]);
+    /// <summary>An error response with one entry and the code's default message; the status is the code's.</summary>
+    public static IResult Error(V2ErrorCode code) => Errors([new V2Error(code)]);
 
-    /// <summary>An error response with one entry carrying a <c>detail</c>.</summary>
-    public static IResult Error(V2ErrorCode code, object? detail, string? message = null) => Errors([V2Error.With(code, detail, message)]);
+    /// <summary>An error response with one entry carrying a <c>detail</c> (a string, an object, an array or null).</summary>
+    public static IResult Error(V2ErrorCode code, object? detail) => Errors([V2Error.With(code, detail)]);
+
+    /// <summary>An error response with one entry whose message replaces the code's default (no <c>detail</c>).</summary>
+    public static IResult WithMessage(V2ErrorCode code, string message) => Errors([new V2Error(code, message)]);
 
     /// <summary>An error response; the status is the first entry's (spec §2.1).</summary>
     public static IResult Errors(IReadOnlyList<V2Error> errors) => new ErrorResult(errors);
@@ -31,8 +34,11 @@ public static class V2Results
             if (e.HasDetail) entry["detail"] = e.Detail is null ? null : JsonSerializer.SerializeToNode(e.Detail);
             array.Add(entry);
         }
-        return JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["errors"] = array });
+        return JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["errors"] = array }, EnvelopeOptions);
     }
+
+    // Go's encoder leaves '+' and '\'' as they are; so do we (the default escapes them as \u002B, \u0027).
+    private static readonly JsonSerializerOptions EnvelopeOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Writes an error directly to a response that has not started.</summary>
     public static async Task WriteErrorAsync(HttpResponse response, IReadOnlyList<V2Error> errors)

@@ -41,7 +41,7 @@ public sealed class V2Dispatcher
         if (route.Kind is not (V2RouteKind.Base or V2RouteKind.Catalog) && !DistributionName.IsValid(route.Name))
             return V2Results.Error(V2ErrorCode.NameInvalid, route.Name);
         if (_settings.ReadOnly && !IsRead(method))
-            return V2Results.Error(V2ErrorCode.Unsupported, "registry is in read-only mode");
+            return V2Results.WithMessage(V2ErrorCode.Unsupported, "registry is in read-only mode");
 
         var denied = route.Kind switch
         {

@@ -1,0 +1,120 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using Amazon.S3;
+using Amazon.S3.Model;
+using FluentAssertions;
+using NUnit.Framework;
+using Registry.Tests.Support;
+
+namespace Registry.Tests.EndToEnd;
+
+/// <summary>
+/// The v2 API on the s3 flavor against a real S3 (Ceph RGW): a chunked blob upload (two chunks, so the commit
+/// joins parts), a manifest push, pulls by tag and digest, catalog and search, and deletion, with the objects
+/// landing in the Go registry's layout under the storage prefix.
+/// </summary>
+[TestFixture]
+[Category("s3")]
+public sealed class S3V2Tests
+{
+    private const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
+
+    private CephRgw _rgw = null!;
+    private AmazonS3Client _s3 = null!;
+    private string _bucket = null!;
+
+    [OneTimeSetUp]
+    public async Task StartGatewayAsync()
+    {
+        _rgw = await CephRgw.SharedAsync();
+        _s3 = _rgw.CreateClient();
+        _bucket = await _rgw.CreateBucketAsync("registry-v2");
+    }
+
+    [OneTimeTearDown]
+    public void DisposeClient() => _s3?.Dispose();
+
+    [Test]
+    public async Task Push_pull_list_search_and_delete_over_v2_on_s3()
+    {
+        var prefix = "v2-" + Guid.NewGuid().ToString("N")[..8];
+        var env = new Dictionary<string, string> { ["SETTINGS_FLAVOR"] = "s3", ["REGISTRY_STORAGE_DELETE_ENABLED"] = "true" };
+        foreach (var (k, v) in _rgw.FlavorEnvironment(_bucket, "/" + prefix)) env[k] = v!;
+        await using var registry = TestRegistry.Start(env);
+        var client = registry.Client;
+
+        // A layer in two chunks larger than one multipart part: the commit streams the join through a hash.
+        var layer = RandomNumberGenerator.GetBytes(Registry.Core.Storage.S3StorageDriver.PartSize + 12345);
+        var layerDigest = Sha256(layer);
+        using (var post = await client.PostAsync("/v2/team/app/blobs/uploads/", new ByteArrayContent([])))
+        {
+            ((int)post.StatusCode).Should().Be(202);
+            var location = post.Headers.Location!.OriginalString;
+            var split = layer.Length / 2;
+            location = await PatchAsync(client, location, layer[..split], $"0-{split - 1}", 202, $"0-{split - 1}");
+            location = await PatchAsync(client, location, layer[split..], $"{split}-{layer.Length - 1}", 202, $"0-{layer.Length - 1}");
+            using var put = await client.PutAsync($"{location}{(location.Contains('?') ? '&' : '?')}digest={layerDigest}", new ByteArrayContent([]));
+            ((int)put.StatusCode).Should().Be(201, await put.Content.ReadAsStringAsync());
+        }
+
+        var config = Encoding.UTF8.GetBytes("{\"architecture\":\"amd64\",\"os\":\"linux\"}");
+        using (var put = await client.PostAsync($"/v2/team/app/blobs/uploads/?digest={Sha256(config)}", new ByteArrayContent(config)))
+            ((int)put.StatusCode).Should().Be(201);
+
+        var manifest = Encoding.UTF8.GetBytes(
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{OciManifest}\",\"config\":{{\"mediaType\":\"application/vnd.oci.image.config.v1+json\"," +
+            $"\"digest\":\"{Sha256(config)}\",\"size\":{config.Length}}},\"layers\":[{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\"," +
+            $"\"digest\":\"{layerDigest}\",\"size\":{layer.Length}}}]}}");
+        var manifestContent = new ByteArrayContent(manifest);
+        manifestContent.Headers.ContentType = new MediaTypeHeaderValue(OciManifest);
+        using (var put = await client.PutAsync("/v2/team/app/manifests/latest", manifestContent))
+        {
+            ((int)put.StatusCode).Should().Be(201, await put.Content.ReadAsStringAsync());
+            put.Header("Docker-Content-Digest").Should().Be(Sha256(manifest));
+        }
+
+        (await client.GetByteArrayAsync("/v2/team/app/manifests/latest")).Should().Equal(manifest);
+        (await client.GetByteArrayAsync($"/v2/team/app/manifests/{Sha256(manifest)}")).Should().Equal(manifest);
+        (await client.GetByteArrayAsync($"/v2/team/app/blobs/{layerDigest}")).Should().Equal(layer);
+        (await client.GetAsync("/v2/_catalog").ReadAsync()).Body.Should().Be("{\"repositories\":[\"team/app\"]}");
+        (await client.GetAsync("/v1/search?q=team").ReadAsync()).Body.Should().Contain("\"name\": \"team/app\"");
+
+        var keys = await KeysAsync($"{prefix}/docker/registry/v2/");
+        keys.Should().Contain($"blobs/sha256/{layerDigest[7..9]}/{layerDigest[7..]}/data");
+        keys.Should().Contain($"repositories/team/app/_layers/sha256/{layerDigest[7..]}/link");
+        keys.Should().Contain($"repositories/team/app/_manifests/tags/latest/current/link");
+        keys.Should().NotContain(k => k.Contains("/_uploads/"), "the session is removed after its commit");
+
+        using (var delete = await client.DeleteAsync($"/v2/team/app/manifests/{Sha256(manifest)}"))
+            ((int)delete.StatusCode).Should().Be(202);
+        (await client.GetAsync("/v2/team/app/manifests/latest")).StatusCode.Should().Be(System.Net.HttpStatusCode.NotFound);
+        (await client.GetAsync("/v1/search?q=team").ReadAsync()).Body.Should().Contain("\"num_results\": 0");
+    }
+
+    private static async Task<string> PatchAsync(HttpClient client, string location, byte[] chunk, string contentRange, int status, string range)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(chunk) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Range", contentRange);
+        using var response = await client.SendAsync(request);
+        ((int)response.StatusCode).Should().Be(status, await response.Content.ReadAsStringAsync());
+        response.Header("Range").Should().Be(range);
+        return response.Headers.Location!.OriginalString;
+    }
+
+    private static string Sha256(byte[] bytes) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    private async Task<List<string>> KeysAsync(string prefix)
+    {
+        var keys = new List<string>();
+        var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = prefix };
+        do
+        {
+            var page = await _s3.ListObjectsV2Async(request);
+            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key[prefix.Length..]));
+            request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (request.ContinuationToken is not null);
+        return keys;
+    }
+}

@@ -1,0 +1,88 @@
+using Registry.Core.Distribution;
+using Registry.Core.Storage;
+
+namespace Registry.V2.Blobs;
+
+/// <summary>
+/// A blob as a repository serves it: <see cref="Digest"/> is the digest the client named (the layer link's
+/// directory), <see cref="Target"/> the digest the link points at, whose <c>data</c> holds the bytes. They differ
+/// for the sha512 blobs distribution wrote (a <c>sha512</c> link whose content is <c>sha256:...</c>, v2 spec §6.2).
+/// </summary>
+public sealed record BlobInfo(Digest Digest, Digest Target, long Size)
+{
+    public string DataPath => DistributionPaths.BlobData(Target);
+}
+
+/// <summary>
+/// Blobs in the distribution layout (v2 spec §6): repository-scoped lookup through layer links, the one writer
+/// of layer links (<see cref="LinkAsync"/>) and the one blob commit (<see cref="CommitAsync"/>). Writes follow
+/// §6.4: data first, link last, so a crash leaves unreferenced data (garbage) but never a link without data.
+/// </summary>
+public sealed class BlobStore(IStorageDriver storage)
+{
+    /// <summary>The blob when <paramref name="name"/> links it and the linked data exists (v2 spec §6.3); otherwise null.</summary>
+    public async Task<BlobInfo?> StatAsync(string name, Digest digest, CancellationToken ct)
+    {
+        var target = await DistributionLinks.ReadAsync(storage, DistributionPaths.LayerLink(name, digest), ct);
+        if (target is null) return null;
+        var size = await storage.SizeAsync(DistributionPaths.BlobData(target), ct);
+        return size is null ? null : new BlobInfo(digest, target, size.Value);
+    }
+
+    /// <summary>The blob's bytes from <paramref name="offset"/>, or null when the data vanished since <see cref="StatAsync"/>.</summary>
+    public Task<Stream?> OpenReadAsync(BlobInfo blob, long offset, CancellationToken ct) =>
+        storage.OpenReadAsync(blob.DataPath, offset, ct);
+
+    /// <summary>The data file's absolute path when the storage is the file driver (for sendfile); otherwise null.</summary>
+    public string? PhysicalPath(BlobInfo blob) => (storage as FileSystemStorageDriver)?.GetPhysicalPath(blob.DataPath);
+
+    /// <summary>
+    /// Writes <paramref name="name"/>'s layer link for <paramref name="digest"/>, pointing at the data of
+    /// <paramref name="target"/>. Every layer link this server writes (upload commit, mount) goes through here;
+    /// the caller has made sure the target's data exists.
+    /// </summary>
+    public Task LinkAsync(string name, Digest digest, Digest target, CancellationToken ct) =>
+        DistributionLinks.WriteAsync(storage, DistributionPaths.LayerLink(name, digest), target, ct);
+
+    /// <summary>
+    /// Removes <paramref name="name"/>'s layer link (blob DELETE, v2 spec §1.5); the data stays for garbage
+    /// collection and other repositories keep their links. False when the blob was not visible in the repository.
+    /// </summary>
+    public async Task<bool> UnlinkAsync(string name, Digest digest, CancellationToken ct)
+    {
+        if (await StatAsync(name, digest, ct) is null) return false;
+        await storage.DeleteAsync(DistributionPaths.LayerLink(name, digest), ct);
+        return true;
+    }
+
+    /// <summary>
+    /// Cross-repository mount (v2 spec §1.6.2): links the blob into <paramref name="name"/> with the same target
+    /// as in <paramref name="from"/>. Null when <paramref name="from"/> does not serve the blob. The caller checks
+    /// that the client may pull <paramref name="from"/>.
+    /// </summary>
+    public async Task<BlobInfo?> MountAsync(string name, Digest digest, string from, CancellationToken ct)
+    {
+        var source = await StatAsync(from, digest, ct);
+        if (source is null) return null;
+        await LinkAsync(name, digest, source.Target, ct);
+        return source;
+    }
+
+    /// <summary>
+    /// Commits an uploaded blob whose bytes were verified to hash to <paramref name="digest"/>: moves the object
+    /// at <paramref name="verifiedData"/> to the blob store unless the blob's data already exists (a concurrent or
+    /// earlier commit of the same digest: the existing data is kept and the source left for the caller to delete),
+    /// then links it into <paramref name="name"/>. Null <paramref name="verifiedData"/> means the empty blob.
+    /// Every blob commit goes through here. The blob is stored under its own algorithm (sha512 natively).
+    /// </summary>
+    public async Task CommitAsync(string name, Digest digest, string? verifiedData, CancellationToken ct)
+    {
+        var data = DistributionPaths.BlobData(digest);
+        if (!await storage.ExistsAsync(data, ct))
+        {
+            if (verifiedData is null) await storage.PutContentAsync(data, ReadOnlyMemory<byte>.Empty, ct);
+            else await storage.MoveAsync(verifiedData, data, ct);
+        }
+        await LinkAsync(name, digest, digest, ct);
+    }
+}
