@@ -1,18 +1,18 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Registry.Core.Distribution;
-using Registry.Core.Storage;
 using Registry.Tests.Support;
 using Registry.V1.Maintenance;
 
 namespace Registry.Tests.Maintenance;
 
 /// <summary>
-/// Online safety: several clients push (V1 through the HTTP push sequence, v2 as blobs plus a manifest PUT over HTTP)
+/// Online safety: several clients push (V1 and v2, each through its HTTP push sequence as docker runs it)
 /// and delete older tags while garbage collection runs back to back with a grace window of 0, so only the
 /// coordinator's touched set and locking keep in-flight pushes alive. A push may fail cleanly and be retried;
 /// every push that reported success must read back intact at the end.
@@ -105,7 +105,7 @@ public class GcConcurrencyTests
                 var ok = false;
                 for (var attempt = 0; attempt < MaxAttempts && !ok; attempt++)
                 {
-                    ok = await TryPushV2Async(client, _registry.Storage, push);
+                    ok = await TryPushV2Async(client, push);
                     if (!ok) Interlocked.Increment(ref failures);
                 }
                 ok.Should().BeTrue($"push {repository}:{push.Tag} within {MaxAttempts} attempts");
@@ -169,8 +169,7 @@ public class GcConcurrencyTests
             (await response.Content.ReadAsByteArrayAsync()).Should().Equal(push.ManifestBytes);
             foreach (var (digest, content) in push.Blobs)
             {
-                (await DistributionLinks.ResolveAsync(_registry.Storage, DistributionPaths.LayerLink(push.Repository, digest), CancellationToken.None)).Should().Be(digest);
-                (await _registry.Storage.GetContentAsync(DistributionPaths.BlobData(digest), CancellationToken.None)).Should().Equal(content);
+                (await client.GetByteArrayAsync($"/v2/{push.Repository}/blobs/{digest}")).Should().Equal(content);
             }
         }
         v1Pushed.Should().HaveCount(Clients / 2 * PushesPerClient);
@@ -193,20 +192,21 @@ public class GcConcurrencyTests
     }
 
     /// <summary>
-    /// Blobs written as an upload commit writes them (data, then the layer link; the v2 blob routes are not on this
-    /// branch yet), then the manifest PUT over HTTP, whose reference check and writes run under the coordinator.
+    /// docker's v2 push: HEAD each blob, upload the missing ones (monolithic POST ?digest=), then PUT the manifest by tag.
+    /// False on any refusal.
     /// </summary>
-    private static async Task<bool> TryPushV2Async(HttpClient client, IStorageDriver storage, V2Push push)
+    private static async Task<bool> TryPushV2Async(HttpClient client, V2Push push)
     {
         foreach (var (digest, content) in push.Blobs)
         {
-            if (!await storage.ExistsAsync(DistributionPaths.BlobData(digest), CancellationToken.None))
-                await storage.PutContentAsync(DistributionPaths.BlobData(digest), content, CancellationToken.None);
-            await DistributionLinks.WriteAsync(storage, DistributionPaths.LayerLink(push.Repository, digest), digest, CancellationToken.None);
+            using (var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/{push.Repository}/blobs/{digest}")))
+                if (head.StatusCode == HttpStatusCode.OK) continue;
+            using var upload = await client.PostAsync($"/v2/{push.Repository}/blobs/uploads/?digest={digest}", new ByteArrayContent(content));
+            if (upload.StatusCode != HttpStatusCode.Created) return false;
         }
         var body = new ByteArrayContent(push.ManifestBytes);
         body.Headers.ContentType = new MediaTypeHeaderValue(ManifestDocument.OciManifest);
         using var response = await client.PutAsync($"/v2/{push.Repository}/manifests/{push.Tag}", body);
-        return (int)response.StatusCode == 201;
+        return response.StatusCode == HttpStatusCode.Created;
     }
 }

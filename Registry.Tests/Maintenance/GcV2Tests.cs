@@ -20,7 +20,7 @@ public class GcV2Tests
     [SetUp]
     public void SetUp()
     {
-        _registry = TestRegistry.Start(new Dictionary<string, string> { ["REGISTRY_GC_GRACE_SECONDS"] = "0" });
+        _registry = TestRegistry.Start(new Dictionary<string, string> { ["REGISTRY_GC_GRACE_SECONDS"] = "0", ["REGISTRY_STORAGE_DELETE_ENABLED"] = "true" });
         _seed = new V2Seeder(_registry.Storage);
     }
 
@@ -75,6 +75,46 @@ public class GcV2Tests
         Exists(LinkDir("lib/a", shared)).Should().BeTrue("the shared layer is marked, so its link in lib/a stays (v3 unlinks unmarked only)");
         Exists(DistributionPaths.BlobData(manifestB)).Should().BeTrue();
         (await Collector.RunAsync()).TotalItems.Should().Be(0);
+    }
+
+    [Test]
+    public async Task Over_http_deleting_a_manifest_then_gc_frees_exactly_its_blobs_and_the_shared_layer_stays()
+    {
+        var client = _registry.Client;
+        var shared = V1Client.RandomBytes(5000);
+        async Task<(Digest Manifest, Digest[] Own)> PushAsync(string repository, string label)
+        {
+            var config = System.Text.Encoding.UTF8.GetBytes($"{{\"label\":\"{label}\"}}");
+            var own = V1Client.RandomBytes(3000);
+            var blobs = new[] { config, shared, own };
+            foreach (var blob in blobs)
+                (await client.PostAsync($"/v2/{repository}/blobs/uploads/?digest={Digest.Compute("sha256", blob)}", new ByteArrayContent(blob))).StatusCode
+                    .Should().Be(System.Net.HttpStatusCode.Created);
+            var digests = blobs.Select(b => Digest.Compute("sha256", b)).ToArray();
+            var manifest = V2Seeder.ManifestJson(ManifestDocument.OciManifest, digests[0], digests.Skip(1), null);
+            var body = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(manifest));
+            body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(ManifestDocument.OciManifest);
+            (await client.PutAsync($"/v2/{repository}/manifests/latest", body)).StatusCode.Should().Be(System.Net.HttpStatusCode.Created);
+            return (Digest.Compute("sha256", System.Text.Encoding.UTF8.GetBytes(manifest)), [digests[0], digests[2]]);
+        }
+        var (manifestA, ownA) = await PushAsync("web/a", "a");
+        await PushAsync("web/b", "b");
+        (await client.DeleteAsync($"/v2/web/a/manifests/{manifestA}")).StatusCode.Should().Be(System.Net.HttpStatusCode.Accepted);
+        var blobs = ownA.Append(manifestA).Sum(d => GcTestKit.Bytes(Root, DistributionPaths.BlobDir(d)));
+        var links = ownA.Sum(d => GcTestKit.Bytes(Root, LinkDir("web/a", d)));
+        var before = GcTestKit.Bytes(Root, "");
+
+        var report = await Collector.RunAsync();
+
+        report.Ids(GcItemKind.Blob).Should().Equal(ownA.Append(manifestA).Select(d => d.ToString()).Order(StringComparer.Ordinal));
+        report.BytesOf(GcItemKind.Blob).Should().Be(blobs);
+        report.TotalBytes.Should().Be(blobs + links);
+        (before - GcTestKit.Bytes(Root, "")).Should().Be(report.TotalBytes);
+        TestContext.Out.WriteLine($"v2 over HTTP: freed {report.TotalBytes} bytes, expected {blobs} (blobs) + {links} (links)");
+        (await client.GetByteArrayAsync($"/v2/web/b/blobs/{Digest.Compute("sha256", shared)}")).Should().Equal(shared);
+        (await client.GetAsync($"/v2/web/a/blobs/{Digest.Compute("sha256", shared)}")).StatusCode.Should().Be(System.Net.HttpStatusCode.OK,
+            "the shared layer is marked through web/b, so web/a's link to it stays");
+        (await GcTestKit.SearchNamesAsync(client, "web")).Should().Equal("web/b");
     }
 
     [Test]
