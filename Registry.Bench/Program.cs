@@ -11,6 +11,7 @@ return args.Length == 0
         "search-http" => await SearchHttpBenchmark.RunAsync(args[1..]),
         "search-index" => await SearchIndexBench.RunAsync(args[1..]),
         "soak" => await SoakBenchmark.RunAsync(args[1..]),
+        "gc" => await Registry.Bench.Maintenance.GcBenchmark.RunAsync(args[1..]),
         BaselineServer.Command => await BaselineServer.RunAsync(args[1..]),
         _ => Usage(),
     };
@@ -21,5 +22,6 @@ static int Usage()
     Console.Error.WriteLine("  layer        " + LayerBenchmark.OptionsHelp);
     Console.Error.WriteLine("  search-http  " + SearchHttpBenchmark.OptionsHelp);
     Console.Error.WriteLine("  search-index [--sizes 100000,1000000] [--out file] [--keep dir]");
+    Console.Error.WriteLine("  gc           " + Registry.Bench.Maintenance.GcBenchmark.OptionsHelp);
     return 1;
 }

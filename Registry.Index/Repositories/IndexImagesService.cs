@@ -14,9 +14,11 @@ public enum PutImagesResult { Ok, DecodeError, InvalidData }
 
 /// <summary>
 /// The index's repository image lists (<c>_index_images</c>, spec §3.7.2–3.7.4). The first list is stored
-/// verbatim; later ones are merged, keeping entries that carry a checksum.
+/// verbatim; later ones are merged, keeping entries that carry a checksum. The list is written under the garbage
+/// collector's shared side (<see cref="GcCoordinator"/>) with its images touched: a push about to reuse an image
+/// that exists now keeps it through a running collection.
 /// </summary>
-public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog catalog, RepositoryImages membership, KeyedLock locks)
+public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog catalog, RepositoryImages membership, KeyedLock locks, GcCoordinator gc)
 {
     public async Task<PutImagesResult> PutImagesAsync(RepositoryName name, byte[] body, CancellationToken ct)
     {
@@ -35,14 +37,22 @@ public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog
         var existing = await storage.GetContentAsync(path, ct);
         if (existing is null)
         {
-            await storage.PutContentAsync(path, body, CancellationToken.None);
+            using (await gc.EnterWriteAsync(ct))
+            {
+                gc.TouchImages(ImageIds(incoming));
+                await storage.PutContentAsync(path, body, CancellationToken.None);
+            }
             await membership.SetAsync(name.FullName, ImageIds(incoming), CancellationToken.None);
             await catalog.SyncAsync(name, CancellationToken.None);
             return PutImagesResult.Ok;
         }
 
         var merged = Merge(incoming, ParseStored(existing));
-        await storage.PutContentAsync(path, Encoding.UTF8.GetBytes(PyJson.Serialize(merged)), CancellationToken.None);
+        using (await gc.EnterWriteAsync(ct))
+        {
+            gc.TouchImages(ImageIds(merged));
+            await storage.PutContentAsync(path, Encoding.UTF8.GetBytes(PyJson.Serialize(merged)), CancellationToken.None);
+        }
         await membership.SetAsync(name.FullName, ImageIds(merged), CancellationToken.None);
         return PutImagesResult.Ok;
     }

@@ -10,6 +10,7 @@ using Registry.Index.Modules;
 using Registry.Index.Repositories;
 using Registry.Index.Search;
 using Registry.V1.Images;
+using Registry.V1.Maintenance;
 using Registry.V1.Modules;
 using Registry.V1.Repositories;
 using Registry.V2;
@@ -105,6 +106,9 @@ public static class RegistryApp
         services.AddSingleton(storage);
         services.AddSingleton<ISearchIndex>(_ => search); // the container disposes it (its open read connections) at shutdown
         services.AddSingleton<KeyedLock>();
+        services.AddSingleton<GcCoordinator>();
+        services.AddSingleton(GcSettings.From(settings));
+        services.AddSingleton<GarbageCollector>();
         services.AddSingleton<RepositoryCatalog>();
         services.AddSingleton<ImageService>();
         services.AddSingleton<LayerFilesService>();
@@ -127,7 +131,8 @@ public static class RegistryApp
             .WithModule<UsersModule>()
             .WithModule<IndexRepositoriesModule>()
             .WithModule<SearchModule>()
-            .WithModule<V2Module>());
+            .WithModule<V2Module>()
+            .WithModule<GcModule>());
         services.AddRegistryV2();
 
         services.AddHostedService<StartupTasks>();

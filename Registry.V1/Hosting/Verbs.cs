@@ -1,5 +1,8 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Registry.Core.Concurrency;
 using Registry.Index.Accounts;
 using Registry.Index.Search;
+using Registry.V1.Maintenance;
 
 namespace Registry.V1.Hosting;
 
@@ -43,5 +46,44 @@ public static class Verbs
             Console.WriteLine((entry.Private ? "(private) " : "") + (entry.Description.Length > 0 ? $"{entry.Name}\t{entry.Description}" : entry.Name));
         Console.WriteLine($"reindexed {entries.Count} repositories from {storage.Kind} storage {settings.StoragePath} into {path}");
         return 0;
+    }
+
+    /// <summary>
+    /// <c>gc [--dry-run] [--delete-untagged]</c>: one garbage collection run over the configured storage; prints one line
+    /// per repository and the bytes freed (or that would be). Against a storage a server is using at the same time,
+    /// only the grace window and the storage lock protect that server's pushes (its coordinator is in its own
+    /// process); prefer <c>POST /v1/_gc</c> there.
+    /// </summary>
+    public static async Task<int> GcAsync(string[] args)
+    {
+        var known = new HashSet<string>(StringComparer.Ordinal) { "--dry-run", "--delete-untagged" };
+        if (args.Any(a => !known.Contains(a)))
+        {
+            Console.Error.WriteLine("usage: gc [--dry-run] [--delete-untagged]");
+            return 2;
+        }
+        var settings = RegistryApp.LoadSettings(RegistryApp.ReadEnvironment());
+        var gcSettings = GcSettings.From(settings);
+        var storage = RegistryApp.CreateStorage(settings);
+        var search = await RegistryApp.OpenSearchAsync(settings, CancellationToken.None);
+        try
+        {
+            var database = RegistryApp.IndexDatabasePath(settings);
+            var catalog = new RepositoryCatalog(storage, search, await PrivateSearchIndex.OpenAsync(database, CancellationToken.None));
+            var membership = await RepositoryImages.OpenAsync(database, CancellationToken.None);
+            var collector = new GarbageCollector(storage, new GcCoordinator(), catalog, membership, gcSettings, NullLogger<GarbageCollector>.Instance);
+            var result = await collector.RunAsync(new GcOptions(args.Contains("--dry-run"), args.Contains("--delete-untagged")), CancellationToken.None);
+            if (result.Report is not { } report)
+            {
+                Console.Error.WriteLine($"another garbage collection is running: {result.Holder}");
+                return 1;
+            }
+            Console.Write(report.ToText());
+            return 0;
+        }
+        finally
+        {
+            (search as IDisposable)?.Dispose();
+        }
     }
 }

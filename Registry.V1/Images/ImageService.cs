@@ -11,9 +11,11 @@ namespace Registry.V1.Images;
 /// <summary>
 /// Image json, layer, checksum and ancestry (spec §3.5, §7.4). The files of one image are written in an
 /// order that leaves a crashed upload in the "uploading" state: <c>_inprogress</c> first on PUT json,
-/// deleted last on PUT checksum.
+/// deleted last on PUT checksum. Each check-then-write runs under the garbage collector's shared side
+/// (<see cref="GcCoordinator"/>) and touches the images it relies on, so an online collection never deletes an
+/// image between the check and the write; the shared side is taken after the image lock and never over the layer stream.
 /// </summary>
-public sealed class ImageService(IStorageDriver storage, KeyedLock locks)
+public sealed class ImageService(IStorageDriver storage, KeyedLock locks, GcCoordinator gc)
 {
     private const int MaxAncestryDepth = 4096;
     private static readonly byte[] TrueContent = "true"u8.ToArray();
@@ -23,6 +25,8 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks)
 
     public async Task<ImageJson?> GetJsonAsync(ImageId id, CancellationToken ct)
     {
+        // docker asks this before deciding not to push an image; a running collection keeps what it was told exists.
+        gc.TouchImage(id.Value);
         var json = await storage.GetContentAsync(StoragePaths.ImageJson(id), ct);
         if (json is null) return null;
         var size = await storage.SizeAsync(StoragePaths.ImageLayer(id), ct);
@@ -47,11 +51,13 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks)
         }
 
         ImageId parent = default;
-        if (parentValue is not null
-            && (!ImageId.TryParse(parentValue, out parent) || !await storage.ExistsAsync(StoragePaths.ImageJson(parent), ct)))
-            return PutJsonResult.ParentMissing;
+        if (parentValue is not null && !ImageId.TryParse(parentValue, out parent)) return PutJsonResult.ParentMissing;
 
         using var held = await locks.AcquireAsync(id.Value, ct);
+        // The parent check and the writes that reference it happen under the collector's shared side.
+        using var gcWrite = await gc.EnterWriteAsync(ct);
+        if (parentValue is not null && !await storage.ExistsAsync(StoragePaths.ImageJson(parent), ct))
+            return PutJsonResult.ParentMissing;
         if (await storage.ExistsAsync(StoragePaths.ImageJson(id), ct) && !await IsInProgressAsync(id, ct))
             return PutJsonResult.AlreadyExists;
 
@@ -59,6 +65,7 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks)
         if (parentValue is not null)
             foreach (var ancestor in await ReadAncestryAsync(parent, ct))
                 ancestry.Add(ancestor);
+        gc.TouchImages(ancestry.Select(a => (string)a!));
 
         // CancellationToken.None from here: a half-restarted image must not be left by a client that goes away.
         await storage.PutContentAsync(StoragePaths.ImageInProgress(id), TrueContent, CancellationToken.None);
@@ -75,7 +82,13 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks)
     public async Task<PutLayerResult> PutLayerAsync(ImageId id, Stream body, CancellationToken ct)
     {
         using var held = await locks.AcquireAsync(id.Value, ct);
-        var json = await storage.GetContentAsync(StoragePaths.ImageJson(id), ct);
+        byte[]? json;
+        // Touched under the shared side before the check: a running collection keeps the image during the stream.
+        using (await gc.EnterWriteAsync(ct))
+        {
+            gc.TouchImage(id.Value);
+            json = await storage.GetContentAsync(StoragePaths.ImageJson(id), ct);
+        }
         if (json is null) return PutLayerResult.ImageNotFound;
         if (await storage.ExistsAsync(StoragePaths.ImageLayer(id), ct) && !await IsInProgressAsync(id, ct))
             return PutLayerResult.AlreadyExists;
@@ -94,6 +107,8 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks)
     public async Task<PutChecksumResult> PutChecksumAsync(ImageId id, string checksum, CancellationToken ct)
     {
         using var held = await locks.AcquireAsync(id.Value, ct);
+        using var gcWrite = await gc.EnterWriteAsync(ct);
+        gc.TouchImage(id.Value);
         if (!await storage.ExistsAsync(StoragePaths.ImageJson(id), ct)) return PutChecksumResult.ImageNotFound;
         if (!await IsInProgressAsync(id, ct)) return PutChecksumResult.CannotSet;
         var stored = ChecksumFile.Parse(await storage.GetContentAsync(StoragePaths.ImageChecksum(id), ct));

@@ -17,9 +17,10 @@ public enum PutPropertiesResult { Ok, InvalidData }
 
 /// <summary>
 /// Tags, tag metadata, properties and repository deletion (spec §3.6). Every change that can create or
-/// remove a repository updates the search index in the same request.
+/// remove a repository updates the search index in the same request. A tag write checks its image and writes the
+/// tag under the garbage collector's shared side (<see cref="GcCoordinator"/>), touching the image's ancestry.
 /// </summary>
-public sealed partial class RepositoryService(IStorageDriver storage, RepositoryCatalog catalog, RepositoryImages membership, KeyedLock locks)
+public sealed partial class RepositoryService(IStorageDriver storage, RepositoryCatalog catalog, RepositoryImages membership, KeyedLock locks, GcCoordinator gc)
 {
     public const string DefaultTagJson =
         "{\"arch\": \"amd64\", \"docker_go_version\": null, \"docker_version\": null, \"kernel\": null, \"last_update\": null, \"os\": \"linux\"}";
@@ -59,15 +60,22 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
             value = doc.RootElement.GetString();
         }
         if (string.IsNullOrEmpty(value)) return PutTagResult.InvalidData;
-        if (!ImageId.TryParse(value, out var imageId) || !await storage.ExistsAsync(StoragePaths.ImageJson(imageId), ct))
-            return PutTagResult.ImageNotFound;
+        if (!ImageId.TryParse(value, out var imageId)) return PutTagResult.ImageNotFound;
 
         var metadata = Encoding.UTF8.GetBytes(PyJson.Serialize(TagMetadata(userAgent, DateTimeOffset.UtcNow)));
         using var held = await locks.AcquireAsync(name.LockKey, ct);
-        await storage.PutContentAsync(StoragePaths.Tag(name, tag), Encoding.UTF8.GetBytes(imageId.Value), CancellationToken.None);
-        await storage.PutContentAsync(StoragePaths.TagJson(name, tag), metadata, CancellationToken.None);
-        if (tag == "latest") await storage.PutContentAsync(StoragePaths.RepositoryJson(name), metadata, CancellationToken.None);
-        await membership.AddAsync(name.FullName, await RepositoryImages.AncestryAsync(storage, imageId, CancellationToken.None), CancellationToken.None);
+        IReadOnlyList<string> ancestry;
+        // The image check and the tag write under the collector's shared side; the index updates after it.
+        using (await gc.EnterWriteAsync(ct))
+        {
+            if (!await storage.ExistsAsync(StoragePaths.ImageJson(imageId), ct)) return PutTagResult.ImageNotFound;
+            ancestry = await RepositoryImages.AncestryAsync(storage, imageId, CancellationToken.None);
+            gc.TouchImages(ancestry);
+            await storage.PutContentAsync(StoragePaths.Tag(name, tag), Encoding.UTF8.GetBytes(imageId.Value), CancellationToken.None);
+            await storage.PutContentAsync(StoragePaths.TagJson(name, tag), metadata, CancellationToken.None);
+            if (tag == "latest") await storage.PutContentAsync(StoragePaths.RepositoryJson(name), metadata, CancellationToken.None);
+        }
+        await membership.AddAsync(name.FullName, ancestry, CancellationToken.None);
         await catalog.SyncAsync(name, CancellationToken.None);
         return PutTagResult.Ok;
     }

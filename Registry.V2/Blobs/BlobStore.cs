@@ -1,3 +1,4 @@
+using Registry.Core.Concurrency;
 using Registry.Core.Distribution;
 using Registry.Core.Storage;
 
@@ -17,8 +18,10 @@ public sealed record BlobInfo(Digest Digest, Digest Target, long Size)
 /// Blobs in the distribution layout (v2 spec §6): repository-scoped lookup through layer links, the one writer
 /// of layer links (<see cref="LinkAsync"/>) and the one blob commit (<see cref="CommitAsync"/>). Writes follow
 /// §6.4: data first, link last, so a crash leaves unreferenced data (garbage) but never a link without data.
+/// Link writes check their target under the garbage collector's shared side (<see cref="GcCoordinator"/>, v2 spec
+/// §5.5 G3) and touch it, as does a successful lookup (G2: docker skips uploading a blob HEAD said exists).
 /// </summary>
-public sealed class BlobStore(IStorageDriver storage)
+public sealed class BlobStore(IStorageDriver storage, GcCoordinator gc)
 {
     /// <summary>The blob when <paramref name="name"/> links it and the linked data exists (v2 spec §6.3); otherwise null.</summary>
     public async Task<BlobInfo?> StatAsync(string name, Digest digest, CancellationToken ct)
@@ -26,7 +29,9 @@ public sealed class BlobStore(IStorageDriver storage)
         var target = await DistributionLinks.ReadAsync(storage, DistributionPaths.LayerLink(name, digest), ct);
         if (target is null) return null;
         var size = await storage.SizeAsync(DistributionPaths.BlobData(target), ct);
-        return size is null ? null : new BlobInfo(digest, target, size.Value);
+        if (size is null) return null;
+        gc.TouchDigests([digest, target]);
+        return new BlobInfo(digest, target, size.Value);
     }
 
     /// <summary>The blob's bytes from <paramref name="offset"/>, or null when the data vanished since <see cref="StatAsync"/>.</summary>
@@ -39,10 +44,13 @@ public sealed class BlobStore(IStorageDriver storage)
     /// <summary>
     /// Writes <paramref name="name"/>'s layer link for <paramref name="digest"/>, pointing at the data of
     /// <paramref name="target"/>. Every layer link this server writes (upload commit, mount) goes through here;
-    /// the caller has made sure the target's data exists.
+    /// the caller has made sure the target's data exists, under the collector's shared side held over the check and this write.
     /// </summary>
-    public Task LinkAsync(string name, Digest digest, Digest target, CancellationToken ct) =>
-        DistributionLinks.WriteAsync(storage, DistributionPaths.LayerLink(name, digest), target, ct);
+    public Task LinkAsync(string name, Digest digest, Digest target, CancellationToken ct)
+    {
+        gc.TouchDigests([digest, target]);
+        return DistributionLinks.WriteAsync(storage, DistributionPaths.LayerLink(name, digest), target, ct);
+    }
 
     /// <summary>
     /// Removes <paramref name="name"/>'s layer link (blob DELETE, v2 spec §1.5); the data stays for garbage
@@ -62,6 +70,7 @@ public sealed class BlobStore(IStorageDriver storage)
     /// </summary>
     public async Task<BlobInfo?> MountAsync(string name, Digest digest, string from, CancellationToken ct)
     {
+        using var gcWrite = await gc.EnterWriteAsync(ct);
         var source = await StatAsync(from, digest, ct);
         if (source is null) return null;
         await LinkAsync(name, digest, source.Target, ct);
@@ -78,11 +87,28 @@ public sealed class BlobStore(IStorageDriver storage)
     public async Task CommitAsync(string name, Digest digest, string? verifiedData, CancellationToken ct)
     {
         var data = DistributionPaths.BlobData(digest);
+        // Published outside the collector's shared side: a move is a copy on S3 and must not hold up a sweep (and
+        // every writer queued behind it). Fresh data is younger than any running collection's cut-off.
+        gc.TouchDigest(digest);
+        var published = false;
         if (!await storage.ExistsAsync(data, ct))
         {
             if (verifiedData is null) await storage.PutContentAsync(data, ReadOnlyMemory<byte>.Empty, ct);
             else await storage.MoveAsync(verifiedData, data, ct);
+            published = true;
         }
-        await LinkAsync(name, digest, digest, ct);
+        using (await gc.EnterWriteAsync(ct))
+        {
+            // Data that already existed may be old garbage: re-checked and linked under the shared side, so a sweep
+            // cannot take it in between. Missing now means a collection took it (a grace window shorter than this
+            // upload): fail cleanly, the client uploads again.
+            if (!await storage.ExistsAsync(data, ct))
+            {
+                if (verifiedData is null) await storage.PutContentAsync(data, ReadOnlyMemory<byte>.Empty, ct);
+                else if (published) throw new StorageUnavailableException($"blob {digest} was collected before it could be linked; retry the upload");
+                else await storage.MoveAsync(verifiedData, data, ct);
+            }
+            await LinkAsync(name, digest, digest, ct);
+        }
     }
 }

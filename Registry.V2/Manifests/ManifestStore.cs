@@ -44,9 +44,11 @@ public sealed record PutManifestResult(Digest? Digest, IReadOnlyList<ManifestPro
 /// Every write of a repository link goes through <see cref="WriteLinkAsync"/>, every manifest blob through
 /// <see cref="CommitBlobAsync"/> and every unlink through <see cref="RemoveRevisionAsync"/> /
 /// <see cref="RemoveTagAsync"/>, so that garbage collection can hook into one place each.
-/// Writes of one repository are serialized by a per-repository lock (<see cref="LockKey"/>).
+/// Writes of one repository are serialized by a per-repository lock (<see cref="LockKey"/>). A PUT checks its
+/// references and writes data and links under the garbage collector's shared side (<see cref="GcCoordinator"/>,
+/// v2 spec §5.5 G3), touching the manifest and everything it references.
 /// </summary>
-public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, RepositoryCatalog catalog)
+public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, RepositoryCatalog catalog, GcCoordinator gc)
 {
     /// <summary>Largest manifest body a PUT accepts (spec §1.7.3 step 2).</summary>
     public const int MaxManifestBytes = 4 * 1024 * 1024;
@@ -114,7 +116,10 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
         }
 
         using (await locks.AcquireAsync(LockKey(name), ct))
+        using (await gc.EnterWriteAsync(ct))
         {
+            // Touched before the check: a running collection keeps what this manifest is validated against.
+            gc.TouchDigests(document!.References().Prepend(digest));
             var problems = await CheckReferencesAsync(name, document!, ct);
             if (problems.Count > 0) return new PutManifestResult(null, problems, [], null);
 
@@ -199,17 +204,24 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
 
     /// <summary>
     /// The one method that writes a repository link (layer, revision, tag index or tag current link):
-    /// the link file holds <paramref name="target"/> as ASCII and appears atomically.
+    /// the link file holds <paramref name="target"/> as ASCII and appears atomically. Callers hold the garbage
+    /// collector's shared side (<see cref="GcCoordinator.EnterWriteAsync"/>) over the check that the target exists
+    /// and this write; the target is touched so that a running collection keeps it.
     /// </summary>
-    public Task WriteLinkAsync(string linkPath, Digest target, CancellationToken ct) =>
-        DistributionLinks.WriteAsync(storage, linkPath, target, ct);
+    public Task WriteLinkAsync(string linkPath, Digest target, CancellationToken ct)
+    {
+        gc.TouchDigest(target);
+        return DistributionLinks.WriteAsync(storage, linkPath, target, ct);
+    }
 
     /// <summary>
     /// The one method that commits manifest bytes as a blob: <c>blobs/&lt;alg&gt;/&lt;xx&gt;/&lt;hex&gt;/data</c> under
     /// <paramref name="digest"/>, written only when absent (content-addressed, so present data is the same bytes).
+    /// Callers hold the garbage collector's shared side, so present data cannot be swept between the check and the links.
     /// </summary>
     public async Task CommitBlobAsync(Digest digest, ReadOnlyMemory<byte> content, CancellationToken ct)
     {
+        gc.TouchDigest(digest);
         var path = DistributionPaths.BlobData(digest);
         if (!await storage.ExistsAsync(path, ct)) await storage.PutContentAsync(path, content, ct);
     }

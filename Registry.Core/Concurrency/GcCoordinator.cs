@@ -1,0 +1,166 @@
+using Registry.Core.Distribution;
+
+namespace Registry.Core.Concurrency;
+
+/// <summary>
+/// Lets garbage collection run while the registry serves pushes (v2 spec §5.5 G2, G3). One per process (a singleton).
+/// <para>
+/// Writers that check that something exists and then write a reference to it (a V1 image json naming its parent,
+/// a tag, a v2 link, a blob commit, a manifest PUT) do the check and the write inside <see cref="EnterWriteAsync"/>
+/// (the shared side) and touch what they reference. While a collection runs, touched ids and digests are kept by
+/// the sweep. The sweep deletes in batches inside <see cref="EnterSweepAsync"/> (the exclusive side) and re-checks
+/// <see cref="IsImageTouched"/> / <see cref="IsDigestTouched"/> there, so a writer's check and its write never
+/// straddle a delete: either the delete comes first and the writer's check fails cleanly, or the writer's touch
+/// comes first and the sweep keeps the object.
+/// </para>
+/// <para>
+/// Lock order: take the shared side last (after any <see cref="KeyedLock"/>) and hold it only over small writes,
+/// never over a streamed body and never while waiting for another lock; a sweeper waiting for the exclusive side
+/// blocks new writers, so a writer that waits for something else while holding the shared side could deadlock.
+/// </para>
+/// </summary>
+public sealed class GcCoordinator
+{
+    // A sweeper holds the turnstile for its whole batch; writers pass through it only to register, so a waiting
+    // sweeper is not starved by a steady stream of writers.
+    private readonly SemaphoreSlim _turnstile = new(1, 1);
+    private readonly object _gate = new();
+    private int _writers;
+    private TaskCompletionSource? _drained;
+    private HashSet<string>? _touched;
+
+    /// <summary>True while a collection (mark and sweep) runs in this process.</summary>
+    public bool IsCollecting
+    {
+        get
+        {
+            lock (_gate) return _touched is not null;
+        }
+    }
+
+    /// <summary>
+    /// The shared side: hold the result (dispose it) around a check-then-write. Cheap when no collection runs
+    /// (one uncontended semaphore pass).
+    /// </summary>
+    public async ValueTask<IDisposable> EnterWriteAsync(CancellationToken ct)
+    {
+        await _turnstile.WaitAsync(ct).ConfigureAwait(false);
+        lock (_gate) _writers++;
+        _turnstile.Release();
+        return new Releaser(ExitWrite);
+    }
+
+    /// <summary>
+    /// The exclusive side: waits until no writer is inside, and keeps new ones out until disposed. Used by the
+    /// sweep per batch and to start a collection.
+    /// </summary>
+    public async Task<IDisposable> EnterSweepAsync(CancellationToken ct)
+    {
+        await _turnstile.WaitAsync(ct).ConfigureAwait(false);
+        Task drained;
+        lock (_gate)
+        {
+            if (_writers == 0) drained = Task.CompletedTask;
+            else
+            {
+                _drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                drained = _drained.Task;
+            }
+        }
+        try
+        {
+            await drained.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            _turnstile.Release();
+            throw;
+        }
+        return new Releaser(() => _turnstile.Release());
+    }
+
+    /// <summary>
+    /// Starts recording touches. Writes already in flight finish first, so everything written before the mark
+    /// phase reads storage is visible to it and everything after is touched. Null when a collection already runs
+    /// in this process. Dispose the result when the sweep is over.
+    /// </summary>
+    public async Task<IDisposable?> BeginCollectionAsync(CancellationToken ct)
+    {
+        using (await EnterSweepAsync(ct).ConfigureAwait(false))
+        {
+            lock (_gate)
+            {
+                if (_touched is not null) return null;
+                _touched = new HashSet<string>(StringComparer.Ordinal);
+            }
+        }
+        return new Releaser(() =>
+        {
+            lock (_gate) _touched = null;
+        });
+    }
+
+    /// <summary>Records V1 image ids a writer or reader relies on (an image, its ancestry); no-op when no collection runs.</summary>
+    public void TouchImages(IEnumerable<string> imageIds)
+    {
+        lock (_gate)
+        {
+            if (_touched is null) return;
+            foreach (var id in imageIds) _touched.Add(ImageKey(id));
+        }
+    }
+
+    /// <summary>Records one V1 image id; no-op when no collection runs.</summary>
+    public void TouchImage(string imageId) => TouchImages([imageId]);
+
+    /// <summary>Records v2 digests (a committed or linked blob, a manifest and its references); no-op when no collection runs.</summary>
+    public void TouchDigests(IEnumerable<Digest> digests)
+    {
+        lock (_gate)
+        {
+            if (_touched is null) return;
+            foreach (var d in digests) _touched.Add(DigestKey(d));
+        }
+    }
+
+    /// <summary>Records one v2 digest; no-op when no collection runs.</summary>
+    public void TouchDigest(Digest digest) => TouchDigests([digest]);
+
+    public bool IsImageTouched(string imageId) => Contains(ImageKey(imageId));
+
+    public bool IsDigestTouched(Digest digest) => Contains(DigestKey(digest));
+
+    private bool Contains(string key)
+    {
+        lock (_gate) return _touched?.Contains(key) == true;
+    }
+
+    private void ExitWrite()
+    {
+        TaskCompletionSource? drained = null;
+        lock (_gate)
+        {
+            if (--_writers == 0 && _drained is not null)
+            {
+                drained = _drained;
+                _drained = null;
+            }
+        }
+        drained?.TrySetResult();
+    }
+
+    // V1 ids are bare hex and v2 digests carry their algorithm; the prefixes keep the two spaces apart anyway.
+    private static string ImageKey(string id) => "image:" + id;
+
+    private static string DigestKey(Digest d) => "blob:" + d;
+
+    private sealed class Releaser(Action release) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0) release();
+        }
+    }
+}

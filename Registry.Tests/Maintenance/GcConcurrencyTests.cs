@@ -1,0 +1,212 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using NUnit.Framework;
+using Registry.Core.Distribution;
+using Registry.Tests.Support;
+using Registry.V1.Maintenance;
+
+namespace Registry.Tests.Maintenance;
+
+/// <summary>
+/// Online safety: several clients push (V1 and v2, each through its HTTP push sequence as docker runs it)
+/// and delete older tags while garbage collection runs back to back with a grace window of 0, so only the
+/// coordinator's touched set and locking keep in-flight pushes alive. A push may fail cleanly and be retried;
+/// every push that reported success must read back intact at the end.
+/// </summary>
+public class GcConcurrencyTests
+{
+    private const int Clients = 6;
+    private const int PushesPerClient = 12;
+    private const int MaxAttempts = 8;
+    private const int MaxGcRuns = 5000;
+
+    private TestRegistry _registry = null!;
+
+    [SetUp]
+    public void SetUp() => _registry = TestRegistry.Start(new Dictionary<string, string>
+    {
+        ["REGISTRY_GC_GRACE_SECONDS"] = "0",
+        ["REGISTRY_STORAGE_DELETE_ENABLED"] = "true",
+    });
+
+    [TearDown]
+    public async Task TearDownAsync() => await _registry.DisposeAsync();
+
+    private sealed record V1Push(string Repository, string Tag, IReadOnlyList<(string Id, string Json, byte[] Layer)> Chain);
+
+    private sealed record V2Push(string Repository, string Tag, Digest Manifest, byte[] ManifestBytes, IReadOnlyList<(Digest Digest, byte[] Content)> Blobs);
+
+    [Test]
+    public async Task Every_push_that_succeeds_while_gc_runs_repeatedly_reads_back_intact()
+    {
+        var client = _registry.Client;
+        var baseId = V1Client.NewImageId();
+        var baseLayer = V1Client.RandomBytes(3000);
+        var baseJson = await client.PushImageAsync(baseId, baseLayer);
+        (await client.PutTagAsync("conc/base", "latest", baseId).ReadAsync()).Status.Should().Be(200);
+        var sharedLayer = V1Client.RandomBytes(2500);
+
+        var collector = GcTestKit.Collector(_registry, new GcSettings { Grace = TimeSpan.Zero, LeaseSettle = TimeSpan.Zero, BatchSize = 4 });
+        var v1Pushed = new ConcurrentBag<V1Push>();
+        var v2Pushed = new ConcurrentBag<V2Push>();
+        var deletedV1 = new ConcurrentBag<(string, string)>();
+        var deletedV2 = new ConcurrentBag<Digest>();
+        var failures = 0;
+        var pushersDone = 0;
+
+        async Task PushV1Async(int c)
+        {
+            var repository = $"conc/v1-{c}";
+            for (var k = 0; k < PushesPerClient; k++)
+            {
+                var ids = new[] { V1Client.NewImageId(), V1Client.NewImageId() };
+                var chain = new List<(string, string, byte[])>
+                {
+                    (ids[0], V1Client.ImageJson(ids[0], baseId), V1Client.RandomBytes(1000 + k)),
+                    (ids[1], V1Client.ImageJson(ids[1], ids[0]), V1Client.RandomBytes(2000 + k)),
+                };
+                var push = new V1Push(repository, $"t{k}", chain);
+                var ok = false;
+                for (var attempt = 0; attempt < MaxAttempts && !ok; attempt++)
+                {
+                    ok = await TryPushV1Async(client, push, baseId);
+                    if (!ok) Interlocked.Increment(ref failures);
+                }
+                ok.Should().BeTrue($"push {repository}:{push.Tag} within {MaxAttempts} attempts");
+                v1Pushed.Add(push);
+                if (k >= 2)
+                {
+                    // Make garbage: the tag from two pushes ago goes.
+                    (await client.DeleteAsync($"/v1/repositories/{repository}/tags/t{k - 2}").ReadAsync()).Status.Should().Be(200);
+                    deletedV1.Add((repository, $"t{k - 2}"));
+                }
+            }
+        }
+
+        async Task PushV2Async(int c)
+        {
+            var repository = $"conc/v2-{c}";
+            Digest? previous = null;
+            for (var k = 0; k < PushesPerClient; k++)
+            {
+                var blobs = new List<(Digest, byte[])>
+                {
+                    (Digest.Compute("sha256", Encoding.UTF8.GetBytes($"{{\"c\":{c},\"k\":{k}}}")), Encoding.UTF8.GetBytes($"{{\"c\":{c},\"k\":{k}}}")),
+                    (Digest.Compute("sha256", sharedLayer), sharedLayer),
+                };
+                var own = V1Client.RandomBytes(1500 + k);
+                blobs.Add((Digest.Compute("sha256", own), own));
+                var manifest = V2Seeder.ManifestJson(ManifestDocument.OciManifest, blobs[0].Item1, blobs.Skip(1).Select(b => b.Item1), null);
+                var push = new V2Push(repository, $"t{k}", Digest.Compute("sha256", Encoding.UTF8.GetBytes(manifest)), Encoding.UTF8.GetBytes(manifest), blobs);
+                var ok = false;
+                for (var attempt = 0; attempt < MaxAttempts && !ok; attempt++)
+                {
+                    ok = await TryPushV2Async(client, push);
+                    if (!ok) Interlocked.Increment(ref failures);
+                }
+                ok.Should().BeTrue($"push {repository}:{push.Tag} within {MaxAttempts} attempts");
+                v2Pushed.Add(push);
+                if (previous is { } old)
+                {
+                    (await client.DeleteAsync($"/v2/{repository}/manifests/{old}").ReadAsync()).Status.Should().Be(202);
+                    deletedV2.Add(old);
+                }
+                previous = push.Manifest;
+            }
+        }
+
+        var pushers = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
+        {
+            try
+            {
+                await (c % 2 == 0 ? PushV1Async(c) : PushV2Async(c));
+            }
+            finally
+            {
+                Interlocked.Increment(ref pushersDone);
+            }
+        })).ToList();
+
+        var runs = 0;
+        long freed = 0;
+        var gcLoop = Task.Run(async () =>
+        {
+            while (Volatile.Read(ref pushersDone) < Clients && runs < MaxGcRuns)
+            {
+                var report = await collector.RunAsync();
+                runs++;
+                freed += report.TotalBytes;
+            }
+        });
+        await Task.WhenAll(pushers.Append(gcLoop));
+        freed += (await collector.RunAsync()).TotalBytes;
+
+        TestContext.Out.WriteLine($"{runs} gc runs during the pushes, {failures} failed push attempts retried, {freed} bytes freed");
+        runs.Should().BeGreaterThan(1);
+        freed.Should().BeGreaterThan(0, "tags were deleted, so the runs had garbage to take");
+
+        foreach (var push in v1Pushed.Where(p => !deletedV1.Contains((p.Repository, p.Tag))))
+        {
+            (await client.GetAsync($"/v1/repositories/{push.Repository}/tags/{push.Tag}").ReadAsync()).Body.Should().Be($"\"{push.Chain[^1].Id}\"");
+            (await client.GetAsync($"/v1/images/{push.Chain[^1].Id}/ancestry").ReadAsync()).Body
+                .Should().Be($"[\"{push.Chain[1].Id}\", \"{push.Chain[0].Id}\", \"{baseId}\"]");
+            foreach (var (id, json, layer) in push.Chain.Append((baseId, baseJson, baseLayer)))
+            {
+                (await client.GetAsync($"/v1/images/{id}/json").ReadAsync()).Should().Be((200, json));
+                (await client.GetByteArrayAsync($"/v1/images/{id}/layer")).Should().Equal(layer);
+            }
+        }
+        foreach (var push in v2Pushed.Where(p => !deletedV2.Contains(p.Manifest)))
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/{push.Repository}/manifests/{push.Tag}");
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ManifestDocument.OciManifest));
+            var response = await client.SendAsync(request);
+            ((int)response.StatusCode).Should().Be(200, $"{push.Repository}:{push.Tag}");
+            (await response.Content.ReadAsByteArrayAsync()).Should().Equal(push.ManifestBytes);
+            foreach (var (digest, content) in push.Blobs)
+            {
+                (await client.GetByteArrayAsync($"/v2/{push.Repository}/blobs/{digest}")).Should().Equal(content);
+            }
+        }
+        v1Pushed.Should().HaveCount(Clients / 2 * PushesPerClient);
+        v2Pushed.Should().HaveCount(Clients / 2 * PushesPerClient);
+    }
+
+    /// <summary>docker 1.x: skip images the registry already has (GET json 200), push the rest, then tag. False on any refusal.</summary>
+    private static async Task<bool> TryPushV1Async(HttpClient client, V1Push push, string baseId)
+    {
+        var ids = push.Chain.Select(i => $"{{\"id\": \"{i.Id}\"}}").Prepend($"{{\"id\": \"{baseId}\"}}");
+        if ((await client.PutIndexAsync($"/v1/repositories/{push.Repository}/", $"[{string.Join(", ", ids)}]").ReadAsync()).Status != 200) return false;
+        foreach (var (id, json, layer) in push.Chain)
+        {
+            if ((await client.GetAsync($"/v1/images/{id}/json").ReadAsync()).Status == 200) continue;
+            if ((await client.PutJsonAsync(id, json).ReadAsync()).Status != 200) return false;
+            if ((await client.PutLayerAsync(id, layer).ReadAsync()).Status != 200) return false;
+            if ((await client.PutChecksumAsync(id, V1Client.PayloadChecksum(json, layer)).ReadAsync()).Status != 200) return false;
+        }
+        return (await client.PutTagAsync(push.Repository, push.Tag, push.Chain[^1].Id).ReadAsync()).Status == 200;
+    }
+
+    /// <summary>
+    /// docker's v2 push: HEAD each blob, upload the missing ones (monolithic POST ?digest=), then PUT the manifest by tag.
+    /// False on any refusal.
+    /// </summary>
+    private static async Task<bool> TryPushV2Async(HttpClient client, V2Push push)
+    {
+        foreach (var (digest, content) in push.Blobs)
+        {
+            using (var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/{push.Repository}/blobs/{digest}")))
+                if (head.StatusCode == HttpStatusCode.OK) continue;
+            using var upload = await client.PostAsync($"/v2/{push.Repository}/blobs/uploads/?digest={digest}", new ByteArrayContent(content));
+            if (upload.StatusCode != HttpStatusCode.Created) return false;
+        }
+        var body = new ByteArrayContent(push.ManifestBytes);
+        body.Headers.ContentType = new MediaTypeHeaderValue(ManifestDocument.OciManifest);
+        using var response = await client.PutAsync($"/v2/{push.Repository}/manifests/{push.Tag}", body);
+        return response.StatusCode == HttpStatusCode.Created;
+    }
+}

@@ -1,0 +1,233 @@
+using System.Text;
+using System.Text.Json;
+using Registry.Core.Http;
+using Registry.Core.Names;
+using Registry.Core.Storage;
+using Registry.Index.Repositories;
+using Registry.Index.Search;
+
+namespace Registry.V1.Maintenance;
+
+public sealed partial class GarbageCollector
+{
+    private sealed partial class Run
+    {
+        private const int MaxAncestryDepth = 4096;
+        private const string InProgressFile = "_inprogress";
+        private const string IndexImagesFile = "_index_images";
+
+        /// <param name="Name">The logical "ns/repo" when the directory is one the API can address, else the raw "ns/repo" of the disk.</param>
+        private sealed record V1Repository(string Path, string Name, bool Addressable, List<string> TagImages, List<string> ListImages, DateTimeOffset? ListTime)
+        {
+            public string ListPath => $"{Path}/{IndexImagesFile}";
+        }
+
+        private sealed record V1Candidate(ImageId Id, string Dir, int Depth);
+
+        /// <summary>
+        /// V1 (v1 spec §7): roots are the images of every tag of every repository and the images listed in a young
+        /// <c>_index_images</c> (a push under way); an image is reachable through its ancestry. Unreached complete images
+        /// older than the grace window and unreached unfinished ones older than the upload age go, children first.
+        /// A repository without tags whose list is older than the grace window loses the list (its push is over), so
+        /// search no longer lists it.
+        /// </summary>
+        public async Task CollectV1Async(CancellationToken ct)
+        {
+            var repositories = await ScanV1RepositoriesAsync(ct);
+            var marked = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var repository in repositories)
+            {
+                foreach (var id in repository.TagImages) await MarkAncestryAsync(id, marked, ct);
+                if (IsYoung(repository.ListTime))
+                    foreach (var id in repository.ListImages) await MarkAncestryAsync(id, marked, ct);
+            }
+            var staleLists = repositories.Where(r => r.TagImages.Count == 0 && r.ListTime is not null && !IsYoung(r.ListTime)).ToList();
+
+            var candidates = new List<ImageId>();
+            var kept = new List<ImageId>();
+            foreach (var dir in await _storage.ListAsync(StoragePaths.ImagesDir, ct))
+            {
+                // Only directories named by a valid id: never delete what no image id can address.
+                if (!ImageId.TryParse(StoragePaths.FileName(dir), out var id) || StoragePaths.ImageDir(id) != dir || marked.Contains(id.Value)) continue;
+                var state = await ImageStateAsync(dir, ct);
+                if (state is null) continue;
+                if (KeepsImage(id, state.Value)) kept.Add(id);
+                else candidates.Add(id);
+            }
+            // A kept image is a root too: deleting its parent would break it when its push completes.
+            foreach (var id in kept) await MarkAncestryAsync(id.Value, marked, ct);
+            _kept += kept.Count;
+            _markedImages = marked.Count;
+
+            var queue = new List<V1Candidate>();
+            foreach (var id in candidates.Where(c => !marked.Contains(c.Value)))
+                queue.Add(new V1Candidate(id, StoragePaths.ImageDir(id), (await AncestryOfAsync(id, ct)).Count));
+            // Children before parents: a child kept at the last moment protects its parents, which come later.
+            queue.Sort((a, b) => a.Depth != b.Depth ? b.Depth.CompareTo(a.Depth) : string.CompareOrdinal(a.Id.Value, b.Id.Value));
+
+            var owners = repositories.Where(r => r.Addressable).OrderBy(r => r.Name, StringComparer.Ordinal)
+                .SelectMany(r => r.ListImages.Select(id => (id, r.Name)))
+                .GroupBy(p => p.id, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.First().Name, StringComparer.Ordinal);
+
+            if (DryRun)
+            {
+                foreach (var r in staleLists)
+                    _items.Add(new GcItem(GcItemKind.IndexImages, r.Name, IndexImagesFile, r.ListPath, await _storage.SizeAsync(r.ListPath, ct) ?? 0));
+                foreach (var c in queue)
+                    _items.Add(new GcItem(GcItemKind.Image, await OwnerAsync(c.Id, owners, ct), c.Id.Value, c.Dir, await TreeSizeAsync(c.Dir, ct)));
+                return;
+            }
+
+            await SweepAsync(staleLists, r => DropIndexListAsync(r, ct), ct);
+            var protectedIds = new HashSet<string>(StringComparer.Ordinal);
+            await SweepAsync(queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct);
+        }
+
+        private bool KeepsImage(ImageId id, (DateTimeOffset? Modified, bool InProgress) state) =>
+            _coordinator.IsImageTouched(id.Value)
+            || IsYoung(state.Modified)
+            || (state.InProgress && IsYoungUpload(state.Modified));
+
+        /// <summary>Under the exclusive side: re-checks that the repository still has no tag and an old list, then removes the list.</summary>
+        private async Task DropIndexListAsync(V1Repository repository, CancellationToken ct)
+        {
+            var children = await _storage.ListAsync(repository.Path, ct);
+            var modified = await _storage.LastModifiedAsync(repository.ListPath, ct);
+            if (modified is null) return;
+            if (children.Any(c => RepositoryCatalog.IsTagFileName(StoragePaths.FileName(c))) || IsYoung(modified))
+            {
+                _kept++;
+                return;
+            }
+            var size = await _storage.SizeAsync(repository.ListPath, ct) ?? 0;
+            await _storage.DeleteAsync(repository.ListPath, CancellationToken.None);
+            _items.Add(new GcItem(GcItemKind.IndexImages, repository.Name, IndexImagesFile, repository.ListPath, size));
+            if (!repository.Addressable) return;
+            _changedV1.Add(repository.Name);
+            await gc.Membership.RemoveRepositoryAsync(repository.Name, CancellationToken.None);
+        }
+
+        /// <summary>
+        /// Under the exclusive side: skips an image a writer touched, one written since the scan, or an ancestor of one
+        /// skipped before; otherwise deletes <c>json</c> first (without it the image is absent to every reader, so a
+        /// crash leaves an unreadable leftover for the next run rather than a half image) and then the directory.
+        /// </summary>
+        private async Task DeleteImageAsync(V1Candidate candidate, HashSet<string> protectedIds, Dictionary<string, string> owners, CancellationToken ct)
+        {
+            var state = await ImageStateAsync(candidate.Dir, ct);
+            if (state is null) return;
+            if (protectedIds.Contains(candidate.Id.Value) || KeepsImage(candidate.Id, state.Value))
+            {
+                _kept++;
+                foreach (var ancestor in await AncestryOfAsync(candidate.Id, ct)) protectedIds.Add(ancestor);
+                return;
+            }
+            var size = await TreeSizeAsync(candidate.Dir, ct);
+            await _storage.DeleteAsync(StoragePaths.ImageJson(candidate.Id), CancellationToken.None);
+            await _storage.DeleteAsync(candidate.Dir, CancellationToken.None);
+            var owner = await OwnerAsync(candidate.Id, owners, ct);
+            _items.Add(new GcItem(GcItemKind.Image, owner, candidate.Id.Value, candidate.Dir, size));
+            if (owner.Length > 0) _changedV1.Add(owner);
+        }
+
+        /// <summary>The latest file time in an image directory and whether it is unfinished; null when it holds nothing.</summary>
+        private async Task<(DateTimeOffset? Modified, bool InProgress)?> ImageStateAsync(string dir, CancellationToken ct)
+        {
+            var files = await _storage.ListAsync(dir, ct);
+            if (files.Count == 0) return null;
+            DateTimeOffset? latest = null;
+            var inProgress = false;
+            foreach (var file in files)
+            {
+                if (StoragePaths.FileName(file) == InProgressFile) inProgress = true;
+                if (await TreeModifiedAsync(file, ct) is { } m && (latest is null || m > latest)) latest = m;
+            }
+            return (latest, inProgress);
+        }
+
+        /// <summary>The repository a deleted image is reported under: the first listing it in its index list, else in the membership table.</summary>
+        private async Task<string> OwnerAsync(ImageId id, Dictionary<string, string> owners, CancellationToken ct)
+        {
+            if (owners.TryGetValue(id.Value, out var owner)) return owner;
+            var holders = await gc.Membership.RepositoriesOfAsync(id.Value, ct);
+            return holders.Count == 0 ? "" : holders.Order(StringComparer.Ordinal).First();
+        }
+
+        private async Task MarkAncestryAsync(string id, HashSet<string> marked, CancellationToken ct)
+        {
+            if (marked.Contains(id) || !ImageId.TryParse(id, out var imageId)) return;
+            foreach (var ancestor in await AncestryOfAsync(imageId, ct)) marked.Add(ancestor);
+        }
+
+        /// <summary>
+        /// The image and its ancestors: the ancestry file, or for images written by very old servers (v1 spec §7.2)
+        /// the chain of <c>parent</c> fields, so that a missing ancestry file never lets a parent go.
+        /// </summary>
+        private async Task<IReadOnlyList<string>> AncestryOfAsync(ImageId id, CancellationToken ct)
+        {
+            if (await _storage.GetContentAsync(StoragePaths.ImageAncestry(id), ct) is { } stored)
+            {
+                try
+                {
+                    if (JsonSerializer.Deserialize<List<string>>(stored) is { Count: > 0 } list && list[0] == id.Value) return list;
+                }
+                catch (JsonException)
+                {
+                    // Fall through to the parent chain.
+                }
+            }
+
+            var chain = new List<string>();
+            var current = id;
+            while (chain.Count < MaxAncestryDepth && !chain.Contains(current.Value))
+            {
+                chain.Add(current.Value);
+                var json = await _storage.GetContentAsync(StoragePaths.ImageJson(current), ct);
+                if (json is null) break;
+                using var doc = JsonBody.TryParse(json);
+                if (doc is null || doc.RootElement.ValueKind != JsonValueKind.Object
+                    || !doc.RootElement.TryGetProperty("parent", out var parent) || parent.ValueKind != JsonValueKind.String
+                    || !ImageId.TryParse(parent.GetString(), out current))
+                    break;
+            }
+            return chain;
+        }
+
+        /// <summary>Every <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c>: its tags' images and its index list (ids and file time).</summary>
+        private async Task<List<V1Repository>> ScanV1RepositoriesAsync(CancellationToken ct)
+        {
+            var repositories = new List<V1Repository>();
+            foreach (var nsPath in await _storage.ListAsync(StoragePaths.RepositoriesDir, ct))
+            foreach (var repoPath in await _storage.ListAsync(nsPath, ct))
+            {
+                var children = await _storage.ListAsync(repoPath, ct);
+                if (children.Count == 0) continue;
+                var logical = StoragePaths.RepositoryFromDisk(StoragePaths.FileName(nsPath), StoragePaths.FileName(repoPath));
+                var addressable = StoragePaths.RepositoryDir(logical) == repoPath;
+                var name = addressable ? logical.FullName : $"{StoragePaths.FileName(nsPath)}/{StoragePaths.FileName(repoPath)}";
+                var tagImages = new List<string>();
+                var listImages = new List<string>();
+                DateTimeOffset? listTime = null;
+                foreach (var child in children)
+                {
+                    var file = StoragePaths.FileName(child);
+                    if (RepositoryCatalog.IsTagFileName(file))
+                    {
+                        // Every tag file is a root, addressable or not: the tag metadata files hold JSON objects, not ids.
+                        if (await _storage.GetContentAsync(child, ct) is { } content
+                            && Encoding.UTF8.GetString(content).Trim() is var value && !value.StartsWith('{'))
+                            tagImages.Add(value);
+                    }
+                    else if (file == IndexImagesFile && await _storage.GetContentAsync(child, ct) is { } list)
+                    {
+                        listImages.AddRange(IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)));
+                        listTime = await _storage.LastModifiedAsync(child, ct);
+                    }
+                }
+                repositories.Add(new V1Repository(repoPath, name, addressable, tagImages, listImages, listTime));
+            }
+            return repositories;
+        }
+    }
+}

@@ -1,0 +1,332 @@
+using System.Globalization;
+using System.Text;
+using Registry.Core.Distribution;
+
+namespace Registry.V1.Maintenance;
+
+public sealed partial class GarbageCollector
+{
+    private sealed partial class Run
+    {
+        // Manifests are small; a "revision" larger than this is not parsed (its references stay unmarked only if
+        // nothing else reaches them, exactly as an unparseable manifest).
+        private const long MaxManifestBytes = 4 * 1024 * 1024;
+
+        /// <param name="Digest">The digest the repository knows it by (the link's directory).</param>
+        /// <param name="Target">The link's content: where the bytes live (may differ in algorithm, v2 spec §6.2).</param>
+        private sealed record V2Link(string Repository, Digest Digest, Digest Target, string Dir, DateTimeOffset? Modified);
+
+        private sealed record V2Repository(
+            string Name,
+            List<V2Link> Revisions,
+            List<(string Tag, Digest? Current)> Tags,
+            List<(string Tag, Digest Digest, string Dir)> TagIndex,
+            List<V2Link> LayerLinks,
+            List<string> Uploads);
+
+        private sealed record V2ManifestQueueItem(V2Link Revision, List<string> TagIndexDirs);
+
+        private readonly Dictionary<Digest, ManifestDocument?> _manifests = [];
+        private readonly HashSet<Digest> _expanded = [];
+
+        /// <summary>
+        /// v2 (v2 spec §5.3 with §5.5): roots are every tag's current manifest and every revision (with delete-untagged:
+        /// only tagged, young or touched revisions, then untagged ones that ended up marked as index children or whose
+        /// subject is kept). Marking follows <see cref="ManifestDocument.References"/> recursively into index children.
+        /// Then: unmarked old revisions (delete-untagged), unmarked old layer links, blobs that are neither marked nor
+        /// the target of a kept link, and upload sessions past the upload age, in that order (links before data).
+        /// </summary>
+        public async Task CollectV2Async(CancellationToken ct)
+        {
+            var repositories = new List<V2Repository>();
+            await foreach (var name in RepositoryNamesAsync(ct)) repositories.Add(await ScanV2RepositoryAsync(name, ct));
+
+            var marked = new HashSet<Digest>();
+            foreach (var repository in repositories)
+            foreach (var (_, current) in repository.Tags)
+                if (current is { } d) await MarkManifestAsync(d, marked, ct);
+
+            var untagged = new List<V2Link>();
+            foreach (var repository in repositories)
+            foreach (var revision in repository.Revisions)
+            {
+                var root = !options.DeleteUntagged || IsYoung(revision.Modified) || IsTouched(revision)
+                    || repository.Tags.Any(t => t.Current == revision.Target);
+                if (root) await MarkManifestAsync(revision.Target, marked, ct);
+                else untagged.Add(revision);
+            }
+            // Untagged revisions marked as children of a kept index stay; so do referrers of a kept manifest (G6),
+            // which may in turn be the subject of others: repeat until nothing changes.
+            for (var changed = true; changed;)
+            {
+                changed = false;
+                foreach (var revision in untagged.ToList())
+                {
+                    if (marked.Contains(revision.Target))
+                    {
+                        await MarkManifestAsync(revision.Target, marked, ct);
+                        untagged.Remove(revision);
+                        changed = true;
+                    }
+                    else if (await ReadManifestAsync(revision.Target, ct) is { Subject.Digest: { } subject } && marked.Contains(subject))
+                    {
+                        await MarkManifestAsync(revision.Target, marked, ct);
+                        untagged.Remove(revision);
+                        changed = true;
+                    }
+                }
+            }
+            _markedBlobs = marked.Count;
+
+            var manifestQueue = untagged.Select(r => new V2ManifestQueueItem(r,
+                repositories.First(x => x.Name == r.Repository).TagIndex.Where(t => t.Digest == r.Digest).Select(t => t.Dir).ToList())).ToList();
+
+            var linkKept = new HashSet<Digest>();
+            var linkQueue = new List<V2Link>();
+            foreach (var link in repositories.SelectMany(r => r.LayerLinks))
+            {
+                if (marked.Contains(link.Target)) continue;
+                if (IsYoung(link.Modified) || IsTouched(link))
+                {
+                    // A young link is a push under way: its blob stays until a manifest references it or the link ages.
+                    linkKept.Add(link.Target);
+                    _kept++;
+                }
+                else linkQueue.Add(link);
+            }
+
+            var blobQueue = new List<(Digest Digest, string Dir)>();
+            await foreach (var (digest, dir) in BlobsAsync(ct))
+            {
+                if (marked.Contains(digest) || linkKept.Contains(digest)) continue;
+                var modified = await TreeModifiedAsync(dir, ct);
+                if (modified is null) continue;
+                if (IsYoung(modified) || _coordinator.IsDigestTouched(digest)) _kept++;
+                else blobQueue.Add((digest, dir));
+            }
+
+            var uploadQueue = new List<(string Repository, string Dir)>();
+            foreach (var repository in repositories)
+            foreach (var dir in repository.Uploads)
+            {
+                if (await IsAbandonedUploadAsync(dir, ct)) uploadQueue.Add((repository.Name, dir));
+                else _kept++;
+            }
+
+            // The repository a blob is reported under: the first (ordinal) whose queued link or revision named it.
+            var owners = manifestQueue.Select(m => m.Revision).Concat(linkQueue)
+                .OrderBy(l => l.Repository, StringComparer.Ordinal)
+                .GroupBy(l => l.Target)
+                .ToDictionary(g => g.Key, g => g.First().Repository);
+            string OwnerOf(Digest d) => owners.GetValueOrDefault(d, "");
+
+            if (DryRun)
+            {
+                foreach (var m in manifestQueue) _items.Add(await ManifestItemAsync(m, ct));
+                foreach (var l in linkQueue) _items.Add(new GcItem(GcItemKind.LayerLink, l.Repository, l.Digest.ToString(), l.Dir, await TreeSizeAsync(l.Dir, ct)));
+                foreach (var (d, dir) in blobQueue) _items.Add(new GcItem(GcItemKind.Blob, OwnerOf(d), d.ToString(), dir, await TreeSizeAsync(dir, ct)));
+                foreach (var (r, dir) in uploadQueue) _items.Add(new GcItem(GcItemKind.Upload, r, DistributionPaths.FileName(dir), dir, await TreeSizeAsync(dir, ct)));
+                return;
+            }
+
+            var protectedDigests = new HashSet<Digest>();
+            await SweepAsync(manifestQueue, m => DeleteManifestAsync(m, protectedDigests, ct), ct);
+            await SweepAsync(linkQueue, l => DeleteLayerLinkAsync(l, protectedDigests, ct), ct);
+            await SweepAsync(blobQueue, b => DeleteBlobAsync(b.Digest, b.Dir, OwnerOf(b.Digest), protectedDigests, ct), ct);
+            await SweepAsync(uploadQueue, u => DeleteUploadAsync(u.Repository, u.Dir, ct), ct);
+        }
+
+        private bool IsTouched(V2Link link) => _coordinator.IsDigestTouched(link.Digest) || _coordinator.IsDigestTouched(link.Target);
+
+        /// <summary>Re-reads a link under the exclusive side: null when it changed, vanished, or is young or touched now.</summary>
+        private async Task<bool> StillCollectableAsync(V2Link link, HashSet<Digest> protectedDigests, CancellationToken ct)
+        {
+            var path = $"{link.Dir}/link";
+            var modified = await _storage.LastModifiedAsync(path, ct);
+            return modified is not null
+                && !IsYoung(modified)
+                && !IsTouched(link)
+                && !protectedDigests.Contains(link.Target)
+                && await DistributionLinks.ReadAsync(_storage, path, ct) == link.Target;
+        }
+
+        private async Task DeleteManifestAsync(V2ManifestQueueItem item, HashSet<Digest> protectedDigests, CancellationToken ct)
+        {
+            var revision = item.Revision;
+            if (!await StillCollectableAsync(revision, protectedDigests, ct))
+            {
+                // Kept after all: so are its data and everything it references.
+                _kept++;
+                protectedDigests.Add(revision.Target);
+                if (await ReadManifestAsync(revision.Target, ct) is { } doc) protectedDigests.UnionWith(doc.References());
+                return;
+            }
+            var result = await ManifestItemAsync(item, ct);
+            // Tag history first, then the revision: a crash in between leaves a revision that the next run collects.
+            foreach (var dir in item.TagIndexDirs) await _storage.DeleteAsync(dir, CancellationToken.None);
+            await _storage.DeleteAsync(revision.Dir, CancellationToken.None);
+            _items.Add(result);
+            _changedV2.Add(revision.Repository);
+        }
+
+        private async Task<GcItem> ManifestItemAsync(V2ManifestQueueItem item, CancellationToken ct)
+        {
+            var bytes = await TreeSizeAsync(item.Revision.Dir, ct);
+            foreach (var dir in item.TagIndexDirs) bytes += await TreeSizeAsync(dir, ct);
+            return new GcItem(GcItemKind.Manifest, item.Revision.Repository, item.Revision.Digest.ToString(), item.Revision.Dir, bytes);
+        }
+
+        private async Task DeleteLayerLinkAsync(V2Link link, HashSet<Digest> protectedDigests, CancellationToken ct)
+        {
+            if (!await StillCollectableAsync(link, protectedDigests, ct))
+            {
+                _kept++;
+                protectedDigests.Add(link.Target);
+                return;
+            }
+            var size = await TreeSizeAsync(link.Dir, ct);
+            await _storage.DeleteAsync(link.Dir, CancellationToken.None);
+            _items.Add(new GcItem(GcItemKind.LayerLink, link.Repository, link.Digest.ToString(), link.Dir, size));
+            _changedV2.Add(link.Repository);
+        }
+
+        private async Task DeleteBlobAsync(Digest digest, string dir, string owner, HashSet<Digest> protectedDigests, CancellationToken ct)
+        {
+            var modified = await TreeModifiedAsync(dir, ct);
+            if (modified is null) return;
+            if (protectedDigests.Contains(digest) || _coordinator.IsDigestTouched(digest) || IsYoung(modified))
+            {
+                _kept++;
+                return;
+            }
+            var size = await TreeSizeAsync(dir, ct);
+            await _storage.DeleteAsync(dir, CancellationToken.None);
+            _items.Add(new GcItem(GcItemKind.Blob, owner, digest.ToString(), dir, size));
+            if (owner.Length > 0) _changedV2.Add(owner);
+        }
+
+        private async Task DeleteUploadAsync(string repository, string dir, CancellationToken ct)
+        {
+            if (!await IsAbandonedUploadAsync(dir, ct))
+            {
+                _kept++;
+                return;
+            }
+            var size = await TreeSizeAsync(dir, ct);
+            await _storage.DeleteAsync(dir, CancellationToken.None);
+            _items.Add(new GcItem(GcItemKind.Upload, repository, DistributionPaths.FileName(dir), dir, size));
+        }
+
+        /// <summary>
+        /// v2 spec §5.6: <c>startedat</c> older than the upload age (missing or unreadable counts as old), and no file of
+        /// the session written within it either (a slow upload still receiving chunks stays).
+        /// </summary>
+        private async Task<bool> IsAbandonedUploadAsync(string dir, CancellationToken ct)
+        {
+            var modified = await TreeModifiedAsync(dir, ct);
+            if (modified is null || IsYoungUpload(modified)) return false;
+            var startedAt = await _storage.GetContentAsync($"{dir}/startedat", ct);
+            return startedAt is null
+                || !DateTimeOffset.TryParse(Encoding.ASCII.GetString(startedAt).Trim(), CultureInfo.InvariantCulture,
+                    DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var started)
+                || !IsYoungUpload(started);
+        }
+
+        /// <summary>Marks a manifest's digest and what it references, descending into index children (each manifest once).</summary>
+        private async Task MarkManifestAsync(Digest digest, HashSet<Digest> marked, CancellationToken ct)
+        {
+            marked.Add(digest);
+            if (!_expanded.Add(digest) || await ReadManifestAsync(digest, ct) is not { } doc) return;
+            foreach (var reference in doc.References()) marked.Add(reference);
+            foreach (var child in doc.Manifests)
+                if (child.Digest is { } d) await MarkManifestAsync(d, marked, ct);
+        }
+
+        private async Task<ManifestDocument?> ReadManifestAsync(Digest digest, CancellationToken ct)
+        {
+            if (_manifests.TryGetValue(digest, out var cached)) return cached;
+            var path = DistributionPaths.BlobData(digest);
+            ManifestDocument? doc = null;
+            if (await _storage.SizeAsync(path, ct) is { } size && size <= MaxManifestBytes && await _storage.GetContentAsync(path, ct) is { } bytes)
+                doc = ManifestDocument.TryParse(bytes);
+            _manifests[digest] = doc;
+            return doc;
+        }
+
+        /// <summary>
+        /// Every repository directory of the distribution layout: one that holds <c>_manifests</c>, <c>_layers</c> or
+        /// <c>_uploads</c> (a first push has links before it has manifests); names are not validated, so links under a
+        /// name this server would refuse still keep their blobs.
+        /// </summary>
+        private async IAsyncEnumerable<string> RepositoryNamesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        {
+            var pending = new Stack<string>();
+            pending.Push("");
+            while (pending.Count > 0)
+            {
+                var name = pending.Pop();
+                var dir = name.Length == 0 ? DistributionPaths.RepositoriesDir : DistributionPaths.RepositoryDir(name);
+                var isRepository = false;
+                var nested = new List<string>();
+                foreach (var child in await _storage.ListAsync(dir, ct))
+                {
+                    var component = DistributionPaths.FileName(child);
+                    if (component is "_manifests" or "_layers" or "_uploads") isRepository = true;
+                    else if (!component.StartsWith('_')) nested.Add(name.Length == 0 ? component : $"{name}/{component}");
+                }
+                if (isRepository && name.Length > 0) yield return name;
+                for (var i = nested.Count - 1; i >= 0; i--) pending.Push(nested[i]);
+            }
+        }
+
+        private async Task<V2Repository> ScanV2RepositoryAsync(string name, CancellationToken ct)
+        {
+            var revisions = await LinksAsync(name, DistributionPaths.RevisionsDir(name), ct);
+            var layers = await LinksAsync(name, DistributionPaths.LayersDir(name), ct);
+            var tags = new List<(string, Digest?)>();
+            var tagIndex = new List<(string, Digest, string)>();
+            foreach (var tagDir in await _storage.ListAsync(DistributionPaths.TagsDir(name), ct))
+            {
+                var tag = DistributionPaths.FileName(tagDir);
+                tags.Add((tag, await DistributionLinks.ReadAsync(_storage, $"{tagDir}/current/link", ct)));
+                foreach (var entry in await DigestDirsAsync($"{tagDir}/index", ct)) tagIndex.Add((tag, entry.Digest, entry.Dir));
+            }
+            var uploads = (await _storage.ListAsync(DistributionPaths.UploadsDir(name), ct)).ToList();
+            return new V2Repository(name, revisions, tags, tagIndex, layers, uploads);
+        }
+
+        /// <summary>The <c>&lt;alg&gt;/&lt;hex&gt;/link</c> entries under a directory; a directory without a readable link is no link.</summary>
+        private async Task<List<V2Link>> LinksAsync(string repository, string root, CancellationToken ct)
+        {
+            var links = new List<V2Link>();
+            foreach (var (digest, dir) in await DigestDirsAsync(root, ct))
+            {
+                var path = $"{dir}/link";
+                if (await DistributionLinks.ReadAsync(_storage, path, ct) is not { } target) continue;
+                links.Add(new V2Link(repository, digest, target, dir, await _storage.LastModifiedAsync(path, ct)));
+            }
+            return links;
+        }
+
+        private async Task<List<(Digest Digest, string Dir)>> DigestDirsAsync(string root, CancellationToken ct)
+        {
+            var result = new List<(Digest, string)>();
+            foreach (var algDir in await _storage.ListAsync(root, ct))
+            foreach (var hexDir in await _storage.ListAsync(algDir, ct))
+                if (Digest.TryParse($"{DistributionPaths.FileName(algDir)}:{DistributionPaths.FileName(hexDir)}", out var digest))
+                    result.Add((digest, hexDir));
+            return result;
+        }
+
+        /// <summary>Every blob directory <c>blobs/&lt;alg&gt;/&lt;xx&gt;/&lt;hex&gt;</c> whose name is a valid digest.</summary>
+        private async IAsyncEnumerable<(Digest Digest, string Dir)> BlobsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        {
+            foreach (var algDir in await _storage.ListAsync(DistributionPaths.BlobsDir, ct))
+            foreach (var prefixDir in await _storage.ListAsync(algDir, ct))
+            foreach (var hexDir in await _storage.ListAsync(prefixDir, ct))
+                if (Digest.TryParse($"{DistributionPaths.FileName(algDir)}:{DistributionPaths.FileName(hexDir)}", out var digest)
+                    && DistributionPaths.BlobDir(digest) == hexDir)
+                    yield return (digest, hexDir);
+        }
+    }
+}
