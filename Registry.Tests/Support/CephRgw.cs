@@ -135,19 +135,22 @@ public sealed class CephRgw : IAsyncDisposable
     }
 
     /// <summary>Every key of the bucket under <paramref name="prefix"/>, with the prefix cut off.</summary>
-    public async Task<List<string>> KeysAsync(string bucket, string prefix)
+    public async Task<List<string>> KeysAsync(string bucket, string prefix) => [.. (await ObjectsAsync(bucket, prefix)).Keys];
+
+    /// <summary>Every object of the bucket under <paramref name="prefix"/> (prefix cut off) with its size, in key order.</summary>
+    public async Task<SortedDictionary<string, long>> ObjectsAsync(string bucket, string prefix)
     {
         using var client = CreateClient();
-        var keys = new List<string>();
+        var objects = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var request = new ListObjectsV2Request { BucketName = bucket, Prefix = prefix };
         do
         {
             var page = await client.ListObjectsV2Async(request);
-            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key[prefix.Length..]));
+            foreach (var o in page.S3Objects ?? []) objects[o.Key[prefix.Length..]] = o.Size ?? 0;
             request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
         }
         while (request.ContinuationToken is not null);
-        return keys;
+        return objects;
     }
 
     /// <summary>The variables the <c>s3</c> and <c>ceph-s3</c> flavors read (sample config) for this gateway.</summary>
