@@ -20,7 +20,53 @@ public sealed partial record ParsedToken(string Signature, string Repository, st
             || !fields.TryGetValue("access", out var access) || !fields.TryGetValue("expires", out var expiresText)
             || !long.TryParse(expiresText, out var expires))
             return null;
-        return new ParsedToken(signature, repository, access, expires, fields.GetValueOrDefault("user") ?? "");
+        return DecodeName(repository) is { } name
+            ? new ParsedToken(signature, name, access, expires, fields.GetValueOrDefault("user") ?? "")
+            : null;
+    }
+
+    /// <summary>
+    /// The repository name as it travels in a token header: printable ASCII stays, every other UTF-8 byte and
+    /// '%', '"', ',' and space become %XX. Header values cannot carry non-ASCII or control characters, and the
+    /// quotes and commas delimit the token's fields; escaping '%' too keeps the mapping one-to-one.
+    /// </summary>
+    public static string EncodeName(string name)
+    {
+        var sb = new System.Text.StringBuilder(name.Length);
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(name))
+        {
+            if (b is > 0x20 and < 0x7F && b is not ((byte)'%' or (byte)'"' or (byte)','))
+                sb.Append((char)b);
+            else
+                sb.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The inverse of <see cref="EncodeName"/>; null when the text is not in that form.</summary>
+    public static string? DecodeName(string text)
+    {
+        var bytes = new List<byte>(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] != '%')
+            {
+                if (text[i] > 0x7E) return null;
+                bytes.Add((byte)text[i]);
+                continue;
+            }
+            if (i + 2 >= text.Length || !byte.TryParse(text.AsSpan(i + 1, 2), System.Globalization.NumberStyles.AllowHexSpecifier, null, out var b)) return null;
+            bytes.Add(b);
+            i += 2;
+        }
+        try
+        {
+            return new System.Text.UTF8Encoding(false, true).GetString(bytes.ToArray());
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return null;
+        }
     }
 
     [GeneratedRegex(@"(\w+)[:=][\s""]?([^"",]+)""?", RegexOptions.CultureInvariant)]

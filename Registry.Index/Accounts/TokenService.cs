@@ -25,11 +25,11 @@ public sealed class TokenService(RegistrySettings settings, AuthSettings auth, I
     public async Task<string> IssueAsync(RepositoryName repository, string access, string? user, CancellationToken ct)
     {
         if (!auth.Enabled)
-            return $"Token signature={RandomNumberGenerator.GetString(SignatureAlphabet, 16)},repository=\"{repository.FullName}\",access={access}";
+            return $"Token signature={RandomNumberGenerator.GetString(SignatureAlphabet, 16)},repository=\"{ParsedToken.EncodeName(repository.FullName)}\",access={access}";
         var expires = _time.GetUtcNow().Add(auth.TokenLifetime).ToUnixTimeSeconds();
         var userField = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(user ?? ""));
         var signature = await SignAsync(repository.FullName, access, expires, userField, ct);
-        return $"Token signature={signature},repository=\"{repository.FullName}\",access={access},expires={expires},user={userField}";
+        return $"Token signature={signature},repository=\"{ParsedToken.EncodeName(repository.FullName)}\",access={access},expires={expires},user={userField}";
     }
 
     /// <summary>The token's user ("" for anonymous) when its signature is genuine and it has not expired; else null.</summary>
