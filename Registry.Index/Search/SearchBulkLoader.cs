@@ -70,7 +70,7 @@ internal static class SearchBulkLoader
 
         ct.ThrowIfCancellationRequested();
         await connection.ExecuteAsync(new CommandDefinition(
-            SearchSchema.CreateDerived,
+            SearchSchema.AssignOrderKeys + SearchSchema.CreateDerived,
             transaction: transaction, cancellationToken: ct));
 
         // The empty term counts every row, also when there are none.

@@ -188,10 +188,12 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
             }
             else if (before is null)
             {
+                var orderKey = await PlaceAsync(connection, transaction, after.Name, after.StarCount, ct);
                 await connection.ExecuteAsync(new CommandDefinition("""
-                    INSERT INTO search_repositories(name, description, star_count, name_lower, repo_lower, description_lower)
-                    VALUES (@Name, @Description, @StarCount, @NameLower, @RepoLower, @DescriptionLower)
-                    """, after, transaction, cancellationToken: ct));
+                    INSERT INTO search_repositories(name, description, star_count, name_lower, repo_lower, description_lower, order_key)
+                    VALUES (@Name, @Description, @StarCount, @NameLower, @RepoLower, @DescriptionLower, @orderKey)
+                    """, new { after.Name, after.Description, after.StarCount, after.NameLower, after.RepoLower, after.DescriptionLower, orderKey },
+                    transaction, cancellationToken: ct));
             }
             else
             {
@@ -220,6 +222,82 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
                 versionBefore, versionAfter, term => Contains(before, term) || Contains(after, term),
                 (after is null ? 0 : 1) - (before is null ? 0 : 1));
         });
+    }
+
+    /// <summary>
+    /// The order key for a new row: the middle of the gap between its neighbours in result order (SQLite
+    /// compares, so the order is exactly the one searches use). When the gap is used up, the rows around it
+    /// are spread evenly over a wider span first (<see cref="RenumberAsync"/>). Runs in the write transaction.
+    /// </summary>
+    private static async Task<long> PlaceAsync(
+        SqliteConnection connection, SqliteTransaction transaction, string name, int starCount, CancellationToken ct)
+    {
+        async Task<long?> KeyAsync(string sql) => await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT order_key FROM search_repositories INDEXED BY ix_search_rank " + sql,
+            new { name, stars = starCount }, transaction, cancellationToken: ct));
+
+        var previous = await KeyAsync("WHERE star_count = @stars AND name < @name ORDER BY star_count DESC, name DESC LIMIT 1")
+            ?? await KeyAsync("WHERE star_count > @stars ORDER BY star_count, name DESC LIMIT 1");
+        var next = await KeyAsync("WHERE star_count = @stars AND name > @name ORDER BY star_count DESC, name LIMIT 1")
+            ?? await KeyAsync("WHERE star_count < @stars ORDER BY star_count DESC, name LIMIT 1");
+        return (previous, next) switch
+        {
+            (null, null) => SearchSchema.OrderKeyGap,
+            (null, { } n) => n - SearchSchema.OrderKeyGap,
+            ({ } p, null) => p + SearchSchema.OrderKeyGap,
+            ({ } p, { } n) when n - p >= 2 => p + (n - p) / 2,
+            ({ } p, { } n) => await RenumberAsync(connection, transaction, p, n, ct),
+        };
+    }
+
+    /// <summary>
+    /// Makes room between two adjacent keys: the nearest rows on either side (more each round, until the span
+    /// they share with the new row leaves a gap of 2 or more) get evenly spaced keys, in the same order, and
+    /// the key of the new row's slot is returned. Rows outside the window keep their keys, so the new keys,
+    /// strictly between the window's bounds, can collide only with keys of the window itself; rows moving
+    /// down are moved lowest first and rows moving up highest first, so no row ever takes a key still held.
+    /// </summary>
+    private static async Task<long> RenumberAsync(
+        SqliteConnection connection, SqliteTransaction transaction, long previous, long next, CancellationToken ct)
+    {
+        for (var reach = 32; ; reach *= 2)
+        {
+            var below = (await connection.QueryAsync<long>(new CommandDefinition(
+                "SELECT order_key FROM search_repositories INDEXED BY ix_search_order WHERE order_key <= @previous ORDER BY order_key DESC LIMIT @n",
+                new { previous, n = reach + 1 }, transaction, cancellationToken: ct))).ToList();
+            var above = (await connection.QueryAsync<long>(new CommandDefinition(
+                "SELECT order_key FROM search_repositories INDEXED BY ix_search_order WHERE order_key >= @next ORDER BY order_key LIMIT @n",
+                new { next, n = reach + 1 }, transaction, cancellationToken: ct))).ToList();
+            var window = below.Take(reach).Reverse().Concat(above.Take(reach)).ToList();
+            var slots = window.Count + 1;
+            // A side that reaches the first or last row is open: it extends by a gap per slot.
+            var low = below.Count > reach ? below[reach] : below[^1] - SearchSchema.OrderKeyGap * slots;
+            var high = above.Count > reach ? above[reach] : above[^1] + SearchSchema.OrderKeyGap * slots;
+            var step = (high - low) / (slots + 1);
+            if (step < 2)
+            {
+                continue;
+            }
+
+            var newRow = Math.Min(reach, below.Count);
+            var moves = new List<(long From, long To)>(window.Count);
+            for (var i = 0; i < window.Count; i++)
+            {
+                var slot = i < newRow ? i : i + 1;
+                moves.Add((window[i], low + step * (slot + 1)));
+            }
+
+            var ordered = moves.Where(m => m.To < m.From).OrderBy(m => m.From)
+                .Concat(moves.Where(m => m.To > m.From).OrderByDescending(m => m.From));
+            foreach (var (from, to) in ordered)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE search_repositories SET order_key = @to WHERE order_key = @from",
+                    new { from, to }, transaction, cancellationToken: ct));
+            }
+
+            return low + step * (newRow + 1);
+        }
     }
 
     private static Task<long> ReadVersionAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct) =>

@@ -26,7 +26,7 @@ public class SqliteSearchIndexDatabaseTests
         index.FilePath.Should().Be(path);
         (await index.CountAsync(default)).Should().Be(0);
         (await ScalarAsync<string>(path, "PRAGMA journal_mode")).Should().Be("wal");
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(2);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(3);
     }
 
     [Test]
@@ -44,7 +44,7 @@ public class SqliteSearchIndexDatabaseTests
 
         var index = await SqliteSearchIndex.OpenAsync(path, default);
 
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(2);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(3);
         (await index.SearchAsync("", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
             new SearchEntry("library/busybox", ""),
             new SearchEntry("team/app", "An App"),
@@ -57,7 +57,7 @@ public class SqliteSearchIndexDatabaseTests
 
         (await reopened.SearchAsync("", 25, 1, default)).Results.Select(r => r.Name).Should()
             .Equal("team/app", "team/new");
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(2);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(3);
         // The original's own table is left as it was.
         (await ScalarAsync<long>(path, "SELECT count(*) FROM repository")).Should().Be(2);
     }
@@ -90,7 +90,7 @@ public class SqliteSearchIndexDatabaseTests
         var index = await SqliteSearchIndex.OpenAsync(path, default);
         index.CacheResults = false;
 
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(2);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(3);
         (await ScalarAsync<long>(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('search_meta', 'ix_search_described')"))
             .Should().Be(2);
         (await index.SearchAsync("app", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
@@ -99,6 +99,66 @@ public class SqliteSearchIndexDatabaseTests
         await index.RemoveRepositoryAsync("team/apple", default);
         (await index.SearchAsync("app", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
             new SearchEntry("team/app", "An App", 3), new SearchEntry("team/other", "my app")]), o => o.WithStrictOrdering());
+    }
+
+    [Test]
+    public async Task Open_upgrades_a_version_2_database_to_order_keys_and_its_searches_follow_later_writes()
+    {
+        var path = _directory.File("index.db");
+        var first = await SqliteSearchIndex.OpenAsync(path, default);
+        await first.ReplaceAllAsync([
+            new SearchEntry("team/app", "An App", 3), new SearchEntry("team/apple", ""), new SearchEntry("a/zapp", "", 1),
+            new SearchEntry("b/other", "for the app"),
+        ], default);
+        first.Dispose();
+        // What version 2 left behind: no order key; the full-text rowid and the ordering indexes by id and name.
+        await ExecuteAsync(path, """
+            DROP TRIGGER search_repositories_ai;
+            DROP TRIGGER search_repositories_ad;
+            DROP TRIGGER search_repositories_au;
+            DROP TRIGGER search_repositories_rank_au;
+            DROP TABLE search_fts;
+            DROP INDEX ix_search_order;
+            DROP INDEX ix_search_described;
+            DROP INDEX ix_search_name_lower;
+            DROP INDEX ix_search_repo_lower;
+            DROP INDEX ix_search_rank;
+            ALTER TABLE search_repositories DROP COLUMN order_key;
+            CREATE INDEX ix_search_order ON search_repositories(star_count DESC, name, name_lower, repo_lower);
+            CREATE INDEX ix_search_described ON search_repositories(star_count DESC, name, name_lower, description_lower)
+                WHERE description_lower <> '';
+            CREATE INDEX ix_search_name_lower ON search_repositories(name_lower, star_count, name, repo_lower);
+            CREATE INDEX ix_search_repo_lower ON search_repositories(repo_lower, star_count, name);
+            CREATE VIRTUAL TABLE search_fts USING fts5(
+                name_t, desc_t, content='', contentless_delete=1, tokenize='trigram case_sensitive 1');
+            INSERT INTO search_fts(rowid, name_t, desc_t) SELECT id, name_lower, description_lower FROM search_repositories;
+            CREATE TRIGGER search_repositories_ai AFTER INSERT ON search_repositories BEGIN
+                INSERT INTO search_fts(rowid, name_t, desc_t) VALUES (new.id, new.name_lower, new.description_lower);
+                UPDATE search_meta SET version = random() WHERE id = 0;
+            END;
+            CREATE TRIGGER search_repositories_ad AFTER DELETE ON search_repositories BEGIN
+                DELETE FROM search_fts WHERE rowid = old.id;
+                UPDATE search_meta SET version = random() WHERE id = 0;
+            END;
+            CREATE TRIGGER search_repositories_au AFTER UPDATE OF name_lower, description_lower ON search_repositories BEGIN
+                DELETE FROM search_fts WHERE rowid = old.id;
+                INSERT INTO search_fts(rowid, name_t, desc_t) VALUES (new.id, new.name_lower, new.description_lower);
+            END;
+            PRAGMA user_version = 2;
+            """);
+
+        var index = await SqliteSearchIndex.OpenAsync(path, default);
+        index.CacheResults = false;
+
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(3);
+        (await ScalarAsync<long>(path, "SELECT count(DISTINCT order_key) FROM search_repositories WHERE order_key > 0")).Should().Be(4);
+        (await index.SearchAsync("app", 2, 2, default)).Should().BeEquivalentTo(new SearchPage(4, [
+            new SearchEntry("a/zapp", "", 1), new SearchEntry("b/other", "for the app")]), o => o.WithStrictOrdering());
+        await index.SetDescriptionAsync("c/new", "an app too", default);
+        await index.RemoveRepositoryAsync("team/apple", default);
+        (await index.SearchAsync("app", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(4, [
+            new SearchEntry("team/app", "An App", 3), new SearchEntry("a/zapp", "", 1), new SearchEntry("b/other", "for the app"),
+            new SearchEntry("c/new", "an app too")]), o => o.WithStrictOrdering());
     }
 
     [Test]
