@@ -38,8 +38,8 @@ internal static class SearchBulkLoader
         {
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO search_repositories(name, description, star_count, name_lower, repo_lower, description_lower)
-                VALUES ($name, $description, $stars, $nameLower, $repoLower, $descriptionLower)
+                INSERT INTO search_repositories(name, description, star_count, name_lower, repo_lower, description_lower, name_mask)
+                VALUES ($name, $description, $stars, $nameLower, $repoLower, $descriptionLower, $nameMask)
                 """;
             var name = insert.Parameters.Add("$name", SqliteType.Text);
             var description = insert.Parameters.Add("$description", SqliteType.Text);
@@ -47,6 +47,7 @@ internal static class SearchBulkLoader
             var nameLower = insert.Parameters.Add("$nameLower", SqliteType.Text);
             var repoLower = insert.Parameters.Add("$repoLower", SqliteType.Text);
             var descriptionLower = insert.Parameters.Add("$descriptionLower", SqliteType.Text);
+            var nameMask = insert.Parameters.Add("$nameMask", SqliteType.Integer);
             insert.Prepare();
 
             for (var i = 0; i < rows.Length; i++)
@@ -63,6 +64,7 @@ internal static class SearchBulkLoader
                 nameLower.Value = row.NameLower;
                 repoLower.Value = row.RepoLower;
                 descriptionLower.Value = row.DescriptionLower;
+                nameMask.Value = NameMask.Of(row.NameLower);
                 insert.ExecuteNonQuery();
                 ShortTermCounts.Add(counts, row.NameLower, row.RepoLower, row.DescriptionLower, +1, scratch);
             }

@@ -76,12 +76,13 @@ internal sealed class SearchReadSession : IDisposable
     public const string DescriptionOnlyMatch = "@descriptionOnly";
     public const string Limit = "@limit";
     public const string Offset = "@offset";
+    public const string Mask = "@mask";
 
     private static readonly (string Name, SqliteType Type)[] Parameters =
     [
         (Term, SqliteType.Text), (Upper, SqliteType.Text), (Length, SqliteType.Integer), (Match, SqliteType.Text),
         (NameMatch, SqliteType.Text), (DescriptionOnlyMatch, SqliteType.Text), (Limit, SqliteType.Integer),
-        (Offset, SqliteType.Integer),
+        (Offset, SqliteType.Integer), (Mask, SqliteType.Integer),
     ];
 
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);

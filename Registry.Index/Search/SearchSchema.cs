@@ -13,19 +13,23 @@ internal static class SearchSchema
     /// Secondary indexes. Every row has an <c>order_key</c> that ascends in result order (star count
     /// descending, then name), so the indexes that lead with it are already in result order: a walk for a
     /// frequent term or a page of a tier is a range scan with an OFFSET, and the ordering index covers every
-    /// column the name filters read, so such a walk never touches the table. Only a described row can match
+    /// column the name filters read (the character mask first, <see cref="NameMask"/>), so such a walk never
+    /// touches the table and mostly stops decoding at the mask. Only a described row can match
     /// by its description alone, so the walk for that tier uses a partial ordering index of the described
     /// rows (a fraction of all rows in a public registry). The prefix indexes carry the order key, so a
     /// prefix tier sorts integers. The rank index finds a new row's neighbours in result order.
     /// </summary>
-    public const string CreateIndexes = """
-        CREATE INDEX ix_search_order ON search_repositories(order_key, name_lower, repo_lower);
+    public const string CreateIndexes = CreateOrderIndex + """
+
         CREATE INDEX ix_search_described ON search_repositories(order_key, name_lower, description_lower)
             WHERE description_lower <> '';
         CREATE INDEX ix_search_name_lower ON search_repositories(name_lower, order_key, repo_lower);
         CREATE INDEX ix_search_repo_lower ON search_repositories(repo_lower, order_key);
         CREATE INDEX ix_search_rank ON search_repositories(star_count DESC, name, order_key);
         """;
+
+    private const string CreateOrderIndex =
+        "CREATE INDEX ix_search_order ON search_repositories(order_key, name_mask, name_lower, repo_lower);";
 
     public const string DropIndexes = """
         DROP INDEX IF EXISTS ix_search_order;
@@ -83,7 +87,8 @@ internal static class SearchSchema
     /// by another program through plain SQL. The registry itself never changes a star count or a name, but
     /// such a change moves the row in result order: it takes the middle of the gap between its new neighbours,
     /// and when that gap is used up every row is numbered afresh (via negative keys, so that no key is ever
-    /// held twice; the phase of negative keys is what the second statement looks for).
+    /// held twice; the phase of negative keys is what the second statement looks for). A name changed without
+    /// its character mask makes the mask unknown, so that the walks still test that row's name.
     /// </summary>
     public const string CreateTriggers = """
         CREATE TRIGGER search_repositories_ai AFTER INSERT ON search_repositories BEGIN
@@ -125,6 +130,10 @@ internal static class SearchSchema
                         ORDER BY star_count DESC, name LIMIT 1) AS n))
             WHERE id = new.id;
         END;
+        CREATE TRIGGER search_repositories_mask_au AFTER UPDATE OF name_lower ON search_repositories
+            WHEN new.name_mask = old.name_mask AND new.name_mask <> -1 BEGIN
+            UPDATE search_repositories SET name_mask = -1 WHERE id = new.id;
+        END;
         CREATE TRIGGER search_repositories_version_au AFTER UPDATE ON search_repositories BEGIN
             UPDATE search_meta SET version = random() WHERE id = 0;
         END;
@@ -137,6 +146,7 @@ internal static class SearchSchema
         DROP TRIGGER IF EXISTS search_repositories_au;
         DROP TRIGGER IF EXISTS search_repositories_version_au;
         DROP TRIGGER IF EXISTS search_repositories_rank_au;
+        DROP TRIGGER IF EXISTS search_repositories_mask_au;
         DROP TABLE IF EXISTS search_fts;
         DROP TABLE IF EXISTS search_meta;
         """;
@@ -152,6 +162,7 @@ internal static class SearchSchema
         CreateVersion1Async,
         RebuiltByVersion3Async,
         AddOrderKeysAsync,
+        AddNameMasksAsync,
     ];
 
     public static async Task MigrateAsync(SqliteConnection connection, string filePath, CancellationToken ct)
@@ -202,7 +213,8 @@ internal static class SearchSchema
                 name_lower TEXT NOT NULL,
                 repo_lower TEXT NOT NULL,
                 description_lower TEXT NOT NULL DEFAULT '',
-                order_key INTEGER NOT NULL DEFAULT 0
+                order_key INTEGER NOT NULL DEFAULT 0,
+                name_mask INTEGER NOT NULL DEFAULT -1
             );
             CREATE TABLE search_short_terms (
                 term TEXT NOT NULL PRIMARY KEY,
@@ -246,8 +258,62 @@ internal static class SearchSchema
         var addColumn = hasColumn == 0
             ? "ALTER TABLE search_repositories ADD COLUMN order_key INTEGER NOT NULL DEFAULT 0;"
             : "";
+        // The indexes built here already include the mask column of version 4.
+        await AddNameMaskColumnAsync(connection, transaction, ct);
         await connection.ExecuteAsync(new CommandDefinition(
             DropDerived + DropIndexes + addColumn + AssignOrderKeys + CreateDerived,
             transaction: transaction, cancellationToken: ct));
+    }
+
+    /// <summary>
+    /// Version 4 stores each name's character mask (<see cref="NameMask"/>), computed here by the same code as
+    /// every write, and puts it into the ordering index next to the key.
+    /// </summary>
+    private static async Task AddNameMasksAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct)
+    {
+        await AddNameMaskColumnAsync(connection, transaction, ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DROP INDEX IF EXISTS ix_search_order", transaction: transaction, cancellationToken: ct));
+        var rows = (await connection.QueryAsync<(long Id, string NameLower)>(new CommandDefinition(
+            "SELECT id, name_lower FROM search_repositories", transaction: transaction, cancellationToken: ct))).ToList();
+
+        // One prepared statement reused for every row; Dapper would re-prepare per call.
+        using (var update = connection.CreateCommand())
+        {
+            update.Transaction = transaction;
+            update.CommandText = "UPDATE search_repositories SET name_mask = $mask WHERE id = $id";
+            var mask = update.Parameters.Add("$mask", SqliteType.Integer);
+            var id = update.Parameters.Add("$id", SqliteType.Integer);
+            update.Prepare();
+            foreach (var row in rows)
+            {
+                mask.Value = NameMask.Of(row.NameLower);
+                id.Value = row.Id;
+                update.ExecuteNonQuery();
+            }
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DROP TRIGGER IF EXISTS search_repositories_mask_au;" + CreateOrderIndex + """
+            CREATE TRIGGER search_repositories_mask_au AFTER UPDATE OF name_lower ON search_repositories
+                WHEN new.name_mask = old.name_mask AND new.name_mask <> -1 BEGIN
+                UPDATE search_repositories SET name_mask = -1 WHERE id = new.id;
+            END;
+            UPDATE search_meta SET version = random() WHERE id = 0;
+            """,
+            transaction: transaction, cancellationToken: ct));
+    }
+
+    private static async Task AddNameMaskColumnAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct)
+    {
+        var hasColumn = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT count(*) FROM pragma_table_info('search_repositories') WHERE name = 'name_mask'",
+            transaction: transaction, cancellationToken: ct));
+        if (hasColumn == 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "ALTER TABLE search_repositories ADD COLUMN name_mask INTEGER NOT NULL DEFAULT -1",
+                transaction: transaction, cancellationToken: ct));
+        }
     }
 }

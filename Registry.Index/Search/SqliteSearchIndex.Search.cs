@@ -123,6 +123,7 @@ public sealed partial class SqliteSearchIndex
         private readonly string _phrase;
         private readonly string _nameMatch;
         private readonly string _descriptionOnlyMatch;
+        private readonly long _mask;
 
         public SearchRun(SearchReadSession session, SqliteTransaction snapshot, SearchCountCache counts, string term)
         {
@@ -135,6 +136,7 @@ public sealed partial class SqliteSearchIndex
             _phrase = "\"" + term.Replace("\"", "\"\"") + "\"";
             _nameMatch = "name_t : " + _phrase;
             _descriptionOnlyMatch = $"desc_t : {_phrase} NOT name_t : {_phrase}";
+            _mask = NameMask.Of(term);
         }
 
         private bool Trigram => _length >= 3;
@@ -231,6 +233,7 @@ public sealed partial class SqliteSearchIndex
             parameters[SearchReadSession.DescriptionOnlyMatch].Value = _descriptionOnlyMatch;
             parameters[SearchReadSession.Limit].Value = limit;
             parameters[SearchReadSession.Offset].Value = offset;
+            parameters[SearchReadSession.Mask].Value = _mask;
             return command.ExecuteReader();
         }
     }
@@ -316,11 +319,14 @@ public sealed partial class SqliteSearchIndex
 
     /// <summary>
     /// Walks in result order. The prefix tests are the same key ranges as the counts use, so that a tier
-    /// holds exactly as many rows as counted. The description-only tier walks the described rows alone.
+    /// holds exactly as many rows as counted. A row of a name tier contains the term in its name, so the walk
+    /// first tests the characters (<see cref="NameMask"/>, read from the ordering index next to the key) and
+    /// decodes and compares the names only of the rows that pass; for a rare character that skips almost
+    /// every row cheaply. The description-only tier walks the described rows alone.
     /// </summary>
     private static readonly string[] WalkSql = [.. Enumerable.Range(0, 4).Select(tier => Entries($"""
         SELECT order_key FROM search_repositories INDEXED BY {(tier == 3 ? "ix_search_described" : "ix_search_order")}
-        WHERE {tier switch
+        WHERE {(tier == 3 ? "" : "(name_mask & @mask) = @mask AND ")}{tier switch
         {
             0 => "repo_lower = @term",
             1 => "((name_lower >= @term AND name_lower < @upper) OR (repo_lower >= @term AND repo_lower < @upper)) AND repo_lower <> @term",

@@ -190,9 +190,9 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
             {
                 var orderKey = await PlaceAsync(connection, transaction, after.Name, after.StarCount, ct);
                 await connection.ExecuteAsync(new CommandDefinition("""
-                    INSERT INTO search_repositories(name, description, star_count, name_lower, repo_lower, description_lower, order_key)
-                    VALUES (@Name, @Description, @StarCount, @NameLower, @RepoLower, @DescriptionLower, @orderKey)
-                    """, new { after.Name, after.Description, after.StarCount, after.NameLower, after.RepoLower, after.DescriptionLower, orderKey },
+                    INSERT INTO search_repositories(name, description, star_count, name_lower, repo_lower, description_lower, order_key, name_mask)
+                    VALUES (@Name, @Description, @StarCount, @NameLower, @RepoLower, @DescriptionLower, @orderKey, @nameMask)
+                    """, new { after.Name, after.Description, after.StarCount, after.NameLower, after.RepoLower, after.DescriptionLower, orderKey, nameMask = NameMask.Of(after.NameLower) },
                     transaction, cancellationToken: ct));
             }
             else

@@ -26,7 +26,7 @@ public class SqliteSearchIndexDatabaseTests
         index.FilePath.Should().Be(path);
         (await index.CountAsync(default)).Should().Be(0);
         (await ScalarAsync<string>(path, "PRAGMA journal_mode")).Should().Be("wal");
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(3);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
     }
 
     [Test]
@@ -44,7 +44,7 @@ public class SqliteSearchIndexDatabaseTests
 
         var index = await SqliteSearchIndex.OpenAsync(path, default);
 
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(3);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
         (await index.SearchAsync("", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
             new SearchEntry("library/busybox", ""),
             new SearchEntry("team/app", "An App"),
@@ -57,7 +57,7 @@ public class SqliteSearchIndexDatabaseTests
 
         (await reopened.SearchAsync("", 25, 1, default)).Results.Select(r => r.Name).Should()
             .Equal("team/app", "team/new");
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(3);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
         // The original's own table is left as it was.
         (await ScalarAsync<long>(path, "SELECT count(*) FROM repository")).Should().Be(2);
     }
@@ -90,7 +90,7 @@ public class SqliteSearchIndexDatabaseTests
         var index = await SqliteSearchIndex.OpenAsync(path, default);
         index.CacheResults = false;
 
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(3);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
         (await ScalarAsync<long>(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('search_meta', 'ix_search_described')"))
             .Should().Be(2);
         (await index.SearchAsync("app", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
@@ -150,7 +150,7 @@ public class SqliteSearchIndexDatabaseTests
         var index = await SqliteSearchIndex.OpenAsync(path, default);
         index.CacheResults = false;
 
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(3);
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
         (await ScalarAsync<long>(path, "SELECT count(DISTINCT order_key) FROM search_repositories WHERE order_key > 0")).Should().Be(4);
         (await index.SearchAsync("app", 2, 2, default)).Should().BeEquivalentTo(new SearchPage(4, [
             new SearchEntry("a/zapp", "", 1), new SearchEntry("b/other", "for the app")]), o => o.WithStrictOrdering());
@@ -159,6 +159,61 @@ public class SqliteSearchIndexDatabaseTests
         (await index.SearchAsync("app", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(4, [
             new SearchEntry("team/app", "An App", 3), new SearchEntry("a/zapp", "", 1), new SearchEntry("b/other", "for the app"),
             new SearchEntry("c/new", "an app too")]), o => o.WithStrictOrdering());
+    }
+
+    [Test]
+    public async Task Open_upgrades_a_version_3_database_to_name_masks_and_its_searches_follow_later_writes()
+    {
+        var path = _directory.File("index.db");
+        var first = await SqliteSearchIndex.OpenAsync(path, default);
+        await first.ReplaceAllAsync([
+            new SearchEntry("team/app", "An App", 3), new SearchEntry("q/zap", ""), new SearchEntry("a/Üq", "qq"),
+            new SearchEntry("b/other", "about q")], default);
+        first.Dispose();
+        // What version 3 left behind: no mask column, the ordering index without it.
+        await ExecuteAsync(path, """
+            DROP TRIGGER search_repositories_mask_au;
+            DROP INDEX ix_search_order;
+            ALTER TABLE search_repositories DROP COLUMN name_mask;
+            CREATE INDEX ix_search_order ON search_repositories(order_key, name_lower, repo_lower);
+            PRAGMA user_version = 3;
+            """);
+
+        var index = await SqliteSearchIndex.OpenAsync(path, default);
+        index.CacheResults = false;
+
+        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
+        // t, e, a, m, p and '/' each have a bit of their own: 0, 4, 12, 15, 19 and 39.
+        (await ScalarAsync<long>(path, "SELECT name_mask FROM search_repositories WHERE name = 'team/app'"))
+            .Should().Be(549756375057);
+        (await ScalarAsync<long>(path, "SELECT count(*) FROM pragma_index_info('ix_search_order') WHERE name = 'name_mask'"))
+            .Should().Be(1);
+        (await index.SearchAsync("q", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(3, [
+            new SearchEntry("q/zap", ""), new SearchEntry("a/Üq", "qq"), new SearchEntry("b/other", "about q")]),
+            o => o.WithStrictOrdering());
+        (await index.SearchAsync("ü", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(1, [
+            new SearchEntry("a/Üq", "qq")]), o => o.WithStrictOrdering());
+        await index.AddRepositoryAsync("x/aq", default);
+        await index.RemoveRepositoryAsync("q/zap", default);
+        (await index.SearchAsync("q", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(3, [
+            new SearchEntry("a/Üq", "qq"), new SearchEntry("x/aq", ""), new SearchEntry("b/other", "about q")]),
+            o => o.WithStrictOrdering());
+    }
+
+    [Test]
+    public async Task A_name_changed_outside_the_registry_without_its_mask_is_still_found()
+    {
+        var path = _directory.File("index.db");
+        var index = await SqliteSearchIndex.OpenAsync(path, default);
+        index.CacheResults = false;
+        await index.ReplaceAllAsync([new SearchEntry("team/app", ""), new SearchEntry("team/other", "")], default);
+
+        // Counts of short terms are kept by the registry alone, so a trigram term shows it: the full-text index follows.
+        await ExecuteAsync(path, "UPDATE search_repositories SET name_lower = 'team/appz' WHERE name = 'team/app'");
+
+        (await ScalarAsync<long>(path, "SELECT name_mask FROM search_repositories WHERE name = 'team/app'")).Should().Be(-1);
+        (await index.SearchAsync("ppz", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(1, [
+            new SearchEntry("team/app", "")]), o => o.WithStrictOrdering());
     }
 
     [Test]
