@@ -21,19 +21,16 @@ public sealed class BlobHandler(BlobStore blobs, RegistrySettings settings) : IV
     {
         var delete = HttpMethods.IsDelete(context.Request.Method);
         if (delete && !settings.StorageDeleteEnabled) return V2Results.Error(V2ErrorCode.Unsupported);
-        if (!Digest.TryParse(route.Reference, out var digest)) return Fail(V2ErrorCode.DigestInvalid, route.Reference);
+        if (!Digest.TryParse(route.Reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, route.Reference);
 
         if (delete)
         {
-            if (!await blobs.UnlinkAsync(route.Name, digest, ct)) return Fail(V2ErrorCode.BlobUnknown, digest.ToString());
+            if (!await blobs.UnlinkAsync(route.Name, digest, ct)) return V2Results.Error(V2ErrorCode.BlobUnknown, digest.ToString());
             context.Response.ContentLength = 0;
             return Results.StatusCode(StatusCodes.Status202Accepted);
         }
 
         var blob = await blobs.StatAsync(route.Name, digest, ct);
-        return blob is null ? Fail(V2ErrorCode.BlobUnknown, digest.ToString()) : new BlobResult(blobs, blob);
+        return blob is null ? V2Results.Error(V2ErrorCode.BlobUnknown, digest.ToString()) : new BlobResult(blobs, blob);
     }
-
-    /// <summary>An error whose string is the <c>detail</c> (the plain <c>Error(code, string)</c> overload takes a message).</summary>
-    private static IResult Fail(V2ErrorCode code, string detail) => V2Results.Errors([V2Error.With(code, detail)]);
 }

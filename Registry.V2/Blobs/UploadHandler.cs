@@ -45,12 +45,12 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
 
         var algorithm = First(query, "digest-algorithm") ?? "sha256";
         if (!Digest.IsSupportedAlgorithm(algorithm))
-            return Fail(V2ErrorCode.DigestInvalid, "unsupported digest algorithm " + algorithm);
+            return V2Results.Error(V2ErrorCode.DigestInvalid, "unsupported digest algorithm " + algorithm);
 
         if (query.ContainsKey("digest"))
         {
             if (First(query, "digest") is not { } text || !Digest.TryParse(text, out var digest))
-                return Fail(V2ErrorCode.DigestInvalid, "digest parsing failed");
+                return V2Results.Error(V2ErrorCode.DigestInvalid, "digest parsing failed");
             return await MonolithicAsync(context, name, digest, ct);
         }
 
@@ -72,7 +72,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
             committed = true;
             return await sessions.CommitAsync(filled, digest, ct) == CommitOutcome.Committed
                 ? Created(context, name, digest)
-                : Fail(V2ErrorCode.DigestInvalid, digest.ToString());
+                : V2Results.Error(V2ErrorCode.DigestInvalid, digest.ToString());
         }
         finally
         {
@@ -96,8 +96,8 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
         using var held = await sessions.LockAsync(uuid, ct);
         if (await sessions.FindAsync(name, uuid, ct) is not { } session) return UploadUnknown();
         var text = First(context.Request.Query, "digest");
-        if (text is null) return Fail(V2ErrorCode.DigestInvalid, "digest missing");
-        if (!Digest.TryParse(text, out var digest)) return Fail(V2ErrorCode.DigestInvalid, "digest parsing failed");
+        if (text is null) return V2Results.Error(V2ErrorCode.DigestInvalid, "digest missing");
+        if (!Digest.TryParse(text, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, "digest parsing failed");
 
         if (HasBody(context))
         {
@@ -107,7 +107,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
         }
         return await sessions.CommitAsync(session, digest, ct) == CommitOutcome.Committed
             ? Created(context, name, digest)
-            : Fail(V2ErrorCode.DigestInvalid, digest.ToString());
+            : V2Results.Error(V2ErrorCode.DigestInvalid, digest.ToString());
     }
 
     private async Task<IResult> StatusAsync(HttpContext context, string name, string uuid, CancellationToken ct) =>
@@ -189,9 +189,6 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
         context.Response.ContentLength = 0;
         return Results.StatusCode(StatusCodes.Status201Created);
     }
-
-    /// <summary>An error whose string is the <c>detail</c> (the plain <c>Error(code, string)</c> overload takes a message).</summary>
-    private static IResult Fail(V2ErrorCode code, string detail) => V2Results.Errors([V2Error.With(code, detail)]);
 
     private static IResult UploadUnknown() => V2Results.Error(V2ErrorCode.BlobUploadUnknown);
 

@@ -36,7 +36,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         string detail;
         if (route.Reference.Contains(':'))
         {
-            if (!Digest.TryParse(route.Reference, out var digest)) return Error(V2ErrorCode.DigestInvalid, route.Reference);
+            if (!Digest.TryParse(route.Reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, route.Reference);
             manifest = await store.GetByDigestAsync(route.Name, digest, ct);
             detail = $"unknown manifest={digest}";
         }
@@ -46,9 +46,9 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
             manifest = DistributionName.IsValidTag(route.Reference) ? await store.GetByTagAsync(route.Name, route.Reference, ct) : null;
             detail = $"unknown tag={route.Reference}";
         }
-        if (manifest is null) return Error(V2ErrorCode.ManifestUnknown, detail);
+        if (manifest is null) return V2Results.Error(V2ErrorCode.ManifestUnknown, detail);
         if (NotAcceptable(manifest.MediaType, context.Request.Headers.Accept) is { } message)
-            return Error(V2ErrorCode.ManifestUnknown, message);
+            return V2Results.Error(V2ErrorCode.ManifestUnknown, message);
         return new ManifestResult(manifest, NoneMatch(context.Request.Headers.IfNoneMatch, manifest.Digest));
     }
 
@@ -99,7 +99,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         if (body is null)
         {
             // Chosen over distribution's 400: OCI recommends 413, and MANIFEST_INVALID keeps docker's message meaningful.
-            return Error(
+            return V2Results.Error(
                 new V2ErrorCode(V2ErrorCode.ManifestInvalid.Code, StatusCodes.Status413PayloadTooLarge, V2ErrorCode.ManifestInvalid.Message),
                 $"manifest is larger than the {ManifestStore.MaxManifestBytes}-byte limit");
         }
@@ -148,7 +148,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         string detail;
         if (route.Reference.Contains(':'))
         {
-            if (!Digest.TryParse(route.Reference, out var digest)) return Error(V2ErrorCode.DigestInvalid, route.Reference);
+            if (!Digest.TryParse(route.Reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, route.Reference);
             deleted = await store.DeleteManifestAsync(route.Name, digest, ct);
             detail = $"unknown manifest={digest}";
         }
@@ -157,11 +157,8 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
             deleted = DistributionName.IsValidTag(route.Reference) && await store.DeleteTagAsync(route.Name, route.Reference, ct);
             detail = $"unknown tag={route.Reference}";
         }
-        return deleted ? new AcceptedResult() : Error(V2ErrorCode.ManifestUnknown, detail);
+        return deleted ? new AcceptedResult() : V2Results.Error(V2ErrorCode.ManifestUnknown, detail);
     }
-
-    /// <summary>An envelope whose entry carries a string <c>detail</c> (and the code's default message).</summary>
-    private static IResult Error(V2ErrorCode code, string detail) => V2Results.Errors([V2Error.With(code, detail)]);
 
     /// <summary>202 with an explicit <c>Content-Length: 0</c>.</summary>
     private sealed class AcceptedResult : IResult

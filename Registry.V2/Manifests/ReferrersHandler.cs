@@ -25,7 +25,7 @@ public sealed class ReferrersHandler(ManifestStore store) : IV2RouteHandler
     public async Task<IResult> HandleAsync(HttpContext context, V2Route route, CancellationToken ct)
     {
         if (!Digest.TryParse(route.Reference, out var subject))
-            return V2Results.Errors([V2Error.With(V2ErrorCode.DigestInvalid, route.Reference)]);
+            return V2Results.Error(V2ErrorCode.DigestInvalid, route.Reference);
         var artifactType = context.Request.Query["artifactType"].ToString();
 
         var referrers = new List<(string Digest, JsonObject Descriptor)>();
