@@ -27,6 +27,9 @@ public sealed record ManifestDocument(
     public const string DockerV1 = "application/vnd.docker.distribution.manifest.v1+json";
     public const string DockerV1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
+    /// <summary>The names of the body's top-level properties (whatever their values), for the field-shape checks of a PUT.</summary>
+    public IReadOnlySet<string> Properties { get; init; } = new HashSet<string>();
+
     /// <summary>True for a manifest list or an OCI index (children are manifests).</summary>
     public bool IsIndex => MediaType is DockerList or OciIndex;
 
@@ -75,21 +78,10 @@ public sealed record ManifestDocument(
             ReadList(root, "layers"),
             manifests,
             root.TryGetProperty("subject", out var subject) ? ReadDescriptor(subject) : null,
-            root.TryGetProperty("artifactType", out var at) && at.ValueKind == JsonValueKind.String ? at.GetString() : null);
-    }
-
-    /// <summary>True when the body has a property of that name (index vs manifest field checks).</summary>
-    public static bool HasProperty(ReadOnlySpan<byte> bytes, string name)
-    {
-        try
+            root.TryGetProperty("artifactType", out var at) && at.ValueKind == JsonValueKind.String ? at.GetString() : null)
         {
-            using var json = JsonDocument.Parse(bytes.ToArray());
-            return json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty(name, out _);
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
+            Properties = root.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal),
+        };
     }
 
     private static IReadOnlyList<Descriptor> ReadList(JsonElement root, string name)

@@ -99,6 +99,7 @@ public class DistributionGrammarTests
         doc.References().Select(d => d.ToString()).Should().Equal(config, layer);
         doc.Layers[0].Urls.Should().Equal("https://x/y");
         doc.Subject!.DigestText.Should().Be(subject);
+        doc.Properties.Should().BeEquivalentTo("schemaVersion", "mediaType", "config", "layers", "subject");
     }
 
     [TestCase("""{"schemaVersion":2,"manifests":[]}""", ManifestDocument.OciIndex)]

@@ -270,9 +270,9 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
         {
             case ManifestDocument.DockerV2 or ManifestDocument.DockerList when document.BodyMediaType is null:
                 return (null, Invalid($"mediaType is required in a {type} manifest"));
-            case ManifestDocument.OciManifest when ManifestDocument.HasProperty(body, "manifests"):
+            case ManifestDocument.OciManifest when document.Properties.Contains("manifests"):
                 return (null, Invalid("an OCI image manifest must not have a manifests field"));
-            case ManifestDocument.OciIndex when ManifestDocument.HasProperty(body, "config") || ManifestDocument.HasProperty(body, "layers"):
+            case ManifestDocument.OciIndex when document.Properties.Contains("config") || document.Properties.Contains("layers"):
                 return (null, Invalid("an OCI image index must not have config or layers fields"));
             case ManifestDocument.DockerV2 or ManifestDocument.OciManifest when document.Config is null:
                 return (null, Invalid("an image manifest needs a config descriptor"));
