@@ -94,26 +94,11 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
     /// </summary>
     public async IAsyncEnumerable<string> DistributionRepositoriesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        var pending = new Stack<string>();
-        pending.Push("");
-        while (pending.Count > 0)
-        {
-            var name = pending.Pop();
-            var dir = name.Length == 0 ? DistributionPaths.RepositoriesDir : DistributionPaths.RepositoryDir(name);
-            var children = await storage.ListAsync(dir, ct);
-            var isRepository = false;
-            var nested = new List<string>();
-            foreach (var child in children)
-            {
-                var component = DistributionPaths.FileName(child);
-                if (component == "_manifests") isRepository = true;
-                else if (!component.StartsWith('_')) nested.Add(name.Length == 0 ? component : $"{name}/{component}");
-            }
-            if (isRepository && DistributionName.IsValid(name)) yield return name;
-            for (var i = nested.Count - 1; i >= 0; i--)
-                if (nested[i].Length <= DistributionName.MaxLength) pending.Push(nested[i]);
-        }
+        await foreach (var name in DistributionTree.RepositoriesAsync(storage, ManifestsDirectory, DistributionName.MaxLength, ct))
+            if (DistributionName.IsValid(name)) yield return name;
     }
+
+    private static readonly IReadOnlySet<string> ManifestsDirectory = new HashSet<string>(StringComparer.Ordinal) { "_manifests" };
 
     private async IAsyncEnumerable<SearchEntry> ScanV1Async([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {

@@ -255,29 +255,14 @@ public sealed partial class GarbageCollector
 
         /// <summary>
         /// Every repository directory of the distribution layout: one that holds <c>_manifests</c>, <c>_layers</c> or
-        /// <c>_uploads</c> (a first push has links before it has manifests); names are not validated, so links under a
-        /// name this server would refuse still keep their blobs.
+        /// <c>_uploads</c> (a first push has links before it has manifests); names are not validated (nor bounded), so
+        /// links under a name this server would refuse still keep their blobs.
         /// </summary>
-        private async IAsyncEnumerable<string> RepositoryNamesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-        {
-            var pending = new Stack<string>();
-            pending.Push("");
-            while (pending.Count > 0)
-            {
-                var name = pending.Pop();
-                var dir = name.Length == 0 ? DistributionPaths.RepositoriesDir : DistributionPaths.RepositoryDir(name);
-                var isRepository = false;
-                var nested = new List<string>();
-                foreach (var child in await _storage.ListAsync(dir, ct))
-                {
-                    var component = DistributionPaths.FileName(child);
-                    if (component is "_manifests" or "_layers" or "_uploads") isRepository = true;
-                    else if (!component.StartsWith('_')) nested.Add(name.Length == 0 ? component : $"{name}/{component}");
-                }
-                if (isRepository && name.Length > 0) yield return name;
-                for (var i = nested.Count - 1; i >= 0; i--) pending.Push(nested[i]);
-            }
-        }
+        private IAsyncEnumerable<string> RepositoryNamesAsync(CancellationToken ct) =>
+            DistributionTree.RepositoriesAsync(_storage, RepositoryDataDirectories, int.MaxValue, ct);
+
+        private static readonly IReadOnlySet<string> RepositoryDataDirectories =
+            new HashSet<string>(StringComparer.Ordinal) { "_manifests", "_layers", "_uploads" };
 
         private async Task<V2Repository> ScanV2RepositoryAsync(string name, CancellationToken ct)
         {
@@ -289,7 +274,7 @@ public sealed partial class GarbageCollector
             {
                 var tag = DistributionPaths.FileName(tagDir);
                 tags.Add((tag, await DistributionLinks.ReadAsync(_storage, $"{tagDir}/current/link", ct)));
-                foreach (var entry in await DigestDirsAsync($"{tagDir}/index", ct)) tagIndex.Add((tag, entry.Digest, entry.Dir));
+                foreach (var entry in await DistributionTree.DigestDirectoriesAsync(_storage, $"{tagDir}/index", ct)) tagIndex.Add((tag, entry.Digest, entry.Dir));
             }
             var uploads = (await _storage.ListAsync(DistributionPaths.UploadsDir(name), ct)).ToList();
             return new V2Repository(name, revisions, tags, tagIndex, layers, uploads);
@@ -299,23 +284,13 @@ public sealed partial class GarbageCollector
         private async Task<List<V2Link>> LinksAsync(string repository, string root, CancellationToken ct)
         {
             var links = new List<V2Link>();
-            foreach (var (digest, dir) in await DigestDirsAsync(root, ct))
+            foreach (var (digest, dir) in await DistributionTree.DigestDirectoriesAsync(_storage, root, ct))
             {
                 var path = $"{dir}/link";
                 if (await DistributionLinks.ReadAsync(_storage, path, ct) is not { } target) continue;
                 links.Add(new V2Link(repository, digest, target, dir, await _storage.LastModifiedAsync(path, ct)));
             }
             return links;
-        }
-
-        private async Task<List<(Digest Digest, string Dir)>> DigestDirsAsync(string root, CancellationToken ct)
-        {
-            var result = new List<(Digest, string)>();
-            foreach (var algDir in await _storage.ListAsync(root, ct))
-            foreach (var hexDir in await _storage.ListAsync(algDir, ct))
-                if (Digest.TryParse($"{DistributionPaths.FileName(algDir)}:{DistributionPaths.FileName(hexDir)}", out var digest))
-                    result.Add((digest, hexDir));
-            return result;
         }
 
         /// <summary>Every blob directory <c>blobs/&lt;alg&gt;/&lt;xx&gt;/&lt;hex&gt;</c> whose name is a valid digest.</summary>

@@ -190,16 +190,8 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
     /// </summary>
     public async IAsyncEnumerable<StoredManifest> ListRevisionsAsync(string name, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        foreach (var algorithmDir in await storage.ListAsync(DistributionPaths.RevisionsDir(name), ct))
-        {
-            var algorithm = DistributionPaths.FileName(algorithmDir);
-            if (!Digest.IsSupportedAlgorithm(algorithm)) continue;
-            foreach (var hexDir in await storage.ListAsync(algorithmDir, ct))
-            {
-                if (!Digest.TryParse($"{algorithm}:{DistributionPaths.FileName(hexDir)}", out var digest)) continue;
-                if (await GetByDigestAsync(name, digest, ct) is { } manifest) yield return manifest;
-            }
-        }
+        foreach (var (digest, _) in await DistributionTree.DigestDirectoriesAsync(storage, DistributionPaths.RevisionsDir(name), ct))
+            if (await GetByDigestAsync(name, digest, ct) is { } manifest) yield return manifest;
     }
 
     /// <summary>

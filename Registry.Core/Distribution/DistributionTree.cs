@@ -1,0 +1,52 @@
+using Registry.Core.Storage;
+
+namespace Registry.Core.Distribution;
+
+/// <summary>
+/// Walks of the distribution layout (v2 spec §6.1) that more than one reader needs: the repository directories
+/// and the <c>&lt;alg&gt;/&lt;hex&gt;</c> directories under a repository's revisions, layers or tag index.
+/// </summary>
+public static class DistributionTree
+{
+    /// <summary>
+    /// Every directory under <c>repositories/</c> that holds one of <paramref name="dataDirectories"/> (e.g.
+    /// <c>_manifests</c>), as a name relative to <c>repositories/</c>. Nested repositories (<c>foo</c> and <c>foo/bar</c>)
+    /// both count; directories whose name starts with '_' are a repository's own data and are not descended into.
+    /// Names are not validated. The order is the catalog's ('/' before every other character), because children are
+    /// listed in ordinal order and visited depth first; nothing longer than <paramref name="maxNameLength"/> is visited.
+    /// </summary>
+    public static async IAsyncEnumerable<string> RepositoriesAsync(
+        IStorageDriver storage, IReadOnlySet<string> dataDirectories, int maxNameLength,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var pending = new Stack<string>();
+        pending.Push("");
+        while (pending.Count > 0)
+        {
+            var name = pending.Pop();
+            var dir = name.Length == 0 ? DistributionPaths.RepositoriesDir : DistributionPaths.RepositoryDir(name);
+            var isRepository = false;
+            var nested = new List<string>();
+            foreach (var child in await storage.ListAsync(dir, ct))
+            {
+                var component = DistributionPaths.FileName(child);
+                if (dataDirectories.Contains(component)) isRepository = true;
+                else if (!component.StartsWith('_')) nested.Add(name.Length == 0 ? component : $"{name}/{component}");
+            }
+            if (isRepository && name.Length > 0) yield return name;
+            for (var i = nested.Count - 1; i >= 0; i--)
+                if (nested[i].Length <= maxNameLength) pending.Push(nested[i]);
+        }
+    }
+
+    /// <summary>The <c>&lt;alg&gt;/&lt;hex&gt;</c> directories under <paramref name="root"/> whose names form a valid digest, in storage order.</summary>
+    public static async Task<List<(Digest Digest, string Dir)>> DigestDirectoriesAsync(IStorageDriver storage, string root, CancellationToken ct)
+    {
+        var result = new List<(Digest, string)>();
+        foreach (var algDir in await storage.ListAsync(root, ct))
+        foreach (var hexDir in await storage.ListAsync(algDir, ct))
+            if (Digest.TryParse($"{DistributionPaths.FileName(algDir)}:{DistributionPaths.FileName(hexDir)}", out var digest))
+                result.Add((digest, hexDir));
+        return result;
+    }
+}
