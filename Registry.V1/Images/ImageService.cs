@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Registry.Core.Concurrency;
+using Registry.Core.IO;
 using Registry.Core.Names;
 using Registry.Core.Storage;
 

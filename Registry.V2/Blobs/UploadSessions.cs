@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Registry.Core.Concurrency;
 using Registry.Core.Distribution;
+using Registry.Core.IO;
 using Registry.Core.Storage;
 
 namespace Registry.V2.Blobs;
@@ -172,7 +173,7 @@ public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blo
             verified = SessionFile(session.Name, session.Uuid, CommitName);
             using var hash = digest.CreateHash();
             await using (var concatenated = new ConcatenatedReadStream(storage, [.. parts.Select(p => p.Path)]))
-                await storage.WriteStreamAsync(verified, new HashingReadStream(concatenated, [hash]), ct);
+                await storage.WriteStreamAsync(verified, new HashingReadStream(concatenated, hash), ct);
             actual = Digest.FromHash(digest.Algorithm, hash.GetHashAndReset());
         }
 

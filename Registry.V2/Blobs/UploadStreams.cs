@@ -1,26 +1,7 @@
-using System.Security.Cryptography;
 using Registry.Core.IO;
 using Registry.Core.Storage;
 
 namespace Registry.V2.Blobs;
-
-/// <summary>Passes a stream through while feeding every byte read into one or more running hashes.</summary>
-internal sealed class HashingReadStream(Stream inner, IReadOnlyList<IncrementalHash> hashes) : ReadOnlyStream
-{
-    public override int Read(Span<byte> buffer)
-    {
-        var n = inner.Read(buffer);
-        foreach (var hash in hashes) hash.AppendData(buffer[..n]);
-        return n;
-    }
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        foreach (var hash in hashes) hash.AppendData(buffer.Span[..n]);
-        return n;
-    }
-}
 
 /// <summary>
 /// The parts of an upload session read back to back, each opened only when the previous one ends, so a
