@@ -103,6 +103,9 @@ public sealed class GcCoordinator
     /// <summary>Records V1 image ids a writer or reader relies on (an image, its ancestry); no-op when no collection runs.</summary>
     public void TouchImages(IEnumerable<string> imageIds)
     {
+        // Without a collection there is nothing to record: reads and writes on the hot path skip the lock. A touch that
+        // races a collection's start is ordered before it, as if it had happened just before (the lock gives no more).
+        if (Volatile.Read(ref _touched) is null) return;
         lock (_gate)
         {
             if (_touched is null) return;
@@ -116,6 +119,7 @@ public sealed class GcCoordinator
     /// <summary>Records v2 digests (a committed or linked blob, a manifest and its references); no-op when no collection runs.</summary>
     public void TouchDigests(IEnumerable<Digest> digests)
     {
+        if (Volatile.Read(ref _touched) is null) return;
         lock (_gate)
         {
             if (_touched is null) return;
