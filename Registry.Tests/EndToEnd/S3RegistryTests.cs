@@ -38,13 +38,8 @@ public sealed class S3RegistryTests
     [OneTimeTearDown]
     public void DisposeClient() => _s3?.Dispose();
 
-    private TestRegistry Start(string flavor, string bucket, string storagePath, params (string Name, string Value)[] extra)
-    {
-        var env = new Dictionary<string, string> { ["SETTINGS_FLAVOR"] = flavor };
-        foreach (var (k, v) in _rgw.FlavorEnvironment(bucket, storagePath)) env[k] = v!;
-        foreach (var (k, v) in extra) env[k] = v;
-        return TestRegistry.Start(env);
-    }
+    private TestRegistry Start(string flavor, string bucket, string storagePath, params (string Name, string Value)[] extra) =>
+        TestRegistry.Start(_rgw.RegistryEnvironment(flavor, bucket, storagePath, extra));
 
     private Task<List<string>> KeysAsync(string bucket, string prefix) => _rgw.KeysAsync(bucket, prefix);
 

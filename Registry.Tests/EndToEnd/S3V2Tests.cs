@@ -38,9 +38,7 @@ public sealed class S3V2Tests
     public async Task Push_pull_list_search_and_delete_over_v2_on_s3()
     {
         var prefix = "v2-" + Guid.NewGuid().ToString("N")[..8];
-        var env = new Dictionary<string, string> { ["SETTINGS_FLAVOR"] = "s3", ["REGISTRY_STORAGE_DELETE_ENABLED"] = "true" };
-        foreach (var (k, v) in _rgw.FlavorEnvironment(_bucket, "/" + prefix)) env[k] = v!;
-        await using var registry = TestRegistry.Start(env);
+        await using var registry = TestRegistry.Start(_rgw.RegistryEnvironment("s3", _bucket, "/" + prefix, ("REGISTRY_STORAGE_DELETE_ENABLED", "true")));
         var client = registry.Client;
 
         // A layer in two chunks larger than one multipart part: the commit streams the join through a hash.

@@ -32,14 +32,8 @@ public sealed class GcS3Tests
     public async Task Dry_run_changes_nothing_and_the_real_run_frees_exactly_the_unreachable_objects()
     {
         var prefix = "gc-" + Guid.NewGuid().ToString("N")[..8];
-        var env = new Dictionary<string, string>
-        {
-            ["SETTINGS_FLAVOR"] = "s3",
-            ["REGISTRY_STORAGE_DELETE_ENABLED"] = "true",
-            ["REGISTRY_GC_GRACE_SECONDS"] = "0",
-        };
-        foreach (var (k, v) in _rgw.FlavorEnvironment(_bucket, "/" + prefix)) env[k] = v!;
-        await using var registry = TestRegistry.Start(env);
+        await using var registry = TestRegistry.Start(_rgw.RegistryEnvironment(
+            "s3", _bucket, "/" + prefix, ("REGISTRY_STORAGE_DELETE_ENABLED", "true"), ("REGISTRY_GC_GRACE_SECONDS", "0")));
         var client = registry.Client;
 
         // V1: a shared base image, one child tagged in keep/app, one child tagged in drop/app; then the drop tag goes.

@@ -153,6 +153,15 @@ public sealed class CephRgw : IAsyncDisposable
         return objects;
     }
 
+    /// <summary>The in-process test host's environment for <paramref name="flavor"/> on this gateway, plus <paramref name="extra"/> variables.</summary>
+    public Dictionary<string, string> RegistryEnvironment(string flavor, string bucket, string storagePath, params (string Name, string Value)[] extra)
+    {
+        var env = new Dictionary<string, string> { ["SETTINGS_FLAVOR"] = flavor };
+        foreach (var (k, v) in FlavorEnvironment(bucket, storagePath)) env[k] = v!;
+        foreach (var (k, v) in extra) env[k] = v;
+        return env;
+    }
+
     /// <summary>The variables the <c>s3</c> and <c>ceph-s3</c> flavors read (sample config) for this gateway.</summary>
     public Dictionary<string, string?> FlavorEnvironment(string bucket, string storagePath) => new()
     {
