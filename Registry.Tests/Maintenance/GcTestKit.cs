@@ -5,6 +5,7 @@ using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Registry.Core.Concurrency;
+using Registry.Core.Configuration;
 using Registry.Core.Distribution;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;

@@ -1,3 +1,4 @@
+using Registry.Core.Configuration;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
 using Registry.Index.Search;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Registry.Core.Concurrency;
+using Registry.Core.Configuration;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
 using Registry.Index.Search;

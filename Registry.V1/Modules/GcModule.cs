@@ -1,5 +1,6 @@
 using System.Net;
 using Carter;
+using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Index.Accounts;
 using Registry.V1.Maintenance;
