@@ -38,13 +38,22 @@ public static class IndexServices
     /// </summary>
     public static string DatabasePath(RegistrySettings settings)
     {
+        // A server URL usually carries a password: the line names the variable, not its value.
+        var hasCredentials = settings.SearchDatabase.Contains('@', StringComparison.Ordinal);
+        if (settings.SearchDatabase.StartsWith("postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            throw settings.Error("sqlalchemy_index_database",
+                "PostgreSQL is not supported yet; use SQLite: sqlite:////absolute/path.db, sqlite:///relative/path.db or a plain file path",
+                hideValue: hasCredentials);
+        }
+
         try
         {
             return SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory());
         }
         catch (ArgumentException e)
         {
-            throw settings.Error("sqlalchemy_index_database", e.Message.Replace(" (Parameter 'value')", "", StringComparison.Ordinal));
+            throw settings.Error("sqlalchemy_index_database", e.Message.Replace(" (Parameter 'value')", "", StringComparison.Ordinal), hideValue: hasCredentials);
         }
     }
 

@@ -152,8 +152,13 @@ public sealed record RegistrySettings
     /// A start-up failure about <paramref name="key"/> (a storage path that cannot be created, a certificate that
     /// cannot be read, ...) in the loader's one-line format, naming file, flavor, key and the variable behind it.
     /// </summary>
-    public ConfigException Error(string key, string problem) =>
-        (ErrorContext ?? new ConfigErrorContext(SourceFile, Flavor)).Fail(key, SourceOf?.Invoke(key), problem);
+    /// <paramref name="hideValue"/> keeps the value out of the line (a database URL may carry a password).
+    public ConfigException Error(string key, string problem, bool hideValue = false)
+    {
+        var source = SourceOf?.Invoke(key);
+        if (hideValue && source is not null) source = source with { Raw = ConfigPrinter.Mask };
+        return (ErrorContext ?? new ConfigErrorContext(SourceFile, Flavor)).Fail(key, source, problem);
+    }
 
     public bool SearchEnabled =>
         !string.IsNullOrWhiteSpace(SearchBackend) && !string.Equals(SearchBackend, "none", StringComparison.OrdinalIgnoreCase);

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Registry.Core;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
+using Registry.Core.Storage;
 using Registry.Index;
 using Registry.Index.Modules;
 using Registry.V1.Modules;
@@ -88,33 +89,39 @@ public static class RegistryApp
     }
 
     /// <summary>
-    /// Starts the server and waits for shutdown. An address that cannot be bound stops start-up with one line naming
-    /// where the address came from.
+    /// Starts the server and waits for shutdown. An address that cannot be bound, or a store that does not answer the
+    /// start-up tasks, stops start-up with one line naming the setting.
     /// </summary>
     public static async Task RunAsync(WebApplication app)
     {
+        var settings = app.Services.GetRequiredService<RegistrySettings>();
         try
         {
             await app.StartAsync();
         }
-        catch (IOException e)
+        catch (IOException e) when (IsKestrelBindFailure(e))
         {
-            var settings = app.Services.GetRequiredService<RegistrySettings>();
-            var urls = string.Join(", ", app.Urls);
             throw new ConfigException(
-                $"start-up error in flavor \"{settings.Flavor}\": cannot listen on {urls} " +
-                $"(from --urls, ASPNETCORE_URLS or ${ListenAddress.HostVariable}/${ListenAddress.PortVariable}): {e.Message}");
+                $"start-up error in flavor \"{settings.Flavor}\": the listen address (from --urls, ASPNETCORE_URLS or " +
+                $"${ListenAddress.HostVariable}/${ListenAddress.PortVariable}) cannot be used: {e.Message}");
+        }
+        catch (StorageUnavailableException e)
+        {
+            throw settings.Error("storage", $"the storage at {CoreServices.DescribeStorage(settings)} does not answer: {e.Message}");
         }
         await app.WaitForShutdownAsync();
         await app.DisposeAsync();
     }
+
+    private static bool IsKestrelBindFailure(IOException e) =>
+        e.TargetSite?.DeclaringType?.FullName?.StartsWith("Microsoft.AspNetCore.Server.Kestrel.", StringComparison.Ordinal) == true;
 
     /// <summary>Warns about each configured key this server does not implement, then says in one line what it serves.</summary>
     private static void LogStartup(ILogger logger, RegistrySettings settings, string urls)
     {
         foreach (var warning in settings.Unimplemented) logger.LogWarning("{Warning}", warning.Message);
         logger.LogInformation(
-            "Serving flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, listening on {Urls}",
+            "Starting flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, listen {Urls}",
             settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexServices.DatabasePath(settings),
             settings.SearchEnabled ? "on" : "off", settings.Auth.Backend, urls);
     }
@@ -145,6 +152,8 @@ public static class RegistryApp
         logging.SetMinimumLevel(min);
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting.Lifetime", min <= LogLevel.Information ? LogLevel.Information : min);
+        // A failed start is reported by RunAsync in one line; the host's own report of it is a stack trace.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         logging.AddFilter("Registry", min);
         logging.AddSimpleConsole(o =>
         {
