@@ -40,7 +40,8 @@ public static class IndexServices
     {
         // A server URL usually carries a password: the line names the variable, not its value.
         var hasCredentials = settings.SearchDatabase.Contains('@', StringComparison.Ordinal);
-        if (settings.SearchDatabase.StartsWith("postgres", StringComparison.OrdinalIgnoreCase))
+        var scheme = settings.SearchDatabase.Split("://", 2) is [var head, _] ? head.Split('+')[0].Trim() : "";
+        if (scheme.Equals("postgresql", StringComparison.OrdinalIgnoreCase) || scheme.Equals("postgres", StringComparison.OrdinalIgnoreCase))
         {
             throw settings.Error("sqlalchemy_index_database",
                 "PostgreSQL is not supported yet; use SQLite: sqlite:////absolute/path.db, sqlite:///relative/path.db or a plain file path",

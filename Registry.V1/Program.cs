@@ -21,12 +21,7 @@ try
     }
 }
 // Every start-up failure is one line naming the setting and its variable, and exit code 1.
-catch (ConfigException e)
-{
-    Console.Error.WriteLine(e.Message);
-    return 1;
-}
-catch (SearchIndexException e)
+catch (Exception e) when (e is ConfigException or SearchIndexException)
 {
     Console.Error.WriteLine(e.Message);
     return 1;
