@@ -122,7 +122,7 @@ public class IndexRoutesTests : RegistryTestBase
     [Test]
     public async Task Index_backedRegistry_gatesRegistry_routes_with_401()
     {
-        await using var registry = TestRegistry.Start(new Dictionary<string, string> { ["STANDALONE"] = "false", ["INDEX_ENDPOINT"] = "" });
+        await using var registry = TestRegistry.Start(new Dictionary<string, string> { ["STANDALONE"] = "false" });
         using var response = await registry.Client.GetAsync("/v1/repositories/ns/repo/tags");
         ((int)response.StatusCode).Should().Be(401);
         response.Headers.WwwAuthenticate.ToString().Should().Be("Token");
