@@ -1,5 +1,6 @@
 using FluentAssertions;
 using NUnit.Framework;
+using Registry.Index.Database.Sqlite;
 using Registry.Index.Search;
 
 namespace Registry.Tests.Search;

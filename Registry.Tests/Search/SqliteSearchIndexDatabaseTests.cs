@@ -2,6 +2,7 @@ using Dapper;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using NUnit.Framework;
+using Registry.Index.Database.Sqlite;
 using Registry.Index.Search;
 
 namespace Registry.Tests.Search;
@@ -84,6 +85,7 @@ public class SqliteSearchIndexDatabaseTests
             DROP INDEX ix_search_described;
             DROP INDEX ix_search_order;
             CREATE INDEX ix_search_order ON search_repositories(star_count DESC, name, name_lower, repo_lower, description_lower);
+            DROP TABLE registry_schema_version;
             PRAGMA user_version = 1;
             """);
 
@@ -144,6 +146,7 @@ public class SqliteSearchIndexDatabaseTests
                 DELETE FROM search_fts WHERE rowid = old.id;
                 INSERT INTO search_fts(rowid, name_t, desc_t) VALUES (new.id, new.name_lower, new.description_lower);
             END;
+            DROP TABLE registry_schema_version;
             PRAGMA user_version = 2;
             """);
 
@@ -176,6 +179,7 @@ public class SqliteSearchIndexDatabaseTests
             DROP INDEX ix_search_order;
             ALTER TABLE search_repositories DROP COLUMN name_mask;
             CREATE INDEX ix_search_order ON search_repositories(order_key, name_lower, repo_lower);
+            DROP TABLE registry_schema_version;
             PRAGMA user_version = 3;
             """);
 

@@ -6,6 +6,7 @@ using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
+using Registry.Index.Database;
 using Registry.Index.Modules;
 using Registry.Index.Repositories;
 using Registry.Index.Search;
@@ -59,18 +60,17 @@ public static class RegistryApp
             o.UseUtcTimestamp = true;
         })).CreateLogger<S3StorageDriver>());
 
-    public static async Task<ISearchIndex> OpenSearchAsync(RegistrySettings settings, CancellationToken ct)
+    public static async Task<ISearchIndex> OpenSearchAsync(RegistrySettings settings, IIndexDatabase database, CancellationToken ct)
     {
         if (!settings.SearchEnabled) return new NullSearchIndex();
-        var index = await SqliteSearchIndex.OpenAsync(SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory()), ct);
-        index.CacheResults = settings.Values.GetValueOrDefault("search_result_cache") switch
+        var cacheResults = settings.Values.GetValueOrDefault("search_result_cache") switch
         {
             null or true => true,
             false => false,
             var other => throw new ConfigException(
                 $"config error in {settings.SourceFile}, flavor \"{settings.Flavor}\", key \"search_result_cache\" (from $SEARCH_RESULT_CACHE): expected a boolean (true/false), got \"{other}\""),
         };
-        return index;
+        return await database.OpenSearchIndexAsync(cacheResults, ct);
     }
 
     public static async Task<WebApplication> BuildAsync(string[] args)
@@ -79,12 +79,9 @@ public static class RegistryApp
         var env = ReadEnvironment(builder.Configuration);
         var settings = LoadSettings(env);
         var storage = CreateStorage(settings);
-        var search = await OpenSearchAsync(settings, CancellationToken.None);
+        var indexDatabase = await OpenIndexDatabaseAsync(settings, CancellationToken.None);
+        var search = await OpenSearchAsync(settings, indexDatabase, CancellationToken.None);
         var auth = AuthSettings.From(settings);
-        var indexDatabase = IndexDatabasePath(settings);
-        var accounts = await AccountStore.OpenAsync(indexDatabase, CancellationToken.None);
-        var membership = await RepositoryImages.OpenAsync(indexDatabase, CancellationToken.None);
-        var privates = await PrivateSearchIndex.OpenAsync(indexDatabase, CancellationToken.None);
         var certificate = TlsCertificate.Load(settings);
 
         ConfigureListening(builder, env, https: certificate is not null);
@@ -116,9 +113,9 @@ public static class RegistryApp
         services.AddSingleton<IndexImagesService>();
         services.AddSingleton<TokenService>();
         services.AddSingleton(auth);
-        services.AddSingleton(accounts);
-        services.AddSingleton(membership);
-        services.AddSingleton(privates);
+        services.AddSingleton(indexDatabase.Accounts);
+        services.AddSingleton(indexDatabase.Images);
+        services.AddSingleton(indexDatabase.PrivateRepositories);
         services.AddSingleton(new HtpasswdFile(auth.HtpasswdPath ?? Path.Combine(AppContext.BaseDirectory, "no-htpasswd-file")));
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<Authenticator>();
@@ -168,11 +165,11 @@ public static class RegistryApp
     /// <c>REGISTRY_PORT</c> (default 5000), as the original's launcher read them.
     /// </summary>
     /// <summary>
-    /// The index database (accounts, image membership): the search database's file, so that one
-    /// <c>sqlalchemy_index_database</c> setting names everything the index keeps.
+    /// The index database (accounts, image membership, private repositories, search), opened and migrated:
+    /// one <c>sqlalchemy_index_database</c> setting names everything the index keeps.
     /// </summary>
-    public static string IndexDatabasePath(RegistrySettings settings) =>
-        SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory());
+    public static Task<IIndexDatabase> OpenIndexDatabaseAsync(RegistrySettings settings, CancellationToken ct) =>
+        IndexDatabase.OpenAsync(settings.SearchDatabase, Directory.GetCurrentDirectory(), ct);
 
     private static void ConfigureListening(WebApplicationBuilder builder, IReadOnlyDictionary<string, string?> env, bool https)
     {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Registry.Core.Concurrency;
 using Registry.Index.Accounts;
+using Registry.Index.Database.Sqlite;
 using Registry.Index.Search;
 using Registry.V1.Maintenance;
 
@@ -39,9 +40,9 @@ public static class Verbs
         }
         var storage = RegistryApp.CreateStorage(settings);
         var path = SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory());
-        var index = await SqliteSearchIndex.RecreateAsync(path, CancellationToken.None);
-        var privates = await PrivateSearchIndex.OpenAsync(path, CancellationToken.None);
-        var entries = await new RepositoryCatalog(storage, index, privates).RebuildAsync(CancellationToken.None);
+        var database = await SqliteIndexDatabase.RecreateAsync(path, CancellationToken.None);
+        var index = await database.OpenSearchIndexAsync(cacheResults: true, CancellationToken.None);
+        var entries = await new RepositoryCatalog(storage, index, database.PrivateRepositories).RebuildAsync(CancellationToken.None);
         foreach (var entry in entries)
             Console.WriteLine((entry.Private ? "(private) " : "") + (entry.Description.Length > 0 ? $"{entry.Name}\t{entry.Description}" : entry.Name));
         Console.WriteLine($"reindexed {entries.Count} repositories from {storage.Kind} storage {settings.StoragePath} into {path}");
@@ -65,13 +66,12 @@ public static class Verbs
         var settings = RegistryApp.LoadSettings(RegistryApp.ReadEnvironment());
         var gcSettings = GcSettings.From(settings);
         var storage = RegistryApp.CreateStorage(settings);
-        var search = await RegistryApp.OpenSearchAsync(settings, CancellationToken.None);
+        var database = await RegistryApp.OpenIndexDatabaseAsync(settings, CancellationToken.None);
+        var search = await RegistryApp.OpenSearchAsync(settings, database, CancellationToken.None);
         try
         {
-            var database = RegistryApp.IndexDatabasePath(settings);
-            var catalog = new RepositoryCatalog(storage, search, await PrivateSearchIndex.OpenAsync(database, CancellationToken.None));
-            var membership = await RepositoryImages.OpenAsync(database, CancellationToken.None);
-            var collector = new GarbageCollector(storage, new GcCoordinator(), catalog, membership, gcSettings, NullLogger<GarbageCollector>.Instance);
+            var catalog = new RepositoryCatalog(storage, search, database.PrivateRepositories);
+            var collector = new GarbageCollector(storage, new GcCoordinator(), catalog, database.Images, gcSettings, NullLogger<GarbageCollector>.Instance);
             var result = await collector.RunAsync(new GcOptions(args.Contains("--dry-run"), args.Contains("--delete-untagged")), CancellationToken.None);
             if (result.Report is not { } report)
             {

@@ -26,7 +26,7 @@ public sealed partial class GarbageCollector(
     IStorageDriver storage,
     GcCoordinator coordinator,
     RepositoryCatalog catalog,
-    RepositoryImages membership,
+    IRepositoryImages membership,
     GcSettings settings,
     ILogger<GarbageCollector> logger,
     TimeProvider? time = null)
@@ -158,5 +158,5 @@ public sealed partial class GarbageCollector(
     private IStorageDriver Storage => storage;
     private GcCoordinator Coordinator => coordinator;
     private RepositoryCatalog Catalog => catalog;
-    private RepositoryImages Membership => membership;
+    private IRepositoryImages Membership => membership;
 }
