@@ -4,15 +4,16 @@ using Microsoft.Data.Sqlite;
 using NUnit.Framework;
 using Registry.Index.Database.Sqlite;
 using Registry.Index.Search;
+using Registry.Tests.Support;
 
-namespace Registry.Tests.Search;
+namespace Registry.Tests.Index.Database.Sqlite;
 
 public class SqliteSearchIndexDatabaseTests
 {
-    private SearchTestDirectory _directory = null!;
+    private SqliteTestDirectory _directory = null!;
 
     [SetUp]
-    public void SetUp() => _directory = new SearchTestDirectory();
+    public void SetUp() => _directory = new SqliteTestDirectory();
 
     [TearDown]
     public void TearDown() => _directory.Dispose();
