@@ -22,13 +22,7 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
     private SqliteIndexDatabase(string filePath)
     {
         FilePath = filePath;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = filePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = (int)BusyTimeout.TotalSeconds,
-        }.ToString();
+        _connectionString = ConnectionString(filePath);
         Accounts = new SqliteAccountStore(this);
         Images = new SqliteRepositoryImages(this);
         PrivateRepositories = new SqlitePrivateRepositories(this);
@@ -93,7 +87,7 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
         catch (SearchIndexException e) when (e.Failure is SearchIndexFailure.Corrupt or SearchIndexFailure.NewerVersion)
         {
             // Pooled connections still hold the old file open.
-            foreach (var connectionString in new[] { new SqliteIndexDatabase(fullPath)._connectionString, SqliteSearchIndex.ConnectionString(fullPath) })
+            foreach (var connectionString in new[] { ConnectionString(fullPath), SqliteSearchIndex.ConnectionString(fullPath) })
             {
                 using var pooled = new SqliteConnection(connectionString);
                 SqliteConnection.ClearPool(pooled);
@@ -126,6 +120,14 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
         index.CacheResults = cacheResults;
         return index;
     }
+
+    private static string ConnectionString(string filePath) => new SqliteConnectionStringBuilder
+    {
+        DataSource = filePath,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Pooling = true,
+        DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+    }.ToString();
 
     /// <summary>An open connection that waits up to the busy timeout for another writer instead of failing.</summary>
     internal async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct)
