@@ -2,6 +2,7 @@ using FluentAssertions;
 using NUnit.Framework;
 using Registry.Core.Configuration;
 using Registry.Index;
+using Registry.Index.Database;
 using Registry.Tests.Configuration;
 
 namespace Registry.Tests.Hosting;
@@ -14,7 +15,7 @@ public class IndexDatabasePathTests : ConfigTestBase
     {
         var settings = LoadSample(("SQLALCHEMY_INDEX_DATABASE", "postgresql+psycopg2://db/registry"));
 
-        var act = () => IndexServices.DatabasePath(settings);
+        var act = () => IndexDatabase.FilePath(settings);
 
         act.Should().Throw<ConfigException>().Which.Message.Should().Be(
             $"config error in {SampleFile}, flavor \"dev\", key \"sqlalchemy_index_database\" " +
@@ -27,7 +28,7 @@ public class IndexDatabasePathTests : ConfigTestBase
     {
         var settings = LoadSample(("SQLALCHEMY_INDEX_DATABASE", "mysql://root:secret@db/registry"));
 
-        var act = () => IndexServices.DatabasePath(settings);
+        var act = () => IndexDatabase.FilePath(settings);
 
         act.Should().Throw<ConfigException>().Which.Message.Should().Be(
             $"config error in {SampleFile}, flavor \"dev\", key \"sqlalchemy_index_database\" (from $SQLALCHEMY_INDEX_DATABASE=\"***\"): " +
@@ -37,5 +38,5 @@ public class IndexDatabasePathTests : ConfigTestBase
 
     [Test]
     public void A_plain_file_named_after_an_engine_is_a_file() =>
-        IndexServices.DatabasePath(LoadSample(("SQLALCHEMY_INDEX_DATABASE", "/data/postgres.db"))).Should().Be("/data/postgres.db");
+        IndexDatabase.FilePath(LoadSample(("SQLALCHEMY_INDEX_DATABASE", "/data/postgres.db"))).Should().Be("/data/postgres.db");
 }

@@ -57,7 +57,7 @@ public static class GcTestKit
         registry.Storage,
         registry.Services.GetRequiredService<GcCoordinator>(),
         registry.Services.GetRequiredService<RepositoryCatalog>(),
-        registry.Services.GetRequiredService<RepositoryImages>(),
+        registry.Services.GetRequiredService<IRepositoryImages>(),
         settings,
         NullLogger<GarbageCollector>.Instance);
 

@@ -6,6 +6,7 @@ using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Core.Storage;
 using Registry.Index;
+using Registry.Index.Database;
 using Registry.Index.Modules;
 using Registry.V1.Modules;
 using Registry.V2;
@@ -122,7 +123,7 @@ public static class RegistryApp
         foreach (var warning in settings.Unimplemented) logger.LogWarning("{Warning}", warning.Message);
         logger.LogInformation(
             "Starting flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, listen {Urls}",
-            settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexServices.DatabasePath(settings),
+            settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.FilePath(settings),
             settings.SearchEnabled ? "on" : "off", settings.Auth.Backend, urls);
     }
 

@@ -1,6 +1,7 @@
 using Registry.Core.Configuration;
 using Registry.Core.Storage;
 using Registry.Index;
+using Registry.Index.Database;
 using Registry.Index.Accounts;
 using Registry.Index.Search;
 using Registry.V1.Maintenance;
@@ -38,8 +39,8 @@ public static class Verbs
             Console.Error.WriteLine($"search is disabled in flavor \"{settings.Flavor}\" (search_backend); nothing to rebuild");
             return 1;
         }
-        var path = IndexServices.DatabasePath(settings);
-        (await SqliteSearchIndex.RecreateAsync(path, CancellationToken.None)).Dispose();
+        var path = IndexDatabase.FilePath(settings);
+        await IndexDatabase.RecreateAsync(settings, CancellationToken.None);
         await using var services = await BuildServicesAsync(settings);
         var storage = services.GetRequiredService<IStorageDriver>();
         var entries = await services.GetRequiredService<RepositoryCatalog>().RebuildAsync(CancellationToken.None);

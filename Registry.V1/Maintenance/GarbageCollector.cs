@@ -27,7 +27,7 @@ public sealed partial class GarbageCollector(
     IStorageDriver storage,
     GcCoordinator coordinator,
     RepositoryCatalog catalog,
-    RepositoryImages membership,
+    IRepositoryImages membership,
     GcSettings settings,
     ILogger<GarbageCollector> logger,
     TimeProvider? time = null)
@@ -159,5 +159,5 @@ public sealed partial class GarbageCollector(
     private IStorageDriver Storage => storage;
     private GcCoordinator Coordinator => coordinator;
     private RepositoryCatalog Catalog => catalog;
-    private RepositoryImages Membership => membership;
+    private IRepositoryImages Membership => membership;
 }
