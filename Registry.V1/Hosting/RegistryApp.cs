@@ -124,6 +124,8 @@ public static class RegistryApp
         services.AddSingleton<Authenticator>();
         services.AddSingleton<AccessPolicy>();
         services.AddSingleton<IAccessPolicy>(sp => sp.GetRequiredService<AccessPolicy>());
+        services.AddSingleton<SearchService>();
+        services.AddSingleton<UserService>();
         services.AddCarter(configurator: c => c
             .WithModule<PingModule>()
             .WithModule<ImagesModule>()
