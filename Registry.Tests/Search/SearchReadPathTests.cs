@@ -1,6 +1,7 @@
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Index.Search;
+using Registry.Tests.Support;
 
 namespace Registry.Tests.Search;
 
@@ -11,14 +12,14 @@ namespace Registry.Tests.Search;
 /// </summary>
 public class SearchReadPathTests
 {
-    private SearchTestDirectory _directory = null!;
+    private TempDirectory _directory = null!;
     private SqliteSearchIndex _reader = null!;
     private SqliteSearchIndex _writer = null!;
 
     [SetUp]
     public async Task SetUp()
     {
-        _directory = new SearchTestDirectory();
+        _directory = new TempDirectory();
         _reader = await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), default);
         _writer = await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), default);
     }

@@ -3,15 +3,16 @@ using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using NUnit.Framework;
 using Registry.Index.Search;
+using Registry.Tests.Support;
 
 namespace Registry.Tests.Search;
 
 public class SqliteSearchIndexDatabaseTests
 {
-    private SearchTestDirectory _directory = null!;
+    private TempDirectory _directory = null!;
 
     [SetUp]
-    public void SetUp() => _directory = new SearchTestDirectory();
+    public void SetUp() => _directory = new TempDirectory();
 
     [TearDown]
     public void TearDown() => _directory.Dispose();

@@ -1,18 +1,19 @@
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Index.Search;
+using Registry.Tests.Support;
 
 namespace Registry.Tests.Search;
 
 public class SqliteSearchIndexTests
 {
-    private SearchTestDirectory _directory = null!;
+    private TempDirectory _directory = null!;
     private SqliteSearchIndex _index = null!;
 
     [SetUp]
     public async Task SetUp()
     {
-        _directory = new SearchTestDirectory();
+        _directory = new TempDirectory();
         _index = await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), CancellationToken.None);
     }
 
