@@ -31,6 +31,8 @@ public static class IndexServices
         services.AddSingleton<Authenticator>();
         services.AddSingleton<AccessPolicy>();
         services.AddSingleton<Core.Http.IAccessPolicy>(sp => sp.GetRequiredService<AccessPolicy>());
+        services.AddSingleton<SearchService>();
+        services.AddSingleton<UserService>();
         return services;
     }
 

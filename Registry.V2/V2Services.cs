@@ -6,10 +6,11 @@ using Registry.V2.Blobs;
 using Registry.V2.Http;
 using Registry.V2.Manifests;
 using Registry.V2.Routing;
+using Registry.V2.Uploads;
 
 namespace Registry.V2;
 
-/// <summary>Wires the v2 API into a host: its services, every route handler of this assembly, and the common headers.</summary>
+/// <summary>Wires the v2 API into a host: its services, the handler of every route of <see cref="V2Routes"/>, and the common headers.</summary>
 public static class V2Services
 {
     public static IServiceCollection AddRegistryV2(this IServiceCollection services)
@@ -19,9 +20,7 @@ public static class V2Services
         services.AddSingleton<ManifestStore>();
         services.AddSingleton<BlobStore>();
         services.AddSingleton<UploadSessions>();
-        foreach (var type in typeof(V2Services).Assembly.GetTypes())
-            if (type is { IsClass: true, IsAbstract: false } && typeof(IV2RouteHandler).IsAssignableFrom(type))
-                services.AddSingleton(typeof(IV2RouteHandler), type);
+        foreach (var handler in V2Routes.HandlerTypes) services.AddSingleton(handler);
         return services;
     }
 

@@ -3,13 +3,13 @@ using System.Text;
 namespace Registry.Core.Names;
 
 /// <summary>
-/// The original's on-disk escaping (spec §7.3): <c>Q</c> is Python 2 <c>quote_plus</c> over UTF-8,
-/// <c>C</c> additionally neutralises the path components "." and "..".
+/// The original's on-disk escaping (spec §7.3): <see cref="QuotePlus"/> is Python 2 <c>quote_plus</c> over UTF-8,
+/// <see cref="EscapeComponent"/> additionally neutralises the path components "." and "..".
 /// </summary>
 public static class NameEscaping
 {
     /// <summary>Keeps <c>A-Z a-z 0-9 _ . -</c>, turns space into '+', every other byte into %XX.</summary>
-    public static string Q(string s)
+    public static string QuotePlus(string s)
     {
         if (IsPlain(s)) return s;
         var bytes = Encoding.UTF8.GetBytes(s);
@@ -24,14 +24,14 @@ public static class NameEscaping
     }
 
     /// <summary>A path component as the original's storage layer writes it.</summary>
-    public static string C(string s) => s switch
+    public static string EscapeComponent(string s) => s switch
     {
         ".." => "%252E%252E",
         "." => "%252E",
-        _ => Q(s),
+        _ => QuotePlus(s),
     };
 
-    /// <summary>Undoes one level of <see cref="Q"/> ('+' to space, %XX to bytes); invalid sequences stay as they are.</summary>
+    /// <summary>Undoes one level of <see cref="QuotePlus"/> ('+' to space, %XX to bytes); invalid sequences stay as they are.</summary>
     public static string Unquote(string s)
     {
         if (s.IndexOf('%') < 0 && s.IndexOf('+') < 0) return s;

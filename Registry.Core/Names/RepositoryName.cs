@@ -4,7 +4,7 @@ namespace Registry.Core.Names;
 
 /// <summary>
 /// A repository as the protocol names it (spec §2.1): a namespace and a repository part that is
-/// escaped once with <see cref="NameEscaping.Q"/>. <see cref="FullName"/> ("ns/repo") is the logical
+/// escaped once with <see cref="NameEscaping.QuotePlus"/>. <see cref="FullName"/> ("ns/repo") is the logical
 /// name used by tokens and search; storage escapes each part once more.
 /// </summary>
 public sealed record RepositoryName(string Namespace, string Repository)
@@ -41,9 +41,9 @@ public sealed record RepositoryName(string Namespace, string Repository)
         else (ns, repo) = (s[..slash], s[(slash + 1)..]);
         if (ns.Length == 0 || repo.Length == 0) return false;
 
-        var logicalRepo = NameEscaping.Q(repo);
-        if (Encoding.UTF8.GetByteCount(NameEscaping.C(ns)) > MaxComponentBytes
-            || NameEscaping.C(logicalRepo).Length > MaxComponentBytes)
+        var logicalRepo = NameEscaping.QuotePlus(repo);
+        if (Encoding.UTF8.GetByteCount(NameEscaping.EscapeComponent(ns)) > MaxComponentBytes
+            || NameEscaping.EscapeComponent(logicalRepo).Length > MaxComponentBytes)
         {
             error = "Repository name too long";
             return false;

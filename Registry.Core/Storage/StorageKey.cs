@@ -11,7 +11,7 @@ namespace Registry.Core.Storage;
 public static class StorageKey
 {
     /// <summary>
-    /// The prefix of in-flight temp files. '~' is escaped by <see cref="Names.NameEscaping.Q"/>, so no name that
+    /// The prefix of in-flight temp files. '~' is escaped by <see cref="Names.NameEscaping.QuotePlus"/>, so no name that
     /// <see cref="StoragePaths"/> produces can start with it; keys that do are rejected anyway.
     /// </summary>
     public const string TempPrefix = ".regtmp~";

@@ -8,7 +8,7 @@ public static class StoragePaths
     public const string ImagesDir = "images";
     public const string RepositoriesDir = "repositories";
 
-    public static string ImageDir(ImageId id) => $"{ImagesDir}/{NameEscaping.C(id.Value)}";
+    public static string ImageDir(ImageId id) => $"{ImagesDir}/{NameEscaping.EscapeComponent(id.Value)}";
     public static string ImageJson(ImageId id) => $"{ImageDir(id)}/json";
     public static string ImageLayer(ImageId id) => $"{ImageDir(id)}/layer";
     public static string ImageAncestry(ImageId id) => $"{ImageDir(id)}/ancestry";
@@ -16,13 +16,13 @@ public static class StoragePaths
     public static string ImageInProgress(ImageId id) => $"{ImageDir(id)}/_inprogress";
     public static string ImageFiles(ImageId id) => $"{ImageDir(id)}/_files";
 
-    public static string NamespaceDir(string ns) => $"{RepositoriesDir}/{NameEscaping.C(ns)}";
+    public static string NamespaceDir(string ns) => $"{RepositoriesDir}/{NameEscaping.EscapeComponent(ns)}";
     public static string RepositoryDir(RepositoryName name) =>
-        $"{NamespaceDir(name.Namespace)}/{NameEscaping.C(name.Repository)}";
+        $"{NamespaceDir(name.Namespace)}/{NameEscaping.EscapeComponent(name.Repository)}";
 
     public const string TagPrefix = "tag_";
-    public static string Tag(RepositoryName name, string tag) => $"{RepositoryDir(name)}/{TagPrefix}{NameEscaping.C(tag)}";
-    public static string TagJson(RepositoryName name, string tag) => $"{RepositoryDir(name)}/tag{NameEscaping.C(tag)}_json";
+    public static string Tag(RepositoryName name, string tag) => $"{RepositoryDir(name)}/{TagPrefix}{NameEscaping.EscapeComponent(tag)}";
+    public static string TagJson(RepositoryName name, string tag) => $"{RepositoryDir(name)}/tag{NameEscaping.EscapeComponent(tag)}_json";
     public static string RepositoryJson(RepositoryName name) => $"{RepositoryDir(name)}/json";
     public static string IndexImages(RepositoryName name) => $"{RepositoryDir(name)}/_index_images";
     public static string Private(RepositoryName name) => $"{RepositoryDir(name)}/_private";

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Carter;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -17,7 +16,7 @@ namespace Registry.Index.Modules;
 /// <c>POST</c> signs up when the config allows it (else 401, which sends docker to the <c>GET</c> check),
 /// <c>PUT /v1/users/{name}/</c> changes one's own password or email. Mounted only in standalone mode.
 /// </summary>
-public sealed partial class UsersModule : ICarterModule
+public sealed class UsersModule : ICarterModule
 {
     public const string AlreadyExists = "Username or email already exists";
 
@@ -42,7 +41,7 @@ public sealed partial class UsersModule : ICarterModule
         };
     }
 
-    private static async Task<IResult> PostAsync(HttpContext http, RegistrySettings settings, AuthSettings auth, IAccountStore accounts, HtpasswdFile htpasswd, CancellationToken ct)
+    private static async Task<IResult> PostAsync(HttpContext http, RegistrySettings settings, AuthSettings auth, UserService users, CancellationToken ct)
     {
         var body = await JsonBody.ReadAsync(http.Request, settings.MaxJsonBodyBytes, ct);
         if (body is null) return V1Results.Error(413, "Request body too large");
@@ -53,40 +52,41 @@ public sealed partial class UsersModule : ICarterModule
 
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object) return V1Results.Error(400, "Invalid data");
-        var username = Text(root, "username");
-        var password = Text(root, "password");
-        var email = Text(root, "email") ?? "";
-        if (username is null || !UserName().IsMatch(username)) return V1Results.Error(400, "Invalid username (must match ^[a-z0-9_]{4,30}$)");
-        if (string.IsNullOrEmpty(password) || password.Length < 5) return V1Results.Error(400, "Invalid password (at least 5 characters)");
-        if (email.Length > 254) return V1Results.Error(400, "Invalid email");
-        if (htpasswd.Contains(username)) return V1Results.JsonString(AlreadyExists, 400);
-        return await accounts.CreateAsync(username, password, email, ct) == CreateAccountResult.Created
-            ? V1Results.JsonString("User Created", 201)
-            : V1Results.JsonString(AlreadyExists, 400);
+        return await users.SignUpAsync(Text(root, "username"), Text(root, "password"), Text(root, "email") ?? "", ct) switch
+        {
+            SignUpResult.InvalidUsername => V1Results.Error(400, "Invalid username (must match ^[a-z0-9_]{4,30}$)"),
+            SignUpResult.InvalidPassword => InvalidPassword(),
+            SignUpResult.InvalidEmail => V1Results.Error(400, "Invalid email"),
+            SignUpResult.AlreadyExists => V1Results.JsonString(AlreadyExists, 400),
+            _ => V1Results.JsonString("User Created", 201),
+        };
     }
 
-    private static async Task<IResult> PutAsync(string username, HttpContext http, RegistrySettings settings, AuthSettings auth, Authenticator authenticator, IAccountStore accounts, CancellationToken ct)
+    private static async Task<IResult> PutAsync(string username, HttpContext http, RegistrySettings settings, AuthSettings auth, Authenticator authenticator, UserService users, CancellationToken ct)
     {
         if (!auth.Enabled) return V1Results.Empty(204);
         var principal = await authenticator.AuthenticateAsync(http, ct);
         if (principal.Kind == PrincipalKind.Throttled) return Throttled(http, principal);
         if (principal.Kind != PrincipalKind.User) return Challenge(http, auth, "Authentication required");
-        if (principal.User != username && !auth.Admins.Contains(principal.User!)) return V1Results.Error(403, "You may only change your own account");
+        if (!users.MayChange(principal, username)) return V1Results.Error(403, "You may only change your own account");
 
         var body = await JsonBody.ReadAsync(http.Request, settings.MaxJsonBodyBytes, ct);
         if (body is null) return V1Results.Error(413, "Request body too large");
         using var doc = JsonBody.TryParse(body);
         if (doc is null || doc.RootElement.ValueKind != JsonValueKind.Object) return V1Results.Error(400, "Error Decoding JSON");
-        var password = Text(doc.RootElement, "password");
-        var email = Text(doc.RootElement, "email");
-        if (password is { Length: < 5 }) return V1Results.Error(400, "Invalid password (at least 5 characters)");
-        return await accounts.UpdateAsync(username, password, email, ct)
-            ? V1Results.Empty(204)
-            : V1Results.Error(404, "No such account (accounts from the htpasswd file are changed in that file)");
+        return await users.UpdateAsync(username, Text(doc.RootElement, "password"), Text(doc.RootElement, "email"), ct) switch
+        {
+            UpdateAccountResult.InvalidPassword => InvalidPassword(),
+            UpdateAccountResult.NoSuchAccount => V1Results.Error(404, "No such account (accounts from the htpasswd file are changed in that file)"),
+            _ => V1Results.Empty(204),
+        };
     }
 
     private static string? Text(JsonElement root, string key) =>
         root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static IResult InvalidPassword() =>
+        V1Results.Error(400, $"Invalid password (at least {UserService.MinPasswordLength} characters)");
 
     private static IResult Challenge(HttpContext http, AuthSettings auth, string message)
     {
@@ -99,7 +99,4 @@ public sealed partial class UsersModule : ICarterModule
         http.Response.Headers.RetryAfter = ((int)Math.Ceiling(principal.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return V1Results.Error(429, "Too many failed logins from this address, retry later");
     }
-
-    [GeneratedRegex("^[a-z0-9_]{4,30}$")]
-    private static partial Regex UserName();
 }

@@ -18,7 +18,7 @@ public class NameEscapingTests
     [TestCase("..", "..")]
     [TestCase("", "")]
     public void Q_is_python2_quote_plus_over_utf8(string input, string expected) =>
-        NameEscaping.Q(input).Should().Be(expected);
+        NameEscaping.QuotePlus(input).Should().Be(expected);
 
     [TestCase("..", "%252E%252E")]
     [TestCase(".", "%252E")]
@@ -27,7 +27,7 @@ public class NameEscapingTests
     [TestCase("a b", "a+b")]
     [TestCase("library", "library")]
     public void C_neutralises_dot_components(string input, string expected) =>
-        NameEscaping.C(input).Should().Be(expected);
+        NameEscaping.EscapeComponent(input).Should().Be(expected);
 
     // Spec §7.3: the repository is escaped twice (URL parsing, then storage), the namespace once.
     [TestCase("abcde%$_-test", "abcde%2525%2524_-test")]
@@ -37,13 +37,13 @@ public class NameEscapingTests
     [TestCase("..", "%252E%252E")]
     [TestCase("busybox", "busybox")]
     public void A_repository_is_stored_as_C_of_Q(string repository, string onDisk) =>
-        NameEscaping.C(NameEscaping.Q(repository)).Should().Be(onDisk);
+        NameEscaping.EscapeComponent(NameEscaping.QuotePlus(repository)).Should().Be(onDisk);
 
     [TestCase("a b", "a+b")]
     [TestCase("..", "%252E%252E")]
     [TestCase(".", "%252E")]
     [TestCase("library", "library")]
-    public void A_namespace_is_stored_as_C(string ns, string onDisk) => NameEscaping.C(ns).Should().Be(onDisk);
+    public void A_namespace_is_stored_as_C(string ns, string onDisk) => NameEscaping.EscapeComponent(ns).Should().Be(onDisk);
 
     [TestCase("busybox")]
     [TestCase("a b")]
@@ -53,7 +53,7 @@ public class NameEscapingTests
     [TestCase("b/c/d")]
     [TestCase("é😀~")]
     [TestCase("")]
-    public void Unquote_undoes_Q(string s) => NameEscaping.Unquote(NameEscaping.Q(s)).Should().Be(s);
+    public void Unquote_undoes_Q(string s) => NameEscaping.Unquote(NameEscaping.QuotePlus(s)).Should().Be(s);
 
     [TestCase("abcde%2525%2524_-test", "abcde%25%24_-test")]
     [TestCase("a%2Bb", "a+b")]

@@ -13,14 +13,14 @@ namespace Registry.Tests.Search;
 /// </summary>
 public class SearchReadPathTests
 {
-    private SqliteTestDirectory _directory = null!;
+    private TempDirectory _directory = null!;
     private SqliteSearchIndex _reader = null!;
     private SqliteSearchIndex _writer = null!;
 
     [SetUp]
     public async Task SetUp()
     {
-        _directory = new SqliteTestDirectory();
+        _directory = new TempDirectory();
         _reader = await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), default);
         _writer = await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), default);
     }

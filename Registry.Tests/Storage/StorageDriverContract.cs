@@ -1,3 +1,4 @@
+using Registry.Tests.Support;
 using System.Text;
 using FluentAssertions;
 using NUnit.Framework;

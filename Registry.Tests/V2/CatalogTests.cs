@@ -9,7 +9,7 @@ using Registry.Core.Storage;
 using Registry.Index.Accounts;
 using Registry.Index.Search;
 using Registry.Tests.Support;
-using Registry.V2.Manifests;
+using Registry.V2.Catalog;
 
 namespace Registry.Tests.V2;
 

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Primitives;
 using Registry.Core.Configuration;
 using Registry.Core.Distribution;
 using Registry.V2.Http;
-using Registry.V2.Routing;
 
 namespace Registry.V2.Manifests;
 
@@ -12,7 +11,7 @@ namespace Registry.V2.Manifests;
 /// PUT in the processing order of §1.7.3, DELETE of a revision or a tag (§1.7.4). The work is done by
 /// <see cref="ManifestStore"/>; this class reads the request and maps outcomes to status codes and envelopes.
 /// </summary>
-public sealed class ManifestHandler(ManifestStore store, RegistrySettings settings) : IV2RouteHandler
+public sealed class ManifestHandler(ManifestStore store, RegistrySettings settings)
 {
     /// <summary>The header that echoes the tags of a <c>?tag=</c> PUT (OCI 1.1).</summary>
     public const string OciTagHeader = "OCI-Tag";
@@ -20,31 +19,22 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
     /// <summary>The header that names the subject of a pushed referrer (OCI 1.1, spec §1.7.3 step 7).</summary>
     public const string OciSubjectHeader = "OCI-Subject";
 
-    public IReadOnlyDictionary<V2RouteKind, string[]> Methods { get; } = new Dictionary<V2RouteKind, string[]>
-    {
-        [V2RouteKind.Manifest] = ["GET", "HEAD", "PUT", "DELETE"],
-    };
-
-    public Task<IResult> HandleAsync(HttpContext context, V2Route route, CancellationToken ct) =>
-        HttpMethods.IsPut(context.Request.Method) ? PutAsync(context, route, ct)
-        : HttpMethods.IsDelete(context.Request.Method) ? DeleteAsync(route, ct)
-        : GetAsync(context, route, ct);
-
-    private async Task<IResult> GetAsync(HttpContext context, V2Route route, CancellationToken ct)
+    /// <summary>GET and HEAD.</summary>
+    public async Task<IResult> GetAsync(HttpContext context, string name, string reference, CancellationToken ct)
     {
         StoredManifest? manifest;
         string detail;
-        if (route.Reference.Contains(':'))
+        if (reference.Contains(':'))
         {
-            if (!Digest.TryParse(route.Reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, route.Reference);
-            manifest = await store.GetByDigestAsync(route.Name, digest, ct);
+            if (!Digest.TryParse(reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
+            manifest = await store.GetByDigestAsync(name, digest, ct);
             detail = $"unknown manifest={digest}";
         }
         else
         {
             // An invalid tag cannot name anything: unknown, not malformed (spec §8 item 15).
-            manifest = DistributionName.IsValidTag(route.Reference) ? await store.GetByTagAsync(route.Name, route.Reference, ct) : null;
-            detail = $"unknown tag={route.Reference}";
+            manifest = DistributionName.IsValidTag(reference) ? await store.GetByTagAsync(name, reference, ct) : null;
+            detail = $"unknown tag={reference}";
         }
         if (manifest is null) return V2Results.Error(V2ErrorCode.ManifestUnknown, detail);
         if (NotAcceptable(manifest.MediaType, context.Request.Headers.Accept) is { } message)
@@ -93,7 +83,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         return false;
     }
 
-    private async Task<IResult> PutAsync(HttpContext context, V2Route route, CancellationToken ct)
+    public async Task<IResult> PutAsync(HttpContext context, string name, string reference, CancellationToken ct)
     {
         var body = await ReadCappedAsync(context.Request, ct);
         if (body is null)
@@ -105,14 +95,14 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         }
 
         var extraTags = context.Request.Query["tag"].Where(t => t is not null).Select(t => t!).ToList();
-        var result = await store.PutAsync(route.Name, route.Reference, context.Request.ContentType, body, extraTags, ct);
+        var result = await store.PutAsync(name, reference, context.Request.ContentType, body, extraTags, ct);
         if (!result.Succeeded) return V2Results.Errors(result.Problems.Select(ToError).ToList());
 
         var digest = result.Digest!.ToString();
         var headers = context.Response.Headers;
-        headers.Location = $"/v2/{route.Name}/manifests/{digest}";
+        headers.Location = $"/v2/{name}/manifests/{digest}";
         headers[V2Results.ContentDigestHeader] = digest;
-        if (route.Reference.Contains(':') && result.Tags.Count > 0) headers[OciTagHeader] = string.Join(", ", result.Tags);
+        if (reference.Contains(':') && result.Tags.Count > 0) headers[OciTagHeader] = string.Join(", ", result.Tags);
         if (result.Subject is { } subject) headers[OciSubjectHeader] = subject.ToString();
         context.Response.ContentLength = 0;
         return Results.StatusCode(StatusCodes.Status201Created);
@@ -141,21 +131,21 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         return buffer.ToArray();
     }
 
-    private async Task<IResult> DeleteAsync(V2Route route, CancellationToken ct)
+    public async Task<IResult> DeleteAsync(string name, string reference, CancellationToken ct)
     {
         if (!settings.StorageDeleteEnabled) return V2Results.Error(V2ErrorCode.Unsupported);
         bool deleted;
         string detail;
-        if (route.Reference.Contains(':'))
+        if (reference.Contains(':'))
         {
-            if (!Digest.TryParse(route.Reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, route.Reference);
-            deleted = await store.DeleteManifestAsync(route.Name, digest, ct);
+            if (!Digest.TryParse(reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
+            deleted = await store.DeleteManifestAsync(name, digest, ct);
             detail = $"unknown manifest={digest}";
         }
         else
         {
-            deleted = DistributionName.IsValidTag(route.Reference) && await store.DeleteTagAsync(route.Name, route.Reference, ct);
-            detail = $"unknown tag={route.Reference}";
+            deleted = DistributionName.IsValidTag(reference) && await store.DeleteTagAsync(name, reference, ct);
+            detail = $"unknown tag={reference}";
         }
         return deleted ? new AcceptedResult() : V2Results.Error(V2ErrorCode.ManifestUnknown, detail);
     }

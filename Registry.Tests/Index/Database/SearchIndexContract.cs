@@ -1,6 +1,7 @@
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Index.Search;
+using Registry.Tests.Support;
 
 namespace Registry.Tests.Index.Database;
 

@@ -13,10 +13,10 @@ public class SqliteIndexDatabaseTests
 {
     private const long LatestVersion = 7;
 
-    private SqliteTestDirectory _directory = null!;
+    private TempDirectory _directory = null!;
 
     [SetUp]
-    public void SetUp() => _directory = new SqliteTestDirectory();
+    public void SetUp() => _directory = new TempDirectory();
 
     [TearDown]
     public void TearDown() => _directory.Dispose();

@@ -6,11 +6,11 @@ namespace Registry.Tests.Index.Database.Sqlite;
 
 public class SqlitePrivateRepositoriesTests : PrivateRepositoriesContract
 {
-    private SqliteTestDirectory _directory = null!;
+    private TempDirectory _directory = null!;
 
     protected override async Task<IPrivateRepositories> CreateStoreAsync()
     {
-        _directory = new SqliteTestDirectory();
+        _directory = new TempDirectory();
         return (await SqliteIndexDatabase.OpenAsync(_directory.File("index.db"), CancellationToken.None)).PrivateRepositories;
     }
 

@@ -6,11 +6,11 @@ namespace Registry.Tests.Index.Database.Sqlite;
 
 public class SqliteRepositoryImagesTests : RepositoryImagesContract
 {
-    private SqliteTestDirectory _directory = null!;
+    private TempDirectory _directory = null!;
 
     protected override async Task<IRepositoryImages> CreateStoreAsync()
     {
-        _directory = new SqliteTestDirectory();
+        _directory = new TempDirectory();
         return (await SqliteIndexDatabase.OpenAsync(_directory.File("index.db"), CancellationToken.None)).Images;
     }
 

@@ -10,10 +10,10 @@ namespace Registry.Tests.Index.Database.Sqlite;
 
 public class SqliteSearchIndexDatabaseTests
 {
-    private SqliteTestDirectory _directory = null!;
+    private TempDirectory _directory = null!;
 
     [SetUp]
-    public void SetUp() => _directory = new SqliteTestDirectory();
+    public void SetUp() => _directory = new TempDirectory();
 
     [TearDown]
     public void TearDown() => _directory.Dispose();

@@ -8,13 +8,13 @@ namespace Registry.Tests.Index.Database.Sqlite;
 
 public class SqliteSearchIndexTests : SearchIndexContract
 {
-    private SqliteTestDirectory _directory = null!;
+    private TempDirectory _directory = null!;
 
     private SqliteSearchIndex Sqlite => (SqliteSearchIndex)Index;
 
     protected override async Task<ISearchIndex> CreateIndexAsync()
     {
-        _directory = new SqliteTestDirectory();
+        _directory = new TempDirectory();
         return await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), CancellationToken.None);
     }
 

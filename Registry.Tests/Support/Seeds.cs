@@ -1,7 +1,7 @@
 using System.Globalization;
 using NUnit.Framework;
 
-namespace Registry.Tests.Reliability;
+namespace Registry.Tests.Support;
 
 /// <summary>Seeds for the randomised reliability tests: printed on every run, replayable through an environment variable.</summary>
 public static class Seeds

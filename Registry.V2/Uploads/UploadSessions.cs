@@ -6,8 +6,9 @@ using Registry.Core.Concurrency;
 using Registry.Core.Distribution;
 using Registry.Core.IO;
 using Registry.Core.Storage;
+using Registry.V2.Blobs;
 
-namespace Registry.V2.Blobs;
+namespace Registry.V2.Uploads;
 
 /// <summary>One received piece of an upload: <see cref="Length"/> bytes at <see cref="Offset"/> in the object at <see cref="Path"/>.</summary>
 public sealed record UploadPart(long Offset, long Length, string Path);

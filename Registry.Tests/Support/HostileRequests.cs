@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Registry.Tests.Reliability;
+namespace Registry.Tests.Support;
 
 /// <summary>How a generated request's bytes go on the wire.</summary>
 public enum Delivery

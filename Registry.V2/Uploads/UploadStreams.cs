@@ -1,7 +1,7 @@
 using Registry.Core.IO;
 using Registry.Core.Storage;
 
-namespace Registry.V2.Blobs;
+namespace Registry.V2.Uploads;
 
 /// <summary>
 /// The parts of an upload session read back to back, each opened only when the previous one ends, so a

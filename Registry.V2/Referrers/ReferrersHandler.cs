@@ -3,9 +3,9 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Registry.Core.Distribution;
 using Registry.V2.Http;
-using Registry.V2.Routing;
+using Registry.V2.Manifests;
 
-namespace Registry.V2.Manifests;
+namespace Registry.V2.Referrers;
 
 /// <summary>
 /// <c>GET /v2/&lt;name&gt;/referrers/&lt;digest&gt;[?artifactType=]</c> (v2 spec §1.10, OCI 1.1): an image index of
@@ -13,23 +13,18 @@ namespace Registry.V2.Manifests;
 /// The referrers are found by reading the repository's revisions on each request (no separate reverse index),
 /// so the answer always agrees with the distribution tree, at a cost proportional to the number of revisions.
 /// </summary>
-public sealed class ReferrersHandler(ManifestStore store) : IV2RouteHandler
+public sealed class ReferrersHandler(ManifestStore store)
 {
     public const string FiltersAppliedHeader = "OCI-Filters-Applied";
 
-    public IReadOnlyDictionary<V2RouteKind, string[]> Methods { get; } = new Dictionary<V2RouteKind, string[]>
+    public async Task<IResult> ListAsync(HttpContext context, string name, string reference, CancellationToken ct)
     {
-        [V2RouteKind.Referrers] = ["GET"],
-    };
-
-    public async Task<IResult> HandleAsync(HttpContext context, V2Route route, CancellationToken ct)
-    {
-        if (!Digest.TryParse(route.Reference, out var subject))
-            return V2Results.Error(V2ErrorCode.DigestInvalid, route.Reference);
+        if (!Digest.TryParse(reference, out var subject))
+            return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
         var artifactType = context.Request.Query["artifactType"].ToString();
 
         var referrers = new List<(string Digest, JsonObject Descriptor)>();
-        await foreach (var manifest in store.ListRevisionsAsync(route.Name, ct))
+        await foreach (var manifest in store.ListRevisionsAsync(name, ct))
         {
             var document = ManifestDocument.TryParse(manifest.Content);
             if (document?.Subject?.Digest != subject) continue;

@@ -1,4 +1,4 @@
-namespace Registry.Tests.Storage;
+namespace Registry.Tests.Support;
 
 /// <summary>
 /// A read-only source that hands out <see cref="Data"/> in small chunks, yielding between them so concurrent

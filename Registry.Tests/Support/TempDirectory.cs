@@ -1,6 +1,8 @@
-namespace Registry.Tests.Storage;
+using Microsoft.Data.Sqlite;
 
-/// <summary>A fresh directory under the system temp folder, deleted on dispose.</summary>
+namespace Registry.Tests.Support;
+
+/// <summary>A fresh directory under the system temp folder (storage roots, SQLite files), deleted on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
@@ -11,8 +13,12 @@ internal sealed class TempDirectory : IDisposable
 
     public string Path { get; }
 
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
     public void Dispose()
     {
+        // Pooled connections keep SQLite files open.
+        SqliteConnection.ClearAllPools();
         // Directory.Delete unlinks symbolic links the tests made instead of following them.
         if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
     }

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Registry.Tests.EndToEnd;
+namespace Registry.Tests.Support;
 
 /// <summary>The table printed by <c>docker search</c>, split into cells by the header's column positions.</summary>
 /// <remarks>

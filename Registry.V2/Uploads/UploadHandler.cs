@@ -5,35 +5,21 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 using Registry.Core.Distribution;
 using Registry.V2.Access;
+using Registry.V2.Blobs;
 using Registry.V2.Http;
 using Registry.V2.Routing;
 
-namespace Registry.V2.Blobs;
+namespace Registry.V2.Uploads;
 
 /// <summary>
 /// Blob uploads (v2 spec §1.6): <c>POST .../blobs/uploads/</c> (session, monolithic <c>?digest=</c>, cross-repository
 /// <c>?mount=&amp;from=</c>) and <c>GET</c>/<c>HEAD</c>/<c>PATCH</c>/<c>PUT</c>/<c>DELETE .../blobs/uploads/&lt;uuid&gt;</c>.
 /// Every 202 and 204 and every 416 carries the upload headers (Location, bare Range, Docker-Upload-UUID).
 /// </summary>
-public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blobs, V2Access access) : IV2RouteHandler
+public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blobs, V2Access access)
 {
-    public IReadOnlyDictionary<V2RouteKind, string[]> Methods { get; } = new Dictionary<V2RouteKind, string[]>
-    {
-        [V2RouteKind.UploadStart] = ["POST"],
-        [V2RouteKind.Upload] = ["GET", "HEAD", "PATCH", "PUT", "DELETE"],
-    };
-
-    public Task<IResult> HandleAsync(HttpContext context, V2Route route, CancellationToken ct)
-    {
-        if (route.Kind == V2RouteKind.UploadStart) return PostAsync(context, route.Name, ct);
-        var method = context.Request.Method;
-        if (HttpMethods.IsPatch(method)) return PatchAsync(context, route.Name, route.Reference, ct);
-        if (HttpMethods.IsPut(method)) return PutAsync(context, route.Name, route.Reference, ct);
-        if (HttpMethods.IsDelete(method)) return CancelAsync(context, route.Name, route.Reference, ct);
-        return StatusAsync(context, route.Name, route.Reference, ct);
-    }
-
-    private async Task<IResult> PostAsync(HttpContext context, string name, CancellationToken ct)
+    /// <summary>POST: a session, a monolithic upload, or a mount.</summary>
+    public async Task<IResult> StartAsync(HttpContext context, string name, CancellationToken ct)
     {
         var query = context.Request.Query;
         var mount = First(query, "mount");
@@ -81,7 +67,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
         }
     }
 
-    private async Task<IResult> PatchAsync(HttpContext context, string name, string uuid, CancellationToken ct)
+    public async Task<IResult> PatchAsync(HttpContext context, string name, string uuid, CancellationToken ct)
     {
         AllowUnlimitedBody(context);
         using var held = await sessions.LockAsync(uuid, ct);
@@ -90,7 +76,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
         return result ?? Progress(context, StatusCodes.Status202Accepted, appended);
     }
 
-    private async Task<IResult> PutAsync(HttpContext context, string name, string uuid, CancellationToken ct)
+    public async Task<IResult> PutAsync(HttpContext context, string name, string uuid, CancellationToken ct)
     {
         AllowUnlimitedBody(context);
         using var held = await sessions.LockAsync(uuid, ct);
@@ -110,12 +96,13 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
             : V2Results.Error(V2ErrorCode.DigestInvalid, digest.ToString());
     }
 
-    private async Task<IResult> StatusAsync(HttpContext context, string name, string uuid, CancellationToken ct) =>
+    /// <summary>GET and HEAD: the upload's progress.</summary>
+    public async Task<IResult> StatusAsync(HttpContext context, string name, string uuid, CancellationToken ct) =>
         await sessions.FindAsync(name, uuid, ct) is { } session
             ? Progress(context, StatusCodes.Status204NoContent, session)
             : UploadUnknown();
 
-    private async Task<IResult> CancelAsync(HttpContext context, string name, string uuid, CancellationToken ct)
+    public async Task<IResult> CancelAsync(HttpContext context, string name, string uuid, CancellationToken ct)
     {
         using var held = await sessions.LockAsync(uuid, ct);
         if (await sessions.FindAsync(name, uuid, ct) is not { } session) return UploadUnknown();

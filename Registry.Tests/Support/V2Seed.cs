@@ -3,10 +3,9 @@ using System.Text;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Core.Distribution;
-using Registry.Tests.Support;
 using Registry.V2.Manifests;
 
-namespace Registry.Tests.V2;
+namespace Registry.Tests.Support;
 
 /// <summary>A blob and the descriptor a manifest uses for it.</summary>
 public sealed record SeededBlob(Digest Digest, byte[] Content, string MediaType)

@@ -1,27 +1,23 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Registry.Core.Configuration;
 using Registry.Index.Search;
 using Registry.V2.Access;
-using Registry.V2.Routing;
+using Registry.V2.Http;
 
-namespace Registry.V2.Manifests;
+namespace Registry.V2.Catalog;
 
 /// <summary>
 /// <c>GET /v2/_catalog[?n=&amp;last=]</c> (v2 spec §1.9): the repositories of the distribution layout in catalog
 /// order ('/' before every other character), only those the caller may pull, paged with <c>Link</c>.
 /// </summary>
-public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, RegistrySettings settings) : IV2RouteHandler
+public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, RegistrySettings settings) 
 {
     /// <summary>Page size when the request has no <c>n</c> (distribution's default).</summary>
     public const int DefaultPageSize = 100;
 
-    public IReadOnlyDictionary<V2RouteKind, string[]> Methods { get; } = new Dictionary<V2RouteKind, string[]>
-    {
-        [V2RouteKind.Catalog] = ["GET"],
-    };
-
-    public async Task<IResult> HandleAsync(HttpContext context, V2Route route, CancellationToken ct)
+    public async Task<IResult> ListAsync(HttpContext context, CancellationToken ct)
     {
         var max = settings.CatalogMaxEntries;
         var n = V2Paging.ParseCount(context.Request.Query, Math.Min(DefaultPageSize, max), max, out var error);
@@ -55,3 +51,6 @@ public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, R
     public static int CompareCatalogOrder(string a, string b) =>
         string.CompareOrdinal(a.Replace('/', '\0'), b.Replace('/', '\0'));
 }
+
+/// <summary>The body of <c>GET /v2/_catalog</c>.</summary>
+public sealed record CatalogPage([property: JsonPropertyName("repositories")] IReadOnlyList<string> Repositories);

@@ -1,9 +1,7 @@
 using System.Globalization;
-using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
-using Registry.V2.Http;
 
-namespace Registry.V2.Manifests;
+namespace Registry.V2.Http;
 
 /// <summary>
 /// The <c>n</c>/<c>last</c> pagination shared by tags/list and the catalog (v2 spec §1.8, §1.9): the page size,
@@ -26,11 +24,3 @@ public static class V2Paging
     public static string NextLink(string path, string last, int n) =>
         $"<{path}?last={Uri.EscapeDataString(last)}&n={n.ToString(CultureInfo.InvariantCulture)}>; rel=\"next\"";
 }
-
-/// <summary>The body of <c>GET /v2/&lt;name&gt;/tags/list</c>.</summary>
-public sealed record TagList(
-    [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("tags")] IReadOnlyList<string> Tags);
-
-/// <summary>The body of <c>GET /v2/_catalog</c>.</summary>
-public sealed record CatalogPage([property: JsonPropertyName("repositories")] IReadOnlyList<string> Repositories);

@@ -1,0 +1,265 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Microsoft.Extensions.Logging;
+
+namespace Registry.Core.Storage;
+
+/// <summary>Writing: single puts, streamed multipart uploads, server-side copies and batched deletes.</summary>
+public sealed partial class S3StorageDriver
+{
+    private async Task PutObjectAsync(string path, string key, ReadOnlyMemory<byte> content, CancellationToken ct)
+    {
+        var array = MemoryMarshal.TryGetArray(content, out var segment) && segment.Array is not null
+            ? segment
+            : new ArraySegment<byte>(content.ToArray());
+        using var body = new MemoryStream(array.Array!, array.Offset, array.Count, writable: false);
+        var request = new PutObjectRequest
+        {
+            BucketName = _options.Bucket,
+            Key = key,
+            InputStream = body,
+            AutoCloseStream = false,
+            ContentType = "application/octet-stream",
+        };
+        if (_options.Encrypt) request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256;
+        try
+        {
+            await _client.PutObjectAsync(request, ct);
+        }
+        catch (Exception e) when (IsStoreFailure(e, ct))
+        {
+            throw Unavailable("PutObject", path, e);
+        }
+    }
+
+    /// <summary>
+    /// Uploads <paramref name="first"/> (a full part) and the rest of <paramref name="source"/> as one multipart
+    /// upload: parts go out while the next one is read, at most <see cref="MaxPartsInFlight"/> at a time, and
+    /// the object is published by CompleteMultipartUpload only after the source ended and the caller has not
+    /// given up. Any failure aborts the upload so no parts are left behind. Takes ownership of <paramref name="first"/>.
+    /// </summary>
+    private async Task<long> MultipartUploadAsync(string path, string key, Stream source, byte[] first, CancellationToken ct)
+    {
+        string uploadId;
+        try
+        {
+            var init = new InitiateMultipartUploadRequest { BucketName = _options.Bucket, Key = key, ContentType = "application/octet-stream" };
+            if (_options.Encrypt) init.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256;
+            uploadId = (await _client.InitiateMultipartUploadAsync(init, ct)).UploadId;
+        }
+        catch (Exception e)
+        {
+            ArrayPool<byte>.Shared.Return(first);
+            if (IsStoreFailure(e, ct)) throw Unavailable("InitiateMultipartUpload", path, e);
+            throw;
+        }
+
+        var uploads = new List<Task<PartETag>>();
+        using var slots = new SemaphoreSlim(MaxPartsInFlight);
+        var completed = false;
+        try
+        {
+            long total = PartSize;
+            var partSize = PartSize;
+            var buffer = first;
+            var length = PartSize;
+            var partNumber = 1;
+            while (true)
+            {
+                await slots.WaitAsync(ct);
+                uploads.Add(UploadPartAsync(path, key, uploadId, partNumber, buffer, length, slots, ct));
+                // Parts fail fast: stop reading the source as soon as one part could not be stored.
+                if (uploads.FirstOrDefault(u => u.IsFaulted || u.IsCanceled) is { } failed) await failed;
+
+                // 10,000 parts at most: grow the parts of very large streams instead of failing at the limit.
+                if (partNumber % (MaxParts / 10) == 0 && partSize < (512 << 20)) partSize *= 2;
+                var next = ArrayPool<byte>.Shared.Rent(partSize);
+                int read;
+                try
+                {
+                    read = await FillAsync(source, next, partSize, ct);
+                }
+                catch
+                {
+                    ArrayPool<byte>.Shared.Return(next);
+                    throw;
+                }
+                if (read == 0)
+                {
+                    ArrayPool<byte>.Shared.Return(next);
+                    break;
+                }
+                buffer = next;
+                length = read;
+                total += read;
+                partNumber++;
+            }
+
+            var parts = await Task.WhenAll(uploads);
+            // A caller that gave up after the last byte still gets nothing published.
+            ct.ThrowIfCancellationRequested();
+            try
+            {
+                await _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+                {
+                    BucketName = _options.Bucket,
+                    Key = key,
+                    UploadId = uploadId,
+                    PartETags = parts.ToList(),
+                }, ct);
+            }
+            catch (Exception e) when (IsStoreFailure(e, ct))
+            {
+                throw Unavailable("CompleteMultipartUpload", path, e);
+            }
+            completed = true;
+            return total;
+        }
+        finally
+        {
+            if (!completed)
+            {
+                // Parts still uploading would otherwise land after the abort and linger as storage charges.
+                try
+                {
+                    await Task.WhenAll(uploads);
+                }
+                catch (Exception)
+                {
+                    // The failure that got us here is the one to report; these parts are aborted below.
+                }
+                await AbortQuietlyAsync(key, uploadId);
+            }
+        }
+    }
+
+    private async Task<PartETag> UploadPartAsync(
+        string path, string key, string uploadId, int partNumber, byte[] buffer, int length, SemaphoreSlim slot, CancellationToken ct)
+    {
+        try
+        {
+            // Off the reading loop's stack: the next part is read from the source while this one uploads.
+            await Task.Yield();
+            using var body = new MemoryStream(buffer, 0, length, writable: false);
+            var response = await _client.UploadPartAsync(new UploadPartRequest
+            {
+                BucketName = _options.Bucket,
+                Key = key,
+                UploadId = uploadId,
+                PartNumber = partNumber,
+                PartSize = length,
+                InputStream = body,
+            }, ct);
+            return new PartETag(partNumber, response.ETag);
+        }
+        catch (Exception e) when (IsStoreFailure(e, ct))
+        {
+            throw Unavailable("UploadPart", path, e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            slot.Release();
+        }
+    }
+
+    private async Task MultipartCopyAsync(string source, string target, long size, CancellationToken ct)
+    {
+        var init = new InitiateMultipartUploadRequest { BucketName = _options.Bucket, Key = target };
+        if (_options.Encrypt) init.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256;
+        var uploadId = (await _client.InitiateMultipartUploadAsync(init, ct)).UploadId;
+        var completed = false;
+        try
+        {
+            var parts = new List<PartETag>();
+            for (long first = 0, part = 1; first < size; first += CopyPartBytes, part++)
+            {
+                var response = await _client.CopyPartAsync(new CopyPartRequest
+                {
+                    SourceBucket = _options.Bucket,
+                    SourceKey = source,
+                    DestinationBucket = _options.Bucket,
+                    DestinationKey = target,
+                    UploadId = uploadId,
+                    PartNumber = (int)part,
+                    FirstByte = first,
+                    LastByte = Math.Min(first + CopyPartBytes, size) - 1,
+                }, ct);
+                parts.Add(new PartETag((int)part, response.ETag));
+            }
+            await _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = _options.Bucket,
+                Key = target,
+                UploadId = uploadId,
+                PartETags = parts,
+            }, ct);
+            completed = true;
+        }
+        finally
+        {
+            if (!completed) await AbortQuietlyAsync(target, uploadId);
+        }
+    }
+
+    private async Task AbortQuietlyAsync(string key, string uploadId)
+    {
+        try
+        {
+            // Not the caller's token: a caller that gave up is exactly why the upload must go.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest
+            {
+                BucketName = _options.Bucket,
+                Key = key,
+                UploadId = uploadId,
+            }, timeout.Token);
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            // CleanupTempAsync aborts it at a later start; the original failure matters more.
+            _logger.LogWarning(e, "Could not abort multipart upload {UploadId} of {Key}; it is removed at a later start", uploadId, key);
+        }
+    }
+
+    private async Task DeleteKeysAsync(List<string> keys, CancellationToken ct)
+    {
+        if (!_options.BatchDelete)
+        {
+            foreach (var key in keys)
+                await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = key }, ct);
+            return;
+        }
+        foreach (var batch in keys.Chunk(DeleteBatchSize))
+        {
+            var response = await _client.DeleteObjectsAsync(new DeleteObjectsRequest
+            {
+                BucketName = _options.Bucket,
+                Objects = batch.Select(k => new KeyVersion { Key = k }).ToList(),
+                Quiet = true,
+            }, ct);
+            if (response.DeleteErrors is { Count: > 0 } errors)
+                throw new StorageUnavailableException(
+                    $"S3 DeleteObjects in bucket '{_options.Bucket}' failed for {errors.Count} keys, first '{errors[0].Key}': {errors[0].Code} {errors[0].Message}");
+        }
+    }
+
+    /// <summary>
+    /// The file driver cannot hold an object below another object or where a directory is; neither may this
+    /// one, so a key behaves the same on every driver. The checks run in parallel (one round trip).
+    /// </summary>
+    private async Task CheckWritableAsync(string path, CancellationToken ct)
+    {
+        var ancestors = new List<string>();
+        for (var slash = path.IndexOf('/'); slash >= 0; slash = path.IndexOf('/', slash + 1)) ancestors.Add(path[..slash]);
+        var directory = AnyUnderAsync(path, ObjectKey(path), ct);
+        var objects = ancestors.Select(a => HeadAsync(a, ObjectKey(a), ct)).ToList();
+        await Task.WhenAll(objects.Cast<Task>().Append(directory));
+        if (await directory) throw new IOException($"Storage path '{path}' is a directory");
+        for (var i = 0; i < ancestors.Count; i++)
+            if (await objects[i] is not null) throw new IOException($"Storage path '{ancestors[i]}' is an object");
+    }
+}

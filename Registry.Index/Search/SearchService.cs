@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Http;
+using Registry.Core.Configuration;
+using Registry.Index.Accounts;
+
+namespace Registry.Index.Search;
+
+public enum SearchOutcome { Found, Disabled, QueryTooLong, QueryHasNul }
+
+/// <summary>
+/// What a search found: on <see cref="SearchOutcome.Found"/>, the page of results and the page size and number
+/// it was cut with (the request's, defaulted and clamped).
+/// </summary>
+public sealed record SearchResult(SearchOutcome Outcome, SearchPage? Page = null, int PageSize = 0, int PageNumber = 0);
+
+/// <summary>
+/// Repository search (Docker Registry HTTP API V1, "Search"), answered from the search indexes, never from storage:
+/// the shared index's page, or, for a user who may read private repositories (their own; admins all, as
+/// <see cref="AccessPolicy"/> says), those matches first and then the shared ones, paged as one list. Wrong
+/// credentials search as anonymous.
+/// </summary>
+public sealed class SearchService(
+    ISearchIndex index, IPrivateRepositories privates, AuthSettings auth, Authenticator authenticator, AccessPolicy policy, RegistrySettings settings)
+{
+    public const int DefaultPageSize = 25;
+    public const int MaxPageSize = 100;
+    public const int MaxQueryLength = 255;
+
+    /// <summary>
+    /// Searches for <paramref name="query"/> as the caller of <paramref name="request"/>. A missing page size or
+    /// page number takes the default; any other is clamped to the allowed range.
+    /// </summary>
+    public async Task<SearchResult> SearchAsync(HttpContext request, string query, long? pageSize, long? pageNumber, CancellationToken ct)
+    {
+        if (!settings.SearchEnabled) return new SearchResult(SearchOutcome.Disabled);
+        if (query.Length > MaxQueryLength) return new SearchResult(SearchOutcome.QueryTooLong);
+        // SQLite's FTS5 query parser ends a string at NUL and fails; no repository name can contain one anyway.
+        if (query.Contains('\0')) return new SearchResult(SearchOutcome.QueryHasNul);
+
+        var size = Clamp(pageSize ?? DefaultPageSize, 1, MaxPageSize);
+        var page = Clamp(pageNumber ?? 1, 1, int.MaxValue);
+        var found = await SearchVisibleAsync(request, query, size, page, ct);
+        return new SearchResult(SearchOutcome.Found, found, size, page);
+    }
+
+    private async Task<SearchPage> SearchVisibleAsync(HttpContext request, string query, int pageSize, int page, CancellationToken ct)
+    {
+        if (!auth.Enabled) return await index.SearchAsync(query, pageSize, page, ct);
+        var principal = await authenticator.AuthenticateAsync(request, ct);
+        if (principal.Kind != PrincipalKind.User) return await index.SearchAsync(query, pageSize, page, ct);
+        var mine = await privates.SearchAsync(query, principal.User, policy.IsAdmin(principal), ct);
+        if (mine.Count == 0) return await index.SearchAsync(query, pageSize, page, ct);
+
+        var offset = (long)(page - 1) * pageSize;
+        var results = mine.Skip((int)Math.Min(offset, mine.Count)).Take(pageSize).ToList();
+        var publicOffset = Math.Max(0, offset - mine.Count);
+        var shared = await index.SearchRangeAsync(query, publicOffset, Math.Max(1, pageSize - results.Count), ct);
+        if (results.Count < pageSize) results.AddRange(shared.Results.Take(pageSize - results.Count));
+        return new SearchPage(mine.Count + shared.NumResults, results);
+    }
+
+    private static int Clamp(long value, int min, int max) => (int)Math.Clamp(value, min, max);
+}
