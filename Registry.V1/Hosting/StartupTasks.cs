@@ -1,5 +1,6 @@
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
+using Registry.Index.Repositories;
 using Registry.Index.Search;
 
 namespace Registry.V1.Hosting;
@@ -31,7 +32,7 @@ public sealed class StartupTasks(
         // authentication was on has no such record yet.
         if (auth.Enabled && (uncleanStop || await membership.CountAsync(cancellationToken) == 0))
         {
-            var repositories = await membership.RebuildAsync(storage, cancellationToken);
+            var repositories = await new MembershipRebuild(storage, membership).RunAsync(cancellationToken);
             logger.LogInformation("Recorded the images of {Count} repositories for access checks", repositories);
         }
 

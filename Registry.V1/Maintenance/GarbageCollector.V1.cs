@@ -1,10 +1,6 @@
-using System.Text;
-using System.Text.Json;
-using Registry.Core.Http;
 using Registry.Core.Names;
 using Registry.Core.Storage;
 using Registry.Index.Repositories;
-using Registry.Index.Search;
 
 namespace Registry.V1.Maintenance;
 
@@ -12,14 +8,10 @@ public sealed partial class GarbageCollector
 {
     private sealed partial class Run
     {
-        private const int MaxAncestryDepth = 4096;
-        private const string InProgressFile = "_inprogress";
-        private const string IndexImagesFile = "_index_images";
-
         /// <param name="Name">The logical "ns/repo" when the directory is one the API can address, else the raw "ns/repo" of the disk.</param>
         private sealed record V1Repository(string Path, string Name, bool Addressable, List<string> TagImages, List<string> ListImages, DateTimeOffset? ListTime)
         {
-            public string ListPath => $"{Path}/{IndexImagesFile}";
+            public string ListPath => $"{Path}/{StoragePaths.IndexImagesFile}";
         }
 
         private sealed record V1Candidate(ImageId Id, string Dir, int Depth);
@@ -45,10 +37,10 @@ public sealed partial class GarbageCollector
 
             var candidates = new List<ImageId>();
             var kept = new List<ImageId>();
-            foreach (var dir in await _storage.ListAsync(StoragePaths.ImagesDir, ct))
+            // Only directories named by a valid id: never delete what no image id can address.
+            await foreach (var (id, dir) in StorageTree.ImagesAsync(_storage, ct))
             {
-                // Only directories named by a valid id: never delete what no image id can address.
-                if (!ImageId.TryParse(StoragePaths.FileName(dir), out var id) || StoragePaths.ImageDir(id) != dir || marked.Contains(id.Value)) continue;
+                if (marked.Contains(id.Value)) continue;
                 var state = await ImageStateAsync(dir, ct);
                 if (state is null) continue;
                 if (KeepsImage(id, state.Value)) kept.Add(id);
@@ -73,7 +65,7 @@ public sealed partial class GarbageCollector
             if (DryRun)
             {
                 foreach (var r in staleLists)
-                    _items.Add(new GcItem(GcItemKind.IndexImages, r.Name, IndexImagesFile, r.ListPath, await _storage.SizeAsync(r.ListPath, ct) ?? 0));
+                    _items.Add(new GcItem(GcItemKind.IndexImages, r.Name, StoragePaths.IndexImagesFile, r.ListPath, await _storage.SizeAsync(r.ListPath, ct) ?? 0));
                 foreach (var c in queue)
                     _items.Add(new GcItem(GcItemKind.Image, await OwnerAsync(c.Id, owners, ct), c.Id.Value, c.Dir, await TreeSizeAsync(c.Dir, ct)));
                 return;
@@ -95,14 +87,14 @@ public sealed partial class GarbageCollector
             var children = await _storage.ListAsync(repository.Path, ct);
             var modified = await _storage.LastModifiedAsync(repository.ListPath, ct);
             if (modified is null) return;
-            if (children.Any(c => RepositoryCatalog.IsTagFileName(StoragePaths.FileName(c))) || IsYoung(modified))
+            if (children.Any(c => StoragePaths.IsTagFileName(StoragePaths.FileName(c))) || IsYoung(modified))
             {
                 _kept++;
                 return;
             }
             var size = await _storage.SizeAsync(repository.ListPath, ct) ?? 0;
             await _storage.DeleteAsync(repository.ListPath, CancellationToken.None);
-            _items.Add(new GcItem(GcItemKind.IndexImages, repository.Name, IndexImagesFile, repository.ListPath, size));
+            _items.Add(new GcItem(GcItemKind.IndexImages, repository.Name, StoragePaths.IndexImagesFile, repository.ListPath, size));
             if (!repository.Addressable) return;
             _changedV1.Add(repository.Name);
             await gc.Membership.RemoveRepositoryAsync(repository.Name, CancellationToken.None);
@@ -140,7 +132,7 @@ public sealed partial class GarbageCollector
             var inProgress = false;
             foreach (var file in files)
             {
-                if (StoragePaths.FileName(file) == InProgressFile) inProgress = true;
+                if (StoragePaths.FileName(file) == StoragePaths.InProgressFile) inProgress = true;
                 if (await TreeModifiedAsync(file, ct) is { } m && (latest is null || m > latest)) latest = m;
             }
             return (latest, inProgress);
@@ -160,72 +152,27 @@ public sealed partial class GarbageCollector
             foreach (var ancestor in await AncestryOfAsync(imageId, ct)) marked.Add(ancestor);
         }
 
-        /// <summary>
-        /// The image and its ancestors: the ancestry file, or for images written by very old servers (v1 spec §7.2)
-        /// the chain of <c>parent</c> fields, so that a missing ancestry file never lets a parent go.
-        /// </summary>
-        private async Task<IReadOnlyList<string>> AncestryOfAsync(ImageId id, CancellationToken ct)
-        {
-            if (await _storage.GetContentAsync(StoragePaths.ImageAncestry(id), ct) is { } stored)
-            {
-                try
-                {
-                    if (JsonSerializer.Deserialize<List<string>>(stored) is { Count: > 0 } list && list[0] == id.Value) return list;
-                }
-                catch (JsonException)
-                {
-                    // Fall through to the parent chain.
-                }
-            }
-
-            var chain = new List<string>();
-            var current = id;
-            while (chain.Count < MaxAncestryDepth && !chain.Contains(current.Value))
-            {
-                chain.Add(current.Value);
-                var json = await _storage.GetContentAsync(StoragePaths.ImageJson(current), ct);
-                if (json is null) break;
-                using var doc = JsonBody.TryParse(json);
-                if (doc is null || doc.RootElement.ValueKind != JsonValueKind.Object
-                    || !doc.RootElement.TryGetProperty("parent", out var parent) || parent.ValueKind != JsonValueKind.String
-                    || !ImageId.TryParse(parent.GetString(), out current))
-                    break;
-            }
-            return chain;
-        }
+        private Task<IReadOnlyList<string>> AncestryOfAsync(ImageId id, CancellationToken ct) => AncestryReader.ReadAsync(_storage, id, ct);
 
         /// <summary>Every <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c>: its tags' images and its index list (ids and file time).</summary>
         private async Task<List<V1Repository>> ScanV1RepositoriesAsync(CancellationToken ct)
         {
             var repositories = new List<V1Repository>();
-            foreach (var nsPath in await _storage.ListAsync(StoragePaths.RepositoriesDir, ct))
-            foreach (var repoPath in await _storage.ListAsync(nsPath, ct))
+            await foreach (var directory in StorageTree.RepositoriesAsync(_storage, ct))
             {
-                var children = await _storage.ListAsync(repoPath, ct);
-                if (children.Count == 0) continue;
-                var logical = StoragePaths.RepositoryFromDisk(StoragePaths.FileName(nsPath), StoragePaths.FileName(repoPath));
-                var addressable = StoragePaths.RepositoryDir(logical) == repoPath;
-                var name = addressable ? logical.FullName : $"{StoragePaths.FileName(nsPath)}/{StoragePaths.FileName(repoPath)}";
+                // Every tag file is a root, addressable or not.
                 var tagImages = new List<string>();
+                foreach (var tagFile in directory.TagFiles)
+                    if (await StorageTree.ReadTagAsync(_storage, tagFile, ct) is { } value) tagImages.Add(value);
                 var listImages = new List<string>();
                 DateTimeOffset? listTime = null;
-                foreach (var child in children)
+                if (directory.IndexImages is { } listPath && await _storage.GetContentAsync(listPath, ct) is { } list)
                 {
-                    var file = StoragePaths.FileName(child);
-                    if (RepositoryCatalog.IsTagFileName(file))
-                    {
-                        // Every tag file is a root, addressable or not: the tag metadata files hold JSON objects, not ids.
-                        if (await _storage.GetContentAsync(child, ct) is { } content
-                            && Encoding.UTF8.GetString(content).Trim() is var value && !value.StartsWith('{'))
-                            tagImages.Add(value);
-                    }
-                    else if (file == IndexImagesFile && await _storage.GetContentAsync(child, ct) is { } list)
-                    {
-                        listImages.AddRange(IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)));
-                        listTime = await _storage.LastModifiedAsync(child, ct);
-                    }
+                    listImages.AddRange(IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)));
+                    listTime = await _storage.LastModifiedAsync(listPath, ct);
                 }
-                repositories.Add(new V1Repository(repoPath, name, addressable, tagImages, listImages, listTime));
+                var name = directory.Addressable ? directory.Name.FullName : directory.DiskName;
+                repositories.Add(new V1Repository(directory.Path, name, directory.Addressable, tagImages, listImages, listTime));
             }
             return repositories;
         }
