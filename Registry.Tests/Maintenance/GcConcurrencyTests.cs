@@ -1,3 +1,4 @@
+using Registry.Core.Maintenance;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;

@@ -1,3 +1,4 @@
+using Registry.Core.Maintenance;
 using System.Text;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;

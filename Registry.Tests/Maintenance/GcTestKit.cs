@@ -1,3 +1,4 @@
+using Registry.Core.Maintenance;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

@@ -2,6 +2,7 @@ using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Registry.Core.Distribution;
+using Registry.Core.Maintenance;
 using Registry.Tests.Support;
 using Registry.V1.Maintenance;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Registry.Core.Concurrency;
+using Registry.Core.Maintenance;
 using Registry.Index.Accounts;
 using Registry.Index.Search;
 using Registry.V1.Maintenance;

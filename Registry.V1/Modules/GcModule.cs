@@ -1,3 +1,4 @@
+using Registry.Core.Maintenance;
 using System.Net;
 using Carter;
 using Registry.Core.Http;

@@ -1,13 +1,31 @@
+using Registry.Core.Concurrency;
+using Registry.Core.Maintenance;
 using Registry.Core.Names;
 using Registry.Core.Storage;
+using Registry.Index.Accounts;
 using Registry.Index.Repositories;
 
 namespace Registry.V1.Maintenance;
 
-public sealed partial class GarbageCollector
+/// <summary>
+/// The collector of the V1 layout (<see cref="StoragePaths"/>, walked by <see cref="StorageTree"/>, ancestry read by
+/// <see cref="AncestryReader"/>): images and stale index lists. A repository whose index list goes also leaves the
+/// image membership used by access checks.
+/// </summary>
+public sealed class V1Collector(RepositoryImages membership) : IGcCollector
 {
-    private sealed partial class Run
+    public Task CollectAsync(GcRun run, CancellationToken ct) => new Pass(run, membership).CollectAsync(ct);
+
+    /// <summary>One run's V1 work: the scan, the mark set and the sweep.</summary>
+    private sealed class Pass(GcRun run, RepositoryImages membership)
     {
+        private readonly IStorageDriver _storage = run.Storage;
+        private readonly GcCoordinator _coordinator = run.Coordinator;
+
+        private bool DryRun => run.DryRun;
+
+        private bool IsYoung(DateTimeOffset? modified) => run.IsYoung(modified);
+
         /// <param name="Name">The logical "ns/repo" when the directory is one the API can address, else the raw "ns/repo" of the disk.</param>
         private sealed record V1Repository(string Path, string Name, bool Addressable, List<string> TagImages, List<string> ListImages, DateTimeOffset? ListTime)
         {
@@ -23,7 +41,7 @@ public sealed partial class GarbageCollector
         /// A repository without tags whose list is older than the grace window loses the list (its push is over), so
         /// search no longer lists it.
         /// </summary>
-        public async Task CollectV1Async(CancellationToken ct)
+        public async Task CollectAsync(CancellationToken ct)
         {
             var repositories = await ScanV1RepositoriesAsync(ct);
             var marked = new HashSet<string>(StringComparer.Ordinal);
@@ -48,8 +66,8 @@ public sealed partial class GarbageCollector
             }
             // A kept image is a root too: deleting its parent would break it when its push completes.
             foreach (var id in kept) await MarkAncestryAsync(id.Value, marked, ct);
-            _kept += kept.Count;
-            _markedImages = marked.Count;
+            run.Keep(kept.Count);
+            run.MarkedImages = marked.Count;
 
             var queue = new List<V1Candidate>();
             foreach (var id in candidates.Where(c => !marked.Contains(c.Value)))
@@ -65,21 +83,21 @@ public sealed partial class GarbageCollector
             if (DryRun)
             {
                 foreach (var r in staleLists)
-                    _items.Add(new GcItem(GcItemKind.IndexImages, r.Name, StoragePaths.IndexImagesFile, r.ListPath, await _storage.SizeAsync(r.ListPath, ct) ?? 0));
+                    run.Delete(new GcItem(GcItemKind.IndexImages, r.Name, StoragePaths.IndexImagesFile, r.ListPath, await _storage.SizeAsync(r.ListPath, ct) ?? 0));
                 foreach (var c in queue)
-                    _items.Add(new GcItem(GcItemKind.Image, await OwnerAsync(c.Id, owners, ct), c.Id.Value, c.Dir, await TreeSizeAsync(c.Dir, ct)));
+                    run.Delete(new GcItem(GcItemKind.Image, await OwnerAsync(c.Id, owners, ct), c.Id.Value, c.Dir, await run.TreeSizeAsync(c.Dir, ct)));
                 return;
             }
 
-            await SweepAsync(staleLists, r => DropIndexListAsync(r, ct), ct);
+            await run.SweepAsync(staleLists, r => DropIndexListAsync(r, ct), ct);
             var protectedIds = new HashSet<string>(StringComparer.Ordinal);
-            await SweepAsync(queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct);
+            await run.SweepAsync(queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct);
         }
 
         private bool KeepsImage(ImageId id, (DateTimeOffset? Modified, bool InProgress) state) =>
             _coordinator.IsImageTouched(id.Value)
             || IsYoung(state.Modified)
-            || (state.InProgress && IsYoungUpload(state.Modified));
+            || (state.InProgress && run.IsYoungUpload(state.Modified));
 
         /// <summary>Under the exclusive side: re-checks that the repository still has no tag and an old list, then removes the list.</summary>
         private async Task DropIndexListAsync(V1Repository repository, CancellationToken ct)
@@ -89,15 +107,15 @@ public sealed partial class GarbageCollector
             if (modified is null) return;
             if (children.Any(c => StoragePaths.IsTagFileName(StoragePaths.FileName(c))) || IsYoung(modified))
             {
-                _kept++;
+                run.Keep();
                 return;
             }
             var size = await _storage.SizeAsync(repository.ListPath, ct) ?? 0;
             await _storage.DeleteAsync(repository.ListPath, CancellationToken.None);
-            _items.Add(new GcItem(GcItemKind.IndexImages, repository.Name, StoragePaths.IndexImagesFile, repository.ListPath, size));
+            run.Delete(new GcItem(GcItemKind.IndexImages, repository.Name, StoragePaths.IndexImagesFile, repository.ListPath, size));
             if (!repository.Addressable) return;
-            _changedV1.Add(repository.Name);
-            await gc.Membership.RemoveRepositoryAsync(repository.Name, CancellationToken.None);
+            run.ChangedV1Repositories.Add(repository.Name);
+            await membership.RemoveRepositoryAsync(repository.Name, CancellationToken.None);
         }
 
         /// <summary>
@@ -111,16 +129,16 @@ public sealed partial class GarbageCollector
             if (state is null) return;
             if (protectedIds.Contains(candidate.Id.Value) || KeepsImage(candidate.Id, state.Value))
             {
-                _kept++;
+                run.Keep();
                 foreach (var ancestor in await AncestryOfAsync(candidate.Id, ct)) protectedIds.Add(ancestor);
                 return;
             }
-            var size = await TreeSizeAsync(candidate.Dir, ct);
+            var size = await run.TreeSizeAsync(candidate.Dir, ct);
             await _storage.DeleteAsync(StoragePaths.ImageJson(candidate.Id), CancellationToken.None);
             await _storage.DeleteAsync(candidate.Dir, CancellationToken.None);
             var owner = await OwnerAsync(candidate.Id, owners, ct);
-            _items.Add(new GcItem(GcItemKind.Image, owner, candidate.Id.Value, candidate.Dir, size));
-            if (owner.Length > 0) _changedV1.Add(owner);
+            run.Delete(new GcItem(GcItemKind.Image, owner, candidate.Id.Value, candidate.Dir, size));
+            if (owner.Length > 0) run.ChangedV1Repositories.Add(owner);
         }
 
         /// <summary>The latest file time in an image directory and whether it is unfinished; null when it holds nothing.</summary>
@@ -133,7 +151,7 @@ public sealed partial class GarbageCollector
             foreach (var file in files)
             {
                 if (StoragePaths.FileName(file) == StoragePaths.InProgressFile) inProgress = true;
-                if (await TreeModifiedAsync(file, ct) is { } m && (latest is null || m > latest)) latest = m;
+                if (await run.TreeModifiedAsync(file, ct) is { } m && (latest is null || m > latest)) latest = m;
             }
             return (latest, inProgress);
         }
@@ -142,7 +160,7 @@ public sealed partial class GarbageCollector
         private async Task<string> OwnerAsync(ImageId id, Dictionary<string, string> owners, CancellationToken ct)
         {
             if (owners.TryGetValue(id.Value, out var owner)) return owner;
-            var holders = await gc.Membership.RepositoriesOfAsync(id.Value, ct);
+            var holders = await membership.RepositoriesOfAsync(id.Value, ct);
             return holders.Count == 0 ? "" : holders.Order(StringComparer.Ordinal).First();
         }
 
