@@ -1,4 +1,3 @@
-using Registry.Core.Maintenance;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
@@ -7,6 +6,7 @@ using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Registry.Core.Distribution;
+using Registry.Core.Maintenance;
 using Registry.Tests.Support;
 using Registry.V1.Maintenance;
 

@@ -1,4 +1,3 @@
-using Registry.Core.Maintenance;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -7,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Registry.Core.Concurrency;
 using Registry.Core.Distribution;
+using Registry.Core.Maintenance;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
 using Registry.Index.Search;
