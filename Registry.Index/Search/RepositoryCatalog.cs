@@ -93,7 +93,7 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
             if (DistributionName.IsValid(name)) yield return name;
     }
 
-    private static readonly IReadOnlySet<string> ManifestsDirectory = new HashSet<string>(StringComparer.Ordinal) { "_manifests" };
+    private static readonly IReadOnlySet<string> ManifestsDirectory = new HashSet<string>(StringComparer.Ordinal) { DistributionPaths.ManifestsDirName };
 
     private async IAsyncEnumerable<SearchEntry> ScanV1Async([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {

@@ -158,7 +158,7 @@ public sealed class V2Collector : IGcCollector
         /// <summary>Re-reads a link under the exclusive side: null when it changed, vanished, or is young or touched now.</summary>
         private async Task<bool> StillCollectableAsync(V2Link link, HashSet<Digest> protectedDigests, CancellationToken ct)
         {
-            var path = $"{link.Dir}/link";
+            var path = $"{link.Dir}/{DistributionPaths.LinkFile}";
             var modified = await _storage.LastModifiedAsync(path, ct);
             return modified is not null
                 && !IsYoung(modified)
@@ -242,7 +242,7 @@ public sealed class V2Collector : IGcCollector
         {
             var modified = await run.TreeModifiedAsync(dir, ct);
             if (modified is null || run.IsYoungUpload(modified)) return false;
-            var startedAt = await _storage.GetContentAsync($"{dir}/startedat", ct);
+            var startedAt = await _storage.GetContentAsync($"{dir}/{DistributionPaths.StartedAtFile}", ct);
             return startedAt is null
                 || !DateTimeOffset.TryParse(Encoding.ASCII.GetString(startedAt).Trim(), CultureInfo.InvariantCulture,
                     DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var started)
@@ -279,7 +279,7 @@ public sealed class V2Collector : IGcCollector
             DistributionTree.RepositoriesAsync(_storage, RepositoryDataDirectories, int.MaxValue, ct);
 
         private static readonly IReadOnlySet<string> RepositoryDataDirectories =
-            new HashSet<string>(StringComparer.Ordinal) { "_manifests", "_layers", "_uploads" };
+            new HashSet<string>(StringComparer.Ordinal) { DistributionPaths.ManifestsDirName, DistributionPaths.LayersDirName, DistributionPaths.UploadsDirName };
 
         private async Task<V2Repository> ScanV2RepositoryAsync(string name, CancellationToken ct)
         {
@@ -290,8 +290,8 @@ public sealed class V2Collector : IGcCollector
             foreach (var tagDir in await _storage.ListAsync(DistributionPaths.TagsDir(name), ct))
             {
                 var tag = DistributionPaths.FileName(tagDir);
-                tags.Add((tag, await DistributionLinks.ReadAsync(_storage, $"{tagDir}/current/link", ct)));
-                foreach (var entry in await DistributionTree.DigestDirectoriesAsync(_storage, $"{tagDir}/index", ct)) tagIndex.Add((tag, entry.Digest, entry.Dir));
+                tags.Add((tag, await DistributionLinks.ReadAsync(_storage, DistributionPaths.TagCurrentLink(name, tag), ct)));
+                foreach (var entry in await DistributionTree.DigestDirectoriesAsync(_storage, DistributionPaths.TagIndexDir(name, tag), ct)) tagIndex.Add((tag, entry.Digest, entry.Dir));
             }
             var uploads = (await _storage.ListAsync(DistributionPaths.UploadsDir(name), ct)).ToList();
             return new V2Repository(name, revisions, tags, tagIndex, layers, uploads);
@@ -303,7 +303,7 @@ public sealed class V2Collector : IGcCollector
             var links = new List<V2Link>();
             foreach (var (digest, dir) in await DistributionTree.DigestDirectoriesAsync(_storage, root, ct))
             {
-                var path = $"{dir}/link";
+                var path = $"{dir}/{DistributionPaths.LinkFile}";
                 if (await DistributionLinks.ReadAsync(_storage, path, ct) is not { } target) continue;
                 links.Add(new V2Link(repository, digest, target, dir, await _storage.LastModifiedAsync(path, ct)));
             }
