@@ -4,22 +4,22 @@ using Registry.Core.Storage;
 namespace Registry.Core.Maintenance;
 
 /// <summary>
-/// The state of one collection run that every <see cref="IGcCollector"/> shares: T0 and the cut-off times derived
+/// The state of one collection run that every <see cref="IGcCollector"/> shares: its start time (T0) and the cut-off times derived
 /// from it, the lease, the coordinator (touched sets, exclusive side), what was deleted or kept, and the repositories
 /// whose search entries must be synced afterwards.
 /// </summary>
-/// <param name="T0">The storage's time of the lease write (this host's clock for a dry run).</param>
-/// <param name="Grace">Nothing whose file time is at or after <c>T0 − Grace</c> is swept (v2 spec §5.5 G1).</param>
-/// <param name="UploadMaxAge">Unfinished V1 images and v2 upload sessions must also be older than this.</param>
-/// <param name="BatchSize">Deletes per exclusive section: writers wait at most for one batch.</param>
-/// <param name="Lease">The storage lock, renewed between batches; null for a dry run.</param>
+/// <param name="t0">The storage's time of the lease write (this host's clock for a dry run).</param>
+/// <param name="grace">Nothing whose file time is at or after <c>t0 − grace</c> is swept, so a push under way keeps what it wrote.</param>
+/// <param name="uploadMaxAge">Unfinished V1 images and v2 upload sessions must also be older than this.</param>
+/// <param name="batchSize">Deletes per exclusive section: writers wait at most for one batch.</param>
+/// <param name="lease">The storage lock, renewed between batches; null for a dry run.</param>
 public sealed class GcRun(
-    IStorageDriver storage, GcCoordinator coordinator, GcOptions options, DateTimeOffset T0,
-    TimeSpan Grace, TimeSpan UploadMaxAge, int BatchSize, GcStorageLock? Lease)
+    IStorageDriver storage, GcCoordinator coordinator, GcOptions options, DateTimeOffset t0,
+    TimeSpan grace, TimeSpan uploadMaxAge, int batchSize, GcStorageLock? lease)
 {
-    // Young: written at or after T0 − grace. Abandoned uploads and pushes must be older than both windows.
-    private readonly DateTimeOffset _cutoff = T0 - Grace;
-    private readonly DateTimeOffset _uploadCutoff = T0 - (UploadMaxAge > Grace ? UploadMaxAge : Grace);
+    // Young: written at or after t0 − grace. Abandoned uploads and pushes must be older than both windows.
+    private readonly DateTimeOffset _cutoff = t0 - grace;
+    private readonly DateTimeOffset _uploadCutoff = t0 - (uploadMaxAge > grace ? uploadMaxAge : grace);
     private readonly List<GcItem> _items = [];
     private int _kept;
 
@@ -56,9 +56,9 @@ public sealed class GcRun(
     public GcReport Report(long elapsedMs) => new(
         options.DryRun,
         options.DeleteUntagged,
-        T0,
+        t0,
         elapsedMs,
-        (long)Grace.TotalSeconds,
+        (long)grace.TotalSeconds,
         MarkedImages,
         MarkedBlobs,
         _kept,
@@ -70,13 +70,13 @@ public sealed class GcRun(
     /// <summary>Runs deletes in batches under the exclusive side, renewing the lease between batches.</summary>
     public async Task SweepAsync<T>(IReadOnlyList<T> queue, Func<T, Task> deleteOne, CancellationToken ct)
     {
-        for (var start = 0; start < queue.Count; start += BatchSize)
+        for (var start = 0; start < queue.Count; start += batchSize)
         {
-            if (Lease is not null) await Lease.RenewAsync(ct);
+            if (lease is not null) await lease.RenewAsync(ct);
             using (await coordinator.EnterSweepAsync(ct))
             {
                 // No cancellation inside a batch: each delete leaves a consistent state, but a batch is short.
-                foreach (var item in queue.Skip(start).Take(BatchSize))
+                foreach (var item in queue.Skip(start).Take(batchSize))
                     await deleteOne(item);
             }
         }

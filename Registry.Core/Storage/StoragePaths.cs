@@ -12,7 +12,7 @@ public static class StoragePaths
     /// <summary>An unfinished image: written first on PUT json, deleted last on PUT checksum.</summary>
     public const string InProgressFile = "_inprogress";
 
-    /// <summary>A repository's index image list (spec §3.7.2).</summary>
+    /// <summary>A repository's index image list, as <c>PUT /v1/repositories/&lt;ns&gt;/&lt;repo&gt;/images</c> writes it.</summary>
     public const string IndexImagesFile = "_index_images";
 
     public static string ImageJson(ImageId id) => $"{ImageDir(id)}/json";
