@@ -16,20 +16,15 @@ try
         case "gc":
             return await Verbs.GcAsync(args[1..]);
         default:
-            var app = await RegistryApp.BuildAsync(args);
-            await app.RunAsync();
+            await RegistryApp.RunAsync(await RegistryApp.BuildAsync(args));
             return 0;
     }
 }
-catch (ConfigException e)
+// Every start-up failure is one line naming the setting and its variable, and exit code 1.
+catch (Exception e) when (e is ConfigException or SearchIndexException)
 {
     Console.Error.WriteLine(e.Message);
-    return 2;
-}
-catch (SearchIndexException e)
-{
-    Console.Error.WriteLine(e.Message);
-    return 3;
+    return 1;
 }
 
 /// <summary>Entry point; public so the tests' WebApplicationFactory can host the real app.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Registry.Index.Database.Sqlite;
 using Registry.Index.Search;
 
 namespace Registry.Bench.Search;

@@ -14,12 +14,15 @@ internal sealed record EnvSource(string Variable, string Raw, bool FromEnvironme
 /// <summary>Builds the one-line start-up errors that name file, flavor, key and variable.</summary>
 internal sealed record ConfigErrorContext(string File, string Flavor)
 {
-    public ConfigException Fail(string? key, EnvSource? source, string problem)
+    public ConfigException Fail(string? key, EnvSource? source, string problem) => new(Line("config error", key, source, problem));
+
+    /// <summary>One line: <paramref name="kind"/> ("config error", "config warning") in file, flavor, key (variable): problem.</summary>
+    public string Line(string kind, string? key, EnvSource? source, string problem)
     {
         var flavor = Flavor.Length == 0 ? "flavor \"\" (the whole document)" : $"flavor {Quote(Flavor)}";
         var where = key is null ? "" : $", key {Quote(key)}";
         var from = source is null ? "" : $" ({source.Describe()})";
-        return new ConfigException($"config error in {File}, {flavor}{where}{from}: {problem}");
+        return $"{kind} in {File}, {flavor}{where}{from}: {problem}";
     }
 
     /// <summary>Double-quoted with backslash escapes, so a value with quotes or newlines stays on one line.</summary>

@@ -43,7 +43,7 @@ public static class ConfigLoader
         var builder = new ConfigTreeBuilder(environment, context);
         var section = flavor.Length == 0 ? root : SelectFlavor(root, flavor, flavorSource, builder, context);
         var values = builder.BuildSection(section, "");
-        return ToSettings(file, flavor, values, new SettingsReader(values, builder.NearestSource, context));
+        return ToSettings(file, flavor, values, new SettingsReader(values, builder.NearestSource, context), environment, workingDirectory);
     }
 
     private static MappingNode ReadDocument(string file, EnvSource fileSource, ConfigErrorContext context)
@@ -94,11 +94,19 @@ public static class ConfigLoader
             ?? throw context.Fail(flavor, flavorSource, $"a flavor must be a mapping of settings (line {node.Start.Line}, column {node.Start.Column})");
     }
 
-    private static RegistrySettings ToSettings(string file, string flavor, IReadOnlyDictionary<string, object?> values, SettingsReader read)
+    private static RegistrySettings ToSettings(
+        string file, string flavor, IReadOnlyDictionary<string, object?> values, SettingsReader read,
+        IReadOnlyDictionary<string, string?> environment, string workingDirectory)
     {
-        var storage = read.Choice("storage", StorageKinds);
+        var choice = read.Choice("storage", StorageKinds);
+        var storage = choice is null or "local" ? "file" : choice;
+        var storagePath = read.Text("storage_path") ?? "./tmp";
+        var standalone = read.Boolean("standalone") ?? false;
+        var disableTokenAuth = read.Boolean("disable_token_auth") ?? false;
         return new RegistrySettings
         {
+            ErrorContext = read.Context,
+            SourceOf = read.SourceOf,
             SourceFile = file,
             Flavor = flavor,
             Values = values,
@@ -107,13 +115,13 @@ public static class ConfigLoader
             Debug = read.Boolean("debug") ?? false,
 
             // Null is not the boolean true: the original's `is True` test then means index-backed (spec §1.2).
-            Standalone = read.Boolean("standalone") ?? false,
+            Standalone = standalone,
             IndexEndpoint = read.Text("index_endpoint")?.TrimEnd('/'),
-            DisableTokenAuth = read.Boolean("disable_token_auth") ?? false,
+            DisableTokenAuth = disableTokenAuth,
             PrivilegedKey = read.Text("privileged_key"),
             StorageRedirect = read.Boolean("storage_redirect") ?? false,
-            Storage = storage is null or "local" ? "file" : storage,
-            StoragePath = read.Text("storage_path") ?? "./tmp",
+            Storage = storage,
+            StoragePath = storagePath,
             SearchBackend = read.Text("search_backend"),
             SearchDatabase = read.Text("sqlalchemy_index_database") ?? RegistrySettings.DefaultSearchDatabase,
             RegistryEndpoints = read.Text("registry_endpoints"),
@@ -134,6 +142,13 @@ public static class ConfigLoader
             StorageDeleteEnabled = read.Boolean("storage_delete_enabled") ?? false,
             ReadOnly = read.Boolean("storage_readonly") ?? false,
             CatalogMaxEntries = (int)read.Integer("catalog_max_entries", RegistrySettings.DefaultCatalogMaxEntries, 1, int.MaxValue),
+            SearchResultCache = read.Boolean("search_result_cache") ?? true,
+            Auth = AuthSettings.Read(read, workingDirectory),
+            Gc = GcSettings.Read(read),
+            S3 = S3Section.Read(read, storage, storagePath),
+            Tls = TlsSettings.Read(read),
+            Listen = ListenAddress.Read(environment, read.Context),
+            Unimplemented = UnimplementedSetting.Find(read, standalone, disableTokenAuth),
         };
     }
 }

@@ -2,8 +2,9 @@ namespace Registry.Core.Configuration;
 
 /// <summary>
 /// The resolved, validated settings of one flavor (spec §8). Immutable; built once at start-up by
-/// <see cref="ConfigLoader"/>. <see cref="Values"/> keeps every resolved key (after <c>_env:</c> and merge
-/// keys) for the <c>config</c> verb and for settings that only one driver reads.
+/// <see cref="ConfigLoader"/>, which also reads each section into its typed record (<see cref="Auth"/>,
+/// <see cref="S3"/>, <see cref="Gc"/>, <see cref="Tls"/>, <see cref="Listen"/>). <see cref="Values"/> keeps every
+/// resolved key (after <c>_env:</c> and merge keys) for the <c>config</c> verb only.
 /// </summary>
 public sealed record RegistrySettings
 {
@@ -38,7 +39,7 @@ public sealed record RegistrySettings
     public required string Flavor { get; init; }
 
     /// <summary>
-    /// Every resolved key of the flavor: string, bool, long, double, null, a list
+    /// Every resolved key of the flavor, for the <c>config</c> verb: string, bool, long, double, null, a list
     /// (<c>IReadOnlyList&lt;object?&gt;</c>) or a nested map (<c>IReadOnlyDictionary&lt;string, object?&gt;</c>).
     /// </summary>
     public required IReadOnlyDictionary<string, object?> Values { get; init; }
@@ -121,6 +122,43 @@ public sealed record RegistrySettings
 
     /// <summary>Default of <see cref="CatalogMaxEntries"/> (distribution's <c>catalog.maxentries</c>).</summary>
     public const int DefaultCatalogMaxEntries = 1000;
+
+    /// <summary><c>search_result_cache</c>: repeated searches are answered from a page cache.</summary>
+    public bool SearchResultCache { get; init; } = true;
+
+    /// <summary>The <c>auth:</c> section and <c>secret_key</c>.</summary>
+    public AuthSettings Auth { get; init; } = new();
+
+    /// <summary>The <c>gc:</c> section.</summary>
+    public GcSettings Gc { get; init; } = new();
+
+    /// <summary>The S3 driver's options for an <c>s3</c> or <c>gcs</c> flavor with a bucket; otherwise null.</summary>
+    public Storage.S3StorageOptions? S3 { get; init; }
+
+    /// <summary>The <c>tls:</c> section; null means plain HTTP.</summary>
+    public TlsSettings? Tls { get; init; }
+
+    /// <summary><c>REGISTRY_HOST</c> and <c>REGISTRY_PORT</c>.</summary>
+    public ListenAddress Listen { get; init; } = new("0.0.0.0", 5000);
+
+    /// <summary>Keys the flavor sets that this server does not implement; start-up refuses or warns (see <see cref="UnimplementedSetting"/>).</summary>
+    public IReadOnlyList<UnimplementedSetting> Unimplemented { get; init; } = [];
+
+    internal ConfigErrorContext? ErrorContext { get; init; }
+
+    internal Func<string, EnvSource?>? SourceOf { get; init; }
+
+    /// <summary>
+    /// A start-up failure about <paramref name="key"/> (a storage path that cannot be created, a certificate that
+    /// cannot be read, ...) in the loader's one-line format, naming file, flavor, key and the variable behind it.
+    /// </summary>
+    /// <paramref name="hideValue"/> keeps the value out of the line (a database URL may carry a password).
+    public ConfigException Error(string key, string problem, bool hideValue = false)
+    {
+        var source = SourceOf?.Invoke(key);
+        if (hideValue && source is not null) source = source with { Raw = ConfigPrinter.Mask };
+        return (ErrorContext ?? new ConfigErrorContext(SourceFile, Flavor)).Fail(key, source, problem);
+    }
 
     public bool SearchEnabled =>
         !string.IsNullOrWhiteSpace(SearchBackend) && !string.Equals(SearchBackend, "none", StringComparison.OrdinalIgnoreCase);

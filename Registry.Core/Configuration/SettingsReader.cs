@@ -6,6 +6,8 @@ internal sealed class SettingsReader(
     Func<string, EnvSource?> sourceOf,
     ConfigErrorContext context)
 {
+    public ConfigErrorContext Context => context;
+
     /// <summary>The value at a dotted path (<c>mirroring.source</c>); null when any part is missing.</summary>
     public object? Get(string path)
     {
@@ -23,6 +25,9 @@ internal sealed class SettingsReader(
             var other => throw Fail(section, $"expected a map of settings, got {ConfigErrorContext.DescribeValue(other)}"),
         };
     }
+
+    /// <summary>The <c>_env:</c> variable the value at <paramref name="path"/> (or the nearest enclosing map) came from.</summary>
+    public EnvSource? SourceOf(string path) => sourceOf(path);
 
     /// <summary>A YAML boolean or null; anything else (also "truthy" strings and numbers) is an error.</summary>
     public bool? Boolean(string path) => Get(path) switch
@@ -63,5 +68,6 @@ internal sealed class SettingsReader(
         };
     }
 
-    private ConfigException Fail(string path, string problem) => context.Fail(path, sourceOf(path), problem);
+    /// <summary>The error for <paramref name="path"/>, naming the variable its value came from.</summary>
+    public ConfigException Fail(string path, string problem) => context.Fail(path, sourceOf(path), problem);
 }

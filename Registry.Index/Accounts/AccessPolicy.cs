@@ -20,7 +20,7 @@ public enum AccessKind { Read, Write, Delete }
 /// Missing or wrong credentials are 401 with a challenge; valid but insufficient ones are 403.
 /// </summary>
 public sealed class AccessPolicy(
-    RegistrySettings settings, AuthSettings auth, Authenticator authenticator, IStorageDriver storage, RepositoryImages images) : IAccessPolicy
+    RegistrySettings settings, AuthSettings auth, Authenticator authenticator, IStorageDriver storage, IRepositoryImages images) : IAccessPolicy
 {
     public async ValueTask<AccessDecision> AuthorizeAsync(HttpContext context, CancellationToken ct)
     {

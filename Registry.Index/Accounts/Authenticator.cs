@@ -11,7 +11,7 @@ namespace Registry.Index.Accounts;
 /// makes that slow on purpose, so a successful check is remembered for a few minutes under a hash of the
 /// credentials. <c>Basic Og==</c> (empty user and password) is anonymous.
 /// </summary>
-public sealed class Authenticator(HtpasswdFile htpasswd, AccountStore accounts, TokenService tokens, LoginThrottle throttle, TimeProvider? time = null)
+public sealed class Authenticator(HtpasswdFile htpasswd, IAccountStore accounts, TokenService tokens, LoginThrottle throttle, TimeProvider? time = null)
 {
     public const string PrincipalItem = "registry.principal";
     private const int MaxCachedLogins = 10_000;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Registry.Core.Configuration;
 
 namespace Registry.Index.Accounts;
 

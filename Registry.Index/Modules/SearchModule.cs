@@ -22,7 +22,7 @@ public sealed class SearchModule : ICarterModule
     public void AddRoutes(IEndpointRouteBuilder app) => app.MapMethods("/v1/search", ["GET", "HEAD"], SearchAsync);
 
     private static async Task<IResult> SearchAsync(
-        HttpContext http, ISearchIndex index, PrivateSearchIndex privates, AuthSettings auth, Authenticator authenticator, RegistrySettings settings, CancellationToken ct)
+        HttpContext http, ISearchIndex index, IPrivateRepositories privates, AuthSettings auth, Authenticator authenticator, RegistrySettings settings, CancellationToken ct)
     {
         if (!settings.SearchEnabled)
             return V1Results.Error(404, "Search is disabled on this registry (search_backend is not set)");
@@ -77,7 +77,7 @@ public sealed class SearchModule : ICarterModule
     /// matches first and then the shared ones, paged as one list. Wrong credentials search as anonymous.
     /// </summary>
     private static async Task<SearchPage> SearchVisibleAsync(
-        HttpContext http, ISearchIndex index, PrivateSearchIndex privates, AuthSettings auth, Authenticator authenticator,
+        HttpContext http, ISearchIndex index, IPrivateRepositories privates, AuthSettings auth, Authenticator authenticator,
         string query, int pageSize, int page, CancellationToken ct)
     {
         if (!auth.Enabled) return await index.SearchAsync(query, pageSize, page, ct);

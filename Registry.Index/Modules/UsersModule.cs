@@ -42,7 +42,7 @@ public sealed partial class UsersModule : ICarterModule
         };
     }
 
-    private static async Task<IResult> PostAsync(HttpContext http, RegistrySettings settings, AuthSettings auth, AccountStore accounts, HtpasswdFile htpasswd, CancellationToken ct)
+    private static async Task<IResult> PostAsync(HttpContext http, RegistrySettings settings, AuthSettings auth, IAccountStore accounts, HtpasswdFile htpasswd, CancellationToken ct)
     {
         var body = await JsonBody.ReadAsync(http.Request, settings.MaxJsonBodyBytes, ct);
         if (body is null) return V1Results.Error(413, "Request body too large");
@@ -65,7 +65,7 @@ public sealed partial class UsersModule : ICarterModule
             : V1Results.JsonString(AlreadyExists, 400);
     }
 
-    private static async Task<IResult> PutAsync(string username, HttpContext http, RegistrySettings settings, AuthSettings auth, Authenticator authenticator, AccountStore accounts, CancellationToken ct)
+    private static async Task<IResult> PutAsync(string username, HttpContext http, RegistrySettings settings, AuthSettings auth, Authenticator authenticator, IAccountStore accounts, CancellationToken ct)
     {
         if (!auth.Enabled) return V1Results.Empty(204);
         var principal = await authenticator.AuthenticateAsync(http, ct);

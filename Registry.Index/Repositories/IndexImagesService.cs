@@ -18,7 +18,7 @@ public enum PutImagesResult { Ok, DecodeError, InvalidData }
 /// collector's shared side (<see cref="GcCoordinator"/>) with its images touched: a push about to reuse an image
 /// that exists now keeps it through a running collection.
 /// </summary>
-public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog catalog, RepositoryImages membership, KeyedLock locks, GcCoordinator gc)
+public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog catalog, IRepositoryImages membership, KeyedLock locks, GcCoordinator gc)
 {
     public async Task<PutImagesResult> PutImagesAsync(RepositoryName name, byte[] body, CancellationToken ct)
     {

@@ -5,10 +5,10 @@ using Registry.Index.Accounts;
 namespace Registry.Index.Repositories;
 
 /// <summary>
-/// Refills <see cref="RepositoryImages"/> from storage: every repository's <c>_index_images</c> and the ancestry of
+/// Refills <see cref="IRepositoryImages"/> from storage: every repository's <c>_index_images</c> and the ancestry of
 /// every tag (a data directory from before authentication was on, or after an unclean stop).
 /// </summary>
-public sealed class MembershipRebuild(IStorageDriver storage, RepositoryImages membership)
+public sealed class MembershipRebuild(IStorageDriver storage, IRepositoryImages membership)
 {
     /// <summary>Returns the number of repositories that list at least one image.</summary>
     public async Task<int> RunAsync(CancellationToken ct)

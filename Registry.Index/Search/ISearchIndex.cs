@@ -3,7 +3,7 @@ namespace Registry.Index.Search;
 /// <summary>One searchable repository. <see cref="Name"/> is the logical "namespace/repository".</summary>
 public sealed record SearchEntry(string Name, string Description, int StarCount = 0)
 {
-    /// <summary>Set by a storage scan: the repository is private and belongs in <see cref="PrivateSearchIndex"/>.</summary>
+    /// <summary>Set by a storage scan: the repository is private and belongs in <see cref="IPrivateRepositories"/>.</summary>
     public bool Private { get; init; }
 }
 

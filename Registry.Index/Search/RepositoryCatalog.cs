@@ -13,7 +13,7 @@ namespace Registry.Index.Search;
 /// ("hello-world", "a/b/c"); a two-part v2 name is the same entry as the V1 repository of that name. Privacy and
 /// the description of a v2 name are those of the V1 repository its name maps to (a one-part name to <c>library/</c>).
 /// </summary>
-public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index, PrivateSearchIndex privates)
+public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index, IPrivateRepositories privates)
 {
     /// <summary>The longest description <c>PUT …/properties</c> accepts.</summary>
     public const int MaxDescriptionLength = 1000;

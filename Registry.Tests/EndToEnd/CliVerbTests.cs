@@ -48,7 +48,7 @@ public class CliVerbTests
     public async Task Bad_configuration_stops_start_up_with_one_clear_line(string variable, string value, string expected)
     {
         var result = await RegistryProcess.RunOnceAsync(Env((variable, value)), "--urls", "http://127.0.0.1:0");
-        result.ExitCode.Should().Be(2);
+        result.ExitCode.Should().Be(1);
         result.Stderr.Should().Contain("config error in ").And.Contain(expected).And.NotContain("   at ");
     }
 
@@ -57,7 +57,7 @@ public class CliVerbTests
     {
         var missing = Path.Combine(_root, "nothere.yml");
         var result = await RegistryProcess.RunOnceAsync(Env(("DOCKER_REGISTRY_CONFIG", missing)), "config");
-        result.ExitCode.Should().Be(2);
+        result.ExitCode.Should().Be(1);
         result.Stderr.Should().Contain(missing).And.NotContain("   at ");
     }
 
@@ -82,7 +82,7 @@ public class CliVerbTests
         File.WriteAllBytes(db, Enumerable.Range(0, 8192).Select(i => (byte)(i * 7)).ToArray());
 
         var start = await RegistryProcess.RunOnceAsync(Env(), "--urls", "http://127.0.0.1:0");
-        start.ExitCode.Should().Be(3);
+        start.ExitCode.Should().Be(1);
         start.Stderr.Should().Contain(db).And.Contain("reindex").And.NotContain("   at ");
 
         var reindex = await RegistryProcess.RunOnceAsync(Env(), "reindex");

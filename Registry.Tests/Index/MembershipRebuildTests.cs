@@ -3,6 +3,7 @@ using FluentAssertions;
 using NUnit.Framework;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
+using Registry.Index.Database.Sqlite;
 using Registry.Index.Repositories;
 using Registry.Tests.Storage;
 
@@ -17,14 +18,14 @@ public class MembershipRebuildTests
 
     private TempDirectory _dir = null!;
     private FileSystemStorageDriver _storage = null!;
-    private RepositoryImages _membership = null!;
+    private IRepositoryImages _membership = null!;
 
     [SetUp]
     public async Task SetUp()
     {
         _dir = new TempDirectory();
         _storage = new FileSystemStorageDriver(Path.Combine(_dir.Path, "storage"));
-        _membership = await RepositoryImages.OpenAsync(Path.Combine(_dir.Path, "index.db"), CancellationToken.None);
+        _membership = (await SqliteIndexDatabase.OpenAsync(Path.Combine(_dir.Path, "index.db"), CancellationToken.None)).Images;
     }
 
     [TearDown]

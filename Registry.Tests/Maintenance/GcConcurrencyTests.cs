@@ -5,6 +5,7 @@ using System.Text;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
+using Registry.Core.Configuration;
 using Registry.Core.Distribution;
 using Registry.Core.Maintenance;
 using Registry.Tests.Support;

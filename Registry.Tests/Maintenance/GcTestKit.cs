@@ -5,6 +5,7 @@ using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Registry.Core.Concurrency;
+using Registry.Core.Configuration;
 using Registry.Core.Distribution;
 using Registry.Core.Maintenance;
 using Registry.Core.Storage;
@@ -57,7 +58,7 @@ public static class GcTestKit
         registry.Storage,
         registry.Services.GetRequiredService<GcCoordinator>(),
         registry.Services.GetRequiredService<RepositoryCatalog>(),
-        registry.Services.GetRequiredService<RepositoryImages>(),
+        registry.Services.GetRequiredService<IRepositoryImages>(),
         settings,
         NullLogger<GarbageCollector>.Instance);
 

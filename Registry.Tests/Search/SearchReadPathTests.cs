@@ -1,6 +1,8 @@
 using FluentAssertions;
 using NUnit.Framework;
+using Registry.Index.Database.Sqlite;
 using Registry.Index.Search;
+using Registry.Tests.Support;
 
 namespace Registry.Tests.Search;
 
@@ -11,14 +13,14 @@ namespace Registry.Tests.Search;
 /// </summary>
 public class SearchReadPathTests
 {
-    private SearchTestDirectory _directory = null!;
+    private SqliteTestDirectory _directory = null!;
     private SqliteSearchIndex _reader = null!;
     private SqliteSearchIndex _writer = null!;
 
     [SetUp]
     public async Task SetUp()
     {
-        _directory = new SearchTestDirectory();
+        _directory = new SqliteTestDirectory();
         _reader = await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), default);
         _writer = await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), default);
     }

@@ -2,10 +2,10 @@ using Amazon;
 using Amazon.Runtime;
 using FluentAssertions;
 using NUnit.Framework;
+using Registry.Core;
 using Registry.Core.Configuration;
 using Registry.Core.Storage;
 using Registry.Tests.Configuration;
-using Registry.V1.Hosting;
 
 namespace Registry.Tests.Storage;
 
@@ -13,7 +13,7 @@ namespace Registry.Tests.Storage;
 public sealed class S3StorageOptionsTests : ConfigTestBase
 {
     private S3StorageOptions Options(string flavor, params (string Name, string? Value)[] variables) =>
-        S3StorageOptions.FromSettings(LoadSample([("SETTINGS_FLAVOR", flavor), .. variables]));
+        LoadSample([("SETTINGS_FLAVOR", flavor), .. variables]).S3!;
 
     [Test]
     public void The_s3_flavor_reads_the_AWS_variables()
@@ -114,7 +114,7 @@ public sealed class S3StorageOptionsTests : ConfigTestBase
     [TestCase("ceph-s3")]
     public void An_s3_flavor_without_a_bucket_names_the_key_and_the_variable(string flavor)
     {
-        var act = () => RegistryApp.CreateStorage(LoadSample(("SETTINGS_FLAVOR", flavor)));
+        var act = () => CoreServices.CreateStorage(LoadSample(("SETTINGS_FLAVOR", flavor)));
 
         act.Should().Throw<ConfigException>().Which.Message.Should().Be(
             $"config error in {SampleFile}, flavor \"{flavor}\", key \"s3_bucket\": no bucket configured: set s3_bucket or boto_bucket " +
@@ -139,7 +139,7 @@ public sealed class S3StorageOptionsTests : ConfigTestBase
     {
         var settings = LoadSample(("SETTINGS_FLAVOR", flavor), ("AWS_BUCKET", "images"), ("GCS_BUCKET", "images"));
 
-        using var driver = RegistryApp.CreateStorage(settings) as S3StorageDriver;
+        using var driver = CoreServices.CreateStorage(settings) as S3StorageDriver;
 
         driver.Should().NotBeNull();
         driver!.Kind.Should().Be("s3");
@@ -155,7 +155,7 @@ public sealed class S3StorageOptionsTests : ConfigTestBase
     [TestCase("oss", "oss")]
     public void Backends_this_server_lacks_stop_start_up_naming_the_supported_ones(string flavor, string backend)
     {
-        var act = () => RegistryApp.CreateStorage(LoadSample(("SETTINGS_FLAVOR", flavor)));
+        var act = () => CoreServices.CreateStorage(LoadSample(("SETTINGS_FLAVOR", flavor)));
 
         act.Should().Throw<ConfigException>().Which.Message.Should().Be(
             $"config error in {SampleFile}, flavor \"{flavor}\", key \"storage\": the storage backend \"{backend}\" is not supported " +

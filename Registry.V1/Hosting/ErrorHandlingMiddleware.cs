@@ -1,8 +1,5 @@
 using Microsoft.AspNetCore.Connections;
-using Registry.Core.Http;
 using Registry.Core.Storage;
-using Registry.V2.Http;
-using Registry.V2.Routing;
 
 namespace Registry.V1.Hosting;
 
@@ -70,9 +67,6 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
             return;
         }
         context.Response.Clear();
-        if (V2Route.IsV2Path(context.Request.Path.Value))
-            await V2Results.WriteErrorAsync(context.Response, [new V2Error(V2ErrorCode.ForStatus(status), message)]);
-        else
-            await V1Results.Error(status, message).ExecuteAsync(context);
+        await HostErrors.WriteAsync(context, status, message, message);
     }
 }

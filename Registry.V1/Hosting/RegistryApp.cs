@@ -1,26 +1,21 @@
 using System.Collections;
 using Carter;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Registry.Core.Concurrency;
+using Registry.Core;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Core.Storage;
-using Registry.Index.Accounts;
+using Registry.Index;
+using Registry.Index.Database;
 using Registry.Index.Modules;
-using Registry.Index.Repositories;
-using Registry.Index.Search;
-using Registry.V1.Images;
-using Registry.V1.Maintenance;
 using Registry.V1.Modules;
-using Registry.V1.Repositories;
 using Registry.V2;
-using Registry.V2.Http;
 using Registry.V2.Modules;
 using Registry.V2.Routing;
 
 namespace Registry.V1.Hosting;
 
-/// <summary>Builds the registry host: settings, storage, search, Kestrel, middleware and the Carter modules.</summary>
+/// <summary>Builds the registry host: settings, the services of every project, Kestrel, middleware and the Carter modules.</summary>
 public static class RegistryApp
 {
     /// <summary>Configuration section whose children override environment variables (used by the test host).</summary>
@@ -38,56 +33,27 @@ public static class RegistryApp
     public static RegistrySettings LoadSettings(IReadOnlyDictionary<string, string?> env) =>
         ConfigLoader.Load(env, Path.Combine(AppContext.BaseDirectory, "config_sample.yml"), Directory.GetCurrentDirectory());
 
-    public static IStorageDriver CreateStorage(RegistrySettings settings) => settings.Storage switch
+    /// <summary>
+    /// The services the host and the CLI verbs share: Core, Index, V1 and v2. Opens storage and the index database
+    /// now, so that each failure stops start-up with one line naming its setting.
+    /// </summary>
+    public static async Task AddRegistryAsync(IServiceCollection services, RegistrySettings settings, CancellationToken ct)
     {
-        "file" => new FileSystemStorageDriver(Path.GetFullPath(settings.StoragePath, Directory.GetCurrentDirectory())),
-        "inmemory" => new InMemoryStorageDriver(),
-        // gcs: Google Cloud Storage through its S3 interoperability endpoint.
-        "s3" or "gcs" => new S3StorageDriver(S3StorageOptions.FromSettings(settings), StorageLogger.Value),
-        _ => throw new ConfigException(
-            $"config error in {settings.SourceFile}, flavor \"{settings.Flavor}\", key \"storage\": the storage backend " +
-            $"\"{settings.Storage}\" is not supported by this server; supported: local (file), inmemory, " +
-            "s3 (AWS and S3-compatible stores such as Ceph RGW: flavors s3, prod, ceph-s3), gcs (S3 interoperability)"),
-    };
-
-    // The storage driver exists before the host's logging does; this logger writes the same single-line format.
-    private static readonly Lazy<ILogger> StorageLogger = new(() =>
-        LoggerFactory.Create(b => b.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        })).CreateLogger<S3StorageDriver>());
-
-    public static async Task<ISearchIndex> OpenSearchAsync(RegistrySettings settings, CancellationToken ct)
-    {
-        if (!settings.SearchEnabled) return new NullSearchIndex();
-        var index = await SqliteSearchIndex.OpenAsync(SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory()), ct);
-        index.CacheResults = settings.Values.GetValueOrDefault("search_result_cache") switch
-        {
-            null or true => true,
-            false => false,
-            var other => throw new ConfigException(
-                $"config error in {settings.SourceFile}, flavor \"{settings.Flavor}\", key \"search_result_cache\" (from $SEARCH_RESULT_CACHE): expected a boolean (true/false), got \"{other}\""),
-        };
-        return index;
+        services.AddRegistryCore(settings);
+        await services.AddRegistryIndexAsync(settings, ct);
+        services.AddRegistryV1();
+        services.AddRegistryV2();
     }
 
     public static async Task<WebApplication> BuildAsync(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        var env = ReadEnvironment(builder.Configuration);
-        var settings = LoadSettings(env);
-        var storage = CreateStorage(settings);
-        var search = await OpenSearchAsync(settings, CancellationToken.None);
-        var auth = AuthSettings.From(settings);
-        var indexDatabase = IndexDatabasePath(settings);
-        var accounts = await AccountStore.OpenAsync(indexDatabase, CancellationToken.None);
-        var membership = await RepositoryImages.OpenAsync(indexDatabase, CancellationToken.None);
-        var privates = await PrivateSearchIndex.OpenAsync(indexDatabase, CancellationToken.None);
+        var settings = LoadSettings(ReadEnvironment(builder.Configuration));
+        if (settings.Unimplemented.FirstOrDefault(u => u.Refuses) is { } refused) throw new ConfigException(refused.Message);
         var certificate = TlsCertificate.Load(settings);
+        await AddRegistryAsync(builder.Services, settings, CancellationToken.None);
 
-        ConfigureListening(builder, env, https: certificate is not null);
+        var urls = ConfigureListening(builder, settings.Listen, https: certificate is not null);
         ConfigureLogging(builder.Logging, settings.LogLevel);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -100,31 +66,7 @@ public static class RegistryApp
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds));
         builder.Services.Configure<RouteOptions>(o => o.SetParameterPolicy<RepositoryRouteConstraint>(RepositoryRouteConstraint.Name));
-
-        var services = builder.Services;
-        services.AddSingleton(settings);
-        services.AddSingleton(storage);
-        services.AddSingleton<ISearchIndex>(_ => search); // the container disposes it (its open read connections) at shutdown
-        services.AddSingleton<KeyedLock>();
-        services.AddSingleton<GcCoordinator>();
-        services.AddSingleton(GcSettings.From(settings));
-        services.AddSingleton<GarbageCollector>();
-        services.AddSingleton<RepositoryCatalog>();
-        services.AddSingleton<ImageService>();
-        services.AddSingleton<LayerFilesService>();
-        services.AddSingleton<RepositoryService>();
-        services.AddSingleton<IndexImagesService>();
-        services.AddSingleton<TokenService>();
-        services.AddSingleton(auth);
-        services.AddSingleton(accounts);
-        services.AddSingleton(membership);
-        services.AddSingleton(privates);
-        services.AddSingleton(new HtpasswdFile(auth.HtpasswdPath ?? Path.Combine(AppContext.BaseDirectory, "no-htpasswd-file")));
-        services.AddSingleton<LoginThrottle>();
-        services.AddSingleton<Authenticator>();
-        services.AddSingleton<AccessPolicy>();
-        services.AddSingleton<IAccessPolicy>(sp => sp.GetRequiredService<AccessPolicy>());
-        services.AddCarter(configurator: c => c
+        builder.Services.AddCarter(configurator: c => c
             .WithModule<PingModule>()
             .WithModule<ImagesModule>()
             .WithModule<RepositoriesModule>()
@@ -133,30 +75,14 @@ public static class RegistryApp
             .WithModule<SearchModule>()
             .WithModule<V2Module>()
             .WithModule<GcModule>());
-        services.AddRegistryV2();
-
-        services.AddHostedService<StartupTasks>();
+        builder.Services.AddHostedService<StartupTasks>();
 
         var app = builder.Build();
+        LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RegistryApp).FullName!), settings, urls);
 
         app.UseMiddleware<RequestLogMiddleware>();
         app.UseV2Headers();
-        app.UseStatusCodePages(async context =>
-        {
-            var response = context.HttpContext.Response;
-            if (V2Route.IsV2Path(context.HttpContext.Request.Path.Value))
-            {
-                await V2Results.WriteErrorAsync(response, [new V2Error(V2ErrorCode.ForStatus(response.StatusCode))]);
-                return;
-            }
-            var message = response.StatusCode switch
-            {
-                404 => "Not found",
-                405 => "Method not allowed",
-                _ => "Request failed",
-            };
-            await V1Results.Error(response.StatusCode, message).ExecuteAsync(context.HttpContext);
-        });
+        app.UseStatusCodePages(context => HostErrors.WriteStatusPageAsync(context.HttpContext));
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.UseMiddleware<UploadLimitMiddleware>();
         app.MapCarter();
@@ -164,24 +90,53 @@ public static class RegistryApp
     }
 
     /// <summary>
-    /// <c>--urls</c> and <c>ASPNETCORE_URLS</c> win; otherwise <c>REGISTRY_HOST</c> (default 0.0.0.0) and
-    /// <c>REGISTRY_PORT</c> (default 5000), as the original's launcher read them.
+    /// Starts the server and waits for shutdown. An address that cannot be bound, or a store that does not answer the
+    /// start-up tasks, stops start-up with one line naming the setting.
     /// </summary>
-    /// <summary>
-    /// The index database (accounts, image membership): the search database's file, so that one
-    /// <c>sqlalchemy_index_database</c> setting names everything the index keeps.
-    /// </summary>
-    public static string IndexDatabasePath(RegistrySettings settings) =>
-        SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory());
-
-    private static void ConfigureListening(WebApplicationBuilder builder, IReadOnlyDictionary<string, string?> env, bool https)
+    public static async Task RunAsync(WebApplication app)
     {
-        if (!string.IsNullOrEmpty(builder.Configuration["urls"])) return;
-        var host = env.GetValueOrDefault("REGISTRY_HOST") is { Length: > 0 } h ? h : "0.0.0.0";
-        var portText = env.GetValueOrDefault("REGISTRY_PORT") is { Length: > 0 } p ? p : "5000";
-        if (!int.TryParse(portText, out var port) || port is < 1 or > 65535)
-            throw new ConfigException($"environment variable REGISTRY_PORT=\"{portText}\" is not a port number (1-65535)");
-        builder.WebHost.UseUrls($"{(https ? "https" : "http")}://{host}:{port}");
+        var settings = app.Services.GetRequiredService<RegistrySettings>();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (IOException e) when (IsKestrelBindFailure(e))
+        {
+            throw new ConfigException(
+                $"start-up error in flavor \"{settings.Flavor}\": the listen address (from --urls, ASPNETCORE_URLS or " +
+                $"${ListenAddress.HostVariable}/${ListenAddress.PortVariable}) cannot be used: {e.Message}");
+        }
+        catch (StorageUnavailableException e)
+        {
+            throw settings.Error("storage", $"the storage at {CoreServices.DescribeStorage(settings)} does not answer: {e.Message}");
+        }
+        await app.WaitForShutdownAsync();
+        await app.DisposeAsync();
+    }
+
+    private static bool IsKestrelBindFailure(IOException e) =>
+        e.TargetSite?.DeclaringType?.FullName?.StartsWith("Microsoft.AspNetCore.Server.Kestrel.", StringComparison.Ordinal) == true;
+
+    /// <summary>Warns about each configured key this server does not implement, then says in one line what it serves.</summary>
+    private static void LogStartup(ILogger logger, RegistrySettings settings, string urls)
+    {
+        foreach (var warning in settings.Unimplemented) logger.LogWarning("{Warning}", warning.Message);
+        logger.LogInformation(
+            "Starting flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, listen {Urls}",
+            settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.FilePath(settings),
+            settings.SearchEnabled ? "on" : "off", settings.Auth.Backend, urls);
+    }
+
+    /// <summary>
+    /// <c>--urls</c> and <c>ASPNETCORE_URLS</c> win; otherwise <see cref="RegistrySettings.Listen"/>. Returns the
+    /// addresses for the start-up line.
+    /// </summary>
+    private static string ConfigureListening(WebApplicationBuilder builder, ListenAddress listen, bool https)
+    {
+        if (builder.Configuration["urls"] is { Length: > 0 } urls) return urls;
+        var url = $"{(https ? "https" : "http")}://{listen.Host}:{listen.Port}";
+        builder.WebHost.UseUrls(url);
+        return url;
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, string level)
@@ -198,6 +153,8 @@ public static class RegistryApp
         logging.SetMinimumLevel(min);
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting.Lifetime", min <= LogLevel.Information ? LogLevel.Information : min);
+        // A failed start is reported by RunAsync in one line; the host's own report of it is a stack trace.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         logging.AddFilter("Registry", min);
         logging.AddSimpleConsole(o =>
         {

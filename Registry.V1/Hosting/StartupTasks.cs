@@ -1,5 +1,7 @@
+using Registry.Core.Configuration;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
+using Registry.Index.Database.Sqlite;
 using Registry.Index.Repositories;
 using Registry.Index.Search;
 
@@ -11,7 +13,7 @@ namespace Registry.V1.Hosting;
 /// stop cleanly. At a clean stop (after the server has drained) the marker goes.
 /// </summary>
 public sealed class StartupTasks(
-    IStorageDriver storage, ISearchIndex search, RepositoryCatalog catalog, AuthSettings auth, RepositoryImages membership, ILogger<StartupTasks> logger) : IHostedService
+    IStorageDriver storage, ISearchIndex search, RepositoryCatalog catalog, AuthSettings auth, IRepositoryImages membership, ILogger<StartupTasks> logger) : IHostedService
 {
     /// <summary>Suffix of the marker beside the search database that exists while a server runs on it.</summary>
     public const string RunningMarkerSuffix = ".running";

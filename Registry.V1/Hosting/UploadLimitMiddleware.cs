@@ -1,8 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Registry.Core.Configuration;
-using Registry.Core.Http;
-using Registry.V2.Http;
 using Registry.V2.Routing;
 
 namespace Registry.V1.Hosting;
@@ -37,10 +35,7 @@ public sealed class UploadLimitMiddleware(RequestDelegate next, RegistrySettings
         if (!TryEnter(client))
         {
             context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            if (V2Route.IsV2Path(context.Request.Path.Value))
-                await V2Results.WriteErrorAsync(context.Response, [new V2Error(V2ErrorCode.TooManyRequests, Message)]);
-            else
-                await V1Results.Error(429, Message).ExecuteAsync(context);
+            await HostErrors.WriteAsync(context, 429, Message, Message);
             return;
         }
         try

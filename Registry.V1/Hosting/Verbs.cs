@@ -1,7 +1,9 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Registry.Core.Concurrency;
+using Registry.Core.Configuration;
 using Registry.Core.Maintenance;
+using Registry.Core.Storage;
+using Registry.Index;
 using Registry.Index.Accounts;
+using Registry.Index.Database;
 using Registry.Index.Search;
 using Registry.V1.Maintenance;
 
@@ -38,11 +40,11 @@ public static class Verbs
             Console.Error.WriteLine($"search is disabled in flavor \"{settings.Flavor}\" (search_backend); nothing to rebuild");
             return 1;
         }
-        var storage = RegistryApp.CreateStorage(settings);
-        var path = SearchDatabaseLocation.Parse(settings.SearchDatabase, Directory.GetCurrentDirectory());
-        var index = await SqliteSearchIndex.RecreateAsync(path, CancellationToken.None);
-        var privates = await PrivateSearchIndex.OpenAsync(path, CancellationToken.None);
-        var entries = await new RepositoryCatalog(storage, index, privates).RebuildAsync(CancellationToken.None);
+        var path = IndexDatabase.FilePath(settings);
+        await IndexDatabase.RecreateAsync(settings, CancellationToken.None);
+        await using var services = await BuildServicesAsync(settings);
+        var storage = services.GetRequiredService<IStorageDriver>();
+        var entries = await services.GetRequiredService<RepositoryCatalog>().RebuildAsync(CancellationToken.None);
         foreach (var entry in entries)
             Console.WriteLine((entry.Private ? "(private) " : "") + (entry.Description.Length > 0 ? $"{entry.Name}\t{entry.Description}" : entry.Name));
         Console.WriteLine($"reindexed {entries.Count} repositories from {storage.Kind} storage {settings.StoragePath} into {path}");
@@ -64,27 +66,24 @@ public static class Verbs
             return 2;
         }
         var settings = RegistryApp.LoadSettings(RegistryApp.ReadEnvironment());
-        var gcSettings = GcSettings.From(settings);
-        var storage = RegistryApp.CreateStorage(settings);
-        var search = await RegistryApp.OpenSearchAsync(settings, CancellationToken.None);
-        try
+        await using var services = await BuildServicesAsync(settings);
+        var collector = services.GetRequiredService<GarbageCollector>();
+        var result = await collector.RunAsync(new GcOptions(args.Contains("--dry-run"), args.Contains("--delete-untagged")), CancellationToken.None);
+        if (result.Report is not { } report)
         {
-            var database = RegistryApp.IndexDatabasePath(settings);
-            var catalog = new RepositoryCatalog(storage, search, await PrivateSearchIndex.OpenAsync(database, CancellationToken.None));
-            var membership = await RepositoryImages.OpenAsync(database, CancellationToken.None);
-            var collector = new GarbageCollector(storage, new GcCoordinator(), catalog, membership, gcSettings, NullLogger<GarbageCollector>.Instance);
-            var result = await collector.RunAsync(new GcOptions(args.Contains("--dry-run"), args.Contains("--delete-untagged")), CancellationToken.None);
-            if (result.Report is not { } report)
-            {
-                Console.Error.WriteLine($"another garbage collection is running: {result.Holder}");
-                return 1;
-            }
-            Console.Write(report.ToText());
-            return 0;
+            Console.Error.WriteLine($"another garbage collection is running: {result.Holder}");
+            return 1;
         }
-        finally
-        {
-            (search as IDisposable)?.Dispose();
-        }
+        Console.Write(report.ToText());
+        return 0;
+    }
+
+    /// <summary>The host's services, without the host: the verbs print their results and log nothing.</summary>
+    private static async Task<ServiceProvider> BuildServicesAsync(RegistrySettings settings)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        await RegistryApp.AddRegistryAsync(services, settings, CancellationToken.None);
+        return services.BuildServiceProvider();
     }
 }

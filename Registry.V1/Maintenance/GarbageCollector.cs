@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Registry.Core.Concurrency;
+using Registry.Core.Configuration;
 using Registry.Core.Maintenance;
 using Registry.Core.Names;
 using Registry.Core.Storage;
@@ -31,7 +32,7 @@ public sealed class GarbageCollector(
     IStorageDriver storage,
     GcCoordinator coordinator,
     RepositoryCatalog catalog,
-    RepositoryImages membership,
+    IRepositoryImages membership,
     GcSettings settings,
     ILogger<GarbageCollector> logger,
     TimeProvider? time = null)

@@ -12,12 +12,12 @@ namespace Registry.V1.Maintenance;
 /// <see cref="AncestryReader"/>): images and stale index lists. A repository whose index list goes also leaves the
 /// image membership used by access checks.
 /// </summary>
-public sealed class V1Collector(RepositoryImages membership) : IGcCollector
+public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
 {
     public Task CollectAsync(GcRun run, CancellationToken ct) => new Pass(run, membership).CollectAsync(ct);
 
     /// <summary>One run's V1 work: the scan, the mark set and the sweep.</summary>
-    private sealed class Pass(GcRun run, RepositoryImages membership)
+    private sealed class Pass(GcRun run, IRepositoryImages membership)
     {
         private readonly IStorageDriver _storage = run.Storage;
         private readonly GcCoordinator _coordinator = run.Coordinator;

@@ -1,4 +1,5 @@
 using Carter;
+using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Core.Maintenance;
 using Registry.Index.Accounts;

@@ -7,6 +7,7 @@ using Registry.Core.Http;
 using Registry.Core.Names;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
+using Registry.Index.Database.Sqlite;
 using Registry.Index.Search;
 
 namespace Registry.V1.Repositories;
@@ -20,7 +21,7 @@ public enum PutPropertiesResult { Ok, InvalidData }
 /// remove a repository updates the search index in the same request. A tag write checks its image and writes the
 /// tag under the garbage collector's shared side (<see cref="GcCoordinator"/>), touching the image's ancestry.
 /// </summary>
-public sealed partial class RepositoryService(IStorageDriver storage, RepositoryCatalog catalog, RepositoryImages membership, KeyedLock locks, GcCoordinator gc)
+public sealed partial class RepositoryService(IStorageDriver storage, RepositoryCatalog catalog, IRepositoryImages membership, KeyedLock locks, GcCoordinator gc)
 {
     public const string DefaultTagJson =
         "{\"arch\": \"amd64\", \"docker_go_version\": null, \"docker_version\": null, \"kernel\": null, \"last_update\": null, \"os\": \"linux\"}";

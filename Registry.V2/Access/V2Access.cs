@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Registry.Core.Configuration;
 using Registry.Core.Names;
 using Registry.Index.Accounts;
 using Registry.V2.Http;

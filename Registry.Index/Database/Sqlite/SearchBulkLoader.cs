@@ -1,7 +1,8 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Registry.Index.Search;
 
-namespace Registry.Index.Search;
+namespace Registry.Index.Database.Sqlite;
 
 /// <summary>
 /// Loads a whole set of rows inside the caller's transaction: the derived structures (secondary indexes,

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 
-namespace Registry.Index.Search;
+namespace Registry.Index.Database.Sqlite;
 
 /// <summary>
 /// Long-lived read connections for searches. Opening a pooled connection, re-applying its PRAGMAs and
@@ -105,7 +105,7 @@ internal sealed class SearchReadSession : IDisposable
             // between all connections and spare a read() call per page; query_only guards against a
             // write slipping onto a connection that is never in a write transaction.
             settings.CommandText =
-                $"PRAGMA busy_timeout = {(int)SqliteSearchIndex.BusyTimeoutMilliseconds}; " +
+                $"PRAGMA busy_timeout = {(int)SqliteIndexDatabase.BusyTimeoutMilliseconds}; " +
                 "PRAGMA mmap_size = 2147418112; PRAGMA query_only = 1;";
             settings.ExecuteNonQuery();
             return connection;

@@ -2,16 +2,18 @@ using Dapper;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using NUnit.Framework;
+using Registry.Index.Database.Sqlite;
 using Registry.Index.Search;
+using Registry.Tests.Support;
 
-namespace Registry.Tests.Search;
+namespace Registry.Tests.Index.Database.Sqlite;
 
 public class SqliteSearchIndexDatabaseTests
 {
-    private SearchTestDirectory _directory = null!;
+    private SqliteTestDirectory _directory = null!;
 
     [SetUp]
-    public void SetUp() => _directory = new SearchTestDirectory();
+    public void SetUp() => _directory = new SqliteTestDirectory();
 
     [TearDown]
     public void TearDown() => _directory.Dispose();
@@ -84,6 +86,7 @@ public class SqliteSearchIndexDatabaseTests
             DROP INDEX ix_search_described;
             DROP INDEX ix_search_order;
             CREATE INDEX ix_search_order ON search_repositories(star_count DESC, name, name_lower, repo_lower, description_lower);
+            DROP TABLE registry_schema_version;
             PRAGMA user_version = 1;
             """);
 
@@ -144,6 +147,7 @@ public class SqliteSearchIndexDatabaseTests
                 DELETE FROM search_fts WHERE rowid = old.id;
                 INSERT INTO search_fts(rowid, name_t, desc_t) VALUES (new.id, new.name_lower, new.description_lower);
             END;
+            DROP TABLE registry_schema_version;
             PRAGMA user_version = 2;
             """);
 
@@ -176,6 +180,7 @@ public class SqliteSearchIndexDatabaseTests
             DROP INDEX ix_search_order;
             ALTER TABLE search_repositories DROP COLUMN name_mask;
             CREATE INDEX ix_search_order ON search_repositories(order_key, name_lower, repo_lower);
+            DROP TABLE registry_schema_version;
             PRAGMA user_version = 3;
             """);
 

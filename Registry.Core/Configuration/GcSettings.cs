@@ -1,7 +1,4 @@
-using System.Globalization;
-using Registry.Core.Configuration;
-
-namespace Registry.V1.Maintenance;
+namespace Registry.Core.Configuration;
 
 /// <summary>
 /// The <c>gc:</c> section of the configuration: how old something must be before garbage collection may
@@ -31,23 +28,21 @@ public sealed record GcSettings
     /// <summary>Deletes per exclusive section: writers wait at most for one batch.</summary>
     public int BatchSize { get; init; } = 64;
 
-    public static GcSettings From(RegistrySettings settings)
+    internal static GcSettings Read(SettingsReader read)
     {
-        var gc = settings.Values.GetValueOrDefault("gc") as IReadOnlyDictionary<string, object?>;
-        string Key(string key) => $"config error in {settings.SourceFile}, flavor \"{settings.Flavor}\", key \"gc.{key}\"";
-        long Seconds(string key, string variable, long fallback, long min) => gc?.GetValueOrDefault(key) switch
+        TimeSpan Seconds(string key, long fallback, long min) => TimeSpan.FromSeconds(read.Get(key) switch
         {
             null => fallback,
-            long l when l >= min => l,
-            var other => throw new ConfigException(
-                $"{Key(key)} (from ${variable}): expected an integer number of seconds >= {min}, got \"{Convert.ToString(other, CultureInfo.InvariantCulture)}\""),
-        };
+            // TimeSpan holds about 29 000 years of seconds.
+            long l when l >= min && l <= (long)TimeSpan.MaxValue.TotalSeconds => l,
+            var other => throw read.Fail(key, $"expected an integer number of seconds >= {min}, got {ConfigErrorContext.DescribeValue(other)}"),
+        });
 
         return new GcSettings
         {
-            Grace = TimeSpan.FromSeconds(Seconds("grace_seconds", "REGISTRY_GC_GRACE_SECONDS", DefaultGraceSeconds, 0)),
-            UploadMaxAge = TimeSpan.FromSeconds(Seconds("upload_max_age_seconds", "REGISTRY_GC_UPLOAD_MAX_AGE_SECONDS", DefaultUploadMaxAgeSeconds, 0)),
-            LockTimeout = TimeSpan.FromSeconds(Seconds("lock_timeout_seconds", "REGISTRY_GC_LOCK_TIMEOUT_SECONDS", DefaultLockTimeoutSeconds, 1)),
+            Grace = Seconds("gc.grace_seconds", DefaultGraceSeconds, 0),
+            UploadMaxAge = Seconds("gc.upload_max_age_seconds", DefaultUploadMaxAgeSeconds, 0),
+            LockTimeout = Seconds("gc.lock_timeout_seconds", DefaultLockTimeoutSeconds, 1),
         };
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
+using Registry.Index.Search;
 
-namespace Registry.Index.Search;
+namespace Registry.Index.Database.Sqlite;
 
 /// <summary>
 /// Search. A match is a row whose lower-cased name or description contains the lower-cased term. Matches

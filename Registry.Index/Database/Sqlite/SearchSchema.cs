@@ -1,11 +1,12 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Registry.Index.Search;
 
-namespace Registry.Index.Search;
+namespace Registry.Index.Database.Sqlite;
 
 /// <summary>
-/// The search database layout and its migrations. <c>PRAGMA user_version</c> records the applied version;
-/// migrations run in order, in one write transaction, when the index is opened.
+/// The layout of the search tables and the steps that built it, versions 1 to 4 of
+/// <see cref="SqliteMigrations"/> (once the search tables' own versions, kept in <c>PRAGMA user_version</c>).
 /// </summary>
 internal static class SearchSchema
 {
@@ -154,54 +155,12 @@ internal static class SearchSchema
     /// <summary>Everything <see cref="DropDerived"/> and <see cref="DropIndexes"/> remove, built from the rows.</summary>
     public const string CreateDerived = CreateIndexes + CreateFullText + PopulateFullText + CreateMeta + CreateTriggers;
 
-    public static int LatestVersion => Migrations.Length;
-
-    /// <summary>Migration i brings the database from version i to version i + 1.</summary>
-    private static readonly Func<SqliteConnection, SqliteTransaction, CancellationToken, Task>[] Migrations =
-    [
-        CreateVersion1Async,
-        RebuiltByVersion3Async,
-        AddOrderKeysAsync,
-        AddNameMasksAsync,
-    ];
-
-    public static async Task MigrateAsync(SqliteConnection connection, string filePath, CancellationToken ct)
-    {
-        var version = await connection.ExecuteScalarAsync<int>(
-            new CommandDefinition("PRAGMA user_version", cancellationToken: ct));
-        if (version == LatestVersion)
-        {
-            return;
-        }
-
-        using var transaction = connection.BeginTransaction(deferred: false);
-        version = await connection.ExecuteScalarAsync<int>(
-            new CommandDefinition("PRAGMA user_version", transaction: transaction, cancellationToken: ct));
-        if (version > LatestVersion)
-        {
-            throw new SearchIndexException(filePath, SearchIndexFailure.NewerVersion,
-                $"The search index database '{filePath}' has schema version {version}, newer than this " +
-                $"registry understands ({LatestVersion}). Upgrade the registry, or delete the file or run " +
-                "the 'reindex' verb to rebuild it from storage.");
-        }
-
-        for (; version < LatestVersion; version++)
-        {
-            await Migrations[version](connection, transaction, ct);
-        }
-
-        // PRAGMA takes no parameters; the value is our own integer.
-        await connection.ExecuteAsync(new CommandDefinition(
-            $"PRAGMA user_version = {LatestVersion}", transaction: transaction, cancellationToken: ct));
-        transaction.Commit();
-    }
-
     /// <summary>
     /// Version 1. A database file of the original Python registry (its <c>repository</c> table, used with
     /// the same setting) is imported; its table is left untouched so that the original can still use it.
     /// The rows table is created in its latest shape, since the import fills it with the current loader.
     /// </summary>
-    private static async Task CreateVersion1Async(
+    internal static async Task CreateVersion1Async(
         SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct)
     {
         await connection.ExecuteAsync(new CommandDefinition("""
@@ -242,7 +201,7 @@ internal static class SearchSchema
     /// Version 2 added the row version (<see cref="CreateMeta"/>) and the partial index of described rows by
     /// rebuilding every derived structure; version 3 rebuilds them all again, so this step has nothing left to do.
     /// </summary>
-    private static Task RebuiltByVersion3Async(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct) =>
+    internal static Task RebuiltByVersion3Async(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct) =>
         Task.CompletedTask;
 
     /// <summary>
@@ -250,7 +209,7 @@ internal static class SearchSchema
     /// the ordering indexes by that number; a database that version 1 created before the column existed
     /// gains it first.
     /// </summary>
-    private static async Task AddOrderKeysAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct)
+    internal static async Task AddOrderKeysAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct)
     {
         var hasColumn = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT count(*) FROM pragma_table_info('search_repositories') WHERE name = 'order_key'",
@@ -269,7 +228,7 @@ internal static class SearchSchema
     /// Version 4 stores each name's character mask (<see cref="NameMask"/>), computed here by the same code as
     /// every write, and puts it into the ordering index next to the key.
     /// </summary>
-    private static async Task AddNameMasksAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct)
+    internal static async Task AddNameMasksAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct)
     {
         await AddNameMaskColumnAsync(connection, transaction, ct);
         await connection.ExecuteAsync(new CommandDefinition(

@@ -1,13 +1,13 @@
 using Microsoft.Data.Sqlite;
 
-namespace Registry.Tests.Search;
+namespace Registry.Tests.Support;
 
 /// <summary>A temporary directory for SQLite files, removed afterwards.</summary>
-internal sealed class SearchTestDirectory : IDisposable
+internal sealed class SqliteTestDirectory : IDisposable
 {
-    public SearchTestDirectory()
+    public SqliteTestDirectory()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "search-tests-" + Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "index-db-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 

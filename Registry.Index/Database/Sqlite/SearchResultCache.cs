@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
+using Registry.Index.Search;
 
-namespace Registry.Index.Search;
+namespace Registry.Index.Database.Sqlite;
 
 /// <summary>
 /// Recent search pages, valid for one version of the database. The version is SQLite's

@@ -1,4 +1,4 @@
-namespace Registry.Index.Search;
+namespace Registry.Index.Database.Sqlite;
 
 /// <summary>
 /// A 63-bit set of the characters present in a lower-cased name: one bit of its own for each character a

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Registry.Index.Search;
+namespace Registry.Index.Database.Sqlite;
 
 /// <summary>Per-term row counts kept for the terms a trigram index cannot answer.</summary>
 internal struct TermCounts

@@ -1,33 +1,15 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Registry.Index.Accounts;
 
-namespace Registry.Index.Accounts;
+namespace Registry.Index.Database.Sqlite;
 
 /// <summary>
-/// Which repositories list an image (from their index image lists), kept in the index database so that a
-/// read of an image can be checked against the privacy of the repositories holding it.
+/// Which repositories list an image, in the SQLite index database (the table of <see cref="SqliteMigrations"/>
+/// version 6).
 /// </summary>
-public sealed class RepositoryImages
+public sealed class SqliteRepositoryImages(SqliteIndexDatabase database) : IRepositoryImages
 {
-    private readonly string _connectionString;
-
-    private RepositoryImages(string connectionString) => _connectionString = connectionString;
-
-    public static async Task<RepositoryImages> OpenAsync(string databasePath, CancellationToken ct)
-    {
-        var store = new RepositoryImages(IndexDatabase.ConnectionString(databasePath));
-        await using var connection = await store.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("""
-            CREATE TABLE IF NOT EXISTS registry_image_repositories (
-                image_id   TEXT NOT NULL,
-                repository TEXT NOT NULL,
-                PRIMARY KEY (image_id, repository)
-            ) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS registry_image_repositories_repo ON registry_image_repositories (repository);
-            """, cancellationToken: ct));
-        return store;
-    }
-
     /// <summary>Replaces the images listed for one repository.</summary>
     public async Task SetAsync(string repository, IEnumerable<string> imageIds, CancellationToken ct)
     {
@@ -81,5 +63,5 @@ public sealed class RepositoryImages
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_image_repositories", cancellationToken: ct));
     }
 
-    private Task<SqliteConnection> OpenAsync(CancellationToken ct) => IndexDatabase.OpenAsync(_connectionString, ct);
+    private Task<SqliteConnection> OpenAsync(CancellationToken ct) => database.OpenConnectionAsync(ct);
 }

@@ -1,36 +1,16 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Registry.Index.Accounts;
 
-namespace Registry.Index.Accounts;
-
-public enum CreateAccountResult { Created, AlreadyExists }
+namespace Registry.Index.Database.Sqlite;
 
 /// <summary>
-/// Accounts created through <c>POST /v1/users/</c>, kept in the index database beside the search tables
-/// (their own table, their own schema version). Passwords are stored as bcrypt hashes only.
+/// Accounts in the SQLite index database (the table of <see cref="SqliteMigrations"/> version 5).
+/// Passwords are stored as bcrypt hashes only.
 /// </summary>
-public sealed class AccountStore
+public sealed class SqliteAccountStore(SqliteIndexDatabase database) : IAccountStore
 {
-    private readonly string _connectionString;
-
-    private AccountStore(string connectionString) => _connectionString = connectionString;
-
-    public static async Task<AccountStore> OpenAsync(string databasePath, CancellationToken ct)
-    {
-        var store = new AccountStore(IndexDatabase.ConnectionString(databasePath));
-        await using var connection = await store.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("""
-            CREATE TABLE IF NOT EXISTS registry_accounts (
-                username      TEXT PRIMARY KEY NOT NULL,
-                email         TEXT NOT NULL,
-                password_hash TEXT NOT NULL,
-                created       INTEGER NOT NULL
-            );
-            CREATE UNIQUE INDEX IF NOT EXISTS registry_accounts_email ON registry_accounts (email) WHERE email <> '';
-            """, cancellationToken: ct));
-        return store;
-    }
-
+    /// <inheritdoc />
     public async Task<CreateAccountResult> CreateAsync(string username, string password, string email, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
@@ -40,6 +20,7 @@ public sealed class AccountStore
         return inserted == 1 ? CreateAccountResult.Created : CreateAccountResult.AlreadyExists;
     }
 
+    /// <inheritdoc />
     public async Task<string?> HashOfAsync(string username, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
@@ -47,7 +28,7 @@ public sealed class AccountStore
             "SELECT password_hash FROM registry_accounts WHERE username = @username", new { username }, cancellationToken: ct));
     }
 
-    /// <summary>Changes the password and/or email of an existing account; false when there is no such account.</summary>
+    /// <inheritdoc />
     public async Task<bool> UpdateAsync(string username, string? password, string? email, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
@@ -59,5 +40,5 @@ public sealed class AccountStore
         return changed == 1;
     }
 
-    private Task<SqliteConnection> OpenAsync(CancellationToken ct) => IndexDatabase.OpenAsync(_connectionString, ct);
+    private Task<SqliteConnection> OpenAsync(CancellationToken ct) => database.OpenConnectionAsync(ct);
 }

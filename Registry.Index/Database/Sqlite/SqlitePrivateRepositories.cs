@@ -1,36 +1,16 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Registry.Index.Search;
 
-namespace Registry.Index.Search;
+namespace Registry.Index.Database.Sqlite;
 
 /// <summary>
-/// Private repositories, kept out of the shared search index and searched here on behalf of the users who
-/// may read them (their owner, admins). Private repositories are few, so a scan with <c>instr()</c> over
-/// lower-cased copies is enough; the table lives in the index database beside the search tables.
+/// Private repositories in the SQLite index database (the table of <see cref="SqliteMigrations"/> version 7).
+/// They are few, so a scan with <c>instr()</c> over lower-cased copies is enough.
 /// </summary>
-public sealed class PrivateSearchIndex
+public sealed class SqlitePrivateRepositories(SqliteIndexDatabase database) : IPrivateRepositories
 {
-    private readonly string _connectionString;
-
-    private PrivateSearchIndex(string connectionString) => _connectionString = connectionString;
-
-    public static async Task<PrivateSearchIndex> OpenAsync(string databasePath, CancellationToken ct)
-    {
-        var store = new PrivateSearchIndex(IndexDatabase.ConnectionString(databasePath));
-        await using var connection = await store.OpenAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("""
-            CREATE TABLE IF NOT EXISTS registry_private_repositories (
-                name              TEXT PRIMARY KEY NOT NULL,
-                namespace         TEXT NOT NULL,
-                description       TEXT NOT NULL,
-                name_lower        TEXT NOT NULL,
-                description_lower TEXT NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS registry_private_repositories_ns ON registry_private_repositories (namespace);
-            """, cancellationToken: ct));
-        return store;
-    }
-
+    /// <inheritdoc />
     public async Task UpsertAsync(string name, string description, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
@@ -48,12 +28,14 @@ public sealed class PrivateSearchIndex
         }, cancellationToken: ct));
     }
 
+    /// <inheritdoc />
     public async Task RemoveAsync(string name, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_private_repositories WHERE name = @name", new { name }, cancellationToken: ct));
     }
 
+    /// <inheritdoc />
     public async Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
@@ -61,10 +43,7 @@ public sealed class PrivateSearchIndex
         foreach (var entry in entries) await UpsertAsync(entry.Name, entry.Description, ct);
     }
 
-    /// <summary>
-    /// The private repositories matching <paramref name="query"/> that <paramref name="owner"/> owns (or all of
-    /// them when <paramref name="everyone"/>), in the search's relevance order.
-    /// </summary>
+    /// <inheritdoc />
     public async Task<IReadOnlyList<SearchEntry>> SearchAsync(string query, string? owner, bool everyone, CancellationToken ct)
     {
         if (owner is null && !everyone) return [];
@@ -90,5 +69,5 @@ public sealed class PrivateSearchIndex
         return nameLower.Contains(term, StringComparison.Ordinal) ? 2 : 3;
     }
 
-    private Task<SqliteConnection> OpenAsync(CancellationToken ct) => IndexDatabase.OpenAsync(_connectionString, ct);
+    private Task<SqliteConnection> OpenAsync(CancellationToken ct) => database.OpenConnectionAsync(ct);
 }

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Registry.Index.Search;
+namespace Registry.Index.Database.Sqlite;
 
 /// <summary>
 /// The tier counts of recent terms for one version of the rows (<see cref="SearchSchema.CreateMeta"/>).

@@ -1,0 +1,62 @@
+namespace Registry.Core.Configuration;
+
+/// <summary>
+/// A key of the Python registry's file format that this server parses but does not implement, set to a
+/// non-empty value by the flavor. <see cref="Refuses"/>: serving without it would mislead (start-up stops);
+/// otherwise the registry still does what the user expects and start-up logs <see cref="Message"/> as a warning.
+/// </summary>
+public sealed record UnimplementedSetting(string Key, bool Refuses, string Message)
+{
+    /// <summary>The keys that start a feature, what serving without the feature means, and whether that misleads.</summary>
+    private static readonly (string Key, bool Refuses, string Problem)[] Features =
+    [
+        ("mirroring.source", true, "mirroring (pull-through cache) is not implemented by this server; it would serve an empty registry instead of a mirror; unset it to start"),
+        ("privileged_key", true, "signed (privileged) requests are not implemented by this server; unset it to start"),
+        ("cache.host", false, "the Redis cache is not implemented by this server; serving without it"),
+        ("cache_lru.host", false, "the Redis LRU cache is not implemented by this server; serving without it"),
+        ("email_exceptions.smtp_host", false, "e-mailing exceptions is not implemented by this server; errors go to the log only"),
+        ("bugsnag", false, "Bugsnag error reporting is not implemented by this server; errors go to the log only"),
+        ("cors.origins", false, "CORS headers are not implemented by this server; browsers on other origins get no CORS answers"),
+    ];
+
+    internal static IReadOnlyList<UnimplementedSetting> Find(SettingsReader read, bool standalone, bool disableTokenAuth)
+    {
+        var found = new List<UnimplementedSetting>();
+        foreach (var (key, refuses, problem) in Features)
+        {
+            if (IsSet(Value(read, key))) found.Add(Describe(read, key, refuses, problem));
+        }
+
+        // An index-backed registry accepts the tokens of an index that shares its secret_key (the same storage or
+        // the same SECRET_KEY), so split roles work; it never asks the index at index_endpoint over HTTP.
+        if (!standalone && !disableTokenAuth && IsSet(read.Get("index_endpoint")))
+        {
+            found.Add(Describe(read, "index_endpoint", false,
+                "asking an index over HTTP is not implemented by this server; registry routes accept the tokens of an " +
+                "index that shares this server's secret_key (same storage or SECRET_KEY)"));
+        }
+
+        return found;
+    }
+
+    private static UnimplementedSetting Describe(SettingsReader read, string key, bool refuses, string problem) =>
+        new(key, refuses, read.Context.Line(refuses ? "config error" : "config warning", key, read.SourceOf(key), problem));
+
+    // A section written as a scalar (cache: redis) counts as set too.
+    private static object? Value(SettingsReader read, string key)
+    {
+        var dot = key.IndexOf('.', StringComparison.Ordinal);
+        if (dot < 0) return read.Get(key);
+        var section = read.Get(key[..dot]);
+        return section is IReadOnlyDictionary<string, object?> map ? map.GetValueOrDefault(key[(dot + 1)..]) : section;
+    }
+
+    private static bool IsSet(object? value) => value switch
+    {
+        null or false => false,
+        string s => s.Trim().Length > 0,
+        IReadOnlyDictionary<string, object?> map => map.Count > 0,
+        IReadOnlyList<object?> list => list.Count > 0,
+        _ => true,
+    };
+}

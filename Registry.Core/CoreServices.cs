@@ -1,0 +1,71 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Registry.Core.Concurrency;
+using Registry.Core.Configuration;
+using Registry.Core.Storage;
+
+namespace Registry.Core;
+
+/// <summary>Registers what every part of the registry shares: the settings and their sections, the storage driver, the coordinators.</summary>
+public static class CoreServices
+{
+    /// <summary>The storage kinds this server implements, as the error for the others lists them.</summary>
+    public const string SupportedStorage = "local (file), inmemory, s3 (AWS and S3-compatible stores such as Ceph RGW: flavors s3, prod, ceph-s3), gcs (S3 interoperability)";
+
+    /// <summary>
+    /// Adds the settings, <see cref="AuthSettings"/>, <see cref="GcSettings"/>, the storage driver (created now, so
+    /// that a storage path that cannot be created stops start-up with one line) and the coordinators.
+    /// </summary>
+    public static IServiceCollection AddRegistryCore(this IServiceCollection services, RegistrySettings settings)
+    {
+        services.AddSingleton(settings);
+        services.AddSingleton(settings.Auth);
+        services.AddSingleton(settings.Gc);
+        services.AddSingleton(CreateStorage(settings));
+        services.AddSingleton<KeyedLock>();
+        services.AddSingleton<GcCoordinator>();
+        return services;
+    }
+
+    /// <summary>The one switch on <c>storage</c>; the kinds the loader accepts but this server lacks stop start-up.</summary>
+    public static IStorageDriver CreateStorage(RegistrySettings settings) => settings.Storage switch
+    {
+        "file" => CreateFileStorage(settings),
+        "inmemory" => new InMemoryStorageDriver(),
+        // gcs: Google Cloud Storage through its S3 interoperability endpoint.
+        "s3" or "gcs" => new S3StorageDriver(settings.S3 ?? throw S3Section.MissingBucket(settings), StorageLogger.Value),
+        _ => throw new ConfigErrorContext(settings.SourceFile, settings.Flavor).Fail("storage", null,
+            $"the storage backend \"{settings.Storage}\" is not supported by this server; supported: {SupportedStorage}"),
+    };
+
+    /// <summary>Where the storage is, as start-up reports it: the directory, the bucket and prefix, or "in memory".</summary>
+    public static string DescribeStorage(RegistrySettings settings) => settings.Storage switch
+    {
+        "file" => Path.GetFullPath(settings.StoragePath, Directory.GetCurrentDirectory()),
+        "s3" or "gcs" when settings.S3 is { } s3 => $"bucket {s3.Bucket}" + (s3.Prefix.Length > 0 ? $" prefix {s3.Prefix}" : ""),
+        "inmemory" => "in memory",
+        _ => settings.StoragePath,
+    };
+
+    private static FileSystemStorageDriver CreateFileStorage(RegistrySettings settings)
+    {
+        var root = Path.GetFullPath(settings.StoragePath, Directory.GetCurrentDirectory());
+        try
+        {
+            return new FileSystemStorageDriver(root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw settings.Error("storage_path", $"cannot create the storage directory {root}: {e.Message}");
+        }
+    }
+
+    // The storage driver exists before the host's logging does; this logger writes the same single-line format.
+    private static readonly Lazy<ILogger> StorageLogger = new(() =>
+        LoggerFactory.Create(b => b.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        })).CreateLogger<S3StorageDriver>());
+}

@@ -1,0 +1,27 @@
+using Registry.Index.Accounts;
+using Registry.Index.Search;
+
+namespace Registry.Index.Database;
+
+/// <summary>
+/// The index database (the <c>sqlalchemy_index_database</c> setting) of one engine, opened and migrated to
+/// its latest schema: the stores the services use. Each engine is one folder (<c>Database/Sqlite/</c>) whose
+/// stores pass the contract fixtures of the tests.
+/// </summary>
+public interface IIndexDatabase
+{
+    /// <summary>Where the database is, for messages (a file path for SQLite).</summary>
+    string Location { get; }
+
+    IAccountStore Accounts { get; }
+
+    IRepositoryImages Images { get; }
+
+    IPrivateRepositories PrivateRepositories { get; }
+
+    /// <summary>
+    /// The repository search index over the same database; <paramref name="cacheResults"/> serves repeated
+    /// searches from a cache that is never stale. The caller disposes it when it is disposable.
+    /// </summary>
+    Task<ISearchIndex> OpenSearchIndexAsync(bool cacheResults, CancellationToken ct);
+}

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Core.Configuration;
+using Registry.Index.Accounts;
+using Registry.Index.Database;
+using Registry.Index.Repositories;
+using Registry.Index.Search;
+
+namespace Registry.Index;
+
+/// <summary>Registers the index: search, accounts, image membership, private search, the catalog, authentication and tokens.</summary>
+public static class IndexServices
+{
+    /// <summary>
+    /// Opens the index database's stores (before registration, so that a database that cannot be opened stops
+    /// start-up with one line) and adds them with the services built on them. Needs <c>AddRegistryCore</c>.
+    /// </summary>
+    public static async Task<IServiceCollection> AddRegistryIndexAsync(this IServiceCollection services, RegistrySettings settings, CancellationToken ct)
+    {
+        var database = await IndexDatabase.OpenAsync(settings, ct);
+        var search = settings.SearchEnabled ? await database.OpenSearchIndexAsync(settings.SearchResultCache, ct) : new NullSearchIndex();
+        services.AddSingleton(database);
+        services.AddSingleton<ISearchIndex>(_ => search); // the container disposes it (its open read connections) at shutdown
+        services.AddSingleton(database.Accounts);
+        services.AddSingleton(database.Images);
+        services.AddSingleton(database.PrivateRepositories);
+        services.AddSingleton<RepositoryCatalog>();
+        services.AddSingleton<IndexImagesService>();
+        services.AddSingleton<TokenService>();
+        services.AddSingleton(new HtpasswdFile(settings.Auth.HtpasswdPath ?? Path.Combine(AppContext.BaseDirectory, "no-htpasswd-file")));
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<Authenticator>();
+        services.AddSingleton<AccessPolicy>();
+        services.AddSingleton<Core.Http.IAccessPolicy>(sp => sp.GetRequiredService<AccessPolicy>());
+        return services;
+    }
+
+}

@@ -1,0 +1,74 @@
+using FluentAssertions;
+using NUnit.Framework;
+using Registry.Core.Configuration;
+
+namespace Registry.Tests.Configuration;
+
+/// <summary>
+/// Keys of the file format this server does not implement: a flavor that sets one gets a refusal (serving would
+/// mislead) or a warning (the registry still does what the user expects); the shipped flavors set none.
+/// </summary>
+public class UnimplementedSettingTests : ConfigTestBase
+{
+    private static readonly string[] Flavors =
+    [
+        "common", "local", "s3", "cloudfronts3", "azureblob", "ceph-s3", "gcs", "swift", "glance", "openstack",
+        "glance-swift", "openstack-swift", "elliptics", "oss", "dev", "prod", "test",
+    ];
+
+    [TestCaseSource(nameof(Flavors))]
+    public void Shipped_flavors_set_none(string flavor) =>
+        LoadSample(("SETTINGS_FLAVOR", flavor)).Unimplemented.Should().BeEmpty();
+
+    [TestCase("MIRROR_SOURCE", "https://registry-1.docker.io", "mirroring.source",
+        "mirroring (pull-through cache) is not implemented by this server; it would serve an empty registry instead of a mirror; unset it to start")]
+    [TestCase("PRIVILEGED_KEY", "/etc/registry/key.pub", "privileged_key",
+        "signed (privileged) requests are not implemented by this server; unset it to start")]
+    public void Keys_whose_absence_would_mislead_refuse_start_up(string variable, string value, string key, string problem)
+    {
+        var found = LoadSample((variable, value)).Unimplemented.Should().ContainSingle().Which;
+
+        found.Key.Should().Be(key);
+        found.Refuses.Should().BeTrue();
+        found.Message.Should().Be($"config error in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}");
+    }
+
+    [Test]
+    public void An_index_backed_registry_warns_that_it_never_asks_the_index_endpoint()
+    {
+        var found = LoadSample(("STANDALONE", "false")).Unimplemented.Should().ContainSingle().Which;
+
+        found.Refuses.Should().BeFalse();
+        found.Message.Should().Be(
+            $"config warning in {SampleFile}, flavor \"dev\", key \"index_endpoint\" (from $INDEX_ENDPOINT, unset, default \"https://index.docker.io\"): " +
+            "asking an index over HTTP is not implemented by this server; registry routes accept the tokens of an " +
+            "index that shares this server's secret_key (same storage or SECRET_KEY)");
+    }
+
+    [TestCase("INDEX_ENDPOINT", "")]
+    [TestCase("DISABLE_TOKEN_AUTH", "true")]
+    public void An_index_backed_registry_without_an_index_to_ask_has_no_warning(string variable, string value) =>
+        LoadSample(("STANDALONE", "false"), (variable, value)).Unimplemented.Should().BeEmpty();
+
+    [TestCase("CACHE_REDIS_HOST", "redis", "cache.host", "the Redis cache is not implemented by this server; serving without it")]
+    [TestCase("CACHE_LRU_REDIS_HOST", "redis", "cache_lru.host", "the Redis LRU cache is not implemented by this server; serving without it")]
+    [TestCase("SMTP_HOST", "mail", "email_exceptions.smtp_host", "e-mailing exceptions is not implemented by this server; errors go to the log only")]
+    [TestCase("BUGSNAG", "api-key", "bugsnag", "Bugsnag error reporting is not implemented by this server; errors go to the log only")]
+    [TestCase("CORS_ORIGINS", "https://ui.example.com", "cors.origins", "CORS headers are not implemented by this server; browsers on other origins get no CORS answers")]
+    public void Keys_the_registry_works_without_are_warnings(string variable, string value, string key, string problem)
+    {
+        var found = LoadSample((variable, value)).Unimplemented.Should().ContainSingle().Which;
+
+        found.Key.Should().Be(key);
+        found.Refuses.Should().BeFalse();
+        found.Message.Should().Be($"config warning in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}");
+    }
+
+    [Test]
+    public void A_section_written_as_a_scalar_counts_as_set()
+    {
+        var found = LoadFlavor("dev:\n  cache: redis\n", "dev").Unimplemented.Should().ContainSingle().Which;
+
+        found.Message.Should().Be($"config warning in {Path.Combine(TempDir, "config.yml")}, flavor \"dev\", key \"cache.host\": the Redis cache is not implemented by this server; serving without it");
+    }
+}

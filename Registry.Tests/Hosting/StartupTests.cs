@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Sockets;
+using FluentAssertions;
+using NUnit.Framework;
+using Registry.Tests.Support;
+
+namespace Registry.Tests.Hosting;
+
+/// <summary>
+/// Start-up as a real process: every failure is one line on stderr naming the setting and its variable, with exit
+/// code 1; a configured key the server does not implement is refused or warned about; a good start says what it runs.
+/// </summary>
+[Category("e2e")]
+public class StartupTests
+{
+    private static readonly string SampleFile = Path.Combine(Path.GetDirectoryName(typeof(Program).Assembly.Location)!, "config_sample.yml");
+
+    private string _root = null!;
+
+    [SetUp]
+    public void SetUp() => _root = Directory.CreateTempSubdirectory("registry-startup-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_root, recursive: true);
+
+    private Dictionary<string, string?> Env(params (string Key, string Value)[] extra)
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["DOCKER_REGISTRY_CONFIG"] = SampleFile,
+            ["STORAGE_PATH"] = Path.Combine(_root, "storage"),
+            ["SQLALCHEMY_INDEX_DATABASE"] = "sqlite:///" + Path.Combine(_root, "search.db"),
+        };
+        foreach (var (k, v) in extra) env[k] = v;
+        return env;
+    }
+
+    private async Task ShouldFailWithAsync(Dictionary<string, string?> env, string line, string urls = "http://127.0.0.1:0")
+    {
+        var result = await RegistryProcess.RunOnceAsync(env, "--urls", urls);
+        result.ExitCode.Should().Be(1, result.ToString());
+        result.Stderr.Should().Be(line + "\n");
+    }
+
+    [Test]
+    public Task A_postgresql_index_database_is_not_supported_yet() => ShouldFailWithAsync(
+        Env(("SQLALCHEMY_INDEX_DATABASE", "postgresql://registry:secret@db/registry")),
+        $"config error in {SampleFile}, flavor \"dev\", key \"sqlalchemy_index_database\" (from $SQLALCHEMY_INDEX_DATABASE=\"***\"): " +
+        "PostgreSQL is not supported yet; use SQLite: sqlite:////absolute/path.db, sqlite:///relative/path.db or a plain file path");
+
+    [Test]
+    public Task A_storage_path_that_cannot_be_created() => ShouldFailWithAsync(
+        Env(("STORAGE_PATH", "/proc/x")),
+        $"config error in {SampleFile}, flavor \"dev\", key \"storage_path\" (from $STORAGE_PATH=\"/proc/x\"): " +
+        "cannot create the storage directory /proc/x: Could not find file '/proc/x'.");
+
+    [Test]
+    public Task A_certificate_that_cannot_be_read() => ShouldFailWithAsync(
+        Env(("REGISTRY_TLS_CERTIFICATE", "/nonexistent/cert.pem"), ("REGISTRY_TLS_KEY", "/nonexistent/key.pem")),
+        $"config error in {SampleFile}, flavor \"dev\", key \"tls.certificate\" (from $REGISTRY_TLS_CERTIFICATE=\"/nonexistent/cert.pem\"): " +
+        "cannot load certificate /nonexistent/cert.pem with key /nonexistent/key.pem: Could not find a part of the path '/nonexistent/cert.pem'.");
+
+    [Test]
+    public Task A_port_that_is_no_port() => ShouldFailWithAsync(
+        Env(("REGISTRY_PORT", "http")),
+        $"config error in {SampleFile}, flavor \"dev\" (from $REGISTRY_PORT=\"http\"): not a port number (1-65535)");
+
+    [Test]
+    public async Task An_address_in_use()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        await ShouldFailWithAsync(Env(),
+            "start-up error in flavor \"dev\": the listen address (from --urls, ASPNETCORE_URLS or $REGISTRY_HOST/$REGISTRY_PORT) " +
+            $"cannot be used: Failed to bind to address http://127.0.0.1:{port}: address already in use.",
+            $"http://127.0.0.1:{port}");
+    }
+
+    [TestCase("MIRROR_SOURCE", "https://registry-1.docker.io", "mirroring.source",
+        "mirroring (pull-through cache) is not implemented by this server; it would serve an empty registry instead of a mirror; unset it to start")]
+    [TestCase("PRIVILEGED_KEY", "/etc/registry/key.pub", "privileged_key",
+        "signed (privileged) requests are not implemented by this server; unset it to start")]
+    public Task Unimplemented_keys_whose_absence_would_mislead(string variable, string value, string key, string problem) =>
+        ShouldFailWithAsync(Env((variable, value)),
+            $"config error in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}");
+
+    [Test]
+    public async Task An_index_to_ask_is_a_warning_and_the_registry_serves()
+    {
+        await using var registry = await RegistryProcess.StartAsync(
+            new Dictionary<string, string?> { ["STANDALONE"] = "false", ["INDEX_ENDPOINT"] = "https://index.example.com" });
+
+        Lines(registry.Output).Where(l => l.Contains("config warning", StringComparison.Ordinal)).Should().ContainSingle()
+            .Which.Should().EndWith($"config warning in {SampleFile}, flavor \"dev\", key \"index_endpoint\" (from $INDEX_ENDPOINT=\"https://index.example.com\"): " +
+                "asking an index over HTTP is not implemented by this server; registry routes accept the tokens of an " +
+                "index that shares this server's secret_key (same storage or SECRET_KEY)");
+    }
+
+    [Test]
+    public async Task Unimplemented_keys_the_registry_works_without_are_one_warning_each()
+    {
+        await using var registry = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["BUGSNAG"] = "api-key", ["CACHE_REDIS_HOST"] = "redis" });
+
+        var warnings = Lines(registry.Output).Where(l => l.Contains("config warning", StringComparison.Ordinal)).ToList();
+        warnings.Should().HaveCount(2);
+        warnings[0].Should().EndWith($"config warning in {SampleFile}, flavor \"dev\", key \"cache.host\" (from $CACHE_REDIS_HOST=\"redis\"): " +
+                                     "the Redis cache is not implemented by this server; serving without it");
+        warnings[1].Should().EndWith($"config warning in {SampleFile}, flavor \"dev\", key \"bugsnag\" (from $BUGSNAG=\"api-key\"): " +
+                                     "Bugsnag error reporting is not implemented by this server; errors go to the log only");
+    }
+
+    [Test]
+    public async Task The_default_start_is_quiet_and_says_what_it_runs()
+    {
+        await using var registry = await RegistryProcess.StartAsync();
+
+        var lines = Lines(registry.Output);
+        lines.Should().NotContain(l => l.Contains("warn:", StringComparison.Ordinal) || l.Contains("config ", StringComparison.Ordinal));
+        lines.Should().ContainSingle(l => l.Contains("Starting flavor", StringComparison.Ordinal)).Which.Should().EndWith(
+            $"Starting flavor \"dev\": storage file {registry.StoragePath}, index database {registry.SearchDatabasePath}, search on, " +
+            $"auth none, listen http://127.0.0.1:{registry.Port}");
+    }
+
+    private static List<string> Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
+}

@@ -1,0 +1,19 @@
+using Registry.V1.Images;
+using Registry.V1.Maintenance;
+using Registry.V1.Repositories;
+
+namespace Registry.V1;
+
+/// <summary>Registers the V1 API's services (images, layers, repositories) and garbage collection.</summary>
+public static class V1Services
+{
+    /// <summary>Needs <c>AddRegistryCore</c> and <c>AddRegistryIndexAsync</c>.</summary>
+    public static IServiceCollection AddRegistryV1(this IServiceCollection services)
+    {
+        services.AddSingleton<ImageService>();
+        services.AddSingleton<LayerFilesService>();
+        services.AddSingleton<RepositoryService>();
+        services.AddSingleton<GarbageCollector>();
+        return services;
+    }
+}
