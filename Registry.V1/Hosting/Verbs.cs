@@ -2,8 +2,8 @@ using Registry.Core.Configuration;
 using Registry.Core.Maintenance;
 using Registry.Core.Storage;
 using Registry.Index;
-using Registry.Index.Accounts;
 using Registry.Index.Database;
+using Registry.Index.Accounts;
 using Registry.Index.Search;
 using Registry.V1.Maintenance;
 
