@@ -25,6 +25,7 @@ public static class IndexServices
         services.AddSingleton(database.PrivateRepositories);
         services.AddSingleton<RepositoryCatalog>();
         services.AddSingleton<IndexImagesService>();
+        services.AddSingleton<MembershipRebuild>();
         services.AddSingleton<TokenService>();
         services.AddSingleton(new HtpasswdFile(settings.Auth.HtpasswdPath ?? Path.Combine(AppContext.BaseDirectory, "no-htpasswd-file")));
         services.AddSingleton<LoginThrottle>();

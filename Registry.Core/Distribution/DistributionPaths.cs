@@ -11,6 +11,17 @@ public static class DistributionPaths
     public const string BlobsDir = Root + "/blobs";
     public const string RepositoriesDir = Root + "/repositories";
 
+    /// <summary>The data directories of a repository; any of them makes a directory a repository.</summary>
+    public const string ManifestsDirName = "_manifests";
+    public const string LayersDirName = "_layers";
+    public const string UploadsDirName = "_uploads";
+
+    /// <summary>The file inside a <c>&lt;alg&gt;/&lt;hex&gt;</c> directory (revisions, layers, tag index) that holds the target digest.</summary>
+    public const string LinkFile = "link";
+
+    /// <summary>The file of an upload session that records when it began; it is written last, so it makes the session exist.</summary>
+    public const string StartedAtFile = "startedat";
+
     /// <summary>Where a blob's bytes live: <c>blobs/&lt;alg&gt;/&lt;hex[0:2]&gt;/&lt;hex&gt;/data</c>.</summary>
     public static string BlobData(Digest d) => $"{BlobDir(d)}/data";
 
@@ -18,32 +29,35 @@ public static class DistributionPaths
 
     public static string RepositoryDir(string name) => $"{RepositoriesDir}/{name}";
 
-    public static string LayersDir(string name) => $"{RepositoryDir(name)}/_layers";
+    public static string LayersDir(string name) => $"{RepositoryDir(name)}/{LayersDirName}";
 
     /// <summary>The repository's link to a blob it may serve.</summary>
-    public static string LayerLink(string name, Digest d) => $"{LayersDir(name)}/{d.Algorithm}/{d.Hex}/link";
+    public static string LayerLink(string name, Digest d) => $"{LayersDir(name)}/{d.Algorithm}/{d.Hex}/{LinkFile}";
 
-    public static string ManifestsDir(string name) => $"{RepositoryDir(name)}/_manifests";
+    public static string ManifestsDir(string name) => $"{RepositoryDir(name)}/{ManifestsDirName}";
 
     public static string RevisionsDir(string name) => $"{ManifestsDir(name)}/revisions";
 
-    public static string RevisionLink(string name, Digest d) => $"{RevisionsDir(name)}/{d.Algorithm}/{d.Hex}/link";
+    public static string RevisionLink(string name, Digest d) => $"{RevisionsDir(name)}/{d.Algorithm}/{d.Hex}/{LinkFile}";
 
     public static string TagsDir(string name) => $"{ManifestsDir(name)}/tags";
 
     public static string TagDir(string name, string tag) => $"{TagsDir(name)}/{tag}";
 
-    public static string TagCurrentLink(string name, string tag) => $"{TagDir(name, tag)}/current/link";
+    public static string TagCurrentLink(string name, string tag) => $"{TagDir(name, tag)}/current/{LinkFile}";
 
-    public static string TagIndexLink(string name, string tag, Digest d) => $"{TagDir(name, tag)}/index/{d.Algorithm}/{d.Hex}/link";
+    public static string TagIndexLink(string name, string tag, Digest d) => $"{TagIndexDir(name, tag)}/{d.Algorithm}/{d.Hex}/{LinkFile}";
 
-    public static string UploadsDir(string name) => $"{RepositoryDir(name)}/_uploads";
+    /// <summary>The tag's history: one <c>&lt;alg&gt;/&lt;hex&gt;/link</c> per manifest the tag has pointed to.</summary>
+    public static string TagIndexDir(string name, string tag) => $"{TagDir(name, tag)}/index";
+
+    public static string UploadsDir(string name) => $"{RepositoryDir(name)}/{UploadsDirName}";
 
     public static string UploadDir(string name, string uuid) => $"{UploadsDir(name)}/{uuid}";
 
     public static string UploadData(string name, string uuid) => $"{UploadDir(name, uuid)}/data";
 
-    public static string UploadStartedAt(string name, string uuid) => $"{UploadDir(name, uuid)}/startedat";
+    public static string UploadStartedAt(string name, string uuid) => $"{UploadDir(name, uuid)}/{StartedAtFile}";
 
     /// <summary>The last path component.</summary>
     public static string FileName(string path) => path[(path.LastIndexOf('/') + 1)..];

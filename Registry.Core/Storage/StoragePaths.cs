@@ -9,11 +9,18 @@ public static class StoragePaths
     public const string RepositoriesDir = "repositories";
 
     public static string ImageDir(ImageId id) => $"{ImagesDir}/{NameEscaping.EscapeComponent(id.Value)}";
+
+    /// <summary>An unfinished image: written first on PUT json, deleted last on PUT checksum.</summary>
+    public const string InProgressFile = "_inprogress";
+
+    /// <summary>A repository's index image list, as <c>PUT /v1/repositories/&lt;ns&gt;/&lt;repo&gt;/images</c> writes it.</summary>
+    public const string IndexImagesFile = "_index_images";
+
     public static string ImageJson(ImageId id) => $"{ImageDir(id)}/json";
     public static string ImageLayer(ImageId id) => $"{ImageDir(id)}/layer";
     public static string ImageAncestry(ImageId id) => $"{ImageDir(id)}/ancestry";
     public static string ImageChecksum(ImageId id) => $"{ImageDir(id)}/_checksum";
-    public static string ImageInProgress(ImageId id) => $"{ImageDir(id)}/_inprogress";
+    public static string ImageInProgress(ImageId id) => $"{ImageDir(id)}/{InProgressFile}";
     public static string ImageFiles(ImageId id) => $"{ImageDir(id)}/_files";
 
     public static string NamespaceDir(string ns) => $"{RepositoriesDir}/{NameEscaping.EscapeComponent(ns)}";
@@ -22,9 +29,19 @@ public static class StoragePaths
 
     public const string TagPrefix = "tag_";
     public static string Tag(RepositoryName name, string tag) => $"{RepositoryDir(name)}/{TagPrefix}{NameEscaping.EscapeComponent(tag)}";
+    /// <summary>
+    /// A <c>tag_&lt;t&gt;</c> file. (The metadata file of a tag named <c>_x</c> is <c>tag_x_json</c> and matches too;
+    /// it only exists beside its tag file, so the listing rule is unaffected. Tag listings tell them apart by content.)
+    /// </summary>
+    public static bool IsTagFileName(string fileName) =>
+        fileName.StartsWith(TagPrefix, StringComparison.Ordinal) && fileName.Length > TagPrefix.Length;
+
+    /// <summary>The on-disk tag of a file that passed <see cref="IsTagFileName"/>.</summary>
+    public static string TagOfFileName(string fileName) => fileName[TagPrefix.Length..];
+
     public static string TagJson(RepositoryName name, string tag) => $"{RepositoryDir(name)}/tag{NameEscaping.EscapeComponent(tag)}_json";
     public static string RepositoryJson(RepositoryName name) => $"{RepositoryDir(name)}/json";
-    public static string IndexImages(RepositoryName name) => $"{RepositoryDir(name)}/_index_images";
+    public static string IndexImages(RepositoryName name) => $"{RepositoryDir(name)}/{IndexImagesFile}";
     public static string Private(RepositoryName name) => $"{RepositoryDir(name)}/_private";
 
     /// <summary>Our addition: the repository description set through <c>PUT …/properties</c>, so a rebuild keeps it.</summary>

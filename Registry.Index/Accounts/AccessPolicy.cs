@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Registry.Core.Configuration;
@@ -39,6 +40,28 @@ public sealed class AccessPolicy(
         if (RepositoryRoutes.Get(context) is { Name: { } repository }) return await DecideRepositoryAsync(principal, repository, access, ct);
         if (context.GetRouteValue("imageId") is string imageId) return await DecideImageAsync(principal, imageId, access, ct);
         return AccessDecision.Allow;
+    }
+
+    /// <summary>
+    /// Who may run a garbage collection (<c>POST /v1/_gc</c>). With authentication only admins (401 with a challenge
+    /// without or with bad credentials, 403 for others); without it, only clients on a loopback address (403): an
+    /// open registry must not let the network delete its data.
+    /// </summary>
+    public async Task<AccessDecision> AuthorizeGcAsync(HttpContext context, CancellationToken ct)
+    {
+        if (!auth.Enabled)
+            return context.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address)
+                ? AccessDecision.Allow
+                : Forbidden("Garbage collection is only allowed from the local host when authentication is off");
+        var principal = await authenticator.AuthenticateAsync(context, ct);
+        return principal.Kind switch
+        {
+            PrincipalKind.Throttled => new AccessDecision(429, "Too many failed logins from this address, retry later", RetryAfter: principal.RetryAfter),
+            PrincipalKind.BadCredentials => Unauthenticated("Invalid credentials"),
+            PrincipalKind.Anonymous => Unauthenticated("Authentication required"),
+            _ when IsAdmin(principal) => AccessDecision.Allow,
+            _ => Forbidden("Garbage collection is for admins only"),
+        };
     }
 
     /// <summary>True when the principal may read the repository (search visibility, private checks).</summary>

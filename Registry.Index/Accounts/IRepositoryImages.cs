@@ -1,5 +1,3 @@
-using Registry.Core.Storage;
-
 namespace Registry.Index.Accounts;
 
 /// <summary>
@@ -25,8 +23,6 @@ public interface IRepositoryImages
     /// <summary>Number of (image, repository) pairs recorded.</summary>
     Task<long> CountAsync(CancellationToken ct);
 
-    /// <summary>
-    /// Refills the record from storage; returns the number of repositories that list at least one image.
-    /// </summary>
-    Task<int> RebuildAsync(IStorageDriver storage, CancellationToken ct);
+    /// <summary>Forgets every image of every repository (before a rebuild from storage, <see cref="Repositories.MembershipRebuild"/>).</summary>
+    Task ClearAsync(CancellationToken ct);
 }

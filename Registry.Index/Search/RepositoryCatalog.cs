@@ -23,14 +23,9 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
 
     private Task<bool> IsPrivateAsync(RepositoryName name, CancellationToken ct) => storage.ExistsAsync(StoragePaths.Private(name), ct);
 
-    /// <summary>A repository exists when it has at least one tag or an index image list.</summary>
-    private async Task<bool> ExistsAsync(RepositoryName name, CancellationToken ct)
-    {
-        if (await storage.ExistsAsync(StoragePaths.IndexImages(name), ct)) return true;
-        foreach (var path in await storage.ListAsync(StoragePaths.RepositoryDir(name), ct))
-            if (IsTagFileName(StoragePaths.FileName(path))) return true;
-        return false;
-    }
+    /// <summary>A repository exists when it has at least one tag or an index image list (<see cref="V1RepositoryDirectory.Exists"/>).</summary>
+    private async Task<bool> ExistsAsync(RepositoryName name, CancellationToken ct) =>
+        await StorageTree.RepositoryAsync(storage, name, ct) is { Exists: true };
 
     /// <summary>A v2 repository exists (for search) when at least one of its tags points somewhere.</summary>
     private async Task<bool> V2ExistsAsync(string name, CancellationToken ct)
@@ -98,19 +93,16 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
             if (DistributionName.IsValid(name)) yield return name;
     }
 
-    private static readonly IReadOnlySet<string> ManifestsDirectory = new HashSet<string>(StringComparer.Ordinal) { "_manifests" };
+    private static readonly IReadOnlySet<string> ManifestsDirectory = new HashSet<string>(StringComparer.Ordinal) { DistributionPaths.ManifestsDirName };
 
     private async IAsyncEnumerable<SearchEntry> ScanV1Async([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        foreach (var nsPath in await storage.ListAsync(StoragePaths.RepositoriesDir, ct))
+        await foreach (var directory in StorageTree.RepositoriesAsync(storage, ct))
         {
-            foreach (var repoPath in await storage.ListAsync(nsPath, ct))
-            {
-                var name = StoragePaths.RepositoryFromDisk(StoragePaths.FileName(nsPath), StoragePaths.FileName(repoPath));
-                if (StoragePaths.RepositoryDir(name) != repoPath) continue; // not a name this server could address
-                if (!await ExistsAsync(name, ct)) continue;
-                yield return new SearchEntry(name.FullName, await ReadDescriptionAsync(name, ct)) { Private = await IsPrivateAsync(name, ct) };
-            }
+            // A directory whose name this server could not address is not a repository it serves.
+            if (!directory.Addressable || !directory.Exists) continue;
+            var name = directory.Name;
+            yield return new SearchEntry(name.FullName, await ReadDescriptionAsync(name, ct)) { Private = await IsPrivateAsync(name, ct) };
         }
     }
 
@@ -123,11 +115,4 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
         await privates.ReplaceAllAsync(entries.Where(e => e.Private), ct);
         return entries;
     }
-
-    /// <summary>
-    /// A <c>tag_&lt;t&gt;</c> file. (The metadata file of a tag named <c>_x</c> is <c>tag_x_json</c> and matches too;
-    /// it only exists beside its tag file, so the listing rule is unaffected. Tag listings tell them apart by content.)
-    /// </summary>
-    public static bool IsTagFileName(string fileName) =>
-        fileName.StartsWith(StoragePaths.TagPrefix, StringComparison.Ordinal) && fileName.Length > StoragePaths.TagPrefix.Length;
 }

@@ -3,6 +3,7 @@ using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Registry.Core.Distribution;
+using Registry.Core.Maintenance;
 using Registry.Tests.Support;
 using Registry.Tests.V2;
 using Registry.V1.Maintenance;

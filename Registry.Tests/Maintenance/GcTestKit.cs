@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Registry.Core.Concurrency;
 using Registry.Core.Configuration;
 using Registry.Core.Distribution;
+using Registry.Core.Maintenance;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
 using Registry.Index.Search;

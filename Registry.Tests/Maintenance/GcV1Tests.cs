@@ -2,6 +2,7 @@ using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Registry.Core.Configuration;
+using Registry.Core.Maintenance;
 using Registry.Core.Names;
 using Registry.Core.Storage;
 using Registry.Tests.Support;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 using Registry.Core.Configuration;
 using Registry.Core.Distribution;
+using Registry.Core.Maintenance;
 using Registry.Tests.Support;
 using Registry.V1.Maintenance;
 

@@ -2,6 +2,7 @@ using Registry.Core.Configuration;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
 using Registry.Index.Database.Sqlite;
+using Registry.Index.Repositories;
 using Registry.Index.Search;
 
 namespace Registry.V1.Hosting;
@@ -12,7 +13,8 @@ namespace Registry.V1.Hosting;
 /// stop cleanly. At a clean stop (after the server has drained) the marker goes.
 /// </summary>
 public sealed class StartupTasks(
-    IStorageDriver storage, ISearchIndex search, RepositoryCatalog catalog, AuthSettings auth, IRepositoryImages membership, ILogger<StartupTasks> logger) : IHostedService
+    IStorageDriver storage, ISearchIndex search, RepositoryCatalog catalog, AuthSettings auth, IRepositoryImages membership, MembershipRebuild rebuild,
+    ILogger<StartupTasks> logger) : IHostedService
 {
     /// <summary>Suffix of the marker beside the search database that exists while a server runs on it.</summary>
     public const string RunningMarkerSuffix = ".running";
@@ -33,7 +35,7 @@ public sealed class StartupTasks(
         // authentication was on has no such record yet.
         if (auth.Enabled && (uncleanStop || await membership.CountAsync(cancellationToken) == 0))
         {
-            var repositories = await membership.RebuildAsync(storage, cancellationToken);
+            var repositories = await rebuild.RunAsync(cancellationToken);
             logger.LogInformation("Recorded the images of {Count} repositories for access checks", repositories);
         }
 

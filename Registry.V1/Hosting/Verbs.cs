@@ -1,4 +1,5 @@
 using Registry.Core.Configuration;
+using Registry.Core.Maintenance;
 using Registry.Core.Storage;
 using Registry.Index;
 using Registry.Index.Database;

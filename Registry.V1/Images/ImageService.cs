@@ -18,7 +18,6 @@ namespace Registry.V1.Images;
 /// </summary>
 public sealed class ImageService(IStorageDriver storage, KeyedLock locks, GcCoordinator gc)
 {
-    private const int MaxAncestryDepth = 4096;
     private static readonly byte[] TrueContent = "true"u8.ToArray();
 
     public Task<bool> IsInProgressAsync(ImageId id, CancellationToken ct) =>
@@ -48,7 +47,7 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks, GcCoor
             var root = doc.RootElement;
             if (!root.TryGetProperty("id", out var idElement)) return PutJsonResult.MissingId;
             if (idElement.ValueKind != JsonValueKind.String || idElement.GetString() != id.Value) return PutJsonResult.IdMismatch;
-            parentValue = root.TryGetProperty("parent", out var p) && IsTruthy(p) ? p.ToString() : null;
+            parentValue = AncestryReader.ParentOf(root);
         }
 
         ImageId parent = default;
@@ -64,7 +63,7 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks, GcCoor
 
         var ancestry = new JsonArray(id.Value);
         if (parentValue is not null)
-            foreach (var ancestor in await ReadAncestryAsync(parent, ct))
+            foreach (var ancestor in await AncestryReader.ReadAsync(storage, parent, ct))
                 ancestry.Add(ancestor);
         gc.TouchImages(ancestry.Select(a => (string)a!));
 
@@ -128,50 +127,4 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks, GcCoor
 
     public Task<Stream?> OpenLayerAsync(ImageId id, long offset, CancellationToken ct) =>
         storage.OpenReadAsync(StoragePaths.ImageLayer(id), offset, ct);
-
-    /// <summary>
-    /// The parent's ancestry file, or (for images written by very old servers, spec §7.2) the chain of
-    /// <c>parent</c> fields followed through the image json files.
-    /// </summary>
-    private async Task<IReadOnlyList<string>> ReadAncestryAsync(ImageId parent, CancellationToken ct)
-    {
-        var stored = await storage.GetContentAsync(StoragePaths.ImageAncestry(parent), ct);
-        if (stored is not null)
-        {
-            try
-            {
-                var list = JsonSerializer.Deserialize<List<string>>(stored);
-                if (list is { Count: > 0 }) return list;
-            }
-            catch (JsonException)
-            {
-                // Fall through to the json chain.
-            }
-        }
-
-        var chain = new List<string>();
-        var current = parent;
-        while (chain.Count < MaxAncestryDepth)
-        {
-            chain.Add(current.Value);
-            var json = await storage.GetContentAsync(StoragePaths.ImageJson(current), ct);
-            if (json is null) break;
-            using var doc = Core.Http.JsonBody.TryParse(json);
-            if (doc is null || doc.RootElement.ValueKind != JsonValueKind.Object
-                || !doc.RootElement.TryGetProperty("parent", out var p) || !IsTruthy(p)
-                || !ImageId.TryParse(p.ToString(), out current) || chain.Contains(current.Value))
-                break;
-        }
-        return chain;
-    }
-
-    private static bool IsTruthy(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.Null or JsonValueKind.Undefined or JsonValueKind.False => false,
-        JsonValueKind.String => e.GetString()!.Length > 0,
-        JsonValueKind.Number => e.GetDouble() != 0,
-        JsonValueKind.Array => e.GetArrayLength() > 0,
-        JsonValueKind.Object => e.EnumerateObject().Any(),
-        _ => true,
-    };
 }

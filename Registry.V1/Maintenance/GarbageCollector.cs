@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using Registry.Core.Concurrency;
 using Registry.Core.Configuration;
+using Registry.Core.Maintenance;
+using Registry.Core.Names;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
 using Registry.Index.Search;
+using Registry.V2.Maintenance;
 
 namespace Registry.V1.Maintenance;
 
@@ -21,9 +24,11 @@ namespace Registry.V1.Maintenance;
 /// <item>G7: one run at a time (the coordinator in process, <see cref="GcStorageLock"/> across processes); a crash
 /// leaves only garbage for the next run, never a link to missing data.</item>
 /// </list>
-/// Afterwards the search index is synced for every repository that lost something.
+/// Each layout has its collector, in the project of that layout (<see cref="V1Collector"/>, <see cref="V2Collector"/>);
+/// this class takes the lease, runs them over one <see cref="GcRun"/>, and afterwards syncs the search index for
+/// every repository that lost something.
 /// </summary>
-public sealed partial class GarbageCollector(
+public sealed class GarbageCollector(
     IStorageDriver storage,
     GcCoordinator coordinator,
     RepositoryCatalog catalog,
@@ -33,6 +38,9 @@ public sealed partial class GarbageCollector(
     TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    // V1 before v2, as the report lists them.
+    private readonly IGcCollector[] _collectors = [new V1Collector(membership), new V2Collector()];
 
     public GcSettings Settings => settings;
 
@@ -59,10 +67,9 @@ public sealed partial class GarbageCollector(
         try
         {
             var watch = Stopwatch.StartNew();
-            var run = new Run(this, options, t0, lease);
-            await run.CollectV1Async(ct);
-            await run.CollectV2Async(ct);
-            await run.SyncSearchAsync(ct);
+            var run = new GcRun(storage, coordinator, options, t0, settings.Grace, settings.UploadMaxAge, settings.BatchSize, lease);
+            foreach (var collector in _collectors) await collector.CollectAsync(run, ct);
+            await SyncSearchAsync(run, ct);
             var report = run.Report(watch.ElapsedMilliseconds);
             logger.LogInformation("gc{DryRun}: {Items} items, {Bytes} bytes {Verb} in {Ms} ms",
                 options.DryRun ? " (dry run)" : "", report.TotalItems, report.TotalBytes, options.DryRun ? "would go" : "freed", report.DurationMs);
@@ -74,90 +81,13 @@ public sealed partial class GarbageCollector(
         }
     }
 
-    /// <summary>The state of one run: cut-off times, the mark sets, what was queued, kept and deleted.</summary>
-    private sealed partial class Run(GarbageCollector gc, GcOptions options, DateTimeOffset t0, GcStorageLock? lease)
+    /// <summary>Every repository that lost something is re-synced with storage (listed, unlisted or described anew).</summary>
+    private async Task SyncSearchAsync(GcRun run, CancellationToken ct)
     {
-        private readonly IStorageDriver _storage = gc.Storage;
-        private readonly GcCoordinator _coordinator = gc.Coordinator;
-
-        // Young: written at or after T0 − grace. Abandoned uploads and pushes must be older than both windows.
-        private readonly DateTimeOffset _cutoff = t0 - gc.Settings.Grace;
-        private readonly DateTimeOffset _uploadCutoff = t0 - (gc.Settings.UploadMaxAge > gc.Settings.Grace ? gc.Settings.UploadMaxAge : gc.Settings.Grace);
-
-        private readonly List<GcItem> _items = [];
-        private readonly HashSet<string> _changedV1 = new(StringComparer.Ordinal);
-        private readonly HashSet<string> _changedV2 = new(StringComparer.Ordinal);
-        private int _kept;
-        private int _markedImages;
-        private int _markedBlobs;
-
-        private bool DryRun => options.DryRun;
-
-        private bool IsYoung(DateTimeOffset? modified) => modified is { } m && m >= _cutoff;
-
-        private bool IsYoungUpload(DateTimeOffset? modified) => modified is { } m && m >= _uploadCutoff;
-
-        public GcReport Report(long elapsedMs) => new(
-            options.DryRun,
-            options.DeleteUntagged,
-            t0,
-            elapsedMs,
-            (long)gc.Settings.Grace.TotalSeconds,
-            _markedImages,
-            _markedBlobs,
-            _kept,
-            GcReport.Summarize(_items),
-            _items.Count,
-            _items.Sum(i => i.Bytes),
-            _items);
-
-        public async Task SyncSearchAsync(CancellationToken ct)
-        {
-            if (DryRun) return;
-            foreach (var name in _changedV1.Order(StringComparer.Ordinal))
-                await gc.Catalog.SyncAsync(Registry.Core.Names.RepositoryName.FromLogical(name), ct);
-            foreach (var name in _changedV2.Order(StringComparer.Ordinal))
-                await gc.Catalog.SyncV2Async(name, ct);
-        }
-
-        /// <summary>Runs deletes in batches under the exclusive side, renewing the lease between batches.</summary>
-        private async Task SweepAsync<T>(IReadOnlyList<T> queue, Func<T, Task> deleteOne, CancellationToken ct)
-        {
-            for (var start = 0; start < queue.Count; start += gc.Settings.BatchSize)
-            {
-                if (lease is not null) await lease.RenewAsync(ct);
-                using (await _coordinator.EnterSweepAsync(ct))
-                {
-                    // No cancellation inside a batch: each delete leaves a consistent state, but a batch is short.
-                    foreach (var item in queue.Skip(start).Take(gc.Settings.BatchSize))
-                        await deleteOne(item);
-                }
-            }
-        }
-
-        /// <summary>The bytes of every object at or below <paramref name="path"/>.</summary>
-        private async Task<long> TreeSizeAsync(string path, CancellationToken ct)
-        {
-            if (await _storage.SizeAsync(path, ct) is { } size) return size;
-            long total = 0;
-            foreach (var child in await _storage.ListAsync(path, ct)) total += await TreeSizeAsync(child, ct);
-            return total;
-        }
-
-        /// <summary>The latest file time at or below <paramref name="path"/> (null when nothing is there).</summary>
-        private async Task<DateTimeOffset?> TreeModifiedAsync(string path, CancellationToken ct)
-        {
-            if (await _storage.LastModifiedAsync(path, ct) is { } modified) return modified;
-            DateTimeOffset? latest = null;
-            foreach (var child in await _storage.ListAsync(path, ct))
-                if (await TreeModifiedAsync(child, ct) is { } m && (latest is null || m > latest)) latest = m;
-            return latest;
-        }
+        if (run.DryRun) return;
+        foreach (var name in run.ChangedV1Repositories.Order(StringComparer.Ordinal))
+            await catalog.SyncAsync(RepositoryName.FromLogical(name), ct);
+        foreach (var name in run.ChangedV2Repositories.Order(StringComparer.Ordinal))
+            await catalog.SyncV2Async(name, ct);
     }
-
-    // The primary-constructor parameters, for the nested run.
-    private IStorageDriver Storage => storage;
-    private GcCoordinator Coordinator => coordinator;
-    private RepositoryCatalog Catalog => catalog;
-    private IRepositoryImages Membership => membership;
 }

@@ -1,7 +1,7 @@
-using System.Net;
 using Carter;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
+using Registry.Core.Maintenance;
 using Registry.Index.Accounts;
 using Registry.V1.Maintenance;
 
@@ -9,18 +9,15 @@ namespace Registry.V1.Modules;
 
 /// <summary>
 /// <c>POST /v1/_gc?dry_run=true&amp;delete_untagged=false</c>: one garbage collection run, answered with its report
-/// (200 JSON) or 409 when another run holds the lock. With authentication only admins may run it (401 with a
-/// challenge without or with bad credentials, 403 for others); without it, only clients on a loopback address (403).
+/// (200 JSON) or 409 when another run holds the lock. Who may run it is <see cref="AccessPolicy.AuthorizeGcAsync"/>'s decision.
 /// </summary>
 public sealed class GcModule : ICarterModule
 {
     public void AddRoutes(IEndpointRouteBuilder app) => app.MapPost("/v1/_gc", RunAsync);
 
-    private static async Task<IResult> RunAsync(
-        HttpContext http, GarbageCollector collector, AuthSettings auth, Authenticator authenticator, AccessPolicy policy,
-        IHostApplicationLifetime lifetime)
+    private static async Task<IResult> RunAsync(HttpContext http, GarbageCollector collector, AccessPolicy policy, IHostApplicationLifetime lifetime)
     {
-        var decision = await AuthorizeAsync(http, auth, authenticator, policy);
+        var decision = await policy.AuthorizeGcAsync(http, http.RequestAborted);
         if (!decision.Allowed)
         {
             if (decision.Challenge is not null) http.Response.Headers.WWWAuthenticate = decision.Challenge;
@@ -35,24 +32,6 @@ public sealed class GcModule : ICarterModule
         return result.Status == GcRunStatus.AlreadyRunning
             ? V1Results.Error(409, $"Garbage collection already running: {result.Holder}")
             : Results.Json(result.Report, statusCode: 200);
-    }
-
-    private static async Task<AccessDecision> AuthorizeAsync(HttpContext http, AuthSettings auth, Authenticator authenticator, AccessPolicy policy)
-    {
-        if (!auth.Enabled)
-            return http.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address)
-                ? AccessDecision.Allow
-                : new AccessDecision(403, "Garbage collection is only allowed from the local host when authentication is off");
-        var principal = await authenticator.AuthenticateAsync(http, http.RequestAborted);
-        var challenge = $"Basic realm=\"{auth.Realm}\"";
-        return principal.Kind switch
-        {
-            PrincipalKind.Throttled => new AccessDecision(429, "Too many failed logins from this address, retry later", RetryAfter: principal.RetryAfter),
-            PrincipalKind.BadCredentials => new AccessDecision(401, "Invalid credentials", challenge),
-            PrincipalKind.Anonymous => new AccessDecision(401, "Authentication required", challenge),
-            _ when policy.IsAdmin(principal) => AccessDecision.Allow,
-            _ => new AccessDecision(403, "Garbage collection is for admins only"),
-        };
     }
 
     private static bool TryFlag(HttpContext http, string name, out bool value)

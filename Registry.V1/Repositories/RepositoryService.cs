@@ -29,19 +29,11 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
     /// <summary>The tags as <c>{name: id}</c> in on-disk form, or null when the repository has nothing.</summary>
     public async Task<SortedDictionary<string, string>?> ListTagsAsync(RepositoryName name, CancellationToken ct)
     {
-        var children = await storage.ListAsync(StoragePaths.RepositoryDir(name), ct);
-        if (children.Count == 0) return null;
+        if (await StorageTree.RepositoryAsync(storage, name, ct) is not { } directory) return null;
         var tags = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var path in children)
-        {
-            var file = StoragePaths.FileName(path);
-            if (!RepositoryCatalog.IsTagFileName(file)) continue;
-            var content = await storage.GetContentAsync(path, ct);
-            if (content is null) continue;
-            var value = Encoding.UTF8.GetString(content).Trim();
-            if (value.StartsWith('{')) continue; // the metadata of a tag named "_x" (tag_x_json)
-            tags[file[StoragePaths.TagPrefix.Length..]] = value;
-        }
+        foreach (var path in directory.TagFiles)
+            if (await StorageTree.ReadTagAsync(storage, path, ct) is { } value)
+                tags[StoragePaths.TagOfFileName(StoragePaths.FileName(path))] = value;
         return tags;
     }
 
@@ -70,7 +62,7 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
         using (await gc.EnterWriteAsync(ct))
         {
             if (!await storage.ExistsAsync(StoragePaths.ImageJson(imageId), ct)) return PutTagResult.ImageNotFound;
-            ancestry = await SqliteRepositoryImages.AncestryAsync(storage, imageId, CancellationToken.None);
+            ancestry = await AncestryReader.ReadAsync(storage, imageId, CancellationToken.None);
             gc.TouchImages(ancestry);
             await storage.PutContentAsync(StoragePaths.Tag(name, tag), Encoding.UTF8.GetBytes(imageId.Value), CancellationToken.None);
             await storage.PutContentAsync(StoragePaths.TagJson(name, tag), metadata, CancellationToken.None);

@@ -1,10 +1,6 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
-using Registry.Core.Names;
-using Registry.Core.Storage;
 using Registry.Index.Accounts;
-using Registry.Index.Search;
-using Registry.Index.Repositories;
 
 namespace Registry.Index.Database.Sqlite;
 
@@ -60,49 +56,11 @@ public sealed class SqliteRepositoryImages(SqliteIndexDatabase database) : IRepo
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM registry_image_repositories", cancellationToken: ct));
     }
 
-    /// <summary>
-    /// Refills the table from storage: every repository's <c>_index_images</c> and the ancestry of every tag
-    /// (a data directory from before authentication was on, or after an unclean stop).
-    /// </summary>
-    public async Task<int> RebuildAsync(IStorageDriver storage, CancellationToken ct)
+    /// <summary>Forgets every image of every repository (before a rebuild from storage).</summary>
+    public async Task ClearAsync(CancellationToken ct)
     {
-        await using (var connection = await OpenAsync(ct))
-            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_image_repositories", cancellationToken: ct));
-        var repositories = 0;
-        foreach (var nsPath in await storage.ListAsync(StoragePaths.RepositoriesDir, ct))
-        foreach (var repoPath in await storage.ListAsync(nsPath, ct))
-        {
-            var name = StoragePaths.RepositoryFromDisk(StoragePaths.FileName(nsPath), StoragePaths.FileName(repoPath));
-            if (StoragePaths.RepositoryDir(name) != repoPath) continue;
-            var ids = new List<string>();
-            if (await storage.GetContentAsync(StoragePaths.IndexImages(name), ct) is { } list)
-                ids.AddRange(IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)));
-            foreach (var path in await storage.ListAsync(repoPath, ct))
-            {
-                if (!RepositoryCatalog.IsTagFileName(StoragePaths.FileName(path))) continue;
-                var tagged = await storage.GetContentAsync(path, ct);
-                if (tagged is null || !ImageId.TryParse(System.Text.Encoding.UTF8.GetString(tagged).Trim(), out var id)) continue;
-                ids.AddRange(await AncestryAsync(storage, id, ct));
-            }
-            if (ids.Count == 0) continue;
-            await SetAsync(name.FullName, ids, ct);
-            repositories++;
-        }
-        return repositories;
-    }
-
-    /// <summary>The image and its ancestors as its ancestry file lists them; the image alone when unreadable.</summary>
-    public static async Task<IReadOnlyList<string>> AncestryAsync(IStorageDriver storage, ImageId id, CancellationToken ct)
-    {
-        var stored = await storage.GetContentAsync(StoragePaths.ImageAncestry(id), ct);
-        try
-        {
-            return stored is null ? [id.Value] : System.Text.Json.JsonSerializer.Deserialize<List<string>>(stored) ?? [id.Value];
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return [id.Value];
-        }
+        await using var connection = await OpenAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_image_repositories", cancellationToken: ct));
     }
 
     private Task<SqliteConnection> OpenAsync(CancellationToken ct) => database.OpenConnectionAsync(ct);

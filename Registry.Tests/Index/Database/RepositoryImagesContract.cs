@@ -47,6 +47,18 @@ public abstract class RepositoryImagesContract
     }
 
     [Test]
+    public async Task Clear_forgets_every_repository()
+    {
+        await _images.SetAsync("library/app", ["aaaa", "bbbb"], default);
+        await _images.SetAsync("alice/web", ["aaaa"], default);
+
+        await _images.ClearAsync(default);
+
+        (await _images.CountAsync(default)).Should().Be(0);
+        (await _images.RepositoriesOfAsync("aaaa", default)).Should().BeEmpty();
+    }
+
+    [Test]
     public async Task Add_keeps_the_images_already_recorded_and_is_idempotent()
     {
         await _images.SetAsync("library/app", ["aaaa"], default);

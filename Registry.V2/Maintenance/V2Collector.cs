@@ -1,13 +1,30 @@
 using System.Globalization;
 using System.Text;
+using Registry.Core.Concurrency;
 using Registry.Core.Distribution;
+using Registry.Core.Maintenance;
+using Registry.Core.Storage;
 
-namespace Registry.V1.Maintenance;
+namespace Registry.V2.Maintenance;
 
-public sealed partial class GarbageCollector
+/// <summary>
+/// The distribution layout's collector (<see cref="DistributionPaths"/>): manifests, layer links, blobs and upload
+/// sessions that no tag, kept revision or young link reaches.
+/// </summary>
+public sealed class V2Collector : IGcCollector
 {
-    private sealed partial class Run
+    public Task CollectAsync(GcRun run, CancellationToken ct) => new Pass(run).CollectAsync(ct);
+
+    /// <summary>One run's v2 work: the scan, the mark set, the manifest cache and the sweep.</summary>
+    private sealed class Pass(GcRun run)
     {
+        private readonly IStorageDriver _storage = run.Storage;
+        private readonly GcCoordinator _coordinator = run.Coordinator;
+
+        private bool DryRun => run.DryRun;
+
+        private bool IsYoung(DateTimeOffset? modified) => run.IsYoung(modified);
+
         // Manifests are small; a "revision" larger than this is not parsed (its references stay unmarked only if
         // nothing else reaches them, exactly as an unparseable manifest).
         private const long MaxManifestBytes = 4 * 1024 * 1024;
@@ -36,7 +53,7 @@ public sealed partial class GarbageCollector
         /// Then: unmarked old revisions (delete-untagged), unmarked old layer links, blobs that are neither marked nor
         /// the target of a kept link, and upload sessions past the upload age, in that order (links before data).
         /// </summary>
-        public async Task CollectV2Async(CancellationToken ct)
+        public async Task CollectAsync(CancellationToken ct)
         {
             var repositories = new List<V2Repository>();
             await foreach (var name in RepositoryNamesAsync(ct)) repositories.Add(await ScanV2RepositoryAsync(name, ct));
@@ -50,7 +67,7 @@ public sealed partial class GarbageCollector
             foreach (var repository in repositories)
             foreach (var revision in repository.Revisions)
             {
-                var root = !options.DeleteUntagged || IsYoung(revision.Modified) || IsTouched(revision)
+                var root = !run.Options.DeleteUntagged || IsYoung(revision.Modified) || IsTouched(revision)
                     || repository.Tags.Any(t => t.Current == revision.Target);
                 if (root) await MarkManifestAsync(revision.Target, marked, ct);
                 else untagged.Add(revision);
@@ -76,7 +93,7 @@ public sealed partial class GarbageCollector
                     }
                 }
             }
-            _markedBlobs = marked.Count;
+            run.MarkedBlobs = marked.Count;
 
             var manifestQueue = untagged.Select(r => new V2ManifestQueueItem(r,
                 repositories.First(x => x.Name == r.Repository).TagIndex.Where(t => t.Digest == r.Digest).Select(t => t.Dir).ToList())).ToList();
@@ -90,7 +107,7 @@ public sealed partial class GarbageCollector
                 {
                     // A young link is a push under way: its blob stays until a manifest references it or the link ages.
                     linkKept.Add(link.Target);
-                    _kept++;
+                    run.Keep();
                 }
                 else linkQueue.Add(link);
             }
@@ -99,9 +116,9 @@ public sealed partial class GarbageCollector
             await foreach (var (digest, dir) in BlobsAsync(ct))
             {
                 if (marked.Contains(digest) || linkKept.Contains(digest)) continue;
-                var modified = await TreeModifiedAsync(dir, ct);
+                var modified = await run.TreeModifiedAsync(dir, ct);
                 if (modified is null) continue;
-                if (IsYoung(modified) || _coordinator.IsDigestTouched(digest)) _kept++;
+                if (IsYoung(modified) || _coordinator.IsDigestTouched(digest)) run.Keep();
                 else blobQueue.Add((digest, dir));
             }
 
@@ -110,7 +127,7 @@ public sealed partial class GarbageCollector
             foreach (var dir in repository.Uploads)
             {
                 if (await IsAbandonedUploadAsync(dir, ct)) uploadQueue.Add((repository.Name, dir));
-                else _kept++;
+                else run.Keep();
             }
 
             // The repository a blob is reported under: the first (ordinal) whose queued link or revision named it.
@@ -122,18 +139,18 @@ public sealed partial class GarbageCollector
 
             if (DryRun)
             {
-                foreach (var m in manifestQueue) _items.Add(await ManifestItemAsync(m, ct));
-                foreach (var l in linkQueue) _items.Add(new GcItem(GcItemKind.LayerLink, l.Repository, l.Digest.ToString(), l.Dir, await TreeSizeAsync(l.Dir, ct)));
-                foreach (var (d, dir) in blobQueue) _items.Add(new GcItem(GcItemKind.Blob, OwnerOf(d), d.ToString(), dir, await TreeSizeAsync(dir, ct)));
-                foreach (var (r, dir) in uploadQueue) _items.Add(new GcItem(GcItemKind.Upload, r, DistributionPaths.FileName(dir), dir, await TreeSizeAsync(dir, ct)));
+                foreach (var m in manifestQueue) run.Delete(await ManifestItemAsync(m, ct));
+                foreach (var l in linkQueue) run.Delete(new GcItem(GcItemKind.LayerLink, l.Repository, l.Digest.ToString(), l.Dir, await run.TreeSizeAsync(l.Dir, ct)));
+                foreach (var (d, dir) in blobQueue) run.Delete(new GcItem(GcItemKind.Blob, OwnerOf(d), d.ToString(), dir, await run.TreeSizeAsync(dir, ct)));
+                foreach (var (r, dir) in uploadQueue) run.Delete(new GcItem(GcItemKind.Upload, r, DistributionPaths.FileName(dir), dir, await run.TreeSizeAsync(dir, ct)));
                 return;
             }
 
             var protectedDigests = new HashSet<Digest>();
-            await SweepAsync(manifestQueue, m => DeleteManifestAsync(m, protectedDigests, ct), ct);
-            await SweepAsync(linkQueue, l => DeleteLayerLinkAsync(l, protectedDigests, ct), ct);
-            await SweepAsync(blobQueue, b => DeleteBlobAsync(b.Digest, b.Dir, OwnerOf(b.Digest), protectedDigests, ct), ct);
-            await SweepAsync(uploadQueue, u => DeleteUploadAsync(u.Repository, u.Dir, ct), ct);
+            await run.SweepAsync(manifestQueue, m => DeleteManifestAsync(m, protectedDigests, ct), ct);
+            await run.SweepAsync(linkQueue, l => DeleteLayerLinkAsync(l, protectedDigests, ct), ct);
+            await run.SweepAsync(blobQueue, b => DeleteBlobAsync(b.Digest, b.Dir, OwnerOf(b.Digest), protectedDigests, ct), ct);
+            await run.SweepAsync(uploadQueue, u => DeleteUploadAsync(u.Repository, u.Dir, ct), ct);
         }
 
         private bool IsTouched(V2Link link) => _coordinator.IsDigestTouched(link.Digest) || _coordinator.IsDigestTouched(link.Target);
@@ -141,7 +158,7 @@ public sealed partial class GarbageCollector
         /// <summary>Re-reads a link under the exclusive side: null when it changed, vanished, or is young or touched now.</summary>
         private async Task<bool> StillCollectableAsync(V2Link link, HashSet<Digest> protectedDigests, CancellationToken ct)
         {
-            var path = $"{link.Dir}/link";
+            var path = $"{link.Dir}/{DistributionPaths.LinkFile}";
             var modified = await _storage.LastModifiedAsync(path, ct);
             return modified is not null
                 && !IsYoung(modified)
@@ -156,7 +173,7 @@ public sealed partial class GarbageCollector
             if (!await StillCollectableAsync(revision, protectedDigests, ct))
             {
                 // Kept after all: so are its data and everything it references.
-                _kept++;
+                run.Keep();
                 protectedDigests.Add(revision.Target);
                 if (await ReadManifestAsync(revision.Target, ct) is { } doc) protectedDigests.UnionWith(doc.References());
                 return;
@@ -165,14 +182,14 @@ public sealed partial class GarbageCollector
             // Tag history first, then the revision: a crash in between leaves a revision that the next run collects.
             foreach (var dir in item.TagIndexDirs) await _storage.DeleteAsync(dir, CancellationToken.None);
             await _storage.DeleteAsync(revision.Dir, CancellationToken.None);
-            _items.Add(result);
-            _changedV2.Add(revision.Repository);
+            run.Delete(result);
+            run.ChangedV2Repositories.Add(revision.Repository);
         }
 
         private async Task<GcItem> ManifestItemAsync(V2ManifestQueueItem item, CancellationToken ct)
         {
-            var bytes = await TreeSizeAsync(item.Revision.Dir, ct);
-            foreach (var dir in item.TagIndexDirs) bytes += await TreeSizeAsync(dir, ct);
+            var bytes = await run.TreeSizeAsync(item.Revision.Dir, ct);
+            foreach (var dir in item.TagIndexDirs) bytes += await run.TreeSizeAsync(dir, ct);
             return new GcItem(GcItemKind.Manifest, item.Revision.Repository, item.Revision.Digest.ToString(), item.Revision.Dir, bytes);
         }
 
@@ -180,41 +197,41 @@ public sealed partial class GarbageCollector
         {
             if (!await StillCollectableAsync(link, protectedDigests, ct))
             {
-                _kept++;
+                run.Keep();
                 protectedDigests.Add(link.Target);
                 return;
             }
-            var size = await TreeSizeAsync(link.Dir, ct);
+            var size = await run.TreeSizeAsync(link.Dir, ct);
             await _storage.DeleteAsync(link.Dir, CancellationToken.None);
-            _items.Add(new GcItem(GcItemKind.LayerLink, link.Repository, link.Digest.ToString(), link.Dir, size));
-            _changedV2.Add(link.Repository);
+            run.Delete(new GcItem(GcItemKind.LayerLink, link.Repository, link.Digest.ToString(), link.Dir, size));
+            run.ChangedV2Repositories.Add(link.Repository);
         }
 
         private async Task DeleteBlobAsync(Digest digest, string dir, string owner, HashSet<Digest> protectedDigests, CancellationToken ct)
         {
-            var modified = await TreeModifiedAsync(dir, ct);
+            var modified = await run.TreeModifiedAsync(dir, ct);
             if (modified is null) return;
             if (protectedDigests.Contains(digest) || _coordinator.IsDigestTouched(digest) || IsYoung(modified))
             {
-                _kept++;
+                run.Keep();
                 return;
             }
-            var size = await TreeSizeAsync(dir, ct);
+            var size = await run.TreeSizeAsync(dir, ct);
             await _storage.DeleteAsync(dir, CancellationToken.None);
-            _items.Add(new GcItem(GcItemKind.Blob, owner, digest.ToString(), dir, size));
-            if (owner.Length > 0) _changedV2.Add(owner);
+            run.Delete(new GcItem(GcItemKind.Blob, owner, digest.ToString(), dir, size));
+            if (owner.Length > 0) run.ChangedV2Repositories.Add(owner);
         }
 
         private async Task DeleteUploadAsync(string repository, string dir, CancellationToken ct)
         {
             if (!await IsAbandonedUploadAsync(dir, ct))
             {
-                _kept++;
+                run.Keep();
                 return;
             }
-            var size = await TreeSizeAsync(dir, ct);
+            var size = await run.TreeSizeAsync(dir, ct);
             await _storage.DeleteAsync(dir, CancellationToken.None);
-            _items.Add(new GcItem(GcItemKind.Upload, repository, DistributionPaths.FileName(dir), dir, size));
+            run.Delete(new GcItem(GcItemKind.Upload, repository, DistributionPaths.FileName(dir), dir, size));
         }
 
         /// <summary>
@@ -223,13 +240,13 @@ public sealed partial class GarbageCollector
         /// </summary>
         private async Task<bool> IsAbandonedUploadAsync(string dir, CancellationToken ct)
         {
-            var modified = await TreeModifiedAsync(dir, ct);
-            if (modified is null || IsYoungUpload(modified)) return false;
-            var startedAt = await _storage.GetContentAsync($"{dir}/startedat", ct);
+            var modified = await run.TreeModifiedAsync(dir, ct);
+            if (modified is null || run.IsYoungUpload(modified)) return false;
+            var startedAt = await _storage.GetContentAsync($"{dir}/{DistributionPaths.StartedAtFile}", ct);
             return startedAt is null
                 || !DateTimeOffset.TryParse(Encoding.ASCII.GetString(startedAt).Trim(), CultureInfo.InvariantCulture,
                     DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var started)
-                || !IsYoungUpload(started);
+                || !run.IsYoungUpload(started);
         }
 
         /// <summary>Marks a manifest's digest and what it references, descending into index children (each manifest once).</summary>
@@ -262,7 +279,7 @@ public sealed partial class GarbageCollector
             DistributionTree.RepositoriesAsync(_storage, RepositoryDataDirectories, int.MaxValue, ct);
 
         private static readonly IReadOnlySet<string> RepositoryDataDirectories =
-            new HashSet<string>(StringComparer.Ordinal) { "_manifests", "_layers", "_uploads" };
+            new HashSet<string>(StringComparer.Ordinal) { DistributionPaths.ManifestsDirName, DistributionPaths.LayersDirName, DistributionPaths.UploadsDirName };
 
         private async Task<V2Repository> ScanV2RepositoryAsync(string name, CancellationToken ct)
         {
@@ -273,8 +290,8 @@ public sealed partial class GarbageCollector
             foreach (var tagDir in await _storage.ListAsync(DistributionPaths.TagsDir(name), ct))
             {
                 var tag = DistributionPaths.FileName(tagDir);
-                tags.Add((tag, await DistributionLinks.ReadAsync(_storage, $"{tagDir}/current/link", ct)));
-                foreach (var entry in await DistributionTree.DigestDirectoriesAsync(_storage, $"{tagDir}/index", ct)) tagIndex.Add((tag, entry.Digest, entry.Dir));
+                tags.Add((tag, await DistributionLinks.ReadAsync(_storage, DistributionPaths.TagCurrentLink(name, tag), ct)));
+                foreach (var entry in await DistributionTree.DigestDirectoriesAsync(_storage, DistributionPaths.TagIndexDir(name, tag), ct)) tagIndex.Add((tag, entry.Digest, entry.Dir));
             }
             var uploads = (await _storage.ListAsync(DistributionPaths.UploadsDir(name), ct)).ToList();
             return new V2Repository(name, revisions, tags, tagIndex, layers, uploads);
@@ -286,7 +303,7 @@ public sealed partial class GarbageCollector
             var links = new List<V2Link>();
             foreach (var (digest, dir) in await DistributionTree.DigestDirectoriesAsync(_storage, root, ct))
             {
-                var path = $"{dir}/link";
+                var path = $"{dir}/{DistributionPaths.LinkFile}";
                 if (await DistributionLinks.ReadAsync(_storage, path, ct) is not { } target) continue;
                 links.Add(new V2Link(repository, digest, target, dir, await _storage.LastModifiedAsync(path, ct)));
             }

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Registry.Core.Storage;
 
-namespace Registry.V1.Maintenance;
+namespace Registry.Core.Maintenance;
 
 /// <summary>
 /// A lease object in storage (<c>_gc/lock</c>) so that two processes sharing a storage (two servers on one S3

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Serialization;
 
-namespace Registry.V1.Maintenance;
+namespace Registry.Core.Maintenance;
 
 /// <summary>What a collection run may do.</summary>
 /// <param name="DryRun">Mark and list what would go; change nothing in storage or search.</param>
@@ -11,7 +11,7 @@ public sealed record GcOptions(bool DryRun = false, bool DeleteUntagged = false)
 
 public enum GcRunStatus { Completed, AlreadyRunning }
 
-/// <summary>The outcome of <see cref="GarbageCollector.RunAsync"/>: a report, or who else is collecting.</summary>
+/// <summary>The outcome of a collection run: a report, or who else is collecting.</summary>
 public sealed record GcRunResult(GcRunStatus Status, GcReport? Report, string? Holder = null);
 
 /// <summary>Kinds of things a run deletes; the wire names are the <c>kind</c> of a <see cref="GcItem"/>.</summary>

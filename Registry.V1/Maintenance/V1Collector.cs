@@ -1,25 +1,35 @@
-using System.Text;
-using System.Text.Json;
-using Registry.Core.Http;
+using Registry.Core.Concurrency;
+using Registry.Core.Maintenance;
 using Registry.Core.Names;
 using Registry.Core.Storage;
+using Registry.Index.Accounts;
 using Registry.Index.Repositories;
-using Registry.Index.Search;
 
 namespace Registry.V1.Maintenance;
 
-public sealed partial class GarbageCollector
+/// <summary>
+/// The collector of the V1 layout (<see cref="StoragePaths"/>, walked by <see cref="StorageTree"/>, ancestry read by
+/// <see cref="AncestryReader"/>): images and stale index lists. A repository whose index list goes also leaves the
+/// image membership used by access checks.
+/// </summary>
+public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
 {
-    private sealed partial class Run
+    public Task CollectAsync(GcRun run, CancellationToken ct) => new Pass(run, membership).CollectAsync(ct);
+
+    /// <summary>One run's V1 work: the scan, the mark set and the sweep.</summary>
+    private sealed class Pass(GcRun run, IRepositoryImages membership)
     {
-        private const int MaxAncestryDepth = 4096;
-        private const string InProgressFile = "_inprogress";
-        private const string IndexImagesFile = "_index_images";
+        private readonly IStorageDriver _storage = run.Storage;
+        private readonly GcCoordinator _coordinator = run.Coordinator;
+
+        private bool DryRun => run.DryRun;
+
+        private bool IsYoung(DateTimeOffset? modified) => run.IsYoung(modified);
 
         /// <param name="Name">The logical "ns/repo" when the directory is one the API can address, else the raw "ns/repo" of the disk.</param>
         private sealed record V1Repository(string Path, string Name, bool Addressable, List<string> TagImages, List<string> ListImages, DateTimeOffset? ListTime)
         {
-            public string ListPath => $"{Path}/{IndexImagesFile}";
+            public string ListPath => $"{Path}/{StoragePaths.IndexImagesFile}";
         }
 
         private sealed record V1Candidate(ImageId Id, string Dir, int Depth);
@@ -31,7 +41,7 @@ public sealed partial class GarbageCollector
         /// A repository without tags whose list is older than the grace window loses the list (its push is over), so
         /// search no longer lists it.
         /// </summary>
-        public async Task CollectV1Async(CancellationToken ct)
+        public async Task CollectAsync(CancellationToken ct)
         {
             var repositories = await ScanV1RepositoriesAsync(ct);
             var marked = new HashSet<string>(StringComparer.Ordinal);
@@ -45,10 +55,10 @@ public sealed partial class GarbageCollector
 
             var candidates = new List<ImageId>();
             var kept = new List<ImageId>();
-            foreach (var dir in await _storage.ListAsync(StoragePaths.ImagesDir, ct))
+            // Only directories named by a valid id: never delete what no image id can address.
+            await foreach (var (id, dir) in StorageTree.ImagesAsync(_storage, ct))
             {
-                // Only directories named by a valid id: never delete what no image id can address.
-                if (!ImageId.TryParse(StoragePaths.FileName(dir), out var id) || StoragePaths.ImageDir(id) != dir || marked.Contains(id.Value)) continue;
+                if (marked.Contains(id.Value)) continue;
                 var state = await ImageStateAsync(dir, ct);
                 if (state is null) continue;
                 if (KeepsImage(id, state.Value)) kept.Add(id);
@@ -56,8 +66,8 @@ public sealed partial class GarbageCollector
             }
             // A kept image is a root too: deleting its parent would break it when its push completes.
             foreach (var id in kept) await MarkAncestryAsync(id.Value, marked, ct);
-            _kept += kept.Count;
-            _markedImages = marked.Count;
+            run.Keep(kept.Count);
+            run.MarkedImages = marked.Count;
 
             var queue = new List<V1Candidate>();
             foreach (var id in candidates.Where(c => !marked.Contains(c.Value)))
@@ -73,21 +83,21 @@ public sealed partial class GarbageCollector
             if (DryRun)
             {
                 foreach (var r in staleLists)
-                    _items.Add(new GcItem(GcItemKind.IndexImages, r.Name, IndexImagesFile, r.ListPath, await _storage.SizeAsync(r.ListPath, ct) ?? 0));
+                    run.Delete(new GcItem(GcItemKind.IndexImages, r.Name, StoragePaths.IndexImagesFile, r.ListPath, await _storage.SizeAsync(r.ListPath, ct) ?? 0));
                 foreach (var c in queue)
-                    _items.Add(new GcItem(GcItemKind.Image, await OwnerAsync(c.Id, owners, ct), c.Id.Value, c.Dir, await TreeSizeAsync(c.Dir, ct)));
+                    run.Delete(new GcItem(GcItemKind.Image, await OwnerAsync(c.Id, owners, ct), c.Id.Value, c.Dir, await run.TreeSizeAsync(c.Dir, ct)));
                 return;
             }
 
-            await SweepAsync(staleLists, r => DropIndexListAsync(r, ct), ct);
+            await run.SweepAsync(staleLists, r => DropIndexListAsync(r, ct), ct);
             var protectedIds = new HashSet<string>(StringComparer.Ordinal);
-            await SweepAsync(queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct);
+            await run.SweepAsync(queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct);
         }
 
         private bool KeepsImage(ImageId id, (DateTimeOffset? Modified, bool InProgress) state) =>
             _coordinator.IsImageTouched(id.Value)
             || IsYoung(state.Modified)
-            || (state.InProgress && IsYoungUpload(state.Modified));
+            || (state.InProgress && run.IsYoungUpload(state.Modified));
 
         /// <summary>Under the exclusive side: re-checks that the repository still has no tag and an old list, then removes the list.</summary>
         private async Task DropIndexListAsync(V1Repository repository, CancellationToken ct)
@@ -95,17 +105,17 @@ public sealed partial class GarbageCollector
             var children = await _storage.ListAsync(repository.Path, ct);
             var modified = await _storage.LastModifiedAsync(repository.ListPath, ct);
             if (modified is null) return;
-            if (children.Any(c => RepositoryCatalog.IsTagFileName(StoragePaths.FileName(c))) || IsYoung(modified))
+            if (children.Any(c => StoragePaths.IsTagFileName(StoragePaths.FileName(c))) || IsYoung(modified))
             {
-                _kept++;
+                run.Keep();
                 return;
             }
             var size = await _storage.SizeAsync(repository.ListPath, ct) ?? 0;
             await _storage.DeleteAsync(repository.ListPath, CancellationToken.None);
-            _items.Add(new GcItem(GcItemKind.IndexImages, repository.Name, IndexImagesFile, repository.ListPath, size));
+            run.Delete(new GcItem(GcItemKind.IndexImages, repository.Name, StoragePaths.IndexImagesFile, repository.ListPath, size));
             if (!repository.Addressable) return;
-            _changedV1.Add(repository.Name);
-            await gc.Membership.RemoveRepositoryAsync(repository.Name, CancellationToken.None);
+            run.ChangedV1Repositories.Add(repository.Name);
+            await membership.RemoveRepositoryAsync(repository.Name, CancellationToken.None);
         }
 
         /// <summary>
@@ -119,16 +129,16 @@ public sealed partial class GarbageCollector
             if (state is null) return;
             if (protectedIds.Contains(candidate.Id.Value) || KeepsImage(candidate.Id, state.Value))
             {
-                _kept++;
+                run.Keep();
                 foreach (var ancestor in await AncestryOfAsync(candidate.Id, ct)) protectedIds.Add(ancestor);
                 return;
             }
-            var size = await TreeSizeAsync(candidate.Dir, ct);
+            var size = await run.TreeSizeAsync(candidate.Dir, ct);
             await _storage.DeleteAsync(StoragePaths.ImageJson(candidate.Id), CancellationToken.None);
             await _storage.DeleteAsync(candidate.Dir, CancellationToken.None);
             var owner = await OwnerAsync(candidate.Id, owners, ct);
-            _items.Add(new GcItem(GcItemKind.Image, owner, candidate.Id.Value, candidate.Dir, size));
-            if (owner.Length > 0) _changedV1.Add(owner);
+            run.Delete(new GcItem(GcItemKind.Image, owner, candidate.Id.Value, candidate.Dir, size));
+            if (owner.Length > 0) run.ChangedV1Repositories.Add(owner);
         }
 
         /// <summary>The latest file time in an image directory and whether it is unfinished; null when it holds nothing.</summary>
@@ -140,8 +150,8 @@ public sealed partial class GarbageCollector
             var inProgress = false;
             foreach (var file in files)
             {
-                if (StoragePaths.FileName(file) == InProgressFile) inProgress = true;
-                if (await TreeModifiedAsync(file, ct) is { } m && (latest is null || m > latest)) latest = m;
+                if (StoragePaths.FileName(file) == StoragePaths.InProgressFile) inProgress = true;
+                if (await run.TreeModifiedAsync(file, ct) is { } m && (latest is null || m > latest)) latest = m;
             }
             return (latest, inProgress);
         }
@@ -150,7 +160,7 @@ public sealed partial class GarbageCollector
         private async Task<string> OwnerAsync(ImageId id, Dictionary<string, string> owners, CancellationToken ct)
         {
             if (owners.TryGetValue(id.Value, out var owner)) return owner;
-            var holders = await gc.Membership.RepositoriesOfAsync(id.Value, ct);
+            var holders = await membership.RepositoriesOfAsync(id.Value, ct);
             return holders.Count == 0 ? "" : holders.Order(StringComparer.Ordinal).First();
         }
 
@@ -160,72 +170,27 @@ public sealed partial class GarbageCollector
             foreach (var ancestor in await AncestryOfAsync(imageId, ct)) marked.Add(ancestor);
         }
 
-        /// <summary>
-        /// The image and its ancestors: the ancestry file, or for images written by very old servers (v1 spec §7.2)
-        /// the chain of <c>parent</c> fields, so that a missing ancestry file never lets a parent go.
-        /// </summary>
-        private async Task<IReadOnlyList<string>> AncestryOfAsync(ImageId id, CancellationToken ct)
-        {
-            if (await _storage.GetContentAsync(StoragePaths.ImageAncestry(id), ct) is { } stored)
-            {
-                try
-                {
-                    if (JsonSerializer.Deserialize<List<string>>(stored) is { Count: > 0 } list && list[0] == id.Value) return list;
-                }
-                catch (JsonException)
-                {
-                    // Fall through to the parent chain.
-                }
-            }
-
-            var chain = new List<string>();
-            var current = id;
-            while (chain.Count < MaxAncestryDepth && !chain.Contains(current.Value))
-            {
-                chain.Add(current.Value);
-                var json = await _storage.GetContentAsync(StoragePaths.ImageJson(current), ct);
-                if (json is null) break;
-                using var doc = JsonBody.TryParse(json);
-                if (doc is null || doc.RootElement.ValueKind != JsonValueKind.Object
-                    || !doc.RootElement.TryGetProperty("parent", out var parent) || parent.ValueKind != JsonValueKind.String
-                    || !ImageId.TryParse(parent.GetString(), out current))
-                    break;
-            }
-            return chain;
-        }
+        private Task<IReadOnlyList<string>> AncestryOfAsync(ImageId id, CancellationToken ct) => AncestryReader.ReadAsync(_storage, id, ct);
 
         /// <summary>Every <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c>: its tags' images and its index list (ids and file time).</summary>
         private async Task<List<V1Repository>> ScanV1RepositoriesAsync(CancellationToken ct)
         {
             var repositories = new List<V1Repository>();
-            foreach (var nsPath in await _storage.ListAsync(StoragePaths.RepositoriesDir, ct))
-            foreach (var repoPath in await _storage.ListAsync(nsPath, ct))
+            await foreach (var directory in StorageTree.RepositoriesAsync(_storage, ct))
             {
-                var children = await _storage.ListAsync(repoPath, ct);
-                if (children.Count == 0) continue;
-                var logical = StoragePaths.RepositoryFromDisk(StoragePaths.FileName(nsPath), StoragePaths.FileName(repoPath));
-                var addressable = StoragePaths.RepositoryDir(logical) == repoPath;
-                var name = addressable ? logical.FullName : $"{StoragePaths.FileName(nsPath)}/{StoragePaths.FileName(repoPath)}";
+                // Every tag file is a root, addressable or not.
                 var tagImages = new List<string>();
+                foreach (var tagFile in directory.TagFiles)
+                    if (await StorageTree.ReadTagAsync(_storage, tagFile, ct) is { } value) tagImages.Add(value);
                 var listImages = new List<string>();
                 DateTimeOffset? listTime = null;
-                foreach (var child in children)
+                if (directory.IndexImages is { } listPath && await _storage.GetContentAsync(listPath, ct) is { } list)
                 {
-                    var file = StoragePaths.FileName(child);
-                    if (RepositoryCatalog.IsTagFileName(file))
-                    {
-                        // Every tag file is a root, addressable or not: the tag metadata files hold JSON objects, not ids.
-                        if (await _storage.GetContentAsync(child, ct) is { } content
-                            && Encoding.UTF8.GetString(content).Trim() is var value && !value.StartsWith('{'))
-                            tagImages.Add(value);
-                    }
-                    else if (file == IndexImagesFile && await _storage.GetContentAsync(child, ct) is { } list)
-                    {
-                        listImages.AddRange(IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)));
-                        listTime = await _storage.LastModifiedAsync(child, ct);
-                    }
+                    listImages.AddRange(IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)));
+                    listTime = await _storage.LastModifiedAsync(listPath, ct);
                 }
-                repositories.Add(new V1Repository(repoPath, name, addressable, tagImages, listImages, listTime));
+                var name = directory.Addressable ? directory.Name.FullName : directory.DiskName;
+                repositories.Add(new V1Repository(directory.Path, name, directory.Addressable, tagImages, listImages, listTime));
             }
             return repositories;
         }

@@ -1,0 +1,103 @@
+using Registry.Core.Concurrency;
+using Registry.Core.Storage;
+
+namespace Registry.Core.Maintenance;
+
+/// <summary>
+/// The state of one collection run that every <see cref="IGcCollector"/> shares: its start time (T0) and the cut-off times derived
+/// from it, the lease, the coordinator (touched sets, exclusive side), what was deleted or kept, and the repositories
+/// whose search entries must be synced afterwards.
+/// </summary>
+/// <param name="t0">The storage's time of the lease write (this host's clock for a dry run).</param>
+/// <param name="grace">Nothing whose file time is at or after <c>t0 − grace</c> is swept, so a push under way keeps what it wrote.</param>
+/// <param name="uploadMaxAge">Unfinished V1 images and v2 upload sessions must also be older than this.</param>
+/// <param name="batchSize">Deletes per exclusive section: writers wait at most for one batch.</param>
+/// <param name="lease">The storage lock, renewed between batches; null for a dry run.</param>
+public sealed class GcRun(
+    IStorageDriver storage, GcCoordinator coordinator, GcOptions options, DateTimeOffset t0,
+    TimeSpan grace, TimeSpan uploadMaxAge, int batchSize, GcStorageLock? lease)
+{
+    // Young: written at or after t0 − grace. Abandoned uploads and pushes must be older than both windows.
+    private readonly DateTimeOffset _cutoff = t0 - grace;
+    private readonly DateTimeOffset _uploadCutoff = t0 - (uploadMaxAge > grace ? uploadMaxAge : grace);
+    private readonly List<GcItem> _items = [];
+    private int _kept;
+
+    public IStorageDriver Storage => storage;
+
+    public GcCoordinator Coordinator => coordinator;
+
+    public GcOptions Options => options;
+
+    public bool DryRun => options.DryRun;
+
+    /// <summary>Images the V1 collector's mark phase reached.</summary>
+    public int MarkedImages { get; set; }
+
+    /// <summary>Blobs the v2 collector's mark phase reached.</summary>
+    public int MarkedBlobs { get; set; }
+
+    /// <summary>V1 repositories ("ns/repo") that lost something; their search entries are synced after the run.</summary>
+    public ISet<string> ChangedV1Repositories { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>v2 repositories that lost something; their search entries are synced after the run.</summary>
+    public ISet<string> ChangedV2Repositories { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    public bool IsYoung(DateTimeOffset? modified) => modified is { } m && m >= _cutoff;
+
+    public bool IsYoungUpload(DateTimeOffset? modified) => modified is { } m && m >= _uploadCutoff;
+
+    /// <summary>Records something that went (or, in a dry run, would go).</summary>
+    public void Delete(GcItem item) => _items.Add(item);
+
+    /// <summary>Counts unreferenced things kept (young, unfinished within the upload age, or touched).</summary>
+    public void Keep(int count = 1) => _kept += count;
+
+    public GcReport Report(long elapsedMs) => new(
+        options.DryRun,
+        options.DeleteUntagged,
+        t0,
+        elapsedMs,
+        (long)grace.TotalSeconds,
+        MarkedImages,
+        MarkedBlobs,
+        _kept,
+        GcReport.Summarize(_items),
+        _items.Count,
+        _items.Sum(i => i.Bytes),
+        _items);
+
+    /// <summary>Runs deletes in batches under the exclusive side, renewing the lease between batches.</summary>
+    public async Task SweepAsync<T>(IReadOnlyList<T> queue, Func<T, Task> deleteOne, CancellationToken ct)
+    {
+        for (var start = 0; start < queue.Count; start += batchSize)
+        {
+            if (lease is not null) await lease.RenewAsync(ct);
+            using (await coordinator.EnterSweepAsync(ct))
+            {
+                // No cancellation inside a batch: each delete leaves a consistent state, but a batch is short.
+                foreach (var item in queue.Skip(start).Take(batchSize))
+                    await deleteOne(item);
+            }
+        }
+    }
+
+    /// <summary>The bytes of every object at or below <paramref name="path"/>.</summary>
+    public async Task<long> TreeSizeAsync(string path, CancellationToken ct)
+    {
+        if (await storage.SizeAsync(path, ct) is { } size) return size;
+        long total = 0;
+        foreach (var child in await storage.ListAsync(path, ct)) total += await TreeSizeAsync(child, ct);
+        return total;
+    }
+
+    /// <summary>The latest file time at or below <paramref name="path"/> (null when nothing is there).</summary>
+    public async Task<DateTimeOffset?> TreeModifiedAsync(string path, CancellationToken ct)
+    {
+        if (await storage.LastModifiedAsync(path, ct) is { } modified) return modified;
+        DateTimeOffset? latest = null;
+        foreach (var child in await storage.ListAsync(path, ct))
+            if (await TreeModifiedAsync(child, ct) is { } m && (latest is null || m > latest)) latest = m;
+        return latest;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Text;
+using Registry.Core.Names;
+
+namespace Registry.Core.Storage;
+
+/// <summary>
+/// One V1 repository directory, <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c>, with its listing.
+/// </summary>
+/// <param name="Path">The storage path of the directory.</param>
+/// <param name="DiskName">The raw "ns/repo" of the two directory names.</param>
+/// <param name="Name">The logical name (each component unescaped once).</param>
+/// <param name="Addressable">True when the API spells <see cref="Name"/> to this very directory; a scan that maps
+/// names to requests skips the others, the collector still honours their tags.</param>
+/// <param name="Children">The directory's children (full paths, storage order).</param>
+public sealed record V1RepositoryDirectory(string Path, string DiskName, RepositoryName Name, bool Addressable, IReadOnlyList<string> Children)
+{
+    /// <summary>The tag files (and the metadata files of tags named <c>_x</c>, see <see cref="StoragePaths.IsTagFileName"/>).</summary>
+    public IEnumerable<string> TagFiles => Children.Where(c => StoragePaths.IsTagFileName(StoragePaths.FileName(c)));
+
+    /// <summary>The index image list's path when the directory holds one.</summary>
+    public string? IndexImages => Children.FirstOrDefault(c => StoragePaths.FileName(c) == StoragePaths.IndexImagesFile);
+
+    /// <summary>A repository exists (for search and listings) when it has at least one tag or an index image list.</summary>
+    public bool Exists => IndexImages is not null || TagFiles.Any();
+}
+
+/// <summary>
+/// Walks of the V1 layout (<see cref="StoragePaths"/>) that more than one reader needs: the repository directories
+/// for search, the membership rebuild and the collector, and the image directories for the collector. The v2 layout
+/// has its own walk (<see cref="Distribution.DistributionTree"/>).
+/// </summary>
+public static class StorageTree
+{
+    /// <summary>
+    /// Every non-empty <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c> directory, in storage order, addressable or not.
+    /// Files directly under <c>repositories/</c> or a namespace list as empty directories and are skipped.
+    /// </summary>
+    public static async IAsyncEnumerable<V1RepositoryDirectory> RepositoriesAsync(
+        IStorageDriver storage, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var nsPath in await storage.ListAsync(StoragePaths.RepositoriesDir, ct))
+        foreach (var repoPath in await storage.ListAsync(nsPath, ct))
+        {
+            var children = await storage.ListAsync(repoPath, ct);
+            if (children.Count == 0) continue;
+            var (ns, repo) = (StoragePaths.FileName(nsPath), StoragePaths.FileName(repoPath));
+            var name = StoragePaths.RepositoryFromDisk(ns, repo);
+            yield return new V1RepositoryDirectory(repoPath, $"{ns}/{repo}", name, StoragePaths.RepositoryDir(name) == repoPath, children);
+        }
+    }
+
+    /// <summary>One repository's directory by its name, or null when it holds nothing.</summary>
+    public static async Task<V1RepositoryDirectory?> RepositoryAsync(IStorageDriver storage, RepositoryName name, CancellationToken ct)
+    {
+        var path = StoragePaths.RepositoryDir(name);
+        var children = await storage.ListAsync(path, ct);
+        return children.Count == 0 ? null : new V1RepositoryDirectory(path, path[(StoragePaths.RepositoriesDir.Length + 1)..], name, true, children);
+    }
+
+    /// <summary>
+    /// What a tag file names: its trimmed content, or null when it is gone or is the metadata of a tag named
+    /// <c>_x</c> (<c>tag_x_json</c>, a JSON object). The value is not validated as an image id.
+    /// </summary>
+    public static async Task<string?> ReadTagAsync(IStorageDriver storage, string tagFile, CancellationToken ct)
+    {
+        if (await storage.GetContentAsync(tagFile, ct) is not { } content) return null;
+        var value = Encoding.UTF8.GetString(content).Trim();
+        return value.StartsWith('{') ? null : value;
+    }
+
+    /// <summary>Every <c>images/&lt;id&gt;</c> directory whose name is an image id this server would spell the same way.</summary>
+    public static async IAsyncEnumerable<(ImageId Id, string Dir)> ImagesAsync(
+        IStorageDriver storage, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        foreach (var dir in await storage.ListAsync(StoragePaths.ImagesDir, ct))
+            if (ImageId.TryParse(StoragePaths.FileName(dir), out var id) && StoragePaths.ImageDir(id) == dir)
+                yield return (id, dir);
+    }
+}
