@@ -60,7 +60,7 @@ public class StartupTests
     }
 
     [Test]
-    public async Task A_registry_on_postgresql_serves_a_v1_push_and_search()
+    public async Task A_registry_on_postgresql_serves_a_v1_push_and_search_and_reindex_rebuilds_it()
     {
         var server = await PostgresServer.SharedAsync();
         var url = server.Url(await server.CreateDatabaseAsync("startup"));
@@ -82,6 +82,11 @@ public class StartupTests
         Lines(registry.Output).Should().ContainSingle(l => l.Contains("Starting flavor", StringComparison.Ordinal)).Which.Should()
             .Contain($"index database {url.Replace(PostgresServer.Password, "***", StringComparison.Ordinal)}, search on")
             .And.NotContain(PostgresServer.Password);
+
+        var reindex = await RegistryProcess.RunOnceAsync(
+            Env(("SQLALCHEMY_INDEX_DATABASE", url), ("STORAGE_PATH", registry.StoragePath)), "reindex");
+        reindex.ExitCode.Should().Be(0, reindex.ToString());
+        reindex.Stdout.Should().Contain("team/webapp").And.Contain("reindexed 1 repositories").And.NotContain(PostgresServer.Password);
     }
 
     [Test]
