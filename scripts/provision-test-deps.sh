@@ -74,9 +74,40 @@ provision_ceph_rgw() {
     log "installed ceph radosgw: $(radosgw --version | head -1)"
 }
 
+# PostgreSQL 15 (Debian's postgresql; pg_trgm, which the index database's search needs, ships in the
+# server package): the server the PostgreSQL index database tests start with initdb + pg_ctl
+# (Registry.Tests/Support/PostgresServer.cs). About 1 s to start.
+postgres_bin() {
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
+}
+
+provision_postgresql() {
+    local bin
+    bin=$(postgres_bin)
+    if [ -n "$bin" ] && [ -x "$bin/initdb" ] && [ -x "$bin/pg_ctl" ] && ls /usr/share/postgresql/*/extension/pg_trgm.control >/dev/null 2>&1; then
+        log "postgresql present ($("$bin/postgres" --version)), nothing to do"
+        return 0
+    fi
+    if ! is_root; then
+        log "postgresql missing and not root: cannot install postgresql (PostgreSQL tests will fail under CI=true, skip otherwise)"
+        return 0
+    fi
+    apt_update_once
+    log "apt-get install postgresql"
+    apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 postgresql
+    bin=$(postgres_bin)
+    if [ -z "$bin" ] || [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then
+        log "initdb or pg_ctl still missing after installing postgresql"
+        exit 1
+    fi
+    id postgres >/dev/null 2>&1 || { log "the postgres user is missing after installing postgresql"; exit 1; }
+    log "installed postgresql: $("$bin/postgres" --version)"
+}
+
 main() {
     provision_docker
     provision_ceph_rgw
+    provision_postgresql
 }
 
 main "$@"

@@ -1,4 +1,6 @@
+using Npgsql;
 using Registry.Core.Configuration;
+using Registry.Index.Database.Postgres;
 using Registry.Index.Database.Sqlite;
 using Registry.Index.Search;
 
@@ -7,29 +9,52 @@ namespace Registry.Index.Database;
 /// <summary>Opens the index database that the <c>sqlalchemy_index_database</c> setting names: the one place that picks the engine.</summary>
 public static class IndexDatabase
 {
-    /// <summary>Opens and migrates the database; a relative file path is resolved against the working directory.</summary>
-    public static async Task<IIndexDatabase> OpenAsync(RegistrySettings settings, CancellationToken ct) =>
-        await SqliteIndexDatabase.OpenAsync(FilePath(settings), ct);
-
-    /// <summary>For <c>reindex</c>: a corrupt or newer database is moved aside and a fresh one created.</summary>
-    public static async Task RecreateAsync(RegistrySettings settings, CancellationToken ct) =>
-        await SqliteIndexDatabase.RecreateAsync(FilePath(settings), ct);
+    private const string Key = "sqlalchemy_index_database";
 
     /// <summary>
-    /// The index database (search, accounts, image membership): one <c>sqlalchemy_index_database</c> setting names
-    /// everything the index keeps. A URL of another engine stops start-up naming the key and its variable.
+    /// Opens and migrates the database: PostgreSQL for a <c>postgresql://</c> URL (any SQLAlchemy driver), else an
+    /// SQLite file, a relative path resolved against the working directory. A PostgreSQL server that cannot be
+    /// reached or refuses the login stops start-up with one line naming the key, the password masked.
+    /// </summary>
+    public static async Task<IIndexDatabase> OpenAsync(RegistrySettings settings, CancellationToken ct)
+    {
+        if (PostgresSettings(settings) is not { } postgres) return await SqliteIndexDatabase.OpenAsync(FilePath(settings), ct);
+        try
+        {
+            return await PostgresIndexDatabase.OpenAsync(postgres, ct);
+        }
+        catch (SearchIndexException e) when (e.Failure == SearchIndexFailure.CannotOpen)
+        {
+            var reason = (e.InnerException?.Message ?? e.Message).ReplaceLineEndings(" ");
+            throw settings.Error(Key, $"cannot open the PostgreSQL database {PostgresUrl.Masked(settings.SearchDatabase)}: {reason}", hideValue: true);
+        }
+    }
+
+    /// <summary>
+    /// For <c>reindex</c>: a corrupt or newer SQLite file is moved aside and a fresh one created. A PostgreSQL
+    /// database is only opened (and migrated): its content is replaced by the rebuild.
+    /// </summary>
+    public static async Task RecreateAsync(RegistrySettings settings, CancellationToken ct)
+    {
+        if (PostgresSettings(settings) is null)
+        {
+            await SqliteIndexDatabase.RecreateAsync(FilePath(settings), ct);
+            return;
+        }
+
+        if (await OpenAsync(settings, ct) is IAsyncDisposable database) await database.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Where the index database (search, accounts, image membership) is, for messages and the SQLite engine: the
+    /// file path of SQLite, the URL with its password masked of PostgreSQL. A URL of another engine stops
+    /// start-up naming the key and its variable.
     /// </summary>
     public static string FilePath(RegistrySettings settings)
     {
         // A server URL usually carries a password: the line names the variable, not its value.
         var hasCredentials = settings.SearchDatabase.Contains('@', StringComparison.Ordinal);
-        var scheme = settings.SearchDatabase.Split("://", 2) is [var head, _] ? head.Split('+')[0].Trim() : "";
-        if (scheme.Equals("postgresql", StringComparison.OrdinalIgnoreCase) || scheme.Equals("postgres", StringComparison.OrdinalIgnoreCase))
-        {
-            throw settings.Error("sqlalchemy_index_database",
-                "PostgreSQL is not supported yet; use SQLite: sqlite:////absolute/path.db, sqlite:///relative/path.db or a plain file path",
-                hideValue: hasCredentials);
-        }
+        if (PostgresUrl.IsPostgres(settings.SearchDatabase)) return PostgresUrl.Masked(settings.SearchDatabase);
 
         try
         {
@@ -37,7 +62,21 @@ public static class IndexDatabase
         }
         catch (ArgumentException e)
         {
-            throw settings.Error("sqlalchemy_index_database", e.Message.Replace(" (Parameter 'value')", "", StringComparison.Ordinal), hideValue: hasCredentials);
+            throw settings.Error(Key, e.Message.Replace(" (Parameter 'value')", "", StringComparison.Ordinal), hideValue: hasCredentials);
+        }
+    }
+
+    /// <summary>The Npgsql settings of a PostgreSQL URL (password from the URL or <c>PGPASSWORD</c>); null for SQLite.</summary>
+    private static NpgsqlConnectionStringBuilder? PostgresSettings(RegistrySettings settings)
+    {
+        if (!PostgresUrl.IsPostgres(settings.SearchDatabase)) return null;
+        try
+        {
+            return PostgresUrl.Parse(settings.SearchDatabase, Environment.GetEnvironmentVariable("PGPASSWORD"));
+        }
+        catch (ArgumentException e)
+        {
+            throw settings.Error(Key, e.Message.Replace(" (Parameter 'url')", "", StringComparison.Ordinal), hideValue: true);
         }
     }
 }

@@ -7,20 +7,24 @@ using Registry.Tests.Configuration;
 
 namespace Registry.Tests.Hosting;
 
-/// <summary><c>sqlalchemy_index_database</c>: SQLite files are opened; other engines stop start-up naming key and variable.</summary>
+/// <summary><c>sqlalchemy_index_database</c>: SQLite files and PostgreSQL URLs are opened; other engines stop start-up naming key and variable.</summary>
 public class IndexDatabasePathTests : ConfigTestBase
 {
     [Test]
-    public void A_postgresql_url_without_credentials_is_shown()
+    public void A_postgresql_url_is_described_with_its_password_masked() =>
+        IndexDatabase.FilePath(LoadSample(("SQLALCHEMY_INDEX_DATABASE", "postgresql+psycopg2://registry:secret@db/registry")))
+            .Should().Be("postgresql+psycopg2://registry:***@db/registry");
+
+    [Test]
+    public async Task A_postgresql_url_with_a_bad_parameter_stops_start_up_without_its_value()
     {
-        var settings = LoadSample(("SQLALCHEMY_INDEX_DATABASE", "postgresql+psycopg2://db/registry"));
+        var settings = LoadSample(("SQLALCHEMY_INDEX_DATABASE", "postgresql://registry:secret@db/registry?sslmode=sometimes"));
 
-        var act = () => IndexDatabase.FilePath(settings);
+        var act = () => IndexDatabase.OpenAsync(settings, default);
 
-        act.Should().Throw<ConfigException>().Which.Message.Should().Be(
-            $"config error in {SampleFile}, flavor \"dev\", key \"sqlalchemy_index_database\" " +
-            "(from $SQLALCHEMY_INDEX_DATABASE=\"postgresql+psycopg2://db/registry\"): PostgreSQL is not supported yet; " +
-            "use SQLite: sqlite:////absolute/path.db, sqlite:///relative/path.db or a plain file path");
+        (await act.Should().ThrowAsync<ConfigException>()).Which.Message.Should().Be(
+            $"config error in {SampleFile}, flavor \"dev\", key \"sqlalchemy_index_database\" (from $SQLALCHEMY_INDEX_DATABASE=\"***\"): " +
+            "sslmode 'sometimes' is not one of disable, allow, prefer, require, verify-ca, verify-full");
     }
 
     [Test]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Tests.Support;
@@ -43,10 +44,50 @@ public class StartupTests
     }
 
     [Test]
-    public Task A_postgresql_index_database_is_not_supported_yet() => ShouldFailWithAsync(
-        Env(("SQLALCHEMY_INDEX_DATABASE", "postgresql://registry:secret@db/registry")),
-        $"config error in {SampleFile}, flavor \"dev\", key \"sqlalchemy_index_database\" (from $SQLALCHEMY_INDEX_DATABASE=\"***\"): " +
-        "PostgreSQL is not supported yet; use SQLite: sqlite:////absolute/path.db, sqlite:///relative/path.db or a plain file path");
+    public async Task An_unreachable_postgresql_index_database_is_one_line_with_the_password_masked()
+    {
+        var port = FreePort.Next();
+
+        var result = await RegistryProcess.RunOnceAsync(
+            Env(("SQLALCHEMY_INDEX_DATABASE", $"postgresql+psycopg2://registry:s3cret@127.0.0.1:{port}/registry")), "--urls", "http://127.0.0.1:0");
+
+        result.ExitCode.Should().Be(1, result.ToString());
+        result.Stderr.Should().StartWith(
+            $"config error in {SampleFile}, flavor \"dev\", key \"sqlalchemy_index_database\" (from $SQLALCHEMY_INDEX_DATABASE=\"***\"): " +
+            $"cannot open the PostgreSQL database postgresql+psycopg2://registry:***@127.0.0.1:{port}/registry: ")
+            .And.EndWith("\n").And.NotContain("s3cret");
+        result.Stderr.TrimEnd('\n').Should().NotContain("\n");
+    }
+
+    [Test]
+    public async Task A_registry_on_postgresql_serves_a_v1_push_and_search_and_reindex_rebuilds_it()
+    {
+        var server = await PostgresServer.SharedAsync();
+        var url = server.Url(await server.CreateDatabaseAsync("startup"));
+        await using var registry = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["SQLALCHEMY_INDEX_DATABASE"] = url });
+        var client = registry.Client;
+        var id = V1Client.NewImageId();
+
+        (await client.PutIndexAsync("/v1/repositories/team/webapp/", $"[{{\"id\":\"{id}\"}}]").ReadAsync()).Status.Should().Be(200);
+        await client.PushImageAsync(id, V1Client.RandomBytes(1000));
+        (await client.PutTagAsync("team/webapp", "latest", id).ReadAsync()).Should().Be((200, "true"));
+        (await client.PutIndexAsync("/v1/repositories/team/webapp/images", "[]").ReadAsync()).Status.Should().Be(204);
+
+        var (status, body) = await client.GetAsync("/v1/search?q=WEBAPP").ReadAsync();
+        status.Should().Be(200);
+        using var json = JsonDocument.Parse(body);
+        json.RootElement.GetProperty("num_results").GetInt32().Should().Be(1, body);
+        json.RootElement.GetProperty("results")[0].GetProperty("name").GetString().Should().Be("team/webapp");
+        (await client.GetAsync("/v1/repositories/team/webapp/tags/latest").ReadAsync()).Should().Be((200, $"\"{id}\""));
+        Lines(registry.Output).Should().ContainSingle(l => l.Contains("Starting flavor", StringComparison.Ordinal)).Which.Should()
+            .Contain($"index database {url.Replace(PostgresServer.Password, "***", StringComparison.Ordinal)}, search on")
+            .And.NotContain(PostgresServer.Password);
+
+        var reindex = await RegistryProcess.RunOnceAsync(
+            Env(("SQLALCHEMY_INDEX_DATABASE", url), ("STORAGE_PATH", registry.StoragePath)), "reindex");
+        reindex.ExitCode.Should().Be(0, reindex.ToString());
+        reindex.Stdout.Should().Contain("team/webapp").And.Contain("reindexed 1 repositories").And.NotContain(PostgresServer.Password);
+    }
 
     [Test]
     public Task A_storage_path_that_cannot_be_created() => ShouldFailWithAsync(

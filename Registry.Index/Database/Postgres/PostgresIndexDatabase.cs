@@ -1,0 +1,78 @@
+using Npgsql;
+using Registry.Index.Accounts;
+using Registry.Index.Search;
+
+namespace Registry.Index.Database.Postgres;
+
+/// <summary>
+/// The index database on a PostgreSQL server, shared by every registry instance pointed at it: one pooled
+/// <see cref="NpgsqlDataSource"/> for all the stores, and the owner of the schema, which
+/// <see cref="PostgresMigrations"/> brings to its latest version when the database is opened.
+/// </summary>
+public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, IDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+
+    private PostgresIndexDatabase(NpgsqlConnectionStringBuilder settings)
+    {
+        Location = $"postgresql://{settings.Host}:{settings.Port}/{settings.Database ?? settings.Username}";
+        _dataSource = NpgsqlDataSource.Create(settings);
+        Accounts = new PostgresAccountStore(this);
+        Images = new PostgresRepositoryImages(this);
+        PrivateRepositories = new PostgresPrivateRepositories(this);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Host, port and database; never the user or password.</remarks>
+    public string Location { get; }
+
+    /// <inheritdoc />
+    public IAccountStore Accounts { get; }
+
+    /// <inheritdoc />
+    public IRepositoryImages Images { get; }
+
+    /// <inheritdoc />
+    public IPrivateRepositories PrivateRepositories { get; }
+
+    /// <summary>
+    /// Connects and migrates the database. A server that cannot be reached or refuses the login, and a schema
+    /// newer than this registry's, throw <see cref="SearchIndexException"/>.
+    /// </summary>
+    public static async Task<PostgresIndexDatabase> OpenAsync(NpgsqlConnectionStringBuilder settings, CancellationToken ct)
+    {
+        var database = new PostgresIndexDatabase(settings);
+        try
+        {
+            await using var connection = await database.OpenConnectionAsync(ct);
+            await PostgresMigrations.MigrateAsync(connection, database.Location, ct);
+            return database;
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            await database.DisposeAsync();
+            throw new SearchIndexException(database.Location, SearchIndexFailure.CannotOpen,
+                $"The index database '{database.Location}' cannot be opened ({e.Message}). Check that PostgreSQL " +
+                "is running and that the user, password and database of sqlalchemy_index_database are right.", e);
+        }
+        catch
+        {
+            await database.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// <paramref name="cacheResults"/> is not honoured: other instances write to the same database, so a
+    /// cache in this process could serve results they have changed.
+    /// </remarks>
+    public Task<ISearchIndex> OpenSearchIndexAsync(bool cacheResults, CancellationToken ct) =>
+        Task.FromResult<ISearchIndex>(new PostgresSearchIndex(this));
+
+    internal async Task<NpgsqlConnection> OpenConnectionAsync(CancellationToken ct) => await _dataSource.OpenConnectionAsync(ct);
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    public void Dispose() => _dataSource.Dispose();
+}

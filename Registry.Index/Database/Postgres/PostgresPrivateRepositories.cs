@@ -1,0 +1,72 @@
+using Dapper;
+using Registry.Index.Search;
+
+namespace Registry.Index.Database.Postgres;
+
+/// <summary>
+/// Private repositories in the PostgreSQL index database (the table of <see cref="PostgresMigrations"/> version 3).
+/// They are few, so a scan with <c>strpos()</c> (a literal match: no wildcards to escape) is enough.
+/// </summary>
+public sealed class PostgresPrivateRepositories(PostgresIndexDatabase database) : IPrivateRepositories
+{
+    /// <inheritdoc />
+    public async Task UpsertAsync(string name, string description, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await UpsertAsync(connection, null, name, description, ct);
+    }
+
+    /// <inheritdoc />
+    public async Task RemoveAsync(string name, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM registry_private_repositories WHERE name = @name", new { name }, cancellationToken: ct));
+    }
+
+    /// <inheritdoc />
+    public async Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_private_repositories", transaction: tx, cancellationToken: ct));
+        foreach (var entry in entries) await UpsertAsync(connection, tx, entry.Name, entry.Description, ct);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SearchEntry>> SearchAsync(string query, string? owner, bool everyone, CancellationToken ct)
+    {
+        if (owner is null && !everyone) return [];
+        var term = query.ToLowerInvariant();
+        await using var connection = await database.OpenConnectionAsync(ct);
+        var rows = await connection.QueryAsync<(string Name, string Description)>(new CommandDefinition("""
+            SELECT name, description FROM registry_private_repositories
+             WHERE (@everyone OR namespace = @owner) AND (strpos(name_lower, @term) > 0 OR strpos(description_lower, @term) > 0)
+             ORDER BY CASE WHEN repo_lower = @term THEN 0
+                           WHEN starts_with(name_lower, @term) OR starts_with(repo_lower, @term) THEN 1
+                           WHEN strpos(name_lower, @term) > 0 THEN 2
+                           ELSE 3 END,
+                      name COLLATE "C"
+            """, new { term, owner = owner ?? "", everyone }, cancellationToken: ct));
+        return rows.Select(r => new SearchEntry(r.Name, r.Description)).ToList();
+    }
+
+    private static Task UpsertAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction? tx, string name, string description, CancellationToken ct)
+    {
+        var nameLower = name.ToLowerInvariant();
+        return connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO registry_private_repositories (name, namespace, description, name_lower, repo_lower, description_lower)
+            VALUES (@name, @ns, @description, @nameLower, @repoLower, @descriptionLower)
+            ON CONFLICT (name) DO UPDATE SET description = excluded.description, description_lower = excluded.description_lower
+            """, new
+        {
+            name,
+            ns = name[..Math.Max(0, name.IndexOf('/'))],
+            description,
+            nameLower,
+            repoLower = nameLower[(nameLower.IndexOf('/') + 1)..],
+            descriptionLower = description.ToLowerInvariant(),
+        }, tx, cancellationToken: ct));
+    }
+}
