@@ -18,7 +18,7 @@ public static class IndexDatabase
     /// </summary>
     public static async Task<IIndexDatabase> OpenAsync(RegistrySettings settings, CancellationToken ct)
     {
-        if (PostgresSettings(settings) is not { } postgres) return await SqliteIndexDatabase.OpenAsync(FilePath(settings), ct);
+        if (PostgresSettings(settings) is not { } postgres) return await SqliteIndexDatabase.OpenAsync(Describe(settings), ct);
         try
         {
             return await PostgresIndexDatabase.OpenAsync(postgres, ct);
@@ -38,7 +38,7 @@ public static class IndexDatabase
     {
         if (PostgresSettings(settings) is null)
         {
-            await SqliteIndexDatabase.RecreateAsync(FilePath(settings), ct);
+            await SqliteIndexDatabase.RecreateAsync(Describe(settings), ct);
             return;
         }
 
@@ -50,7 +50,7 @@ public static class IndexDatabase
     /// file path of SQLite, the URL with its password masked of PostgreSQL. A URL of another engine stops
     /// start-up naming the key and its variable.
     /// </summary>
-    public static string FilePath(RegistrySettings settings)
+    public static string Describe(RegistrySettings settings)
     {
         // A server URL usually carries a password: the line names the variable, not its value.
         var hasCredentials = settings.SearchDatabase.Contains('@', StringComparison.Ordinal);

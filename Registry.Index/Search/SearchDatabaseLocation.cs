@@ -32,8 +32,8 @@ public static partial class SearchDatabaseLocation
             {
                 // Only the scheme is echoed: the rest of such a URL usually carries a password.
                 throw new ArgumentException(
-                    $"sqlalchemy_index_database uses '{scheme}://', but only SQLite is supported: " +
-                    "use sqlite:////absolute/path.db, sqlite:///relative/path.db or a plain file path.",
+                    $"sqlalchemy_index_database uses '{scheme}://', but only SQLite and PostgreSQL are supported: " +
+                    "use sqlite:////absolute/path.db, sqlite:///relative/path.db, a plain file path or postgresql://user:password@host:port/database.",
                     nameof(value));
             }
 

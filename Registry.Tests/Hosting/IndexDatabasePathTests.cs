@@ -12,7 +12,7 @@ public class IndexDatabasePathTests : ConfigTestBase
 {
     [Test]
     public void A_postgresql_url_is_described_with_its_password_masked() =>
-        IndexDatabase.FilePath(LoadSample(("SQLALCHEMY_INDEX_DATABASE", "postgresql+psycopg2://registry:secret@db/registry")))
+        IndexDatabase.Describe(LoadSample(("SQLALCHEMY_INDEX_DATABASE", "postgresql+psycopg2://registry:secret@db/registry")))
             .Should().Be("postgresql+psycopg2://registry:***@db/registry");
 
     [Test]
@@ -32,15 +32,15 @@ public class IndexDatabasePathTests : ConfigTestBase
     {
         var settings = LoadSample(("SQLALCHEMY_INDEX_DATABASE", "mysql://root:secret@db/registry"));
 
-        var act = () => IndexDatabase.FilePath(settings);
+        var act = () => IndexDatabase.Describe(settings);
 
         act.Should().Throw<ConfigException>().Which.Message.Should().Be(
             $"config error in {SampleFile}, flavor \"dev\", key \"sqlalchemy_index_database\" (from $SQLALCHEMY_INDEX_DATABASE=\"***\"): " +
-            "sqlalchemy_index_database uses 'mysql://', but only SQLite is supported: use sqlite:////absolute/path.db, " +
-            "sqlite:///relative/path.db or a plain file path.");
+            "sqlalchemy_index_database uses 'mysql://', but only SQLite and PostgreSQL are supported: use sqlite:////absolute/path.db, " +
+            "sqlite:///relative/path.db, a plain file path or postgresql://user:password@host:port/database.");
     }
 
     [Test]
     public void A_plain_file_named_after_an_engine_is_a_file() =>
-        IndexDatabase.FilePath(LoadSample(("SQLALCHEMY_INDEX_DATABASE", "/data/postgres.db"))).Should().Be("/data/postgres.db");
+        IndexDatabase.Describe(LoadSample(("SQLALCHEMY_INDEX_DATABASE", "/data/postgres.db"))).Should().Be("/data/postgres.db");
 }

@@ -30,7 +30,7 @@ public class SearchDatabaseLocationTests
         var act = () => SearchDatabaseLocation.Parse(value, WorkingDirectory);
 
         var error = act.Should().Throw<ArgumentException>().Which;
-        error.Message.Should().Contain(scheme).And.Contain("only SQLite is supported").And.NotContain("secret");
+        error.Message.Should().Contain(scheme).And.Contain("only SQLite and PostgreSQL are supported").And.NotContain("secret");
     }
 
     [TestCase("sqlite://")]

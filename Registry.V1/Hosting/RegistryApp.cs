@@ -123,7 +123,7 @@ public static class RegistryApp
         foreach (var warning in settings.Unimplemented) logger.LogWarning("{Warning}", warning.Message);
         logger.LogInformation(
             "Starting flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, listen {Urls}",
-            settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.FilePath(settings),
+            settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.Describe(settings),
             settings.SearchEnabled ? "on" : "off", settings.Auth.Backend, urls);
     }
 

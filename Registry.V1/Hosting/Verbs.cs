@@ -40,7 +40,7 @@ public static class Verbs
             Console.Error.WriteLine($"search is disabled in flavor \"{settings.Flavor}\" (search_backend); nothing to rebuild");
             return 1;
         }
-        var path = IndexDatabase.FilePath(settings);
+        var path = IndexDatabase.Describe(settings);
         await IndexDatabase.RecreateAsync(settings, CancellationToken.None);
         await using var services = await BuildServicesAsync(settings);
         var storage = services.GetRequiredService<IStorageDriver>();

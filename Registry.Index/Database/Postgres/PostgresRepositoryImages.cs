@@ -1,9 +1,5 @@
 using Dapper;
-using Registry.Core.Names;
-using Registry.Core.Storage;
 using Registry.Index.Accounts;
-using Registry.Index.Repositories;
-using Registry.Index.Search;
 
 namespace Registry.Index.Database.Postgres;
 
@@ -59,45 +55,10 @@ public sealed class PostgresRepositoryImages(PostgresIndexDatabase database) : I
     }
 
     /// <inheritdoc />
-    /// <remarks>The same walk as the SQLite engine's: every repository's <c>_index_images</c> and the ancestry of every tag.</remarks>
-    public async Task<int> RebuildAsync(IStorageDriver storage, CancellationToken ct)
+    public async Task ClearAsync(CancellationToken ct)
     {
-        await using (var connection = await database.OpenConnectionAsync(ct))
-            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_image_repositories", cancellationToken: ct));
-        var repositories = 0;
-        foreach (var nsPath in await storage.ListAsync(StoragePaths.RepositoriesDir, ct))
-        foreach (var repoPath in await storage.ListAsync(nsPath, ct))
-        {
-            var name = StoragePaths.RepositoryFromDisk(StoragePaths.FileName(nsPath), StoragePaths.FileName(repoPath));
-            if (StoragePaths.RepositoryDir(name) != repoPath) continue;
-            var ids = new List<string>();
-            if (await storage.GetContentAsync(StoragePaths.IndexImages(name), ct) is { } list)
-                ids.AddRange(IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)));
-            foreach (var path in await storage.ListAsync(repoPath, ct))
-            {
-                if (!RepositoryCatalog.IsTagFileName(StoragePaths.FileName(path))) continue;
-                var tagged = await storage.GetContentAsync(path, ct);
-                if (tagged is null || !ImageId.TryParse(System.Text.Encoding.UTF8.GetString(tagged).Trim(), out var id)) continue;
-                ids.AddRange(await AncestryAsync(storage, id, ct));
-            }
-            if (ids.Count == 0) continue;
-            await SetAsync(name.FullName, ids, ct);
-            repositories++;
-        }
-        return repositories;
-    }
-
-    private static async Task<IReadOnlyList<string>> AncestryAsync(IStorageDriver storage, ImageId id, CancellationToken ct)
-    {
-        var stored = await storage.GetContentAsync(StoragePaths.ImageAncestry(id), ct);
-        try
-        {
-            return stored is null ? [id.Value] : System.Text.Json.JsonSerializer.Deserialize<List<string>>(stored) ?? [id.Value];
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return [id.Value];
-        }
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_image_repositories", cancellationToken: ct));
     }
 
     private static Task InsertAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction? tx, string repository, IEnumerable<string> imageIds, CancellationToken ct) =>
