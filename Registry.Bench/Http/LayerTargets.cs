@@ -136,8 +136,8 @@ internal sealed class BaselineLayerTarget(ChildServer server, HttpClient client)
 }
 
 /// <summary>
-/// The registry's push and pull of one image (spec Appendix A): PUT json, PUT layer (chunked, timed),
-/// PUT checksum with the payload checksum computed while sending (§5.1), then GET layer (timed).
+/// The registry's push and pull of one image (docs/client-behaviour.md, 'V1 standalone exchange'): PUT json, PUT layer (chunked, timed),
+/// PUT checksum with the payload checksum computed while sending (Docker Registry and Index spec, 'Checksum'), then GET layer (timed).
 /// </summary>
 internal sealed class RegistryLayerTarget(ChildServer server, HttpClient client) : LayerTarget(server, client)
 {
@@ -183,7 +183,7 @@ internal sealed class RegistryLayerTarget(ChildServer server, HttpClient client)
 }
 
 /// <summary>
-/// The registry's v2 blob push and pull as docker 20.10 does it (v2 spec §7.4): POST a session, PATCH the whole
+/// The registry's v2 blob push and pull as docker 20.10 does it (docs/client-behaviour.md, 'docker push (v2)'): POST a session, PATCH the whole
 /// layer chunked without Content-Range, PUT <c>?digest=</c> with an empty body (all three timed as the upload),
 /// then GET the blob (timed).
 /// </summary>
