@@ -52,11 +52,11 @@ internal abstract class LayerTarget(ChildServer server, HttpClient client)
         }
     }
 
-    /// <summary>Throws a message naming the request, the status, the body and the spec section when the status is not 200.</summary>
+    /// <summary>Throws a message naming the request, the status, the body and the request's label when the status is not 200.</summary>
     protected Task ExpectOkAsync(HttpResponseMessage response, string specSection, CancellationToken cancellationToken) =>
         ExpectStatusAsync(response, HttpStatusCode.OK, specSection, cancellationToken);
 
-    /// <summary>Throws a message naming the request, the status, the body and the spec section when the status is not <paramref name="expected"/>.</summary>
+    /// <summary>Throws a message naming the request, the status, the body and the request's label when the status is not <paramref name="expected"/>.</summary>
     protected async Task ExpectStatusAsync(HttpResponseMessage response, HttpStatusCode expected, string specSection, CancellationToken cancellationToken)
     {
         if (response.StatusCode == expected)
