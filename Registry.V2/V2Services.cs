@@ -24,7 +24,7 @@ public static class V2Services
         return services;
     }
 
-    /// <summary>Every response under <c>/v2</c> carries <c>Docker-Distribution-API-Version</c> (spec R1).</summary>
+    /// <summary>Every response under <c>/v2</c> carries <c>Docker-Distribution-API-Version</c> (Docker Registry HTTP API V2, 'API Version Check').</summary>
     public static IApplicationBuilder UseV2Headers(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         if (V2Route.IsV2Path(context.Request.Path.Value))

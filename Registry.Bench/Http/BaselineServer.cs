@@ -43,7 +43,7 @@ internal static class BaselineServer
 
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls(urls);
-        // A layer has no size limit (spec §3.5.2); the registry lifts Kestrel's 30 MB default too.
+        // A layer has no size limit (Docker Registry HTTP API V1, 'Images'); the registry lifts Kestrel's 30 MB default too.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();

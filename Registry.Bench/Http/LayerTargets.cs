@@ -52,11 +52,11 @@ internal abstract class LayerTarget(ChildServer server, HttpClient client)
         }
     }
 
-    /// <summary>Throws a message naming the request, the status, the body and the spec section when the status is not 200.</summary>
+    /// <summary>Throws a message naming the request, the status, the body and the request's label when the status is not 200.</summary>
     protected Task ExpectOkAsync(HttpResponseMessage response, string specSection, CancellationToken cancellationToken) =>
         ExpectStatusAsync(response, HttpStatusCode.OK, specSection, cancellationToken);
 
-    /// <summary>Throws a message naming the request, the status, the body and the spec section when the status is not <paramref name="expected"/>.</summary>
+    /// <summary>Throws a message naming the request, the status, the body and the request's label when the status is not <paramref name="expected"/>.</summary>
     protected async Task ExpectStatusAsync(HttpResponseMessage response, HttpStatusCode expected, string specSection, CancellationToken cancellationToken)
     {
         if (response.StatusCode == expected)
@@ -136,8 +136,8 @@ internal sealed class BaselineLayerTarget(ChildServer server, HttpClient client)
 }
 
 /// <summary>
-/// The registry's push and pull of one image (spec Appendix A): PUT json, PUT layer (chunked, timed),
-/// PUT checksum with the payload checksum computed while sending (§5.1), then GET layer (timed).
+/// The registry's push and pull of one image (docs/client-behaviour.md, 'V1 standalone exchange'): PUT json, PUT layer (chunked, timed),
+/// PUT checksum with the payload checksum computed while sending (Docker Registry and Index spec, 'Checksum'), then GET layer (timed).
 /// </summary>
 internal sealed class RegistryLayerTarget(ChildServer server, HttpClient client) : LayerTarget(server, client)
 {
@@ -183,7 +183,7 @@ internal sealed class RegistryLayerTarget(ChildServer server, HttpClient client)
 }
 
 /// <summary>
-/// The registry's v2 blob push and pull as docker 20.10 does it (v2 spec §7.4): POST a session, PATCH the whole
+/// The registry's v2 blob push and pull as docker 20.10 does it (docs/client-behaviour.md, 'docker push (v2)'): POST a session, PATCH the whole
 /// layer chunked without Content-Range, PUT <c>?digest=</c> with an empty body (all three timed as the upload),
 /// then GET the blob (timed).
 /// </summary>

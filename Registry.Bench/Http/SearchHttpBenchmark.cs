@@ -153,7 +153,7 @@ internal static class SearchHttpBenchmark
             new ParallelOptions { MaxDegreeOfParallelism = SeedParallelism, CancellationToken = cancellationToken },
             async (repository, ct) =>
             {
-                // Spec §3.7.2: the first call of a push; the trailing slash is what docker sends.
+                // Docker Hub API, 'Repositories': the first call of a push; the trailing slash is what docker sends.
                 var path = $"/v1/repositories/{repository}/";
                 using var request = new HttpRequestMessage(HttpMethod.Put, path)
                 {
@@ -165,7 +165,7 @@ internal static class SearchHttpBenchmark
                 {
                     throw new ServerNotFunctionalException(
                         $"{server.Name} is not functional: PUT {path} answered {(int)response.StatusCode} " +
-                        $"'{await BodyAsync(response, ct)}', expected 200 (spec §3.7.2).{Tail(server)}");
+                        $"'{await BodyAsync(response, ct)}', expected 200 (Docker Hub API, 'Repositories').{Tail(server)}");
                 }
             });
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -174,7 +174,7 @@ internal static class SearchHttpBenchmark
 
     /// <summary>
     /// Each shape must answer 200 with a search body; a num_results or page size different from
-    /// what the seeded names imply (§3.7.6: case-insensitive substring of "ns/name") is a warning,
+    /// what the seeded names imply (Docker Hub API, 'Search': case-insensitive substring of "ns/name") is a warning,
     /// since the load figures are still meaningful.
     /// </summary>
     private static async Task<List<string>> CheckShapesAsync(
@@ -189,7 +189,7 @@ internal static class SearchHttpBenchmark
             {
                 throw new ServerNotFunctionalException(
                     $"{server.Name} is not functional: GET {shape.Path} answered {(int)response.StatusCode} '{Truncate(body)}', " +
-                    $"expected 200 (spec §3.7.6).{Tail(server)}");
+                    $"expected 200 (Docker Hub API, 'Search').{Tail(server)}");
             }
 
             var query = System.Web.HttpUtility.ParseQueryString(new Uri(server.BaseAddress, shape.Path).Query);

@@ -3,7 +3,7 @@ using Registry.Core.Distribution;
 namespace Registry.Core.Concurrency;
 
 /// <summary>
-/// Lets garbage collection run while the registry serves pushes (v2 spec §5.5 G2, G3). One per process (a singleton).
+/// Lets garbage collection run while the registry serves pushes (docs/garbage-collection.md, 'Guarantees' G2, G3). One per process (a singleton).
 /// <para>
 /// Writers that check that something exists and then write a reference to it (a V1 image json naming its parent,
 /// a tag, a v2 link, a blob commit, a manifest PUT) do the check and the write inside <see cref="EnterWriteAsync"/>

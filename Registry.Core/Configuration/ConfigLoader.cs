@@ -1,6 +1,6 @@
 namespace Registry.Core.Configuration;
 
-/// <summary>Loads <see cref="RegistrySettings"/> from the YAML config file (spec §8).</summary>
+/// <summary>Loads <see cref="RegistrySettings"/> from the YAML config file (docs/configuration.md).</summary>
 public static class ConfigLoader
 {
     /// <summary>Environment variable naming the config file.</summary>
@@ -114,7 +114,7 @@ public static class ConfigLoader
             LogLevel = read.Choice("loglevel", LogLevels) ?? "info",
             Debug = read.Boolean("debug") ?? false,
 
-            // Null is not the boolean true: the original's `is True` test then means index-backed (spec §1.2).
+            // Null is not the boolean true: the original's `is True` test then means index-backed (docs/configuration.md, 'Modes').
             Standalone = standalone,
             IndexEndpoint = read.Text("index_endpoint")?.TrimEnd('/'),
             DisableTokenAuth = disableTokenAuth,

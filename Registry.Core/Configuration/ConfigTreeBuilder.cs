@@ -4,7 +4,7 @@ namespace Registry.Core.Configuration;
 
 /// <summary>
 /// Turns composed nodes into plain values (string, bool, long, double, null, read-only lists and maps):
-/// applies <c>&lt;&lt;</c> merge keys the way PyYAML does and resolves <c>_env:VAR:default</c> (spec §8.2).
+/// applies <c>&lt;&lt;</c> merge keys the way PyYAML does and resolves <c>_env:VAR:default</c> (docs/configuration.md, '_env: values').
 /// Resolution happens once, eagerly, so every error surfaces at start-up. Records which variable fed each
 /// key path so that later validation errors can name it.
 /// </summary>
@@ -141,7 +141,7 @@ internal sealed class ConfigTreeBuilder(IReadOnlyDictionary<string, string?> env
         }
     }
 
-    // Spec §8.2: split in at most three parts, a set-but-empty variable counts as set, the raw text is
+    // docs/configuration.md, '_env: values': split in at most three parts, a set-but-empty variable counts as set, the raw text is
     // parsed as a YAML document, and a resulting map is a section of its own.
     private object? ResolveEnv(string text, string path)
     {

@@ -2,7 +2,7 @@ namespace Registry.Core.Configuration;
 
 /// <summary>
 /// The <c>gc:</c> section of the configuration: how old something must be before garbage collection may
-/// delete it (v2 spec §5.5 G1, §5.6), and the lease of the run's lock object in storage.
+/// delete it (docs/garbage-collection.md, 'Guarantees' G1 and 'Upload purging'), and the lease of the run's lock object in storage.
 /// </summary>
 public sealed record GcSettings
 {

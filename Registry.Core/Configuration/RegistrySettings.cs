@@ -1,7 +1,7 @@
 namespace Registry.Core.Configuration;
 
 /// <summary>
-/// The resolved, validated settings of one flavor (spec §8). Immutable; built once at start-up by
+/// The resolved, validated settings of one flavor (docs/configuration.md). Immutable; built once at start-up by
 /// <see cref="ConfigLoader"/>, which also reads each section into its typed record (<see cref="Auth"/>,
 /// <see cref="S3"/>, <see cref="Gc"/>, <see cref="Tls"/>, <see cref="Listen"/>). <see cref="Values"/> keeps every
 /// resolved key (after <c>_env:</c> and merge keys) for the <c>config</c> verb only.
@@ -53,7 +53,7 @@ public sealed record RegistrySettings
     public bool Debug { get; init; }
 
     /// <summary>
-    /// True only for the YAML boolean true (spec §1.2): the loader reads a missing or null <c>standalone</c> as
+    /// True only for the YAML boolean true (docs/configuration.md, 'Modes'): the loader reads a missing or null <c>standalone</c> as
     /// false (index-backed), like the original; other values are configuration errors.
     /// </summary>
     public bool Standalone { get; init; } = true;

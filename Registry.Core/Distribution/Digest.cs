@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace Registry.Core.Distribution;
 
 /// <summary>
-/// A content digest <c>algorithm:hex</c> (v2 spec §3.3). Only the algorithms this server can verify parse:
+/// A content digest <c>algorithm:hex</c> (Docker Registry HTTP API V2, 'Content Digests'). Only the algorithms this server can verify parse:
 /// sha256 (canonical), sha384 and sha512, each with lower-case hex of its exact length. Anything else that is
 /// well-formed is "unsupported", which the protocol reports like a malformed digest (400 DIGEST_INVALID).
 /// Once parsed, a digest is safe to use in a storage path.

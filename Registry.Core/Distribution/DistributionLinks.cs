@@ -4,7 +4,7 @@ using Registry.Core.Storage;
 namespace Registry.Core.Distribution;
 
 /// <summary>
-/// Link files of the distribution layout: the target digest as ASCII, no newline (v2 spec §6.2). Readers trim
+/// Link files of the distribution layout: the target digest as ASCII, no newline (docs/storage-layout.md, 'V2 file formats'). Readers trim
 /// and validate; a link whose content is not a digest, or whose target data is missing, counts as absent.
 /// </summary>
 public static class DistributionLinks

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Registry.Core.Distribution;
 
 /// <summary>
-/// The v2 repository name and tag grammar (v2 spec §3.1, §3.2). A name that passes <see cref="IsValid"/> has
+/// The v2 repository name and tag grammar (OCI distribution-spec v1.1, 'Pull': the <name> and <reference> grammars). A name that passes <see cref="IsValid"/> has
 /// no empty, dot-only or underscore-led components, so it can be used as a storage path as is.
 /// </summary>
 public static partial class DistributionName

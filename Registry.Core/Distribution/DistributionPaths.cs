@@ -1,7 +1,7 @@
 namespace Registry.Core.Distribution;
 
 /// <summary>
-/// The Go registry's ("distribution") storage layout (v2 spec §6), beside the V1 layout under the same
+/// The Go registry's ("distribution") storage layout (docs/storage-layout.md, 'V2 tree'), beside the V1 layout under the same
 /// storage root, so that a <c>/var/lib/registry</c> of <c>registry:2</c> is served as is. Only this class
 /// spells it. Names and tags must have passed <see cref="DistributionName"/>, digests <see cref="Digest.TryParse"/>.
 /// </summary>

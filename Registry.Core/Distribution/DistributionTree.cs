@@ -3,7 +3,7 @@ using Registry.Core.Storage;
 namespace Registry.Core.Distribution;
 
 /// <summary>
-/// Walks of the distribution layout (v2 spec §6.1) that more than one reader needs: the repository directories
+/// Walks of the distribution layout (docs/storage-layout.md, 'V2 tree') that more than one reader needs: the repository directories
 /// and the <c>&lt;alg&gt;/&lt;hex&gt;</c> directories under a repository's revisions, layers or tag index.
 /// </summary>
 public static class DistributionTree

@@ -6,7 +6,7 @@ namespace Registry.Core.Distribution;
 public sealed record Descriptor(string? MediaType, string DigestText, Digest? Digest, long? Size, IReadOnlyList<string> Urls);
 
 /// <summary>
-/// The parts of a stored or pushed manifest the registry reads (v2 spec §1.7.1): its kind, the descriptors
+/// The parts of a stored or pushed manifest the registry reads (OCI image-spec, media types): its kind, the descriptors
 /// it references (config, layers, index children) and its subject. The bytes themselves are never
 /// re-serialized; this is a read-only view of them.
 /// </summary>

@@ -10,13 +10,13 @@ public sealed record AccessDecision(int Status, string? Message = null, string? 
     public bool Allowed => Status == 0;
 }
 
-/// <summary>Decides whether the current request may proceed (spec §3.2, §6; the index role implements it).</summary>
+/// <summary>Decides whether the current request may proceed (Docker Registry HTTP API V1, 'Authorization', Docker Registry and Index spec, 'Tokens'; the index role implements it).</summary>
 public interface IAccessPolicy
 {
     ValueTask<AccessDecision> AuthorizeAsync(HttpContext context, CancellationToken ct);
 }
 
-/// <summary>The auth gate of spec §3.2 as an endpoint filter over <see cref="IAccessPolicy"/>.</summary>
+/// <summary>The auth gate of Docker Registry HTTP API V1, 'Authorization' as an endpoint filter over <see cref="IAccessPolicy"/>.</summary>
 public sealed class AccessGate(IAccessPolicy policy) : IEndpointFilter
 {
     public const string RequiresAuthorization = "Requires authorization";

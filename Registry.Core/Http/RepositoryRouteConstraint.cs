@@ -7,7 +7,7 @@ namespace Registry.Core.Http;
 
 /// <summary>
 /// Route constraint <c>{**path:v1repo(kind,kind…)}</c>: matches a <c>/v1/repositories/…</c> request whose
-/// suffix (spec §3.8, lazy repository match over the once-decoded raw path) is one of the given kinds.
+/// suffix (docs/client-behaviour.md, 'V1 routing', lazy repository match over the once-decoded raw path) is one of the given kinds.
 /// ASP.NET routing cannot express a lazy catch-all followed by a suffix, hence this constraint.
 /// </summary>
 public sealed class RepositoryRouteConstraint : IRouteConstraint

@@ -5,12 +5,12 @@ using Registry.Core.Names;
 
 namespace Registry.Core.Http;
 
-/// <summary>Maps handlers onto <c>/v1/repositories/{repo}…</c> suffixes (spec §3.8) through <see cref="RepositoryRouteConstraint"/>.</summary>
+/// <summary>Maps handlers onto <c>/v1/repositories/{repo}…</c> suffixes (docs/client-behaviour.md, 'V1 routing') through <see cref="RepositoryRouteConstraint"/>.</summary>
 public static class RepositoryRouting
 {
     /// <summary>
     /// Maps <paramref name="handler"/> for the given methods and suffix kinds. Gated routes run the
-    /// <see cref="AccessGate"/> first (spec §3.2); then a repository part that is not a valid name is answered 400
+    /// <see cref="AccessGate"/> first (Docker Registry HTTP API V1, 'Authorization'); then a repository part that is not a valid name is answered 400
     /// before the handler runs.
     /// </summary>
     public static RouteHandlerBuilder MapRepository(this IEndpointRouteBuilder app, string[] methods, bool gated, Delegate handler, params RepositoryRouteKind[] kinds)

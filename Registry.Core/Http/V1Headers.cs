@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Registry.Core.Http;
 
-/// <summary>The two response header sets of spec §3.1.</summary>
+/// <summary>The two response header sets of docs/client-behaviour.md, 'V1 response conventions'.</summary>
 public static class V1Headers
 {
     private const int OneYearSeconds = 31536000;

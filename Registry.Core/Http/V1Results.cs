@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 namespace Registry.Core.Http;
 
 /// <summary>
-/// The registry's wire responses (spec §3.1): JSON bodies with the NC header set, raw stored documents,
+/// The registry's wire responses (docs/client-behaviour.md, 'V1 response conventions'): JSON bodies with the NC header set, raw stored documents,
 /// errors as <c>{"error": "..."}</c>.
 /// </summary>
 public static class V1Results

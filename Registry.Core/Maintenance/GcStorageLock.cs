@@ -7,7 +7,7 @@ namespace Registry.Core.Maintenance;
 
 /// <summary>
 /// A lease object in storage (<c>_gc/lock</c>) so that two processes sharing a storage (two servers on one S3
-/// bucket, or a server and the <c>gc</c> verb) do not sweep together (v2 spec §5.5 G7). The holder renews it
+/// bucket, or a server and the <c>gc</c> verb) do not sweep together (docs/garbage-collection.md, 'Guarantees' G7). The holder renews it
 /// between batches; a lease not renewed within the timeout belongs to a dead run and is taken over.
 /// The driver interface has no conditional write, so taking it is write-then-read-back after a short pause:
 /// a best effort against a simultaneous start, exact against a run already under way.

@@ -1,6 +1,6 @@
 namespace Registry.Core.Names;
 
-/// <summary>A V1 image id: exactly 16 or 64 lowercase hex characters (spec §2.3).</summary>
+/// <summary>A V1 image id: exactly 16 or 64 lowercase hex characters (docs/client-behaviour.md, 'V1 names').</summary>
 public readonly record struct ImageId
 {
     private ImageId(string value) => Value = value;

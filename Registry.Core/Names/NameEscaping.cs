@@ -3,7 +3,7 @@ using System.Text;
 namespace Registry.Core.Names;
 
 /// <summary>
-/// The original's on-disk escaping (spec §7.3): <see cref="QuotePlus"/> is Python 2 <c>quote_plus</c> over UTF-8,
+/// The original's on-disk escaping (docs/storage-layout.md, 'Name escaping'): <see cref="QuotePlus"/> is Python 2 <c>quote_plus</c> over UTF-8,
 /// <see cref="EscapeComponent"/> additionally neutralises the path components "." and "..".
 /// </summary>
 public static class NameEscaping

@@ -3,7 +3,7 @@ using System.Text;
 namespace Registry.Core.Names;
 
 /// <summary>
-/// A repository as the protocol names it (spec §2.1): a namespace and a repository part that is
+/// A repository as the protocol names it (docs/client-behaviour.md, 'V1 names'): a namespace and a repository part that is
 /// escaped once with <see cref="NameEscaping.QuotePlus"/>. <see cref="FullName"/> ("ns/repo") is the logical
 /// name used by tokens and search; storage escapes each part once more.
 /// </summary>

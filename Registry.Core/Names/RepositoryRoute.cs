@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 
 namespace Registry.Core.Names;
 
-/// <summary>What follows <c>/v1/repositories/{repo}</c> (spec §3.8).</summary>
+/// <summary>What follows <c>/v1/repositories/{repo}</c> (docs/client-behaviour.md, 'V1 routing').</summary>
 public enum RepositoryRouteKind
 {
     TagJson,

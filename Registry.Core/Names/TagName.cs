@@ -1,6 +1,6 @@
 namespace Registry.Core.Names;
 
-/// <summary>The tag rule <c>^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$</c>, anchored at the true end (spec §10 #4).</summary>
+/// <summary>The tag rule <c>^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$</c>, anchored at the true end (docs/client-behaviour.md, 'V1 names').</summary>
 public static class TagName
 {
     public const string InvalidMessage = "Invalid tag name (must match ^[\\w][\\w.-]{0,127}$)";

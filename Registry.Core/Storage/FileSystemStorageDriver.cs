@@ -3,7 +3,7 @@ using System.Buffers;
 namespace Registry.Core.Storage;
 
 /// <summary>
-/// Stores each key as a file under a root directory (the original's layout, spec §7.1).
+/// Stores each key as a file under a root directory (the original's layout, docs/storage-layout.md, 'V1 tree').
 /// Every key is validated by <see cref="StorageKey"/> and must resolve inside the root. Writes go to a
 /// <see cref="StorageKey.TempPrefix"/> file in the target directory, are flushed to disk and then renamed
 /// over the target, so readers see the old object or the new one, never a partial one; on Linux the directory

@@ -2,7 +2,7 @@ namespace Registry.Core.Storage;
 
 /// <summary>
 /// Optional capability of an <see cref="IStorageDriver"/>: an absolute URL from which a client can fetch an
-/// object directly from the store for a limited time (<c>storage_redirect</c>, spec §3.5.1).
+/// object directly from the store for a limited time (<c>storage_redirect</c>, Docker Registry HTTP API V1, 'Images').
 /// </summary>
 public interface IPresignedUrlProvider
 {

@@ -1,7 +1,7 @@
 namespace Registry.Core.Storage;
 
 /// <summary>
-/// Where and how <see cref="S3StorageDriver"/> stores objects: <c>RegistrySettings.S3</c>, read from a flavor's keys (spec §8.3):
+/// Where and how <see cref="S3StorageDriver"/> stores objects: <c>RegistrySettings.S3</c>, read from a flavor's keys (docs/configuration.md, 'Settings'):
 /// <c>s3_bucket</c>/<c>boto_bucket</c>, <c>s3_region</c>, <c>s3_access_key</c>, <c>s3_secret_key</c>,
 /// <c>s3_secure</c>, <c>s3_encrypt</c>, <c>s3_use_sigv4</c>, <c>boto_host</c>/<c>boto_port</c> and
 /// <c>storage_path</c>; for <c>storage: gcs</c> the S3 interoperability endpoint of Google Cloud Storage with

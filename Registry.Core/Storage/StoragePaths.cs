@@ -2,7 +2,7 @@ using Registry.Core.Names;
 
 namespace Registry.Core.Storage;
 
-/// <summary>The one place that spells the original's storage layout (spec §7.1, §7.3).</summary>
+/// <summary>The one place that spells the original's storage layout (docs/storage-layout.md, 'V1 tree' and 'Name escaping').</summary>
 public static class StoragePaths
 {
     public const string ImagesDir = "images";

@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 
 namespace Registry.Index.Accounts;
 
-/// <summary>The fields of a <c>Token …</c> authorization value (spec §6.2), parsed leniently.</summary>
+/// <summary>The fields of a <c>Token …</c> authorization value (Docker Registry and Index spec, 'Tokens'), parsed leniently.</summary>
 public sealed partial record ParsedToken(string Signature, string Repository, string Access, long Expires, string User)
 {
     /// <summary>

@@ -9,7 +9,7 @@ using Registry.Core.Storage;
 namespace Registry.Index.Accounts;
 
 /// <summary>
-/// Issues the index's tokens and the headers that carry them (spec §3.7, §6). Without authentication a token
+/// Issues the index's tokens and the headers that carry them (Docker Registry and Index spec, 'standalone mode'). Without authentication a token
 /// is the original's 16 random characters that nobody checks. With authentication it is signed:
 /// <c>Token signature=HMAC,repository="ns/repo",access=…,expires=UNIX,user=B64</c>, the HMAC-SHA256 over every
 /// other field keyed by <c>secret_key</c> (generated once and kept in storage when the config has none, so

@@ -11,7 +11,7 @@ using K = Registry.Core.Names.RepositoryRouteKind;
 namespace Registry.Index.Modules;
 
 /// <summary>
-/// The index's repository routes (spec §3.7.2–3.7.5): image lists and tokens. Mounted only in standalone mode.
+/// The index's repository routes (Docker Hub API, 'Repositories'): image lists and tokens. Mounted only in standalone mode.
 /// </summary>
 public sealed class IndexRepositoriesModule : ICarterModule
 {

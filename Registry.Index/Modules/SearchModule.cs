@@ -11,7 +11,7 @@ using Registry.Index.Search;
 namespace Registry.Index.Modules;
 
 /// <summary>
-/// <c>GET /v1/search?q=&amp;n=&amp;page=</c> (spec §3.7.6): reads the query, asks <see cref="SearchService"/> and
+/// <c>GET /v1/search?q=&amp;n=&amp;page=</c> (Docker Hub API, 'Search'): reads the query, asks <see cref="SearchService"/> and
 /// writes its outcome as the V1 API does.
 /// </summary>
 public sealed class SearchModule : ICarterModule

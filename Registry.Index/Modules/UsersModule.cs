@@ -11,7 +11,7 @@ using Registry.Index.Accounts;
 namespace Registry.Index.Modules;
 
 /// <summary>
-/// <c>/v1/users</c> (spec §3.7.1, §4.2). Without authentication: the standalone original (no accounts, so
+/// <c>/v1/users</c> (Docker Hub API, 'Users'). Without authentication: the standalone original (no accounts, so
 /// <c>docker login</c> "creates" one). With authentication: <c>GET</c> checks Basic credentials (200/401),
 /// <c>POST</c> signs up when the config allows it (else 401, which sends docker to the <c>GET</c> check),
 /// <c>PUT /v1/users/{name}/</c> changes one's own password or email. Mounted only in standalone mode.

@@ -13,7 +13,7 @@ namespace Registry.Index.Repositories;
 public enum PutImagesResult { Ok, DecodeError, InvalidData }
 
 /// <summary>
-/// The index's repository image lists (<c>_index_images</c>, spec §3.7.2–3.7.4). The first list is stored
+/// The index's repository image lists (<c>_index_images</c>, Docker Hub API, 'Repositories'). The first list is stored
 /// verbatim; later ones are merged, keeping entries that carry a checksum. The list is written under the garbage
 /// collector's shared side (<see cref="GcCoordinator"/>) with its images touched: a push about to reuse an image
 /// that exists now keeps it through a running collection.

@@ -11,7 +11,7 @@ public sealed record SearchEntry(string Name, string Description, int StarCount 
 public sealed record SearchPage(long NumResults, IReadOnlyList<SearchEntry> Results);
 
 /// <summary>
-/// The repository search index (spec §3.7.6). Kept in step with storage by every write; rebuilt from
+/// The repository search index (Docker Hub API, 'Search'). Kept in step with storage by every write; rebuilt from
 /// storage when new or empty.
 /// </summary>
 public interface ISearchIndex
@@ -26,7 +26,7 @@ public interface ISearchIndex
     Task RemoveRepositoryAsync(string name, CancellationToken ct);
 
     /// <summary>
-    /// Case-insensitive literal substring match on name or description, in the spec's relevance order:
+    /// Case-insensitive literal substring match on name or description, in the relevance order of Docker Hub API, 'Search':
     /// repository part equal to the term, then name prefix, then other name matches, then description-only;
     /// ties by star count descending, then name ordinal. <paramref name="page"/> is 1-based.
     /// </summary>

@@ -1,6 +1,7 @@
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Core.Configuration;
+using Registry.Tests.Support;
 
 namespace Registry.Tests.Configuration;
 

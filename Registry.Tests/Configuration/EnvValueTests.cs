@@ -1,10 +1,11 @@
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Core.Configuration;
+using Registry.Tests.Support;
 
 namespace Registry.Tests.Configuration;
 
-/// <summary>Spec §8.2: the text of an <c>_env:</c> variable is parsed as a YAML 1.1 document.</summary>
+/// <summary>docs/configuration.md, '_env: values': the text of an <c>_env:</c> variable is parsed as a YAML 1.1 document.</summary>
 public class EnvValueTests : ConfigTestBase
 {
     [TestCase("", null)]

@@ -1,5 +1,6 @@
 using FluentAssertions;
 using NUnit.Framework;
+using Registry.Tests.Support;
 
 namespace Registry.Tests.Configuration;
 

@@ -1,10 +1,11 @@
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Core.Configuration;
+using Registry.Tests.Support;
 
 namespace Registry.Tests.Configuration;
 
-/// <summary>The shipped config_sample.yml: every flavor loads, and the defaults are those of spec §8.3.</summary>
+/// <summary>The shipped config_sample.yml: every flavor loads, and the defaults are those of docs/configuration.md, 'Settings'.</summary>
 public class SampleConfigTests : ConfigTestBase
 {
     private static readonly string[] Flavors =

@@ -7,7 +7,7 @@ using Registry.Tests.Support;
 
 namespace Registry.Tests.EndToEnd;
 
-/// <summary><c>docker search</c> from a real docker daemon against the real registry process (spec §3.7.6, §4.5).</summary>
+/// <summary><c>docker search</c> from a real docker daemon against the real registry process (Docker Hub API, 'Search').</summary>
 [TestFixture]
 [Category("docker")]
 public sealed class DockerSearchTests
@@ -155,8 +155,8 @@ public sealed class DockerSearchTests
         return result;
     }
 
-    // What a docker 1.x push does first (spec §3.7.2), then a description through the properties
-    // endpoint. "access" is sent too: §3.6.7 lets a server reject a properties object without it.
+    // What a docker 1.x push does first (Docker Hub API, 'Repositories'), then a description through the properties
+    // endpoint. "access" is sent too: Docker Registry HTTP API V1, 'Repositories' lets a server reject a properties object without it.
     private async Task CreateRepositoryAsync(string name, string? description)
     {
         using var create = new HttpRequestMessage(HttpMethod.Put, $"v1/repositories/{name}/")

@@ -8,7 +8,7 @@ using Registry.Tests.Support;
 namespace Registry.Tests.EndToEnd;
 
 /// <summary>
-/// Today's docker engine against the real registry process over v2 (issue #7): the seeds' walkthrough (push,
+/// Today's docker engine against the real registry process over v2: the seeds' walkthrough (push,
 /// catalog, tags, manifest digest, search), pull after removing the image, a cross-repository mount, and
 /// <c>docker login</c> against an htpasswd-protected instance. The image is built without running a container:
 /// <c>docker import</c> of a tar.

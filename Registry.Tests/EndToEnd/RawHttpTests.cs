@@ -120,7 +120,7 @@ public class RawHttpTests
     [Test]
     public async Task A_tls_client_hello_on_the_plain_listener_is_refused_and_serving_goes_on()
     {
-        // docker tries HTTPS first even for an insecure registry (v2 spec R8): the first bytes are a TLS record.
+        // docker tries HTTPS first even for an insecure registry (docs/client-behaviour.md, 'Transport'): the first bytes are a TLS record.
         using (var tcp = new TcpClient())
         {
             await tcp.ConnectAsync("127.0.0.1", _server.Port);

@@ -3,7 +3,7 @@ using NUnit.Framework;
 using Registry.Core.Configuration;
 using Registry.Index;
 using Registry.Index.Database;
-using Registry.Tests.Configuration;
+using Registry.Tests.Support;
 
 namespace Registry.Tests.Hosting;
 

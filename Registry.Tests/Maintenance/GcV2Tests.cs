@@ -52,7 +52,7 @@ public class GcV2Tests
     public async Task Deleting_a_manifest_then_gc_frees_exactly_its_own_blobs_and_links_and_keeps_the_shared_layer()
     {
         var (shared, configA, layerA, manifestA, manifestB) = await SeedTwoImagesAsync();
-        // What manifest DELETE and tag DELETE leave (v2 spec §6.4): no revision link, no tag.
+        // What manifest DELETE and tag DELETE leave (docs/storage-layout.md, 'Write order'): no revision link, no tag.
         File.Delete(Path.Combine(Root, DistributionPaths.RevisionLink("lib/a", manifestA)));
         Directory.Delete(Path.Combine(Root, DistributionPaths.TagDir("lib/a", "latest")), recursive: true);
         var blobs = new[] { manifestA, configA, layerA }.Sum(d => GcTestKit.Bytes(Root, DistributionPaths.BlobDir(d)));

@@ -29,7 +29,7 @@ public class NameEscapingTests
     public void C_neutralises_dot_components(string input, string expected) =>
         NameEscaping.EscapeComponent(input).Should().Be(expected);
 
-    // Spec §7.3: the repository is escaped twice (URL parsing, then storage), the namespace once.
+    // docs/storage-layout.md, 'Name escaping': the repository is escaped twice (URL parsing, then storage), the namespace once.
     [TestCase("abcde%$_-test", "abcde%2525%2524_-test")]
     [TestCase("xxxxx%$_-test", "xxxxx%2525%2524_-test")]
     [TestCase("a b", "a%2Bb")]

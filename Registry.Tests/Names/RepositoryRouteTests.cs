@@ -13,7 +13,7 @@ public class RepositoryRouteTests
         return route!;
     }
 
-    // Every row of spec §3.8, for an implicit-library name and a two-component name.
+    // Every row of docs/client-behaviour.md, 'V1 routing', for an implicit-library name and a two-component name.
     [TestCase("foo/tags/latest/json", RepositoryRouteKind.TagJson, "library", "foo", "latest")]
     [TestCase("a/b/tags/latest/json", RepositoryRouteKind.TagJson, "a", "b", "latest")]
     [TestCase("foo/tags/latest", RepositoryRouteKind.Tag, "library", "foo", "latest")]
@@ -46,7 +46,7 @@ public class RepositoryRouteTests
 
     [Test]
     public void The_repository_is_matched_lazily_so_a_repository_named_json_is_not_addressable() =>
-        // Spec §3.8: the repository json of library/foo, not the repository foo/json.
+        // docs/client-behaviour.md, 'V1 routing': the repository json of library/foo, not the repository foo/json.
         Parse("/v1/repositories/foo/json").Should()
             .Be(new RepositoryRoute(RepositoryRouteKind.Json, new RepositoryName("library", "foo"), null, null));
 

@@ -5,7 +5,7 @@ using NUnit.Framework;
 using Registry.Core;
 using Registry.Core.Configuration;
 using Registry.Core.Storage;
-using Registry.Tests.Configuration;
+using Registry.Tests.Support;
 
 namespace Registry.Tests.Storage;
 

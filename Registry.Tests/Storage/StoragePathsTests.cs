@@ -75,7 +75,7 @@ public class StoragePathsTests
     [Test]
     public void Dot_names_share_their_on_disk_form_with_their_own_escapes()
     {
-        // Spec §7.3 defines EscapeComponent("..") as QuotePlus("%2E%2E"), so the mapping is not one-to-one: a scan cannot tell the
+        // docs/storage-layout.md, 'Name escaping' defines EscapeComponent("..") as QuotePlus("%2E%2E"), so the mapping is not one-to-one: a scan cannot tell the
         // namespace ".." from the namespace "%2E%2E" and reports the latter.
         NameEscaping.EscapeComponent("..").Should().Be(NameEscaping.EscapeComponent("%2E%2E"));
         StoragePaths.RepositoryFromDisk("%252E%252E", "%252E").Should().Be(new RepositoryName("%2E%2E", "%2E"));

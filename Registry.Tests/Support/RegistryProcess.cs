@@ -272,7 +272,7 @@ public sealed class RegistryProcess : IAsyncDisposable
             startInfo.Environment.Remove(name);
         }
 
-        // A server that honours REGISTRY_HOST/REGISTRY_PORT (spec §8.3) must agree with --urls.
+        // A server that honours REGISTRY_HOST/REGISTRY_PORT (docs/configuration.md, 'Settings') must agree with --urls.
         startInfo.Environment["REGISTRY_HOST"] = "127.0.0.1";
         startInfo.Environment["REGISTRY_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (name, value) in _environment)

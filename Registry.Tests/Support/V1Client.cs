@@ -5,7 +5,7 @@ using FluentAssertions;
 
 namespace Registry.Tests.Support;
 
-/// <summary>Speaks the docker 1.x push sequence (spec §4.3) and builds test images.</summary>
+/// <summary>Speaks the docker 1.x push sequence (Docker Registry and Index spec, 'Push') and builds test images.</summary>
 public static class V1Client
 {
     public static string NewImageId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
@@ -15,7 +15,7 @@ public static class V1Client
             ? $"{{\"id\":\"{id}\",\"created\":\"2014-10-01T00:00:00Z\",\"container_config\":{{\"Cmd\":null}}}}"
             : $"{{\"id\":\"{id}\",\"parent\":\"{parent}\",\"created\":\"2014-10-01T00:00:00Z\"}}";
 
-    /// <summary><c>"sha256:" + hex(sha256(json ‖ "\n" ‖ layer))</c> (spec §5.1).</summary>
+    /// <summary><c>"sha256:" + hex(sha256(json ‖ "\n" ‖ layer))</c> (Docker Registry and Index spec, 'Checksum').</summary>
     public static string PayloadChecksum(string json, byte[] layer)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

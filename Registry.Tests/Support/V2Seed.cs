@@ -21,7 +21,7 @@ public sealed record SeededManifest(byte[] Bytes, Digest Digest, string MediaTyp
 
 /// <summary>
 /// Test data for the manifest routes: blobs linked into a repository by writing storage directly (the layout
-/// of spec §6, as an upload commit would leave it), manifest documents, and manifest requests.
+/// of docs/storage-layout.md, 'V2 tree', as an upload commit would leave it), manifest documents, and manifest requests.
 /// </summary>
 public static class V2Seed
 {

@@ -5,7 +5,7 @@ using Registry.Tests.Support;
 
 namespace Registry.Tests.V1;
 
-/// <summary>The docker 1.x push and pull sequences of spec §4.3/§4.4 and Appendix A, request by request.</summary>
+/// <summary>The docker 1.x push and pull sequences of Docker Registry and Index spec, 'Push' and 'Pull', and docs/client-behaviour.md, 'V1 standalone exchange', request by request.</summary>
 public class PushPullSequenceTests
 {
     private const string UserAgent = "docker/1.3.0 go/go1.3.3 git-commit/c78088f kernel/3.16.0 os/linux arch/amd64";
@@ -67,7 +67,7 @@ public class PushPullSequenceTests
             (await client.GetByteArrayAsync($"/v1/images/{id}/layer")).Should().Equal(layer);
         }
 
-        // the on-disk result of Appendix A
+        // the on-disk result of docs/client-behaviour.md, 'V1 standalone exchange'
         Directory.GetFiles(Path.Combine(registry.StorageRoot, "images", a)).Select(Path.GetFileName)
             .Should().BeEquivalentTo("json", "layer", "ancestry", "_checksum");
         Directory.GetFiles(Path.Combine(registry.StorageRoot, "repositories/library/demo")).Select(Path.GetFileName)

@@ -7,7 +7,7 @@ using Registry.Tests.Support;
 
 namespace Registry.Tests.V2;
 
-/// <summary>Blob HEAD/GET/DELETE (v2 spec §1.4, §1.5, §8 items 13-14, §9.1, §9.5 range requests).</summary>
+/// <summary>Blob HEAD/GET/DELETE (OCI distribution-spec v1.1, 'Pull', Docker Registry HTTP API V2, 'Deleting a Layer', docs/client-behaviour.md, 'V2 edge cases' items 13-14, the OCI distribution-spec conformance suite: pull checks and range requests).</summary>
 public class BlobTests
 {
     private static readonly Dictionary<string, string> DeleteEnabled = new() { ["REGISTRY_STORAGE_DELETE_ENABLED"] = "true" };
@@ -98,7 +98,7 @@ public class BlobTests
             $"{{\"errors\":[{{\"code\":\"DIGEST_INVALID\",\"message\":\"provided digest did not match uploaded content\",\"detail\":\"{reference}\"}}]}}");
     }
 
-    // The conformance suite's range requests on a 2048-byte blob (spec §9.5) and the rows of the §1.4 table.
+    // The conformance suite's range requests on a 2048-byte blob (the OCI distribution-spec conformance suite) and the range rows of OCI distribution-spec v1.1, 'Pull'.
     [TestCase("bytes=500-1499", 206, 500, 1000, "bytes 500-1499/2048")]
     [TestCase("bytes=500-", 206, 500, 1548, "bytes 500-2047/2048")]
     [TestCase("bytes=-500", 206, 1548, 500, "bytes 1548-2047/2048")]

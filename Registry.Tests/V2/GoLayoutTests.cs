@@ -7,7 +7,7 @@ using Registry.Tests.Support;
 namespace Registry.Tests.V2;
 
 /// <summary>
-/// A data directory as <c>registry:2</c> leaves it (spec §6.1, §6.2), written as plain files: sha256 data,
+/// A data directory as <c>registry:2</c> leaves it (docs/storage-layout.md, 'V2 tree'), written as plain files: sha256 data,
 /// sha512 aliases whose links name the sha256 data, link files without newlines, stray temp files and
 /// signature directories. This server must serve it as is.
 /// </summary>

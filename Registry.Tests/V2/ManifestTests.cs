@@ -63,7 +63,7 @@ public class ManifestTests
             head.Header("ETag").Should().Be($"\"{manifest.Digest}\"");
         }
 
-        // Spec §6.4: data, revision, tag index entry and current link, each link holding the digest.
+        // docs/storage-layout.md, 'Write order': data, revision, tag index entry and current link, each link holding the digest.
         var storage = registry.Storage;
         (await storage.GetContentAsync(DistributionPaths.BlobData(manifest.Digest), default)).Should().Equal(manifest.Bytes);
         foreach (var link in new[]
@@ -156,7 +156,7 @@ public class ManifestTests
         var config = new SeededBlob(Digest.Compute("sha256", "{}"u8), "{}"u8.ToArray(), V2Seed.OciConfigType);
         var present = await V2Seed.BlobAsync(registry, Repo, V1Client.RandomBytes(10));
         var layer1 = new SeededBlob(Digest.Compute("sha256", [1]), [1], V2Seed.OciLayerType);
-        // Present globally and linked in another repository only: still unknown here (spec §8 item 13).
+        // Present globally and linked in another repository only: still unknown here (docs/client-behaviour.md, 'V2 edge cases' item 13).
         var elsewhere = await V2Seed.BlobAsync(registry, "other/repo", V1Client.RandomBytes(20));
         var manifest = V2Seed.OciManifest(config, layer1, present, elsewhere);
 

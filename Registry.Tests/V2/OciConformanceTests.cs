@@ -10,9 +10,9 @@ using Registry.Tests.Support;
 namespace Registry.Tests.V2;
 
 /// <summary>
-/// The OCI distribution conformance suite (v2 spec §9) re-expressed as HTTP exchanges against the real app, in the
-/// suite's order: pull (§9.1), push (§9.2), content discovery (§9.3), content management (§9.4) and the additional
-/// checks of the redesigned suite (§9.5). Deletes are enabled, as the management group requires.
+/// The OCI distribution-spec conformance suite re-expressed as HTTP exchanges against the real app, in the
+/// suite's order: pull, push, content discovery, content management and the additional
+/// checks of the redesigned suite. Deletes are enabled, as the management group requires.
 /// </summary>
 [TestFixture]
 [NonParallelizable]

@@ -10,7 +10,7 @@ using Registry.Tests.Support;
 namespace Registry.Tests.V2;
 
 /// <summary>
-/// Blob upload sessions (v2 spec §1.6, §6.4, §8 items 1-4, 12-15) and the conformance push checks (§9.2, §9.5),
+/// Blob upload sessions (Docker Registry HTTP API V2, 'Pushing An Image', docs/storage-layout.md, 'Write order', docs/client-behaviour.md, 'V2 edge cases' items 1-4, 12-15) and the conformance push checks (the OCI distribution-spec conformance suite, push and additional checks),
 /// against the real app on the file driver; <see cref="InMemoryUploadTests"/> runs the storage-agnostic ones again.
 /// </summary>
 public class UploadTests
@@ -716,7 +716,7 @@ public sealed class UploadLimitTests
     }
 }
 
-/// <summary>Sessions live on storage (v2 spec §8 item 3): a restarted registry on the same root resumes them.</summary>
+/// <summary>Sessions live on storage (docs/client-behaviour.md, 'V2 edge cases' item 3): a restarted registry on the same root resumes them.</summary>
 public sealed class UploadRestartTests
 {
     [Test]

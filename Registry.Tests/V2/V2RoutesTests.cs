@@ -7,7 +7,7 @@ using Registry.V2.Routing;
 
 namespace Registry.Tests.V2;
 
-/// <summary>The route table itself: one route per kind, shapes that parse to their own kind, access as the spec asks.</summary>
+/// <summary>The route table itself: one route per kind, shapes that parse to their own kind, access as Token Scope Documentation asks.</summary>
 public class V2RoutesTests
 {
     [Test]

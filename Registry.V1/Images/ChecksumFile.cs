@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Registry.V1.Images;
 
-/// <summary>The <c>_checksum</c> file: a JSON list, or a legacy bare string (spec §7.2).</summary>
+/// <summary>The <c>_checksum</c> file: a JSON list, or a legacy bare string (docs/storage-layout.md, 'V1 readers must tolerate').</summary>
 public static class ChecksumFile
 {
     public static byte[] Write(string checksum) => Encoding.UTF8.GetBytes($"[\"{checksum}\"]");

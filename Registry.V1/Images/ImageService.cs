@@ -10,7 +10,7 @@ using Registry.Core.Storage;
 namespace Registry.V1.Images;
 
 /// <summary>
-/// Image json, layer, checksum and ancestry (spec §3.5, §7.4). The files of one image are written in an
+/// Image json, layer, checksum and ancestry (Docker Registry HTTP API V1, 'Images', docs/storage-layout.md, 'Image state machine'). The files of one image are written in an
 /// order that leaves a crashed upload in the "uploading" state: <c>_inprogress</c> first on PUT json,
 /// deleted last on PUT checksum. Each check-then-write runs under the garbage collector's shared side
 /// (<see cref="GcCoordinator"/>) and touches the images it relies on, so an online collection never deletes an

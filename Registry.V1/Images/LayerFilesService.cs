@@ -14,7 +14,7 @@ public enum LayerFilesOutcome { Ok, NotFound, Unsupported }
 public sealed record LayerFiles(LayerFilesOutcome Outcome, byte[]? Json);
 
 /// <summary>
-/// <c>GET /v1/images/{id}/files</c> (spec §3.5.7): one entry per tar member, computed by streaming the layer
+/// <c>GET /v1/images/{id}/files</c> (Docker Registry HTTP API V1, 'Images'): one entry per tar member, computed by streaming the layer
 /// through a tar reader and cached in <c>_files</c>. Gzip and plain tar are read; bzip2 and xz layers
 /// (which docker never produced for V1 pushes) are reported as unsupported.
 /// </summary>

@@ -5,7 +5,7 @@ using Registry.Core.Names;
 namespace Registry.V1.Images;
 
 /// <summary>
-/// Streams a layer with the IMM headers, honouring Range (206/416, spec §3.5.1). A file-driver layer goes
+/// Streams a layer with the IMM headers, honouring Range (206/416, Docker Registry HTTP API V1, 'Images'). A file-driver layer goes
 /// out through sendfile; other drivers stream with a fixed buffer. Nothing is held whole in memory.
 /// </summary>
 public sealed class LayerResult(ImageService images, ImageId id, LayerInfo layer, string? accelRedirect) : IResult

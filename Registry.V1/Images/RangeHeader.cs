@@ -1,7 +1,7 @@
 namespace Registry.V1.Images;
 
 /// <summary>
-/// The layer Range rules of spec §3.5.1: only <c>bytes=FIRST-LAST</c> and <c>bytes=FIRST-</c> are honoured,
+/// The layer Range rules of Docker Registry HTTP API V1, 'Images': only <c>bytes=FIRST-LAST</c> and <c>bytes=FIRST-</c> are honoured,
 /// anything else is ignored (full 200); LAST is clamped to size-1; FIRST past the end is unsatisfiable.
 /// </summary>
 public static class RangeHeader

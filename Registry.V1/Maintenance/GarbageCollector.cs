@@ -11,9 +11,9 @@ using Registry.V2.Maintenance;
 namespace Registry.V1.Maintenance;
 
 /// <summary>
-/// Online mark-and-sweep over both layouts of one storage (issue #8; v1 spec §7, v2 spec §5): V1 images that no
+/// Online mark-and-sweep over both layouts of one storage (docs/storage-layout.md, 'V1 tree', distribution's Garbage Collection doc): V1 images that no
 /// tag's ancestry reaches, v2 blobs that no kept manifest references, their repositories' dangling links,
-/// abandoned v2 upload sessions and V1 pushes. Safe while the registry serves (v2 spec §5.5):
+/// abandoned v2 upload sessions and V1 pushes. Safe while the registry serves (docs/garbage-collection.md, 'Guarantees'):
 /// <list type="bullet">
 /// <item>G1: nothing whose file time is at or after <c>T0 − grace</c> is swept; T0 is the storage's own time of the
 /// run's lock write, so file times and T0 come from one clock.</item>

@@ -35,7 +35,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         private sealed record V1Candidate(ImageId Id, string Dir, int Depth);
 
         /// <summary>
-        /// V1 (v1 spec §7): roots are the images of every tag of every repository and the images listed in a young
+        /// V1 (docs/storage-layout.md, 'V1 tree'): roots are the images of every tag of every repository and the images listed in a young
         /// <c>_index_images</c> (a push under way); an image is reachable through its ancestry. Unreached complete images
         /// older than the grace window and unreached unfinished ones older than the upload age go, children first.
         /// A repository without tags whose list is older than the grace window loses the list (its push is over), so

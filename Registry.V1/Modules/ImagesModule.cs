@@ -10,7 +10,7 @@ using Registry.V1.Images;
 
 namespace Registry.V1.Modules;
 
-/// <summary><c>/v1/images/{id}/…</c> (spec §3.5), with the per-route check order the spec prescribes.</summary>
+/// <summary><c>/v1/images/{id}/…</c> (Docker Registry HTTP API V1, 'Images'), with the per-route check order of docs/storage-layout.md, 'Image state machine'.</summary>
 public sealed partial class ImagesModule : ICarterModule
 {
     private const string InProgress = "Image is being uploaded, retry later";
@@ -37,7 +37,7 @@ public sealed partial class ImagesModule : ICarterModule
     private static async Task<IResult> GetLayerAsync(
         string imageId, HttpContext http, ImageService svc, RegistrySettings settings, IStorageDriver storage, CancellationToken ct)
     {
-        // Layer GET checks "in progress" before the id (spec §3.5).
+        // Layer GET checks "in progress" before the id (Docker Registry HTTP API V1, 'Images').
         if (ImageId.TryParse(imageId, out var id) && await svc.IsInProgressAsync(id, ct))
             return V1Results.Error(400, InProgress);
         if (!ImageId.TryParse(imageId, out id)) return V1Results.Error(404, InvalidId);

@@ -6,7 +6,7 @@ using Registry.Core.Http;
 
 namespace Registry.V1.Modules;
 
-/// <summary><c>/_ping</c>, <c>/v1/_ping</c> and <c>GET /</c> (spec §3.4). Never gated.</summary>
+/// <summary><c>/_ping</c>, <c>/v1/_ping</c> and <c>GET /</c> (Docker Registry HTTP API V1, 'Status'). Never gated.</summary>
 public sealed class PingModule : ICarterModule
 {
     public static readonly string Version = typeof(PingModule).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

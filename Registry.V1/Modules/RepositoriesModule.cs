@@ -7,7 +7,7 @@ using K = Registry.Core.Names.RepositoryRouteKind;
 
 namespace Registry.V1.Modules;
 
-/// <summary>The registry's repository routes: tags, tag json, repository json, properties, delete (spec §3.6).</summary>
+/// <summary>The registry's repository routes: tags, tag json, repository json, properties, delete (Docker Registry HTTP API V1, 'Tags').</summary>
 public sealed class RepositoriesModule : ICarterModule
 {
     public void AddRoutes(IEndpointRouteBuilder app)

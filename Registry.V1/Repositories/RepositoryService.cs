@@ -17,7 +17,7 @@ public enum PutTagResult { Ok, InvalidTag, InvalidData, ImageNotFound }
 public enum PutPropertiesResult { Ok, InvalidData }
 
 /// <summary>
-/// Tags, tag metadata, properties and repository deletion (spec §3.6). Every change that can create or
+/// Tags, tag metadata, properties and repository deletion (Docker Registry HTTP API V1, 'Tags'). Every change that can create or
 /// remove a repository updates the search index in the same request. A tag write checks its image and writes the
 /// tag under the garbage collector's shared side (<see cref="GcCoordinator"/>), touching the image's ancestry.
 /// </summary>
@@ -139,7 +139,7 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
         return PutPropertiesResult.Ok;
     }
 
-    /// <summary>Tag metadata from the client's User-Agent (spec §3.6.3).</summary>
+    /// <summary>Tag metadata from the client's User-Agent (Docker Registry HTTP API V1, 'Tags').</summary>
     public static JsonObject TagMetadata(string userAgent, DateTimeOffset now)
     {
         var parts = new Dictionary<string, string>(StringComparer.Ordinal);

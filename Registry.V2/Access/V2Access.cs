@@ -6,11 +6,11 @@ using Registry.V2.Http;
 
 namespace Registry.V2.Access;
 
-/// <summary>An action of v2 spec §4.2 on a repository.</summary>
+/// <summary>An action of Token Scope Documentation on a repository.</summary>
 public enum V2Action { Pull, Push, Delete }
 
 /// <summary>
-/// The security issue's accounts and rules applied to v2 requests (v2 spec §4): Basic credentials from the
+/// The security issue's accounts and rules applied to v2 requests (Docker Registry v2 Token Authentication Specification): Basic credentials from the
 /// htpasswd file or sign-ups, the same owner/admin/public/private rules as V1, answered in v2 form
 /// (401 UNAUTHORIZED with a Basic challenge and the required access records, 403 DENIED, 429 TOOMANYREQUESTS).
 /// A v2 name maps to the V1 repository of the same logical name (<c>foo</c> is <c>library/foo</c>), so that
@@ -83,7 +83,7 @@ public sealed class V2Access(AuthSettings auth, Authenticator authenticator, Acc
         _ => AccessKind.Delete,
     };
 
-    /// <summary>An access record as distribution serializes it in the UNAUTHORIZED detail (spec §4.7).</summary>
+    /// <summary>An access record as distribution serializes it in the UNAUTHORIZED detail (Docker Registry HTTP API V2, 'Errors').</summary>
     private static Dictionary<string, string> Record(string type, string name, string action) =>
         new() { ["Type"] = type, ["Class"] = "", ["Name"] = name, ["Action"] = action };
 

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Registry.V2.Base;
 
-/// <summary><c>GET</c> and <c>HEAD /v2/</c> (v2 spec §1.3): 200 <c>{}</c> once the dispatcher let the caller through.</summary>
+/// <summary><c>GET</c> and <c>HEAD /v2/</c> (Docker Registry HTTP API V2, 'API Version Check'): 200 <c>{}</c> once the dispatcher let the caller through.</summary>
 public sealed class BaseHandler
 {
     public IResult Get(HttpContext context)

@@ -6,7 +6,7 @@ using Registry.V2.Http;
 namespace Registry.V2.Blobs;
 
 /// <summary>
-/// <c>GET</c>/<c>HEAD</c>/<c>DELETE /v2/&lt;name&gt;/blobs/&lt;digest&gt;</c> (v2 spec §1.4, §1.5). A blob is served only
+/// <c>GET</c>/<c>HEAD</c>/<c>DELETE /v2/&lt;name&gt;/blobs/&lt;digest&gt;</c> (OCI distribution-spec v1.1, 'Pull', Docker Registry HTTP API V2, 'Deleting a Layer'). A blob is served only
 /// when this repository links it; DELETE removes only that link, and only when deletes are enabled.
 /// </summary>
 public sealed class BlobHandler(BlobStore blobs, RegistrySettings settings)

@@ -7,7 +7,7 @@ using Registry.V2.Http;
 namespace Registry.V2.Blobs;
 
 /// <summary>
-/// Streams a blob with the headers of v2 spec §1.4: the requested digest, an immutable cache policy, the real
+/// Streams a blob with the headers of OCI distribution-spec v1.1, 'Pull': the requested digest, an immutable cache policy, the real
 /// <c>Content-Length</c> (also on HEAD), <c>If-None-Match</c> (304) and one byte range on GET (206/416).
 /// A file-driver blob goes out through sendfile; other drivers stream with a fixed buffer.
 /// </summary>
@@ -72,7 +72,7 @@ public sealed class BlobResult(BlobStore blobs, BlobInfo blob) : IResult
 }
 
 /// <summary>
-/// The blob Range rules of v2 spec §1.4: one <c>bytes=a-b</c>, <c>bytes=a-</c> or <c>bytes=-n</c> range is served
+/// The blob Range rules of OCI distribution-spec v1.1, 'Pull': one <c>bytes=a-b</c>, <c>bytes=a-</c> or <c>bytes=-n</c> range is served
 /// (206), a range starting at or past the end is unsatisfiable (416), anything else is ignored (full 200).
 /// </summary>
 public static class ByteRange

@@ -7,7 +7,7 @@ namespace Registry.V2.Blobs;
 /// <summary>
 /// A blob as a repository serves it: <see cref="Digest"/> is the digest the client named (the layer link's
 /// directory), <see cref="Target"/> the digest the link points at, whose <c>data</c> holds the bytes. They differ
-/// for the sha512 blobs distribution wrote (a <c>sha512</c> link whose content is <c>sha256:...</c>, v2 spec §6.2).
+/// for the sha512 blobs distribution wrote (a <c>sha512</c> link whose content is <c>sha256:...</c>, docs/storage-layout.md, 'V2 file formats').
 /// </summary>
 public sealed record BlobInfo(Digest Digest, Digest Target, long Size)
 {
@@ -15,15 +15,15 @@ public sealed record BlobInfo(Digest Digest, Digest Target, long Size)
 }
 
 /// <summary>
-/// Blobs in the distribution layout (v2 spec §6): repository-scoped lookup through layer links, the one writer
+/// Blobs in the distribution layout (docs/storage-layout.md, 'V2 tree'): repository-scoped lookup through layer links, the one writer
 /// of layer links (<see cref="LinkAsync"/>) and the one blob commit (<see cref="CommitAsync"/>). Writes follow
-/// §6.4: data first, link last, so a crash leaves unreferenced data (garbage) but never a link without data.
+/// docs/storage-layout.md, 'Write order': data first, link last, so a crash leaves unreferenced data (garbage) but never a link without data.
 /// Link writes check their target under the garbage collector's shared side (<see cref="GcCoordinator"/>, v2 spec
-/// §5.5 G3) and touch it, as does a successful lookup (G2: docker skips uploading a blob HEAD said exists).
+/// docs/garbage-collection.md, 'Guarantees' G3) and touch it, as does a successful lookup (G2: docker skips uploading a blob HEAD said exists).
 /// </summary>
 public sealed class BlobStore(IStorageDriver storage, GcCoordinator gc)
 {
-    /// <summary>The blob when <paramref name="name"/> links it and the linked data exists (v2 spec §6.3); otherwise null.</summary>
+    /// <summary>The blob when <paramref name="name"/> links it and the linked data exists (docs/storage-layout.md, 'V2 reading rules'); otherwise null.</summary>
     public async Task<BlobInfo?> StatAsync(string name, Digest digest, CancellationToken ct)
     {
         var target = await DistributionLinks.ReadAsync(storage, DistributionPaths.LayerLink(name, digest), ct);
@@ -53,7 +53,7 @@ public sealed class BlobStore(IStorageDriver storage, GcCoordinator gc)
     }
 
     /// <summary>
-    /// Removes <paramref name="name"/>'s layer link (blob DELETE, v2 spec §1.5); the data stays for garbage
+    /// Removes <paramref name="name"/>'s layer link (blob DELETE, Docker Registry HTTP API V2, 'Deleting a Layer'); the data stays for garbage
     /// collection and other repositories keep their links. False when the blob was not visible in the repository.
     /// </summary>
     public async Task<bool> UnlinkAsync(string name, Digest digest, CancellationToken ct)
@@ -64,7 +64,7 @@ public sealed class BlobStore(IStorageDriver storage, GcCoordinator gc)
     }
 
     /// <summary>
-    /// Cross-repository mount (v2 spec §1.6.2): links the blob into <paramref name="name"/> with the same target
+    /// Cross-repository mount (Docker Registry HTTP API V2, 'Starting An Upload' and 'Cross Repository Blob Mount'): links the blob into <paramref name="name"/> with the same target
     /// as in <paramref name="from"/>. Null when <paramref name="from"/> does not serve the blob. The caller checks
     /// that the client may pull <paramref name="from"/>.
     /// </summary>

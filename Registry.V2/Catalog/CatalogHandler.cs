@@ -9,7 +9,7 @@ using Registry.V2.Http;
 namespace Registry.V2.Catalog;
 
 /// <summary>
-/// <c>GET /v2/_catalog[?n=&amp;last=]</c> (v2 spec §1.9): the repositories of the distribution layout in catalog
+/// <c>GET /v2/_catalog[?n=&amp;last=]</c> (Docker Registry HTTP API V2, 'Listing Repositories'): the repositories of the distribution layout in catalog
 /// order ('/' before every other character), only those the caller may pull, paged with <c>Link</c>.
 /// </summary>
 public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, RegistrySettings settings) 
@@ -47,7 +47,7 @@ public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, R
         return Results.Bytes(body, "application/json");
     }
 
-    /// <summary>Ordinal comparison in which '/' sorts before every other character (spec §1.9).</summary>
+    /// <summary>Ordinal comparison in which '/' sorts before every other character (Docker Registry HTTP API V2, 'Listing Repositories').</summary>
     public static int CompareCatalogOrder(string a, string b) =>
         string.CompareOrdinal(a.Replace('/', '\0'), b.Replace('/', '\0'));
 }

@@ -1,6 +1,6 @@
 namespace Registry.V2.Http;
 
-/// <summary>The error codes of v2 spec §2.3 with their HTTP status and default message.</summary>
+/// <summary>The error codes of OCI distribution-spec v1.1, 'Error Codes' with their HTTP status and default message.</summary>
 public sealed record V2ErrorCode(string Code, int Status, string Message)
 {
     public static readonly V2ErrorCode BlobUnknown = new("BLOB_UNKNOWN", 404, "blob unknown to registry");

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 namespace Registry.V2.Http;
 
 /// <summary>
-/// The <c>n</c>/<c>last</c> pagination shared by tags/list and the catalog (v2 spec §1.8, §1.9): the page size,
+/// The <c>n</c>/<c>last</c> pagination shared by tags/list and the catalog (OCI distribution-spec v1.1, 'Listing Tags', Docker Registry HTTP API V2, 'Listing Repositories'): the page size,
 /// the error for a bad one, and the <c>Link</c> to the next page.
 /// </summary>
 public static class V2Paging

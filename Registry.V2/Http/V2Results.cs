@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Registry.V2.Http;
 
-/// <summary>Writers of v2 responses: the error envelope of spec §2.1 and the common headers.</summary>
+/// <summary>Writers of v2 responses: the error envelope of Docker Registry HTTP API V2, 'Errors' and the common headers.</summary>
 public static class V2Results
 {
     public const string ApiVersionHeader = "Docker-Distribution-API-Version";
@@ -21,7 +21,7 @@ public static class V2Results
     /// <summary>An error response with one entry whose message replaces the code's default (no <c>detail</c>).</summary>
     public static IResult WithMessage(V2ErrorCode code, string message) => Errors([new V2Error(code, message)]);
 
-    /// <summary>An error response; the status is the first entry's (spec §2.1).</summary>
+    /// <summary>An error response; the status is the first entry's (Docker Registry HTTP API V2, 'Errors').</summary>
     public static IResult Errors(IReadOnlyList<V2Error> errors) => new ErrorResult(errors);
 
     /// <summary>The envelope bytes (also used by middleware that writes without an endpoint).</summary>

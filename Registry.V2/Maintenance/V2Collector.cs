@@ -30,7 +30,7 @@ public sealed class V2Collector : IGcCollector
         private const long MaxManifestBytes = 4 * 1024 * 1024;
 
         /// <param name="Digest">The digest the repository knows it by (the link's directory).</param>
-        /// <param name="Target">The link's content: where the bytes live (may differ in algorithm, v2 spec §6.2).</param>
+        /// <param name="Target">The link's content: where the bytes live (may differ in algorithm, docs/storage-layout.md, 'V2 file formats').</param>
         private sealed record V2Link(string Repository, Digest Digest, Digest Target, string Dir, DateTimeOffset? Modified);
 
         private sealed record V2Repository(
@@ -47,7 +47,7 @@ public sealed class V2Collector : IGcCollector
         private readonly HashSet<Digest> _expanded = [];
 
         /// <summary>
-        /// v2 (v2 spec §5.3 with §5.5): roots are every tag's current manifest and every revision (with delete-untagged:
+        /// v2 (distribution's Garbage Collection doc with docs/garbage-collection.md, 'Guarantees'): roots are every tag's current manifest and every revision (with delete-untagged:
         /// only tagged, young or touched revisions, then untagged ones that ended up marked as index children or whose
         /// subject is kept). Marking follows <see cref="ManifestDocument.References"/> recursively into index children.
         /// Then: unmarked old revisions (delete-untagged), unmarked old layer links, blobs that are neither marked nor
@@ -235,7 +235,7 @@ public sealed class V2Collector : IGcCollector
         }
 
         /// <summary>
-        /// v2 spec §5.6: <c>startedat</c> older than the upload age (missing or unreadable counts as old), and no file of
+        /// docs/garbage-collection.md, 'Upload purging': <c>startedat</c> older than the upload age (missing or unreadable counts as old), and no file of
         /// the session written within it either (a slow upload still receiving chunks stays).
         /// </summary>
         private async Task<bool> IsAbandonedUploadAsync(string dir, CancellationToken ct)

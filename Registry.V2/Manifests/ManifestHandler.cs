@@ -7,8 +7,8 @@ using Registry.V2.Http;
 namespace Registry.V2.Manifests;
 
 /// <summary>
-/// <c>/v2/&lt;name&gt;/manifests/&lt;reference&gt;</c> (v2 spec §1.7): GET and HEAD with content negotiation,
-/// PUT in the processing order of §1.7.3, DELETE of a revision or a tag (§1.7.4). The work is done by
+/// <c>/v2/&lt;name&gt;/manifests/&lt;reference&gt;</c> (OCI distribution-spec v1.1, 'Pull' and 'Push'): GET and HEAD with content negotiation,
+/// PUT in the processing order of Docker Registry HTTP API V2, 'Pushing an Image Manifest', DELETE of a revision or a tag (Docker Registry HTTP API V2, 'Deleting an Image'). The work is done by
 /// <see cref="ManifestStore"/>; this class reads the request and maps outcomes to status codes and envelopes.
 /// </summary>
 public sealed class ManifestHandler(ManifestStore store, RegistrySettings settings)
@@ -16,7 +16,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
     /// <summary>The header that echoes the tags of a <c>?tag=</c> PUT (OCI 1.1).</summary>
     public const string OciTagHeader = "OCI-Tag";
 
-    /// <summary>The header that names the subject of a pushed referrer (OCI 1.1, spec §1.7.3 step 7).</summary>
+    /// <summary>The header that names the subject of a pushed referrer (OCI 1.1, Docker Registry HTTP API V2, 'Pushing an Image Manifest').</summary>
     public const string OciSubjectHeader = "OCI-Subject";
 
     /// <summary>GET and HEAD.</summary>
@@ -32,7 +32,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         }
         else
         {
-            // An invalid tag cannot name anything: unknown, not malformed (spec §8 item 15).
+            // An invalid tag cannot name anything: unknown, not malformed (docs/client-behaviour.md, 'V2 edge cases' item 15).
             manifest = DistributionName.IsValidTag(reference) ? await store.GetByTagAsync(name, reference, ct) : null;
             detail = $"unknown tag={reference}";
         }

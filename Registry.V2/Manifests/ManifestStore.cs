@@ -8,13 +8,13 @@ namespace Registry.V2.Manifests;
 /// <summary>A manifest as stored: the digest it was asked for, its media type (derived from the bytes) and the exact bytes.</summary>
 public sealed record StoredManifest(Digest Digest, string MediaType, byte[] Content);
 
-/// <summary>Why a manifest PUT was refused (v2 spec §1.7.3); the HTTP edge maps each kind to an error code.</summary>
+/// <summary>Why a manifest PUT was refused (Docker Registry HTTP API V2, 'Pushing an Image Manifest'); the HTTP edge maps each kind to an error code.</summary>
 public enum ManifestProblemKind
 {
     /// <summary>Unparsable, wrong type, wrong schemaVersion, fields of the other kind, bad foreign-layer URLs.</summary>
     Invalid,
 
-    /// <summary>A schema 1 manifest (spec §1.7.6).</summary>
+    /// <summary>A schema 1 manifest (Docker Registry HTTP API V2, 'Pushing an Image Manifest').</summary>
     Schema1,
 
     /// <summary>The tag in the path or a <c>?tag=</c> does not match the tag grammar.</summary>
@@ -39,18 +39,18 @@ public sealed record PutManifestResult(Digest? Digest, IReadOnlyList<ManifestPro
 }
 
 /// <summary>
-/// Manifests, revisions and tags of repositories in the distribution layout (v2 spec §1.7, §1.8, §6): reading
+/// Manifests, revisions and tags of repositories in the distribution layout (OCI distribution-spec v1.1, 'Pull' and 'Push', docs/storage-layout.md, 'V2 tree'): reading
 /// by tag or digest, validating and storing a pushed manifest byte for byte, deleting revisions and tags.
 /// Every write of a repository link goes through <see cref="WriteLinkAsync"/>, every manifest blob through
 /// <see cref="CommitBlobAsync"/> and every unlink through <see cref="RemoveRevisionAsync"/> /
 /// <see cref="RemoveTagAsync"/>, so that garbage collection can hook into one place each.
 /// Writes of one repository are serialized by a per-repository lock (<see cref="LockKey"/>). A PUT checks its
 /// references and writes data and links under the garbage collector's shared side (<see cref="GcCoordinator"/>,
-/// v2 spec §5.5 G3), touching the manifest and everything it references.
+/// docs/garbage-collection.md, 'Guarantees' G3), touching the manifest and everything it references.
 /// </summary>
 public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, RepositoryCatalog catalog, GcCoordinator gc)
 {
-    /// <summary>Largest manifest body a PUT accepts (spec §1.7.3 step 2).</summary>
+    /// <summary>Largest manifest body a PUT accepts (Docker Registry HTTP API V2, 'Pushing an Image Manifest').</summary>
     public const int MaxManifestBytes = 4 * 1024 * 1024;
 
     public const string SchemaOneDetail = "schema 1 manifests are not supported; push with a client that produces schema 2 or OCI manifests";
@@ -70,7 +70,7 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
 
     /// <summary>
     /// The revision <paramref name="digest"/> of the repository; null when its link or data is missing. The link may
-    /// name data under another algorithm (registry:2 stores sha512 pushes under their sha256, spec §6.2).
+    /// name data under another algorithm (registry:2 stores sha512 pushes under their sha256, docs/storage-layout.md, 'V2 file formats').
     /// </summary>
     public async Task<StoredManifest?> GetByDigestAsync(string name, Digest digest, CancellationToken ct)
     {
@@ -83,7 +83,7 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
     }
 
     /// <summary>
-    /// Validates and stores a pushed manifest (spec §1.7.3 steps 3-6). <paramref name="reference"/> is the path's
+    /// Validates and stores a pushed manifest (Docker Registry HTTP API V2, 'Pushing an Image Manifest'). <paramref name="reference"/> is the path's
     /// tag or digest; <paramref name="extraTags"/> are OCI 1.1 <c>?tag=</c> values, honoured on a by-digest PUT only.
     /// Storing is idempotent: the same bytes again give the same digest and rewrite the same links.
     /// </summary>
@@ -123,7 +123,7 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
             var problems = await CheckReferencesAsync(name, document!, ct);
             if (problems.Count > 0) return new PutManifestResult(null, problems, [], null);
 
-            // Crash safety (spec §6.4): data first, then the revision, then per tag the index entry and current/link last.
+            // Crash safety (docs/storage-layout.md, 'Write order'): data first, then the revision, then per tag the index entry and current/link last.
             await CommitBlobAsync(digest, body, ct);
             await WriteLinkAsync(DistributionPaths.RevisionLink(name, digest), digest, ct);
             foreach (var tag in tags)
@@ -138,7 +138,7 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
 
     /// <summary>
     /// <c>DELETE /manifests/&lt;digest&gt;</c>: removes the revision link, then every tag whose <c>current/link</c> names
-    /// it (spec §1.7.4). False when the revision link does not exist. Blob data stays until garbage collection.
+    /// it (Docker Registry HTTP API V2, 'Deleting an Image'). False when the revision link does not exist. Blob data stays until garbage collection.
     /// </summary>
     public async Task<bool> DeleteManifestAsync(string name, Digest digest, CancellationToken ct)
     {
@@ -167,7 +167,7 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
     }
 
     /// <summary>
-    /// The repository's tags that point at an existing revision, in ordinal order (spec §1.8); null when the
+    /// The repository's tags that point at an existing revision, in ordinal order (OCI distribution-spec v1.1, 'Listing Tags'); null when the
     /// repository has no <c>_manifests/tags</c> directory. Dangling tags are left out.
     /// </summary>
     public async Task<IReadOnlyList<string>?> ListTagsAsync(string name, CancellationToken ct)
@@ -220,7 +220,7 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
 
     /// <summary>
     /// Unlinks a manifest revision (only its <c>link</c> file: a revision directory without a link is a deleted
-    /// manifest, spec §6.3). False when there was no link. Does not touch tags or the search index.
+    /// manifest, docs/storage-layout.md, 'V2 reading rules'). False when there was no link. Does not touch tags or the search index.
     /// </summary>
     public Task<bool> RemoveRevisionAsync(string name, Digest digest, CancellationToken ct) =>
         storage.DeleteAsync(DistributionPaths.RevisionLink(name, digest), ct);
@@ -241,7 +241,7 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
         return tags;
     }
 
-    /// <summary>Spec §1.7.3 step 3: the type from Content-Type (or the body), schema 1, schemaVersion, mediaType agreement, field shape.</summary>
+    /// <summary>Docker Registry HTTP API V2, 'Pushing an Image Manifest': the type from Content-Type (or the body), schema 1, schemaVersion, mediaType agreement, field shape.</summary>
     private static (ManifestDocument? Document, ManifestProblem? Problem) CheckDocument(string? contentType, byte[] body)
     {
         var declared = contentType?.Split(';')[0].Trim().ToLowerInvariant();
@@ -276,7 +276,7 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
         return (document with { MediaType = type }, null);
     }
 
-    /// <summary>Spec §1.7.3 step 5: every reference linked in this repository; all problems, in descriptor order.</summary>
+    /// <summary>Docker Registry HTTP API V2, 'Pushing an Image Manifest': every reference linked in this repository; all problems, in descriptor order.</summary>
     private async Task<List<ManifestProblem>> CheckReferencesAsync(string name, ManifestDocument document, CancellationToken ct)
     {
         var problems = new List<ManifestProblem>();

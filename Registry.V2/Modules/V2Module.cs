@@ -8,7 +8,7 @@ namespace Registry.V2.Modules;
 
 /// <summary>
 /// Maps everything under <c>/v2</c> to the dispatcher: the v2 routes cannot be ASP.NET route templates
-/// because a name may contain the route words and must be matched from the right (v2 spec §1.1).
+/// because a name may contain the route words and must be matched from the right (OCI distribution-spec v1.1, 'Endpoints').
 /// </summary>
 public sealed class V2Module : ICarterModule
 {

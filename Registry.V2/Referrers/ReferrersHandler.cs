@@ -8,7 +8,7 @@ using Registry.V2.Manifests;
 namespace Registry.V2.Referrers;
 
 /// <summary>
-/// <c>GET /v2/&lt;name&gt;/referrers/&lt;digest&gt;[?artifactType=]</c> (v2 spec §1.10, OCI 1.1): an image index of
+/// <c>GET /v2/&lt;name&gt;/referrers/&lt;digest&gt;[?artifactType=]</c> (OCI distribution-spec v1.1, 'Listing Referrers', OCI 1.1): an image index of
 /// the repository's manifests whose <c>subject</c> is the digest; never 404 for an unknown repository or subject.
 /// The referrers are found by reading the repository's revisions on each request (no separate reverse index),
 /// so the answer always agrees with the distribution tree, at a cost proportional to the number of revisions.

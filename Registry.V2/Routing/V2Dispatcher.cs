@@ -7,7 +7,7 @@ using Registry.V2.Http;
 namespace Registry.V2.Routing;
 
 /// <summary>
-/// Routes a <c>/v2</c> request by <see cref="V2Routes"/> (v2 spec §1.1) and applies the checks every route shares,
+/// Routes a <c>/v2</c> request by <see cref="V2Routes"/> (OCI distribution-spec v1.1, 'Endpoints') and applies the checks every route shares,
 /// in this order: unknown path 404 UNSUPPORTED; unknown method 405 with <c>Allow</c>; name grammar 400
 /// NAME_INVALID; read-only mode 405; the method's required access (401/403/429); then the method's handler.
 /// </summary>

@@ -4,7 +4,7 @@ namespace Registry.V2.Routing;
 public enum V2RouteKind { Base, Catalog, Tags, Manifest, Blob, UploadStart, Upload, Referrers }
 
 /// <summary>
-/// A request path under <c>/v2/</c> split into its route (v2 spec §1.1). <see cref="Name"/> and
+/// A request path under <c>/v2/</c> split into its route (OCI distribution-spec v1.1, 'Endpoints'). <see cref="Name"/> and
 /// <see cref="Reference"/> (tag, digest or upload id) are not validated here.
 /// </summary>
 public sealed record V2Route(V2RouteKind Kind, string Name = "", string Reference = "")

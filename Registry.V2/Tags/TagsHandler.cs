@@ -7,7 +7,7 @@ using Registry.V2.Manifests;
 namespace Registry.V2.Tags;
 
 /// <summary>
-/// <c>GET /v2/&lt;name&gt;/tags/list[?n=&amp;last=]</c> (v2 spec §1.8): the repository's tags in ordinal order,
+/// <c>GET /v2/&lt;name&gt;/tags/list[?n=&amp;last=]</c> (OCI distribution-spec v1.1, 'Listing Tags'): the repository's tags in ordinal order,
 /// dangling ones left out, paged with <c>Link</c> when more follow.
 /// </summary>
 public sealed class TagsHandler(ManifestStore store)

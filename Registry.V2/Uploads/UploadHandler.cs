@@ -12,7 +12,7 @@ using Registry.V2.Routing;
 namespace Registry.V2.Uploads;
 
 /// <summary>
-/// Blob uploads (v2 spec §1.6): <c>POST .../blobs/uploads/</c> (session, monolithic <c>?digest=</c>, cross-repository
+/// Blob uploads (Docker Registry HTTP API V2, 'Pushing An Image'): <c>POST .../blobs/uploads/</c> (session, monolithic <c>?digest=</c>, cross-repository
 /// <c>?mount=&amp;from=</c>) and <c>GET</c>/<c>HEAD</c>/<c>PATCH</c>/<c>PUT</c>/<c>DELETE .../blobs/uploads/&lt;uuid&gt;</c>.
 /// Every 202 and 204 and every 416 carries the upload headers (Location, bare Range, Docker-Upload-UUID).
 /// </summary>
@@ -24,7 +24,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
         var query = context.Request.Query;
         var mount = First(query, "mount");
         var from = First(query, "from");
-        // A mount that cannot be done is never an error: the client falls back to uploading (spec §8 item 12).
+        // A mount that cannot be done is never an error: the client falls back to uploading (docs/client-behaviour.md, 'V2 edge cases' item 12).
         if (mount is not null && from is not null && DistributionName.IsValid(from) && Digest.TryParse(mount, out var mounted)
             && await access.CanPullAsync(context, from, ct) && await blobs.MountAsync(name, mounted, from, ct) is not null)
             return Created(context, name, mounted);
@@ -113,7 +113,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
     }
 
     /// <summary>
-    /// Appends the request body (PATCH, or the final chunk of PUT) under the rules of v2 spec §1.6.3.
+    /// Appends the request body (PATCH, or the final chunk of PUT) under the rules of Docker Registry HTTP API V2, 'Chunked Upload'.
     /// Returns the error to answer, or null and the grown session.
     /// </summary>
     private async Task<(IResult? Error, UploadSession Session)> AppendBodyAsync(HttpContext context, UploadSession session, CancellationToken ct)
@@ -133,7 +133,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
         };
     }
 
-    /// <summary>The bare inclusive form <c>start-end</c> (spec §1.6.3); anything else, or start &gt; end, is null.</summary>
+    /// <summary>The bare inclusive form <c>start-end</c> (Docker Registry HTTP API V2, 'Chunked Upload'); anything else, or start &gt; end, is null.</summary>
     private static ChunkRange? ParseContentRange(string value)
     {
         var match = ContentRangePattern().Match(value.Trim());
@@ -152,7 +152,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
         return V2Results.Error(V2ErrorCode.RangeInvalid);
     }
 
-    /// <summary>The upload headers of spec §1.6.1 with an empty body.</summary>
+    /// <summary>The upload headers of Docker Registry HTTP API V2, 'Starting An Upload' with an empty body.</summary>
     private static IResult Progress(HttpContext context, int status, UploadSession session)
     {
         SetUploadHeaders(context, session);
@@ -179,7 +179,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
 
     private static IResult UploadUnknown() => V2Results.Error(V2ErrorCode.BlobUploadUnknown);
 
-    /// <summary>Blob bodies have no size limit (spec R5); they are streamed to storage, never buffered.</summary>
+    /// <summary>Blob bodies have no size limit (Docker Registry HTTP API V2, 'Chunked Upload'); they are streamed to storage, never buffered.</summary>
     private static void AllowUnlimitedBody(HttpContext context)
     {
         var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
@@ -192,7 +192,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
         || (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0)
         && context.Request.ContentLength != 0;
 
-    /// <summary>The first value of a query parameter (spec §1.6.4: multiple <c>digest</c>s use the first); null when absent or empty.</summary>
+    /// <summary>The first value of a query parameter (Docker Registry HTTP API V2, 'Completed Upload': multiple <c>digest</c>s use the first); null when absent or empty.</summary>
     private static string? First(IQueryCollection query, string key) =>
         query.TryGetValue(key, out var values) && values.Count > 0 && !string.IsNullOrEmpty(values[0]) ? values[0] : null;
 

@@ -14,7 +14,7 @@ namespace Registry.V2.Uploads;
 public sealed record UploadPart(long Offset, long Length, string Path);
 
 /// <summary>
-/// An upload session as stored under <c>_uploads/&lt;uuid&gt;/</c> of its repository (v2 spec §1.6.1).
+/// An upload session as stored under <c>_uploads/&lt;uuid&gt;/</c> of its repository (Docker Registry HTTP API V2, 'Starting An Upload').
 /// <see cref="Algorithm"/> is the digest algorithm hashed while receiving (sha256 unless the POST asked for another).
 /// </summary>
 public sealed record UploadSession(string Name, string Uuid, string Algorithm, IReadOnlyList<UploadPart> Parts)
@@ -34,7 +34,7 @@ public enum AppendOutcome { Appended, RangeInvalid, SizeInvalid }
 public enum CommitOutcome { Committed, DigestMismatch }
 
 /// <summary>
-/// Blob upload sessions kept on storage, so they survive restarts and work on every driver (v2 spec §1.6).
+/// Blob upload sessions kept on storage, so they survive restarts and work on every driver (Docker Registry HTTP API V2, 'Pushing An Image').
 /// The storage has no append, so each received chunk is its own object, published atomically: the first at
 /// <c>_uploads/&lt;uuid&gt;/data</c> (distribution's name), later ones at <c>parts/&lt;offset&gt;</c>. A chunk cut
 /// short publishes nothing, so the session size stays what it was. The digest of <c>data</c> is recorded as it
@@ -44,7 +44,7 @@ public enum CommitOutcome { Committed, DigestMismatch }
 /// </summary>
 public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blobs, KeyedLock locks)
 {
-    /// <summary>Sessions older than this are unknown (and left to purging, v2 spec §5.6).</summary>
+    /// <summary>Sessions older than this are unknown (and left to purging, docs/garbage-collection.md, 'Upload purging').</summary>
     public static readonly TimeSpan MaxAge = TimeSpan.FromHours(168);
 
     private const string DataName = "data";
@@ -53,7 +53,7 @@ public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blo
     private const string AlgorithmName = "algorithm";
     private const string CommitName = "commit";
 
-    /// <summary>The upload id grammar of v2 spec §1.1, minus the names no storage key may have.</summary>
+    /// <summary>The upload id grammar of OCI distribution-spec v1.1, 'Endpoints', minus the names no storage key may have.</summary>
     public static bool IsValidUuid(string? uuid) =>
         uuid is { Length: > 0 and <= 128 } && UuidPattern().IsMatch(uuid) && uuid.Trim('.').Length > 0;
 
@@ -149,7 +149,7 @@ public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blo
     }
 
     /// <summary>
-    /// Closes the session (v2 spec §1.6.4): hashes every received byte with <paramref name="digest"/>'s algorithm
+    /// Closes the session (Docker Registry HTTP API V2, 'Completed Upload'): hashes every received byte with <paramref name="digest"/>'s algorithm
     /// and, when it matches, commits the blob into the session's repository; the session is deleted either way.
     /// Blob data whose digest was not verified is never published.
     /// </summary>

@@ -60,7 +60,7 @@ public sealed class SqlitePrivateRepositories(SqliteIndexDatabase database) : IP
             .ToList();
     }
 
-    /// <summary>The relevance tier of spec §3.7.6 (0 exact repository part, 1 prefix, 2 name, 3 description only).</summary>
+    /// <summary>The relevance tier of Docker Hub API, 'Search' (0 exact repository part, 1 prefix, 2 name, 3 description only).</summary>
     internal static int Tier(string nameLower, string descriptionLower, string term)
     {
         var repository = nameLower[(nameLower.IndexOf('/') + 1)..];

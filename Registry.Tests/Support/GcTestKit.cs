@@ -11,10 +11,9 @@ using Registry.Core.Maintenance;
 using Registry.Core.Storage;
 using Registry.Index.Accounts;
 using Registry.Index.Search;
-using Registry.Tests.Support;
 using Registry.V1.Maintenance;
 
-namespace Registry.Tests.Maintenance;
+namespace Registry.Tests.Support;
 
 /// <summary>Storage snapshots, file-time backdating, a v2 layout seeder and a collector over a test registry's services.</summary>
 public static class GcTestKit

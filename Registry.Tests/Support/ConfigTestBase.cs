@@ -1,7 +1,7 @@
 using NUnit.Framework;
 using Registry.Core.Configuration;
 
-namespace Registry.Tests.Configuration;
+namespace Registry.Tests.Support;
 
 /// <summary>A temp folder per test for config files, and loaders that point at it.</summary>
 public abstract class ConfigTestBase
