@@ -155,7 +155,7 @@ internal sealed class RegistryLayerTarget(ChildServer server, HttpClient client)
         putJson.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         using (var response = await SendAsync(putJson, HttpCompletionOption.ResponseContentRead, cancellationToken))
         {
-            await ExpectOkAsync(response, "§3.5.5 PUT /v1/images/{id}/json", cancellationToken);
+            await ExpectOkAsync(response, "PUT /v1/images/{id}/json", cancellationToken);
         }
 
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -166,7 +166,7 @@ internal sealed class RegistryLayerTarget(ChildServer server, HttpClient client)
             var putLayer = new HttpRequestMessage(HttpMethod.Put, imagePath + "/layer") { Content = new LayerContent(size, seed, sha256) };
             putLayer.Headers.TransferEncodingChunked = true;
             using var response = await SendAsync(putLayer, HttpCompletionOption.ResponseContentRead, cancellationToken);
-            await ExpectOkAsync(response, "§3.5.2 PUT /v1/images/{id}/layer", cancellationToken);
+            await ExpectOkAsync(response, "PUT /v1/images/{id}/layer", cancellationToken);
             return true;
         });
 
@@ -174,10 +174,10 @@ internal sealed class RegistryLayerTarget(ChildServer server, HttpClient client)
         putChecksum.Headers.Add("X-Docker-Checksum-Payload", "sha256:" + Convert.ToHexStringLower(sha256.GetHashAndReset()));
         using (var response = await SendAsync(putChecksum, HttpCompletionOption.ResponseContentRead, cancellationToken))
         {
-            await ExpectOkAsync(response, "§3.5.3 PUT /v1/images/{id}/checksum with the §5.1 payload checksum", cancellationToken);
+            await ExpectOkAsync(response, "PUT /v1/images/{id}/checksum with the payload checksum", cancellationToken);
         }
 
-        var download = await DownloadAsync(imagePath + "/layer", size, "§3.5.1 GET /v1/images/{id}/layer", cancellationToken);
+        var download = await DownloadAsync(imagePath + "/layer", size, "GET /v1/images/{id}/layer", cancellationToken);
         return (new TransferResult(size, upSeconds, upCpu), download);
     }
 }
@@ -201,7 +201,7 @@ internal sealed class RegistryV2BlobTarget(ChildServer server, HttpClient client
             string location;
             using (var response = await SendAsync(post, HttpCompletionOption.ResponseContentRead, cancellationToken))
             {
-                await ExpectStatusAsync(response, HttpStatusCode.Accepted, "v2 §1.6.2 POST /v2/<name>/blobs/uploads/", cancellationToken);
+                await ExpectStatusAsync(response, HttpStatusCode.Accepted, "POST /v2/<name>/blobs/uploads/", cancellationToken);
                 location = response.Headers.Location!.OriginalString;
             }
 
@@ -209,7 +209,7 @@ internal sealed class RegistryV2BlobTarget(ChildServer server, HttpClient client
             patch.Headers.TransferEncodingChunked = true;
             using (var response = await SendAsync(patch, HttpCompletionOption.ResponseContentRead, cancellationToken))
             {
-                await ExpectStatusAsync(response, HttpStatusCode.Accepted, "v2 §1.6.3 PATCH <upload URL>", cancellationToken);
+                await ExpectStatusAsync(response, HttpStatusCode.Accepted, "PATCH <upload URL>", cancellationToken);
                 location = response.Headers.Location!.OriginalString;
             }
 
@@ -218,13 +218,13 @@ internal sealed class RegistryV2BlobTarget(ChildServer server, HttpClient client
             var put = new HttpRequestMessage(HttpMethod.Put, $"{location}{separator}digest={Uri.EscapeDataString(sent)}") { Content = new ByteArrayContent([]) };
             using (var response = await SendAsync(put, HttpCompletionOption.ResponseContentRead, cancellationToken))
             {
-                await ExpectStatusAsync(response, HttpStatusCode.Created, "v2 §1.6.4 PUT <upload URL>?digest=", cancellationToken);
+                await ExpectStatusAsync(response, HttpStatusCode.Created, "PUT <upload URL>?digest=", cancellationToken);
             }
 
             return sent;
         });
 
-        var download = await DownloadAsync($"/v2/{Repository}/blobs/{digest}", size, "v2 §1.4 GET /v2/<name>/blobs/<digest>", cancellationToken);
+        var download = await DownloadAsync($"/v2/{Repository}/blobs/{digest}", size, "GET /v2/<name>/blobs/<digest>", cancellationToken);
         return (new TransferResult(size, upSeconds, upCpu), download);
     }
 }
