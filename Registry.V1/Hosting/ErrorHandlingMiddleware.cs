@@ -1,17 +1,26 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Connections;
 using Registry.Core.Storage;
+using Registry.Index.Database;
 
 namespace Registry.V1.Hosting;
 
 /// <summary>
 /// Turns what escapes a handler into the protocol's error shape: a request the client broke (aborted body,
 /// bad chunking, too slow, too large) or a storage key that cannot exist is the client's 4xx; a store that
-/// failed (<see cref="StorageUnavailableException"/>) is a logged 503; anything else is a logged 500.
+/// failed (<see cref="StorageUnavailableException"/>) is a logged 503, an index database that cannot be reached
+/// (<see cref="IndexUnavailableException"/>) a 503 with <c>Retry-After</c> and one warning line; anything else is a logged 500.
 /// </summary>
 public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger)
 {
     /// <summary>The error clients get; the store's own answer (bucket, error code) goes to the log only.</summary>
     public const string StorageUnavailableMessage = "Storage unavailable, retry later";
+
+    /// <summary>The error clients get while the index database is down; its location and the driver's reason go to the log.</summary>
+    public const string IndexUnavailableMessage = "Index database unavailable, retry later";
+
+    /// <summary>How long clients are asked to wait before retrying while the index database is down.</summary>
+    public static readonly TimeSpan IndexRetryAfter = TimeSpan.FromSeconds(5);
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -45,6 +54,12 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
             logger.LogError(e, "Storage unavailable on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, e.Message);
             await WriteAsync(context, 503, StorageUnavailableMessage);
         }
+        catch (IndexUnavailableException e)
+        {
+            // A database restart or failover is expected operations, not a bug: one line without a stack trace.
+            logger.LogWarning("Index database unavailable on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, e.Message);
+            await WriteAsync(context, 503, IndexUnavailableMessage, IndexRetryAfter);
+        }
         catch (Exception e)
         {
             logger.LogError(e, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
@@ -59,7 +74,7 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
     private static bool IsMalformedRequestBody(IOException e) =>
         e.TargetSite?.DeclaringType?.FullName?.StartsWith("Microsoft.AspNetCore.Server.Kestrel.", StringComparison.Ordinal) == true;
 
-    private static async Task WriteAsync(HttpContext context, int status, string message)
+    private static async Task WriteAsync(HttpContext context, int status, string message, TimeSpan? retryAfter = null)
     {
         if (context.Response.HasStarted)
         {
@@ -67,6 +82,7 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
             return;
         }
         context.Response.Clear();
+        if (retryAfter is { } wait) context.Response.Headers.RetryAfter = wait.TotalSeconds.ToString(CultureInfo.InvariantCulture);
         await HostErrors.WriteAsync(context, status, message, message);
     }
 }

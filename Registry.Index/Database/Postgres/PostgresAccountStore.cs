@@ -12,33 +12,39 @@ public sealed class PostgresAccountStore(PostgresIndexDatabase database) : IAcco
     /// <inheritdoc />
     public async Task<CreateAccountResult> CreateAsync(string username, string password, string email, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        // Without a conflict target, DO NOTHING covers the unique email index as well as the name.
-        var inserted = await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO registry_accounts (username, email, password_hash, created)
-            VALUES (@username, @email, @hash, extract(epoch FROM now())::bigint)
-            ON CONFLICT DO NOTHING
-            """, new { username, email, hash = BCrypt.Net.BCrypt.HashPassword(password, 10) }, cancellationToken: ct));
-        return inserted == 1 ? CreateAccountResult.Created : CreateAccountResult.AlreadyExists;
+        return await database.RunAsync(async connection =>
+        {
+            // Without a conflict target, DO NOTHING covers the unique email index as well as the name.
+            var inserted = await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO registry_accounts (username, email, password_hash, created)
+                VALUES (@username, @email, @hash, extract(epoch FROM now())::bigint)
+                ON CONFLICT DO NOTHING
+                """, new { username, email, hash = BCrypt.Net.BCrypt.HashPassword(password, 10) }, cancellationToken: ct));
+            return inserted == 1 ? CreateAccountResult.Created : CreateAccountResult.AlreadyExists;
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task<string?> HashOfAsync(string username, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        return await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
-            "SELECT password_hash FROM registry_accounts WHERE username = @username", new { username }, cancellationToken: ct));
+        return await database.RunAsync(async connection =>
+        {
+            return await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+                "SELECT password_hash FROM registry_accounts WHERE username = @username", new { username }, cancellationToken: ct));
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task<bool> UpdateAsync(string username, string? password, string? email, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        var changed = await connection.ExecuteAsync(new CommandDefinition("""
-            UPDATE registry_accounts
-               SET password_hash = coalesce(@hash, password_hash), email = coalesce(@email, email)
-             WHERE username = @username
-            """, new { username, email, hash = password is null ? null : BCrypt.Net.BCrypt.HashPassword(password, 10) }, cancellationToken: ct));
-        return changed == 1;
+        return await database.RunAsync(async connection =>
+        {
+            var changed = await connection.ExecuteAsync(new CommandDefinition("""
+                UPDATE registry_accounts
+                   SET password_hash = coalesce(@hash, password_hash), email = coalesce(@email, email)
+                 WHERE username = @username
+                """, new { username, email, hash = password is null ? null : BCrypt.Net.BCrypt.HashPassword(password, 10) }, cancellationToken: ct));
+            return changed == 1;
+        }, ct);
     }
 }

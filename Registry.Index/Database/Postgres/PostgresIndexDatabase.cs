@@ -72,6 +72,33 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
 
     internal async Task<NpgsqlConnection> OpenConnectionAsync(CancellationToken ct) => await _dataSource.OpenConnectionAsync(ct);
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on a pooled connection. A server that cannot be reached (down, restarting, the
+    /// connection lost mid-statement) surfaces as <see cref="IndexUnavailableException"/>; the pool is cleared then,
+    /// so connections to a server that went away are not handed out again once it is back.
+    /// </summary>
+    internal async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken ct)
+    {
+        try
+        {
+            await using var connection = await OpenConnectionAsync(ct);
+            return await work(connection);
+        }
+        catch (Exception e) when (PostgresFaults.IsUnavailable(e))
+        {
+            _dataSource.Clear();
+            throw new IndexUnavailableException(Location, $"The index database '{Location}' is unavailable: {e.Message}", e);
+        }
+    }
+
+    /// <inheritdoc cref="RunAsync{T}"/>
+    internal Task RunAsync(Func<NpgsqlConnection, Task> work, CancellationToken ct) =>
+        RunAsync(async connection =>
+        {
+            await work(connection);
+            return true;
+        }, ct);
+
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     public void Dispose() => _dataSource.Dispose();

@@ -12,26 +12,32 @@ public sealed class PostgresPrivateRepositories(PostgresIndexDatabase database) 
     /// <inheritdoc />
     public async Task UpsertAsync(string name, string description, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await UpsertAsync(connection, null, name, description, ct);
+        await database.RunAsync(async connection =>
+        {
+            await UpsertAsync(connection, null, name, description, ct);
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task RemoveAsync(string name, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM registry_private_repositories WHERE name = @name", new { name }, cancellationToken: ct));
+        await database.RunAsync(async connection =>
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM registry_private_repositories WHERE name = @name", new { name }, cancellationToken: ct));
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_private_repositories", transaction: tx, cancellationToken: ct));
-        foreach (var entry in entries) await UpsertAsync(connection, tx, entry.Name, entry.Description, ct);
-        await tx.CommitAsync(ct);
+        await database.RunAsync(async connection =>
+        {
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_private_repositories", transaction: tx, cancellationToken: ct));
+            foreach (var entry in entries) await UpsertAsync(connection, tx, entry.Name, entry.Description, ct);
+            await tx.CommitAsync(ct);
+        }, ct);
     }
 
     /// <inheritdoc />
@@ -39,17 +45,19 @@ public sealed class PostgresPrivateRepositories(PostgresIndexDatabase database) 
     {
         if (owner is null && !everyone) return [];
         var term = query.ToLowerInvariant();
-        await using var connection = await database.OpenConnectionAsync(ct);
-        var rows = await connection.QueryAsync<(string Name, string Description)>(new CommandDefinition("""
-            SELECT name, description FROM registry_private_repositories
-             WHERE (@everyone OR namespace = @owner) AND (strpos(name_lower, @term) > 0 OR strpos(description_lower, @term) > 0)
-             ORDER BY CASE WHEN repo_lower = @term THEN 0
-                           WHEN starts_with(name_lower, @term) OR starts_with(repo_lower, @term) THEN 1
-                           WHEN strpos(name_lower, @term) > 0 THEN 2
-                           ELSE 3 END,
-                      name COLLATE "C"
-            """, new { term, owner = owner ?? "", everyone }, cancellationToken: ct));
-        return rows.Select(r => new SearchEntry(r.Name, r.Description)).ToList();
+        return await database.RunAsync(async connection =>
+        {
+            var rows = await connection.QueryAsync<(string Name, string Description)>(new CommandDefinition("""
+                SELECT name, description FROM registry_private_repositories
+                 WHERE (@everyone OR namespace = @owner) AND (strpos(name_lower, @term) > 0 OR strpos(description_lower, @term) > 0)
+                 ORDER BY CASE WHEN repo_lower = @term THEN 0
+                               WHEN starts_with(name_lower, @term) OR starts_with(repo_lower, @term) THEN 1
+                               WHEN strpos(name_lower, @term) > 0 THEN 2
+                               ELSE 3 END,
+                          name COLLATE "C"
+                """, new { term, owner = owner ?? "", everyone }, cancellationToken: ct));
+            return rows.Select(r => new SearchEntry(r.Name, r.Description)).ToList();
+        }, ct);
     }
 
     private static Task UpsertAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction? tx, string name, string description, CancellationToken ct)

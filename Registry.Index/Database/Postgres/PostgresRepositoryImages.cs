@@ -12,12 +12,14 @@ public sealed class PostgresRepositoryImages(PostgresIndexDatabase database) : I
     /// <inheritdoc />
     public async Task SetAsync(string repository, IEnumerable<string> imageIds, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM registry_image_repositories WHERE repository = @repository", new { repository }, tx, cancellationToken: ct));
-        await InsertAsync(connection, tx, repository, imageIds, ct);
-        await tx.CommitAsync(ct);
+        await database.RunAsync(async connection =>
+        {
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM registry_image_repositories WHERE repository = @repository", new { repository }, tx, cancellationToken: ct));
+            await InsertAsync(connection, tx, repository, imageIds, ct);
+            await tx.CommitAsync(ct);
+        }, ct);
     }
 
     /// <inheritdoc />
@@ -26,39 +28,49 @@ public sealed class PostgresRepositoryImages(PostgresIndexDatabase database) : I
     /// <inheritdoc />
     public async Task AddAsync(string repository, IEnumerable<string> imageIds, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await InsertAsync(connection, null, repository, imageIds, ct);
+        await database.RunAsync(async connection =>
+        {
+            await InsertAsync(connection, null, repository, imageIds, ct);
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<string>> RepositoriesOfAsync(string imageId, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        return (await connection.QueryAsync<string>(new CommandDefinition(
-            "SELECT repository FROM registry_image_repositories WHERE image_id = @imageId", new { imageId }, cancellationToken: ct))).ToList();
+        return await database.RunAsync(async connection =>
+        {
+            return (await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT repository FROM registry_image_repositories WHERE image_id = @imageId", new { imageId }, cancellationToken: ct))).ToList();
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task<bool> ContainsAsync(string repository, string imageId, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-            "SELECT EXISTS (SELECT 1 FROM registry_image_repositories WHERE image_id = @imageId AND repository = @repository)",
-            new { imageId, repository }, cancellationToken: ct));
+        return await database.RunAsync(async connection =>
+        {
+            return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT EXISTS (SELECT 1 FROM registry_image_repositories WHERE image_id = @imageId AND repository = @repository)",
+                new { imageId, repository }, cancellationToken: ct));
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task<long> CountAsync(CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM registry_image_repositories", cancellationToken: ct));
+        return await database.RunAsync(async connection =>
+        {
+            return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM registry_image_repositories", cancellationToken: ct));
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task ClearAsync(CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_image_repositories", cancellationToken: ct));
+        await database.RunAsync(async connection =>
+        {
+            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_image_repositories", cancellationToken: ct));
+        }, ct);
     }
 
     private static Task InsertAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction? tx, string repository, IEnumerable<string> imageIds, CancellationToken ct) =>

@@ -39,30 +39,36 @@ public sealed class PostgresSearchIndex(PostgresIndexDatabase database) : ISearc
     /// <inheritdoc />
     public async Task AddRepositoryAsync(string name, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO search_repositories (name, description, name_lower, repo_lower, description_lower) " +
-            "VALUES (@Name, '', @NameLower, @RepoLower, '') ON CONFLICT (name) DO NOTHING",
-            Row.Of(name, ""), cancellationToken: ct));
+        await database.RunAsync(async connection =>
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO search_repositories (name, description, name_lower, repo_lower, description_lower) " +
+                "VALUES (@Name, '', @NameLower, @RepoLower, '') ON CONFLICT (name) DO NOTHING",
+                Row.Of(name, ""), cancellationToken: ct));
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task SetDescriptionAsync(string name, string description, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("""
-            INSERT INTO search_repositories (name, description, name_lower, repo_lower, description_lower)
-            VALUES (@Name, @Description, @NameLower, @RepoLower, @DescriptionLower)
-            ON CONFLICT (name) DO UPDATE SET description = excluded.description, description_lower = excluded.description_lower
-            """, Row.Of(name, description), cancellationToken: ct));
+        await database.RunAsync(async connection =>
+        {
+            await connection.ExecuteAsync(new CommandDefinition("""
+                INSERT INTO search_repositories (name, description, name_lower, repo_lower, description_lower)
+                VALUES (@Name, @Description, @NameLower, @RepoLower, @DescriptionLower)
+                ON CONFLICT (name) DO UPDATE SET description = excluded.description, description_lower = excluded.description_lower
+                """, Row.Of(name, description), cancellationToken: ct));
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task RemoveRepositoryAsync(string name, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM search_repositories WHERE name = @name", new { name }, cancellationToken: ct));
+        await database.RunAsync(async connection =>
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM search_repositories WHERE name = @name", new { name }, cancellationToken: ct));
+        }, ct);
     }
 
     /// <inheritdoc />
@@ -75,21 +81,25 @@ public sealed class PostgresSearchIndex(PostgresIndexDatabase database) : ISearc
         var term = (query ?? "").ToLowerInvariant();
         var escaped = EscapeLike(term);
         var parameters = new { term, prefix = escaped + "%", contains = "%" + escaped + "%", offset, limit };
-        await using var connection = await database.OpenConnectionAsync(ct);
-        var rows = (await connection.QueryAsync<(string Name, string Description, int StarCount, long Total)>(
-            new CommandDefinition(PageSql, parameters, cancellationToken: ct))).ToList();
-        // Past the last match the page is empty and carries no total: count apart.
-        var total = rows.Count > 0
-            ? rows[0].Total
-            : offset == 0 ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountSql, parameters, cancellationToken: ct));
-        return new SearchPage(total, rows.Select(r => new SearchEntry(r.Name, r.Description, r.StarCount)).ToList());
+        return await database.RunAsync(async connection =>
+        {
+            var rows = (await connection.QueryAsync<(string Name, string Description, int StarCount, long Total)>(
+                new CommandDefinition(PageSql, parameters, cancellationToken: ct))).ToList();
+            // Past the last match the page is empty and carries no total: count apart.
+            var total = rows.Count > 0
+                ? rows[0].Total
+                : offset == 0 ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountSql, parameters, cancellationToken: ct));
+            return new SearchPage(total, rows.Select(r => new SearchEntry(r.Name, r.Description, r.StarCount)).ToList());
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task<long> CountAsync(CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM search_repositories", cancellationToken: ct));
+        return await database.RunAsync(async connection =>
+        {
+            return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM search_repositories", cancellationToken: ct));
+        }, ct);
     }
 
     /// <inheritdoc />
@@ -102,28 +112,30 @@ public sealed class PostgresSearchIndex(PostgresIndexDatabase database) : ISearc
         var latest = new Dictionary<string, SearchEntry>(StringComparer.Ordinal);
         foreach (var entry in entries) latest[entry.Name] = entry;
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM search_repositories", transaction: tx, cancellationToken: ct));
-        await using (var writer = await connection.BeginBinaryImportAsync(
-            "COPY search_repositories (name, description, star_count, name_lower, repo_lower, description_lower) FROM STDIN (FORMAT BINARY)", ct))
+        await database.RunAsync(async connection =>
         {
-            foreach (var entry in latest.Values)
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM search_repositories", transaction: tx, cancellationToken: ct));
+            await using (var writer = await connection.BeginBinaryImportAsync(
+                "COPY search_repositories (name, description, star_count, name_lower, repo_lower, description_lower) FROM STDIN (FORMAT BINARY)", ct))
             {
-                var row = Row.Of(entry.Name, entry.Description);
-                await writer.StartRowAsync(ct);
-                await writer.WriteAsync(row.Name, NpgsqlDbType.Text, ct);
-                await writer.WriteAsync(row.Description, NpgsqlDbType.Text, ct);
-                await writer.WriteAsync(entry.StarCount, NpgsqlDbType.Integer, ct);
-                await writer.WriteAsync(row.NameLower, NpgsqlDbType.Text, ct);
-                await writer.WriteAsync(row.RepoLower, NpgsqlDbType.Text, ct);
-                await writer.WriteAsync(row.DescriptionLower, NpgsqlDbType.Text, ct);
+                foreach (var entry in latest.Values)
+                {
+                    var row = Row.Of(entry.Name, entry.Description);
+                    await writer.StartRowAsync(ct);
+                    await writer.WriteAsync(row.Name, NpgsqlDbType.Text, ct);
+                    await writer.WriteAsync(row.Description, NpgsqlDbType.Text, ct);
+                    await writer.WriteAsync(entry.StarCount, NpgsqlDbType.Integer, ct);
+                    await writer.WriteAsync(row.NameLower, NpgsqlDbType.Text, ct);
+                    await writer.WriteAsync(row.RepoLower, NpgsqlDbType.Text, ct);
+                    await writer.WriteAsync(row.DescriptionLower, NpgsqlDbType.Text, ct);
+                }
+
+                await writer.CompleteAsync(ct);
             }
 
-            await writer.CompleteAsync(ct);
-        }
-
-        await tx.CommitAsync(ct);
+            await tx.CommitAsync(ct);
+        }, ct);
     }
 
     /// <summary><paramref name="term"/> as a <c>LIKE</c> pattern that matches only itself: <c>\</c>, <c>%</c> and <c>_</c> escaped.</summary>
