@@ -95,6 +95,25 @@ public sealed class PostgresServer : IAsyncDisposable
         return "";
     }
 
+    /// <summary>
+    /// A server of the caller's own, which it disposes: for a test that stops and restarts it
+    /// (<see cref="StopAsync"/>, <see cref="RestartAsync"/>) without taking the shared one from other tests.
+    /// </summary>
+    public static Task<PostgresServer> StartDedicatedAsync() => StartAsync(RequireAvailable());
+
+    /// <summary>Stops the server by PID with a fast shutdown (open sessions are ended); the data folder stays.</summary>
+    public async Task StopAsync()
+    {
+        if (_admin is not null) await _admin.DisposeAsync();
+        _admin = null;
+        Posix.Signal(_pid, SigInt);
+        if (!await WaitGoneAsync(_pid, StopTimeout)) throw new TimeoutException($"PostgreSQL (PID {_pid}) did not stop within {StopTimeout.TotalSeconds} s");
+        _pid = 0;
+    }
+
+    /// <summary>Starts the server stopped by <see cref="StopAsync"/> again, on the same port and data folder.</summary>
+    public Task RestartAsync() => StartOnPortAsync();
+
     /// <summary>A connection string (TCP, password) for <paramref name="database"/>.</summary>
     public string ConnectionString(string database) => new NpgsqlConnectionStringBuilder
     {
@@ -185,6 +204,11 @@ public sealed class PostgresServer : IAsyncDisposable
     private async Task StartServerAsync()
     {
         Port = FreePort.Next();
+        await StartOnPortAsync();
+    }
+
+    private async Task StartOnPortAsync()
+    {
         var options = $"-c listen_addresses=127.0.0.1 -p {Port} -k {Directory} -c fsync=off -c synchronous_commit=off " +
                       "-c full_page_writes=off -c max_connections=300";
         var data = Path.Combine(Directory, "data");

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Text.Json;
+using FluentAssertions;
+using NUnit.Framework;
+using Registry.Tests.Support;
+using Registry.V1.Hosting;
+
+namespace Registry.Tests.Faults;
+
+/// <summary>
+/// A registry process whose PostgreSQL index database goes down and comes back: what needs the database answers
+/// 503 with the V1 error body and <c>Retry-After</c> (never 500), what does not keeps working, and the instance
+/// recovers by itself. The server is this fixture's own, so stopping it takes nothing from other tests.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class IndexDatabaseDownTests
+{
+    private static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(30);
+
+    [Test]
+    public async Task Search_answers_503_while_postgresql_is_down_pulls_keep_working_and_search_recovers_when_it_is_back()
+    {
+        await using var server = await PostgresServer.StartDedicatedAsync();
+        var url = server.Url(await server.CreateDatabaseAsync("down"));
+        await using var registry = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["SQLALCHEMY_INDEX_DATABASE"] = url });
+        var client = registry.Client;
+        var id = V1Client.NewImageId();
+        var layer = V1Client.RandomBytes(1000);
+        (await client.PutIndexAsync("/v1/repositories/team/webapp/", $"[{{\"id\":\"{id}\"}}]").ReadAsync()).Status.Should().Be(200);
+        await client.PushImageAsync(id, layer);
+        (await client.PutTagAsync("team/webapp", "latest", id).ReadAsync()).Should().Be((200, "true"));
+        (await client.PutIndexAsync("/v1/repositories/team/webapp/images", "[]").ReadAsync()).Status.Should().Be(204);
+        SearchNames((await client.GetAsync("/v1/search?q=webapp").ReadAsync()).Body).Should().Equal("team/webapp");
+
+        await server.StopAsync();
+
+        // Twice: the first request meets the pooled connections the shutdown ended, the second a refused connect.
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var search = await client.GetAsync("/v1/search?q=webapp");
+            var body = await search.Content.ReadAsStringAsync();
+            ((int)search.StatusCode).Should().Be(503, body);
+            search.Header("Retry-After").Should().Be("5");
+            search.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
+            using var json = JsonDocument.Parse(body);
+            json.RootElement.GetProperty("error").GetString().Should().Be(ErrorHandlingMiddleware.IndexUnavailableMessage);
+        }
+        using (var pull = await client.GetAsync($"/v1/images/{id}/layer"))
+        {
+            ((int)pull.StatusCode).Should().Be(200);
+            (await pull.Content.ReadAsByteArrayAsync()).Should().Equal(layer);
+        }
+        (await client.GetAsync($"/v1/repositories/team/webapp/tags/latest").ReadAsync()).Should().Be((200, $"\"{id}\""));
+        (await client.GetAsync("/v1/_ping").ReadAsync()).Status.Should().Be(200);
+        var output = registry.Output;
+        output.Split('\n').Where(l => l.Contains("Index database unavailable on GET /v1/search", StringComparison.Ordinal))
+            .Should().HaveCount(2, output);
+        output.Should().NotContain("Unhandled error");
+
+        await server.RestartAsync();
+
+        var stopwatch = Stopwatch.StartNew();
+        (int Status, string Body) answer;
+        while (true)
+        {
+            answer = await client.GetAsync("/v1/search?q=webapp").ReadAsync();
+            if (answer.Status != 503 || stopwatch.Elapsed > RecoveryTimeout) break;
+            await Task.Delay(200);
+        }
+        answer.Status.Should().Be(200, answer.Body);
+        SearchNames(answer.Body).Should().Equal("team/webapp");
+        registry.Output.Should().NotContain("Unhandled error");
+    }
+
+    private static List<string?> SearchNames(string body)
+    {
+        using var json = JsonDocument.Parse(body);
+        return json.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("name").GetString()).ToList();
+    }
+}
