@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
 using FluentAssertions;
+using Npgsql;
 using NUnit.Framework;
+using Registry.Index.Database;
+using Registry.Index.Database.Postgres;
 using Registry.Tests.Support;
 using Registry.V1.Hosting;
 
@@ -10,7 +13,8 @@ namespace Registry.Tests.Faults;
 /// <summary>
 /// A registry process whose PostgreSQL index database goes down and comes back: what needs the database answers
 /// 503 with the V1 error body and <c>Retry-After</c> (never 500), what does not keeps working, and the instance
-/// recovers by itself. The server is this fixture's own, so stopping it takes nothing from other tests.
+/// recovers by itself; below the host, every PostgreSQL store reports the stopped server as
+/// <see cref="IndexUnavailableException"/>. Each test runs its own server, so stopping it takes nothing from other tests.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -71,6 +75,36 @@ public sealed class IndexDatabaseDownTests
         answer.Status.Should().Be(200, answer.Body);
         SearchNames(answer.Body).Should().Equal("team/webapp");
         registry.Output.Should().NotContain("Unhandled error");
+    }
+
+    [Test]
+    public async Task Every_store_reports_a_stopped_server_as_index_unavailable_and_works_again_after_a_restart()
+    {
+        await using var server = await PostgresServer.StartDedicatedAsync();
+        var name = await server.CreateDatabaseAsync("down");
+        await using var database = await PostgresIndexDatabase.OpenAsync(new NpgsqlConnectionStringBuilder(server.ConnectionString(name)), CancellationToken.None);
+        var search = await database.OpenSearchIndexAsync(cacheResults: false, CancellationToken.None);
+        var calls = new Dictionary<string, Func<Task>>
+        {
+            ["accounts"] = () => database.Accounts.HashOfAsync("someone", CancellationToken.None),
+            ["images"] = () => database.Images.CountAsync(CancellationToken.None),
+            ["private repositories"] = () => database.PrivateRepositories.SearchAsync("x", null, everyone: true, CancellationToken.None),
+            ["search"] = () => search.CountAsync(CancellationToken.None),
+        };
+        foreach (var call in calls.Values) await call();
+
+        await server.StopAsync();
+
+        foreach (var (store, call) in calls)
+        {
+            var failure = await call.Should().ThrowAsync<IndexUnavailableException>(store);
+            failure.Which.Location.Should().Be(database.Location);
+            failure.Which.Message.Should().StartWith($"The index database '{database.Location}' is unavailable: ").And.NotContain(PostgresServer.Password);
+        }
+
+        await server.RestartAsync();
+
+        foreach (var (store, call) in calls) await call.Should().NotThrowAsync(store);
     }
 
     private static List<string?> SearchNames(string body)
