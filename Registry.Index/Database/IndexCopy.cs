@@ -5,8 +5,8 @@ namespace Registry.Index.Database;
 /// <summary>The number of rows copied of each table by <see cref="IndexCopy.CopyAsync"/>.</summary>
 public sealed record IndexCopyCounts(int Accounts, int ImageMemberships, int PrivateRepositories, int SearchRepositories);
 
-/// <summary>The outcome of <see cref="IndexCopy.CopyAsync"/>: the counts, or the reason nothing was copied.</summary>
-public sealed record IndexCopyResult(IndexCopyCounts? Copied, string? Refusal);
+/// <summary>The outcome of <see cref="IndexCopy.CopyAsync"/>: the counts, or none when the destination was not empty and nothing was copied.</summary>
+public sealed record IndexCopyResult(IndexCopyCounts? Copied);
 
 /// <summary>
 /// Copies everything one index database holds into another, of either engine, through the store interfaces:
@@ -27,7 +27,7 @@ public static class IndexCopy
         try
         {
             if (!replace && await HoldsDataAsync(destination, to, ct))
-                return new IndexCopyResult(null, $"{destination.Location} already holds accounts or repositories; add --replace to overwrite them");
+                return new IndexCopyResult(null);
 
             var accounts = await source.Accounts.ListAllAsync(ct);
             var memberships = await source.Images.ListAllAsync(ct);
@@ -40,7 +40,7 @@ public static class IndexCopy
                 await destination.Images.AddAsync(repository.Key, repository.Select(m => m.ImageId), ct);
             await destination.PrivateRepositories.ReplaceAllAsync(privates, ct);
             await to.ReplaceAllAsync(searchRows, ct);
-            return new IndexCopyResult(new IndexCopyCounts(accounts.Count, memberships.Count, privates.Count, searchRows.Count), null);
+            return new IndexCopyResult(new IndexCopyCounts(accounts.Count, memberships.Count, privates.Count, searchRows.Count));
         }
         finally
         {

@@ -112,7 +112,7 @@ public static class Verbs
             return 1;
         }
         var destinationName = IndexDatabase.Describe(settings);
-        if (string.Equals(Path.GetFullPath(destinationName), sourcePath, StringComparison.Ordinal))
+        if (string.Equals(destinationName, sourcePath, StringComparison.Ordinal))
         {
             Console.Error.WriteLine($"copy-index: {sourcePath} is the configured index database itself");
             return 1;
@@ -125,7 +125,7 @@ public static class Verbs
             var result = await IndexCopy.CopyAsync(source, destination, args.Contains("--replace"), CancellationToken.None);
             if (result.Copied is not { } copied)
             {
-                Console.Error.WriteLine(result.Refusal);
+                Console.Error.WriteLine($"{destinationName} already holds accounts or repositories; add --replace to overwrite them");
                 return 1;
             }
             Console.WriteLine($"accounts: {copied.Accounts}");
