@@ -78,6 +78,19 @@ public class CopyIndexTests
         File.Exists(missing).Should().BeFalse();
     }
 
+    [Test]
+    public async Task Copying_the_configured_database_onto_itself_is_refused()
+    {
+        var path = Path.Combine(_root, "index.db");
+        await MakeSqliteIndexAsync(path);
+
+        var result = await RegistryProcess.RunOnceAsync(
+            new Dictionary<string, string?> { ["SQLALCHEMY_INDEX_DATABASE"] = "sqlite:///" + path }, "copy-index", "--from", path, "--replace");
+
+        result.ExitCode.Should().Be(1);
+        result.Stderr.Should().Be($"copy-index: {path} is the configured index database itself\n");
+    }
+
     /// <summary>What a registry on SQLite would have written: an account, image membership, a private and a public repository.</summary>
     private async Task MakeSqliteIndexAsync(string path)
     {
