@@ -13,6 +13,8 @@ try
             return Verbs.Htpasswd(args[1..]);
         case "reindex":
             return await Verbs.ReindexAsync();
+        case "copy-index":
+            return await Verbs.CopyIndexAsync(args[1..]);
         case "gc":
             return await Verbs.GcAsync(args[1..]);
         default:

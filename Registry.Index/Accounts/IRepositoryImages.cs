@@ -20,6 +20,9 @@ public interface IRepositoryImages
 
     Task<bool> ContainsAsync(string repository, string imageId, CancellationToken ct);
 
+    /// <summary>Every (repository, image) pair recorded, ordered by repository then image.</summary>
+    Task<IReadOnlyList<(string Repository, string ImageId)>> ListAllAsync(CancellationToken ct);
+
     /// <summary>Number of (image, repository) pairs recorded.</summary>
     Task<long> CountAsync(CancellationToken ct);
 

@@ -12,6 +12,9 @@ public interface IPrivateRepositories
     /// <summary>Removes the repository; no-op when absent.</summary>
     Task RemoveAsync(string name, CancellationToken ct);
 
+    /// <summary>Every private repository with its description, ordered by name.</summary>
+    Task<IReadOnlyList<SearchEntry>> ListAllAsync(CancellationToken ct);
+
     /// <summary>Replaces every private repository by <paramref name="entries"/>.</summary>
     Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct);
 

@@ -38,6 +38,9 @@ public interface ISearchIndex
     /// </summary>
     Task<SearchPage> SearchRangeAsync(string query, long offset, int limit, CancellationToken ct);
 
+    /// <summary>Every repository of the index with its description and star count, ordered by name (ordinal).</summary>
+    Task<IReadOnlyList<SearchEntry>> ListAllAsync(CancellationToken ct);
+
     /// <summary>Number of repositories in the index.</summary>
     Task<long> CountAsync(CancellationToken ct);
 

@@ -3,6 +3,7 @@ using Registry.Core.Maintenance;
 using Registry.Core.Storage;
 using Registry.Index;
 using Registry.Index.Database;
+using Registry.Index.Database.Sqlite;
 using Registry.Index.Accounts;
 using Registry.Index.Search;
 using Registry.V1.Maintenance;
@@ -76,6 +77,68 @@ public static class Verbs
         }
         Console.Write(report.ToText());
         return 0;
+    }
+
+    /// <summary>
+    /// <c>copy-index --from SQLITE [--replace]</c>: copies an SQLite index database (a file path or
+    /// <c>sqlite:///</c> URL) into the configured <c>sqlalchemy_index_database</c>, normally PostgreSQL, and prints
+    /// one line per table with the rows copied. A destination holding accounts or repositories is refused unless
+    /// <c>--replace</c>.
+    /// </summary>
+    public static async Task<int> CopyIndexAsync(string[] args)
+    {
+        var from = args.Length >= 2 && args[0] == "--from" ? args[1] : null;
+        var rest = args.Skip(2).ToArray();
+        if (from is null || rest.Any(a => a != "--replace"))
+        {
+            Console.Error.WriteLine("usage: copy-index --from SQLITE_FILE_OR_URL [--replace]");
+            return 2;
+        }
+        var settings = RegistryApp.LoadSettings(RegistryApp.ReadEnvironment());
+        string sourcePath;
+        try
+        {
+            sourcePath = SearchDatabaseLocation.Parse(from, Directory.GetCurrentDirectory());
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"copy-index --from: {e.Message.Replace(" (Parameter 'value')", "", StringComparison.Ordinal)}");
+            return 1;
+        }
+        // Opening an absent SQLite file would create an empty one and copy nothing.
+        if (!File.Exists(sourcePath))
+        {
+            Console.Error.WriteLine($"copy-index --from: no SQLite index database at {sourcePath}");
+            return 1;
+        }
+        var destinationName = IndexDatabase.Describe(settings);
+        if (string.Equals(destinationName, sourcePath, StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine($"copy-index: {sourcePath} is the configured index database itself");
+            return 1;
+        }
+
+        var source = await SqliteIndexDatabase.OpenAsync(sourcePath, CancellationToken.None);
+        var destination = await IndexDatabase.OpenAsync(settings, CancellationToken.None);
+        try
+        {
+            var result = await IndexCopy.CopyAsync(source, destination, args.Contains("--replace"), CancellationToken.None);
+            if (result.Copied is not { } copied)
+            {
+                Console.Error.WriteLine($"{destinationName} already holds accounts or repositories; add --replace to overwrite them");
+                return 1;
+            }
+            Console.WriteLine($"accounts: {copied.Accounts}");
+            Console.WriteLine($"image memberships: {copied.ImageMemberships}");
+            Console.WriteLine($"private repositories: {copied.PrivateRepositories}");
+            Console.WriteLine($"search repositories: {copied.SearchRepositories}");
+            Console.WriteLine($"copied {sourcePath} into {destinationName}");
+            return 0;
+        }
+        finally
+        {
+            if (destination is IAsyncDisposable disposable) await disposable.DisposeAsync();
+        }
     }
 
     /// <summary>The host's services, without the host: the verbs print their results and log nothing.</summary>

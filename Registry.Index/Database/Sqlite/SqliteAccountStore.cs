@@ -40,5 +40,25 @@ public sealed class SqliteAccountStore(SqliteIndexDatabase database) : IAccountS
         return changed == 1;
     }
 
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<StoredAccount>> ListAllAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return (await connection.QueryAsync<StoredAccount>(new CommandDefinition(
+            "SELECT username, email, password_hash AS PasswordHash, created FROM registry_accounts ORDER BY username", cancellationToken: ct))).ToList();
+    }
+
+    /// <inheritdoc />
+    public async Task ReplaceAllAsync(IEnumerable<StoredAccount> accounts, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_accounts", transaction: tx, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO registry_accounts (username, email, password_hash, created) VALUES (@Username, @Email, @PasswordHash, @Created)",
+            accounts, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+    }
+
     private Task<SqliteConnection> OpenAsync(CancellationToken ct) => database.OpenConnectionAsync(ct);
 }

@@ -36,6 +36,15 @@ public sealed class SqlitePrivateRepositories(SqliteIndexDatabase database) : IP
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<SearchEntry>> ListAllAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var rows = await connection.QueryAsync<(string Name, string Description)>(new CommandDefinition(
+            "SELECT name, description FROM registry_private_repositories ORDER BY name", cancellationToken: ct));
+        return rows.Select(r => new SearchEntry(r.Name, r.Description)).ToList();
+    }
+
+    /// <inheritdoc />
     public async Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);

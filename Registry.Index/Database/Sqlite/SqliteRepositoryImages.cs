@@ -50,6 +50,14 @@ public sealed class SqliteRepositoryImages(SqliteIndexDatabase database) : IRepo
             new { imageId, repository }, cancellationToken: ct)) > 0;
     }
 
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<(string Repository, string ImageId)>> ListAllAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return (await connection.QueryAsync<(string, string)>(new CommandDefinition(
+            "SELECT repository, image_id FROM registry_image_repositories ORDER BY repository, image_id", cancellationToken: ct))).ToList();
+    }
+
     public async Task<long> CountAsync(CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);

@@ -82,6 +82,15 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
         await OpenAsync(await SqliteIndexDatabase.RecreateAsync(filePath, ct), ct);
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<SearchEntry>> ListAllAsync(CancellationToken ct) => GuardAsync(async () =>
+    {
+        await using var connection = await OpenConnectionAsync(ct);
+        var rows = await connection.QueryAsync<(string Name, string Description, int StarCount)>(new CommandDefinition(
+            "SELECT name, description, star_count FROM search_repositories ORDER BY name", cancellationToken: ct));
+        return (IReadOnlyList<SearchEntry>)rows.Select(r => new SearchEntry(r.Name, r.Description, r.StarCount)).ToList();
+    });
+
+    /// <inheritdoc />
     public Task<long> CountAsync(CancellationToken ct) => GuardAsync(async () =>
     {
         await using var connection = await OpenConnectionAsync(ct);

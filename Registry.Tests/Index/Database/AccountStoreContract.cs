@@ -80,4 +80,18 @@ public abstract class AccountStoreContract
         (await _store.CreateAsync("bob", "password", "alice@example.com", default)).Should().Be(CreateAccountResult.Created);
         (await _store.CreateAsync("carol", "password", "new@example.com", default)).Should().Be(CreateAccountResult.AlreadyExists);
     }
+
+    [Test]
+    public async Task Accounts_replaced_as_stored_keep_their_hashes_and_list_in_ordinal_order()
+    {
+        await _store.CreateAsync("old", "password", "old@example.com", default);
+        var hash = BCrypt.Net.BCrypt.HashPassword("moved!", 10);
+        StoredAccount[] moved = [new("team-b", "b@example.com", hash, 1_700_000_000), new("teamb", "", hash, 1_700_000_001), new("alice", "", hash, 5)];
+
+        await _store.ReplaceAllAsync(moved, default);
+
+        (await _store.ListAllAsync(default)).Should().Equal(moved[2], moved[0], moved[1]);
+        (await _store.HashOfAsync("old", default)).Should().BeNull();
+        BCrypt.Net.BCrypt.Verify("moved!", await _store.HashOfAsync("teamb", default)).Should().BeTrue();
+    }
 }

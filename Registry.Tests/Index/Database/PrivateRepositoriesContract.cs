@@ -86,4 +86,13 @@ public abstract class PrivateRepositoriesContract
         (await _privates.SearchAsync("", "admin", everyone: true, default)).Should().Equal(
             new SearchEntry("alice/new", "fresh"), new SearchEntry("bob/other", ""));
     }
+
+    [Test]
+    public async Task Every_private_repository_lists_with_its_description_in_ordinal_order()
+    {
+        await _privates.UpsertAsync("team/ab", "second", default);
+        await _privates.UpsertAsync("team/a-z", "", default);
+
+        (await _privates.ListAllAsync(default)).Should().Equal(new SearchEntry("team/a-z", ""), new SearchEntry("team/ab", "second"));
+    }
 }

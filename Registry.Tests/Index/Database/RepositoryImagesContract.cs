@@ -94,4 +94,13 @@ public abstract class RepositoryImagesContract
         (await _images.RepositoriesOfAsync("aaaa", default)).Should().Equal("team/app");
         (await _images.RepositoriesOfAsync("bbbb", default)).Should().BeEmpty();
     }
+
+    [Test]
+    public async Task Every_pair_lists_by_repository_then_image()
+    {
+        await _images.SetAsync("team/ab", ["bbbb", "aaaa"], default);
+        await _images.AddAsync("team/a-z", ["bbbb"], default);
+
+        (await _images.ListAllAsync(default)).Should().Equal(("team/a-z", "bbbb"), ("team/ab", "aaaa"), ("team/ab", "bbbb"));
+    }
 }

@@ -342,4 +342,14 @@ public abstract class SearchIndexContract
 
     protected async Task<List<string>> Names(string query) =>
         (await _index.SearchAsync(query, 100, 1, default)).Results.Select(r => r.Name).ToList();
+
+    [Test]
+    public async Task Every_repository_lists_with_description_and_stars_in_ordinal_order()
+    {
+        await _index.ReplaceAllAsync([new SearchEntry("team/ab", "second", 7), new SearchEntry("team/a-z", "", 0)], default);
+        await _index.AddRepositoryAsync("library/ubuntu", default);
+
+        (await _index.ListAllAsync(default)).Should().Equal(
+            new SearchEntry("library/ubuntu", ""), new SearchEntry("team/a-z", ""), new SearchEntry("team/ab", "second", 7));
+    }
 }

@@ -1,0 +1,57 @@
+using Registry.Index.Search;
+
+namespace Registry.Index.Database;
+
+/// <summary>The number of rows copied of each table by <see cref="IndexCopy.CopyAsync"/>.</summary>
+public sealed record IndexCopyCounts(int Accounts, int ImageMemberships, int PrivateRepositories, int SearchRepositories);
+
+/// <summary>The outcome of <see cref="IndexCopy.CopyAsync"/>: the counts, or none when the destination was not empty and nothing was copied.</summary>
+public sealed record IndexCopyResult(IndexCopyCounts? Copied);
+
+/// <summary>
+/// Copies everything one index database holds into another, of either engine, through the store interfaces:
+/// accounts with their password hashes as stored (they cannot be rebuilt from storage), image membership,
+/// private repositories and the search rows with their descriptions and star counts. Used to move a registry
+/// from SQLite to PostgreSQL.
+/// </summary>
+public static class IndexCopy
+{
+    /// <summary>
+    /// Copies <paramref name="source"/> into <paramref name="destination"/>. A destination that already holds
+    /// accounts or repositories is left alone unless <paramref name="replace"/>, whose content is then replaced.
+    /// </summary>
+    public static async Task<IndexCopyResult> CopyAsync(IIndexDatabase source, IIndexDatabase destination, bool replace, CancellationToken ct)
+    {
+        var from = await source.OpenSearchIndexAsync(cacheResults: false, ct);
+        var to = await destination.OpenSearchIndexAsync(cacheResults: false, ct);
+        try
+        {
+            if (!replace && await HoldsDataAsync(destination, to, ct))
+                return new IndexCopyResult(null);
+
+            var accounts = await source.Accounts.ListAllAsync(ct);
+            var memberships = await source.Images.ListAllAsync(ct);
+            var privates = await source.PrivateRepositories.ListAllAsync(ct);
+            var searchRows = await from.ListAllAsync(ct);
+
+            await destination.Accounts.ReplaceAllAsync(accounts, ct);
+            await destination.Images.ClearAsync(ct);
+            foreach (var repository in memberships.GroupBy(m => m.Repository, StringComparer.Ordinal))
+                await destination.Images.AddAsync(repository.Key, repository.Select(m => m.ImageId), ct);
+            await destination.PrivateRepositories.ReplaceAllAsync(privates, ct);
+            await to.ReplaceAllAsync(searchRows, ct);
+            return new IndexCopyResult(new IndexCopyCounts(accounts.Count, memberships.Count, privates.Count, searchRows.Count));
+        }
+        finally
+        {
+            (from as IDisposable)?.Dispose();
+            (to as IDisposable)?.Dispose();
+        }
+    }
+
+    private static async Task<bool> HoldsDataAsync(IIndexDatabase database, ISearchIndex search, CancellationToken ct) =>
+        (await database.Accounts.ListAllAsync(ct)).Count > 0
+        || await database.Images.CountAsync(ct) > 0
+        || (await database.PrivateRepositories.ListAllAsync(ct)).Count > 0
+        || await search.CountAsync(ct) > 0;
+}
