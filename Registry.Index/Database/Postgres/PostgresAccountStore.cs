@@ -51,20 +51,24 @@ public sealed class PostgresAccountStore(PostgresIndexDatabase database) : IAcco
     /// <inheritdoc />
     public async Task<IReadOnlyList<StoredAccount>> ListAllAsync(CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        return (await connection.QueryAsync<StoredAccount>(new CommandDefinition(
-            "SELECT username, email, password_hash AS PasswordHash, created FROM registry_accounts ORDER BY username COLLATE \"C\"", cancellationToken: ct))).ToList();
+        return await database.RunAsync(async connection =>
+        {
+            return (await connection.QueryAsync<StoredAccount>(new CommandDefinition(
+                "SELECT username, email, password_hash AS PasswordHash, created FROM registry_accounts ORDER BY username COLLATE \"C\"", cancellationToken: ct))).ToList();
+        }, ct);
     }
 
     /// <inheritdoc />
     public async Task ReplaceAllAsync(IEnumerable<StoredAccount> accounts, CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_accounts", transaction: tx, cancellationToken: ct));
-        await connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO registry_accounts (username, email, password_hash, created) VALUES (@Username, @Email, @PasswordHash, @Created)",
-            accounts, tx, cancellationToken: ct));
-        await tx.CommitAsync(ct);
+        await database.RunAsync(async connection =>
+        {
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_accounts", transaction: tx, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO registry_accounts (username, email, password_hash, created) VALUES (@Username, @Email, @PasswordHash, @Created)",
+                accounts, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+        }, ct);
     }
 }

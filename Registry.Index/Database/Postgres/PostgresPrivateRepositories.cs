@@ -31,10 +31,12 @@ public sealed class PostgresPrivateRepositories(PostgresIndexDatabase database) 
     /// <inheritdoc />
     public async Task<IReadOnlyList<SearchEntry>> ListAllAsync(CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        var rows = await connection.QueryAsync<(string Name, string Description)>(new CommandDefinition(
-            "SELECT name, description FROM registry_private_repositories ORDER BY name COLLATE \"C\"", cancellationToken: ct));
-        return rows.Select(r => new SearchEntry(r.Name, r.Description)).ToList();
+        return await database.RunAsync(async connection =>
+        {
+            var rows = await connection.QueryAsync<(string Name, string Description)>(new CommandDefinition(
+                "SELECT name, description FROM registry_private_repositories ORDER BY name COLLATE \"C\"", cancellationToken: ct));
+            return rows.Select(r => new SearchEntry(r.Name, r.Description)).ToList();
+        }, ct);
     }
 
     /// <inheritdoc />

@@ -58,9 +58,11 @@ public sealed class PostgresRepositoryImages(PostgresIndexDatabase database) : I
     /// <inheritdoc />
     public async Task<IReadOnlyList<(string Repository, string ImageId)>> ListAllAsync(CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        return (await connection.QueryAsync<(string, string)>(new CommandDefinition(
-            "SELECT repository, image_id FROM registry_image_repositories ORDER BY repository COLLATE \"C\", image_id COLLATE \"C\"", cancellationToken: ct))).ToList();
+        return await database.RunAsync(async connection =>
+        {
+            return (await connection.QueryAsync<(string, string)>(new CommandDefinition(
+                "SELECT repository, image_id FROM registry_image_repositories ORDER BY repository COLLATE \"C\", image_id COLLATE \"C\"", cancellationToken: ct))).ToList();
+        }, ct);
     }
 
     /// <inheritdoc />

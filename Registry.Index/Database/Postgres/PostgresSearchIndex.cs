@@ -96,10 +96,12 @@ public sealed class PostgresSearchIndex(PostgresIndexDatabase database) : ISearc
     /// <inheritdoc />
     public async Task<IReadOnlyList<SearchEntry>> ListAllAsync(CancellationToken ct)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        var rows = await connection.QueryAsync<(string Name, string Description, int StarCount)>(new CommandDefinition(
-            "SELECT name, description, star_count FROM search_repositories ORDER BY name COLLATE \"C\"", cancellationToken: ct));
-        return rows.Select(r => new SearchEntry(r.Name, r.Description, r.StarCount)).ToList();
+        return await database.RunAsync(async connection =>
+        {
+            var rows = await connection.QueryAsync<(string Name, string Description, int StarCount)>(new CommandDefinition(
+                "SELECT name, description, star_count FROM search_repositories ORDER BY name COLLATE \"C\"", cancellationToken: ct));
+            return rows.Select(r => new SearchEntry(r.Name, r.Description, r.StarCount)).ToList();
+        }, ct);
     }
 
     /// <inheritdoc />
