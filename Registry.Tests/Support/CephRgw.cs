@@ -23,8 +23,7 @@ public sealed class CephRgw : IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
     private static readonly string[] Tools = ["radosgw", "ceph-mon", "ceph-osd", "monmaptool", "ceph", "radosgw-admin"];
-    private static readonly Lock SharedLock = new();
-    private static Task<CephRgw>? _shared;
+    private static readonly SharedServer<CephRgw> Shared = new("Ceph RGW");
 
     private readonly ProcessOutput _output = new();
     private readonly List<Process> _daemons = [];
@@ -51,32 +50,11 @@ public sealed class CephRgw : IAsyncDisposable
     public static Task<CephRgw> SharedAsync()
     {
         RequireAvailable();
-        lock (SharedLock)
-        {
-            return _shared ??= StartAsync();
-        }
+        return Shared.GetAsync(() => StartAsync());
     }
 
     /// <summary>Stops the shared gateway if one was started.</summary>
-    public static async Task StopSharedAsync()
-    {
-        Task<CephRgw>? shared;
-        lock (SharedLock)
-        {
-            shared = _shared;
-            _shared = null;
-        }
-        if (shared is null) return;
-        try
-        {
-            await (await shared).DisposeAsync();
-        }
-        catch (Exception e) when (shared.IsFaulted)
-        {
-            // It never started; its start-up failure was reported by the tests that asked for it.
-            await TestContext.Progress.WriteLineAsync($"shared Ceph RGW had failed to start: {e.Message}");
-        }
-    }
+    public static Task StopSharedAsync() => Shared.StopAsync();
 
     /// <summary>Ignores (locally) or fails (CI=true) the current test when Ceph's daemons are not installed.</summary>
     public static void RequireAvailable()

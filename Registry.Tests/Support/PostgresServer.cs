@@ -20,8 +20,7 @@ public sealed class PostgresServer : IAsyncDisposable
     private const int SigInt = 2;
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
-    private static readonly Lock SharedLock = new();
-    private static Task<PostgresServer>? _shared;
+    private static readonly SharedServer<PostgresServer> Shared = new("PostgreSQL");
 
     private readonly string _bin;
     private NpgsqlDataSource? _admin;
@@ -45,32 +44,11 @@ public sealed class PostgresServer : IAsyncDisposable
     public static Task<PostgresServer> SharedAsync()
     {
         var bin = RequireAvailable();
-        lock (SharedLock)
-        {
-            return _shared ??= StartAsync(bin);
-        }
+        return Shared.GetAsync(() => StartAsync(bin));
     }
 
     /// <summary>Stops the shared server if one was started.</summary>
-    public static async Task StopSharedAsync()
-    {
-        Task<PostgresServer>? shared;
-        lock (SharedLock)
-        {
-            shared = _shared;
-            _shared = null;
-        }
-        if (shared is null) return;
-        try
-        {
-            await (await shared).DisposeAsync();
-        }
-        catch (Exception e) when (shared.IsFaulted)
-        {
-            // It never started; its start-up failure was reported by the tests that asked for it.
-            await TestContext.Progress.WriteLineAsync($"shared PostgreSQL had failed to start: {e.Message}");
-        }
-    }
+    public static Task StopSharedAsync() => Shared.StopAsync();
 
     /// <summary>
     /// The bin folder of the newest installed PostgreSQL. Ignores (locally) or fails (CI=true) the current test
