@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Registry.Core.Concurrency;
 using Registry.Core.Configuration;
 using Registry.Core.Storage;
@@ -60,12 +61,15 @@ public static class CoreServices
         }
     }
 
+    /// <summary>The registry's log line: one line per entry, UTC timestamp first.</summary>
+    public static void ConsoleFormat(SimpleConsoleFormatterOptions options)
+    {
+        options.SingleLine = true;
+        options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        options.UseUtcTimestamp = true;
+    }
+
     // The storage driver exists before the host's logging does; this logger writes the same single-line format.
     private static readonly Lazy<ILogger> StorageLogger = new(() =>
-        LoggerFactory.Create(b => b.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        })).CreateLogger<S3StorageDriver>());
+        LoggerFactory.Create(b => b.AddSimpleConsole(ConsoleFormat)).CreateLogger<S3StorageDriver>());
 }

@@ -71,7 +71,13 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
     /// Kestrel reports some broken request framing (a chunk size that overflows) as a plain IOException thrown from its
     /// own body reader rather than a BadHttpRequestException; it is still the client's malformed request.
     /// </summary>
-    private static bool IsMalformedRequestBody(IOException e) =>
+    private static bool IsMalformedRequestBody(IOException e) => IsThrownByKestrel(e);
+
+    /// <summary>
+    /// Kestrel throws plain IOExceptions for some failures (malformed request framing, an address it cannot bind);
+    /// where it was thrown tells them from the application's own I/O errors.
+    /// </summary>
+    internal static bool IsThrownByKestrel(IOException e) =>
         e.TargetSite?.DeclaringType?.FullName?.StartsWith("Microsoft.AspNetCore.Server.Kestrel.", StringComparison.Ordinal) == true;
 
     private static async Task WriteAsync(HttpContext context, int status, string message, TimeSpan? retryAfter = null)

@@ -100,7 +100,7 @@ public static class RegistryApp
         {
             await app.StartAsync();
         }
-        catch (IOException e) when (IsKestrelBindFailure(e))
+        catch (IOException e) when (ErrorHandlingMiddleware.IsThrownByKestrel(e))
         {
             throw new ConfigException(
                 $"start-up error in flavor \"{settings.Flavor}\": the listen address (from --urls, ASPNETCORE_URLS or " +
@@ -113,9 +113,6 @@ public static class RegistryApp
         await app.WaitForShutdownAsync();
         await app.DisposeAsync();
     }
-
-    private static bool IsKestrelBindFailure(IOException e) =>
-        e.TargetSite?.DeclaringType?.FullName?.StartsWith("Microsoft.AspNetCore.Server.Kestrel.", StringComparison.Ordinal) == true;
 
     /// <summary>Warns about each configured key this server does not implement, then says in one line what it serves.</summary>
     private static void LogStartup(ILogger logger, RegistrySettings settings, string urls)
@@ -156,11 +153,6 @@ public static class RegistryApp
         // A failed start is reported by RunAsync in one line; the host's own report of it is a stack trace.
         logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         logging.AddFilter("Registry", min);
-        logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
+        logging.AddSimpleConsole(CoreServices.ConsoleFormat);
     }
 }
