@@ -29,9 +29,9 @@ public class SqliteIndexDatabaseTests
         var database = await SqliteIndexDatabase.OpenAsync(path, default);
 
         database.Location.Should().Be(path);
-        (await ScalarAsync<long>(path, "SELECT version FROM registry_schema_version WHERE id = 0")).Should().Be(LatestVersion);
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
-        (await ScalarAsync<long>(path, """
+        (await SqliteFile.ScalarAsync<long>(path, "SELECT version FROM registry_schema_version WHERE id = 0")).Should().Be(LatestVersion);
+        (await SqliteFile.ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
+        (await SqliteFile.ScalarAsync<long>(path, """
             SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (
                 'registry_accounts', 'registry_image_repositories', 'registry_private_repositories',
                 'search_repositories', 'search_short_terms', 'search_fts', 'search_meta')
@@ -47,8 +47,8 @@ public class SqliteIndexDatabaseTests
         var database = await SqliteIndexDatabase.OpenAsync(path, default);
         using var search = (SqliteSearchIndex)await database.OpenSearchIndexAsync(cacheResults: false, default);
 
-        (await ScalarAsync<long>(path, "SELECT version FROM registry_schema_version WHERE id = 0")).Should().Be(LatestVersion);
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
+        (await SqliteFile.ScalarAsync<long>(path, "SELECT version FROM registry_schema_version WHERE id = 0")).Should().Be(LatestVersion);
+        (await SqliteFile.ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
         BCrypt.Net.BCrypt.Verify("s3cret!", await database.Accounts.HashOfAsync("alice", default)).Should().BeTrue();
         (await database.Accounts.CreateAsync("bob", "password", "alice@example.com", default))
             .Should().Be(Registry.Index.Accounts.CreateAccountResult.AlreadyExists);
@@ -62,7 +62,7 @@ public class SqliteIndexDatabaseTests
         await database.Images.AddAsync("library/app", ["cccc"], default);
         var reopened = await SqliteIndexDatabase.OpenAsync(path, default);
 
-        (await ScalarAsync<long>(path, "SELECT version FROM registry_schema_version WHERE id = 0")).Should().Be(LatestVersion);
+        (await SqliteFile.ScalarAsync<long>(path, "SELECT version FROM registry_schema_version WHERE id = 0")).Should().Be(LatestVersion);
         (await reopened.Images.CountAsync(default)).Should().Be(4);
         (await search.SearchAsync("app", 25, 1, default)).NumResults.Should().Be(3);
     }
@@ -72,7 +72,7 @@ public class SqliteIndexDatabaseTests
     {
         var path = _directory.File("index.db");
         await SqliteIndexDatabase.OpenAsync(path, default);
-        await ExecuteAsync(path, "UPDATE registry_schema_version SET version = 99");
+        await SqliteFile.ExecuteAsync(path, "UPDATE registry_schema_version SET version = 99");
 
         var act = () => SqliteIndexDatabase.OpenAsync(path, default);
 
@@ -93,7 +93,7 @@ public class SqliteIndexDatabaseTests
             await search.ReplaceAllAsync([new SearchEntry("library/app", "The app", 2), new SearchEntry("team/apple", "")], default);
         }
 
-        await ExecuteAsync(path, $"""
+        await SqliteFile.ExecuteAsync(path, $"""
             DROP TABLE registry_schema_version;
             DROP TABLE registry_accounts;
             DROP TABLE registry_image_repositories;
@@ -125,17 +125,5 @@ public class SqliteIndexDatabaseTests
             INSERT INTO registry_private_repositories VALUES ('alice/secret', 'alice', 'Not for you', 'alice/secret', 'not for you');
             """);
         SqliteConnection.ClearAllPools();
-    }
-
-    private static async Task<T> ScalarAsync<T>(string path, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={path}");
-        return (await connection.ExecuteScalarAsync<T>(sql))!;
-    }
-
-    private static async Task ExecuteAsync(string path, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={path}");
-        await connection.ExecuteAsync(sql);
     }
 }

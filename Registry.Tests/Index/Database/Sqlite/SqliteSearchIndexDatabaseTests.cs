@@ -27,15 +27,15 @@ public class SqliteSearchIndexDatabaseTests
 
         index.FilePath.Should().Be(path);
         (await index.CountAsync(default)).Should().Be(0);
-        (await ScalarAsync<string>(path, "PRAGMA journal_mode")).Should().Be("wal");
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
+        (await SqliteFile.ScalarAsync<string>(path, "PRAGMA journal_mode")).Should().Be("wal");
+        (await SqliteFile.ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
     }
 
     [Test]
     public async Task Open_upgrades_a_database_of_the_original_registry_and_reopening_is_idempotent()
     {
         var path = _directory.File("docker-registry.db");
-        await ExecuteAsync(path, """
+        await SqliteFile.ExecuteAsync(path, """
             CREATE TABLE version (id INTEGER NOT NULL, PRIMARY KEY (id));
             INSERT INTO version VALUES (1);
             CREATE TABLE repository (
@@ -46,7 +46,7 @@ public class SqliteSearchIndexDatabaseTests
 
         var index = await SqliteSearchIndex.OpenAsync(path, default);
 
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
+        (await SqliteFile.ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
         (await index.SearchAsync("", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
             new SearchEntry("library/busybox", ""),
             new SearchEntry("team/app", "An App"),
@@ -59,9 +59,9 @@ public class SqliteSearchIndexDatabaseTests
 
         (await reopened.SearchAsync("", 25, 1, default)).Results.Select(r => r.Name).Should()
             .Equal("team/app", "team/new");
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
+        (await SqliteFile.ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
         // The original's own table is left as it was.
-        (await ScalarAsync<long>(path, "SELECT count(*) FROM repository")).Should().Be(2);
+        (await SqliteFile.ScalarAsync<long>(path, "SELECT count(*) FROM repository")).Should().Be(2);
     }
 
     [Test]
@@ -72,7 +72,7 @@ public class SqliteSearchIndexDatabaseTests
         await first.ReplaceAllAsync([new SearchEntry("team/app", "An App", 3), new SearchEntry("team/apple", "")], default);
         first.Dispose();
         // What version 1 left behind: no row version, no partial index, the wide ordering index.
-        await ExecuteAsync(path, """
+        await SqliteFile.ExecuteAsync(path, """
             DROP TRIGGER search_repositories_version_au;
             DROP TRIGGER search_repositories_ai;
             DROP TRIGGER search_repositories_ad;
@@ -93,8 +93,8 @@ public class SqliteSearchIndexDatabaseTests
         var index = await SqliteSearchIndex.OpenAsync(path, default);
         index.CacheResults = false;
 
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
-        (await ScalarAsync<long>(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('search_meta', 'ix_search_described')"))
+        (await SqliteFile.ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
+        (await SqliteFile.ScalarAsync<long>(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('search_meta', 'ix_search_described')"))
             .Should().Be(2);
         (await index.SearchAsync("app", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(2, [
             new SearchEntry("team/app", "An App", 3), new SearchEntry("team/apple", "")]), o => o.WithStrictOrdering());
@@ -115,7 +115,7 @@ public class SqliteSearchIndexDatabaseTests
         ], default);
         first.Dispose();
         // What version 2 left behind: no order key; the full-text rowid and the ordering indexes by id and name.
-        await ExecuteAsync(path, """
+        await SqliteFile.ExecuteAsync(path, """
             DROP TRIGGER search_repositories_ai;
             DROP TRIGGER search_repositories_ad;
             DROP TRIGGER search_repositories_au;
@@ -154,8 +154,8 @@ public class SqliteSearchIndexDatabaseTests
         var index = await SqliteSearchIndex.OpenAsync(path, default);
         index.CacheResults = false;
 
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
-        (await ScalarAsync<long>(path, "SELECT count(DISTINCT order_key) FROM search_repositories WHERE order_key > 0")).Should().Be(4);
+        (await SqliteFile.ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
+        (await SqliteFile.ScalarAsync<long>(path, "SELECT count(DISTINCT order_key) FROM search_repositories WHERE order_key > 0")).Should().Be(4);
         (await index.SearchAsync("app", 2, 2, default)).Should().BeEquivalentTo(new SearchPage(4, [
             new SearchEntry("a/zapp", "", 1), new SearchEntry("b/other", "for the app")]), o => o.WithStrictOrdering());
         await index.SetDescriptionAsync("c/new", "an app too", default);
@@ -175,7 +175,7 @@ public class SqliteSearchIndexDatabaseTests
             new SearchEntry("b/other", "about q")], default);
         first.Dispose();
         // What version 3 left behind: no mask column, the ordering index without it.
-        await ExecuteAsync(path, """
+        await SqliteFile.ExecuteAsync(path, """
             DROP TRIGGER search_repositories_mask_au;
             DROP INDEX ix_search_order;
             ALTER TABLE search_repositories DROP COLUMN name_mask;
@@ -187,11 +187,11 @@ public class SqliteSearchIndexDatabaseTests
         var index = await SqliteSearchIndex.OpenAsync(path, default);
         index.CacheResults = false;
 
-        (await ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
+        (await SqliteFile.ScalarAsync<long>(path, "PRAGMA user_version")).Should().Be(4);
         // t, e, a, m, p and '/' each have a bit of their own: 0, 4, 12, 15, 19 and 39.
-        (await ScalarAsync<long>(path, "SELECT name_mask FROM search_repositories WHERE name = 'team/app'"))
+        (await SqliteFile.ScalarAsync<long>(path, "SELECT name_mask FROM search_repositories WHERE name = 'team/app'"))
             .Should().Be(549756375057);
-        (await ScalarAsync<long>(path, "SELECT count(*) FROM pragma_index_info('ix_search_order') WHERE name = 'name_mask'"))
+        (await SqliteFile.ScalarAsync<long>(path, "SELECT count(*) FROM pragma_index_info('ix_search_order') WHERE name = 'name_mask'"))
             .Should().Be(1);
         (await index.SearchAsync("q", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(3, [
             new SearchEntry("q/zap", ""), new SearchEntry("a/Üq", "qq"), new SearchEntry("b/other", "about q")]),
@@ -214,9 +214,9 @@ public class SqliteSearchIndexDatabaseTests
         await index.ReplaceAllAsync([new SearchEntry("team/app", ""), new SearchEntry("team/other", "")], default);
 
         // Counts of short terms are kept by the registry alone, so a trigram term shows it: the full-text index follows.
-        await ExecuteAsync(path, "UPDATE search_repositories SET name_lower = 'team/appz' WHERE name = 'team/app'");
+        await SqliteFile.ExecuteAsync(path, "UPDATE search_repositories SET name_lower = 'team/appz' WHERE name = 'team/app'");
 
-        (await ScalarAsync<long>(path, "SELECT name_mask FROM search_repositories WHERE name = 'team/app'")).Should().Be(-1);
+        (await SqliteFile.ScalarAsync<long>(path, "SELECT name_mask FROM search_repositories WHERE name = 'team/app'")).Should().Be(-1);
         (await index.SearchAsync("ppz", 25, 1, default)).Should().BeEquivalentTo(new SearchPage(1, [
             new SearchEntry("team/app", "")]), o => o.WithStrictOrdering());
     }
@@ -226,7 +226,7 @@ public class SqliteSearchIndexDatabaseTests
     {
         var path = _directory.File("index.db");
         await SqliteSearchIndex.OpenAsync(path, default);
-        await ExecuteAsync(path, "PRAGMA user_version = 99");
+        await SqliteFile.ExecuteAsync(path, "PRAGMA user_version = 99");
 
         var act = () => SqliteSearchIndex.OpenAsync(path, default);
 
@@ -277,7 +277,7 @@ public class SqliteSearchIndexDatabaseTests
         }
 
         (await first.CountAsync(default)).Should().Be(expected.Count);
-        (await ScalarAsync<long>(path, "SELECT count(*) FROM search_repositories")).Should().Be(expected.Count);
+        (await SqliteFile.ScalarAsync<long>(path, "SELECT count(*) FROM search_repositories")).Should().Be(expected.Count);
         var all = new List<SearchEntry>();
         for (var page = 1; page <= 5; page++)
         {
@@ -349,17 +349,5 @@ public class SqliteSearchIndexDatabaseTests
 
         (await recreated.CountAsync(default)).Should().Be(1);
         Directory.GetFiles(_directory.Path, "index.db.corrupt-*").Should().BeEmpty();
-    }
-
-    private static async Task<T> ScalarAsync<T>(string path, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={path}");
-        return (await connection.ExecuteScalarAsync<T>(sql))!;
-    }
-
-    private static async Task ExecuteAsync(string path, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={path}");
-        await connection.ExecuteAsync(sql);
     }
 }
