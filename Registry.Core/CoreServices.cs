@@ -3,7 +3,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Registry.Core.Concurrency;
 using Registry.Core.Configuration;
+using Registry.Core.Redis;
 using Registry.Core.Storage;
+using Registry.Core.Storage.Caching;
 
 namespace Registry.Core;
 
@@ -15,14 +17,30 @@ public static class CoreServices
 
     /// <summary>
     /// Adds the settings, <see cref="AuthSettings"/>, <see cref="GcSettings"/>, the storage driver (created now, so
-    /// that a storage path that cannot be created stops start-up with one line) and the coordinators.
+    /// that a storage path that cannot be created stops start-up with one line; with its small files cached in Redis
+    /// when <c>cache_lru</c> is set), the shared Redis connection of <c>cache</c> and the coordinators.
     /// </summary>
     public static IServiceCollection AddRegistryCore(this IServiceCollection services, RegistrySettings settings)
     {
         services.AddSingleton(settings);
         services.AddSingleton(settings.Auth);
         services.AddSingleton(settings.Gc);
-        services.AddSingleton(CreateStorage(settings));
+        var storage = CreateStorage(settings);
+        if (settings.Cache.Lru is { } lru)
+        {
+            services.AddSingleton<IStorageDriver>(sp =>
+            {
+                var logger = Logger(sp, typeof(RedisFileCache));
+                var connection = new RedisConnection(lru, "file cache (cache_lru)", logger);
+                return new CachingStorageDriver(storage, new RedisFileCache(connection, FileCacheNamespace(settings), settings.Cache.LruTtl, logger));
+            });
+        }
+        else
+        {
+            services.AddSingleton(storage);
+        }
+        if (settings.Cache.Redis is { } redis)
+            services.AddSingleton<IRedisConnection>(sp => new RedisConnection(redis, "cache", Logger(sp, typeof(RedisConnection))));
         services.AddSingleton<KeyedLock>();
         services.AddSingleton<GcCoordinator>();
         return services;
@@ -47,6 +65,15 @@ public static class CoreServices
         "inmemory" => "in memory",
         _ => settings.StoragePath,
     };
+
+    /// <summary>
+    /// The key prefix of the file cache: the same on every instance that shares the storage (kind and location as
+    /// start-up names them), different for registries on other storage that share the Redis database.
+    /// </summary>
+    public static string FileCacheNamespace(RegistrySettings settings) => $"registry:files:{settings.Storage}:{DescribeStorage(settings)}:";
+
+    private static ILogger Logger(IServiceProvider services, Type category) =>
+        services.GetService<ILoggerFactory>()?.CreateLogger(category.FullName!) ?? StorageLogger.Value;
 
     private static FileSystemStorageDriver CreateFileStorage(RegistrySettings settings)
     {

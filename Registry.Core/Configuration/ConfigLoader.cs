@@ -145,6 +145,7 @@ public static class ConfigLoader
             SearchResultCache = read.Boolean("search_result_cache") ?? true,
             Auth = AuthSettings.Read(read, workingDirectory),
             Gc = GcSettings.Read(read),
+            Cache = CacheSettings.Read(read),
             S3 = S3Section.Read(read, storage, storagePath),
             Tls = TlsSettings.Read(read),
             Listen = ListenAddress.Read(environment, read.Context),

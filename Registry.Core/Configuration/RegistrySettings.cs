@@ -3,7 +3,7 @@ namespace Registry.Core.Configuration;
 /// <summary>
 /// The resolved, validated settings of one flavor (docs/configuration.md). Immutable; built once at start-up by
 /// <see cref="ConfigLoader"/>, which also reads each section into its typed record (<see cref="Auth"/>,
-/// <see cref="S3"/>, <see cref="Gc"/>, <see cref="Tls"/>, <see cref="Listen"/>). <see cref="Values"/> keeps every
+/// <see cref="S3"/>, <see cref="Gc"/>, <see cref="Cache"/>, <see cref="Tls"/>, <see cref="Listen"/>). <see cref="Values"/> keeps every
 /// resolved key (after <c>_env:</c> and merge keys) for the <c>config</c> verb only.
 /// </summary>
 public sealed record RegistrySettings
@@ -131,6 +131,9 @@ public sealed record RegistrySettings
 
     /// <summary>The <c>gc:</c> section.</summary>
     public GcSettings Gc { get; init; } = new();
+
+    /// <summary>The <c>cache:</c> and <c>cache_lru:</c> sections (Redis).</summary>
+    public CacheSettings Cache { get; init; } = new();
 
     /// <summary>The S3 driver's options for an <c>s3</c> or <c>gcs</c> flavor with a bucket; otherwise null.</summary>
     public Storage.S3StorageOptions? S3 { get; init; }

@@ -12,8 +12,6 @@ public sealed record UnimplementedSetting(string Key, bool Refuses, string Messa
     [
         ("mirroring.source", true, "mirroring (pull-through cache) is not implemented by this server; it would serve an empty registry instead of a mirror; unset it to start"),
         ("privileged_key", true, "signed (privileged) requests are not implemented by this server; unset it to start"),
-        ("cache.host", false, "the Redis cache is not implemented by this server; serving without it"),
-        ("cache_lru.host", false, "the Redis LRU cache is not implemented by this server; serving without it"),
         ("email_exceptions.smtp_host", false, "e-mailing exceptions is not implemented by this server; errors go to the log only"),
         ("bugsnag", false, "Bugsnag error reporting is not implemented by this server; errors go to the log only"),
         ("cors.origins", false, "CORS headers are not implemented by this server; browsers on other origins get no CORS answers"),

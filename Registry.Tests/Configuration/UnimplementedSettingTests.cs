@@ -51,8 +51,6 @@ public class UnimplementedSettingTests : ConfigTestBase
     public void An_index_backed_registry_without_an_index_to_ask_has_no_warning(string variable, string value) =>
         LoadSample(("STANDALONE", "false"), (variable, value)).Unimplemented.Should().BeEmpty();
 
-    [TestCase("CACHE_REDIS_HOST", "redis", "cache.host", "the Redis cache is not implemented by this server; serving without it")]
-    [TestCase("CACHE_LRU_REDIS_HOST", "redis", "cache_lru.host", "the Redis LRU cache is not implemented by this server; serving without it")]
     [TestCase("SMTP_HOST", "mail", "email_exceptions.smtp_host", "e-mailing exceptions is not implemented by this server; errors go to the log only")]
     [TestCase("BUGSNAG", "api-key", "bugsnag", "Bugsnag error reporting is not implemented by this server; errors go to the log only")]
     [TestCase("CORS_ORIGINS", "https://ui.example.com", "cors.origins", "CORS headers are not implemented by this server; browsers on other origins get no CORS answers")]
@@ -68,8 +66,8 @@ public class UnimplementedSettingTests : ConfigTestBase
     [Test]
     public void A_section_written_as_a_scalar_counts_as_set()
     {
-        var found = LoadFlavor("dev:\n  cache: redis\n", "dev").Unimplemented.Should().ContainSingle().Which;
+        var found = LoadFlavor("dev:\n  cors: allow\n", "dev").Unimplemented.Should().ContainSingle().Which;
 
-        found.Message.Should().Be($"config warning in {Path.Combine(TempDir, "config.yml")}, flavor \"dev\", key \"cache.host\": the Redis cache is not implemented by this server; serving without it");
+        found.Message.Should().Be($"config warning in {Path.Combine(TempDir, "config.yml")}, flavor \"dev\", key \"cors.origins\": CORS headers are not implemented by this server; browsers on other origins get no CORS answers");
     }
 }

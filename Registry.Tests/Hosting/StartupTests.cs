@@ -142,12 +142,12 @@ public class StartupTests
     [Test]
     public async Task Unimplemented_keys_the_registry_works_without_are_one_warning_each()
     {
-        await using var registry = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["BUGSNAG"] = "api-key", ["CACHE_REDIS_HOST"] = "redis" });
+        await using var registry = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["BUGSNAG"] = "api-key", ["SMTP_HOST"] = "mail" });
 
         var warnings = Lines(registry.Output).Where(l => l.Contains("config warning", StringComparison.Ordinal)).ToList();
         warnings.Should().HaveCount(2);
-        warnings[0].Should().EndWith($"config warning in {SampleFile}, flavor \"dev\", key \"cache.host\" (from $CACHE_REDIS_HOST=\"redis\"): " +
-                                     "the Redis cache is not implemented by this server; serving without it");
+        warnings[0].Should().EndWith($"config warning in {SampleFile}, flavor \"dev\", key \"email_exceptions.smtp_host\" (from $SMTP_HOST=\"mail\"): " +
+                                     "e-mailing exceptions is not implemented by this server; errors go to the log only");
         warnings[1].Should().EndWith($"config warning in {SampleFile}, flavor \"dev\", key \"bugsnag\" (from $BUGSNAG=\"api-key\"): " +
                                      "Bugsnag error reporting is not implemented by this server; errors go to the log only");
     }
@@ -161,7 +161,7 @@ public class StartupTests
         lines.Should().NotContain(l => l.Contains("warn:", StringComparison.Ordinal) || l.Contains("config ", StringComparison.Ordinal));
         lines.Should().ContainSingle(l => l.Contains("Starting flavor", StringComparison.Ordinal)).Which.Should().EndWith(
             $"Starting flavor \"dev\": storage file {registry.StoragePath}, index database {registry.SearchDatabasePath}, search on, " +
-            $"auth none, listen http://127.0.0.1:{registry.Port}");
+            $"auth none, cache off, listen http://127.0.0.1:{registry.Port}");
     }
 
     private static List<string> Lines(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();

@@ -19,6 +19,9 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Logical databases the server has; 0 is left to tests that keep apart by key prefix.</summary>
     public const int Databases = 1024;
 
+    private const int SigCont = 18;
+    private const int SigStop = 19;
+
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
     private static readonly SharedServer<RedisServer> Shared = new("Redis");
@@ -122,6 +125,15 @@ public sealed class RedisServer : IAsyncDisposable
         }
         return reply;
     }
+
+    /// <summary>
+    /// Freezes the server (SIGSTOP): connections stay open and keys stay, but nothing is answered, as with a server
+    /// that is unreachable for a while. <see cref="Resume"/> continues it.
+    /// </summary>
+    public void Pause() => Posix.Signal((_process ?? throw new InvalidOperationException("the Redis server is not running")).Id, SigStop);
+
+    /// <summary>Continues a server frozen by <see cref="Pause"/>, with the keys it had.</summary>
+    public void Resume() => Posix.Signal((_process ?? throw new InvalidOperationException("the Redis server is not running")).Id, SigCont);
 
     /// <summary>Stops the server by PID (SIGTERM; nothing to save); the temp folder stays for <see cref="RestartAsync"/>.</summary>
     public async Task StopAsync()
@@ -237,6 +249,8 @@ public sealed class RedisServer : IAsyncDisposable
         using (process)
         {
             if (process.HasExited) return;
+            // A paused server would not act on SIGTERM.
+            Posix.Signal(process.Id, SigCont);
             Posix.Signal(process.Id, Posix.SigTerm);
             using var cts = new CancellationTokenSource(StopTimeout);
             try

@@ -119,9 +119,9 @@ public static class RegistryApp
     {
         foreach (var warning in settings.Unimplemented) logger.LogWarning("{Warning}", warning.Message);
         logger.LogInformation(
-            "Starting flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, listen {Urls}",
+            "Starting flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, cache {Cache}, listen {Urls}",
             settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.Describe(settings),
-            settings.SearchEnabled ? "on" : "off", settings.Auth.Backend, urls);
+            settings.SearchEnabled ? "on" : "off", settings.Auth.Backend, settings.Cache.Describe(), urls);
     }
 
     /// <summary>

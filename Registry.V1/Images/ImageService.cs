@@ -122,7 +122,7 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks, GcCoor
         var path = StoragePaths.ImageLayer(id);
         var size = await storage.SizeAsync(path, ct);
         if (size is null) return null;
-        return new LayerInfo(size.Value, (storage as FileSystemStorageDriver)?.GetPhysicalPath(path));
+        return new LayerInfo(size.Value, storage.Find<FileSystemStorageDriver>()?.GetPhysicalPath(path));
     }
 
     public Task<Stream?> OpenLayerAsync(ImageId id, long offset, CancellationToken ct) =>

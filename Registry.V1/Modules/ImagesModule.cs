@@ -47,7 +47,7 @@ public sealed partial class ImagesModule : ICarterModule
         if (layer is null) return V1Results.Error(404, NotFound);
         if (!string.IsNullOrEmpty(settings.NginxXAccelRedirect) && layer.PhysicalPath is not null)
             return new LayerResult(svc, id, layer, $"{settings.NginxXAccelRedirect.TrimEnd('/')}/images/{id}/layer");
-        if (settings.StorageRedirect && storage is IPresignedUrlProvider presigner
+        if (settings.StorageRedirect && storage.Find<IPresignedUrlProvider>() is { } presigner
             && await presigner.GetDownloadUrlAsync(StoragePaths.ImageLayer(id), LayerRedirectTtl, ct) is { } url)
             return Results.Redirect(url.AbsoluteUri);
         return new LayerResult(svc, id, layer, null);

@@ -39,7 +39,7 @@ public sealed class BlobStore(IStorageDriver storage, GcCoordinator gc)
         storage.OpenReadAsync(blob.DataPath, offset, ct);
 
     /// <summary>The data file's absolute path when the storage is the file driver (for sendfile); otherwise null.</summary>
-    public string? PhysicalPath(BlobInfo blob) => (storage as FileSystemStorageDriver)?.GetPhysicalPath(blob.DataPath);
+    public string? PhysicalPath(BlobInfo blob) => storage.Find<FileSystemStorageDriver>()?.GetPhysicalPath(blob.DataPath);
 
     /// <summary>
     /// Writes <paramref name="name"/>'s layer link for <paramref name="digest"/>, pointing at the data of

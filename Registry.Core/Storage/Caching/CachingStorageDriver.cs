@@ -1,0 +1,154 @@
+namespace Registry.Core.Storage.Caching;
+
+/// <summary>
+/// <c>cache_lru</c>: the storage driver with the small files of <see cref="CachePaths"/> cached in Redis
+/// (<see cref="RedisFileCache"/>), as the Python registry's LRU cache did. Everything else, and every file while
+/// Redis is away, goes straight to the wrapped driver; layers always do.
+/// </summary>
+public sealed class CachingStorageDriver(IStorageDriver inner, RedisFileCache cache) : IStorageDriver, IStorageDecorator, IDisposable
+{
+    public IStorageDriver Inner => inner;
+
+    public string Kind => inner.Kind;
+
+    public RedisFileCache Cache => cache;
+
+    public async Task<byte[]?> GetContentAsync(string path, CancellationToken ct)
+    {
+        if (!IsCached(path)) return await inner.GetContentAsync(path, ct);
+        var lookup = await cache.LookupAsync(path);
+        if (lookup is { Hit: true } hit) return hit.Content;
+        var content = await inner.GetContentAsync(path, ct);
+        if (lookup is { } miss && (content is null || content.Length <= CachePaths.MaxFileBytes)) await cache.FillAsync(path, miss, content);
+        return content;
+    }
+
+    public async Task PutContentAsync(string path, ReadOnlyMemory<byte> content, CancellationToken ct)
+    {
+        if (!IsCached(path))
+        {
+            await inner.PutContentAsync(path, content, ct);
+            return;
+        }
+        var marks = await cache.BeginWriteAsync(path);
+        try
+        {
+            await inner.PutContentAsync(path, content, ct);
+        }
+        finally
+        {
+            await cache.EndWriteAsync(marks);
+        }
+    }
+
+    public async Task<long> WriteStreamAsync(string path, Stream source, CancellationToken ct)
+    {
+        if (!IsCached(path)) return await inner.WriteStreamAsync(path, source, ct);
+        var marks = await cache.BeginWriteAsync(path);
+        try
+        {
+            return await inner.WriteStreamAsync(path, source, ct);
+        }
+        finally
+        {
+            await cache.EndWriteAsync(marks);
+        }
+    }
+
+    public async Task<Stream?> OpenReadAsync(string path, long offset, CancellationToken ct)
+    {
+        if (IsCached(path) && await cache.LookupAsync(path) is { Hit: true } hit)
+        {
+            if (hit.Content is null) return null;
+            var stream = new MemoryStream(hit.Content, writable: false);
+            stream.Position = Math.Min(offset, hit.Content.Length);
+            return stream;
+        }
+        return await inner.OpenReadAsync(path, offset, ct);
+    }
+
+    public async Task<bool> ExistsAsync(string path, CancellationToken ct)
+    {
+        if (IsCached(path) && await cache.LookupAsync(path) is { Hit: true } hit) return hit.Content is not null;
+        return await inner.ExistsAsync(path, ct);
+    }
+
+    public async Task<long?> SizeAsync(string path, CancellationToken ct)
+    {
+        if (IsCached(path) && await cache.LookupAsync(path) is { Hit: true } hit) return hit.Content?.Length;
+        return await inner.SizeAsync(path, ct);
+    }
+
+    public Task<IReadOnlyList<string>> ListAsync(string path, CancellationToken ct) => inner.ListAsync(path, ct);
+
+    public Task<bool> DirectoryExistsAsync(string path, CancellationToken ct) => inner.DirectoryExistsAsync(path, ct);
+
+    public async Task MoveAsync(string from, string to, CancellationToken ct)
+    {
+        var paths = new[] { from, to }.Where(IsCached).ToArray();
+        if (paths.Length == 0)
+        {
+            await inner.MoveAsync(from, to, ct);
+            return;
+        }
+        var marks = await cache.BeginWriteAsync(paths);
+        try
+        {
+            await inner.MoveAsync(from, to, ct);
+        }
+        finally
+        {
+            await cache.EndWriteAsync(marks);
+        }
+    }
+
+    public async Task<bool> DeleteAsync(string path, CancellationToken ct)
+    {
+        if (IsCached(path))
+        {
+            var marks = await cache.BeginWriteAsync(path);
+            try
+            {
+                return await inner.DeleteAsync(path, ct);
+            }
+            finally
+            {
+                await cache.EndWriteAsync(marks);
+            }
+        }
+        if (!CachePaths.HoldsCached(path)) return await inner.DeleteAsync(path, ct);
+        try
+        {
+            return await inner.DeleteAsync(path, ct);
+        }
+        finally
+        {
+            // A new generation drops every cached file at once, also what was filled while the folder was going:
+            // a fill checks that the generation it read from is still current.
+            await cache.DropAllAsync();
+        }
+    }
+
+    public Task<DateTimeOffset?> LastModifiedAsync(string path, CancellationToken ct) => inner.LastModifiedAsync(path, ct);
+
+    public Task CleanupTempAsync(CancellationToken ct) => inner.CleanupTempAsync(ct);
+
+    /// <summary>Closes the Redis connection; the wrapped driver belongs to whoever created it.</summary>
+    public void Dispose() => cache.Dispose();
+
+    // Invalid keys go to the driver, which rejects them, instead of into Redis.
+    private static bool IsCached(string path) => CachePaths.IsCached(path) && IsValid(path);
+
+    private static bool IsValid(string path)
+    {
+        try
+        {
+            StorageKey.Validate(path);
+            return true;
+        }
+        catch (StoragePathException)
+        {
+            return false;
+        }
+    }
+}
