@@ -31,9 +31,10 @@ internal static class ServerLauncher
 
     /// <summary>
     /// Runs "dotnet Registry.V1.dll" in the dev flavor on a private storage directory and search
-    /// database under <paramref name="dataDirectory"/>.
+    /// database under <paramref name="dataDirectory"/>; <paramref name="extraEnvironment"/> adds to or overrides it.
     /// </summary>
-    public static Task<ChildServer> StartRegistryAsync(string dll, string dataDirectory, CancellationToken cancellationToken)
+    public static Task<ChildServer> StartRegistryAsync(
+        string dll, string dataDirectory, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? extraEnvironment = null)
     {
         var storage = Path.Combine(dataDirectory, "storage");
         Directory.CreateDirectory(storage);
@@ -46,6 +47,7 @@ internal static class ServerLauncher
             ["LOGLEVEL"] = "warn",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
         };
+        foreach (var (name, value) in extraEnvironment ?? new Dictionary<string, string>()) environment[name] = value;
         return ChildServer.StartAsync(
             "registry (Registry.V1)",
             DotnetHost(),
