@@ -180,7 +180,10 @@ public sealed class RedisConnection : IRedisConnection, IDisposable
         };
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(options);
         multiplexer.ConnectionFailed += (_, e) =>
-            ReportFailure(e.Exception ?? new IOException(e.FailureType.ToString()));
+        {
+            // The pub/sub connection fails and recovers on its own schedule; commands go over the interactive one.
+            if (e.ConnectionType == ConnectionType.Interactive) ReportFailure(e.Exception ?? new IOException(e.FailureType.ToString()));
+        };
         lock (_lock)
         {
             if (_disposed)
