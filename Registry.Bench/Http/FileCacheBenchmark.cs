@@ -11,15 +11,17 @@ namespace Registry.Bench.Http;
 /// <summary>
 /// <c>file-cache</c>: V1 pulls of image json and ancestry (what <c>docker pull</c> reads per image) from the local
 /// storage, without and with <c>cache_lru</c> on Redis, in the same run; reports requests/s, latencies and the ratio.
-/// Starts its own redis-server (no persistence, a random port) unless <c>--redis HOST:PORT</c> names one.
+/// Starts its own redis-server (no persistence, a random port) unless <c>--redis HOST:PORT</c> names one. With
+/// <c>--s3</c> the storage is a fresh bucket of the S3 store in S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY (as
+/// <c>layer-s3</c> takes it) instead of a local folder.
 /// </summary>
 internal static class FileCacheBenchmark
 {
-    public const string OptionsHelp = "[--images 64] [--chain 10] [--seconds 5] [--connections 16] [--redis HOST:PORT] [--server-dll PATH]";
+    public const string OptionsHelp = "[--images 64] [--chain 10] [--seconds 5] [--connections 16] [--redis HOST:PORT] [--server-dll PATH] [--s3]";
 
     public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("file-cache", async (temp, ct) =>
     {
-        var options = BenchArgs.Parse(args, ["--images", "--chain", "--seconds", "--connections", "--redis", "--server-dll"], []);
+        var options = BenchArgs.Parse(args, ["--images", "--chain", "--seconds", "--connections", "--redis", "--server-dll"], ["--s3"]);
         var images = options.GetInt("--images", 64, 1, 100_000);
         var chain = options.GetInt("--chain", 10, 1, 1000);
         var seconds = options.GetInt("--seconds", 5, 1, 3600);
@@ -33,14 +35,20 @@ internal static class FileCacheBenchmark
         var colon = endpoint.LastIndexOf(':');
 
         var data = Path.Combine(temp, "registry");
-        var ids = await SeedAsync(new FileSystemStorageDriver(Path.Combine(data, "storage")), images, chain);
+        var s3 = options.Has("--s3") ? Registry.Bench.S3.LayerS3Benchmark.OptionsFromEnvironment() : null;
+        using var s3Client = s3 is null ? null : S3StorageDriver.CreateClient(s3);
+        if (s3 is not null) await s3Client!.PutBucketAsync(new Amazon.S3.Model.PutBucketRequest { BucketName = s3.Bucket }, ct);
+        IStorageDriver storage = s3 is null ? new FileSystemStorageDriver(Path.Combine(data, "storage")) : new S3StorageDriver(s3Client!, s3);
+        Console.WriteLine($"storage: {(s3 is null ? "local folder" : $"S3 bucket {s3.Bucket}")}");
+        var ids = await SeedAsync(storage, images, chain);
         var shapes = ids.SelectMany(id => new[] { new LoadShape("json", $"/v1/images/{id}/json"), new LoadShape("ancestry", $"/v1/images/{id}/ancestry") }).ToList();
+        var storageEnvironment = s3 is null ? new Dictionary<string, string>() : Registry.Bench.S3.LayerS3Benchmark.RegistryEnvironment(s3);
 
         var results = new List<(string Name, LoadResult Result)>();
         foreach (var (name, environment) in new[]
                  {
-                     ("storage only", new Dictionary<string, string>()),
-                     ("cache_lru on Redis", new Dictionary<string, string>
+                     ("storage only", new Dictionary<string, string>(storageEnvironment)),
+                     ("cache_lru on Redis", new Dictionary<string, string>(storageEnvironment)
                      {
                          ["CACHE_LRU_REDIS_HOST"] = endpoint[..colon],
                          ["CACHE_LRU_REDIS_PORT"] = endpoint[(colon + 1)..],

@@ -25,17 +25,7 @@ internal static class LayerS3Benchmark
         var rounds = options.GetInt("--rounds", 2, 1, 99);
         var dll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
         var endpoint = new Uri(Required("S3_ENDPOINT"));
-        var s3 = new S3StorageOptions
-        {
-            Bucket = "bench-" + Guid.NewGuid().ToString("N")[..12],
-            Region = Environment.GetEnvironmentVariable("S3_REGION") is { Length: > 0 } region ? region : null,
-            AccessKey = Required("S3_ACCESS_KEY"),
-            SecretKey = Required("S3_SECRET_KEY"),
-            Secure = endpoint.Scheme == "https",
-            Host = endpoint.Host,
-            Port = endpoint.Port,
-            Prefix = "registry",
-        };
+        var s3 = OptionsFromEnvironment();
 
         Console.WriteLine($"layer-s3 benchmark: {sizeMib} MiB layer, {rounds} interleaved rounds, S3 at {endpoint} bucket {s3.Bucket}");
         Console.WriteLine($"machine: {BenchRunner.MachineNote}; the S3 server runs on the same machine");
@@ -130,24 +120,50 @@ internal static class LayerS3Benchmark
     private static Task<ChildServer> StartS3RegistryAsync(string dll, string dataDirectory, S3StorageOptions s3, Uri endpoint, CancellationToken ct)
     {
         Directory.CreateDirectory(dataDirectory);
+        var environment = new Dictionary<string, string>(RegistryEnvironment(s3))
+        {
+            ["SQLALCHEMY_INDEX_DATABASE"] = "sqlite:///" + Path.Combine(dataDirectory, "search.db"),
+            ["LOGLEVEL"] = "warn",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        };
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
+        return ChildServer.StartAsync("registry on s3", host, [dll], environment, Path.GetDirectoryName(dll)!, "/_ping", ct);
+    }
+
+    /// <summary>A fresh bucket name (not created yet) on the S3 store of S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION.</summary>
+    internal static S3StorageOptions OptionsFromEnvironment()
+    {
+        var endpoint = new Uri(Required("S3_ENDPOINT"));
+        return new S3StorageOptions
+        {
+            Bucket = "bench-" + Guid.NewGuid().ToString("N")[..12],
+            Region = Environment.GetEnvironmentVariable("S3_REGION") is { Length: > 0 } region ? region : null,
+            AccessKey = Required("S3_ACCESS_KEY"),
+            SecretKey = Required("S3_SECRET_KEY"),
+            Secure = endpoint.Scheme == "https",
+            Host = endpoint.Host,
+            Port = endpoint.Port,
+            Prefix = "registry",
+        };
+    }
+
+    /// <summary>The variables that point the registry's s3 flavor at <paramref name="s3"/>.</summary>
+    internal static Dictionary<string, string> RegistryEnvironment(S3StorageOptions s3)
+    {
         var environment = new Dictionary<string, string>
         {
             ["SETTINGS_FLAVOR"] = "s3",
             ["AWS_BUCKET"] = s3.Bucket,
             ["AWS_KEY"] = s3.AccessKey!,
             ["AWS_SECRET"] = s3.SecretKey!,
-            ["AWS_HOST"] = endpoint.Host,
-            ["AWS_PORT"] = endpoint.Port.ToString(CultureInfo.InvariantCulture),
+            ["AWS_HOST"] = s3.Host!,
+            ["AWS_PORT"] = s3.Port!.Value.ToString(CultureInfo.InvariantCulture),
             ["AWS_SECURE"] = s3.Secure ? "true" : "false",
             ["AWS_ENCRYPT"] = "false",
             ["STORAGE_PATH"] = "/" + s3.Prefix,
-            ["SQLALCHEMY_INDEX_DATABASE"] = "sqlite:///" + Path.Combine(dataDirectory, "search.db"),
-            ["LOGLEVEL"] = "warn",
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
         };
         if (s3.Region is not null) environment["AWS_REGION"] = s3.Region;
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
-        return ChildServer.StartAsync("registry on s3", host, [dll], environment, Path.GetDirectoryName(dll)!, "/_ping", ct);
+        return environment;
     }
 
     private static async Task EmptyBucketAsync(Amazon.S3.IAmazonS3 client, string bucket, CancellationToken ct)

@@ -79,7 +79,7 @@ public sealed class FileCacheTests
     }
 
     [Test]
-    public async Task Layers_and_large_files_are_never_in_redis()
+    public async Task Layer_bytes_and_large_files_are_never_in_redis_but_a_layer_size_is()
     {
         var server = await RedisServer.SharedAsync();
         var database = await server.NewDatabaseAsync();
@@ -94,6 +94,15 @@ public sealed class FileCacheTests
 
         (await server.CommandAsync("SELECT", database.ToString(), "KEYS", $"{_namespace}*:d:images/abc/*")).Should().BeEmpty();
         (await server.CommandAsync("SELECT", database.ToString(), "KEYS", $"{_namespace}*:d:*")).Should().Be($"{_namespace}0:d:images/warm-up/json");
+
+        (await driver.SizeAsync(layer, CancellationToken.None)).Should().Be(11);
+        (await server.CommandAsync("SELECT", database.ToString(), "GET", $"{_namespace}0:d:{layer}")).Should().Be("S11");
+        (await driver.ExistsAsync(layer, CancellationToken.None)).Should().BeTrue();
+        await driver.WriteStreamAsync(layer, new MemoryStream(Bytes("longer layer bytes")), CancellationToken.None);
+        (await driver.SizeAsync(layer, CancellationToken.None)).Should().Be(18);
+        (await driver.DeleteAsync(layer, CancellationToken.None)).Should().BeTrue();
+        (await driver.ExistsAsync(layer, CancellationToken.None)).Should().BeFalse();
+        (await server.CommandAsync("SELECT", database.ToString(), "GET", $"{_namespace}0:d:{layer}")).Should().Be("A");
     }
 
     [Test]

@@ -17,7 +17,7 @@ public sealed class RedisCacheHttpTests
     private static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(20);
 
     [Test]
-    public async Task Image_json_ancestry_and_tags_are_served_from_redis_and_layers_from_storage()
+    public async Task Image_json_ancestry_tags_and_layer_sizes_are_served_from_redis_and_layer_bytes_from_storage()
     {
         var server = await RedisServer.SharedAsync();
         var database = await server.NewDatabaseAsync();
@@ -36,7 +36,8 @@ public sealed class RedisCacheHttpTests
         await File.WriteAllTextAsync(Path.Combine(imageDir, "json"), "{\"changed\":true}");
         await File.WriteAllTextAsync(Path.Combine(imageDir, "ancestry"), "[\"changed\"]");
         await File.WriteAllTextAsync(Path.Combine(registry.StorageRoot, "repositories", "library", "app", "tag_latest"), "changed");
-        var layer = V1Client.RandomBytes(50);
+        // Same length: the size stays right, and the bytes show where they came from.
+        var layer = V1Client.RandomBytes(100);
         await File.WriteAllBytesAsync(Path.Combine(imageDir, "layer"), layer);
 
         (await registry.Client.GetAsync($"/v1/images/{id}/json").ReadAsync()).Should().Be((200, json));
@@ -46,8 +47,11 @@ public sealed class RedisCacheHttpTests
         var keys = await server.CommandAsync("SELECT", database.ToString(), "KEYS", "registry:files:*:d:*");
         keys.Split('\n').Should().Contain(k => k.EndsWith($":d:images/{id}/json"))
             .And.Contain(k => k.EndsWith($":d:images/{id}/ancestry"))
-            .And.Contain(k => k.EndsWith(":d:repositories/library/app/tag_latest"))
-            .And.NotContain(k => k.EndsWith("/layer"));
+            .And.Contain(k => k.EndsWith(":d:repositories/library/app/tag_latest"));
+        var layerKey = keys.Split('\n').Single(k => k.EndsWith($":d:images/{id}/layer"));
+        (await server.CommandAsync("SELECT", database.ToString(), "GET", layerKey)).Should().Be("S100");
+        var headers = await registry.Client.GetAsync($"/v1/images/{id}/json");
+        headers.Header("X-Docker-Size").Should().Be("100");
     }
 
     [Test]

@@ -2,7 +2,8 @@ namespace Registry.Core.Storage.Caching;
 
 /// <summary>
 /// Which storage paths the file cache holds: the small files of the V1 tree (docs/storage-layout.md, 'V1 tree') that
-/// every pull reads, never a layer. The rule is by path, so every instance agrees on it without asking storage.
+/// every pull reads, and the size of a layer, never its bytes. The rule is by path, so every instance agrees on it
+/// without asking storage.
 /// </summary>
 public static class CachePaths
 {
@@ -27,6 +28,13 @@ public static class CachePaths
             _ => false,
         };
     }
+
+    /// <summary>
+    /// True for images/&lt;id&gt;/layer: only its size (and whether it exists) is cached, which every GET of the image
+    /// json reports; its bytes always stream from storage.
+    /// </summary>
+    public static bool IsSizeCached(string path) =>
+        path.Split('/') is [StoragePaths.ImagesDir, _, "layer"];
 
     /// <summary>
     /// True for a folder that holds cached files (the root, images, images/&lt;id&gt;, repositories, a namespace, a

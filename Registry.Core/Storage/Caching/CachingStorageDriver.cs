@@ -3,7 +3,7 @@ namespace Registry.Core.Storage.Caching;
 /// <summary>
 /// <c>cache_lru</c>: the storage driver with the small files of <see cref="CachePaths"/> cached in Redis
 /// (<see cref="RedisFileCache"/>), as the Python registry's LRU cache did. Everything else, and every file while
-/// Redis is away, goes straight to the wrapped driver; layers always do.
+/// Redis is away, goes straight to the wrapped driver; layer bytes always do (only a layer's size is cached).
 /// </summary>
 public sealed class CachingStorageDriver(IStorageDriver inner, RedisFileCache cache) : IStorageDriver, IStorageDecorator, IDisposable
 {
@@ -15,11 +15,12 @@ public sealed class CachingStorageDriver(IStorageDriver inner, RedisFileCache ca
 
     public async Task<byte[]?> GetContentAsync(string path, CancellationToken ct)
     {
-        if (!IsCached(path)) return await inner.GetContentAsync(path, ct);
+        if (!HoldsContent(path)) return await inner.GetContentAsync(path, ct);
         var lookup = await cache.LookupAsync(path);
         if (lookup is { Hit: true } hit) return hit.Content;
         var content = await inner.GetContentAsync(path, ct);
-        if (lookup is { } miss && (content is null || content.Length <= CachePaths.MaxFileBytes)) await cache.FillAsync(path, miss, content);
+        if (lookup is { } miss && (content is null || content.Length <= CachePaths.MaxFileBytes))
+            await cache.FillAsync(path, miss, RedisFileCache.ContentValue(content));
         return content;
     }
 
@@ -57,11 +58,11 @@ public sealed class CachingStorageDriver(IStorageDriver inner, RedisFileCache ca
 
     public async Task<Stream?> OpenReadAsync(string path, long offset, CancellationToken ct)
     {
-        if (IsCached(path) && await cache.LookupAsync(path) is { Hit: true } hit)
+        if (HoldsContent(path) && await cache.LookupAsync(path) is { Hit: true } hit)
         {
-            if (hit.Content is null) return null;
-            var stream = new MemoryStream(hit.Content, writable: false);
-            stream.Position = Math.Min(offset, hit.Content.Length);
+            if (hit.Content is not { } content) return null;
+            var stream = new MemoryStream(content, writable: false);
+            stream.Position = Math.Min(offset, content.Length);
             return stream;
         }
         return await inner.OpenReadAsync(path, offset, ct);
@@ -69,14 +70,25 @@ public sealed class CachingStorageDriver(IStorageDriver inner, RedisFileCache ca
 
     public async Task<bool> ExistsAsync(string path, CancellationToken ct)
     {
-        if (IsCached(path) && await cache.LookupAsync(path) is { Hit: true } hit) return hit.Content is not null;
-        return await inner.ExistsAsync(path, ct);
+        if (!IsCached(path)) return await inner.ExistsAsync(path, ct);
+        if (CachePaths.IsSizeCached(path)) return await SizeAsync(path, ct) is not null;
+        var lookup = await cache.LookupAsync(path);
+        if (lookup is { Hit: true } hit) return hit.Exists;
+        var exists = await inner.ExistsAsync(path, ct);
+        // Absence is what the push checks ask most (_inprogress); a file that exists is cached by the next content read.
+        if (!exists && lookup is { } miss) await cache.FillAsync(path, miss, RedisFileCache.ContentValue(null));
+        return exists;
     }
 
     public async Task<long?> SizeAsync(string path, CancellationToken ct)
     {
-        if (IsCached(path) && await cache.LookupAsync(path) is { Hit: true } hit) return hit.Content?.Length;
-        return await inner.SizeAsync(path, ct);
+        if (!IsCached(path)) return await inner.SizeAsync(path, ct);
+        var lookup = await cache.LookupAsync(path);
+        if (lookup is { Hit: true } hit) return hit.Size;
+        var size = await inner.SizeAsync(path, ct);
+        if (lookup is { } miss && (size is null || CachePaths.IsSizeCached(path)))
+            await cache.FillAsync(path, miss, CachePaths.IsSizeCached(path) ? RedisFileCache.SizeValue(size) : RedisFileCache.ContentValue(null));
+        return size;
     }
 
     public Task<IReadOnlyList<string>> ListAsync(string path, CancellationToken ct) => inner.ListAsync(path, ct);
@@ -136,8 +148,10 @@ public sealed class CachingStorageDriver(IStorageDriver inner, RedisFileCache ca
     /// <summary>Closes the Redis connection; the wrapped driver belongs to whoever created it.</summary>
     public void Dispose() => cache.Dispose();
 
-    // Invalid keys go to the driver, which rejects them, instead of into Redis.
-    private static bool IsCached(string path) => CachePaths.IsCached(path) && IsValid(path);
+    // Invalid keys go to the driver, which rejects them, instead of into Redis. Writes mark every cached path.
+    private static bool IsCached(string path) => (CachePaths.IsCached(path) || CachePaths.IsSizeCached(path)) && IsValid(path);
+
+    private static bool HoldsContent(string path) => CachePaths.IsCached(path) && IsValid(path);
 
     private static bool IsValid(string path)
     {

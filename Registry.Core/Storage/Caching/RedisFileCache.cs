@@ -23,8 +23,9 @@ public sealed class RedisFileCache : IDisposable
     /// <summary>How long a writer's in-flight mark blocks fills: far longer than a small write takes.</summary>
     public static readonly TimeSpan InFlightTtl = TimeSpan.FromSeconds(60);
 
-    // Content values start with a kind byte: 'C' + the bytes, or 'A' for "absent in storage".
+    // Values start with a kind byte: 'C' + the bytes, 'S' + a layer's size in decimal, or 'A' for "absent in storage".
     private const byte ContentKind = (byte)'C';
+    private const byte SizeKind = (byte)'S';
     private const byte AbsentKind = (byte)'A';
 
     private const string ReadScript = """
@@ -98,8 +99,30 @@ public sealed class RedisFileCache : IDisposable
         }
     }
 
-    /// <summary>What a read found: the content (null = absent) on a hit, or what a fill needs on a miss.</summary>
-    public readonly record struct Lookup(bool Hit, byte[]? Content, string Generation, string Counter, long StartedAt);
+    /// <summary>What a read found: the cached value on a hit, or what a fill needs on a miss.</summary>
+    public readonly record struct Lookup(bool Hit, byte[] Value, string Generation, string Counter, long StartedAt)
+    {
+        /// <summary>On a hit: whether the file exists in storage.</summary>
+        public bool Exists => Value[0] != AbsentKind;
+
+        /// <summary>On a hit of a cached file: its content, or null when it is absent.</summary>
+        public byte[]? Content => Value[0] == ContentKind ? Value[1..] : null;
+
+        /// <summary>On a hit: the size of the file, or null when it is absent.</summary>
+        public long? Size => Value[0] switch
+        {
+            ContentKind => Value.Length - 1,
+            SizeKind => long.Parse(Value.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture),
+            _ => null,
+        };
+    }
+
+    /// <summary>The value that caches <paramref name="content"/> (null: absent).</summary>
+    public static byte[] ContentValue(byte[]? content) => content is null ? [AbsentKind] : [ContentKind, .. content];
+
+    /// <summary>The value that caches a size only (null: absent).</summary>
+    public static byte[] SizeValue(long? size) =>
+        size is { } s ? [SizeKind, .. System.Text.Encoding.ASCII.GetBytes(s.ToString(System.Globalization.CultureInfo.InvariantCulture))] : [AbsentKind];
 
     /// <summary>A write's marks: the database the paths were marked in, or null when the write goes without Redis.</summary>
     public sealed record WriteMarks(string[] Paths, IDatabase? Database);
@@ -114,9 +137,9 @@ public sealed class RedisFileCache : IDisposable
             var started = Environment.TickCount64;
             var reply = (RedisResult[])(await database.ScriptEvaluateAsync(ReadScript, values: [_namespace, path]))!;
             var value = (byte[])reply[1]!;
-            if (value.Length > 0)
-                return new Lookup(true, value[0] == ContentKind ? value[1..] : null, "", "", started);
-            return new Lookup(false, null, (string)reply[0]!, (string)reply[2]!, started);
+            return value.Length > 0
+                ? new Lookup(true, value, "", "", started)
+                : new Lookup(false, value, (string)reply[0]!, (string)reply[2]!, started);
         }
         catch (Exception e) when (RedisConnection.IsRedisFailure(e))
         {
@@ -125,14 +148,16 @@ public sealed class RedisFileCache : IDisposable
         }
     }
 
-    /// <summary>Caches what storage answered after <paramref name="miss"/>, unless a write may have come in between.</summary>
-    public async Task FillAsync(string path, Lookup miss, byte[]? content)
+    /// <summary>
+    /// Caches what storage answered after <paramref name="miss"/> (<see cref="ContentValue"/>, <see cref="SizeValue"/>),
+    /// unless a write may have come in between.
+    /// </summary>
+    public async Task FillAsync(string path, Lookup miss, byte[] value)
     {
         // A fill that took longer than the counter lives could see a recreated counter: give up on it.
         if (Environment.TickCount64 - miss.StartedAt > _ttlMs / 2) return;
         var database = Database();
         if (database is null) return;
-        byte[] value = content is null ? [AbsentKind] : [ContentKind, .. content];
         try
         {
             await database.ScriptEvaluateAsync(FillScript, values: [_namespace, path, miss.Generation, miss.Counter, value, _ttlMs]);
