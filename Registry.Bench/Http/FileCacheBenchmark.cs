@@ -44,29 +44,40 @@ internal static class FileCacheBenchmark
         var shapes = ids.SelectMany(id => new[] { new LoadShape("json", $"/v1/images/{id}/json"), new LoadShape("ancestry", $"/v1/images/{id}/ancestry") }).ToList();
         var storageEnvironment = s3 is null ? new Dictionary<string, string>() : Registry.Bench.S3.LayerS3Benchmark.RegistryEnvironment(s3);
 
-        var results = new List<(string Name, LoadResult Result)>();
-        foreach (var (name, environment) in new[]
-                 {
-                     ("storage only", new Dictionary<string, string>(storageEnvironment)),
-                     ("cache_lru on Redis", new Dictionary<string, string>(storageEnvironment)
-                     {
-                         ["CACHE_LRU_REDIS_HOST"] = endpoint[..colon],
-                         ["CACHE_LRU_REDIS_PORT"] = endpoint[(colon + 1)..],
-                     }),
-                 })
+        try
         {
-            await using var server = await ServerLauncher.StartRegistryAsync(dll, data, ct, environment);
-            using var client = LoadGenerator.NewClient(server, connections);
-            // Warm-up: the JIT, the connection pool and, with Redis, the cache itself (it connects in the background).
-            await LoadGenerator.RunAsync(client, shapes, connections, TimeSpan.FromSeconds(2), ct);
-            await server.WaitUntilQuietAsync(ct);
-            var result = await LoadGenerator.RunAsync(client, shapes, connections, TimeSpan.FromSeconds(seconds), ct);
-            if (result.Errors > 0) throw new InvalidOperationException($"{name}: {result.Errors} failed requests, first: {result.FirstError}");
-            results.Add((name, result));
-            Console.WriteLine($"{name,-20} {result.RequestsPerSecond,9:F0} req/s  p50 {result.P50Ms:F2} ms  p99 {result.P99Ms:F2} ms  ({result.Requests} requests)");
+            var results = new List<(string Name, LoadResult Result)>();
+            foreach (var (name, environment) in new[]
+                     {
+                         ("storage only", new Dictionary<string, string>(storageEnvironment)),
+                         ("cache_lru on Redis", new Dictionary<string, string>(storageEnvironment)
+                         {
+                             ["CACHE_LRU_REDIS_HOST"] = endpoint[..colon],
+                             ["CACHE_LRU_REDIS_PORT"] = endpoint[(colon + 1)..],
+                         }),
+                     })
+            {
+                await using var server = await ServerLauncher.StartRegistryAsync(dll, data, ct, environment);
+                using var client = LoadGenerator.NewClient(server, connections);
+                // Warm-up: the JIT, the connection pool and, with Redis, the cache itself (it connects in the background).
+                await LoadGenerator.RunAsync(client, shapes, connections, TimeSpan.FromSeconds(2), ct);
+                await server.WaitUntilQuietAsync(ct);
+                var result = await LoadGenerator.RunAsync(client, shapes, connections, TimeSpan.FromSeconds(seconds), ct);
+                if (result.Errors > 0) throw new InvalidOperationException($"{name}: {result.Errors} failed requests, first: {result.FirstError}");
+                results.Add((name, result));
+                Console.WriteLine($"{name,-20} {result.RequestsPerSecond,9:F0} req/s  p50 {result.P50Ms:F2} ms  p99 {result.P99Ms:F2} ms  ({result.Requests} requests)");
+            }
+            Console.WriteLine($"ratio with/without Redis: {results[1].Result.RequestsPerSecond / results[0].Result.RequestsPerSecond:F2}x req/s, " +
+                              $"p50 {results[1].Result.P50Ms / results[0].Result.P50Ms:F2}x");
         }
-        Console.WriteLine($"ratio with/without Redis: {results[1].Result.RequestsPerSecond / results[0].Result.RequestsPerSecond:F2}x req/s, " +
-                          $"p50 {results[1].Result.P50Ms / results[0].Result.P50Ms:F2}x");
+        finally
+        {
+            if (s3 is not null)
+            {
+                await Registry.Bench.S3.LayerS3Benchmark.EmptyBucketAsync(s3Client!, s3.Bucket, CancellationToken.None);
+                await s3Client!.DeleteBucketAsync(s3.Bucket, CancellationToken.None);
+            }
+        }
     });
 
     /// <summary>Chains of <paramref name="chain"/> images (json, ancestry, layer, checksum); returns every image id.</summary>

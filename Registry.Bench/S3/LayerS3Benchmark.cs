@@ -166,7 +166,7 @@ internal static class LayerS3Benchmark
         return environment;
     }
 
-    private static async Task EmptyBucketAsync(Amazon.S3.IAmazonS3 client, string bucket, CancellationToken ct)
+    internal static async Task EmptyBucketAsync(Amazon.S3.IAmazonS3 client, string bucket, CancellationToken ct)
     {
         var request = new ListObjectsV2Request { BucketName = bucket };
         do
