@@ -9,7 +9,7 @@ using Registry.Tests.Support;
 namespace Registry.Tests.Cluster;
 
 /// <summary>
-/// Two registry processes sharing one Ceph RGW bucket and one PostgreSQL index database, as two hosts behind a
+/// Two registry processes sharing one Ceph RGW bucket, one PostgreSQL index database and one Redis cache, as two hosts behind a
 /// load balancer: whatever one instance accepts (V1 and v2 pushes, sign-ups, a repository made private), the
 /// other serves, searches and enforces. One cluster for the fixture; each test works in names of its own.
 /// </summary>
@@ -35,7 +35,7 @@ public sealed class ClusterTests
         _auth = new TempDirectory();
         var htpasswd = _auth.File("htpasswd");
         await File.WriteAllTextAsync(htpasswd, $"{HtpasswdFile.Line("root", RootPassword)}\n{HtpasswdFile.Line("alice", AlicePassword)}\n");
-        _cluster = await RegistryCluster.StartAsync(2, environment: new Dictionary<string, string?>
+        _cluster = await RegistryCluster.StartAsync(2, redis: true, environment: new Dictionary<string, string?>
         {
             ["REGISTRY_AUTH"] = "htpasswd",
             ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,

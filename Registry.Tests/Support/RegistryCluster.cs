@@ -2,9 +2,10 @@ namespace Registry.Tests.Support;
 
 /// <summary>
 /// Several real registry processes (<see cref="RegistryProcess"/>) on their own 127.0.0.1 ports sharing what a
-/// multi-host deployment shares: one S3 bucket and prefix on Ceph RGW (s3 flavor) and one PostgreSQL index
-/// database, as instances behind a load balancer would. Each cluster takes a fresh bucket, prefix and database,
-/// so clusters of different tests never see each other's data.
+/// multi-host deployment shares: one S3 bucket and prefix on Ceph RGW (s3 flavor), one PostgreSQL index
+/// database and, optionally, one Redis logical database for the small-file cache (<c>cache_lru</c>), as instances
+/// behind a load balancer would. Each cluster takes a fresh bucket, prefix and databases, so clusters of
+/// different tests never see each other's data.
 /// </summary>
 public sealed class RegistryCluster : IAsyncDisposable
 {
@@ -42,10 +43,11 @@ public sealed class RegistryCluster : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="count"/> instances on the run's shared Ceph RGW and on <paramref name="postgres"/> (default:
-    /// the run's shared PostgreSQL). <paramref name="environment"/> adds or overrides variables of every instance.
+    /// the run's shared PostgreSQL), with a fresh database of the run's shared Redis when <paramref name="redis"/>.
+    /// <paramref name="environment"/> adds or overrides variables of every instance.
     /// </summary>
     public static async Task<RegistryCluster> StartAsync(
-        int count, PostgresServer? postgres = null, IReadOnlyDictionary<string, string?>? environment = null)
+        int count, PostgresServer? postgres = null, bool redis = false, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var rgw = await CephRgw.SharedAsync();
         postgres ??= await PostgresServer.SharedAsync();
@@ -55,6 +57,13 @@ public sealed class RegistryCluster : IAsyncDisposable
         var env = rgw.FlavorEnvironment(bucket, "/" + prefix);
         env["SETTINGS_FLAVOR"] = "s3";
         env["SQLALCHEMY_INDEX_DATABASE"] = postgres.Url(database);
+        if (redis)
+        {
+            var server = await RedisServer.SharedAsync();
+            env["CACHE_LRU_REDIS_HOST"] = "127.0.0.1";
+            env["CACHE_LRU_REDIS_PORT"] = server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            env["CACHE_LRU_REDIS_DB"] = (await server.NewDatabaseAsync()).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) env[name] = value;
 
         var cluster = new RegistryCluster(rgw, postgres, bucket, prefix, database, env);
