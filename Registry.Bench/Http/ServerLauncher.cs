@@ -31,23 +31,25 @@ internal static class ServerLauncher
 
     /// <summary>
     /// Runs "dotnet Registry.V1.dll" in the dev flavor on a private storage directory and search
-    /// database under <paramref name="dataDirectory"/>.
+    /// database under <paramref name="dataDirectory"/>; or, given <paramref name="indexDatabase"/> (a
+    /// <c>sqlalchemy_index_database</c> URL) and <paramref name="storage"/>, on those, which several instances may share.
     /// </summary>
-    public static Task<ChildServer> StartRegistryAsync(string dll, string dataDirectory, CancellationToken cancellationToken)
+    public static Task<ChildServer> StartRegistryAsync(
+        string dll, string dataDirectory, CancellationToken cancellationToken, string? indexDatabase = null, string? storage = null, string? name = null)
     {
-        var storage = Path.Combine(dataDirectory, "storage");
+        storage ??= Path.Combine(dataDirectory, "storage");
         Directory.CreateDirectory(storage);
         var environment = new Dictionary<string, string>
         {
             ["SETTINGS_FLAVOR"] = "dev",
             ["STORAGE_PATH"] = storage,
             // "sqlite:///" followed by an absolute path, which starts with its own "/".
-            ["SQLALCHEMY_INDEX_DATABASE"] = "sqlite:///" + Path.Combine(dataDirectory, "search.db"),
+            ["SQLALCHEMY_INDEX_DATABASE"] = indexDatabase ?? "sqlite:///" + Path.Combine(dataDirectory, "search.db"),
             ["LOGLEVEL"] = "warn",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
         };
         return ChildServer.StartAsync(
-            "registry (Registry.V1)",
+            name ?? "registry (Registry.V1)",
             DotnetHost(),
             [dll],
             environment,
