@@ -97,7 +97,11 @@ internal static class SearchHttpCluster
             $"  {cluster.Instances} instances on one PostgreSQL, aggregate: {cluster.RequestsPerSecond,10:F0} req/s, {cluster.Errors} errors " +
             $"(SQLite, one instance: {sqliteRequestsPerSecond:F0} req/s)");
         foreach (var instance in cluster.PerInstance)
+        {
             Console.WriteLine($"    {instance.Server,-40}{instance.RequestsPerSecond,10:F0}{instance.P50Ms,9:F2}{instance.P99Ms,9:F2}{instance.Errors,8}");
+            foreach (var shape in instance.Shapes)
+                Console.WriteLine($"      {shape.Shape,-38}{shape.RequestsPerSecond,10:F0}{shape.P50Ms,9:F2}{shape.P99Ms,9:F2}");
+        }
         Console.WriteLine(
             $"  ratio PostgreSQL instances/SQLite instance: {cluster.Ratio:F2} (target >= {cluster.RatioTarget:F2}) {BenchRunner.Verdict(cluster.TargetMet)}");
     }

@@ -14,7 +14,6 @@ namespace Registry.Tests.Cluster;
 [TestFixture]
 [Category("s3")]
 [Category("e2e")]
-[Category("crash")]
 public sealed class ClusterCrashTests
 {
     private static readonly TimeSpan UploadStartTimeout = TimeSpan.FromSeconds(30);
