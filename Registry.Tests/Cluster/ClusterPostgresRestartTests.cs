@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using FluentAssertions;
@@ -43,7 +42,7 @@ public sealed class ClusterPostgresRestartTests
             ["REGISTRY_AUTH_ADMINS"] = "root",
             ["REGISTRY_AUTH_SIGNUP"] = "true",
         });
-        var admins = cluster.Instances.Select(i => BasicClient(i, "root", RootPassword)).ToArray();
+        var admins = cluster.Instances.Select(i => ClusterTests.Client(i, "root", RootPassword)).ToArray();
         var seed = V1Client.NewImageId();
         var seedLayer = V1Client.RandomBytes(30_000);
         (await admins[0].PutIndexAsync("/v1/repositories/team/pg-seed/", $"[{{\"id\":\"{seed}\"}}]").ReadAsync()).Status.Should().Be(200);
@@ -101,7 +100,7 @@ public sealed class ClusterPostgresRestartTests
             (await SearchAllAsync(instance.Client, "pg-")).Should().BeEquivalentTo(inStorage, $"search on {instance.BaseAddress} agrees with storage");
             foreach (var user in load.Users)
             {
-                using var client = BasicClient(instance, user, user + "-pw");
+                using var client = ClusterTests.Client(instance, user, user + "-pw");
                 (await client.GetAsync("/v1/users/").ReadAsync()).Should().Be((200, "\"OK\""), user);
             }
         }
@@ -121,13 +120,6 @@ public sealed class ClusterPostgresRestartTests
             if (page >= json.RootElement.GetProperty("num_pages").GetInt32()) break;
         }
         return names;
-    }
-
-    private static HttpClient BasicClient(RegistryProcess instance, string user, string password)
-    {
-        var client = new HttpClient { BaseAddress = instance.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
-        return client;
     }
 
     /// <summary>The mixed requests, spread over both instances, and what each answered.</summary>

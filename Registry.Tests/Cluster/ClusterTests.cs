@@ -173,7 +173,7 @@ public sealed class ClusterTests
     internal static string Sha256(byte[] data) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(data));
 
     /// <summary>A client of <paramref name="instance"/> sending Basic credentials with every request.</summary>
-    private static HttpClient Client(RegistryProcess instance, string user, string password)
+    internal static HttpClient Client(RegistryProcess instance, string user, string password)
     {
         var client = new HttpClient { BaseAddress = instance.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
