@@ -34,7 +34,8 @@ internal static class SearchHttpCluster
         }
 
         var url = await postgres.CreateDatabaseAsync("search_http");
-        var storage = Path.Combine(temp, "cluster-storage");
+        var storage = Directory.CreateDirectory(Path.Combine(temp, "cluster-storage")).FullName;
+        var shared = new Dictionary<string, string> { ["SQLALCHEMY_INDEX_DATABASE"] = url, ["STORAGE_PATH"] = storage };
         var servers = new List<ChildServer>();
         var clients = new List<HttpClient>();
         try
@@ -42,8 +43,7 @@ internal static class SearchHttpCluster
             // One at a time: the first start creates the schema.
             for (var i = 0; i < instances; i++)
             {
-                var server = await ServerLauncher.StartRegistryAsync(
-                    registryDll, Path.Combine(temp, $"cluster-{i}"), ct, url, storage, $"registry {i + 1}/{instances} on PostgreSQL");
+                var server = await ServerLauncher.StartRegistryAsync(registryDll, Path.Combine(temp, $"cluster-{i}"), ct, shared);
                 servers.Add(server);
                 clients.Add(LoadGenerator.NewClient(server, Share(connections, instances, i)));
             }
@@ -62,7 +62,7 @@ internal static class SearchHttpCluster
             foreach (var server in servers)
             {
                 var quiet = await server.WaitUntilQuietAsync(ct);
-                Console.WriteLine($"  warm-up ok: {server.Name} (pid {server.Pid}), quiet after {quiet.TotalSeconds:F1} s");
+                Console.WriteLine($"  warm-up ok: {server.Name} on PostgreSQL (pid {server.Pid}), quiet after {quiet.TotalSeconds:F1} s");
             }
 
             var perRound = new List<LoadResult[]>();
@@ -78,7 +78,7 @@ internal static class SearchHttpCluster
 
             var aggregate = BenchRunner.Median(perRound.Select(r => r.Sum(x => x.RequestsPerSecond)).ToList());
             var perInstance = Enumerable.Range(0, instances)
-                .Select(i => SearchHttpBenchmark.Summarise(servers[i].Name, perRound.Select(r => r[i]).ToList()))
+                .Select(i => SearchHttpBenchmark.Summarise($"registry {i + 1}/{instances} on PostgreSQL", perRound.Select(r => r[i]).ToList()))
                 .ToList();
             var errors = perInstance.Sum(s => s.Errors);
             var ratio = aggregate / sqliteRequestsPerSecond;

@@ -31,25 +31,25 @@ internal static class ServerLauncher
 
     /// <summary>
     /// Runs "dotnet Registry.V1.dll" in the dev flavor on a private storage directory and search
-    /// database under <paramref name="dataDirectory"/>; or, given <paramref name="indexDatabase"/> (a
-    /// <c>sqlalchemy_index_database</c> URL) and <paramref name="storage"/>, on those, which several instances may share.
+    /// database under <paramref name="dataDirectory"/>; <paramref name="extraEnvironment"/> adds to or overrides it.
     /// </summary>
     public static Task<ChildServer> StartRegistryAsync(
-        string dll, string dataDirectory, CancellationToken cancellationToken, string? indexDatabase = null, string? storage = null, string? name = null)
+        string dll, string dataDirectory, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? extraEnvironment = null)
     {
-        storage ??= Path.Combine(dataDirectory, "storage");
+        var storage = Path.Combine(dataDirectory, "storage");
         Directory.CreateDirectory(storage);
         var environment = new Dictionary<string, string>
         {
             ["SETTINGS_FLAVOR"] = "dev",
             ["STORAGE_PATH"] = storage,
             // "sqlite:///" followed by an absolute path, which starts with its own "/".
-            ["SQLALCHEMY_INDEX_DATABASE"] = indexDatabase ?? "sqlite:///" + Path.Combine(dataDirectory, "search.db"),
+            ["SQLALCHEMY_INDEX_DATABASE"] = "sqlite:///" + Path.Combine(dataDirectory, "search.db"),
             ["LOGLEVEL"] = "warn",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
         };
+        foreach (var (name, value) in extraEnvironment ?? new Dictionary<string, string>()) environment[name] = value;
         return ChildServer.StartAsync(
-            name ?? "registry (Registry.V1)",
+            "registry (Registry.V1)",
             DotnetHost(),
             [dll],
             environment,
