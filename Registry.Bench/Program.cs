@@ -22,7 +22,7 @@ static int Usage()
     Console.Error.WriteLine("usage: Registry.Bench <command> [options]");
     Console.Error.WriteLine("  layer        " + LayerBenchmark.OptionsHelp);
     Console.Error.WriteLine("  search-http  " + SearchHttpBenchmark.OptionsHelp);
-    Console.Error.WriteLine("  search-index [--sizes 100000,1000000] [--out file] [--keep dir]");
+    Console.Error.WriteLine("  search-index [--sizes 100000,1000000] [--engines sqlite,postgres] [--pg-url url] [--out file] [--keep dir]");
     Console.Error.WriteLine("  gc           " + Registry.Bench.Maintenance.GcBenchmark.OptionsHelp);
     Console.Error.WriteLine("  file-cache   " + FileCacheBenchmark.OptionsHelp);
     return 1;

@@ -8,12 +8,13 @@ namespace Registry.Bench.Http;
 
 /// <summary>
 /// GET /v1/search throughput and latency under concurrent load, against a bare-Kestrel
-/// GET /hello baseline driven by the same client in the same run.
+/// GET /hello baseline driven by the same client in the same run. With <c>--pg-instances N</c>, also N instances
+/// on one PostgreSQL against the SQLite instance (<see cref="SearchHttpCluster"/>).
 /// </summary>
 internal static class SearchHttpBenchmark
 {
     public const string OptionsHelp =
-        "[--repos 10000] [--connections 64] [--seconds 20] [--rounds 1] [--warmup-seconds 2] [--server-dll PATH] [--out FILE] [--baseline-only]";
+        "[--repos 10000] [--connections 64] [--seconds 20] [--rounds 1] [--warmup-seconds 2] [--pg-instances 0] [--server-dll PATH] [--out FILE] [--baseline-only]";
 
     private const double RatioTarget = 0.25;
     private const int SeedParallelism = 8;
@@ -31,7 +32,7 @@ internal static class SearchHttpBenchmark
     {
         var options = BenchArgs.Parse(
             args,
-            ["--repos", "--connections", "--seconds", "--rounds", "--warmup-seconds", "--server-dll", "--out"],
+            ["--repos", "--connections", "--seconds", "--rounds", "--warmup-seconds", "--pg-instances", "--server-dll", "--out"],
             ["--baseline-only"]);
         var repoCount = options.GetInt("--repos", 10000, 1, 1_000_000);
         var connections = options.GetInt("--connections", 64, 1, 4096);
@@ -39,6 +40,7 @@ internal static class SearchHttpBenchmark
         var rounds = options.GetInt("--rounds", 1, 1, 99);
         var warmup = TimeSpan.FromSeconds(options.GetInt("--warmup-seconds", 2, 0, 600));
         var baselineOnly = options.Has("--baseline-only");
+        var pgInstances = options.GetInt("--pg-instances", 0, 0, 16);
         var registryDll = baselineOnly ? null : ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
 
         Console.WriteLine(
@@ -104,6 +106,9 @@ internal static class SearchHttpBenchmark
         var baseline = Summarise(baselineServer.Name, baselineRounds);
         var registry = registryRounds.Count == 0 ? null : Summarise(registryServer!.Name, registryRounds);
         double? ratio = registry is null ? null : registry.RequestsPerSecond / baseline.RequestsPerSecond;
+        var cluster = registry is null || pgInstances == 0
+            ? null
+            : await SearchHttpCluster.RunAsync(registryDll!, temp, repositories, shapes, pgInstances, connections, duration, rounds, warmup, registry.RequestsPerSecond, ct);
         var report = new SearchReport(
             BenchRunner.MachineNote,
             Environment.ProcessorCount,
@@ -117,7 +122,8 @@ internal static class SearchHttpBenchmark
             ratio,
             RatioTarget,
             ratio is null ? null : ratio >= RatioTarget && registry!.Errors == 0,
-            warnings);
+            warnings,
+            cluster);
         PrintTable(report);
         await BenchRunner.WriteReportAsync(options.GetString("--out"), report, ct);
     });
@@ -145,7 +151,7 @@ internal static class SearchHttpBenchmark
         ];
     }
 
-    private static async Task<SeedingFigures> SeedAsync(ChildServer server, HttpClient client, string[] repositories, CancellationToken cancellationToken)
+    internal static async Task<SeedingFigures> SeedAsync(ChildServer server, HttpClient client, string[] repositories, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         await Parallel.ForEachAsync(
@@ -177,7 +183,7 @@ internal static class SearchHttpBenchmark
     /// what the seeded names imply (Docker Hub API, 'Search': case-insensitive substring of "ns/name") is a warning,
     /// since the load figures are still meaningful.
     /// </summary>
-    private static async Task<List<string>> CheckShapesAsync(
+    internal static async Task<List<string>> CheckShapesAsync(
         ChildServer server, HttpClient client, LoadShape[] shapes, string[] repositories, CancellationToken cancellationToken)
     {
         var warnings = new List<string>();
@@ -239,7 +245,7 @@ internal static class SearchHttpBenchmark
         server.OutputTail is { Length: > 0 } tail ? $"{Environment.NewLine}last server output:{Environment.NewLine}{tail}" : "";
 
     /// <summary>Median round by requests/s; its latency figures go with it.</summary>
-    private static LoadSummary Summarise(string server, List<LoadResult> rounds)
+    internal static LoadSummary Summarise(string server, List<LoadResult> rounds)
     {
         var median = BenchRunner.Median(rounds.Select(r => r.RequestsPerSecond).ToList());
         var representative = rounds.MinBy(r => Math.Abs(r.RequestsPerSecond - median))!;
@@ -282,6 +288,8 @@ internal static class SearchHttpBenchmark
             Console.WriteLine("  registry: not measured (--baseline-only)");
         }
 
+        if (report.PostgresCluster is { } cluster) SearchHttpCluster.Print(cluster, report.Registry!.RequestsPerSecond);
+
         if (report.Baseline.FirstError is not null)
         {
             Console.WriteLine($"  first baseline error: {report.Baseline.FirstError}");
@@ -319,4 +327,5 @@ internal sealed record SearchReport(
     double? Ratio,
     double RatioTarget,
     bool? TargetMet,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings,
+    ClusterSummary? PostgresCluster);

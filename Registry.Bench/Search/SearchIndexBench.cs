@@ -1,33 +1,44 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Microsoft.Data.Sqlite;
-using Registry.Index.Database.Sqlite;
 using Registry.Index.Search;
 
 namespace Registry.Bench.Search;
 
 /// <summary>
-/// <c>search-index [--sizes 100000,1000000] [--out file]</c>: seeds an index with realistic repository names,
-/// times the rebuild, single writes and the search latency of several query shapes.
+/// <c>search-index [--sizes 100000,1000000] [--engines sqlite,postgres] [--pg-url url] [--out file] [--keep dir]</c>:
+/// seeds each engine's index with the same realistic repository names, times the rebuild, single writes and the
+/// search latency of several query shapes, engine next to engine. PostgreSQL runs on a throwaway server of the
+/// benchmark's own (<see cref="ThrowawayPostgres"/>) unless <c>--pg-url</c> names one, whose search rows are replaced.
 /// </summary>
 public static class SearchIndexBench
 {
     private const int PageSize = 25;
     private const int DeepPage = 100;
+    private const string Usage =
+        "usage: search-index [--sizes 100000,1000000] [--engines sqlite,postgres] [--pg-url url] [--out file] [--keep directory]";
+
     private static readonly TimeSpan BudgetPerCase = TimeSpan.FromSeconds(2);
 
     public static async Task<int> RunAsync(string[] args)
     {
         var sizes = new List<int> { 100_000, 1_000_000 };
+        var engines = new List<string> { "sqlite", "postgres" };
         string? outFile = null;
         string? keep = null;
+        string? pgUrl = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--sizes" when i + 1 < args.Length:
                     sizes = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
+                    break;
+                case "--engines" when i + 1 < args.Length:
+                    engines = args[++i].Split(',').ToList();
+                    break;
+                case "--pg-url" when i + 1 < args.Length:
+                    pgUrl = args[++i];
                     break;
                 case "--out" when i + 1 < args.Length:
                     outFile = args[++i];
@@ -36,109 +47,128 @@ public static class SearchIndexBench
                     keep = args[++i];
                     break;
                 default:
-                    Console.Error.WriteLine("usage: search-index [--sizes 100000,1000000] [--out file] [--keep directory]");
+                    Console.Error.WriteLine(Usage);
                     return 2;
             }
         }
 
-        var report = new StringBuilder();
-        report.AppendLine($"# Search index benchmark ({Environment.ProcessorCount} cores, {RuntimeLabel()})");
-        report.AppendLine();
-        foreach (var size in sizes)
+        if (engines.Count == 0 || engines.Any(e => e is not ("sqlite" or "postgres")))
         {
-            await RunSizeAsync(size, report, keep);
+            Console.Error.WriteLine(Usage);
+            return 2;
         }
 
-        Console.WriteLine(report);
-        if (outFile is not null)
+        ThrowawayPostgres? server = null;
+        if (engines.Contains("postgres") && pgUrl is null)
         {
-            await File.WriteAllTextAsync(outFile, report.ToString());
+            server = await ThrowawayPostgres.StartAsync();
+            if (server is null) return 1;
         }
 
-        return 0;
-    }
-
-    /// <summary>With <paramref name="keep"/>, the database stays in that directory for inspection.</summary>
-    private static async Task RunSizeAsync(int size, StringBuilder report, string? keep)
-    {
-        var directory = keep is null
-            ? Path.Combine(Path.GetTempPath(), $"search-bench-{Guid.NewGuid():N}")
-            : Path.Combine(keep, $"search-{size}");
         try
         {
-            var entries = Seed(size, new Random(42));
-            var index = await SqliteSearchIndex.OpenAsync(Path.Combine(directory, "index.db"), default);
-            // Measure the search itself: the same query repeats with no write between, which the page cache would answer.
-            index.CacheResults = false;
-
-            var clock = Stopwatch.StartNew();
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            await index.ReplaceAllAsync(entries, default);
-            var rebuild = clock.Elapsed;
-            var rebuildCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-            var fileSize = new FileInfo(index.FilePath).Length + WalSize(index.FilePath);
-
-            report.AppendLine($"## {size:N0} repositories");
+            var report = new StringBuilder();
+            report.AppendLine($"# Search index benchmark ({Environment.ProcessorCount} cores, {RuntimeLabel()})");
             report.AppendLine();
-            report.AppendLine($"ReplaceAll: {rebuild.TotalSeconds:0.0} s (CPU {rebuildCpu.TotalSeconds:0.0} s); database {fileSize / 1048576.0:0} MiB.");
-            report.AppendLine();
-            report.AppendLine($"Writes (one transaction each): {await WriteLatencyAsync(index)}");
-            report.AppendLine();
-            // Counts are kept per version of the rows, so a repeated query counts once; "after a write" times
-            // the search that follows a write (not timed), which has to count again.
-            report.AppendLine("| query shape | q | matches | page | p50 ms | p99 ms | CPU ms/query (mean) | runs | p50 ms after a write |");
-            report.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
-
-            var sample = entries[size / 2];
-            var rare = entries[size / 3].Name;
-            var shapes = new (string Shape, string Query)[]
+            foreach (var size in sizes)
             {
-                ("exact repository name", sample.Name[(sample.Name.IndexOf('/') + 1)..]),
-                ("3-char common substring", "ser"),
-                ("6+ char rare substring", RareSubstring(rare)),
-                ("description word", "lightweight"),
-                ("1-char common", "e"),
-                ("1-char uncommon", "q"),
-                ("2-char", "ku"),
-                ("empty", ""),
-            };
-            foreach (var (shape, query) in shapes)
-            {
-                var first = await index.SearchAsync(query, PageSize, 1, default);
-                var lastPage = (int)Math.Max(1, (first.NumResults + PageSize - 1) / PageSize);
-                foreach (var page in new[] { 1, Math.Min(DeepPage, lastPage) }.Distinct())
+                var entries = Seed(size, new Random(42));
+                report.AppendLine($"## {size:N0} repositories");
+                report.AppendLine();
+                var rows = new List<string>();
+                foreach (var engine in engines)
                 {
-                    var (p50, p99, cpuMs, runs) = await MeasureAsync(() => index.SearchAsync(query, PageSize, page, default));
-                    var cold = await AfterWriteAsync(index, () => index.SearchAsync(query, PageSize, page, default));
-                    report.AppendLine(
-                        $"| {shape} | `{query}` | {first.NumResults:N0} | {page} | {p50:0.00} | {p99:0.00} | {cpuMs:0.00} | {runs} | {cold:0.00} |");
+                    await using var opened = engine == "sqlite"
+                        ? await BenchEngine.OpenSqliteAsync(size, keep)
+                        : await BenchEngine.OpenPostgresAsync(pgUrl ?? await server!.CreateDatabaseAsync($"search_bench_{size}"));
+                    await RunEngineAsync(opened, entries, report, rows);
                 }
+
+                // Counts are kept per version of the rows, so a repeated query counts once; "after a write" times
+                // the search that follows a write (not timed), which has to count again.
+                report.AppendLine();
+                report.AppendLine("| query shape | q | matches | page | engine | p50 ms | p95 ms | p99 ms | CPU ms/query (mean) | runs | p50 ms after a write |");
+                report.AppendLine("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+                foreach (var row in rows.OrderBy(r => r[..r.IndexOf('\u0001')], StringComparer.Ordinal))
+                {
+                    report.AppendLine(row[(row.IndexOf('\u0001') + 1)..]);
+                }
+
+                report.AppendLine();
+                Console.Error.WriteLine($"done: {size:N0}");
             }
 
-            report.AppendLine();
-            Console.Error.WriteLine($"done: {size:N0}");
+            Console.WriteLine(report);
+            if (outFile is not null)
+            {
+                await File.WriteAllTextAsync(outFile, report.ToString());
+            }
+
+            return 0;
         }
         finally
         {
-            SqliteConnection.ClearAllPools();
-            if (keep is null && Directory.Exists(directory))
+            if (server is not null) await server.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds the engine's index from <paramref name="entries"/> and times every query shape; the table rows go to
+    /// <paramref name="rows"/>, each prefixed by a key (shape, page, engine order) and U+0001, so engines interleave.
+    /// </summary>
+    private static async Task RunEngineAsync(BenchEngine engine, List<SearchEntry> entries, StringBuilder report, List<string> rows)
+    {
+        var index = engine.Index;
+        var clock = Stopwatch.StartNew();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        await index.ReplaceAllAsync(entries, default);
+        var rebuild = clock.Elapsed;
+        var rebuildCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+
+        report.AppendLine($"{engine.Name}: ReplaceAll {rebuild.TotalSeconds:0.0} s (CPU in this process {rebuildCpu.TotalSeconds:0.0} s); " +
+                          $"database {await engine.SizeAsync() / 1048576.0:0} MiB. Writes (one transaction each): {await WriteLatencyAsync(index)}");
+        report.AppendLine();
+
+        var size = entries.Count;
+        var sample = entries[size / 2];
+        var rare = entries[size / 3].Name;
+        var shapes = new (string Shape, string Query)[]
+        {
+            ("exact repository name", sample.Name[(sample.Name.IndexOf('/') + 1)..]),
+            ("3-char common substring", "ser"),
+            ("6+ char rare substring", RareSubstring(rare)),
+            ("description word", "lightweight"),
+            ("1-char common", "e"),
+            ("1-char uncommon", "q"),
+            ("2-char", "ku"),
+            ("empty", ""),
+        };
+        for (var s = 0; s < shapes.Length; s++)
+        {
+            var (shape, query) = shapes[s];
+            var first = await index.SearchAsync(query, PageSize, 1, default);
+            var lastPage = (int)Math.Max(1, (first.NumResults + PageSize - 1) / PageSize);
+            foreach (var page in new[] { 1, Math.Min(DeepPage, lastPage) }.Distinct())
             {
-                Directory.Delete(directory, recursive: true);
+                var m = await MeasureAsync(() => index.SearchAsync(query, PageSize, page, default));
+                var cold = await AfterWriteAsync(index, () => index.SearchAsync(query, PageSize, page, default));
+                rows.Add($"{s:00}{page:0000}{engine.Name}\u0001" +
+                         $"| {shape} | `{query}` | {first.NumResults:N0} | {page} | {engine.Name} | {m.P50:0.00} | {m.P95:0.00} | {m.P99:0.00} | {m.Cpu:0.00} | {m.Runs} | {cold:0.00} |");
             }
         }
     }
 
-    private static async Task<string> WriteLatencyAsync(SqliteSearchIndex index)
+    private static async Task<string> WriteLatencyAsync(ISearchIndex index)
     {
-        var (add, _, _, _) = await MeasureAsync(Counter("bench-new/added-", index.AddRepositoryAsync), 200);
-        var (describe, _, _, _) = await MeasureAsync(
+        var add = await MeasureAsync(Counter("bench-new/added-", index.AddRepositoryAsync), 200);
+        var describe = await MeasureAsync(
             Counter("bench-new/added-", (name, ct) => index.SetDescriptionAsync(name, "a lightweight bench entry", ct)), 200);
-        var (remove, _, _, _) = await MeasureAsync(Counter("bench-new/added-", index.RemoveRepositoryAsync), 200);
-        return $"add p50 {add:0.00} ms, set description p50 {describe:0.00} ms, remove p50 {remove:0.00} ms.";
+        var remove = await MeasureAsync(Counter("bench-new/added-", index.RemoveRepositoryAsync), 200);
+        return $"add p50 {add.P50:0.00} ms, set description p50 {describe.P50:0.00} ms, remove p50 {remove.P50:0.00} ms.";
     }
 
     /// <summary>Median of <paramref name="search"/> timed right after a write to a row it does not match.</summary>
-    private static async Task<double> AfterWriteAsync(SqliteSearchIndex index, Func<Task> search)
+    private static async Task<double> AfterWriteAsync(ISearchIndex index, Func<Task> search)
     {
         var samples = new List<double>();
         for (var i = 0; i < 31; i++)
@@ -159,7 +189,7 @@ public static class SearchIndexBench
         return () => write(prefix + n++, default);
     }
 
-    private static async Task<(double P50, double P99, double Cpu, int Runs)> MeasureAsync(Func<Task> action, int maxRuns = 500)
+    private static async Task<(double P50, double P95, double P99, double Cpu, int Runs)> MeasureAsync(Func<Task> action, int maxRuns = 500)
     {
         for (var i = 0; i < 3; i++)
         {
@@ -178,13 +208,11 @@ public static class SearchIndexBench
 
         var cpuPerRun = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / samples.Count;
         samples.Sort();
-        return (Percentile(samples, 0.50), Percentile(samples, 0.99), cpuPerRun, samples.Count);
+        return (Percentile(samples, 0.50), Percentile(samples, 0.95), Percentile(samples, 0.99), cpuPerRun, samples.Count);
     }
 
     private static double Percentile(List<double> sorted, double p) =>
         sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
-
-    private static long WalSize(string path) => File.Exists(path + "-wal") ? new FileInfo(path + "-wal").Length : 0;
 
     private static string RuntimeLabel() => System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription;
 

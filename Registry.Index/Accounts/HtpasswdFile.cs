@@ -34,12 +34,15 @@ public sealed class HtpasswdFile(string path, TimeProvider? time = null)
         lock (_gate)
         {
             if (now < _nextCheck) return;
-            Interlocked.Exchange(ref _nextCheck, now + _time.TimestampFrequency);
             var info = new FileInfo(path);
             var stamp = info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, -1L);
-            if (stamp == _loaded) return;
-            _users = info.Exists ? Parse(File.ReadAllLines(path)) : new Dictionary<string, string>();
-            _loaded = stamp;
+            if (stamp != _loaded)
+            {
+                _users = info.Exists ? Parse(File.ReadAllLines(path)) : new Dictionary<string, string>();
+                _loaded = stamp;
+            }
+            // Only now: a request that sees the next check in the future skips the lock, so the users must be loaded by then.
+            Interlocked.Exchange(ref _nextCheck, now + _time.TimestampFrequency);
         }
     }
 

@@ -35,25 +35,17 @@ public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog
         using var held = await locks.AcquireAsync(name.LockKey, ct);
         var path = StoragePaths.IndexImages(name);
         var existing = await storage.GetContentAsync(path, ct);
-        if (existing is null)
-        {
-            using (await gc.EnterWriteAsync(ct))
-            {
-                gc.TouchImages(ImageIds(incoming));
-                await storage.PutContentAsync(path, body, CancellationToken.None);
-            }
-            await membership.SetAsync(name.FullName, ImageIds(incoming), CancellationToken.None);
-            await catalog.SyncAsync(name, CancellationToken.None);
-            return PutImagesResult.Ok;
-        }
-
-        var merged = Merge(incoming, ParseStored(existing));
+        var list = existing is null ? incoming : Merge(incoming, ParseStored(existing));
+        // The index database first: while it is down the request fails (503) before storage changes, so a failed
+        // push leaves no repository that search does not know.
+        await membership.SetAsync(name.FullName, ImageIds(list), CancellationToken.None);
         using (await gc.EnterWriteAsync(ct))
         {
-            gc.TouchImages(ImageIds(merged));
-            await storage.PutContentAsync(path, Encoding.UTF8.GetBytes(PyJson.Serialize(merged)), CancellationToken.None);
+            gc.TouchImages(ImageIds(list));
+            await storage.PutContentAsync(path, existing is null ? body : Encoding.UTF8.GetBytes(PyJson.Serialize(list)), CancellationToken.None);
         }
-        await membership.SetAsync(name.FullName, ImageIds(merged), CancellationToken.None);
+        // On every list, not only the first: the retry of a push whose sync failed (database gone after the write) repairs search.
+        await catalog.SyncAsync(name, CancellationToken.None);
         return PutImagesResult.Ok;
     }
 
