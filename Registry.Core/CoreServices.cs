@@ -23,8 +23,9 @@ public static class CoreServices
         services.AddSingleton(settings.Auth);
         services.AddSingleton(settings.Gc);
         services.AddSingleton(CreateStorage(settings));
-        services.AddSingleton<KeyedLock>();
-        services.AddSingleton<GcCoordinator>();
+        // In-process coordination; the index registers its cluster backend over these when it has one (PostgreSQL).
+        services.AddSingleton<IKeyedLock, KeyedLock>();
+        services.AddSingleton<IGcCoordinator, GcCoordinator>();
         return services;
     }
 

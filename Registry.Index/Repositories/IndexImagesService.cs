@@ -18,7 +18,7 @@ public enum PutImagesResult { Ok, DecodeError, InvalidData }
 /// collector's shared side (<see cref="GcCoordinator"/>) with its images touched: a push about to reuse an image
 /// that exists now keeps it through a running collection.
 /// </summary>
-public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog catalog, IRepositoryImages membership, KeyedLock locks, GcCoordinator gc)
+public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog catalog, IRepositoryImages membership, IKeyedLock locks, IGcCoordinator gc)
 {
     public async Task<PutImagesResult> PutImagesAsync(RepositoryName name, byte[] body, CancellationToken ct)
     {
@@ -32,12 +32,12 @@ public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog
         if (incoming.Any(e => e is not JsonObject o || !o.TryGetPropertyValue("id", out var id) || id is not JsonValue))
             return PutImagesResult.InvalidData;
 
-        using var held = await locks.AcquireAsync(name.LockKey, ct);
+        await using var held = await locks.AcquireAsync(name.LockKey, ct);
         var path = StoragePaths.IndexImages(name);
         var existing = await storage.GetContentAsync(path, ct);
         if (existing is null)
         {
-            using (await gc.EnterWriteAsync(ct))
+            await using (await gc.EnterWriteAsync(ct))
             {
                 gc.TouchImages(ImageIds(incoming));
                 await storage.PutContentAsync(path, body, CancellationToken.None);
@@ -48,7 +48,7 @@ public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog
         }
 
         var merged = Merge(incoming, ParseStored(existing));
-        using (await gc.EnterWriteAsync(ct))
+        await using (await gc.EnterWriteAsync(ct))
         {
             gc.TouchImages(ImageIds(merged));
             await storage.PutContentAsync(path, Encoding.UTF8.GetBytes(PyJson.Serialize(merged)), CancellationToken.None);
