@@ -40,19 +40,28 @@ public class GcConcurrencyTests
 
     private sealed record V1Push(string Repository, string Tag, IReadOnlyList<(string Id, string Json, byte[] Layer)> Chain);
 
-    private sealed record V2Push(string Repository, string Tag, Digest Manifest, byte[] ManifestBytes, IReadOnlyList<(Digest Digest, byte[] Content)> Blobs);
+    internal sealed record V2Push(string Repository, string Tag, Digest Manifest, byte[] ManifestBytes, IReadOnlyList<(Digest Digest, byte[] Content)> Blobs);
 
     [Test]
     public async Task Every_push_that_succeeds_while_gc_runs_repeatedly_reads_back_intact()
     {
-        var client = _registry.Client;
+        var collector = GcTestKit.Collector(_registry, new GcSettings { Grace = TimeSpan.Zero, LeaseSettle = TimeSpan.Zero, BatchSize = 4 });
+        await PushWhileCollectingAsync(_registry.Client, [_registry.Client], async () => (await collector.RunAsync()).TotalBytes);
+    }
+
+    /// <summary>
+    /// The scenario: V1 and v2 pushers on <paramref name="client"/> while <paramref name="collectOnce"/> (a run with grace 0,
+    /// returning the bytes it freed) runs back to back; then every push that reported success reads back intact from
+    /// each of <paramref name="readers"/>.
+    /// </summary>
+    internal static async Task PushWhileCollectingAsync(HttpClient client, IReadOnlyList<HttpClient> readers, Func<Task<long>> collectOnce)
+    {
         var baseId = V1Client.NewImageId();
         var baseLayer = V1Client.RandomBytes(3000);
         var baseJson = await client.PushImageAsync(baseId, baseLayer);
         (await client.PutTagAsync("conc/base", "latest", baseId).ReadAsync()).Status.Should().Be(200);
         var sharedLayer = V1Client.RandomBytes(2500);
 
-        var collector = GcTestKit.Collector(_registry, new GcSettings { Grace = TimeSpan.Zero, LeaseSettle = TimeSpan.Zero, BatchSize = 4 });
         var v1Pushed = new ConcurrentBag<V1Push>();
         var v2Pushed = new ConcurrentBag<V2Push>();
         var deletedV1 = new ConcurrentBag<(string, string)>();
@@ -139,39 +148,40 @@ public class GcConcurrencyTests
         {
             while (Volatile.Read(ref pushersDone) < Clients && runs < MaxGcRuns)
             {
-                var report = await collector.RunAsync();
+                freed += await collectOnce();
                 runs++;
-                freed += report.TotalBytes;
             }
         });
         await Task.WhenAll(pushers.Append(gcLoop));
-        freed += (await collector.RunAsync()).TotalBytes;
+        freed += await collectOnce();
 
         TestContext.Out.WriteLine($"{runs} gc runs during the pushes, {failures} failed push attempts retried, {freed} bytes freed");
         runs.Should().BeGreaterThan(1);
         freed.Should().BeGreaterThan(0, "tags were deleted, so the runs had garbage to take");
 
+        foreach (var reader in readers)
         foreach (var push in v1Pushed.Where(p => !deletedV1.Contains((p.Repository, p.Tag))))
         {
-            (await client.GetAsync($"/v1/repositories/{push.Repository}/tags/{push.Tag}").ReadAsync()).Body.Should().Be($"\"{push.Chain[^1].Id}\"");
-            (await client.GetAsync($"/v1/images/{push.Chain[^1].Id}/ancestry").ReadAsync()).Body
+            (await reader.GetAsync($"/v1/repositories/{push.Repository}/tags/{push.Tag}").ReadAsync()).Body.Should().Be($"\"{push.Chain[^1].Id}\"");
+            (await reader.GetAsync($"/v1/images/{push.Chain[^1].Id}/ancestry").ReadAsync()).Body
                 .Should().Be($"[\"{push.Chain[1].Id}\", \"{push.Chain[0].Id}\", \"{baseId}\"]");
             foreach (var (id, json, layer) in push.Chain.Append((baseId, baseJson, baseLayer)))
             {
-                (await client.GetAsync($"/v1/images/{id}/json").ReadAsync()).Should().Be((200, json));
-                (await client.GetByteArrayAsync($"/v1/images/{id}/layer")).Should().Equal(layer);
+                (await reader.GetAsync($"/v1/images/{id}/json").ReadAsync()).Should().Be((200, json));
+                (await reader.GetByteArrayAsync($"/v1/images/{id}/layer")).Should().Equal(layer);
             }
         }
+        foreach (var reader in readers)
         foreach (var push in v2Pushed.Where(p => !deletedV2.Contains(p.Manifest)))
         {
             var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/{push.Repository}/manifests/{push.Tag}");
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ManifestDocument.OciManifest));
-            var response = await client.SendAsync(request);
+            var response = await reader.SendAsync(request);
             ((int)response.StatusCode).Should().Be(200, $"{push.Repository}:{push.Tag}");
             (await response.Content.ReadAsByteArrayAsync()).Should().Equal(push.ManifestBytes);
             foreach (var (digest, content) in push.Blobs)
             {
-                (await client.GetByteArrayAsync($"/v2/{push.Repository}/blobs/{digest}")).Should().Equal(content);
+                (await reader.GetByteArrayAsync($"/v2/{push.Repository}/blobs/{digest}")).Should().Equal(content);
             }
         }
         v1Pushed.Should().HaveCount(Clients / 2 * PushesPerClient);
@@ -197,7 +207,7 @@ public class GcConcurrencyTests
     /// docker's v2 push: HEAD each blob, upload the missing ones (monolithic POST ?digest=), then PUT the manifest by tag.
     /// False on any refusal.
     /// </summary>
-    private static async Task<bool> TryPushV2Async(HttpClient client, V2Push push)
+    internal static async Task<bool> TryPushV2Async(HttpClient client, V2Push push)
     {
         foreach (var (digest, content) in push.Blobs)
         {
