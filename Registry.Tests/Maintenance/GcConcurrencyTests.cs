@@ -52,10 +52,13 @@ public class GcConcurrencyTests
     /// <summary>
     /// The scenario: V1 and v2 pushers on <paramref name="client"/> while <paramref name="collectOnce"/> (a run with grace 0,
     /// returning the bytes it freed) runs back to back; then every push that reported success reads back intact from
-    /// each of <paramref name="readers"/>.
+    /// each of <paramref name="readers"/>. <paramref name="maxPause"/> (random, up to) between the steps of a push widens the
+    /// window between what a push wrote first and the reference it writes last, for collections slower than in-process ones.
     /// </summary>
-    internal static async Task PushWhileCollectingAsync(HttpClient client, IReadOnlyList<HttpClient> readers, Func<Task<long>> collectOnce)
+    internal static async Task PushWhileCollectingAsync(
+        HttpClient client, IReadOnlyList<HttpClient> readers, Func<Task<long>> collectOnce, TimeSpan maxPause = default)
     {
+        Task Pause() => maxPause > TimeSpan.Zero ? Task.Delay(Random.Shared.Next((int)maxPause.TotalMilliseconds)) : Task.CompletedTask;
         var baseId = V1Client.NewImageId();
         var baseLayer = V1Client.RandomBytes(3000);
         var baseJson = await client.PushImageAsync(baseId, baseLayer);
@@ -84,7 +87,7 @@ public class GcConcurrencyTests
                 var ok = false;
                 for (var attempt = 0; attempt < MaxAttempts && !ok; attempt++)
                 {
-                    ok = await TryPushV1Async(client, push, baseId);
+                    ok = await TryPushV1Async(client, push, baseId, Pause);
                     if (!ok) Interlocked.Increment(ref failures);
                 }
                 ok.Should().BeTrue($"push {repository}:{push.Tag} within {MaxAttempts} attempts");
@@ -116,7 +119,7 @@ public class GcConcurrencyTests
                 var ok = false;
                 for (var attempt = 0; attempt < MaxAttempts && !ok; attempt++)
                 {
-                    ok = await TryPushV2Async(client, push);
+                    ok = await TryPushV2Async(client, push, Pause);
                     if (!ok) Interlocked.Increment(ref failures);
                 }
                 ok.Should().BeTrue($"push {repository}:{push.Tag} within {MaxAttempts} attempts");
@@ -189,7 +192,7 @@ public class GcConcurrencyTests
     }
 
     /// <summary>docker 1.x: skip images the registry already has (GET json 200), push the rest, then tag. False on any refusal.</summary>
-    private static async Task<bool> TryPushV1Async(HttpClient client, V1Push push, string baseId)
+    private static async Task<bool> TryPushV1Async(HttpClient client, V1Push push, string baseId, Func<Task> pause)
     {
         var ids = push.Chain.Select(i => $"{{\"id\": \"{i.Id}\"}}").Prepend($"{{\"id\": \"{baseId}\"}}");
         if ((await client.PutIndexAsync($"/v1/repositories/{push.Repository}/", $"[{string.Join(", ", ids)}]").ReadAsync()).Status != 200) return false;
@@ -199,6 +202,7 @@ public class GcConcurrencyTests
             if ((await client.PutJsonAsync(id, json).ReadAsync()).Status != 200) return false;
             if ((await client.PutLayerAsync(id, layer).ReadAsync()).Status != 200) return false;
             if ((await client.PutChecksumAsync(id, V1Client.PayloadChecksum(json, layer)).ReadAsync()).Status != 200) return false;
+            await pause();
         }
         return (await client.PutTagAsync(push.Repository, push.Tag, push.Chain[^1].Id).ReadAsync()).Status == 200;
     }
@@ -207,7 +211,7 @@ public class GcConcurrencyTests
     /// docker's v2 push: HEAD each blob, upload the missing ones (monolithic POST ?digest=), then PUT the manifest by tag.
     /// False on any refusal.
     /// </summary>
-    internal static async Task<bool> TryPushV2Async(HttpClient client, V2Push push)
+    internal static async Task<bool> TryPushV2Async(HttpClient client, V2Push push, Func<Task>? pause = null)
     {
         foreach (var (digest, content) in push.Blobs)
         {
@@ -216,6 +220,7 @@ public class GcConcurrencyTests
             using var upload = await client.PostAsync($"/v2/{push.Repository}/blobs/uploads/?digest={digest}", new ByteArrayContent(content));
             if (upload.StatusCode != HttpStatusCode.Created) return false;
         }
+        if (pause is not null) await pause();
         var body = new ByteArrayContent(push.ManifestBytes);
         body.Headers.ContentType = new MediaTypeHeaderValue(ManifestDocument.OciManifest);
         using var response = await client.PutAsync($"/v2/{push.Repository}/manifests/{push.Tag}", body);
