@@ -46,12 +46,11 @@ public sealed class PostgresCoordination : IAsyncDisposable
     /// <summary>Registers the cluster backends over the in-process ones that <c>AddRegistryCore</c> added.</summary>
     public static void Register(IServiceCollection services, PostgresIndexDatabase database, AuthSettings auth)
     {
-        var coordination = new PostgresCoordination(database, auth);
-        // A factory, so the container disposes the pools at shutdown.
-        services.AddSingleton(_ => coordination);
-        services.AddSingleton(coordination.KeyedLock);
-        services.AddSingleton(coordination.Gc);
-        services.AddSingleton(coordination.LoginThrottle);
+        // Created by the container (through its backends), so that it disposes the pools at shutdown.
+        services.AddSingleton(_ => new PostgresCoordination(database, auth));
+        services.AddSingleton(sp => sp.GetRequiredService<PostgresCoordination>().KeyedLock);
+        services.AddSingleton(sp => sp.GetRequiredService<PostgresCoordination>().Gc);
+        services.AddSingleton(sp => sp.GetRequiredService<PostgresCoordination>().LoginThrottle);
     }
 
     /// <summary>A 64-bit advisory lock key for a keyed-lock name (SHA-256, so that keys spread and do not depend on .NET's string hash).</summary>
