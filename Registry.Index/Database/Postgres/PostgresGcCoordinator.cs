@@ -39,7 +39,7 @@ internal sealed class PostgresGcCoordinator(PostgresCoordination coordination) :
     private readonly object _gate = new();
     private readonly HashSet<string> _pending = new(StringComparer.Ordinal);
     private int _writersSeeingRun;
-    private long _runSeenAt = long.MinValue;
+    private long _runSeenAt = long.MinValue / 2; // "never", without overflow in the subtraction of Touch
     private Collection? _collection;
     private int _starting;
 
