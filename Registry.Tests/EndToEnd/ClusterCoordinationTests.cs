@@ -51,7 +51,7 @@ public sealed class ClusterCoordinationTests
             if (response.StatusCode != HttpStatusCode.OK) return 0;
             using var report = JsonDocument.Parse(body);
             return report.RootElement.GetProperty("total_bytes").GetInt64();
-        }, maxPause: TimeSpan.FromMilliseconds(400));
+        }, maxPause: TimeSpan.FromMilliseconds(300));
 
         (a.Output + b.Output).Should().NotContain("Unhandled error");
     }

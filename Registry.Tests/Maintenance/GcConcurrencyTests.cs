@@ -24,6 +24,9 @@ public class GcConcurrencyTests
     private const int Clients = 6;
     private const int PushesPerClient = 12;
     private const int MaxAttempts = 8;
+
+    // With pauses, a clean failure (what a push wrote first was collected before its last step) is more likely per attempt.
+    private const int MaxAttemptsWithPauses = 30;
     private const int MaxGcRuns = 5000;
 
     private TestRegistry _registry = null!;
@@ -58,6 +61,7 @@ public class GcConcurrencyTests
     internal static async Task PushWhileCollectingAsync(
         HttpClient client, IReadOnlyList<HttpClient> readers, Func<Task<long>> collectOnce, TimeSpan maxPause = default)
     {
+        var maxAttempts = maxPause > TimeSpan.Zero ? MaxAttemptsWithPauses : MaxAttempts;
         Task Pause() => maxPause > TimeSpan.Zero ? Task.Delay(Random.Shared.Next((int)maxPause.TotalMilliseconds)) : Task.CompletedTask;
         var baseId = V1Client.NewImageId();
         var baseLayer = V1Client.RandomBytes(3000);
@@ -85,12 +89,12 @@ public class GcConcurrencyTests
                 };
                 var push = new V1Push(repository, $"t{k}", chain);
                 var ok = false;
-                for (var attempt = 0; attempt < MaxAttempts && !ok; attempt++)
+                for (var attempt = 0; attempt < maxAttempts && !ok; attempt++)
                 {
                     ok = await TryPushV1Async(client, push, baseId, Pause);
                     if (!ok) Interlocked.Increment(ref failures);
                 }
-                ok.Should().BeTrue($"push {repository}:{push.Tag} within {MaxAttempts} attempts");
+                ok.Should().BeTrue($"push {repository}:{push.Tag} within {maxAttempts} attempts");
                 v1Pushed.Add(push);
                 if (k >= 2)
                 {
@@ -117,12 +121,12 @@ public class GcConcurrencyTests
                 var manifest = V2Seeder.ManifestJson(ManifestDocument.OciManifest, blobs[0].Item1, blobs.Skip(1).Select(b => b.Item1), null);
                 var push = new V2Push(repository, $"t{k}", Digest.Compute("sha256", Encoding.UTF8.GetBytes(manifest)), Encoding.UTF8.GetBytes(manifest), blobs);
                 var ok = false;
-                for (var attempt = 0; attempt < MaxAttempts && !ok; attempt++)
+                for (var attempt = 0; attempt < maxAttempts && !ok; attempt++)
                 {
                     ok = await TryPushV2Async(client, push, Pause);
                     if (!ok) Interlocked.Increment(ref failures);
                 }
-                ok.Should().BeTrue($"push {repository}:{push.Tag} within {MaxAttempts} attempts");
+                ok.Should().BeTrue($"push {repository}:{push.Tag} within {maxAttempts} attempts");
                 v2Pushed.Add(push);
                 if (previous is { } old)
                 {

@@ -1,3 +1,4 @@
+using Dapper;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -80,10 +81,22 @@ public sealed class PostgresCoordination : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes a lock connection for good, so that whatever it held goes with the session.</summary>
+    /// <summary>
+    /// Gives up a lock connection after a failure: a session that still works drops every advisory lock it holds
+    /// (a failed statement may have skipped the unlock that followed it) before it goes back to the pool; a broken
+    /// one is closed, and the server drops its locks with it.
+    /// </summary>
     internal static async ValueTask AbandonAsync(NpgsqlConnection connection)
     {
-        NpgsqlConnection.ClearPool(connection);
+        try
+        {
+            if (connection.FullState == System.Data.ConnectionState.Open)
+                await connection.ExecuteAsync("SELECT pg_advisory_unlock_all()");
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            // Broken: not pooled again, and the server ends the session.
+        }
         await connection.DisposeAsync();
     }
 

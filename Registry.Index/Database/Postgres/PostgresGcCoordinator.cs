@@ -96,6 +96,7 @@ internal sealed class PostgresGcCoordinator(PostgresCoordination coordination) :
             {
                 runId = await coordination.OnHeldAsync(sweep.Connection, c => c.ExecuteScalarAsync<long>(new CommandDefinition("""
                     DELETE FROM registry_gc_runs WHERE heartbeat <= now() - @StaleAfter;
+                    DELETE FROM registry_gc_touched t WHERE NOT EXISTS (SELECT 1 FROM registry_gc_runs r WHERE r.run_id = t.run_id);
                     INSERT INTO registry_gc_runs DEFAULT VALUES RETURNING run_id;
                     """, new { StaleAfter }, cancellationToken: ct)));
             }
@@ -270,11 +271,12 @@ internal sealed class PostgresGcCoordinator(PostgresCoordination coordination) :
             try
             {
                 await _coordination.Database.RunAsync(c => c.ExecuteAsync(
-                    "DELETE FROM registry_gc_runs WHERE run_id = @_runId", new { _runId }), CancellationToken.None);
+                    "DELETE FROM registry_gc_runs WHERE run_id = @_runId; DELETE FROM registry_gc_touched WHERE run_id = @_runId",
+                    new { _runId }), CancellationToken.None);
             }
             catch (IndexUnavailableException)
             {
-                // The row goes stale and the next collection deletes it with its touches.
+                // The row goes stale and the next collection deletes it and its touches.
             }
             _stop.Dispose();
         }

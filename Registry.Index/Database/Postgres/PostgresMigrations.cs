@@ -61,7 +61,8 @@ internal static class PostgresMigrations
                 CREATE INDEX search_repositories_description_trgm ON search_repositories USING gin (description_lower gin_trgm_ops);
                 """)),
             // Shared by every instance: the garbage collections running (a stale heartbeat is a dead instance's run),
-            // what writers touched during each, and failed logins per client address (PostgresCoordination).
+            // what writers touched during each, and failed logins per client address (PostgresCoordination). No
+            // foreign key from touches to runs: a run that ends while a writer records for it must not fail the writer.
             new(5, "cluster coordination: collection runs, touched ids, failed logins", (c, t, ct) => ExecuteAsync(c, t, ct, """
                 CREATE TABLE registry_gc_runs (
                     run_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -69,7 +70,7 @@ internal static class PostgresMigrations
                     heartbeat timestamptz NOT NULL DEFAULT now()
                 );
                 CREATE TABLE registry_gc_touched (
-                    run_id bigint NOT NULL REFERENCES registry_gc_runs (run_id) ON DELETE CASCADE,
+                    run_id bigint NOT NULL,
                     key    text NOT NULL,
                     seq    bigint GENERATED ALWAYS AS IDENTITY,
                     PRIMARY KEY (run_id, key)
