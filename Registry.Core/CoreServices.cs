@@ -41,8 +41,9 @@ public static class CoreServices
         }
         if (settings.Cache.Redis is { } redis)
             services.AddSingleton<IRedisConnection>(sp => new RedisConnection(redis, "cache", Logger(sp, typeof(RedisConnection))));
-        services.AddSingleton<KeyedLock>();
-        services.AddSingleton<GcCoordinator>();
+        // In-process coordination; the index registers its cluster backend over these when it has one (PostgreSQL).
+        services.AddSingleton<IKeyedLock, KeyedLock>();
+        services.AddSingleton<IGcCoordinator, GcCoordinator>();
         return services;
     }
 

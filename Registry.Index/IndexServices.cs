@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Registry.Core.Configuration;
 using Registry.Index.Accounts;
 using Registry.Index.Database;
+using Registry.Index.Database.Postgres;
 using Registry.Index.Repositories;
 using Registry.Index.Search;
 
@@ -28,7 +29,9 @@ public static class IndexServices
         services.AddSingleton<MembershipRebuild>();
         services.AddSingleton<TokenService>();
         services.AddSingleton(new HtpasswdFile(settings.Auth.HtpasswdPath ?? Path.Combine(AppContext.BaseDirectory, "no-htpasswd-file")));
-        services.AddSingleton<LoginThrottle>();
+        // Several instances share a PostgreSQL index database: their locks, collector and throttle go through it too.
+        if (database is PostgresIndexDatabase postgres) PostgresCoordination.Register(services, postgres, settings.Auth);
+        else services.AddSingleton<ILoginThrottle, LoginThrottle>();
         services.AddSingleton<Authenticator>();
         services.AddSingleton<AccessPolicy>();
         services.AddSingleton<Core.Http.IAccessPolicy>(sp => sp.GetRequiredService<AccessPolicy>());

@@ -3,7 +3,9 @@ using Registry.Core.Distribution;
 namespace Registry.Core.Concurrency;
 
 /// <summary>
-/// Lets garbage collection run while the registry serves pushes (docs/garbage-collection.md, 'Guarantees' G2, G3). One per process (a singleton).
+/// Lets garbage collection run while the registry serves pushes (docs/garbage-collection.md, 'Guarantees' G2, G3), within
+/// one process: the default <see cref="IGcCoordinator"/>, one per process (a singleton). Several instances on one
+/// storage need the cluster backend (PostgreSQL), which keeps this protocol and these rules.
 /// <para>
 /// Writers that check that something exists and then write a reference to it (a V1 image json naming its parent,
 /// a tag, a v2 link, a blob commit, a manifest PUT) do the check and the write inside <see cref="EnterWriteAsync"/>
@@ -14,12 +16,14 @@ namespace Registry.Core.Concurrency;
 /// comes first and the sweep keeps the object.
 /// </para>
 /// <para>
-/// Lock order: take the shared side last (after any <see cref="KeyedLock"/>) and hold it only over small writes,
+/// Lock order: take the shared side last (after any <see cref="IKeyedLock"/>) and hold it only over small writes,
 /// never over a streamed body and never while waiting for another lock; a sweeper waiting for the exclusive side
 /// blocks new writers, so a writer that waits for something else while holding the shared side could deadlock.
+/// Across instances the same holds: a keyed lock before the shared side, never the other way round, and the
+/// sweep takes no keyed lock.
 /// </para>
 /// </summary>
-public sealed class GcCoordinator
+public sealed class GcCoordinator : IGcCoordinator
 {
     // A sweeper holds the turnstile for its whole batch; writers pass through it only to register, so a waiting
     // sweeper is not starved by a steady stream of writers.
@@ -29,7 +33,7 @@ public sealed class GcCoordinator
     private TaskCompletionSource? _drained;
     private HashSet<string>? _touched;
 
-    /// <summary>True while a collection (mark and sweep) runs in this process.</summary>
+    /// <inheritdoc />
     public bool IsCollecting
     {
         get
@@ -42,7 +46,7 @@ public sealed class GcCoordinator
     /// The shared side: hold the result (dispose it) around a check-then-write. Cheap when no collection runs
     /// (one uncontended semaphore pass).
     /// </summary>
-    public async ValueTask<IDisposable> EnterWriteAsync(CancellationToken ct)
+    public async ValueTask<IAsyncDisposable> EnterWriteAsync(CancellationToken ct)
     {
         await _turnstile.WaitAsync(ct).ConfigureAwait(false);
         lock (_gate) _writers++;
@@ -54,7 +58,7 @@ public sealed class GcCoordinator
     /// The exclusive side: waits until no writer is inside, and keeps new ones out until disposed. Used by the
     /// sweep per batch and to start a collection.
     /// </summary>
-    public async Task<IDisposable> EnterSweepAsync(CancellationToken ct)
+    public async Task<IAsyncDisposable> EnterSweepAsync(CancellationToken ct)
     {
         await _turnstile.WaitAsync(ct).ConfigureAwait(false);
         Task drained;
@@ -84,9 +88,9 @@ public sealed class GcCoordinator
     /// phase reads storage is visible to it and everything after is touched. Null when a collection already runs
     /// in this process. Dispose the result when the sweep is over.
     /// </summary>
-    public async Task<IDisposable?> BeginCollectionAsync(CancellationToken ct)
+    public async Task<IAsyncDisposable?> BeginCollectionAsync(CancellationToken ct)
     {
-        using (await EnterSweepAsync(ct).ConfigureAwait(false))
+        await using (await EnterSweepAsync(ct).ConfigureAwait(false))
         {
             lock (_gate)
             {
@@ -113,9 +117,6 @@ public sealed class GcCoordinator
         }
     }
 
-    /// <summary>Records one V1 image id; no-op when no collection runs.</summary>
-    public void TouchImage(string imageId) => TouchImages([imageId]);
-
     /// <summary>Records v2 digests (a committed or linked blob, a manifest and its references); no-op when no collection runs.</summary>
     public void TouchDigests(IEnumerable<Digest> digests)
     {
@@ -126,9 +127,6 @@ public sealed class GcCoordinator
             foreach (var d in digests) _touched.Add(DigestKey(d));
         }
     }
-
-    /// <summary>Records one v2 digest; no-op when no collection runs.</summary>
-    public void TouchDigest(Digest digest) => TouchDigests([digest]);
 
     public bool IsImageTouched(string imageId) => Contains(ImageKey(imageId));
 
@@ -154,17 +152,19 @@ public sealed class GcCoordinator
     }
 
     // V1 ids are bare hex and v2 digests carry their algorithm; the prefixes keep the two spaces apart anyway.
-    private static string ImageKey(string id) => "image:" + id;
+    // A cluster backend stores the same keys.
+    public static string ImageKey(string id) => "image:" + id;
 
-    private static string DigestKey(Digest d) => "blob:" + d;
+    public static string DigestKey(Digest d) => "blob:" + d;
 
-    private sealed class Releaser(Action release) : IDisposable
+    private sealed class Releaser(Action release) : IAsyncDisposable
     {
         private int _disposed;
 
-        public void Dispose()
+        public ValueTask DisposeAsync()
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0) release();
+            return ValueTask.CompletedTask;
         }
     }
 }

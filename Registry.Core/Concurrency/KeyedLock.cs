@@ -2,13 +2,16 @@ namespace Registry.Core.Concurrency;
 
 /// <summary>
 /// An async mutex per key (e.g. per image id), so that the multi-file writes of one image or repository
-/// never interleave within this process. Entries are removed when nobody holds or waits for them.
+/// never interleave within this process: the default <see cref="IKeyedLock"/>, and the first stage of the cluster
+/// backend (one process takes one server lock per key however many of its requests wait). Entries are removed
+/// when nobody holds or waits for them.
 /// </summary>
-public sealed class KeyedLock
+public sealed class KeyedLock : IKeyedLock
 {
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
-    public async Task<IDisposable> AcquireAsync(string key, CancellationToken ct)
+    /// <inheritdoc />
+    public async Task<IAsyncDisposable> AcquireAsync(string key, CancellationToken ct)
     {
         Entry entry;
         lock (_entries)
@@ -47,13 +50,14 @@ public sealed class KeyedLock
         public int Users;
     }
 
-    private sealed class Releaser(KeyedLock owner, string key, Entry entry) : IDisposable
+    private sealed class Releaser(KeyedLock owner, string key, Entry entry) : IAsyncDisposable
     {
         private int _disposed;
 
-        public void Dispose()
+        public ValueTask DisposeAsync()
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0) owner.Release(key, entry, held: true);
+            return ValueTask.CompletedTask;
         }
     }
 }

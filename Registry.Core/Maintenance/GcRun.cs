@@ -14,7 +14,7 @@ namespace Registry.Core.Maintenance;
 /// <param name="batchSize">Deletes per exclusive section: writers wait at most for one batch.</param>
 /// <param name="lease">The storage lock, renewed between batches; null for a dry run.</param>
 public sealed class GcRun(
-    IStorageDriver storage, GcCoordinator coordinator, GcOptions options, DateTimeOffset t0,
+    IStorageDriver storage, IGcCoordinator coordinator, GcOptions options, DateTimeOffset t0,
     TimeSpan grace, TimeSpan uploadMaxAge, int batchSize, GcStorageLock? lease)
 {
     // Young: written at or after t0 − grace. Abandoned uploads and pushes must be older than both windows.
@@ -25,7 +25,7 @@ public sealed class GcRun(
 
     public IStorageDriver Storage => storage;
 
-    public GcCoordinator Coordinator => coordinator;
+    public IGcCoordinator Coordinator => coordinator;
 
     public GcOptions Options => options;
 
@@ -73,7 +73,7 @@ public sealed class GcRun(
         for (var start = 0; start < queue.Count; start += batchSize)
         {
             if (lease is not null) await lease.RenewAsync(ct);
-            using (await coordinator.EnterSweepAsync(ct))
+            await using (await coordinator.EnterSweepAsync(ct))
             {
                 // No cancellation inside a batch: each delete leaves a consistent state, but a batch is short.
                 foreach (var item in queue.Skip(start).Take(batchSize))

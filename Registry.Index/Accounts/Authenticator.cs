@@ -11,7 +11,7 @@ namespace Registry.Index.Accounts;
 /// makes that slow on purpose, so a successful check is remembered for a few minutes under a hash of the
 /// credentials. <c>Basic Og==</c> (empty user and password) is anonymous.
 /// </summary>
-public sealed class Authenticator(HtpasswdFile htpasswd, IAccountStore accounts, TokenService tokens, LoginThrottle throttle, TimeProvider? time = null)
+public sealed class Authenticator(HtpasswdFile htpasswd, IAccountStore accounts, TokenService tokens, ILoginThrottle throttle, TimeProvider? time = null)
 {
     public const string PrincipalItem = "registry.principal";
     private const int MaxCachedLogins = 10_000;
@@ -61,9 +61,9 @@ public sealed class Authenticator(HtpasswdFile htpasswd, IAccountStore accounts,
         {
             if (!TryDecodeBasic(header[6..].Trim(), out var user, out var password)) return Principal.BadCredentials;
             if (user.Length == 0 && password.Length == 0) return Principal.Anonymous;
-            if (throttle.IsBlocked(address, out var retry)) return new Principal(PrincipalKind.Throttled, RetryAfter: retry);
+            if (await throttle.BlockedForAsync(address, ct) is { } retry) return new Principal(PrincipalKind.Throttled, RetryAfter: retry);
             if (await CheckPasswordAsync(user, password, ct)) return new Principal(PrincipalKind.User, user);
-            throttle.RecordFailure(address);
+            await throttle.RecordFailureAsync(address, ct);
             return Principal.BadCredentials;
         }
 

@@ -18,7 +18,7 @@ public enum PutImagesResult { Ok, DecodeError, InvalidData }
 /// collector's shared side (<see cref="GcCoordinator"/>) with its images touched: a push about to reuse an image
 /// that exists now keeps it through a running collection.
 /// </summary>
-public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog catalog, IRepositoryImages membership, KeyedLock locks, GcCoordinator gc)
+public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog catalog, IRepositoryImages membership, IKeyedLock locks, IGcCoordinator gc)
 {
     public async Task<PutImagesResult> PutImagesAsync(RepositoryName name, byte[] body, CancellationToken ct)
     {
@@ -32,14 +32,14 @@ public sealed class IndexImagesService(IStorageDriver storage, RepositoryCatalog
         if (incoming.Any(e => e is not JsonObject o || !o.TryGetPropertyValue("id", out var id) || id is not JsonValue))
             return PutImagesResult.InvalidData;
 
-        using var held = await locks.AcquireAsync(name.LockKey, ct);
+        await using var held = await locks.AcquireAsync(name.LockKey, ct);
         var path = StoragePaths.IndexImages(name);
         var existing = await storage.GetContentAsync(path, ct);
         var list = existing is null ? incoming : Merge(incoming, ParseStored(existing));
         // The index database first: while it is down the request fails (503) before storage changes, so a failed
         // push leaves no repository that search does not know.
         await membership.SetAsync(name.FullName, ImageIds(list), CancellationToken.None);
-        using (await gc.EnterWriteAsync(ct))
+        await using (await gc.EnterWriteAsync(ct))
         {
             gc.TouchImages(ImageIds(list));
             await storage.PutContentAsync(path, existing is null ? body : Encoding.UTF8.GetBytes(PyJson.Serialize(list)), CancellationToken.None);

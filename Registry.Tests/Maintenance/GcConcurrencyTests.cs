@@ -24,6 +24,9 @@ public class GcConcurrencyTests
     private const int Clients = 6;
     private const int PushesPerClient = 12;
     private const int MaxAttempts = 8;
+
+    // With pauses, a clean failure (what a push wrote first was collected before its last step) is more likely per attempt.
+    private const int MaxAttemptsWithPauses = 30;
     private const int MaxGcRuns = 5000;
 
     private TestRegistry _registry = null!;
@@ -40,19 +43,32 @@ public class GcConcurrencyTests
 
     private sealed record V1Push(string Repository, string Tag, IReadOnlyList<(string Id, string Json, byte[] Layer)> Chain);
 
-    private sealed record V2Push(string Repository, string Tag, Digest Manifest, byte[] ManifestBytes, IReadOnlyList<(Digest Digest, byte[] Content)> Blobs);
+    internal sealed record V2Push(string Repository, string Tag, Digest Manifest, byte[] ManifestBytes, IReadOnlyList<(Digest Digest, byte[] Content)> Blobs);
 
     [Test]
     public async Task Every_push_that_succeeds_while_gc_runs_repeatedly_reads_back_intact()
     {
-        var client = _registry.Client;
+        var collector = GcTestKit.Collector(_registry, new GcSettings { Grace = TimeSpan.Zero, LeaseSettle = TimeSpan.Zero, BatchSize = 4 });
+        await PushWhileCollectingAsync(_registry.Client, [_registry.Client], async () => (await collector.RunAsync()).TotalBytes);
+    }
+
+    /// <summary>
+    /// The scenario: V1 and v2 pushers on <paramref name="client"/> while <paramref name="collectOnce"/> (a run with grace 0,
+    /// returning the bytes it freed) runs back to back; then every push that reported success reads back intact from
+    /// each of <paramref name="readers"/>. <paramref name="maxPause"/> (random, up to) between the steps of a push widens the
+    /// window between what a push wrote first and the reference it writes last, for collections slower than in-process ones.
+    /// </summary>
+    internal static async Task PushWhileCollectingAsync(
+        HttpClient client, IReadOnlyList<HttpClient> readers, Func<Task<long>> collectOnce, TimeSpan maxPause = default)
+    {
+        var maxAttempts = maxPause > TimeSpan.Zero ? MaxAttemptsWithPauses : MaxAttempts;
+        Task Pause() => maxPause > TimeSpan.Zero ? Task.Delay(Random.Shared.Next((int)maxPause.TotalMilliseconds)) : Task.CompletedTask;
         var baseId = V1Client.NewImageId();
         var baseLayer = V1Client.RandomBytes(3000);
         var baseJson = await client.PushImageAsync(baseId, baseLayer);
         (await client.PutTagAsync("conc/base", "latest", baseId).ReadAsync()).Status.Should().Be(200);
         var sharedLayer = V1Client.RandomBytes(2500);
 
-        var collector = GcTestKit.Collector(_registry, new GcSettings { Grace = TimeSpan.Zero, LeaseSettle = TimeSpan.Zero, BatchSize = 4 });
         var v1Pushed = new ConcurrentBag<V1Push>();
         var v2Pushed = new ConcurrentBag<V2Push>();
         var deletedV1 = new ConcurrentBag<(string, string)>();
@@ -73,12 +89,12 @@ public class GcConcurrencyTests
                 };
                 var push = new V1Push(repository, $"t{k}", chain);
                 var ok = false;
-                for (var attempt = 0; attempt < MaxAttempts && !ok; attempt++)
+                for (var attempt = 0; attempt < maxAttempts && !ok; attempt++)
                 {
-                    ok = await TryPushV1Async(client, push, baseId);
+                    ok = await TryPushV1Async(client, push, baseId, Pause);
                     if (!ok) Interlocked.Increment(ref failures);
                 }
-                ok.Should().BeTrue($"push {repository}:{push.Tag} within {MaxAttempts} attempts");
+                ok.Should().BeTrue($"push {repository}:{push.Tag} within {maxAttempts} attempts");
                 v1Pushed.Add(push);
                 if (k >= 2)
                 {
@@ -105,12 +121,12 @@ public class GcConcurrencyTests
                 var manifest = V2Seeder.ManifestJson(ManifestDocument.OciManifest, blobs[0].Item1, blobs.Skip(1).Select(b => b.Item1), null);
                 var push = new V2Push(repository, $"t{k}", Digest.Compute("sha256", Encoding.UTF8.GetBytes(manifest)), Encoding.UTF8.GetBytes(manifest), blobs);
                 var ok = false;
-                for (var attempt = 0; attempt < MaxAttempts && !ok; attempt++)
+                for (var attempt = 0; attempt < maxAttempts && !ok; attempt++)
                 {
-                    ok = await TryPushV2Async(client, push);
+                    ok = await TryPushV2Async(client, push, Pause);
                     if (!ok) Interlocked.Increment(ref failures);
                 }
-                ok.Should().BeTrue($"push {repository}:{push.Tag} within {MaxAttempts} attempts");
+                ok.Should().BeTrue($"push {repository}:{push.Tag} within {maxAttempts} attempts");
                 v2Pushed.Add(push);
                 if (previous is { } old)
                 {
@@ -139,39 +155,40 @@ public class GcConcurrencyTests
         {
             while (Volatile.Read(ref pushersDone) < Clients && runs < MaxGcRuns)
             {
-                var report = await collector.RunAsync();
+                freed += await collectOnce();
                 runs++;
-                freed += report.TotalBytes;
             }
         });
         await Task.WhenAll(pushers.Append(gcLoop));
-        freed += (await collector.RunAsync()).TotalBytes;
+        freed += await collectOnce();
 
         TestContext.Out.WriteLine($"{runs} gc runs during the pushes, {failures} failed push attempts retried, {freed} bytes freed");
         runs.Should().BeGreaterThan(1);
         freed.Should().BeGreaterThan(0, "tags were deleted, so the runs had garbage to take");
 
+        foreach (var reader in readers)
         foreach (var push in v1Pushed.Where(p => !deletedV1.Contains((p.Repository, p.Tag))))
         {
-            (await client.GetAsync($"/v1/repositories/{push.Repository}/tags/{push.Tag}").ReadAsync()).Body.Should().Be($"\"{push.Chain[^1].Id}\"");
-            (await client.GetAsync($"/v1/images/{push.Chain[^1].Id}/ancestry").ReadAsync()).Body
+            (await reader.GetAsync($"/v1/repositories/{push.Repository}/tags/{push.Tag}").ReadAsync()).Body.Should().Be($"\"{push.Chain[^1].Id}\"");
+            (await reader.GetAsync($"/v1/images/{push.Chain[^1].Id}/ancestry").ReadAsync()).Body
                 .Should().Be($"[\"{push.Chain[1].Id}\", \"{push.Chain[0].Id}\", \"{baseId}\"]");
             foreach (var (id, json, layer) in push.Chain.Append((baseId, baseJson, baseLayer)))
             {
-                (await client.GetAsync($"/v1/images/{id}/json").ReadAsync()).Should().Be((200, json));
-                (await client.GetByteArrayAsync($"/v1/images/{id}/layer")).Should().Equal(layer);
+                (await reader.GetAsync($"/v1/images/{id}/json").ReadAsync()).Should().Be((200, json));
+                (await reader.GetByteArrayAsync($"/v1/images/{id}/layer")).Should().Equal(layer);
             }
         }
+        foreach (var reader in readers)
         foreach (var push in v2Pushed.Where(p => !deletedV2.Contains(p.Manifest)))
         {
             var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/{push.Repository}/manifests/{push.Tag}");
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ManifestDocument.OciManifest));
-            var response = await client.SendAsync(request);
+            var response = await reader.SendAsync(request);
             ((int)response.StatusCode).Should().Be(200, $"{push.Repository}:{push.Tag}");
             (await response.Content.ReadAsByteArrayAsync()).Should().Equal(push.ManifestBytes);
             foreach (var (digest, content) in push.Blobs)
             {
-                (await client.GetByteArrayAsync($"/v2/{push.Repository}/blobs/{digest}")).Should().Equal(content);
+                (await reader.GetByteArrayAsync($"/v2/{push.Repository}/blobs/{digest}")).Should().Equal(content);
             }
         }
         v1Pushed.Should().HaveCount(Clients / 2 * PushesPerClient);
@@ -179,7 +196,7 @@ public class GcConcurrencyTests
     }
 
     /// <summary>docker 1.x: skip images the registry already has (GET json 200), push the rest, then tag. False on any refusal.</summary>
-    private static async Task<bool> TryPushV1Async(HttpClient client, V1Push push, string baseId)
+    private static async Task<bool> TryPushV1Async(HttpClient client, V1Push push, string baseId, Func<Task> pause)
     {
         var ids = push.Chain.Select(i => $"{{\"id\": \"{i.Id}\"}}").Prepend($"{{\"id\": \"{baseId}\"}}");
         if ((await client.PutIndexAsync($"/v1/repositories/{push.Repository}/", $"[{string.Join(", ", ids)}]").ReadAsync()).Status != 200) return false;
@@ -189,6 +206,7 @@ public class GcConcurrencyTests
             if ((await client.PutJsonAsync(id, json).ReadAsync()).Status != 200) return false;
             if ((await client.PutLayerAsync(id, layer).ReadAsync()).Status != 200) return false;
             if ((await client.PutChecksumAsync(id, V1Client.PayloadChecksum(json, layer)).ReadAsync()).Status != 200) return false;
+            await pause();
         }
         return (await client.PutTagAsync(push.Repository, push.Tag, push.Chain[^1].Id).ReadAsync()).Status == 200;
     }
@@ -197,7 +215,7 @@ public class GcConcurrencyTests
     /// docker's v2 push: HEAD each blob, upload the missing ones (monolithic POST ?digest=), then PUT the manifest by tag.
     /// False on any refusal.
     /// </summary>
-    private static async Task<bool> TryPushV2Async(HttpClient client, V2Push push)
+    internal static async Task<bool> TryPushV2Async(HttpClient client, V2Push push, Func<Task>? pause = null)
     {
         foreach (var (digest, content) in push.Blobs)
         {
@@ -206,6 +224,7 @@ public class GcConcurrencyTests
             using var upload = await client.PostAsync($"/v2/{push.Repository}/blobs/uploads/?digest={digest}", new ByteArrayContent(content));
             if (upload.StatusCode != HttpStatusCode.Created) return false;
         }
+        if (pause is not null) await pause();
         var body = new ByteArrayContent(push.ManifestBytes);
         body.Headers.ContentType = new MediaTypeHeaderValue(ManifestDocument.OciManifest);
         using var response = await client.PutAsync($"/v2/{push.Repository}/manifests/{push.Tag}", body);

@@ -13,29 +13,29 @@ public class GcCoordinatorTests
     [Test]
     public async Task Sweep_waits_for_writers_inside_and_keeps_new_ones_out_until_the_batch_ends()
     {
-        var gc = new GcCoordinator();
+        IGcCoordinator gc = new GcCoordinator();
         var writer = await gc.EnterWriteAsync(CancellationToken.None);
         var sweep = gc.EnterSweepAsync(CancellationToken.None);
         (await Task.WhenAny(sweep, Task.Delay(Short))).Should().NotBe(sweep, "a writer is inside");
 
         var second = gc.EnterWriteAsync(CancellationToken.None).AsTask();
-        writer.Dispose();
+        await writer.DisposeAsync();
         var batch = await sweep.WaitAsync(TimeSpan.FromSeconds(5));
         (await Task.WhenAny(second, Task.Delay(Short))).Should().NotBe(second, "the sweep holds the exclusive side");
-        batch.Dispose();
-        (await second.WaitAsync(TimeSpan.FromSeconds(5))).Dispose();
+        await batch.DisposeAsync();
+        await (await second.WaitAsync(TimeSpan.FromSeconds(5))).DisposeAsync();
     }
 
     [Test]
     public async Task Touches_count_only_during_a_collection_and_one_collection_at_a_time()
     {
-        var gc = new GcCoordinator();
+        IGcCoordinator gc = new GcCoordinator();
         var digest = Digest.Compute("sha256", [1]);
         gc.TouchImage("aa");
         gc.TouchDigest(digest);
         gc.IsImageTouched("aa").Should().BeFalse();
 
-        using (var collection = await gc.BeginCollectionAsync(CancellationToken.None))
+        await using (var collection = await gc.BeginCollectionAsync(CancellationToken.None))
         {
             collection.Should().NotBeNull();
             (await gc.BeginCollectionAsync(CancellationToken.None)).Should().BeNull();

@@ -55,7 +55,7 @@ public static class GcTestKit
     /// <summary>A collector over the registry's own storage, coordinator, catalog and membership, with other settings.</summary>
     public static GarbageCollector Collector(TestRegistry registry, GcSettings settings) => new(
         registry.Storage,
-        registry.Services.GetRequiredService<GcCoordinator>(),
+        registry.Services.GetRequiredService<IGcCoordinator>(),
         registry.Services.GetRequiredService<RepositoryCatalog>(),
         registry.Services.GetRequiredService<IRepositoryImages>(),
         settings,

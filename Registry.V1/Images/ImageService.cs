@@ -16,7 +16,7 @@ namespace Registry.V1.Images;
 /// (<see cref="GcCoordinator"/>) and touches the images it relies on, so an online collection never deletes an
 /// image between the check and the write; the shared side is taken after the image lock and never over the layer stream.
 /// </summary>
-public sealed class ImageService(IStorageDriver storage, KeyedLock locks, GcCoordinator gc)
+public sealed class ImageService(IStorageDriver storage, IKeyedLock locks, IGcCoordinator gc)
 {
     private static readonly byte[] TrueContent = "true"u8.ToArray();
 
@@ -53,9 +53,9 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks, GcCoor
         ImageId parent = default;
         if (parentValue is not null && !ImageId.TryParse(parentValue, out parent)) return PutJsonResult.ParentMissing;
 
-        using var held = await locks.AcquireAsync(id.Value, ct);
+        await using var held = await locks.AcquireAsync(id.Value, ct);
         // The parent check and the writes that reference it happen under the collector's shared side.
-        using var gcWrite = await gc.EnterWriteAsync(ct);
+        await using var gcWrite = await gc.EnterWriteAsync(ct);
         if (parentValue is not null && !await storage.ExistsAsync(StoragePaths.ImageJson(parent), ct))
             return PutJsonResult.ParentMissing;
         if (await storage.ExistsAsync(StoragePaths.ImageJson(id), ct) && !await IsInProgressAsync(id, ct))
@@ -81,10 +81,10 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks, GcCoor
     /// </summary>
     public async Task<PutLayerResult> PutLayerAsync(ImageId id, Stream body, CancellationToken ct)
     {
-        using var held = await locks.AcquireAsync(id.Value, ct);
+        await using var held = await locks.AcquireAsync(id.Value, ct);
         byte[]? json;
         // Touched under the shared side before the check: a running collection keeps the image during the stream.
-        using (await gc.EnterWriteAsync(ct))
+        await using (await gc.EnterWriteAsync(ct))
         {
             gc.TouchImage(id.Value);
             json = await storage.GetContentAsync(StoragePaths.ImageJson(id), ct);
@@ -106,8 +106,8 @@ public sealed class ImageService(IStorageDriver storage, KeyedLock locks, GcCoor
 
     public async Task<PutChecksumResult> PutChecksumAsync(ImageId id, string checksum, CancellationToken ct)
     {
-        using var held = await locks.AcquireAsync(id.Value, ct);
-        using var gcWrite = await gc.EnterWriteAsync(ct);
+        await using var held = await locks.AcquireAsync(id.Value, ct);
+        await using var gcWrite = await gc.EnterWriteAsync(ct);
         gc.TouchImage(id.Value);
         if (!await storage.ExistsAsync(StoragePaths.ImageJson(id), ct)) return PutChecksumResult.ImageNotFound;
         if (!await IsInProgressAsync(id, ct)) return PutChecksumResult.CannotSet;

@@ -30,7 +30,7 @@ namespace Registry.V1.Maintenance;
 /// </summary>
 public sealed class GarbageCollector(
     IStorageDriver storage,
-    GcCoordinator coordinator,
+    IGcCoordinator coordinator,
     RepositoryCatalog catalog,
     IRepositoryImages membership,
     GcSettings settings,
@@ -46,7 +46,7 @@ public sealed class GarbageCollector(
 
     public async Task<GcRunResult> RunAsync(GcOptions options, CancellationToken ct)
     {
-        using var collection = await coordinator.BeginCollectionAsync(ct);
+        await using var collection = await coordinator.BeginCollectionAsync(ct);
         if (collection is null) return new GcRunResult(GcRunStatus.AlreadyRunning, null, "another collection in this process");
 
         GcStorageLock? lease = null;

@@ -20,7 +20,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
     private sealed class Pass(GcRun run, IRepositoryImages membership)
     {
         private readonly IStorageDriver _storage = run.Storage;
-        private readonly GcCoordinator _coordinator = run.Coordinator;
+        private readonly IGcCoordinator _coordinator = run.Coordinator;
 
         private bool DryRun => run.DryRun;
 

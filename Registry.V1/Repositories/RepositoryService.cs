@@ -21,7 +21,7 @@ public enum PutPropertiesResult { Ok, InvalidData }
 /// remove a repository updates the search index in the same request. A tag write checks its image and writes the
 /// tag under the garbage collector's shared side (<see cref="GcCoordinator"/>), touching the image's ancestry.
 /// </summary>
-public sealed partial class RepositoryService(IStorageDriver storage, RepositoryCatalog catalog, IRepositoryImages membership, KeyedLock locks, GcCoordinator gc)
+public sealed partial class RepositoryService(IStorageDriver storage, RepositoryCatalog catalog, IRepositoryImages membership, IKeyedLock locks, IGcCoordinator gc)
 {
     public const string DefaultTagJson =
         "{\"arch\": \"amd64\", \"docker_go_version\": null, \"docker_version\": null, \"kernel\": null, \"last_update\": null, \"os\": \"linux\"}";
@@ -56,10 +56,10 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
         if (!ImageId.TryParse(value, out var imageId)) return PutTagResult.ImageNotFound;
 
         var metadata = Encoding.UTF8.GetBytes(PyJson.Serialize(TagMetadata(userAgent, DateTimeOffset.UtcNow)));
-        using var held = await locks.AcquireAsync(name.LockKey, ct);
+        await using var held = await locks.AcquireAsync(name.LockKey, ct);
         IReadOnlyList<string> ancestry;
         // The image check and the tag write under the collector's shared side; the index updates after it.
-        using (await gc.EnterWriteAsync(ct))
+        await using (await gc.EnterWriteAsync(ct))
         {
             if (!await storage.ExistsAsync(StoragePaths.ImageJson(imageId), ct)) return PutTagResult.ImageNotFound;
             ancestry = await AncestryReader.ReadAsync(storage, imageId, CancellationToken.None);
@@ -76,7 +76,7 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
     /// <summary>Deletes a tag; false when the tag does not exist.</summary>
     public async Task<bool> DeleteTagAsync(RepositoryName name, string tag, CancellationToken ct)
     {
-        using var held = await locks.AcquireAsync(name.LockKey, ct);
+        await using var held = await locks.AcquireAsync(name.LockKey, ct);
         if (!await DeleteTagFilesAsync(name, tag)) return false;
         await catalog.SyncAsync(name, CancellationToken.None);
         return true;
@@ -85,7 +85,7 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
     /// <summary>Deletes every tag and the repository directory (images stay); false when nothing was there.</summary>
     public async Task<bool> DeleteRepositoryAsync(RepositoryName name, CancellationToken ct)
     {
-        using var held = await locks.AcquireAsync(name.LockKey, ct);
+        await using var held = await locks.AcquireAsync(name.LockKey, ct);
         var dir = StoragePaths.RepositoryDir(name);
         var children = await storage.ListAsync(dir, ct);
         if (children.Count == 0) return false;
@@ -129,7 +129,7 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
             }
         }
 
-        using var held = await locks.AcquireAsync(name.LockKey, ct);
+        await using var held = await locks.AcquireAsync(name.LockKey, ct);
         if (access == "private") await storage.PutContentAsync(StoragePaths.Private(name), Array.Empty<byte>(), CancellationToken.None);
         else if (access == "public") await storage.DeleteAsync(StoragePaths.Private(name), CancellationToken.None);
         if (description is not null)

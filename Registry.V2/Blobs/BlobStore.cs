@@ -21,7 +21,7 @@ public sealed record BlobInfo(Digest Digest, Digest Target, long Size)
 /// Link writes check their target under the garbage collector's shared side (<see cref="GcCoordinator"/>, v2 spec
 /// docs/garbage-collection.md, 'Guarantees' G3) and touch it, as does a successful lookup (G2: docker skips uploading a blob HEAD said exists).
 /// </summary>
-public sealed class BlobStore(IStorageDriver storage, GcCoordinator gc)
+public sealed class BlobStore(IStorageDriver storage, IGcCoordinator gc)
 {
     /// <summary>The blob when <paramref name="name"/> links it and the linked data exists (docs/storage-layout.md, 'V2 reading rules'); otherwise null.</summary>
     public async Task<BlobInfo?> StatAsync(string name, Digest digest, CancellationToken ct)
@@ -70,7 +70,7 @@ public sealed class BlobStore(IStorageDriver storage, GcCoordinator gc)
     /// </summary>
     public async Task<BlobInfo?> MountAsync(string name, Digest digest, string from, CancellationToken ct)
     {
-        using var gcWrite = await gc.EnterWriteAsync(ct);
+        await using var gcWrite = await gc.EnterWriteAsync(ct);
         var source = await StatAsync(from, digest, ct);
         if (source is null) return null;
         await LinkAsync(name, digest, source.Target, ct);
@@ -97,7 +97,7 @@ public sealed class BlobStore(IStorageDriver storage, GcCoordinator gc)
             else await storage.MoveAsync(verifiedData, data, ct);
             published = true;
         }
-        using (await gc.EnterWriteAsync(ct))
+        await using (await gc.EnterWriteAsync(ct))
         {
             // Data that already existed may be old garbage: re-checked and linked under the shared side, so a sweep
             // cannot take it in between. Missing now means a collection took it (a grace window shorter than this

@@ -19,7 +19,7 @@ public sealed class V2Collector : IGcCollector
     private sealed class Pass(GcRun run)
     {
         private readonly IStorageDriver _storage = run.Storage;
-        private readonly GcCoordinator _coordinator = run.Coordinator;
+        private readonly IGcCoordinator _coordinator = run.Coordinator;
 
         private bool DryRun => run.DryRun;
 

@@ -48,7 +48,7 @@ public sealed record PutManifestResult(Digest? Digest, IReadOnlyList<ManifestPro
 /// references and writes data and links under the garbage collector's shared side (<see cref="GcCoordinator"/>,
 /// docs/garbage-collection.md, 'Guarantees' G3), touching the manifest and everything it references.
 /// </summary>
-public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, RepositoryCatalog catalog, GcCoordinator gc)
+public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, RepositoryCatalog catalog, IGcCoordinator gc)
 {
     /// <summary>Largest manifest body a PUT accepts (Docker Registry HTTP API V2, 'Pushing an Image Manifest').</summary>
     public const int MaxManifestBytes = 4 * 1024 * 1024;
@@ -115,8 +115,8 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
             tags.Add(reference);
         }
 
-        using (await locks.AcquireAsync(LockKey(name), ct))
-        using (await gc.EnterWriteAsync(ct))
+        await using (await locks.AcquireAsync(LockKey(name), ct))
+        await using (await gc.EnterWriteAsync(ct))
         {
             // Touched before the check: a running collection keeps what this manifest is validated against.
             gc.TouchDigests(document!.References().Prepend(digest));
@@ -143,7 +143,7 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
     public async Task<bool> DeleteManifestAsync(string name, Digest digest, CancellationToken ct)
     {
         bool removedTag;
-        using (await locks.AcquireAsync(LockKey(name), ct))
+        await using (await locks.AcquireAsync(LockKey(name), ct))
         {
             // The revision goes first: from then on every GET by digest or by one of its tags is 404.
             if (!await RemoveRevisionAsync(name, digest, ct)) return false;
@@ -160,7 +160,7 @@ public sealed class ManifestStore(IStorageDriver storage, KeyedLock locks, Repos
     public async Task<bool> DeleteTagAsync(string name, string tag, CancellationToken ct)
     {
         bool removed;
-        using (await locks.AcquireAsync(LockKey(name), ct))
+        await using (await locks.AcquireAsync(LockKey(name), ct))
             removed = await RemoveTagAsync(name, tag, ct);
         if (removed) await catalog.SyncV2Async(name, ct);
         return removed;

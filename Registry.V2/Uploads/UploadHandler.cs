@@ -49,7 +49,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
     {
         AllowUnlimitedBody(context);
         var session = await sessions.StartAsync(name, digest.Algorithm, ct);
-        using var held = await sessions.LockAsync(session.Uuid, ct);
+        await using var held = await sessions.LockAsync(session.Uuid, ct);
         var committed = false;
         try
         {
@@ -70,7 +70,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
     public async Task<IResult> PatchAsync(HttpContext context, string name, string uuid, CancellationToken ct)
     {
         AllowUnlimitedBody(context);
-        using var held = await sessions.LockAsync(uuid, ct);
+        await using var held = await sessions.LockAsync(uuid, ct);
         if (await sessions.FindAsync(name, uuid, ct) is not { } session) return UploadUnknown();
         var (result, appended) = await AppendBodyAsync(context, session, ct);
         return result ?? Progress(context, StatusCodes.Status202Accepted, appended);
@@ -79,7 +79,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
     public async Task<IResult> PutAsync(HttpContext context, string name, string uuid, CancellationToken ct)
     {
         AllowUnlimitedBody(context);
-        using var held = await sessions.LockAsync(uuid, ct);
+        await using var held = await sessions.LockAsync(uuid, ct);
         if (await sessions.FindAsync(name, uuid, ct) is not { } session) return UploadUnknown();
         var text = First(context.Request.Query, "digest");
         if (text is null) return V2Results.Error(V2ErrorCode.DigestInvalid, "digest missing");
@@ -104,7 +104,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
 
     public async Task<IResult> CancelAsync(HttpContext context, string name, string uuid, CancellationToken ct)
     {
-        using var held = await sessions.LockAsync(uuid, ct);
+        await using var held = await sessions.LockAsync(uuid, ct);
         if (await sessions.FindAsync(name, uuid, ct) is not { } session) return UploadUnknown();
         await sessions.DeleteAsync(session, ct);
         context.Response.Headers[V2Results.UploadUuidHeader] = uuid;

@@ -42,7 +42,7 @@ public enum CommitOutcome { Committed, DigestMismatch }
 /// data is published, then hands over to <see cref="BlobStore.CommitAsync"/>.
 /// Callers hold <see cref="LockAsync"/> around every read-modify-write of a session.
 /// </summary>
-public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blobs, KeyedLock locks)
+public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blobs, IKeyedLock locks)
 {
     /// <summary>Sessions older than this are unknown (and left to purging, docs/garbage-collection.md, 'Upload purging').</summary>
     public static readonly TimeSpan MaxAge = TimeSpan.FromHours(168);
@@ -58,7 +58,7 @@ public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blo
         uuid is { Length: > 0 and <= 128 } && UuidPattern().IsMatch(uuid) && uuid.Trim('.').Length > 0;
 
     /// <summary>Serializes the writers of one session within this process.</summary>
-    public Task<IDisposable> LockAsync(string uuid, CancellationToken ct) => locks.AcquireAsync("v2-upload:" + uuid, ct);
+    public Task<IAsyncDisposable> LockAsync(string uuid, CancellationToken ct) => locks.AcquireAsync("v2-upload:" + uuid, ct);
 
     /// <summary>Creates an empty session hashing with <paramref name="algorithm"/> (a supported digest algorithm).</summary>
     public async Task<UploadSession> StartAsync(string name, string algorithm, CancellationToken ct)

@@ -15,6 +15,7 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
 
     private PostgresIndexDatabase(NpgsqlConnectionStringBuilder settings)
     {
+        Settings = new NpgsqlConnectionStringBuilder(settings.ConnectionString);
         Location = $"postgresql://{settings.Host}:{settings.Port}/{settings.Database ?? settings.Username}";
         _dataSource = NpgsqlDataSource.Create(settings);
         Accounts = new PostgresAccountStore(this);
@@ -25,6 +26,9 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
     /// <inheritdoc />
     /// <remarks>Host, port and database; never the user or password.</remarks>
     public string Location { get; }
+
+    /// <summary>The connection settings, for the pools of <see cref="PostgresCoordination"/>.</summary>
+    internal NpgsqlConnectionStringBuilder Settings { get; }
 
     /// <inheritdoc />
     public IAccountStore Accounts { get; }

@@ -59,6 +59,29 @@ internal static class PostgresMigrations
                 );
                 CREATE INDEX search_repositories_name_trgm ON search_repositories USING gin (name_lower gin_trgm_ops);
                 CREATE INDEX search_repositories_description_trgm ON search_repositories USING gin (description_lower gin_trgm_ops);
+                """)),
+            // Shared by every instance: the garbage collections running (a stale heartbeat is a dead instance's run),
+            // what writers touched during each, and failed logins per client address (PostgresCoordination). No
+            // foreign key from touches to runs: a run that ends while a writer records for it must not fail the writer.
+            new(5, "cluster coordination: collection runs, touched ids, failed logins", (c, t, ct) => ExecuteAsync(c, t, ct, """
+                CREATE TABLE registry_gc_runs (
+                    run_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    started   timestamptz NOT NULL DEFAULT now(),
+                    heartbeat timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE TABLE registry_gc_touched (
+                    run_id bigint NOT NULL,
+                    key    text NOT NULL,
+                    seq    bigint GENERATED ALWAYS AS IDENTITY,
+                    PRIMARY KEY (run_id, key)
+                );
+                CREATE INDEX registry_gc_touched_seq ON registry_gc_touched (run_id, seq);
+                CREATE TABLE registry_login_failures (
+                    address      text PRIMARY KEY,
+                    window_start timestamptz NOT NULL,
+                    failures     integer NOT NULL
+                );
+                CREATE INDEX registry_login_failures_window ON registry_login_failures (window_start);
                 """)));
 
     public static int LatestVersion => All.Count;
