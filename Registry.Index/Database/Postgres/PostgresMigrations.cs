@@ -59,7 +59,8 @@ internal static class PostgresMigrations
                 );
                 CREATE INDEX search_repositories_name_trgm ON search_repositories USING gin (name_lower gin_trgm_ops);
                 CREATE INDEX search_repositories_description_trgm ON search_repositories USING gin (description_lower gin_trgm_ops);
-                """)));
+                """)),
+            new(5, "search order indexes and the generation of the search rows", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresSearchSchema.Version5)));
 
     public static int LatestVersion => All.Count;
 
