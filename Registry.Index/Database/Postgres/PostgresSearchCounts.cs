@@ -3,17 +3,25 @@ using System.Collections.Concurrent;
 namespace Registry.Index.Database.Postgres;
 
 /// <summary>
-/// The counts of recent search terms, each kept with the generation of the rows it was counted in
+/// The counts of recent search terms and the sort keys at every <see cref="Spacing"/>th position of their
+/// tiers, each kept with the generation of the rows it was found in
 /// (<see cref="PostgresSearchSchema.Version5"/>). Every change to the rows, by any instance, bumps the generation
-/// in its own transaction, so a count found under the generation a search reads in its snapshot is exact for
-/// that snapshot; a count of an older generation is never served.
+/// in its own transaction, so a count or position found under the generation a search reads in its snapshot
+/// is exact for that snapshot; one of an older generation is never served.
 /// </summary>
 internal sealed class PostgresSearchCounts
 {
     /// <summary>Bounds the memory: when this many terms are kept, the next new one starts the cache afresh.</summary>
     private const int MaxTerms = 4096;
 
+    /// <summary>
+    /// How many rows of a tier lie between two kept positions: a deep page walks or sorts at most about twice
+    /// this many matches, and a broad term keeps one key per this many matches.
+    /// </summary>
+    public const int Spacing = 128;
+
     private readonly ConcurrentDictionary<string, (long Generation, TierCounts Counts)> _terms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Term, int Tier), (long Generation, string[] Keys)> _positions = new();
 
     public TierCounts? Find(string term, long generation) =>
         _terms.TryGetValue(term, out var kept) && kept.Generation == generation ? kept.Counts : null;
@@ -22,6 +30,15 @@ internal sealed class PostgresSearchCounts
     {
         if (_terms.Count >= MaxTerms && !_terms.ContainsKey(term)) _terms.Clear();
         _terms[term] = (generation, counts);
+    }
+
+    public string[]? FindPositions(string term, int tier, long generation) =>
+        _positions.TryGetValue((term, tier), out var kept) && kept.Generation == generation ? kept.Keys : null;
+
+    public void KeepPositions(string term, int tier, long generation, string[] keys)
+    {
+        if (_positions.Count >= MaxTerms && !_positions.ContainsKey((term, tier))) _positions.Clear();
+        _positions[(term, tier)] = (generation, keys);
     }
 
     /// <summary>

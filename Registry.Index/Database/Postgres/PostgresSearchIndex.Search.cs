@@ -18,10 +18,13 @@ namespace Registry.Index.Database.Postgres;
 /// Each tier is a difference of nested sets (exact ⊆ prefix ⊆ name ⊆ match), so the four sizes follow from four
 /// counts, which <see cref="PostgresSearchCounts"/> keeps per generation of the rows: paging through a term
 /// or repeating it counts once per write, in whichever instance. The page is then cut out of the tiers it
-/// overlaps, each tier read in result order with its own OFFSET and LIMIT, so a frequent term walks the
-/// ordering index and stops when the page is full and a rare one sorts its few matches from the trigram or
-/// prefix indexes; the planner picks. Everything is read in one repeatable-read snapshot, so the total and
-/// the page agree with the generation the counts are kept under.
+/// overlaps, each tier read in result order (<c>sort_key</c>) with its own OFFSET and LIMIT, so a frequent term
+/// walks the ordering index and stops when the page is full and a rare one sorts its few matches from the
+/// trigram or prefix indexes; the planner picks. A page deeper than <see cref="PostgresSearchCounts.Spacing"/>
+/// rows into a tier starts from the sort key of a position kept for that tier (found once per generation),
+/// so that the walk or the sort covers one or two intervals of that spacing, not everything before the page.
+/// Everything is read in one repeatable-read snapshot, so the total and the page agree with the generation
+/// the counts and positions are kept under.
 /// </summary>
 public sealed partial class PostgresSearchIndex
 {
@@ -47,6 +50,13 @@ public sealed partial class PostgresSearchIndex
         // A description-only match is a described row: the condition lets the planner use the partial index.
         @"description_lower <> '' AND description_lower LIKE @contains ESCAPE '\' AND name_lower NOT LIKE @contains ESCAPE '\'",
     ];
+
+    /// <summary>Every <see cref="PostgresSearchCounts.Spacing"/>th sort key of a tier, from its first.</summary>
+    private const string PositionsSql = """
+        SELECT sort_key FROM (
+            SELECT sort_key, row_number() OVER (ORDER BY sort_key) AS n FROM search_repositories WHERE {0}) AS tier
+         WHERE n % @spacing = 1 ORDER BY sort_key
+        """;
 
     /// <inheritdoc />
     public Task<SearchPage> SearchAsync(string query, int pageSize, int page, CancellationToken ct) =>
@@ -80,11 +90,37 @@ public sealed partial class PostgresSearchIndex
                 var to = Math.Min(offset + Math.Max(0, limit), tierStart + size);
                 if (from < to)
                 {
-                    parameters.Add($"offset{tier}", from - tierStart);
+                    var skip = from - tierStart;
+                    var range = "";
+                    if (skip >= PostgresSearchCounts.Spacing)
+                    {
+                        var positions = _counts.FindPositions(term, tier, generation);
+                        if (positions is null)
+                        {
+                            parameters.Add("spacing", PostgresSearchCounts.Spacing);
+                            positions = (await connection.QueryAsync<string>(new CommandDefinition(
+                                string.Format(PositionsSql, TierFilterSql[tier]), parameters, snapshot, cancellationToken: ct))).ToArray();
+                            _counts.KeepPositions(term, tier, generation, positions);
+                        }
+
+                        var first = skip / PostgresSearchCounts.Spacing;
+                        var last = (skip + (to - from) - 1) / PostgresSearchCounts.Spacing + 1;
+                        parameters.Add($"from{tier}", positions[first]);
+                        range = $" AND sort_key >= @from{tier}";
+                        if (last < positions.Length)
+                        {
+                            parameters.Add($"to{tier}", positions[last]);
+                            range += $" AND sort_key < @to{tier}";
+                        }
+
+                        skip -= first * PostgresSearchCounts.Spacing;
+                    }
+
+                    parameters.Add($"offset{tier}", skip);
                     parameters.Add($"limit{tier}", to - from);
                     sql.Append($"""
-                        SELECT name, description, star_count FROM search_repositories WHERE {TierFilterSql[tier]}
-                        ORDER BY star_count DESC, name COLLATE "C" OFFSET @offset{tier} LIMIT @limit{tier};
+                        SELECT name, description, star_count FROM search_repositories WHERE {TierFilterSql[tier]}{range}
+                        ORDER BY sort_key OFFSET @offset{tier} LIMIT @limit{tier};
 
                         """);
                 }

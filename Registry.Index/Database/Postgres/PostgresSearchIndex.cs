@@ -71,44 +71,9 @@ public sealed partial class PostgresSearchIndex(PostgresIndexDatabase database) 
     }
 
     /// <inheritdoc />
-    /// <remarks>
-    /// Readers keep seeing the old content until the commit (DELETE, not TRUNCATE, which would lock them out).
-    /// Rows arrive by binary COPY in result order (so that the walks of frequent terms read neighbouring pages);
-    /// of repeated names the last wins.
-    /// </remarks>
-    public async Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct)
-    {
-        var latest = new Dictionary<string, SearchEntry>(StringComparer.Ordinal);
-        foreach (var entry in entries) latest[entry.Name] = entry;
-
-        await database.RunAsync(async connection =>
-        {
-            await using var tx = await connection.BeginTransactionAsync(ct);
-            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM search_repositories", transaction: tx, cancellationToken: ct));
-            await using (var writer = await connection.BeginBinaryImportAsync(
-                "COPY search_repositories (name, description, star_count, name_lower, repo_lower, description_lower) FROM STDIN (FORMAT BINARY)", ct))
-            {
-                foreach (var entry in latest.Values.OrderByDescending(e => e.StarCount).ThenBy(e => e.Name, StringComparer.Ordinal))
-                {
-                    var row = Row.Of(entry.Name, entry.Description);
-                    await writer.StartRowAsync(ct);
-                    await writer.WriteAsync(row.Name, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(row.Description, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(entry.StarCount, NpgsqlDbType.Integer, ct);
-                    await writer.WriteAsync(row.NameLower, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(row.RepoLower, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(row.DescriptionLower, NpgsqlDbType.Text, ct);
-                }
-
-                await writer.CompleteAsync(ct);
-            }
-
-            await tx.CommitAsync(ct);
-            // Fresh statistics for the planner's choice between walking the ordering index and sorting matches, and
-            // a fresh visibility map so that walks read the index alone; also reclaims the replaced rows.
-            await connection.ExecuteAsync(new CommandDefinition("VACUUM (ANALYZE) search_repositories", cancellationToken: ct));
-        }, ct);
-    }
+    /// <remarks>Readers keep seeing the old content until the rebuilt table is swapped in (<see cref="PostgresSearchRebuild"/>).</remarks>
+    public Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct) =>
+        database.RunAsync(connection => PostgresSearchRebuild.RunAsync(database, connection, entries, ct), ct);
 
     /// <summary><paramref name="term"/> as a <c>LIKE</c> pattern that matches only itself: <c>\</c>, <c>%</c> and <c>_</c> escaped.</summary>
     internal static string EscapeLike(string term)
@@ -124,7 +89,7 @@ public sealed partial class PostgresSearchIndex(PostgresIndexDatabase database) 
     }
 
     /// <summary>A row's columns; the repository part is what follows the first '/' (the whole name without one).</summary>
-    private sealed record Row(string Name, string Description, string NameLower, string RepoLower, string DescriptionLower)
+    internal sealed record Row(string Name, string Description, string NameLower, string RepoLower, string DescriptionLower)
     {
         public static Row Of(string name, string description)
         {
