@@ -21,7 +21,11 @@ internal sealed class PostgresSearchCounts
     public const int Spacing = 128;
 
     private readonly ConcurrentDictionary<string, (long Generation, TierCounts Counts)> _terms = new(StringComparer.Ordinal);
+    /// <summary>Bounds the memory of the positions (a key is a name and 8 characters): past this many, they start afresh.</summary>
+    private const long MaxKeys = 1_000_000;
+
     private readonly ConcurrentDictionary<(string Term, int Tier), (long Generation, string[] Keys)> _positions = new();
+    private long _keptKeys;
 
     public TierCounts? Find(string term, long generation) =>
         _terms.TryGetValue(term, out var kept) && kept.Generation == generation ? kept.Counts : null;
@@ -37,7 +41,13 @@ internal sealed class PostgresSearchCounts
 
     public void KeepPositions(string term, int tier, long generation, string[] keys)
     {
-        if (_positions.Count >= MaxTerms && !_positions.ContainsKey((term, tier))) _positions.Clear();
+        // Positions are kept only for pages deep into a tier, but a broad term at a million rows keeps thousands.
+        if (Interlocked.Add(ref _keptKeys, keys.Length) > MaxKeys)
+        {
+            _positions.Clear();
+            Interlocked.Exchange(ref _keptKeys, keys.Length);
+        }
+
         _positions[(term, tier)] = (generation, keys);
     }
 
