@@ -18,7 +18,7 @@ internal sealed class PostgresSearchCounts
     /// How many rows of a tier lie between two kept positions: a deep page walks or sorts at most about twice
     /// this many matches, and a broad term keeps one key per this many matches.
     /// </summary>
-    public const int Spacing = 128;
+    public const int Spacing = 32;
 
     private readonly ConcurrentDictionary<string, (long Generation, TierCounts Counts)> _terms = new(StringComparer.Ordinal);
     /// <summary>Bounds the memory of the positions (a key is a name and 8 characters): past this many, they start afresh.</summary>

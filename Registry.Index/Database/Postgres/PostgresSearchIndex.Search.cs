@@ -118,9 +118,14 @@ public sealed partial class PostgresSearchIndex
 
                     parameters.Add($"offset{tier}", skip);
                     parameters.Add($"limit{tier}", to - from);
+                    // The page's keys first, then its rows: a walk then filters on the ordering index alone (it
+                    // carries the name columns), and only the rows of the page are read from the table.
                     sql.Append($"""
-                        SELECT name, description, star_count FROM search_repositories WHERE {TierFilterSql[tier]}{range}
-                        ORDER BY sort_key OFFSET @offset{tier} LIMIT @limit{tier};
+                        SELECT r.name, r.description, r.star_count
+                          FROM (SELECT sort_key FROM search_repositories WHERE {TierFilterSql[tier]}{range}
+                                 ORDER BY sort_key OFFSET @offset{tier} LIMIT @limit{tier}) AS page
+                          JOIN search_repositories AS r ON r.sort_key = page.sort_key
+                         ORDER BY page.sort_key;
 
                         """);
                 }
