@@ -106,13 +106,23 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
         }
     }
 
-    /// <summary>Replaces the search indexes (shared and private) with what storage holds; returns the repositories found.</summary>
-    public async Task<IReadOnlyList<SearchEntry>> RebuildAsync(CancellationToken ct)
+    /// <summary>
+    /// Replaces the search indexes (shared and private) with what storage holds; returns the repositories found.
+    /// <paramref name="progress"/> hears of every repository scanned and of each phase.
+    /// </summary>
+    public async Task<IReadOnlyList<SearchEntry>> RebuildAsync(CancellationToken ct, IProgress<RebuildProgress>? progress = null)
     {
         var entries = new List<SearchEntry>();
-        await foreach (var entry in ScanAsync(ct)) entries.Add(entry);
+        await foreach (var entry in ScanAsync(ct))
+        {
+            entries.Add(entry);
+            progress?.Report(new RebuildProgress(RebuildPhase.Scanning, entries.Count, 0));
+        }
+
+        progress?.Report(new RebuildProgress(RebuildPhase.Writing, entries.Count, 0));
         await index.ReplaceAllAsync(entries.Where(e => !e.Private), ct);
         await privates.ReplaceAllAsync(entries.Where(e => e.Private), ct);
+        progress?.Report(new RebuildProgress(RebuildPhase.Done, entries.Count, entries.Count));
         return entries;
     }
 }

@@ -76,6 +76,43 @@ public class CliVerbTests
     }
 
     [Test]
+    public async Task Reindex_into_postgresql_rebuilds_and_reports_progress_in_plain_lines_when_stderr_is_not_a_terminal()
+    {
+        foreach (var (name, description) in new[] { ("team/found", "a description"), ("team/other", ""), ("lib/private", "hidden") })
+        {
+            var repo = Path.Combine(_root, "storage/repositories", name);
+            Directory.CreateDirectory(repo);
+            File.WriteAllText(Path.Combine(repo, "_index_images"), "[]");
+            if (description.Length > 0) File.WriteAllText(Path.Combine(repo, "_description"), description);
+        }
+
+        File.WriteAllText(Path.Combine(_root, "storage/repositories/lib/private/_private"), "");
+        var server = await PostgresServer.SharedAsync();
+        var database = await server.CreateDatabaseAsync("reindex");
+        var url = server.Url(database);
+        var masked = url.Replace(PostgresServer.Password, "***", StringComparison.Ordinal);
+
+        // Redirected stderr is not a terminal: one line per phase, no carriage returns.
+        var result = await RegistryProcess.RunOnceAsync(Env(("SQLALCHEMY_INDEX_DATABASE", url)), "reindex");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Stdout.Should().EndWith($"reindexed 3 repositories from file storage {Path.Combine(_root, "storage")} into {masked}\n");
+        result.Stderr.Should().NotContain("\r");
+        result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().SatisfyRespectively(
+            line => line.Should().Be($"scanning file storage {Path.Combine(_root, "storage")}"),
+            line => line.Should().MatchRegex($@"^scanned 3 repositories in \d+\.\d s; writing them into {System.Text.RegularExpressions.Regex.Escape(masked)}$"),
+            line => line.Should().MatchRegex(@"^wrote 3 rows in \d+\.\d s \([\d,]+ rows/s\)$"));
+
+        await using var index = await Registry.Index.Database.Postgres.PostgresIndexDatabase.OpenAsync(
+            new Npgsql.NpgsqlConnectionStringBuilder(server.ConnectionString(database)), CancellationToken.None);
+        var search = await index.OpenSearchIndexAsync(cacheResults: true, CancellationToken.None);
+        (await search.SearchAsync("team", 25, 1, default)).Should().BeEquivalentTo(new Registry.Index.Search.SearchPage(2,
+            [new Registry.Index.Search.SearchEntry("team/found", "a description"), new Registry.Index.Search.SearchEntry("team/other", "")]),
+            options => options.WithStrictOrdering());
+        (await index.PrivateRepositories.ListAllAsync(default)).Select(e => e.Name).Should().Equal("lib/private");
+    }
+
+    [Test]
     public async Task Corrupt_search_database_stops_start_up_and_reindex_recovers()
     {
         var db = Path.Combine(_root, "search.db");

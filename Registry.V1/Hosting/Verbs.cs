@@ -30,7 +30,8 @@ public static class Verbs
     }
 
     /// <summary>
-    /// <c>reindex</c>: rebuilds the search index from storage and prints what it found. A corrupt database
+    /// <c>reindex</c>: rebuilds the search index from storage and prints what it found (stdout), with its
+    /// progress on stderr (<see cref="ReindexProgress"/>). A corrupt database
     /// file is moved aside (<c>&lt;file&gt;.corrupt-&lt;time&gt;</c>) and a fresh one created.
     /// </summary>
     public static async Task<int> ReindexAsync()
@@ -45,7 +46,8 @@ public static class Verbs
         await IndexDatabase.RecreateAsync(settings, CancellationToken.None);
         await using var services = await BuildServicesAsync(settings);
         var storage = services.GetRequiredService<IStorageDriver>();
-        var entries = await services.GetRequiredService<RepositoryCatalog>().RebuildAsync(CancellationToken.None);
+        var progress = ReindexProgress.ForConsole($"{storage.Kind} storage {settings.StoragePath}", path);
+        var entries = await services.GetRequiredService<RepositoryCatalog>().RebuildAsync(CancellationToken.None, progress);
         foreach (var entry in entries)
             Console.WriteLine((entry.Private ? "(private) " : "") + (entry.Description.Length > 0 ? $"{entry.Name}\t{entry.Description}" : entry.Name));
         Console.WriteLine($"reindexed {entries.Count} repositories from {storage.Kind} storage {settings.StoragePath} into {path}");

@@ -60,10 +60,11 @@ internal static class PostgresMigrations
                 CREATE INDEX search_repositories_name_trgm ON search_repositories USING gin (name_lower gin_trgm_ops);
                 CREATE INDEX search_repositories_description_trgm ON search_repositories USING gin (description_lower gin_trgm_ops);
                 """)),
+            new(5, "search order indexes and the generation of the search rows", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresSearchSchema.Version5)),
             // Shared by every instance: the garbage collections running (a stale heartbeat is a dead instance's run),
             // what writers touched during each, and failed logins per client address (PostgresCoordination). No
             // foreign key from touches to runs: a run that ends while a writer records for it must not fail the writer.
-            new(5, "cluster coordination: collection runs, touched ids, failed logins", (c, t, ct) => ExecuteAsync(c, t, ct, """
+            new(6, "cluster coordination: collection runs, touched ids, failed logins", (c, t, ct) => ExecuteAsync(c, t, ct, """
                 CREATE TABLE registry_gc_runs (
                     run_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                     started   timestamptz NOT NULL DEFAULT now(),

@@ -8,33 +8,12 @@ namespace Registry.Index.Database.Postgres;
 
 /// <summary>
 /// The repository search index (Docker Registry HTTP API V1, 'Search') in the PostgreSQL index database (the
-/// table of <see cref="PostgresMigrations"/> version 4). A match is a literal, case-insensitive substring of the
-/// lower-cased name or description, found through the pg_trgm GIN indexes by a <c>LIKE</c> whose wildcards
-/// in the term are escaped; relevance tiers, star counts and the ordinal name order are those of
-/// <see cref="ISearchIndex.SearchAsync"/>.
+/// tables of <see cref="PostgresMigrations"/> versions 4 and 5): writes and the bulk rebuild here, search in
+/// the other part of the class.
 /// </summary>
-public sealed class PostgresSearchIndex(PostgresIndexDatabase database) : ISearchIndex
+public sealed partial class PostgresSearchIndex(PostgresIndexDatabase database) : ISearchIndex
 {
-    // Terms are lower-cased by .NET and compared with the columns lower-cased the same way (see the migration).
-    // COLLATE "C" orders names by code point, whatever the database's default collation.
-    private const string MatchSql = "(name_lower LIKE @contains ESCAPE '\\' OR description_lower LIKE @contains ESCAPE '\\')";
-
-    private const string TierSql = """
-        CASE WHEN repo_lower = @term THEN 0
-             WHEN name_lower LIKE @prefix ESCAPE '\' OR repo_lower LIKE @prefix ESCAPE '\' THEN 1
-             WHEN name_lower LIKE @contains ESCAPE '\' THEN 2
-             ELSE 3 END
-        """;
-
-    private const string PageSql = $"""
-        SELECT name, description, star_count AS StarCount, count(*) OVER () AS Total
-          FROM search_repositories
-         WHERE {MatchSql}
-         ORDER BY {TierSql}, star_count DESC, name COLLATE "C"
-        OFFSET @offset LIMIT @limit
-        """;
-
-    private const string CountSql = $"SELECT count(*) FROM search_repositories WHERE {MatchSql}";
+    private readonly PostgresSearchCounts _counts = new();
 
     /// <inheritdoc />
     public async Task AddRepositoryAsync(string name, CancellationToken ct)
@@ -72,28 +51,6 @@ public sealed class PostgresSearchIndex(PostgresIndexDatabase database) : ISearc
     }
 
     /// <inheritdoc />
-    public Task<SearchPage> SearchAsync(string query, int pageSize, int page, CancellationToken ct) =>
-        SearchRangeAsync(query, (long)(page - 1) * pageSize, pageSize, ct);
-
-    /// <inheritdoc />
-    public async Task<SearchPage> SearchRangeAsync(string query, long offset, int limit, CancellationToken ct)
-    {
-        var term = (query ?? "").ToLowerInvariant();
-        var escaped = EscapeLike(term);
-        var parameters = new { term, prefix = escaped + "%", contains = "%" + escaped + "%", offset, limit };
-        return await database.RunAsync(async connection =>
-        {
-            var rows = (await connection.QueryAsync<(string Name, string Description, int StarCount, long Total)>(
-                new CommandDefinition(PageSql, parameters, cancellationToken: ct))).ToList();
-            // Past the last match the page is empty and carries no total: count apart.
-            var total = rows.Count > 0
-                ? rows[0].Total
-                : offset == 0 ? 0 : await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountSql, parameters, cancellationToken: ct));
-            return new SearchPage(total, rows.Select(r => new SearchEntry(r.Name, r.Description, r.StarCount)).ToList());
-        }, ct);
-    }
-
-    /// <inheritdoc />
     public async Task<IReadOnlyList<SearchEntry>> ListAllAsync(CancellationToken ct)
     {
         return await database.RunAsync(async connection =>
@@ -114,40 +71,9 @@ public sealed class PostgresSearchIndex(PostgresIndexDatabase database) : ISearc
     }
 
     /// <inheritdoc />
-    /// <remarks>
-    /// Readers keep seeing the old content until the commit (DELETE, not TRUNCATE, which would lock them out).
-    /// Rows arrive by binary COPY; of repeated names the last wins.
-    /// </remarks>
-    public async Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct)
-    {
-        var latest = new Dictionary<string, SearchEntry>(StringComparer.Ordinal);
-        foreach (var entry in entries) latest[entry.Name] = entry;
-
-        await database.RunAsync(async connection =>
-        {
-            await using var tx = await connection.BeginTransactionAsync(ct);
-            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM search_repositories", transaction: tx, cancellationToken: ct));
-            await using (var writer = await connection.BeginBinaryImportAsync(
-                "COPY search_repositories (name, description, star_count, name_lower, repo_lower, description_lower) FROM STDIN (FORMAT BINARY)", ct))
-            {
-                foreach (var entry in latest.Values)
-                {
-                    var row = Row.Of(entry.Name, entry.Description);
-                    await writer.StartRowAsync(ct);
-                    await writer.WriteAsync(row.Name, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(row.Description, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(entry.StarCount, NpgsqlDbType.Integer, ct);
-                    await writer.WriteAsync(row.NameLower, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(row.RepoLower, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(row.DescriptionLower, NpgsqlDbType.Text, ct);
-                }
-
-                await writer.CompleteAsync(ct);
-            }
-
-            await tx.CommitAsync(ct);
-        }, ct);
-    }
+    /// <remarks>Readers keep seeing the old content until the rebuilt table is swapped in (<see cref="PostgresSearchRebuild"/>).</remarks>
+    public Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct) =>
+        database.RunAsync(connection => PostgresSearchRebuild.RunAsync(database, connection, entries, ct), ct);
 
     /// <summary><paramref name="term"/> as a <c>LIKE</c> pattern that matches only itself: <c>\</c>, <c>%</c> and <c>_</c> escaped.</summary>
     internal static string EscapeLike(string term)
@@ -163,7 +89,7 @@ public sealed class PostgresSearchIndex(PostgresIndexDatabase database) : ISearc
     }
 
     /// <summary>A row's columns; the repository part is what follows the first '/' (the whole name without one).</summary>
-    private sealed record Row(string Name, string Description, string NameLower, string RepoLower, string DescriptionLower)
+    internal sealed record Row(string Name, string Description, string NameLower, string RepoLower, string DescriptionLower)
     {
         public static Row Of(string name, string description)
         {

@@ -16,6 +16,12 @@ public abstract class SearchIndexContract
     /// <summary>A fresh, empty index; called before every test.</summary>
     protected abstract Task<ISearchIndex> CreateIndexAsync();
 
+    /// <summary>
+    /// Another index object over the database of <see cref="CreateIndexAsync"/>, as a second registry instance
+    /// sharing it opens one (with its own caches); the fixture releases it in <see cref="DestroyIndex"/>.
+    /// </summary>
+    protected abstract Task<ISearchIndex> OpenSecondInstanceAsync();
+
     /// <summary>Called after every test to release what <see cref="CreateIndexAsync"/> made.</summary>
     protected virtual void DestroyIndex()
     {
@@ -298,6 +304,94 @@ public abstract class SearchIndexContract
         }
 
         await CompareAsync(oracle, random);
+    }
+
+    [Test]
+    public async Task A_write_through_one_instance_is_seen_by_the_next_search_of_another_with_its_total()
+    {
+        var other = await OpenSecondInstanceAsync();
+        var oracle = new Dictionary<string, SearchEntry>(StringComparer.Ordinal);
+        foreach (var i in Enumerable.Range(0, 40))
+        {
+            var entry = new SearchEntry($"ns{i % 4}/app-{i}", i % 3 == 0 ? "a redis cache" : "", i % 5);
+            oracle[entry.Name] = entry;
+        }
+
+        await _index.ReplaceAllAsync(oracle.Values, default);
+        string[] queries = ["", "a", "app", "app-1", "redis", "ns1/", "new", "q"];
+
+        async Task BothAgreeWithOracleAsync(string after)
+        {
+            foreach (var query in queries)
+            {
+                var expected = Expected(oracle.Values, query);
+                foreach (var (index, which) in new[] { (_index, "writer"), (other, "other instance") })
+                {
+                    // Page 2 of 7 so that a stale total or a stale tier split shows in the page as well.
+                    var page = await index.SearchAsync(query, 7, 2, default);
+                    var because = $"query '{query}' on the {which} after {after}";
+                    page.NumResults.Should().Be(expected.Count, because);
+                    page.Results.Should().Equal(expected.Skip(7).Take(7), because);
+                }
+            }
+        }
+
+        // Both instances have counted every query before each write: what they kept must not outlive the write.
+        await BothAgreeWithOracleAsync("the rebuild");
+        await _index.AddRepositoryAsync("new/app", default);
+        oracle["new/app"] = new SearchEntry("new/app", "");
+        await BothAgreeWithOracleAsync("an add");
+        await other.SetDescriptionAsync("ns1/app-1", "now with redis", default);
+        oracle["ns1/app-1"] = oracle["ns1/app-1"] with { Description = "now with redis" };
+        await BothAgreeWithOracleAsync("a description set by the other instance");
+        await _index.RemoveRepositoryAsync("ns0/app-0", default);
+        oracle.Remove("ns0/app-0");
+        await BothAgreeWithOracleAsync("a removal");
+        await other.ReplaceAllAsync(oracle.Values.Where(e => !e.Name.EndsWith('3')), default);
+        foreach (var name in oracle.Keys.Where(n => n.EndsWith('3')).ToList()) oracle.Remove(name);
+        await BothAgreeWithOracleAsync("a rebuild by the other instance");
+    }
+
+    [Test]
+    public async Task Deep_pages_of_large_tiers_follow_the_oracle_on_every_page_and_after_writes()
+    {
+        // Hundreds of rows per tier, so that pages start far into a tier (an engine may resume from kept positions there).
+        var random = new Random(7);
+        var oracle = new Dictionary<string, SearchEntry>(StringComparer.Ordinal);
+        foreach (var i in Enumerable.Range(0, 900))
+        {
+            var name = $"{(i % 3 == 0 ? "app" : "ns" + i % 7)}/{(i % 2 == 0 ? "app" : "web")}-{i}";
+            oracle[name] = new SearchEntry(name, i % 4 == 0 ? "an app server" : "", random.Next(3));
+        }
+
+        await _index.ReplaceAllAsync(oracle.Values, default);
+        foreach (var round in new[] { "the rebuild", "writes" })
+        {
+            foreach (var query in new[] { "", "app", "a", "ser", "-1" })
+            {
+                var expected = Expected(oracle.Values, query);
+                foreach (var pageSize in new[] { 25, 97 })
+                {
+                    for (var page = 1; page <= (expected.Count + pageSize - 1) / pageSize + 1; page++)
+                    {
+                        var result = await _index.SearchAsync(query, pageSize, page, default);
+                        var because = $"query '{query}', page {page} of size {pageSize} after {round}";
+                        result.NumResults.Should().Be(expected.Count, because);
+                        result.Results.Should().Equal(expected.Skip((page - 1) * pageSize).Take(pageSize), because);
+                    }
+                }
+            }
+
+            foreach (var i in Enumerable.Range(0, 30))
+            {
+                var name = $"app/extra-{i}";
+                await _index.SetDescriptionAsync(name, "more app", default);
+                oracle[name] = new SearchEntry(name, "more app");
+                var gone = oracle.Keys.ElementAt(random.Next(oracle.Count));
+                await _index.RemoveRepositoryAsync(gone, default);
+                oracle.Remove(gone);
+            }
+        }
     }
 
     protected async Task CompareAsync(Dictionary<string, SearchEntry> oracle, Random random)

@@ -18,7 +18,17 @@ public class SqliteSearchIndexTests : SearchIndexContract
         return await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), CancellationToken.None);
     }
 
-    protected override void DestroyIndex() => _directory.Dispose();
+    private SqliteSearchIndex? _second;
+
+    protected override async Task<ISearchIndex> OpenSecondInstanceAsync() =>
+        _second = await SqliteSearchIndex.OpenAsync(_directory.File("index.db"), CancellationToken.None);
+
+    protected override void DestroyIndex()
+    {
+        _second?.Dispose();
+        _second = null;
+        _directory.Dispose();
+    }
 
     [Test]
     public async Task Rows_added_into_one_gap_until_it_is_renumbered_keep_the_oracle_order()
