@@ -29,8 +29,8 @@ public sealed class PostgresCoordination : IAsyncDisposable
     public PostgresCoordination(PostgresIndexDatabase database, AuthSettings auth)
     {
         Database = database;
-        _keyedLocks = Pool(database, "registry keyed locks");
-        _gcLocks = Pool(database, "registry gc");
+        _keyedLocks = database.CreatePool("registry keyed locks");
+        _gcLocks = database.CreatePool("registry gc");
         KeyedLock = new PostgresKeyedLock(this);
         Gc = new PostgresGcCoordinator(this);
         LoginThrottle = new PostgresLoginThrottle(database, auth);
@@ -58,9 +58,9 @@ public sealed class PostgresCoordination : IAsyncDisposable
     internal static long KeyOf(string name) =>
         BinaryPrimitives.ReadInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes("registry-lock\n" + name)));
 
-    internal Task<NpgsqlConnection> OpenKeyedLockConnectionAsync(CancellationToken ct) => OpenAsync(_keyedLocks, ct);
+    internal Task<NpgsqlConnection> OpenKeyedLockConnectionAsync(CancellationToken ct) => Database.OpenAsync(_keyedLocks, ct);
 
-    internal Task<NpgsqlConnection> OpenGcConnectionAsync(CancellationToken ct) => OpenAsync(_gcLocks, ct);
+    internal Task<NpgsqlConnection> OpenGcConnectionAsync(CancellationToken ct) => Database.OpenAsync(_gcLocks, ct);
 
     /// <summary>
     /// Runs <paramref name="work"/> on a connection that holds (or is taking) a session lock. On any failure the
@@ -101,31 +101,11 @@ public sealed class PostgresCoordination : IAsyncDisposable
     }
 
     /// <summary>What a lock connection's failure to reach the server surfaces as: the index database's 503.</summary>
-    internal IndexUnavailableException Unavailable(Exception e) =>
-        new(Database.Location, $"The index database '{Database.Location}' is unavailable: {e.Message}", e);
+    internal IndexUnavailableException Unavailable(Exception e) => Database.Unavailable(e);
 
     public async ValueTask DisposeAsync()
     {
-        await _keyedLocks.DisposeAsync();
-        await _gcLocks.DisposeAsync();
-    }
-
-    private async Task<NpgsqlConnection> OpenAsync(NpgsqlDataSource pool, CancellationToken ct)
-    {
-        try
-        {
-            return await pool.OpenConnectionAsync(ct);
-        }
-        catch (Exception e) when (PostgresFaults.IsUnavailable(e))
-        {
-            pool.Clear();
-            throw Unavailable(e);
-        }
-    }
-
-    private static NpgsqlDataSource Pool(PostgresIndexDatabase database, string applicationName)
-    {
-        var settings = new NpgsqlConnectionStringBuilder(database.Settings.ConnectionString) { ApplicationName = applicationName };
-        return NpgsqlDataSource.Create(settings);
+        await Database.DisposePoolAsync(_keyedLocks);
+        await Database.DisposePoolAsync(_gcLocks);
     }
 }

@@ -6,18 +6,32 @@ namespace Registry.Index.Database.Postgres;
 
 /// <summary>
 /// The index database on a PostgreSQL server, shared by every registry instance pointed at it: one pooled
-/// <see cref="NpgsqlDataSource"/> for all the stores, and the owner of the schema, which
-/// <see cref="PostgresMigrations"/> brings to its latest version when the database is opened.
+/// <see cref="NpgsqlDataSource"/> for all the stores (and the pools of <see cref="PostgresCoordination"/>, made by
+/// <see cref="CreatePool"/>), and the owner of the schema, which <see cref="PostgresMigrations"/> brings to its latest
+/// version when the database is opened.
+/// <para>
+/// Npgsql hands out pooled connections without checking them, and a server that restarted leaves every idle one
+/// broken (PostgreSQL ends their sessions with 57P01). So a failure that means the server is unreachable clears every
+/// pool of this database, and for <see cref="SuspectWindow"/> after the last such failure each connection handed out
+/// is checked with one round trip first and replaced by a new one if it is broken: the first requests after the
+/// server returns find working connections in every pool, not only in the one that saw the outage.
+/// </para>
 /// </summary>
 public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, IDisposable
 {
+    /// <summary>How long after the last sign of an unreachable server pooled connections are checked before use.</summary>
+    internal static readonly TimeSpan SuspectWindow = TimeSpan.FromSeconds(30);
+
+    private readonly NpgsqlConnectionStringBuilder _settings;
     private readonly NpgsqlDataSource _dataSource;
+    private readonly List<NpgsqlDataSource> _pools = [];
+    private long _suspectUntil = long.MinValue;
 
     private PostgresIndexDatabase(NpgsqlConnectionStringBuilder settings)
     {
-        Settings = new NpgsqlConnectionStringBuilder(settings.ConnectionString);
+        _settings = new NpgsqlConnectionStringBuilder(settings.ConnectionString);
         Location = $"postgresql://{settings.Host}:{settings.Port}/{settings.Database ?? settings.Username}";
-        _dataSource = NpgsqlDataSource.Create(settings);
+        _dataSource = CreatePool(null);
         Accounts = new PostgresAccountStore(this);
         Images = new PostgresRepositoryImages(this);
         PrivateRepositories = new PostgresPrivateRepositories(this);
@@ -26,9 +40,6 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
     /// <inheritdoc />
     /// <remarks>Host, port and database; never the user or password.</remarks>
     public string Location { get; }
-
-    /// <summary>The connection settings, for the pools of <see cref="PostgresCoordination"/>.</summary>
-    internal NpgsqlConnectionStringBuilder Settings { get; }
 
     /// <inheritdoc />
     public IAccountStore Accounts { get; }
@@ -48,7 +59,7 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
         var database = new PostgresIndexDatabase(settings);
         try
         {
-            await using var connection = await database.OpenConnectionAsync(ct);
+            await using var connection = await database._dataSource.OpenConnectionAsync(ct);
             await PostgresMigrations.MigrateAsync(connection, database.Location, ct);
             return database;
         }
@@ -74,24 +85,69 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
     public Task<ISearchIndex> OpenSearchIndexAsync(bool cacheResults, CancellationToken ct) =>
         Task.FromResult<ISearchIndex>(new PostgresSearchIndex(this));
 
-    internal async Task<NpgsqlConnection> OpenConnectionAsync(CancellationToken ct) => await _dataSource.OpenConnectionAsync(ct);
+    /// <summary>A pool of its own on this database (named <paramref name="applicationName"/> on the server), cleared with the others.</summary>
+    internal NpgsqlDataSource CreatePool(string? applicationName)
+    {
+        var settings = new NpgsqlConnectionStringBuilder(_settings.ConnectionString);
+        if (applicationName is not null) settings.ApplicationName = applicationName;
+        var pool = NpgsqlDataSource.Create(settings);
+        lock (_pools) _pools.Add(pool);
+        return pool;
+    }
 
     /// <summary>
-    /// Runs <paramref name="work"/> on a pooled connection. A server that cannot be reached (down, restarting, the
-    /// connection lost mid-statement) surfaces as <see cref="IndexUnavailableException"/>; the pool is cleared then,
-    /// so connections to a server that went away are not handed out again once it is back.
+    /// A connection from <paramref name="pool"/> (one of <see cref="CreatePool"/>'s), checked first while the server
+    /// is suspect (see the class remarks). A server that cannot be reached throws <see cref="IndexUnavailableException"/>.
     /// </summary>
-    internal async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken ct)
+    internal async Task<NpgsqlConnection> OpenAsync(NpgsqlDataSource pool, CancellationToken ct)
     {
         try
         {
-            await using var connection = await OpenConnectionAsync(ct);
+            var connection = await pool.OpenConnectionAsync(ct);
+            if (Environment.TickCount64 >= Interlocked.Read(ref _suspectUntil)) return connection;
+            try
+            {
+                await using var check = new NpgsqlCommand("SELECT 1", connection);
+                await check.ExecuteScalarAsync(ct);
+                return connection;
+            }
+            catch (Exception e) when (PostgresFaults.IsUnavailable(e))
+            {
+                // Broken, so not pooled again; the idle ones of its age go with the clear, and the next one is new.
+                await connection.DisposeAsync();
+                ClearPools();
+                return await pool.OpenConnectionAsync(ct);
+            }
+        }
+        catch (Exception e) when (PostgresFaults.IsUnavailable(e))
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    /// <summary>
+    /// What a failure that means the server is unreachable surfaces as (a 503 with Retry-After): every pool is cleared,
+    /// so connections to a server that went away are not handed out again once it is back, and the server is suspect.
+    /// </summary>
+    internal IndexUnavailableException Unavailable(Exception e)
+    {
+        ClearPools();
+        Interlocked.Exchange(ref _suspectUntil, Environment.TickCount64 + (long)SuspectWindow.TotalMilliseconds);
+        return new IndexUnavailableException(Location, $"The index database '{Location}' is unavailable: {e.Message}", e);
+    }
+
+    /// <summary>Runs <paramref name="work"/> on a pooled connection; a server that cannot be reached (down, restarting, the
+    /// connection lost mid-statement) surfaces as <see cref="IndexUnavailableException"/>.</summary>
+    internal async Task<T> RunAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(_dataSource, ct);
+        try
+        {
             return await work(connection);
         }
         catch (Exception e) when (PostgresFaults.IsUnavailable(e))
         {
-            _dataSource.Clear();
-            throw new IndexUnavailableException(Location, $"The index database '{Location}' is unavailable: {e.Message}", e);
+            throw Unavailable(e);
         }
     }
 
@@ -103,7 +159,36 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
             return true;
         }, ct);
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var pool in TakePools()) await pool.DisposeAsync();
+    }
 
-    public void Dispose() => _dataSource.Dispose();
+    public void Dispose()
+    {
+        foreach (var pool in TakePools()) pool.Dispose();
+    }
+
+    /// <summary>Disposes a pool of <see cref="CreatePool"/> before the database (its owner's shutdown).</summary>
+    internal ValueTask DisposePoolAsync(NpgsqlDataSource pool)
+    {
+        lock (_pools) _pools.Remove(pool);
+        return pool.DisposeAsync();
+    }
+
+    private void ClearPools()
+    {
+        lock (_pools)
+            foreach (var pool in _pools) pool.Clear();
+    }
+
+    private List<NpgsqlDataSource> TakePools()
+    {
+        lock (_pools)
+        {
+            var pools = _pools.ToList();
+            _pools.Clear();
+            return pools;
+        }
+    }
 }
