@@ -35,7 +35,7 @@ internal static class LayerS3Benchmark
         try
         {
             await using var fileServer = await ServerLauncher.StartRegistryAsync(dll, Path.Combine(temp, "file"), ct);
-            await using var s3Server = await StartS3RegistryAsync(dll, Path.Combine(temp, "s3"), s3, endpoint, ct);
+            await using var s3Server = await ServerLauncher.StartRegistryAsync(dll, Path.Combine(temp, "s3"), ct, RegistryEnvironment(s3));
             using var fileClient = NewClient(fileServer);
             using var s3Client = NewClient(s3Server);
             var targets = new List<(string Name, LayerTarget Target)>
@@ -116,19 +116,6 @@ internal static class LayerS3Benchmark
         Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
             ? value
             : throw new BenchUsageException($"{variable} is not set: start an S3 store first (e.g. ceph_s3_start of shared/testing-services.md)");
-
-    private static Task<ChildServer> StartS3RegistryAsync(string dll, string dataDirectory, S3StorageOptions s3, Uri endpoint, CancellationToken ct)
-    {
-        Directory.CreateDirectory(dataDirectory);
-        var environment = new Dictionary<string, string>(RegistryEnvironment(s3))
-        {
-            ["SQLALCHEMY_INDEX_DATABASE"] = "sqlite:///" + Path.Combine(dataDirectory, "search.db"),
-            ["LOGLEVEL"] = "warn",
-            ["ASPNETCORE_ENVIRONMENT"] = "Production",
-        };
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
-        return ChildServer.StartAsync("registry on s3", host, [dll], environment, Path.GetDirectoryName(dll)!, "/_ping", ct);
-    }
 
     /// <summary>A fresh bucket name (not created yet) on the S3 store of S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION.</summary>
     internal static S3StorageOptions OptionsFromEnvironment()

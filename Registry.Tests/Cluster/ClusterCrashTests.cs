@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Tests.Support;
@@ -70,9 +69,8 @@ public sealed class ClusterCrashTests
         inStorage.Should().BeEquivalentTo(["team/crash-done-0", "team/crash-done-1", "team/crash-done-2", "team/crash-inflight", "team/crash-later"]);
         foreach (var instance in new[] { a, b })
         {
-            var (status, body) = await instance.Client.GetAsync("/v1/search?q=crash&n=100").ReadAsync();
-            status.Should().Be(200, body);
-            SearchNames(body).Should().BeEquivalentTo(inStorage, $"search on {instance.BaseAddress} must list exactly what storage holds");
+            (await GcTestKit.SearchNamesAsync(instance.Client, "crash&n=100"))
+                .Should().BeEquivalentTo(inStorage, $"search on {instance.BaseAddress} must list exactly what storage holds");
         }
 
         // The interrupted push can be finished through the restarted instance.
@@ -104,12 +102,6 @@ public sealed class ClusterCrashTests
             }
         }
         return names;
-    }
-
-    internal static List<string> SearchNames(string body)
-    {
-        using var json = JsonDocument.Parse(body);
-        return json.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("name").GetString()!).ToList();
     }
 
     /// <summary>A request body that never ends by itself: 64 KiB chunks with a pause between them, until the connection dies.</summary>

@@ -1,61 +1,96 @@
 namespace Registry.Tests.Support;
 
+/// <summary>Where the instances of a <see cref="RegistryCluster"/> keep their storage, all of them the same.</summary>
+public enum ClusterStorage
+{
+    /// <summary>One bucket and prefix on the run's shared Ceph RGW (s3 flavor), as hosts of a deployment share S3.</summary>
+    CephRgw,
+
+    /// <summary>One local folder (dev flavor), as hosts sharing a network file system: lets a test look at the files.</summary>
+    Folder,
+}
+
 /// <summary>
 /// Several real registry processes (<see cref="RegistryProcess"/>) on their own 127.0.0.1 ports sharing what a
-/// multi-host deployment shares: one S3 bucket and prefix on Ceph RGW (s3 flavor), one PostgreSQL index
-/// database and, optionally, one Redis logical database for the small-file cache (<c>cache_lru</c>), as instances
-/// behind a load balancer would. Each cluster takes a fresh bucket, prefix and databases, so clusters of
-/// different tests never see each other's data.
+/// multi-host deployment shares: one storage (<see cref="ClusterStorage"/>), one PostgreSQL index database and,
+/// optionally, one Redis logical database for the small-file cache (<c>cache_lru</c>), as instances behind a load
+/// balancer would. Each cluster takes a fresh bucket or folder and fresh databases, so clusters of different tests
+/// never see each other's data.
 /// </summary>
 public sealed class RegistryCluster : IAsyncDisposable
 {
     private readonly List<RegistryProcess> _instances = [];
     private readonly Dictionary<string, string?> _environment;
+    private readonly TempDirectory? _folder;
 
-    private RegistryCluster(CephRgw rgw, PostgresServer postgres, string bucket, string prefix, string database, Dictionary<string, string?> environment)
+    private RegistryCluster(
+        PostgresServer postgres, string database, CephRgw? rgw, string? bucket, string? prefix, TempDirectory? folder, Dictionary<string, string?> environment)
     {
-        Rgw = rgw;
         Postgres = postgres;
+        Database = database;
+        Rgw = rgw;
         Bucket = bucket;
         Prefix = prefix;
-        Database = database;
+        _folder = folder;
         _environment = environment;
     }
 
-    public CephRgw Rgw { get; }
-
     public PostgresServer Postgres { get; }
-
-    public string Bucket { get; }
-
-    /// <summary>The key prefix of the registry's storage in <see cref="Bucket"/> (STORAGE_PATH without its leading '/').</summary>
-    public string Prefix { get; }
 
     /// <summary>The name of the cluster's index database on <see cref="Postgres"/>.</summary>
     public string Database { get; }
+
+    /// <summary>The gateway of <see cref="ClusterStorage.CephRgw"/> storage; null with a folder.</summary>
+    public CephRgw? Rgw { get; }
+
+    /// <summary>The bucket of <see cref="ClusterStorage.CephRgw"/> storage; null with a folder.</summary>
+    public string? Bucket { get; }
+
+    /// <summary>The key prefix of the registry's storage in <see cref="Bucket"/> (STORAGE_PATH without its leading '/'); null with a folder.</summary>
+    public string? Prefix { get; }
+
+    /// <summary>The STORAGE_PATH of <see cref="ClusterStorage.Folder"/> storage; null on Ceph RGW.</summary>
+    public string? StorageFolder => _folder?.Path;
 
     public IReadOnlyList<RegistryProcess> Instances => _instances;
 
     public RegistryProcess this[int index] => _instances[index];
 
-    /// <summary>The environment every instance starts with (flavor, S3, index database, plus the caller's extras).</summary>
+    /// <summary>The environment every instance starts with (flavor, storage, index database, plus the caller's extras).</summary>
     public IReadOnlyDictionary<string, string?> Environment => _environment;
 
     /// <summary>
-    /// Starts <paramref name="count"/> instances on the run's shared Ceph RGW and on <paramref name="postgres"/> (default:
-    /// the run's shared PostgreSQL), with a fresh database of the run's shared Redis when <paramref name="redis"/>.
-    /// <paramref name="environment"/> adds or overrides variables of every instance.
+    /// Starts <paramref name="count"/> instances on <paramref name="storage"/> (default: the run's shared Ceph RGW) and
+    /// on <paramref name="postgres"/> (default: the run's shared PostgreSQL), with a fresh database of the run's shared
+    /// Redis when <paramref name="redis"/>. <paramref name="environment"/> adds or overrides variables of every instance.
     /// </summary>
     public static async Task<RegistryCluster> StartAsync(
-        int count, PostgresServer? postgres = null, bool redis = false, IReadOnlyDictionary<string, string?>? environment = null)
+        int count,
+        PostgresServer? postgres = null,
+        bool redis = false,
+        IReadOnlyDictionary<string, string?>? environment = null,
+        ClusterStorage storage = ClusterStorage.CephRgw)
     {
-        var rgw = await CephRgw.SharedAsync();
         postgres ??= await PostgresServer.SharedAsync();
-        var bucket = await rgw.CreateBucketAsync("cluster");
-        var prefix = "cluster-" + Guid.NewGuid().ToString("N")[..8];
         var database = await postgres.CreateDatabaseAsync("cluster");
-        var env = rgw.FlavorEnvironment(bucket, "/" + prefix);
-        env["SETTINGS_FLAVOR"] = "s3";
+        CephRgw? rgw = null;
+        string? bucket = null, prefix = null;
+        TempDirectory? folder = null;
+        Dictionary<string, string?> env;
+        if (storage == ClusterStorage.CephRgw)
+        {
+            rgw = await CephRgw.SharedAsync();
+            bucket = await rgw.CreateBucketAsync("cluster");
+            prefix = "cluster-" + Guid.NewGuid().ToString("N")[..8];
+            env = rgw.FlavorEnvironment(bucket, "/" + prefix);
+            env["SETTINGS_FLAVOR"] = "s3";
+        }
+        else
+        {
+            // The dev flavor is RegistryProcess's default.
+            folder = new TempDirectory();
+            env = new Dictionary<string, string?> { ["STORAGE_PATH"] = folder.Path };
+        }
         env["SQLALCHEMY_INDEX_DATABASE"] = postgres.Url(database);
         if (redis)
         {
@@ -66,7 +101,7 @@ public sealed class RegistryCluster : IAsyncDisposable
         }
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) env[name] = value;
 
-        var cluster = new RegistryCluster(rgw, postgres, bucket, prefix, database, env);
+        var cluster = new RegistryCluster(postgres, database, rgw, bucket, prefix, folder, env);
         try
         {
             // One at a time: the first creates the schema, and two first starts would race on it.
@@ -88,13 +123,18 @@ public sealed class RegistryCluster : IAsyncDisposable
         return instance;
     }
 
-    /// <summary>Every key of the registry's storage (prefix cut off), as the bucket holds it now.</summary>
-    public Task<List<string>> StorageKeysAsync() => Rgw.KeysAsync(Bucket, Prefix + "/");
+    /// <summary>Every key of the registry's storage ('/'-separated, relative to its root), as the bucket or folder holds it now.</summary>
+    public Task<List<string>> StorageKeysAsync() =>
+        _folder is null
+            ? Rgw!.KeysAsync(Bucket!, Prefix + "/")
+            : Task.FromResult(Directory.EnumerateFiles(_folder.Path, "*", SearchOption.AllDirectories)
+                .Select(f => Path.GetRelativePath(_folder.Path, f).Replace('\\', '/')).ToList());
 
     public async ValueTask DisposeAsync()
     {
         // In parallel: each stop may wait out a graceful shutdown.
         await Task.WhenAll(_instances.Select(i => i.DisposeAsync().AsTask()));
         _instances.Clear();
+        _folder?.Dispose();
     }
 }

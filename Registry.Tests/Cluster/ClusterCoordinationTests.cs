@@ -11,10 +11,11 @@ using Registry.Tests.Maintenance;
 using Registry.Tests.Support;
 using Registry.V1.Hosting;
 
-namespace Registry.Tests.EndToEnd;
+namespace Registry.Tests.Cluster;
 
 /// <summary>
-/// Two registry processes on one storage folder and one PostgreSQL index database, as behind a load balancer: writes
+/// Two registry processes (<see cref="RegistryCluster"/>) on one storage folder and one PostgreSQL index database, as
+/// behind a load balancer: writes
 /// of the same image or tag on both serialize, a collection on one protects the pushes in flight on the other, the
 /// locks of a killed instance are released, failed logins count on both, and PostgreSQL down is a 503 before
 /// anything is written.
@@ -24,24 +25,12 @@ namespace Registry.Tests.EndToEnd;
 public sealed class ClusterCoordinationTests
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
-    private readonly List<IAsyncDisposable> _owned = [];
-    private TempDirectory _storage = null!;
-
-    [SetUp]
-    public void SetUp() => _storage = new TempDirectory();
-
-    [TearDown]
-    public async Task TearDownAsync()
-    {
-        foreach (var owned in Enumerable.Reverse(_owned)) await owned.DisposeAsync();
-        _owned.Clear();
-        _storage.Dispose();
-    }
 
     [Test]
     public async Task A_collection_on_one_instance_protects_the_pushes_in_flight_on_the_other()
     {
-        var (a, b) = await StartTwoAsync(new() { ["REGISTRY_GC_GRACE_SECONDS"] = "0", ["REGISTRY_STORAGE_DELETE_ENABLED"] = "true" });
+        await using var cluster = await StartTwoAsync(new() { ["REGISTRY_GC_GRACE_SECONDS"] = "0", ["REGISTRY_STORAGE_DELETE_ENABLED"] = "true" });
+        var (a, b) = (cluster[0], cluster[1]);
 
         await GcConcurrencyTests.PushWhileCollectingAsync(b.Client, [a.Client, b.Client], async () =>
         {
@@ -59,7 +48,8 @@ public sealed class ClusterCoordinationTests
     [Test]
     public async Task The_same_v1_image_pushed_to_both_instances_at_once_ends_with_one_intact_winner()
     {
-        var (a, b) = await StartTwoAsync();
+        await using var cluster = await StartTwoAsync();
+        var (a, b) = (cluster[0], cluster[1]);
         for (var round = 0; round < 8; round++)
         {
             var id = V1Client.NewImageId();
@@ -86,7 +76,8 @@ public sealed class ClusterCoordinationTests
     [Test]
     public async Task The_same_v2_tag_pushed_to_both_instances_at_once_ends_consistent()
     {
-        var (a, b) = await StartTwoAsync();
+        await using var cluster = await StartTwoAsync();
+        var (a, b) = (cluster[0], cluster[1]);
         for (var round = 0; round < 8; round++)
         {
             var repository = $"race/app{round}";
@@ -113,7 +104,8 @@ public sealed class ClusterCoordinationTests
     [Test]
     public async Task The_keyed_lock_of_a_killed_instance_is_released_and_the_other_instance_proceeds()
     {
-        var (a, b) = await StartTwoAsync();
+        await using var cluster = await StartTwoAsync();
+        var (a, b) = (cluster[0], cluster[1]);
         var id = V1Client.NewImageId();
         var json = V1Client.ImageJson(id);
         (await a.Client.PutJsonAsync(id, json).ReadAsync()).Status.Should().Be(200);
@@ -144,12 +136,13 @@ public sealed class ClusterCoordinationTests
     {
         using var config = new TempDirectory();
         await File.WriteAllTextAsync(config.File("htpasswd"), "");
-        var (a, b) = await StartTwoAsync(new()
+        await using var cluster = await StartTwoAsync(new()
         {
             ["REGISTRY_AUTH"] = "htpasswd",
             ["REGISTRY_AUTH_HTPASSWD_PATH"] = config.File("htpasswd"),
             ["REGISTRY_AUTH_MAX_FAILED_LOGINS"] = "3",
         });
+        var (a, b) = (cluster[0], cluster[1]);
         var wrong = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("mallory:guess")));
         foreach (var registry in new[] { a, b, a })
             (await SendAsync(registry, wrong)).Should().Be((401, "{\"error\": \"Wrong login/password\"}"));
@@ -163,7 +156,8 @@ public sealed class ClusterCoordinationTests
     public async Task While_postgresql_is_down_a_push_is_a_503_in_each_protocols_error_body_and_writes_nothing()
     {
         await using var server = await PostgresServer.StartDedicatedAsync();
-        var registry = await StartAsync(server.Url(await server.CreateDatabaseAsync("cluster-down")), new());
+        await using var cluster = await RegistryCluster.StartAsync(1, server, storage: ClusterStorage.Folder);
+        var (registry, storage) = (cluster[0], cluster.StorageFolder!);
         var id = V1Client.NewImageId();
         var blob = V1Client.RandomBytes(3000);
         var digest = Digest.Compute("sha256", blob);
@@ -177,8 +171,8 @@ public sealed class ClusterCoordinationTests
             using var upload = await registry.Client.PostAsync($"/v2/down/app/blobs/uploads/?digest={digest}", new ByteArrayContent(blob));
             await ShouldBeUnavailableAsync(upload, v2: true);
         }
-        Directory.Exists(Path.Combine(_storage.Path, "images", id)).Should().BeFalse("the image json was not written");
-        Directory.EnumerateFiles(_storage.Path, "*", SearchOption.AllDirectories)
+        Directory.Exists(Path.Combine(storage, "images", id)).Should().BeFalse("the image json was not written");
+        Directory.EnumerateFiles(storage, "*", SearchOption.AllDirectories)
             .Where(f => f.Contains(digest.Hex, StringComparison.Ordinal) || f.Contains(id, StringComparison.Ordinal))
             .Should().BeEmpty("nothing of either push reached storage");
         registry.Output.Should().NotContain("Unhandled error");
@@ -233,19 +227,6 @@ public sealed class ClusterCoordinationTests
         return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    private async Task<(RegistryProcess A, RegistryProcess B)> StartTwoAsync(Dictionary<string, string?>? environment = null)
-    {
-        var server = await PostgresServer.SharedAsync();
-        var url = server.Url(await server.CreateDatabaseAsync("cluster"));
-        return (await StartAsync(url, environment ?? new()), await StartAsync(url, environment ?? new()));
-    }
-
-    private async Task<RegistryProcess> StartAsync(string databaseUrl, Dictionary<string, string?> environment)
-    {
-        environment["STORAGE_PATH"] = _storage.Path;
-        environment["SQLALCHEMY_INDEX_DATABASE"] = databaseUrl;
-        var registry = await RegistryProcess.StartAsync(environment);
-        _owned.Add(registry);
-        return registry;
-    }
+    private static Task<RegistryCluster> StartTwoAsync(Dictionary<string, string?>? environment = null) =>
+        RegistryCluster.StartAsync(2, environment: environment, storage: ClusterStorage.Folder);
 }
