@@ -12,6 +12,8 @@ namespace Registry.Index.Database.Postgres;
 public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, IDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly Lock _gate = new();
+    private PostgresSearchPageCache? _pageCache;
 
     private PostgresIndexDatabase(NpgsqlConnectionStringBuilder settings)
     {
@@ -68,11 +70,19 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
 
     /// <inheritdoc />
     /// <remarks>
-    /// <paramref name="cacheResults"/> is not honoured: other instances write to the same database, so a
-    /// cache in this process could serve results they have changed.
+    /// The page cache (<paramref name="cacheResults"/>) is one per database object, shared by its search indexes,
+    /// and learns of other instances' writes by notification (<see cref="PostgresSearchPageCache"/>).
     /// </remarks>
-    public Task<ISearchIndex> OpenSearchIndexAsync(bool cacheResults, CancellationToken ct) =>
-        Task.FromResult<ISearchIndex>(new PostgresSearchIndex(this));
+    public Task<ISearchIndex> OpenSearchIndexAsync(bool cacheResults, CancellationToken ct)
+    {
+        PostgresSearchPageCache? cache = null;
+        if (cacheResults)
+        {
+            lock (_gate) cache = _pageCache ??= new PostgresSearchPageCache(Settings);
+        }
+
+        return Task.FromResult<ISearchIndex>(new PostgresSearchIndex(this, cache));
+    }
 
     internal async Task<NpgsqlConnection> OpenConnectionAsync(CancellationToken ct) => await _dataSource.OpenConnectionAsync(ct);
 
@@ -103,7 +113,15 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
             return true;
         }, ct);
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        _pageCache?.Dispose();
+        return _dataSource.DisposeAsync();
+    }
 
-    public void Dispose() => _dataSource.Dispose();
+    public void Dispose()
+    {
+        _pageCache?.Dispose();
+        _dataSource.Dispose();
+    }
 }
