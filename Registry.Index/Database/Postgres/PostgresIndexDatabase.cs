@@ -26,6 +26,8 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
     private readonly NpgsqlDataSource _dataSource;
     private readonly List<NpgsqlDataSource> _pools = [];
     private long _suspectUntil = long.MinValue;
+    private readonly Lock _gate = new();
+    private PostgresSearchPageCache? _pageCache;
 
     private PostgresIndexDatabase(NpgsqlConnectionStringBuilder settings)
     {
@@ -79,11 +81,19 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
 
     /// <inheritdoc />
     /// <remarks>
-    /// <paramref name="cacheResults"/> is not honoured: other instances write to the same database, so a
-    /// cache in this process could serve results they have changed.
+    /// The page cache (<paramref name="cacheResults"/>) is one per database object, shared by its search indexes,
+    /// and learns of other instances' writes by notification (<see cref="PostgresSearchPageCache"/>).
     /// </remarks>
-    public Task<ISearchIndex> OpenSearchIndexAsync(bool cacheResults, CancellationToken ct) =>
-        Task.FromResult<ISearchIndex>(new PostgresSearchIndex(this));
+    public Task<ISearchIndex> OpenSearchIndexAsync(bool cacheResults, CancellationToken ct)
+    {
+        PostgresSearchPageCache? cache = null;
+        if (cacheResults)
+        {
+            lock (_gate) cache = _pageCache ??= new PostgresSearchPageCache(_settings);
+        }
+
+        return Task.FromResult<ISearchIndex>(new PostgresSearchIndex(this, cache));
+    }
 
     /// <summary>A pool of its own on this database (named <paramref name="applicationName"/> on the server), cleared with the others.</summary>
     internal NpgsqlDataSource CreatePool(string? applicationName)
@@ -161,11 +171,13 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
 
     public async ValueTask DisposeAsync()
     {
+        _pageCache?.Dispose();
         foreach (var pool in TakePools()) await pool.DisposeAsync();
     }
 
     public void Dispose()
     {
+        _pageCache?.Dispose();
         foreach (var pool in TakePools()) pool.Dispose();
     }
 

@@ -83,7 +83,8 @@ internal static class PostgresMigrations
                     failures     integer NOT NULL
                 );
                 CREATE INDEX registry_login_failures_window ON registry_login_failures (window_start);
-                """)));
+                """)),
+            new(7, "search change log and change notifications", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresSearchSchema.Version7)));
 
     public static int LatestVersion => All.Count;
 

@@ -5,7 +5,8 @@ namespace Registry.Index.Database.Postgres;
 /// <summary>
 /// The counts of recent search terms and the sort keys at every <see cref="Spacing"/>th position of their
 /// tiers, each kept with the generation of the rows it was found in
-/// (<see cref="PostgresSearchSchema.Version5"/>). Every change to the rows, by any instance, bumps the generation
+/// (<see cref="PostgresSearchSchema.Version5"/>); counts of an older generation are brought up to date from the
+/// change log (<see cref="PostgresSearchChanges"/>). Every change to the rows, by any instance, bumps the generation
 /// in its own transaction, so a count or position found under the generation a search reads in its snapshot
 /// is exact for that snapshot; one of an older generation is never served.
 /// </summary>
@@ -29,6 +30,10 @@ internal sealed class PostgresSearchCounts
 
     public TierCounts? Find(string term, long generation) =>
         _terms.TryGetValue(term, out var kept) && kept.Generation == generation ? kept.Counts : null;
+
+    /// <summary>The counts kept for <paramref name="term"/> under an older generation, to bring up to date from the change log.</summary>
+    public (long Generation, TierCounts Counts)? FindOlder(string term, long generation) =>
+        _terms.TryGetValue(term, out var kept) && kept.Generation < generation ? kept : null;
 
     public void Keep(string term, long generation, TierCounts counts)
     {

@@ -24,9 +24,11 @@ namespace Registry.Index.Database.Postgres;
 /// rows into a tier starts from the sort key of a position kept for that tier (found once per generation),
 /// so that the walk or the sort covers one or two intervals of that spacing, not everything before the page.
 /// Everything is read in one repeatable-read snapshot, so the total and the page agree with the generation
-/// the counts and positions are kept under.
+/// the counts and positions are kept under. Counts of an older generation are brought up to date from the change
+/// log (<see cref="PostgresSearchChanges"/>); positions of an older one are found again. With the page cache on,
+/// a repeated page is answered without the database while no change was notified (<see cref="PostgresSearchPageCache"/>).
 /// </summary>
-public sealed partial class PostgresSearchIndex
+internal sealed partial class PostgresSearchIndex
 {
     // Terms are lower-cased by .NET and compared with the columns lower-cased the same way (see the migration).
     // COLLATE "C" orders names by code point, whatever the database's default collation.
@@ -66,6 +68,7 @@ public sealed partial class PostgresSearchIndex
     public async Task<SearchPage> SearchRangeAsync(string query, long offset, int limit, CancellationToken ct)
     {
         var term = (query ?? "").ToLowerInvariant();
+        if (cache?.Get(term, offset, limit) is { } cached) return cached;
         var escaped = EscapeLike(term);
         var parameters = new DynamicParameters(new { term, prefix = escaped + "%", contains = "%" + escaped + "%" });
         return await database.RunAsync(async connection =>
@@ -74,6 +77,13 @@ public sealed partial class PostgresSearchIndex
             var generation = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "SELECT generation FROM search_generation WHERE id = 0", transaction: snapshot, cancellationToken: ct));
             var counts = _counts.Find(term, generation);
+            if (counts is null && _counts.FindOlder(term, generation) is var (older, olderCounts)
+                && await PostgresSearchChanges.ReadAsync(connection, snapshot, older, generation, ct) is { } changes)
+            {
+                counts = PostgresSearchChanges.Apply(olderCounts, term, changes);
+                _counts.Keep(term, generation, counts);
+            }
+
             if (counts is null)
             {
                 counts = await connection.QuerySingleAsync<PostgresSearchCounts.TierCounts>(new CommandDefinition(
@@ -145,7 +155,9 @@ public sealed partial class PostgresSearchIndex
             }
 
             await snapshot.CommitAsync(ct);
-            return new SearchPage(counts.Matches, entries);
+            var result = new SearchPage(counts.Matches, entries);
+            cache?.Add(term, offset, limit, generation, result);
+            return result;
         }, ct);
     }
 }

@@ -11,19 +11,23 @@ namespace Registry.Index.Database.Postgres;
 /// tables of <see cref="PostgresMigrations"/> versions 4 and 5): writes and the bulk rebuild here, search in
 /// the other part of the class.
 /// </summary>
-public sealed partial class PostgresSearchIndex(PostgresIndexDatabase database) : ISearchIndex
+internal sealed partial class PostgresSearchIndex(PostgresIndexDatabase database, PostgresSearchPageCache? cache) : ISearchIndex
 {
+    /// <summary>Follows a write in its batch (one implicit transaction): the generation it made, or the current one if it changed nothing.</summary>
+    private const string GenerationAfterSql = "; SELECT generation FROM search_generation WHERE id = 0";
+
     private readonly PostgresSearchCounts _counts = new();
+    private readonly PostgresSearchChanges.PruneClock _pruned = new();
 
     /// <inheritdoc />
     public async Task AddRepositoryAsync(string name, CancellationToken ct)
     {
         await database.RunAsync(async connection =>
         {
-            await connection.ExecuteAsync(new CommandDefinition(
+            await WriteAsync(connection,
                 "INSERT INTO search_repositories (name, description, name_lower, repo_lower, description_lower) " +
                 "VALUES (@Name, '', @NameLower, @RepoLower, '') ON CONFLICT (name) DO NOTHING",
-                Row.Of(name, ""), cancellationToken: ct));
+                Row.Of(name, ""), ct);
         }, ct);
     }
 
@@ -32,11 +36,11 @@ public sealed partial class PostgresSearchIndex(PostgresIndexDatabase database) 
     {
         await database.RunAsync(async connection =>
         {
-            await connection.ExecuteAsync(new CommandDefinition("""
+            await WriteAsync(connection, """
                 INSERT INTO search_repositories (name, description, name_lower, repo_lower, description_lower)
                 VALUES (@Name, @Description, @NameLower, @RepoLower, @DescriptionLower)
                 ON CONFLICT (name) DO UPDATE SET description = excluded.description, description_lower = excluded.description_lower
-                """, Row.Of(name, description), cancellationToken: ct));
+                """, Row.Of(name, description), ct);
         }, ct);
     }
 
@@ -45,8 +49,7 @@ public sealed partial class PostgresSearchIndex(PostgresIndexDatabase database) 
     {
         await database.RunAsync(async connection =>
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "DELETE FROM search_repositories WHERE name = @name", new { name }, cancellationToken: ct));
+            await WriteAsync(connection, "DELETE FROM search_repositories WHERE name = @name", new { name }, ct);
         }, ct);
     }
 
@@ -73,7 +76,22 @@ public sealed partial class PostgresSearchIndex(PostgresIndexDatabase database) 
     /// <inheritdoc />
     /// <remarks>Readers keep seeing the old content until the rebuilt table is swapped in (<see cref="PostgresSearchRebuild"/>).</remarks>
     public Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct) =>
-        database.RunAsync(connection => PostgresSearchRebuild.RunAsync(database, connection, entries, ct), ct);
+        database.RunAsync(async connection =>
+        {
+            await PostgresSearchRebuild.RunAsync(database, connection, entries, ct);
+            cache?.Wrote(await connection.ExecuteScalarAsync<long>(new CommandDefinition(GenerationAfterSql[2..], cancellationToken: ct)));
+        }, ct);
+
+    /// <summary>
+    /// Runs one write and tells the page cache the generation it made, before the caller learns the write is done,
+    /// so that this instance's next search sees it; now and then drops old changes from the log.
+    /// </summary>
+    private async Task WriteAsync(NpgsqlConnection connection, string sql, object parameters, CancellationToken ct)
+    {
+        var generation = await connection.ExecuteScalarAsync<long>(new CommandDefinition(sql + GenerationAfterSql, parameters, cancellationToken: ct));
+        cache?.Wrote(generation);
+        await PostgresSearchChanges.PruneAsync(connection, _pruned, ct);
+    }
 
     /// <summary><paramref name="term"/> as a <c>LIKE</c> pattern that matches only itself: <c>\</c>, <c>%</c> and <c>_</c> escaped.</summary>
     internal static string EscapeLike(string term)

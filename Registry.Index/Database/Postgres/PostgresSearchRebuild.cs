@@ -9,7 +9,7 @@ namespace Registry.Index.Database.Postgres;
 /// Replaces every search row at once (<see cref="ISearchIndex.ReplaceAllAsync"/>): the rows go by binary COPY
 /// into a table of the rebuild's own, which is indexed once they are all in (building a trigram index from
 /// sorted input is many times faster than maintaining it row by row), vacuumed and analysed, and then swapped
-/// in for search_repositories in one short transaction that also bumps the generation. Readers keep the old
+/// in for search_repositories in one short transaction that also starts a generation of its own (logged as a reset). Readers keep the old
 /// rows until then and wait only for the swap; a rebuild that fails leaves the old table as it was.
 /// </summary>
 internal static class PostgresSearchRebuild
@@ -48,8 +48,8 @@ internal static class PostgresSearchRebuild
             await ExecuteAsync(connection, $"ALTER TABLE {table} RENAME TO search_repositories", ct, swap);
             foreach (var (name, _) in PostgresSearchSchema.Indexes)
                 await ExecuteAsync(connection, $"ALTER INDEX {name}{suffix} RENAME TO {name}", ct, swap);
-            await ExecuteAsync(connection, PostgresSearchSchema.Trigger, ct, swap);
-            await ExecuteAsync(connection, "UPDATE search_generation SET generation = generation + 1 WHERE id = 0", ct, swap);
+            await ExecuteAsync(connection, PostgresSearchSchema.Triggers, ct, swap);
+            await ExecuteAsync(connection, PostgresSearchSchema.Reset, ct, swap);
             await swap.CommitAsync(ct);
         }
         finally

@@ -1,6 +1,6 @@
 namespace Registry.Index.Database.Postgres;
 
-/// <summary>The search tables' layout beyond version 4 of <see cref="PostgresMigrations"/>.</summary>
+/// <summary>The search tables' layout beyond version 4 of <see cref="PostgresMigrations"/> (versions 5 and 7).</summary>
 internal static class PostgresSearchSchema
 {
     /// <summary>
@@ -33,11 +33,93 @@ internal static class PostgresSearchSchema
         END $$;
         """ + Trigger;
 
-    /// <summary>The trigger that bumps the generation, on the table named search_repositories (again after a rebuild swaps it in).</summary>
+    /// <summary>Version 5's trigger that bumps the generation (replaced by <see cref="Triggers"/> in version 7).</summary>
     public const string Trigger = """
         CREATE TRIGGER search_repositories_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON search_repositories
             FOR EACH STATEMENT EXECUTE FUNCTION search_generation_bump();
         """;
+
+    /// <summary>
+    /// Version 7. Every change to the rows, by any instance, is logged with the generation it makes:
+    /// <c>search_changes</c> holds each row as it was (sign -1) and as it is (sign +1), lower-cased as searches
+    /// see it, so that an instance holding counts of an older generation brings them up to date by re-testing the
+    /// changed rows instead of recounting (<see cref="PostgresSearchChanges"/>); a row of sign 0 says everything
+    /// was replaced (a truncate or a rebuild). The statement triggers of <see cref="Triggers"/> replace version 5's:
+    /// a statement that changes nothing no longer bumps the generation, so every generation has at least one
+    /// logged row, and a generation missing from the log (pruned) is detected. Each change notifies the channel
+    /// <c>search_changed</c> with the new generation, delivered at commit to every instance listening
+    /// (PostgreSQL manual, "NOTIFY"), which is how their page caches learn that they are out of date.
+    /// </summary>
+    public const string Version7 = """
+        CREATE TABLE search_changes (
+            generation        bigint NOT NULL,
+            sign              smallint NOT NULL,
+            name_lower        text NOT NULL DEFAULT '',
+            repo_lower        text NOT NULL DEFAULT '',
+            description_lower text NOT NULL DEFAULT '',
+            at                timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX search_changes_generation ON search_changes (generation);
+        DROP TRIGGER search_repositories_changed ON search_repositories;
+        CREATE FUNCTION search_changes_next() RETURNS bigint LANGUAGE plpgsql AS $$
+        DECLARE g bigint;
+        BEGIN
+            UPDATE search_generation SET generation = generation + 1 WHERE id = 0 RETURNING generation INTO g;
+            PERFORM pg_notify('search_changed', g::text);
+            RETURN g;
+        END $$;
+        CREATE FUNCTION search_changes_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE g bigint;
+        BEGIN
+            IF EXISTS (SELECT 1 FROM new_rows) THEN
+                g := search_changes_next();
+                INSERT INTO search_changes (generation, sign, name_lower, repo_lower, description_lower)
+                    SELECT g, 1, name_lower, repo_lower, description_lower FROM new_rows;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE FUNCTION search_changes_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE g bigint;
+        BEGIN
+            IF EXISTS (SELECT 1 FROM new_rows) THEN
+                g := search_changes_next();
+                INSERT INTO search_changes (generation, sign, name_lower, repo_lower, description_lower)
+                    SELECT g, -1, name_lower, repo_lower, description_lower FROM old_rows
+                    UNION ALL SELECT g, 1, name_lower, repo_lower, description_lower FROM new_rows;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE FUNCTION search_changes_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE g bigint;
+        BEGIN
+            IF EXISTS (SELECT 1 FROM old_rows) THEN
+                g := search_changes_next();
+                INSERT INTO search_changes (generation, sign, name_lower, repo_lower, description_lower)
+                    SELECT g, -1, name_lower, repo_lower, description_lower FROM old_rows;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE FUNCTION search_changes_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO search_changes (generation, sign) VALUES (search_changes_next(), 0);
+            RETURN NULL;
+        END $$;
+        """ + Triggers;
+
+    /// <summary>Version 7's triggers, on the table named search_repositories (again after a rebuild swaps it in).</summary>
+    public const string Triggers = """
+        CREATE TRIGGER search_repositories_inserted AFTER INSERT ON search_repositories
+            REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION search_changes_inserted();
+        CREATE TRIGGER search_repositories_updated AFTER UPDATE ON search_repositories
+            REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION search_changes_updated();
+        CREATE TRIGGER search_repositories_deleted AFTER DELETE ON search_repositories
+            REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION search_changes_deleted();
+        CREATE TRIGGER search_repositories_truncated AFTER TRUNCATE ON search_repositories
+            FOR EACH STATEMENT EXECUTE FUNCTION search_changes_truncated();
+        """;
+
+    /// <summary>Marks a new generation in which every row was replaced: no instance can bring older counts up to date.</summary>
+    public const string Reset = "INSERT INTO search_changes (generation, sign) VALUES (search_changes_next(), 0)";
 
     /// <summary>
     /// Every index of the search table as of version 5, <c>{0}</c> standing for the table and <c>{1}</c> for a
