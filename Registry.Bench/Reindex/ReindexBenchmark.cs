@@ -61,7 +61,7 @@ public static partial class ReindexBenchmark
         try
         {
             var storage = Path.Combine(root, $"storage-{repositories}");
-            var seed = await SyntheticTree.EnsureAsync(storage, repositories);
+            var seed = SyntheticTree.Ensure(storage, repositories);
             Console.WriteLine(seed is { } took
                 ? $"wrote a storage tree of {repositories:N0} repositories in {took.TotalSeconds:0.0} s ({storage})"
                 : $"reusing the storage tree of {repositories:N0} repositories in {storage}");

@@ -17,10 +17,10 @@ public static class SyntheticTree
     private const int NamespaceSize = 10;
 
     /// <summary>Writes the tree unless a finished one is there; returns the time taken, or null when reused.</summary>
-    public static Task<TimeSpan?> EnsureAsync(string storage, int repositories)
+    public static TimeSpan? Ensure(string storage, int repositories)
     {
         var marker = storage + ".complete";
-        if (File.Exists(marker)) return Task.FromResult<TimeSpan?>(null);
+        if (File.Exists(marker)) return null;
         if (Directory.Exists(storage)) Directory.Delete(storage, recursive: true);
         var watch = Stopwatch.StartNew();
         var library = Math.Min(LibrarySize, repositories);
@@ -33,7 +33,7 @@ public static class SyntheticTree
             for (var i = first; i < first + count; i++) WriteRepository(Path.Combine(storage, "repositories", name, $"app-{i}"), i);
         });
         File.WriteAllText(marker, repositories.ToString(CultureInfo.InvariantCulture));
-        return Task.FromResult<TimeSpan?>(watch.Elapsed);
+        return watch.Elapsed;
     }
 
     private static void WriteRepository(string directory, int i)
