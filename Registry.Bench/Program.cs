@@ -12,6 +12,7 @@ return args.Length == 0
         "search-index" => await SearchIndexBench.RunAsync(args[1..]),
         "soak" => await SoakBenchmark.RunAsync(args[1..]),
         "gc" => await Registry.Bench.Maintenance.GcBenchmark.RunAsync(args[1..]),
+        "reindex" => await Registry.Bench.Reindex.ReindexBenchmark.RunAsync(args[1..]),
         "file-cache" => await FileCacheBenchmark.RunAsync(args[1..]),
         BaselineServer.Command => await BaselineServer.RunAsync(args[1..]),
         _ => Usage(),
@@ -25,5 +26,6 @@ static int Usage()
     Console.Error.WriteLine("  search-index [--sizes 100000,1000000] [--engines sqlite,postgres] [--pg-url url] [--out file] [--keep dir]");
     Console.Error.WriteLine("  gc           " + Registry.Bench.Maintenance.GcBenchmark.OptionsHelp);
     Console.Error.WriteLine("  file-cache   " + FileCacheBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  reindex      " + Registry.Bench.Reindex.ReindexBenchmark.OptionsHelp);
     return 1;
 }

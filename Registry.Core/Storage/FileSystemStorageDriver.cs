@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Enumeration;
 
 namespace Registry.Core.Storage;
 
@@ -11,7 +12,7 @@ namespace Registry.Core.Storage;
 /// Symbolic links below the root are never followed: reads treat them as absent, writes, moves and deletes
 /// that would pass through one throw <see cref="StoragePathException"/>. The root itself may be a link.
 /// </summary>
-public sealed class FileSystemStorageDriver : IStorageDriver
+public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing
 {
     private const int CopyBufferSize = 1 << 20;
 
@@ -134,24 +135,51 @@ public sealed class FileSystemStorageDriver : IStorageDriver
     {
         var full = ResolveForRead(path);
         if (full is null || !Directory.Exists(full)) return Task.FromResult<IReadOnlyList<string>>([]);
-        var children = new List<string>();
+        return Task.FromResult<IReadOnlyList<string>>(Children(full, ct).Select(c => $"{path}/{c.Name}").ToList());
+    }
+
+    public Task<IReadOnlyList<(string Path, IReadOnlyList<string> Children)>> ListTwoLevelsAsync(string path, CancellationToken ct)
+    {
+        var full = ResolveForRead(path);
+        if (full is null || !Directory.Exists(full)) return Task.FromResult<IReadOnlyList<(string, IReadOnlyList<string>)>>([]);
+        var result = new List<(string, IReadOnlyList<string>)>();
+        foreach (var (name, isDirectory) in Children(full, ct))
+        {
+            // The child passed the link filter of Children, so its own path needs no second check.
+            var childPath = $"{path}/{name}";
+            result.Add((childPath, isDirectory
+                ? Children(Path.Combine(full, name), ct).Select(c => $"{childPath}/{c.Name}").ToList()
+                : []));
+        }
+        return Task.FromResult<IReadOnlyList<(string, IReadOnlyList<string>)>>(result);
+    }
+
+    /// <summary>
+    /// The listable children of a directory, ordinal-sorted: temp files are in-flight writes, and links and names no
+    /// key could spell are invisible to callers, so every listed path can be passed back to this driver.
+    /// </summary>
+    private static List<(string Name, bool IsDirectory)> Children(string full, CancellationToken ct)
+    {
+        var children = new List<(string Name, bool IsDirectory)>();
         try
         {
-            foreach (var entry in new DirectoryInfo(full).EnumerateFileSystemInfos("*", ChildrenOptions))
+            var entries = new FileSystemEnumerable<(string, bool)>(full, (ref FileSystemEntry e) => (e.FileName.ToString(), e.IsDirectory), ChildrenOptions)
+            {
+                ShouldIncludePredicate = (ref FileSystemEntry e) =>
+                    StorageKey.IsValidSegment(e.FileName) && (e.Attributes & FileAttributes.ReparsePoint) == 0,
+            };
+            foreach (var entry in entries)
             {
                 ct.ThrowIfCancellationRequested();
-                // Temp files are in-flight writes; links and names no key could spell are invisible to callers,
-                // so every listed path can be passed back to this driver.
-                if ((entry.Attributes & FileAttributes.ReparsePoint) != 0 || !StorageKey.IsValidSegment(entry.Name)) continue;
-                children.Add($"{path}/{entry.Name}");
+                children.Add(entry);
             }
         }
         catch (DirectoryNotFoundException)
         {
-            return Task.FromResult<IReadOnlyList<string>>([]);
+            return [];
         }
-        children.Sort(StringComparer.Ordinal);
-        return Task.FromResult<IReadOnlyList<string>>(children);
+        children.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return children;
     }
 
     public Task<bool> DirectoryExistsAsync(string path, CancellationToken ct)

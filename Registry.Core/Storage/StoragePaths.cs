@@ -42,10 +42,12 @@ public static class StoragePaths
     public static string TagJson(RepositoryName name, string tag) => $"{RepositoryDir(name)}/tag{NameEscaping.EscapeComponent(tag)}_json";
     public static string RepositoryJson(RepositoryName name) => $"{RepositoryDir(name)}/json";
     public static string IndexImages(RepositoryName name) => $"{RepositoryDir(name)}/{IndexImagesFile}";
-    public static string Private(RepositoryName name) => $"{RepositoryDir(name)}/_private";
+    public const string PrivateFile = "_private";
+    public static string Private(RepositoryName name) => $"{RepositoryDir(name)}/{PrivateFile}";
 
     /// <summary>Our addition: the repository description set through <c>PUT …/properties</c>, so a rebuild keeps it.</summary>
-    public static string Description(RepositoryName name) => $"{RepositoryDir(name)}/_description";
+    public const string DescriptionFile = "_description";
+    public static string Description(RepositoryName name) => $"{RepositoryDir(name)}/{DescriptionFile}";
 
     /// <summary>The last component of a storage path.</summary>
     public static string FileName(string path) => path[(path.LastIndexOf('/') + 1)..];

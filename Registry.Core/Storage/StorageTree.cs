@@ -20,6 +20,9 @@ public sealed record V1RepositoryDirectory(string Path, string DiskName, Reposit
     /// <summary>The index image list's path when the directory holds one.</summary>
     public string? IndexImages => Children.FirstOrDefault(c => StoragePaths.FileName(c) == StoragePaths.IndexImagesFile);
 
+    /// <summary>True when the directory lists a child of that name (which may still be a directory, not an object).</summary>
+    public bool Lists(string fileName) => Children.Any(c => StoragePaths.FileName(c) == fileName);
+
     /// <summary>A repository exists (for search and listings) when it has at least one tag or an index image list.</summary>
     public bool Exists => IndexImages is not null || TagFiles.Any();
 }
@@ -31,22 +34,51 @@ public sealed record V1RepositoryDirectory(string Path, string DiskName, Reposit
 /// </summary>
 public static class StorageTree
 {
+    /// <summary>Namespaces listed at once: the walk waits on the disk (or S3's paged listings) more than on the CPU.</summary>
+    private const int NamespacesInFlight = 4;
+
     /// <summary>
     /// Every non-empty <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c> directory, in storage order, addressable or not.
     /// Files directly under <c>repositories/</c> or a namespace list as empty directories and are skipped.
+    /// Several namespaces are listed at once (<see cref="NamespacesInFlight"/>), each in one call where the driver
+    /// can (<see cref="ITreeListing"/>); the order stays that of storage.
     /// </summary>
     public static async IAsyncEnumerable<V1RepositoryDirectory> RepositoriesAsync(
         IStorageDriver storage, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
+        var tree = storage.Find<ITreeListing>();
+        var running = new Queue<Task<List<V1RepositoryDirectory>>>();
         foreach (var nsPath in await storage.ListAsync(StoragePaths.RepositoriesDir, ct))
-        foreach (var repoPath in await storage.ListAsync(nsPath, ct))
         {
-            var children = await storage.ListAsync(repoPath, ct);
-            if (children.Count == 0) continue;
-            var (ns, repo) = (StoragePaths.FileName(nsPath), StoragePaths.FileName(repoPath));
-            var name = StoragePaths.RepositoryFromDisk(ns, repo);
-            yield return new V1RepositoryDirectory(repoPath, $"{ns}/{repo}", name, StoragePaths.RepositoryDir(name) == repoPath, children);
+            if (running.Count == NamespacesInFlight)
+                foreach (var directory in await running.Dequeue()) yield return directory;
+            running.Enqueue(Task.Run(() => NamespaceAsync(storage, tree, nsPath, ct), ct));
         }
+        while (running.Count > 0)
+            foreach (var directory in await running.Dequeue()) yield return directory;
+    }
+
+    private static async Task<List<V1RepositoryDirectory>> NamespaceAsync(IStorageDriver storage, ITreeListing? tree, string nsPath, CancellationToken ct)
+    {
+        IReadOnlyList<(string Path, IReadOnlyList<string> Children)> repositories;
+        if (tree is not null) repositories = await tree.ListTwoLevelsAsync(nsPath, ct);
+        else
+        {
+            var listed = new List<(string, IReadOnlyList<string>)>();
+            foreach (var repoPath in await storage.ListAsync(nsPath, ct)) listed.Add((repoPath, await storage.ListAsync(repoPath, ct)));
+            repositories = listed;
+        }
+
+        var ns = StoragePaths.FileName(nsPath);
+        var result = new List<V1RepositoryDirectory>(repositories.Count);
+        foreach (var (repoPath, children) in repositories)
+        {
+            if (children.Count == 0) continue;
+            var repo = StoragePaths.FileName(repoPath);
+            var name = StoragePaths.RepositoryFromDisk(ns, repo);
+            result.Add(new V1RepositoryDirectory(repoPath, $"{ns}/{repo}", name, StoragePaths.RepositoryDir(name) == repoPath, children));
+        }
+        return result;
     }
 
     /// <summary>One repository's directory by its name, or null when it holds nothing.</summary>

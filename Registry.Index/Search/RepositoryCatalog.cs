@@ -102,7 +102,10 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
             // A directory whose name this server could not address is not a repository it serves.
             if (!directory.Addressable || !directory.Exists) continue;
             var name = directory.Name;
-            yield return new SearchEntry(name.FullName, await ReadDescriptionAsync(name, ct)) { Private = await IsPrivateAsync(name, ct) };
+            // Both files live in the directory just listed: only those it lists are worth a read.
+            var description = directory.Lists(StoragePaths.DescriptionFile) ? await ReadDescriptionAsync(name, ct) : "";
+            var isPrivate = directory.Lists(StoragePaths.PrivateFile) && await IsPrivateAsync(name, ct);
+            yield return new SearchEntry(name.FullName, description) { Private = isPrivate };
         }
     }
 

@@ -265,4 +265,26 @@ public sealed class FileSystemStorageDriverTests : StorageDriverContract
         File.ReadAllText(Path.Combine(real, "images", "abc", "json")).Should().Be("{}");
         (await driver.ListAsync("images", None)).Should().Equal("images/abc");
     }
+
+    [Test]
+    public async Task Two_level_listing_answers_what_a_listing_of_each_child_would()
+    {
+        await Driver.PutContentAsync("repositories/ns/b/tag_latest", Utf8("x"), default);
+        await Driver.PutContentAsync("repositories/ns/b/_description", Utf8("d"), default);
+        await Driver.PutContentAsync("repositories/ns/a/_index_images", Utf8("[]"), default);
+        await Driver.PutContentAsync("repositories/ns/file", Utf8("f"), default);
+        Directory.CreateDirectory(Path.Combine(_root, "repositories/ns/empty"));
+        File.WriteAllText(Path.Combine(_root, "repositories/ns/b", StorageKey.TempPrefix + "1"), "in flight");
+        Directory.CreateSymbolicLink(Path.Combine(_root, "repositories/ns/link"), Path.Combine(_root, "repositories/ns/b"));
+        File.CreateSymbolicLink(Path.Combine(_root, "repositories/ns/a/tag_link"), Path.Combine(_root, "repositories/ns/file"));
+
+        var expected = new List<(string, IReadOnlyList<string>)>();
+        foreach (var child in await Driver.ListAsync("repositories/ns", default)) expected.Add((child, await Driver.ListAsync(child, default)));
+
+        var listed = await FileDriver.ListTwoLevelsAsync("repositories/ns", default);
+        listed.Should().BeEquivalentTo(expected, options => options.WithStrictOrdering());
+        listed.Select(l => l.Path).Should().Equal("repositories/ns/a", "repositories/ns/b", "repositories/ns/empty", "repositories/ns/file");
+        listed[1].Children.Should().Equal("repositories/ns/b/_description", "repositories/ns/b/tag_latest");
+        (await FileDriver.ListTwoLevelsAsync("repositories/none", default)).Should().BeEmpty();
+    }
 }
