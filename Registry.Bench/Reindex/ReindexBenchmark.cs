@@ -44,16 +44,7 @@ public static partial class ReindexBenchmark
             return 2;
         }
 
-        string dll;
-        try
-        {
-            dll = ServerLauncher.ResolveRegistryDll(serverDll);
-        }
-        catch (BenchUsageException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            return 2;
-        }
+        if (ServerLauncher.ResolveRegistryDllOrReport(serverDll) is not { } dll) return 2;
 
         var root = keep ?? Path.Combine(Path.GetTempPath(), "registry-reindex-bench-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(root);
