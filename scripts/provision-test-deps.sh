@@ -122,11 +122,40 @@ provision_redis() {
     log "installed redis-server: $(redis-server --version | cut -d' ' -f1-3)"
 }
 
+# Debian's Go registry (distribution 2.8, package docker-registry) and skopeo: the upstream a mirror test
+# pulls through and the peer the download benchmark compares with; skopeo is an independent OCI client.
+# Only the binaries are used: the tests start `docker-registry serve` with their own config on 127.0.0.1.
+provision_go_registry() {
+    local missing=()
+    command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+    command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
+    if [ "${#missing[@]}" -eq 0 ]; then
+        log "docker-registry present ($(docker-registry --version | awk '{print $3}')), skopeo present, nothing to do"
+        return 0
+    fi
+    if ! is_root; then
+        log "${missing[*]} missing and not root: cannot install (mirror tests will fail under CI=true, skip otherwise)"
+        return 0
+    fi
+    apt_update_once
+    log "apt-get install ${missing[*]}"
+    apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
+    for tool in "${missing[@]}"; do
+        command -v "$tool" >/dev/null 2>&1 || { log "$tool still missing after installing it"; exit 1; }
+    done
+    # The package's own service is not wanted; on machines with an init system it may have started one.
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    fi
+    log "installed: $(docker-registry --version | awk '{print $3}'), $(skopeo --version)"
+}
+
 main() {
     provision_docker
     provision_ceph_rgw
     provision_postgresql
     provision_redis
+    provision_go_registry
 }
 
 main "$@"
