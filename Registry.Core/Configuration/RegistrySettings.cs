@@ -84,7 +84,10 @@ public sealed record RegistrySettings
     /// <summary>URI prefix for <c>X-Accel-Redirect</c> layer delivery (file storage only).</summary>
     public string? NginxXAccelRedirect { get; init; }
 
-    /// <summary>Non-empty means mirror mode (ping reports "mirror").</summary>
+    /// <summary>
+    /// <c>mirroring.source</c>: the upstream V1 registry (docs/configuration.md, 'V1 mirroring'); set means mirror mode
+    /// (ping reports "mirror"). May carry <c>user:password@</c>; show it through <see cref="MirrorUrl.Display"/> only.
+    /// </summary>
     public string? MirrorSource { get; init; }
 
     /// <summary><c>mirroring.source_index</c>: upstream index for index routes; null means <see cref="MirrorSource"/>.</summary>

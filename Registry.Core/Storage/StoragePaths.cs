@@ -49,6 +49,13 @@ public static class StoragePaths
     public const string DescriptionFile = "_description";
     public static string Description(RepositoryName name) => $"{RepositoryDir(name)}/{DescriptionFile}";
 
+    /// <summary>
+    /// Our addition: a repository whose tags a mirror copied from its upstream (docs/configuration.md, 'V1 mirroring');
+    /// holds the Unix time of the last copy. A local tag write deletes it: the repository is local from then on.
+    /// </summary>
+    public const string MirrorFile = "_mirror";
+    public static string Mirror(RepositoryName name) => $"{RepositoryDir(name)}/{MirrorFile}";
+
     /// <summary>The last component of a storage path.</summary>
     public static string FileName(string path) => path[(path.LastIndexOf('/') + 1)..];
 

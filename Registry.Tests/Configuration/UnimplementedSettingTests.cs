@@ -21,8 +21,6 @@ public class UnimplementedSettingTests : ConfigTestBase
     public void Shipped_flavors_set_none(string flavor) =>
         LoadSample(("SETTINGS_FLAVOR", flavor)).Unimplemented.Should().BeEmpty();
 
-    [TestCase("MIRROR_SOURCE", "https://registry-1.docker.io", "mirroring.source",
-        "mirroring (pull-through cache) is not implemented by this server; it would serve an empty registry instead of a mirror; unset it to start")]
     [TestCase("PRIVILEGED_KEY", "/etc/registry/key.pub", "privileged_key",
         "signed (privileged) requests are not implemented by this server; unset it to start")]
     public void Keys_whose_absence_would_mislead_refuse_start_up(string variable, string value, string key, string problem)
