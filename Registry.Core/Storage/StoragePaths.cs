@@ -23,6 +23,9 @@ public static class StoragePaths
     public static string ImageInProgress(ImageId id) => $"{ImageDir(id)}/{InProgressFile}";
     public static string ImageFiles(ImageId id) => $"{ImageDir(id)}/_files";
 
+    /// <summary>Our addition: the upstream's <c>X-Docker-Size</c> of an image a mirror holds without its layer yet.</summary>
+    public static string ImageMirrorSize(ImageId id) => $"{ImageDir(id)}/_mirror_size";
+
     public static string NamespaceDir(string ns) => $"{RepositoriesDir}/{NameEscaping.EscapeComponent(ns)}";
     public static string RepositoryDir(RepositoryName name) =>
         $"{NamespaceDir(name.Namespace)}/{NameEscaping.EscapeComponent(name.Repository)}";

@@ -25,7 +25,8 @@ public sealed record MirroredImage(byte[] Json, byte[] Ancestry, IReadOnlyList<s
 /// <summary>
 /// Image json and ancestry on a local miss (docs/configuration.md, 'V1 mirroring'): fetched from the upstream registry,
 /// checked (the json names the id asked for, the ancestry starts with it), and stored as a local image without a
-/// layer ("json only", docs/storage-layout.md, 'Image state machine'): ancestry and <c>_checksum</c> first, json last,
+/// layer ("json only", docs/storage-layout.md, 'Image state machine'): ancestry, <c>_checksum</c> and the upstream's
+/// layer size (<see cref="StoragePaths.ImageMirrorSize"/>, so json answers carry it before the layer is here) first, json last,
 /// under the image lock and the collector's shared side, so a reader never sees half an image. An image pushed
 /// locally meanwhile wins: nothing is written over it.
 /// </summary>
@@ -62,6 +63,8 @@ public sealed class MirrorImageService(IStorageDriver storage, V1Upstream upstre
             var list = new JsonArray(checksums.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray());
             await storage.PutContentAsync(StoragePaths.ImageChecksum(id), Encoding.UTF8.GetBytes(PyJson.Serialize(list)), CancellationToken.None);
         }
+        if (size is { } known)
+            await storage.PutContentAsync(StoragePaths.ImageMirrorSize(id), Encoding.ASCII.GetBytes(known.ToString(CultureInfo.InvariantCulture)), CancellationToken.None);
         await storage.PutContentAsync(StoragePaths.ImageJson(id), image.Json, CancellationToken.None);
         return new(image, null);
     }
