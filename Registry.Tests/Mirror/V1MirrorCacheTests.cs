@@ -1,0 +1,132 @@
+using FluentAssertions;
+using NUnit.Framework;
+using Registry.Core.Configuration;
+using Registry.Index.Accounts;
+using Registry.Tests.Support;
+using static Registry.Tests.Mirror.V1MirrorKit;
+
+namespace Registry.Tests.Mirror;
+
+/// <summary>
+/// What a V1 mirror serves when the upstream changes or goes away (docs/configuration.md, 'V1 mirroring'): tags
+/// within and after <c>mirroring.tags_cache_ttl</c>, the cache while the upstream is down, 503 for what was never
+/// fetched, local pushes that win and work without the upstream.
+/// </summary>
+public class V1MirrorCacheTests
+{
+    [Test]
+    public async Task A_tag_moved_upstream_is_old_within_the_ttl_and_new_after_it()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        var first = (await PushAsync(upstream.Client, "team/moving", "latest", V1Client.RandomBytes(1000)))[0];
+        await using var mirror = StartMirror(upstream, tagsTtlSeconds: 3);
+        (await mirror.Client.GetAsync("/v1/repositories/team/moving/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{first.Id}\"}}"));
+        var copiedAt = DateTime.UtcNow;
+
+        var second = (await PushAsync(upstream.Client, "team/moving", "latest", V1Client.RandomBytes(1000)))[0];
+        (await upstream.Client.GetAsync("/v1/repositories/team/moving/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{second.Id}\"}}"));
+        var within = await mirror.Client.GetAsync("/v1/repositories/team/moving/tags/latest").ReadAsync();
+        DateTime.UtcNow.Should().BeBefore(copiedAt.AddSeconds(3), "the check above must run within the ttl");
+        within.Should().Be((200, $"\"{first.Id}\""));
+
+        await Task.Delay(copiedAt.AddSeconds(3.5) - DateTime.UtcNow);
+        (await mirror.Client.GetAsync("/v1/repositories/team/moving/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{second.Id}\"}}"));
+        (await mirror.Client.GetAsync("/v1/repositories/team/moving/tags/latest").ReadAsync()).Should().Be((200, $"\"{second.Id}\""));
+        (await mirror.Client.GetAsync($"/v1/images/{second.Id}/layer").BytesAsync()).Should().Equal(second.Layer);
+    }
+
+    [Test]
+    public async Task With_the_upstream_stopped_cached_content_is_served_and_the_rest_is_503()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        var cached = (await PushAsync(upstream.Client, "team/cached", "v1", V1Client.RandomBytes(5000)))[0];
+        var never = (await PushAsync(upstream.Client, "team/never", "v1", V1Client.RandomBytes(5000)))[0];
+        await using var mirror = StartMirror(upstream, tagsTtlSeconds: 1);
+        var client = mirror.Client;
+        (await client.GetAsync("/v1/repositories/team/cached/tags").ReadAsync()).Status.Should().Be(200);
+        (await client.GetAsync($"/v1/images/{cached.Id}/layer").BytesAsync()).Should().Equal(cached.Layer);
+        var unreachable = Error($"Upstream http://127.0.0.1:{upstream.Port} is unreachable, retry later");
+
+        await upstream.StopAsync();
+        await Task.Delay(1100);
+
+        // The tag copy is older than the ttl: served as it is, the upstream being down.
+        (await client.GetAsync("/v1/repositories/team/cached/tags").ReadAsync()).Should().Be((200, $"{{\"v1\": \"{cached.Id}\"}}"));
+        (await client.GetAsync($"/v1/images/{cached.Id}/json").ReadAsync()).Should().Be((200, cached.Json));
+        (await client.GetAsync($"/v1/images/{cached.Id}/layer").BytesAsync()).Should().Equal(cached.Layer);
+        foreach (var path in new[] { $"/v1/images/{never.Id}/json", $"/v1/images/{never.Id}/ancestry", $"/v1/images/{never.Id}/layer", "/v1/repositories/team/never/tags", "/v1/repositories/team/never/tags/v1" })
+        {
+            using var response = await client.GetAsync(path);
+            ((int)response.StatusCode).Should().Be(503, path);
+            response.Header("Retry-After").Should().Be("30");
+            (await response.Content.ReadAsStringAsync()).Should().Be(unreachable);
+        }
+        using (var response = await client.SendAsync(IndexImagesRequest("team/never")))
+            (((int)response.StatusCode), await response.Content.ReadAsStringAsync()).Should().Be((503, unreachable));
+        (await mirror.Storage.ExistsAsync($"images/{never.Id}/json", CancellationToken.None)).Should().BeFalse();
+        (await mirror.Storage.ExistsAsync($"images/{never.Id}/layer", CancellationToken.None)).Should().BeFalse();
+    }
+
+    [Test]
+    public async Task A_local_push_wins_over_the_upstream_and_pulls_back_with_the_upstream_stopped()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        var theirs = (await PushAsync(upstream.Client, "team/shared", "latest", V1Client.RandomBytes(2000)))[0];
+        await using var mirror = StartMirror(upstream, tagsTtlSeconds: 0);
+        var client = mirror.Client;
+        var ours = (await PushAsync(client, "team/shared", "latest", V1Client.RandomBytes(3000)))[0];
+
+        (await client.GetAsync("/v1/repositories/team/shared/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{ours.Id}\"}}"));
+        RequestsLogged(upstream, "/v1/repositories/team/shared/tags").Should().Be(0);
+        (await client.GetAsync($"/v1/images/{theirs.Id}/json").ReadAsync()).Should().Be((200, theirs.Json));
+
+        await upstream.StopAsync();
+        (await client.GetAsync("/v1/repositories/team/shared/tags/latest").ReadAsync()).Should().Be((200, $"\"{ours.Id}\""));
+        using (var response = await client.SendAsync(IndexImagesRequest("team/shared")))
+            (await response.Content.ReadAsStringAsync()).Should().Be($"[{{\"id\": \"{ours.Id}\"}}]");
+        (await client.GetAsync($"/v1/images/{ours.Id}/ancestry").ReadAsync()).Should().Be((200, $"[\"{ours.Id}\"]"));
+        (await client.GetAsync($"/v1/images/{ours.Id}/layer").BytesAsync()).Should().Equal(ours.Layer);
+
+        // A mirrored repository pushed to locally becomes local too: a new tag is never replaced by the upstream's list.
+        var local = (await PushAsync(client, "team/other", "mine", V1Client.RandomBytes(100)))[0];
+        (await client.GetAsync("/v1/repositories/team/other/tags").ReadAsync()).Should().Be((200, $"{{\"mine\": \"{local.Id}\"}}"));
+    }
+
+    [Test]
+    public async Task An_upstream_with_htpasswd_is_mirrored_with_the_credentials_of_the_url_and_never_shows_them()
+    {
+        var htpasswd = Path.Combine(Path.GetTempPath(), $"mirror-htpasswd-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(htpasswd, HtpasswdFile.Line("mirror", "s3cret-pw") + "\n");
+        try
+        {
+            await using var upstream = await StartUpstreamAsync(new Dictionary<string, string?>
+            {
+                ["REGISTRY_AUTH"] = "htpasswd",
+                ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
+                ["REGISTRY_AUTH_ANONYMOUS_READ"] = "false",
+                ["REGISTRY_AUTH_ADMINS"] = "mirror",
+            });
+            var admin = new HttpClient { BaseAddress = upstream.BaseAddress };
+            admin.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String("mirror:s3cret-pw"u8.ToArray()));
+            var image = (await PushAsync(admin, "team/private", "latest", V1Client.RandomBytes(4000)))[0];
+            (await upstream.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync()).Status.Should().Be(401);
+
+            var url = $"http://mirror:s3cret-pw@127.0.0.1:{upstream.Port}";
+            await using (var mirror = StartMirror(upstream, source: url))
+            {
+                using (var response = await mirror.Client.SendAsync(IndexImagesRequest("team/private")))
+                    ((int)response.StatusCode).Should().Be(200);
+                (await mirror.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
+                (await mirror.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
+            }
+
+            await using var wrong = StartMirror(upstream, source: $"http://mirror:wrong-pw@127.0.0.1:{upstream.Port}");
+            (await wrong.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync())
+                .Should().Be((502, Error($"Upstream http://127.0.0.1:{upstream.Port} refused the mirror's credentials (401)")));
+        }
+        finally
+        {
+            File.Delete(htpasswd);
+        }
+    }
+}
