@@ -68,6 +68,32 @@ public class V1MirrorCacheTests
     }
 
     [Test]
+    public async Task An_upstream_cut_midway_aborts_the_client_and_stores_nothing()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        var layer = V1Client.RandomBytes(4 * 1024 * 1024);
+        var image = (await PushAsync(upstream.Client, "team/cut", "latest", layer))[0];
+        await using var proxy = new CuttingProxy(upstream.Port, cutAfterBytes: 1024 * 1024);
+        // A real Kestrel mirror: what the client sees of an aborted response is what docker would see.
+        await using var mirror = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["MIRROR_SOURCE"] = $"http://127.0.0.1:{proxy.Port}" });
+        (await mirror.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync()).Should().Be((200, image.Json));
+
+        var pull = async () =>
+        {
+            using var response = await mirror.Client.GetAsync($"/v1/images/{image.Id}/layer", HttpCompletionOption.ResponseHeadersRead);
+            ((int)response.StatusCode).Should().Be(200);
+            response.Content.Headers.ContentLength.Should().Be(layer.Length);
+            return await response.Content.ReadAsByteArrayAsync();
+        };
+        // Cut after the headers (the usual case) or, if the upstream failed first, before them: a broken transfer either way.
+        await pull.Should().ThrowAsync<HttpRequestException>();
+
+        var imageDir = Path.Combine(mirror.StoragePath, "images", image.Id);
+        Directory.GetFiles(imageDir).Select(Path.GetFileName).Should().BeEquivalentTo("json", "ancestry", "_checksum", "_mirror_size");
+        (await mirror.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync()).Should().Be((200, image.Json));
+    }
+
+    [Test]
     public async Task A_local_push_wins_over_the_upstream_and_pulls_back_with_the_upstream_stopped()
     {
         await using var upstream = await StartUpstreamAsync();
