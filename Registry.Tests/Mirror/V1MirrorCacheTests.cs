@@ -106,6 +106,12 @@ public class V1MirrorCacheTests
         RequestsLogged(upstream, "/v1/repositories/team/shared/tags").Should().Be(0);
         (await client.GetAsync($"/v1/images/{theirs.Id}/json").ReadAsync()).Should().Be((200, theirs.Json));
 
+        // A local repository tagged without an index list is not filled with the upstream's list either.
+        await PushAsync(upstream.Client, "team/tagged", "latest", V1Client.RandomBytes(100));
+        (await client.PutTagAsync("team/tagged", "mine", ours.Id).ReadAsync()).Should().Be((200, "true"));
+        (await client.SendAsync(IndexImagesRequest("team/tagged")).ReadAsync()).Should().Be((404, Error("images not found")));
+        (await client.GetAsync("/v1/repositories/team/tagged/tags").ReadAsync()).Should().Be((200, $"{{\"mine\": \"{ours.Id}\"}}"));
+
         await upstream.StopAsync();
         (await client.GetAsync("/v1/repositories/team/shared/tags/latest").ReadAsync()).Should().Be((200, $"\"{ours.Id}\""));
         using (var response = await client.SendAsync(IndexImagesRequest("team/shared")))
