@@ -87,6 +87,27 @@ public class V1MirrorPullTests
         (await mirror.Client.SendAsync(IndexImagesRequest("nobody/here")).ReadAsync()).Should().Be((404, Error("images not found")));
     }
 
+    [TestCase("500 Internal Server Error", null, 502, null, "answered 500")]
+    [TestCase("503 Service Unavailable", "Retry-After: 7", 503, "7", "is unavailable (503), retry later")]
+    [TestCase("429 Too Many Requests", null, 503, "30", "is unavailable (429), retry later")]
+    [TestCase("401 Unauthorized", null, 502, null, "refused the mirror's credentials (401)")]
+    public async Task An_upstream_that_answers_with_an_error_is_a_502_or_a_503_naming_it(
+        string statusLine, string? header, int status, string? retryAfter, string problem)
+    {
+        await using var broken = header is null ? new BrokenUpstream(statusLine) : new BrokenUpstream(statusLine, header);
+        await using var mirror = TestRegistry.Start(new Dictionary<string, string> { ["MIRROR_SOURCE"] = broken.Url });
+        var id = V1Client.NewImageId();
+
+        foreach (var path in new[] { $"/v1/images/{id}/json", $"/v1/images/{id}/layer", "/v1/repositories/some/repo/tags" })
+        {
+            using var response = await mirror.Client.GetAsync(path);
+            ((int)response.StatusCode).Should().Be(status, path);
+            response.Header("Retry-After").Should().Be(retryAfter);
+            (await response.Content.ReadAsStringAsync()).Should().Be(Error($"Upstream {broken.Url} {problem}"));
+        }
+        (await mirror.Storage.ExistsAsync($"images/{id}/json", CancellationToken.None)).Should().BeFalse();
+    }
+
     [Test]
     public async Task Eight_concurrent_gets_of_one_uncached_layer_are_one_upstream_get_and_all_intact()
     {
