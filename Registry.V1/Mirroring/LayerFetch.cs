@@ -9,9 +9,10 @@ public sealed record LayerStart(LayerStartOutcome Outcome, long? Length = null, 
 
 /// <summary>
 /// One upstream layer download that any number of requests follow. The writer appends what it reads to a spool file
-/// and says how far it got; readers send from the spool up to that point but hold the last byte back until the layer
-/// was verified and published, so a client never receives a complete body that storage does not hold. Reference
-/// counted: the spool file goes when the writer and the last reader are done.
+/// and says how far it got; readers send from the spool up to that point but hold the last byte back until the whole
+/// layer was verified (length and checksum), so a client never receives a complete body that failed verification;
+/// storage publishes the layer right after (its flush need not delay the clients). Reference counted: the spool file
+/// goes when the writer and the last reader are done.
 /// </summary>
 public sealed class LayerFetch(string spoolPath)
 {
@@ -20,6 +21,7 @@ public sealed class LayerFetch(string spoolPath)
     private readonly Lock _gate = new();
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _written;
+    private volatile bool _verified;
     private int _references = 1;
 
     public string SpoolPath => spoolPath;
@@ -61,7 +63,16 @@ public sealed class LayerFetch(string spoolPath)
         }
     }
 
+    /// <summary>True once every byte arrived and matched the upstream's length and checksum.</summary>
+    public bool Verified => _verified;
+
     public void Start(LayerStart start) => _started.TrySetResult(start);
+
+    public void MarkVerified()
+    {
+        _verified = true;
+        Pulse();
+    }
 
     public void Advance(int bytes)
     {
@@ -76,11 +87,11 @@ public sealed class LayerFetch(string spoolPath)
         Pulse();
     }
 
-    /// <summary>Waits until more than <paramref name="seen"/> bytes were written or the fetch finished.</summary>
+    /// <summary>Waits until more than <paramref name="seen"/> bytes were written, the layer verified or the fetch finished.</summary>
     public Task WaitAsync(long seen, CancellationToken ct)
     {
         var next = Volatile.Read(ref _progress).Task;
-        if (Written > seen || _finished.Task.IsCompleted) return Task.CompletedTask;
+        if (Written > seen || _verified || _finished.Task.IsCompleted) return Task.CompletedTask;
         return next.WaitAsync(ct);
     }
 

@@ -4,12 +4,12 @@ namespace Registry.V1.Mirroring;
 
 /// <summary>
 /// Sends a layer while it is being fetched (<see cref="LayerFetch"/>): with the upstream's length when it gave one,
-/// the IMM headers of a layer, and the last byte only once the layer is verified and stored. A fetch that fails
-/// midway aborts the connection, so the client sees a broken transfer rather than a short layer.
+/// the IMM headers of a layer, and the last byte only once the whole layer is verified. A fetch that fails midway
+/// aborts the connection, so the client sees a broken transfer rather than a short or wrong layer.
 /// </summary>
 public sealed class MirrorLayerResult(LayerFetch fetch, long? length) : IResult
 {
-    private const int BufferSize = 64 * 1024;
+    private const int BufferSize = 256 * 1024;
 
     public async Task ExecuteAsync(HttpContext context)
     {
@@ -32,25 +32,27 @@ public sealed class MirrorLayerResult(LayerFetch fetch, long? length) : IResult
     private async Task SendAsync(HttpContext context)
     {
         var ct = context.RequestAborted;
-        await using var spool = new FileStream(fetch.SpoolPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
+        // Synchronous reads: the spool was just written, so they are page-cache copies, cheaper than an "async" file read.
+        await using var spool = new FileStream(fetch.SpoolPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: false);
         var buffer = new byte[BufferSize];
         long sent = 0;
         while (true)
         {
-            var finished = fetch.Finished.IsCompleted;
-            if (finished && !await fetch.Finished)
+            var verified = fetch.Verified;
+            if (!verified && fetch.Finished.IsCompleted)
             {
+                // Finished unverified: the upstream broke off or sent something else.
                 context.Abort();
                 return;
             }
-            var limit = finished ? fetch.Written : fetch.Written - 1;
+            var limit = verified ? fetch.Written : fetch.Written - 1;
             if (sent >= limit)
             {
-                if (finished) return;
+                if (verified) return;
                 await fetch.WaitAsync(sent + 1, ct);
                 continue;
             }
-            var n = await spool.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, limit - sent)), ct);
+            var n = spool.Read(buffer.AsSpan(0, (int)Math.Min(buffer.Length, limit - sent)));
             if (n == 0)
             {
                 await fetch.WaitAsync(sent + 1, ct);
