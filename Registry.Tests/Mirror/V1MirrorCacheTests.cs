@@ -125,7 +125,7 @@ public class V1MirrorCacheTests
     }
 
     [Test]
-    public async Task An_upstream_with_htpasswd_is_mirrored_with_the_credentials_of_the_url_and_never_shows_them()
+    public async Task An_upstream_with_htpasswd_is_mirrored_with_basic_or_index_tokens_and_never_shows_the_credentials()
     {
         var htpasswd = Path.Combine(Path.GetTempPath(), $"mirror-htpasswd-{Guid.NewGuid():N}");
         await File.WriteAllTextAsync(htpasswd, HtpasswdFile.Line("mirror", "s3cret-pw") + "\n");
@@ -150,6 +150,18 @@ public class V1MirrorCacheTests
                     ((int)response.StatusCode).Should().Be(200);
                 (await mirror.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
                 (await mirror.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
+            }
+
+            // Credentials for the index only: the registry's 401 sends the mirror through the index token flow.
+            await using (var tokens = TestRegistry.Start(new Dictionary<string, string>
+            {
+                ["MIRROR_SOURCE"] = $"http://127.0.0.1:{upstream.Port}",
+                ["MIRROR_SOURCE_INDEX"] = url,
+            }))
+            {
+                (await tokens.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
+                (await tokens.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync()).Should().Be((200, image.Json));
+                (await tokens.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
             }
 
             await using var wrong = StartMirror(upstream, source: $"http://mirror:wrong-pw@127.0.0.1:{upstream.Port}");
