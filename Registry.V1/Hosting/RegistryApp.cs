@@ -81,6 +81,7 @@ public static class RegistryApp
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RegistryApp).FullName!), settings, urls);
 
         app.UseMiddleware<RequestLogMiddleware>();
+        if (settings.Cors.Enabled) app.UseMiddleware<CorsMiddleware>();
         app.UseV2Headers();
         app.UseStatusCodePages(context => HostErrors.WriteStatusPageAsync(context.HttpContext));
         app.UseMiddleware<ErrorHandlingMiddleware>();
@@ -122,6 +123,7 @@ public static class RegistryApp
             "Starting flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, cache {Cache}, listen {Urls}",
             settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.Describe(settings),
             settings.SearchEnabled ? "on" : "off", settings.Auth.Backend, settings.Cache.Describe(), urls);
+        if (settings.Cors.Enabled) logger.LogInformation("CORS: {Cors}", settings.Cors.Describe());
     }
 
     /// <summary>
