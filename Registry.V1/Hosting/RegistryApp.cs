@@ -8,6 +8,7 @@ using Registry.Core.Storage;
 using Registry.Index;
 using Registry.Index.Database;
 using Registry.Index.Modules;
+using Registry.V1.Health;
 using Registry.V1.Modules;
 using Registry.V2;
 using Registry.V2.Modules;
@@ -74,7 +75,9 @@ public static class RegistryApp
             .WithModule<IndexRepositoriesModule>()
             .WithModule<SearchModule>()
             .WithModule<V2Module>()
-            .WithModule<GcModule>());
+            .WithModule<GcModule>()
+            .WithModule<HealthModule>());
+        builder.Services.AddRegistryHealthChecks(settings);
         builder.Services.AddHostedService<StartupTasks>();
 
         var app = builder.Build();
