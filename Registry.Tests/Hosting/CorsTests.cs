@@ -1,8 +1,5 @@
-using System.Net.Http.Headers;
-using System.Text;
 using FluentAssertions;
 using NUnit.Framework;
-using Registry.Index.Accounts;
 using Registry.Tests.Support;
 
 namespace Registry.Tests.Hosting;
@@ -20,17 +17,9 @@ public sealed class CorsTests
     private TestRegistry _registry = null!;
 
     [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        var root = Path.Combine(Path.GetTempPath(), "registry-cors-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(root);
-        var htpasswd = Path.Combine(root, "htpasswd");
-        await File.WriteAllLinesAsync(htpasswd, [HtpasswdFile.Line("alice", "secret")]);
-        _registry = TestRegistry.Start(new Dictionary<string, string>
+    public void Start() =>
+        _registry = TestRegistry.StartWithHtpasswd(["alice:secret"], new Dictionary<string, string>
         {
-            ["REGISTRY_AUTH"] = "htpasswd",
-            ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
-            ["REGISTRY_AUTH_HTPASSWD_REALM"] = "Test Realm",
             ["CORS_ORIGINS"] = $"[{Ui}, 'https://.*\\.corp\\.test']",
             ["CORS_METHODS"] = "[HEAD, GET, OPTIONS, DELETE]",
             ["CORS_HEADERS"] = "[Authorization, Accept, Cache-Control]",
@@ -38,8 +27,7 @@ public sealed class CorsTests
             ["CORS_SUPPORTS_CREDENTIALS"] = "true",
             ["CORS_MAX_AGE"] = "1728000",
             ["CORS_RESOURCES"] = "['/v2/', '/v1/search']",
-        }, root);
-    }
+        });
 
     [OneTimeTearDown]
     public async Task StopAsync() => await _registry.DisposeAsync();
@@ -76,7 +64,7 @@ public sealed class CorsTests
             (await response.Content.ReadAsStringAsync()).Should().Be("{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\",\"detail\":null}]}");
         }
 
-        var signedIn = new HttpRequestMessage(HttpMethod.Get, "/v2/") { Headers = { Authorization = Basic("alice", "secret") } };
+        var signedIn = new HttpRequestMessage(HttpMethod.Get, "/v2/") { Headers = { Authorization = TestRegistry.Basic("alice", "secret") } };
         signedIn.Headers.Add("Origin", "https://registry.corp.test");
         using (var response = await _registry.Client.SendAsync(signedIn))
         {
@@ -187,7 +175,4 @@ public sealed class CorsTests
         if (headers.Length > 0) request.Headers.Add("Access-Control-Request-Headers", headers);
         return request;
     }
-
-    private static AuthenticationHeaderValue Basic(string user, string password) =>
-        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
 }

@@ -2,7 +2,6 @@ using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using FluentAssertions;
 using NUnit.Framework;
-using Registry.Index.Accounts;
 using Registry.Tests.Support;
 
 namespace Registry.Tests.Hosting;
@@ -143,15 +142,7 @@ public sealed class HealthTests
     [Test]
     public async Task Probes_need_no_credentials_when_auth_is_on()
     {
-        var root = Path.Combine(Path.GetTempPath(), "registry-health-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(root);
-        var htpasswd = Path.Combine(root, "htpasswd");
-        await File.WriteAllLinesAsync(htpasswd, [HtpasswdFile.Line("alice", "secret")]);
-        await using var registry = TestRegistry.Start(new Dictionary<string, string>
-        {
-            ["REGISTRY_AUTH"] = "htpasswd",
-            ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
-        }, root);
+        await using var registry = TestRegistry.StartWithHtpasswd(["alice:secret"]);
 
         ((int)(await registry.Client.GetAsync("/v2/")).StatusCode).Should().Be(401);
         foreach (var path in new[] { "/livez", "/readyz", "/debug/health" })
