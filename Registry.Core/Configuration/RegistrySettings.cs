@@ -138,6 +138,9 @@ public sealed record RegistrySettings
     /// <summary>The <c>cache:</c> and <c>cache_lru:</c> sections (Redis).</summary>
     public CacheSettings Cache { get; init; } = new();
 
+    /// <summary>The <c>cors:</c> section; off unless <c>cors.origins</c> is set.</summary>
+    public CorsSettings Cors { get; init; } = CorsSettings.Off;
+
     /// <summary>The S3 driver's options for an <c>s3</c> or <c>gcs</c> flavor with a bucket; otherwise null.</summary>
     public Storage.S3StorageOptions? S3 { get; init; }
 
