@@ -67,13 +67,19 @@ public sealed class MirrorLayerService(
         {
             stored = await FetchAsync(id, fetch);
         }
-        catch (Exception e) when (V1Upstream.IsTransportFailure(e, CancellationToken.None) || e is InvalidDataException)
+        catch (InvalidDataException e)
         {
             logger.LogWarning("Mirror layer {Image} from {Upstream} not stored: {Error}", id.Value, upstream.RegistryDisplay, e.Message);
+            fetch.Start(new LayerStart(LayerStartOutcome.Failed, Failure: upstream.Invalid(UpstreamRole.Registry, $"layer for image {id.Value}")));
+        }
+        catch (Exception e) when (V1Upstream.IsTransportFailure(e, CancellationToken.None))
+        {
             fetch.Start(new LayerStart(LayerStartOutcome.Failed, Failure: upstream.Unreachable(UpstreamRole.Registry, UpstreamPaths.ImageLayer(id), e)));
         }
         catch (Exception e)
         {
+            // No request pipeline above this background task: its followers must hear of any failure (storage down
+            // included), and the error middleware never sees it, so it is logged here.
             logger.LogError(e, "Mirror layer {Image} failed", id.Value);
             fetch.Start(new LayerStart(LayerStartOutcome.Failed, Failure: new UpstreamFailure(503, "The layer could not be stored, retry later", V1Upstream.DefaultRetryAfter)));
         }
