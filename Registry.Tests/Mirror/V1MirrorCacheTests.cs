@@ -94,6 +94,24 @@ public class V1MirrorCacheTests
     }
 
     [Test]
+    public async Task A_layer_that_does_not_match_the_upstreams_checksum_is_never_completed_nor_stored()
+    {
+        await using var upstream = await StartUpstreamAsync();
+        var layer = V1Client.RandomBytes(512 * 1024);
+        var image = (await PushAsync(upstream.Client, "team/corrupt", "latest", layer))[0];
+        // The upstream's disk rots: same length, other bytes, the recorded checksum unchanged.
+        await File.WriteAllBytesAsync(Path.Combine(upstream.StoragePath, "images", image.Id, "layer"), V1Client.RandomBytes(layer.Length));
+        await using var mirror = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["MIRROR_SOURCE"] = upstream.BaseAddress.AbsoluteUri });
+        (await mirror.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync()).Should().Be((200, image.Json));
+
+        var pull = async () => await mirror.Client.GetByteArrayAsync($"/v1/images/{image.Id}/layer");
+        await pull.Should().ThrowAsync<HttpRequestException>();
+
+        File.Exists(Path.Combine(mirror.StoragePath, "images", image.Id, "layer")).Should().BeFalse();
+        mirror.Output.Should().Contain($"Mirror layer {image.Id} from http://127.0.0.1:{upstream.Port} not stored: checksum mismatch");
+    }
+
+    [Test]
     public async Task A_local_push_wins_over_the_upstream_and_pulls_back_with_the_upstream_stopped()
     {
         await using var upstream = await StartUpstreamAsync();
