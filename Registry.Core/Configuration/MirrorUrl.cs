@@ -13,7 +13,7 @@ public static class MirrorUrl
         if (string.IsNullOrEmpty(text)) return null;
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
             || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.Host.Length == 0)
-            throw read.Fail(key, "expected an http:// or https:// URL without query (e.g. https://registry-1.docker.io or http://user:password@host:5000)");
+            throw read.FailHidingValue(key, "expected an http:// or https:// URL without query (e.g. https://registry-1.docker.io or http://user:password@host:5000)");
         return text.TrimEnd('/');
     }
 

@@ -191,12 +191,13 @@ public class ConfigErrorTests : ConfigTestBase
     [TestCase("ftp://mirror.example.com")]
     [TestCase("registry-1.docker.io")]
     [TestCase("https://mirror.example.com/?x=1")]
-    public void A_mirror_source_that_is_not_an_http_url_stops_start_up(string value)
+    [TestCase("ftp://user:s3cret@mirror.example.com")]
+    public void A_mirror_source_that_is_not_an_http_url_stops_start_up_without_echoing_it(string value)
     {
         var message = LoadError(() => LoadSample(("MIRROR_SOURCE", value)));
 
         message.Should().Be(
-            $"config error in {SampleFile}, flavor \"dev\", key \"mirroring.source\" (from $MIRROR_SOURCE=\"{value}\"): " +
+            $"config error in {SampleFile}, flavor \"dev\", key \"mirroring.source\" (from $MIRROR_SOURCE=\"***\"): " +
             "expected an http:// or https:// URL without query (e.g. https://registry-1.docker.io or http://user:password@host:5000)");
     }
 
