@@ -60,6 +60,7 @@ Task("Bench").IsDependentOn("Build").Does(() =>
         ? new[]
         {
             "layer --v2 --size-mib 512 --rss-size-mib 2048 --server-dll " + server + " --out artifacts/bench-layer.json",
+            "download --sizes-mib 64,512 --rounds 4 --server-dll " + server + " --out artifacts/bench-download.json",
             "search-http --repos 10000 --connections 64 --seconds 20 --pg-instances 2 --server-dll " + server + " --out artifacts/bench-search-http.json",
             "search-index --sizes 100000,1000000 --out artifacts/bench-search-index.json",
             "reindex --repositories 100000",

@@ -18,7 +18,14 @@ public static class ObjectBody
     /// on Linux (a read into a buffer, then a second copy into the pipe); reading larger slices directly into the pipe's
     /// memory saves that copy and most system calls, and is what closed the gap to sendfile(2) in the download benchmark.
     /// </summary>
-    internal const int FileSegmentSize = 1024 * 1024;
+    public const int FileSegmentSize = 1024 * 1024;
+
+    /// <summary>
+    /// Kestrel's MaxResponseBufferSize for the host: two file segments, so the next slice is read while the previous one is
+    /// still being sent (Kestrel's default of 64 KiB stalls the read after every segment). A slow reader holds at most this
+    /// plus one segment per connection.
+    /// </summary>
+    public const long ResponseBufferBytes = 2L * FileSegmentSize;
 
     /// <summary>
     /// Sends <paramref name="length"/> bytes from <paramref name="first"/>. False when the object vanished (deleted or
