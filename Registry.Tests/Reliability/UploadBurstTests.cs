@@ -18,7 +18,7 @@ namespace Registry.Tests.Reliability;
 [Category("e2e")]
 public class UploadBurstTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Test]
     public async Task Sixty_four_concurrent_blob_pushes_from_one_address_all_succeed_with_intact_bytes()
@@ -119,7 +119,7 @@ public class UploadBurstTests
         using (var done = await held.Response.WaitAsync(Patience)) ((int)done.StatusCode).Should().Be(200);
     }
 
-    private static async Task AssertStoredAsync(HttpClient client, string repository, IReadOnlyList<HeldPush> pushes)
+    internal static async Task AssertStoredAsync(HttpClient client, string repository, IReadOnlyList<HeldPush> pushes)
     {
         foreach (var push in pushes)
         {
@@ -156,7 +156,7 @@ public class UploadBurstTests
     { BaseAddress = baseAddress, Timeout = Patience };
 
     /// <summary>A monolithic v2 blob push (POST <c>?digest=</c>) whose body stops halfway until released.</summary>
-    private sealed class HeldPush
+    internal sealed class HeldPush
     {
         private readonly HeldBody _body;
 
@@ -257,5 +257,28 @@ public class UploadBurstTests
             length = _content.Length;
             return true;
         }
+    }
+}
+
+/// <summary>The build-farm burst on the s3 flavor against a real S3 (Ceph RGW): 64 concurrent pushes from one address all stored.</summary>
+[TestFixture]
+[Category("s3")]
+public sealed class S3UploadBurstTests
+{
+    [Test]
+    public async Task Sixty_four_concurrent_blob_pushes_from_one_address_all_succeed_on_s3()
+    {
+        var rgw = await CephRgw.SharedAsync();
+        var bucket = await rgw.CreateBucketAsync("registry-burst");
+        var environment = rgw.RegistryEnvironment("s3", bucket, "/burst-" + Guid.NewGuid().ToString("N")[..8])
+            .ToDictionary(e => e.Key, e => (string?)e.Value);
+        await using var server = await RegistryProcess.StartAsync(environment);
+        var burst = UploadBurstTests.HeldPush.StartMany(server.Client, "farm/app", 64, 64 * 1024);
+        await Task.WhenAll(burst.Select(p => p.Started)).WaitAsync(UploadBurstTests.Patience);
+        await Task.Delay(300);
+        burst.Where(p => p.Response.IsCompleted).Should().BeEmpty("no upload of the burst may be answered before its body is complete");
+
+        foreach (var push in burst) push.Release();
+        await UploadBurstTests.AssertStoredAsync(server.Client, "farm/app", burst);
     }
 }
