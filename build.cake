@@ -58,7 +58,7 @@ var benchServer = MakeAbsolute(File("Registry.V1/bin/" + configuration + "/net10
 // The runs against Debian's Go registry (docker-registry, installed by provision-test-deps.sh) on the same disk.
 var peerRuns = new[]
 {
-    "download --sizes-mib 64,512 --rounds 4 --server-dll " + benchServer + " --out artifacts/bench-download.json",
+    "download --sizes-mib 64,512 --rounds 6 --server-dll " + benchServer + " --out artifacts/bench-download.json",
     "bursts --pushes 16,64 --size-mib 8 --rounds 2 --server-dll " + benchServer + " --out artifacts/bench-bursts.json",
 };
 

@@ -12,7 +12,7 @@ namespace Registry.Bench.Http;
 /// </summary>
 internal static class DownloadBenchmark
 {
-    public const string OptionsHelp = "[--sizes-mib 64,512] [--rounds 4] [--server-dll PATH] [--go-registry PATH] [--out FILE]";
+    public const string OptionsHelp = "[--sizes-mib 64,512] [--rounds 6] [--server-dll PATH] [--go-registry PATH] [--out FILE]";
 
     private const double RatioTarget = 1.0;
     private const string Repository = "bench/download";
@@ -23,7 +23,7 @@ internal static class DownloadBenchmark
     {
         var options = BenchArgs.Parse(args, ["--sizes-mib", "--rounds", "--server-dll", "--go-registry", "--out"], []);
         var sizes = ParseSizes(options.GetString("--sizes-mib") ?? "64,512");
-        var rounds = options.GetInt("--rounds", 4, 1, 99);
+        var rounds = options.GetInt("--rounds", 6, 1, 99);
         var registryDll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
         var goBinary = options.GetString("--go-registry") ?? GoRegistryPeer.DefaultBinary;
 

@@ -17,8 +17,9 @@ public static class ObjectBody
     /// Bytes read from the file per write into the response pipe. Kestrel's own SendFileAsync is a 64 KiB stream copy
     /// on Linux (a read into a buffer, then a second copy into the pipe); reading larger slices directly into the pipe's
     /// memory saves that copy and most system calls, and is what closed the gap to sendfile(2) in the download benchmark.
+    /// 512 KiB cost the server as little CPU per GiB as 1 MiB there (256 KiB: about a third more) and holds half the memory.
     /// </summary>
-    public const int FileSegmentSize = 1024 * 1024;
+    public const int FileSegmentSize = 512 * 1024;
 
     /// <summary>
     /// Kestrel's MaxResponseBufferSize for the host: two file segments, so the next slice is read while the previous one is
