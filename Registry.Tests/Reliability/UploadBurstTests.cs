@@ -56,6 +56,49 @@ public class UploadBurstTests
     }
 
     [Test]
+    public async Task A_freed_slot_goes_to_the_waiting_client_running_the_fewest_not_to_the_flood_queued_first()
+    {
+        await using var server = await RegistryProcess.StartAsync(new Dictionary<string, string?>
+        {
+            ["MAX_UPLOADS"] = "2",
+            ["MAX_UPLOADS_PER_CLIENT"] = "0",
+        });
+        // The first client takes both slots and queues two more uploads before the second client arrives.
+        var running = new List<HeldLayer>();
+        for (var i = 0; i < 2; i++)
+        {
+            running.Add(await HeldLayer.StartAsync(server));
+            await running[^1].WaitUntilStreamingAsync();
+        }
+        var queued = new List<HeldLayer>();
+        for (var i = 0; i < 2; i++)
+        {
+            queued.Add(await HeldLayer.StartAsync(server));
+            await queued[^1].Sent.WaitAsync(Patience);
+        }
+        await Task.Delay(300);
+
+        using var other = ClientFrom(IPAddress.Parse("127.0.0.2"), server.BaseAddress);
+        var id = V1Client.NewImageId();
+        (await other.PutJsonAsync(id, V1Client.ImageJson(id)).ReadAsync()).Should().Be((200, "true"));
+        var push = other.PutLayerAsync(id, V1Client.RandomBytes(5000));
+        await Task.Delay(300);
+        push.IsCompleted.Should().BeFalse("both slots are taken, so the second client waits too");
+
+        // First in, first out would hand the freed slot to the first client's queue (held open here) and leave the
+        // second client waiting; the second runs none, the first still runs one, so the second gets it.
+        running[0].Release();
+        (await push.WaitAsync(Patience).ReadAsync()).Should().Be((200, "true"));
+
+        foreach (var upload in queued.Append(running[1])) upload.Release();
+        foreach (var upload in running.Concat(queued))
+        {
+            using var response = await upload.Response.WaitAsync(Patience);
+            ((int)response.StatusCode).Should().Be(200);
+        }
+    }
+
+    [Test]
     public async Task An_upload_waits_for_a_slot_and_a_flood_beyond_the_queue_gets_429_with_retry_after()
     {
         await using var server = await RegistryProcess.StartAsync(new Dictionary<string, string?>
