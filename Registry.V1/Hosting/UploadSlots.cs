@@ -6,8 +6,8 @@ namespace Registry.V1.Hosting;
 /// <summary>
 /// Admission of layer uploads (<see cref="UploadLimitSettings"/>): an upload runs at once when the server and its client
 /// both have room, otherwise it waits in its client's queue, first in first out. A freed slot goes to the waiting client
-/// that runs the fewest uploads, so a client that floods cannot keep a second one waiting behind its backlog. Only a full
-/// queue or a wait past the timeout refuses.
+/// that runs the fewest uploads (between equals, the one served longest ago), so a client that floods cannot keep a
+/// second one waiting behind its backlog. Only a full queue or a wait past the timeout refuses.
 /// </summary>
 internal sealed class UploadSlots(UploadLimitSettings settings)
 {
@@ -16,6 +16,7 @@ internal sealed class UploadSlots(UploadLimitSettings settings)
     private readonly Dictionary<IPAddress, Client> _clients = [];
     private readonly Lock _lock = new();
     private int _running;
+    private long _grants;
 
     public async Task<Admission> EnterAsync(IPAddress address, CancellationToken ct)
     {
@@ -92,15 +93,19 @@ internal sealed class UploadSlots(UploadLimitSettings settings)
             Client? next = null;
             foreach (var client in _clients.Values)
             {
-                if (client.Waiting.Count > 0 && HasRoom(client) && (next is null || client.Running < next.Running)) next = client;
+                if (client.Waiting.Count > 0 && HasRoom(client) && (next is null || Precedes(client, next))) next = client;
             }
             if (next is null) return;
             var waiter = next.Waiting.First!.Value;
             next.Waiting.RemoveFirst();
             Start(next);
+            next.LastGrant = ++_grants;
             waiter.SetResult(true);
         }
     }
+
+    /// <summary>Fewest running first; between equals, the one served longest ago (round robin).</summary>
+    private static bool Precedes(Client a, Client b) => a.Running < b.Running || a.Running == b.Running && a.LastGrant < b.LastGrant;
 
     private Client ClientOf(IPAddress address)
     {
@@ -117,6 +122,7 @@ internal sealed class UploadSlots(UploadLimitSettings settings)
     private sealed class Client
     {
         public int Running;
+        public long LastGrant;
         public readonly LinkedList<TaskCompletionSource<bool>> Waiting = new();
     }
 }
