@@ -52,28 +52,32 @@ Task("Publish").IsDependentOn("Build").Does(() =>
 });
 
 // Benchmarks print figures next to a baseline measured in the same run (machines are shared and noisy).
+var benchDll = "Registry.Bench/bin/" + configuration + "/net10.0/Registry.Bench.dll";
+var benchServer = MakeAbsolute(File("Registry.V1/bin/" + configuration + "/net10.0/Registry.V1.dll")).FullPath;
+
+// The runs against Debian's Go registry (docker-registry, installed by provision-test-deps.sh) on the same disk.
+var peerRuns = new[]
+{
+    "download --sizes-mib 64,512 --rounds 6 --server-dll " + benchServer + " --out artifacts/bench-download.json",
+    "bursts --pushes 16,64 --size-mib 8 --rounds 2 --server-dll " + benchServer + " --out artifacts/bench-bursts.json",
+};
+
 Task("Bench").IsDependentOn("Build").Does(() =>
 {
-    var bench = "Registry.Bench/bin/" + configuration + "/net10.0/Registry.Bench.dll";
-    var server = MakeAbsolute(File("Registry.V1/bin/" + configuration + "/net10.0/Registry.V1.dll")).FullPath;
-    var runs = string.IsNullOrWhiteSpace(benchArgs)
+    RunBenchmarks(string.IsNullOrWhiteSpace(benchArgs)
         ? new[]
         {
-            "layer --v2 --size-mib 512 --rss-size-mib 2048 --server-dll " + server + " --out artifacts/bench-layer.json",
-            "search-http --repos 10000 --connections 64 --seconds 20 --pg-instances 2 --server-dll " + server + " --out artifacts/bench-search-http.json",
+            "layer --v2 --size-mib 512 --rss-size-mib 2048 --server-dll " + benchServer + " --out artifacts/bench-layer.json",
+            "search-http --repos 10000 --connections 64 --seconds 20 --pg-instances 2 --server-dll " + benchServer + " --out artifacts/bench-search-http.json",
             "search-index --sizes 100000,1000000 --out artifacts/bench-search-index.json",
             "reindex --repositories 100000",
-            "soak --seconds 180 --connections 64 --server-dll " + server + " --out artifacts/bench-soak.json",
-        }
-        : new[] { benchArgs };
-    EnsureDirectoryExists("./artifacts");
-    foreach (var run in runs)
-    {
-        Information("dotnet " + bench + " " + run);
-        var exit = StartProcess("dotnet", new ProcessSettings { Arguments = bench + " " + run });
-        if (exit != 0) throw new Exception("benchmark failed: " + run);
-    }
+            "soak --seconds 180 --connections 64 --server-dll " + benchServer + " --out artifacts/bench-soak.json",
+        }.Concat(peerRuns).ToArray()
+        : new[] { benchArgs });
 });
+
+// Only the comparisons with the Go registry: downloads and upload bursts.
+Task("BenchPeers").IsDependentOn("Build").Does(() => RunBenchmarks(peerRuns));
 
 RunTarget(target);
 
@@ -87,4 +91,15 @@ void Summarise(FilePath trx)
     int Count(string name) => int.Parse(counters.Attribute(name)?.Value ?? "0");
     var skipped = Count("notExecuted");
     Console.WriteLine($"Tests: {Count("passed")} passed, {Count("failed") + Count("error") + Count("timeout") + Count("aborted")} failed, {skipped} skipped");
+}
+
+void RunBenchmarks(string[] runs)
+{
+    EnsureDirectoryExists("./artifacts");
+    foreach (var run in runs)
+    {
+        Information("dotnet " + benchDll + " " + run);
+        var exit = StartProcess("dotnet", new ProcessSettings { Arguments = benchDll + " " + run });
+        if (exit != 0) throw new Exception("benchmark failed: " + run);
+    }
 }

@@ -7,6 +7,8 @@ return args.Length == 0
     : args[0] switch
     {
         "layer" => await LayerBenchmark.RunAsync(args[1..]),
+        "download" => await DownloadBenchmark.RunAsync(args[1..]),
+        "bursts" => await BurstBenchmark.RunAsync(args[1..]),
         "layer-s3" => await Registry.Bench.S3.LayerS3Benchmark.RunAsync(args[1..]),
         "search-http" => await SearchHttpBenchmark.RunAsync(args[1..]),
         "search-index" => await SearchIndexBench.RunAsync(args[1..]),
@@ -22,6 +24,8 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Registry.Bench <command> [options]");
     Console.Error.WriteLine("  layer        " + LayerBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  download     " + DownloadBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  bursts       " + BurstBenchmark.OptionsHelp);
     Console.Error.WriteLine("  search-http  " + SearchHttpBenchmark.OptionsHelp);
     Console.Error.WriteLine("  search-index [--sizes 100000,1000000] [--engines sqlite,postgres] [--pg-url url] [--out file] [--keep dir]");
     Console.Error.WriteLine("  gc           " + Registry.Bench.Maintenance.GcBenchmark.OptionsHelp);

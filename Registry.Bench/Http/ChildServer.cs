@@ -39,10 +39,31 @@ internal sealed class ChildServer : IAsyncDisposable
     /// <paramref name="arguments"/> and waits until <paramref name="readyPath"/> answers with any
     /// HTTP status (whether the answer is right is the benchmark's business, not the launcher's).
     /// </summary>
-    public static async Task<ChildServer> StartAsync(
+    public static Task<ChildServer> StartAsync(
         string name,
         string fileName,
         IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string> environment,
+        string workingDirectory,
+        string readyPath,
+        CancellationToken cancellationToken) =>
+        StartAsync(
+            name,
+            fileName,
+            baseAddress => [.. arguments, "--urls", baseAddress.ToString().TrimEnd('/')],
+            environment,
+            workingDirectory,
+            readyPath,
+            cancellationToken);
+
+    /// <summary>
+    /// Starts a server that is not told its address with --urls (a peer such as the Go registry reads it from a config
+    /// file): <paramref name="argumentsFor"/> gets the chosen http://127.0.0.1:PORT/ before the process starts.
+    /// </summary>
+    public static async Task<ChildServer> StartAsync(
+        string name,
+        string fileName,
+        Func<Uri, IEnumerable<string>> argumentsFor,
         IReadOnlyDictionary<string, string> environment,
         string workingDirectory,
         string readyPath,
@@ -56,13 +77,11 @@ internal sealed class ChildServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in arguments)
+        foreach (var argument in argumentsFor(baseAddress))
         {
             info.ArgumentList.Add(argument);
         }
 
-        info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add(baseAddress.ToString().TrimEnd('/'));
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;

@@ -138,7 +138,7 @@ public static class ConfigLoader
             // Kestrel refuses a grace period that is not longer than its 1-second heartbeat.
             BodyMinRateGraceSeconds = (int)read.Integer("body_min_rate_grace_seconds", RegistrySettings.DefaultBodyMinRateGraceSeconds, 2, int.MaxValue),
             ShutdownTimeoutSeconds = (int)read.Integer("shutdown_timeout_seconds", RegistrySettings.DefaultShutdownTimeoutSeconds, 0, int.MaxValue),
-            MaxUploadsPerClient = (int)read.Integer("max_uploads_per_client", RegistrySettings.DefaultMaxUploadsPerClient, 0, int.MaxValue),
+            Uploads = UploadLimitSettings.Read(read),
             StorageDeleteEnabled = read.Boolean("storage_delete_enabled") ?? false,
             ReadOnly = read.Boolean("storage_readonly") ?? false,
             CatalogMaxEntries = (int)read.Integer("catalog_max_entries", RegistrySettings.DefaultCatalogMaxEntries, 1, int.MaxValue),

@@ -29,9 +29,6 @@ public sealed record RegistrySettings
     /// <summary>Default of <see cref="ShutdownTimeoutSeconds"/>.</summary>
     public const int DefaultShutdownTimeoutSeconds = 30;
 
-    /// <summary>Default of <see cref="MaxUploadsPerClient"/>.</summary>
-    public const int DefaultMaxUploadsPerClient = 8;
-
     /// <summary>The file the settings came from (absolute path).</summary>
     public required string SourceFile { get; init; }
 
@@ -111,8 +108,8 @@ public sealed record RegistrySettings
     /// <summary><c>shutdown_timeout_seconds</c>: how long shutdown waits for requests in flight.</summary>
     public int ShutdownTimeoutSeconds { get; init; } = DefaultShutdownTimeoutSeconds;
 
-    /// <summary><c>max_uploads_per_client</c>: concurrent layer uploads one client address may run; 0 turns the cap off.</summary>
-    public int MaxUploadsPerClient { get; init; } = DefaultMaxUploadsPerClient;
+    /// <summary>How many layer uploads run at once, per client and in all, and how long the excess waits.</summary>
+    public UploadLimitSettings Uploads { get; init; } = new();
 
     /// <summary><c>storage_delete_enabled</c>: v2 manifest, tag and blob DELETE are allowed (otherwise 405 UNSUPPORTED).</summary>
     public bool StorageDeleteEnabled { get; init; }

@@ -20,9 +20,13 @@ namespace Registry.Tests.Reliability;
 public class ServerLimitTests
 {
     [Test]
-    public async Task Uploads_beyond_the_per_client_cap_answer_429_with_retry_after_until_one_finishes()
+    public async Task Uploads_beyond_the_per_client_cap_with_no_queue_answer_429_with_retry_after_until_one_finishes()
     {
-        await using var server = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["MAX_UPLOADS_PER_CLIENT"] = "2" });
+        await using var server = await RegistryProcess.StartAsync(new Dictionary<string, string?>
+        {
+            ["MAX_UPLOADS_PER_CLIENT"] = "2",
+            ["UPLOAD_QUEUE_PER_CLIENT"] = "0",
+        });
         var held = new List<(string Id, GatedContent Body, Task<HttpResponseMessage> Upload)>();
         for (var i = 0; i < 2; i++)
         {
@@ -59,9 +63,13 @@ public class ServerLimitTests
     }
 
     [Test]
-    public async Task Cap_of_zero_turns_the_limit_off()
+    public async Task Bounds_of_zero_turn_the_limit_off()
     {
-        await using var server = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["MAX_UPLOADS_PER_CLIENT"] = "0" });
+        await using var server = await RegistryProcess.StartAsync(new Dictionary<string, string?>
+        {
+            ["MAX_UPLOADS_PER_CLIENT"] = "0",
+            ["MAX_UPLOADS"] = "0",
+        });
         var held = new List<(GatedContent Body, Task<HttpResponseMessage> Upload)>();
         for (var i = 0; i < 10; i++)
         {
@@ -173,26 +181,31 @@ public class ServerLimitTests
     }
 }
 
-/// <summary><c>max_uploads_per_client</c> in the shipped config: default, variable, range.</summary>
+/// <summary>The upload bounds in the shipped config: defaults, variables, ranges.</summary>
 public class UploadCapSettingsTests : ConfigTestBase
 {
     [Test]
-    public void Default_is_8_and_MAX_UPLOADS_PER_CLIENT_overrides_it()
+    public void Defaults_leave_room_for_a_build_farm_and_the_variables_override_them()
     {
-        LoadSample().MaxUploadsPerClient.Should().Be(8);
-        LoadSample(("MAX_UPLOADS_PER_CLIENT", "3")).MaxUploadsPerClient.Should().Be(3);
-        LoadSample(("MAX_UPLOADS_PER_CLIENT", "0")).MaxUploadsPerClient.Should().Be(0);
+        var defaults = LoadSample().Uploads;
+        (defaults.MaxUploads, defaults.MaxUploadsPerClient, defaults.QueuePerClient, defaults.QueueTimeout)
+            .Should().Be((128, 64, 256, TimeSpan.FromSeconds(60)));
+        var set = LoadSample(("MAX_UPLOADS", "10"), ("MAX_UPLOADS_PER_CLIENT", "3"), ("UPLOAD_QUEUE_PER_CLIENT", "0"), ("UPLOAD_QUEUE_TIMEOUT", "5")).Uploads;
+        (set.MaxUploads, set.MaxUploadsPerClient, set.QueuePerClient, set.QueueTimeout).Should().Be((10, 3, 0, TimeSpan.FromSeconds(5)));
+        LoadSample(("MAX_UPLOADS_PER_CLIENT", "0"), ("MAX_UPLOADS", "0")).Uploads.Enabled.Should().BeFalse();
     }
 
     [Test]
-    public void Absent_from_the_file_means_the_default() =>
-        LoadWhole("storage: inmemory\n").MaxUploadsPerClient.Should().Be(RegistrySettings.DefaultMaxUploadsPerClient);
+    public void Absent_from_the_file_means_the_defaults() =>
+        LoadWhole("storage: inmemory\n").Uploads.Should().Be(new UploadLimitSettings());
 
-    [Test]
-    public void Negative_is_a_config_error()
+    [TestCase("MAX_UPLOADS_PER_CLIENT", "-1", "max_uploads_per_client", "expected an integer from 0 to 2147483647, got the integer -1")]
+    [TestCase("MAX_UPLOADS", "-1", "max_uploads", "expected an integer from 0 to 2147483647, got the integer -1")]
+    [TestCase("UPLOAD_QUEUE_PER_CLIENT", "x", "upload_queue_per_client", "expected an integer from 0 to 2147483647, got the string")]
+    [TestCase("UPLOAD_QUEUE_TIMEOUT", "86401", "upload_queue_timeout_seconds", "expected an integer from 0 to 86400, got the integer 86401")]
+    public void Out_of_range_is_a_config_error_naming_the_key(string variable, string value, string key, string problem)
     {
-        var act = () => LoadSample(("MAX_UPLOADS_PER_CLIENT", "-1"));
-        act.Should().Throw<ConfigException>().Which.Message.Should().Contain("max_uploads_per_client")
-            .And.Contain("expected an integer from 0 to 2147483647, got the integer -1");
+        var act = () => LoadSample((variable, value));
+        act.Should().Throw<ConfigException>().Which.Message.Should().Contain(key).And.Contain(problem);
     }
 }

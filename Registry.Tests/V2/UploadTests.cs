@@ -654,13 +654,13 @@ public sealed class InMemoryUploadTests : UploadTests
     public void The_registry_runs_on_the_in_memory_driver() => Registry.Storage.Kind.Should().Be("inmemory");
 }
 
-/// <summary><c>max_uploads_per_client</c> counts v2 blob uploads; the excess gets the v2 envelope.</summary>
+/// <summary><c>max_uploads_per_client</c> counts v2 blob uploads; a refusal (here: no queue) gets the v2 envelope.</summary>
 public sealed class UploadLimitTests
 {
     [Test]
     public async Task A_second_concurrent_blob_upload_from_one_client_is_429_toomanyrequests()
     {
-        await using var registry = TestRegistry.Start(new Dictionary<string, string> { ["MAX_UPLOADS_PER_CLIENT"] = "1" });
+        await using var registry = TestRegistry.Start(new Dictionary<string, string> { ["MAX_UPLOADS_PER_CLIENT"] = "1", ["UPLOAD_QUEUE_PER_CLIENT"] = "0" });
         var location = await V2Blobs.StartAsync(registry.Client, "foo/bar");
         var release = new TaskCompletionSource();
         var started = new TaskCompletionSource();

@@ -59,6 +59,7 @@ public static class RegistryApp
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
+            k.Limits.MaxResponseBufferSize = ObjectBody.ResponseBufferBytes;
             if (certificate is not null) k.ConfigureHttpsDefaults(o => o.ServerCertificate = certificate);
             k.Limits.MaxRequestHeadersTotalSize = settings.MaxHeaderBytes;
             k.Limits.MinRequestBodyDataRate = settings.BodyMinRateBytesPerSecond > 0

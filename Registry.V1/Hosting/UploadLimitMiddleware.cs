@@ -6,10 +6,10 @@ using Registry.V2.Routing;
 namespace Registry.V1.Hosting;
 
 /// <summary>
-/// Caps the layer uploads (<c>PUT /v1/images/{id}/layer</c>, v2 blob POST/PATCH/PUT) one client address may run at once
-/// (<c>max_uploads_per_client</c>): each holds a file handle, a temp file and a hashing pipeline for as long as the
-/// client cares to trickle, so one client must not be able to hold them all. The excess answers 429 with
-/// <c>Retry-After</c>; docker retries a failed layer push.
+/// Bounds the layer uploads (<c>PUT /v1/images/{id}/layer</c>, v2 blob POST/PATCH/PUT) running at once, per client address
+/// and in all (<see cref="UploadLimitSettings"/>): each holds a file handle, a temp file and a hashing pipeline for as long
+/// as the client cares to trickle. A burst beyond the bounds waits for a slot (<see cref="UploadSlots"/>); only a full
+/// queue or a wait past <c>upload_queue_timeout_seconds</c> answers 429 with <c>Retry-After</c>, which docker retries.
 /// </summary>
 public sealed class UploadLimitMiddleware(RequestDelegate next, RegistrySettings settings)
 {
@@ -20,23 +20,25 @@ public sealed class UploadLimitMiddleware(RequestDelegate next, RegistrySettings
 
     private const string LayerRoute = "/v1/images/{imageId}/layer";
 
-    private readonly Dictionary<IPAddress, int> _active = [];
-    private readonly Lock _lock = new();
+    private readonly UploadSlots _slots = new(settings.Uploads);
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (settings.MaxUploadsPerClient <= 0 || !IsLayerUpload(context))
+        if (!settings.Uploads.Enabled || !IsLayerUpload(context))
         {
             await next(context);
             return;
         }
 
         var client = ClientAddress(context);
-        if (!TryEnter(client))
+        switch (await _slots.EnterAsync(client, context.RequestAborted))
         {
-            context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await HostErrors.WriteAsync(context, 429, Message, Message);
-            return;
+            case UploadSlots.Admission.ClientGone:
+                return;
+            case UploadSlots.Admission.QueueFull or UploadSlots.Admission.TimedOut:
+                context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await HostErrors.WriteAsync(context, 429, Message, Message);
+                return;
         }
         try
         {
@@ -44,7 +46,7 @@ public sealed class UploadLimitMiddleware(RequestDelegate next, RegistrySettings
         }
         finally
         {
-            Leave(client);
+            _slots.Leave(client);
         }
     }
 
@@ -66,26 +68,5 @@ public sealed class UploadLimitMiddleware(RequestDelegate next, RegistrySettings
     {
         var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
         return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
-    }
-
-    private bool TryEnter(IPAddress client)
-    {
-        lock (_lock)
-        {
-            var count = _active.GetValueOrDefault(client);
-            if (count >= settings.MaxUploadsPerClient) return false;
-            _active[client] = count + 1;
-            return true;
-        }
-    }
-
-    private void Leave(IPAddress client)
-    {
-        lock (_lock)
-        {
-            // Entries go when they reach zero, so the table only holds clients with uploads running.
-            if (_active[client] == 1) _active.Remove(client);
-            else _active[client]--;
-        }
     }
 }

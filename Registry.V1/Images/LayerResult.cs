@@ -5,8 +5,8 @@ using Registry.Core.Names;
 namespace Registry.V1.Images;
 
 /// <summary>
-/// Streams a layer with the IMM headers, honouring Range (206/416, Docker Registry HTTP API V1, 'Images'). A file-driver layer goes
-/// out through sendfile; other drivers stream with a fixed buffer. Nothing is held whole in memory.
+/// Streams a layer with the IMM headers, honouring Range (206/416, Docker Registry HTTP API V1, 'Images'). A file-driver layer is
+/// read straight into the response's buffers (<see cref="ObjectBody"/>); other drivers stream with a fixed buffer. Nothing is held whole in memory.
 /// </summary>
 public sealed class LayerResult(ImageService images, ImageId id, LayerInfo layer, string? accelRedirect) : IResult
 {

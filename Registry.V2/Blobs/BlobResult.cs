@@ -9,7 +9,7 @@ namespace Registry.V2.Blobs;
 /// <summary>
 /// Streams a blob with the headers of OCI distribution-spec v1.1, 'Pull': the requested digest, an immutable cache policy, the real
 /// <c>Content-Length</c> (also on HEAD), <c>If-None-Match</c> (304) and one byte range on GET (206/416).
-/// A file-driver blob goes out through sendfile; other drivers stream with a fixed buffer.
+/// A file-driver blob is read straight into the response's buffers (<see cref="ObjectBody"/>); other drivers stream with a fixed buffer.
 /// </summary>
 public sealed class BlobResult(BlobStore blobs, BlobInfo blob) : IResult
 {
