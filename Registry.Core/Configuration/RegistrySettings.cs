@@ -135,6 +135,9 @@ public sealed record RegistrySettings
     /// <summary>The <c>cache:</c> and <c>cache_lru:</c> sections (Redis).</summary>
     public CacheSettings Cache { get; init; } = new();
 
+    /// <summary>The <c>proxy:</c> section: the v2 pull-through cache's upstreams (off when none).</summary>
+    public ProxySettings Proxy { get; init; } = new();
+
     /// <summary>The S3 driver's options for an <c>s3</c> or <c>gcs</c> flavor with a bucket; otherwise null.</summary>
     public Storage.S3StorageOptions? S3 { get; init; }
 
