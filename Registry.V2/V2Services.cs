@@ -23,6 +23,7 @@ public static class V2Services
         services.AddSingleton<UploadSessions>();
         services.AddSingleton<Mirrors>();
         services.AddSingleton<ManifestMirror>();
+        services.AddSingleton<BlobMirror>();
         foreach (var handler in V2Routes.HandlerTypes) services.AddSingleton(handler);
         return services;
     }
