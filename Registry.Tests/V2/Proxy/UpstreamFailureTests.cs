@@ -102,6 +102,7 @@ public class UpstreamFailureTests
         var expected = SHA256.HashData(content);
         await using var mirror = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["REGISTRY_PROXY_REMOTEURL"] = upstream.Url });
         using var client = new HttpClient { BaseAddress = mirror.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        mirror.Output.Should().Contain($"v2 pull-through cache: * -> {upstream.Url} (ttl 168h)");
 
         var pulls = Enumerable.Range(0, 16).Select(async _ =>
         {
