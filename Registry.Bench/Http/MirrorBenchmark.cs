@@ -54,6 +54,10 @@ internal static class MirrorBenchmark
         Console.WriteLine($"hit   local GET {BenchRunner.Median(localRates),8:F0} MiB/s  cached GET {BenchRunner.Median(cachedRates),8:F0} MiB/s  " +
                           $"ratio {hitRatio:F2}x (target >= 0.9: {BenchRunner.Verdict(hitRatio >= 0.9)})");
 
+        // A small miss first: the miss path's code and the connection to the upstream are warm for the measured one.
+        var warm = await PushAsync(http, upstream.BaseAddress, "bench/warm", RandomFile(Path.Combine(temp, "warm.bin"), 1), ct);
+        await GetAsync(http, new Uri(mirror.BaseAddress, $"v2/bench/warm/blobs/{warm}"), 1, ct);
+        await GetAsync(http, new Uri(upstream.BaseAddress, $"v2/bench/warm/blobs/{warm}"), 1, ct);
         var direct = await GetAsync(http, new Uri(upstream.BaseAddress, $"v2/bench/miss/blobs/{miss}"), missMib, ct);
         var through = await GetAsync(http, new Uri(mirror.BaseAddress, $"v2/bench/miss/blobs/{miss}"), missMib, ct);
         var missRatio = through.MibPerSecond / direct.MibPerSecond;

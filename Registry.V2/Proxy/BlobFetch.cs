@@ -138,7 +138,8 @@ public sealed class BlobFetch
                 else if (_complete) return 0;
                 wait = _progress.Task;
             }
-            if (handle is not null) return await RandomAccess.ReadAsync(handle, buffer[..count], position, ct);
+            // Bytes just written are in the page cache: a synchronous read is cheaper than a thread-pool hop.
+            if (handle is not null) return RandomAccess.Read(handle, buffer.Span[..count], position);
             await wait.WaitAsync(ct);
         }
     }

@@ -111,19 +111,21 @@ public sealed class BlobMirror(
                 return;
             }
 
-            // startedat makes the temp file an upload session that garbage collection leaves alone while it is young.
-            await storage.PutContentAsync(DistributionPaths.UploadStartedAt(mirror.Name, uuid),
+            // startedat makes the temp file an upload session that garbage collection leaves alone while it is young
+            // (purging also needs every file of it older than the upload age); written beside the body, not before it.
+            var startedAt = storage.PutContentAsync(DistributionPaths.UploadStartedAt(mirror.Name, uuid),
                 Encoding.ASCII.GetBytes(DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)), stopping);
             // The file driver's upload area is written directly (and the blob later renamed into place); other drivers
             // get a local temp file that is uploaded once verified.
             tempFile = fileDriver?.GetPhysicalPath(key) ?? Path.Combine(Path.GetTempPath(), "registry-mirror-" + uuid);
             Directory.CreateDirectory(Path.GetDirectoryName(tempFile)!);
-            var handle = File.OpenHandle(tempFile, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+            var handle = File.OpenHandle(tempFile, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
             var length = response.Content.Headers.ContentLength;
             fetch.Begin(handle, length);
             begun = true;
 
             var (written, actual) = await CopyAsync(response, handle, fetch, length, stopping);
+            await startedAt;
             if ((length is { } expected && written != expected) || actual != digest)
             {
                 logger.LogWarning("Discarded {Digest} from {Upstream} ({Name}): {Written} bytes hashing to {Actual}{Expected}",
@@ -131,8 +133,9 @@ public sealed class BlobMirror(
                 fetch.Finish(false);
                 return;
             }
-            RandomAccess.FlushToDisk(handle);
+            // The clients have verified bytes; only the published copy needs to be durable.
             fetch.Finish(true);
+            RandomAccess.FlushToDisk(handle);
 
             if (fileDriver is null)
                 await using (var verified = new FileStream(tempFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0, FileOptions.Asynchronous))
@@ -176,15 +179,16 @@ public sealed class BlobMirror(
         {
             await using var body = await response.Content.ReadAsStreamAsync(stopping);
             long written = 0;
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
             while (true)
             {
-                using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
                 idle.CancelAfter(ReadIdleTimeout);
                 var n = await body.ReadAsync(buffer.AsMemory(0, BufferSize), idle.Token);
                 if (n == 0) break;
                 // More than announced can never verify; stop reading it.
                 if (length is { } max && written + n > max) return (written + n, Digest.FromHash(fetch.Digest.Algorithm, hash.GetHashAndReset()));
-                await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, n), written, stopping);
+                // A write into the page cache: synchronous, a thread-pool hop would cost more than the copy.
+                RandomAccess.Write(handle, buffer.AsSpan(0, n), written);
                 hash.AppendData(buffer, 0, n);
                 written += n;
                 fetch.Advance(written);
