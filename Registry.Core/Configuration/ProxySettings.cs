@@ -37,7 +37,8 @@ public sealed record ProxyUpstream(string Prefix, Uri RemoteUrl, string? Usernam
 /// <summary>
 /// The <c>proxy:</c> section (docs/configuration.md, 'Mirror'): distribution's pull-through cache settings
 /// (<c>remoteurl</c>, <c>username</c>, <c>password</c>, <c>ttl</c>) for one upstream, and <c>upstreams</c>, a list
-/// of the same settings plus a <c>prefix</c> each, for several. Off when neither names a remote URL.
+/// of the same settings plus a <c>prefix</c> each, for several. Off when neither names a remote URL. Cached content is
+/// kept until deleted (distribution's scheduler expiry and a retention for GC are not implemented).
 /// </summary>
 public sealed record ProxySettings
 {
@@ -46,9 +47,6 @@ public sealed record ProxySettings
 
     /// <summary>The upstreams, longest prefix first, so the first whose prefix matches a name is the right one.</summary>
     public IReadOnlyList<ProxyUpstream> Upstreams { get; init; } = [];
-
-    /// <summary><c>proxy.retention</c>: cached repositories not pulled for this long are expired by GC; null keeps them.</summary>
-    public TimeSpan? Retention { get; init; }
 
     public bool Enabled => Upstreams.Count > 0;
 
@@ -98,12 +96,7 @@ public sealed record ProxySettings
         if (duplicate is not null)
             throw read.Fail("proxy.upstreams", $"the prefix \"{duplicate.Key}\" is mirrored twice (proxy.remoteurl is the prefix \"\")");
 
-        var retention = Duration(read, "proxy.retention", read.Get("proxy.retention"), null);
-        return new ProxySettings
-        {
-            Upstreams = [.. upstreams.OrderByDescending(u => u.Prefix.Length)],
-            Retention = retention is { } r && r > TimeSpan.Zero ? r : null,
-        };
+        return new ProxySettings { Upstreams = [.. upstreams.OrderByDescending(u => u.Prefix.Length)] };
     }
 
     private static ProxyUpstream Upstream(SettingsReader read, string key, string prefix, string url, object? username, object? password, object? ttl)
@@ -116,7 +109,7 @@ public sealed record ProxySettings
         if ((user is null) != (pass is null))
             throw read.Fail(key == "proxy" ? "proxy.username" : "proxy.upstreams", $"{(key == "proxy" ? "" : key + ": ")}username and password must be set together");
         var ttlKey = key == "proxy" ? "proxy.ttl" : "proxy.upstreams";
-        return new ProxyUpstream(prefix, uri, user, pass, Duration(read, ttlKey, ttl, DefaultTtl)!.Value);
+        return new ProxyUpstream(prefix, uri, user, pass, Duration(read, ttlKey, ttl, DefaultTtl));
     }
 
     private static string? Credential(object? value) => value switch
@@ -134,7 +127,7 @@ public sealed record ProxySettings
     };
 
     /// <summary>A Go duration (<c>168h</c>, <c>1h30m</c>, <c>10s</c>, <c>500ms</c>) or a plain number of seconds; "" or null is <paramref name="fallback"/>.</summary>
-    private static TimeSpan? Duration(SettingsReader read, string key, object? value, TimeSpan? fallback)
+    private static TimeSpan Duration(SettingsReader read, string key, object? value, TimeSpan fallback)
     {
         switch (value)
         {

@@ -82,7 +82,6 @@ public class ProxySettingsTests : ConfigTestBase
         Fails("proxy: {upstreams: [{prefix: 'Hub', remoteurl: 'http://x'}]}").Should().Contain("key \"proxy.upstreams\"").And.Contain("proxy.upstreams[0].prefix");
         Fails("proxy: {upstreams: [{prefix: hub}]}").Should().Contain("proxy.upstreams[0].remoteurl is required");
         Fails("proxy: {upstreams: [{prefix: a, remoteurl: 'http://x'}, {prefix: a, remoteurl: 'http://y'}]}").Should().Contain("mirrored twice");
-        Fails("proxy: {retention: forever}").Should().Contain("key \"proxy.retention\"");
         var line = Fails("proxy: {remoteurl: _env:REGISTRY_PROXY_TTL}", ("REGISTRY_PROXY_TTL", "nope"));
         line.Split('\n').Should().ContainSingle();
         line.Should().Contain("$REGISTRY_PROXY_TTL");
