@@ -31,6 +31,13 @@ public sealed class BlobMirror(
     /// <summary>A miss in a repository pushed here is a miss: local repositories never go upstream.</summary>
     public Task<bool> IsLocalAsync(string name, CancellationToken ct) => mirrors.IsLocalAsync(name, ct);
 
+    /// <summary>
+    /// Whether a blob HEAD may ask the upstream: only in a repository that already holds fetched content. A client
+    /// pushing a new repository HEADs each blob before uploading it and needs a plain 404, also while the upstream is
+    /// down or refuses the name (Docker Hub answers 401 for names it does not have).
+    /// </summary>
+    public Task<bool> IsCachedAsync(string name, CancellationToken ct) => mirrors.IsCachedAsync(name, ct);
+
     /// <summary>HEAD of a miss: the upstream's HEAD, answered with its size; nothing is fetched.</summary>
     public async Task<(long? Size, bool Found, UpstreamFailure? Failure)> HeadAsync(MirroredName mirror, Digest digest, CancellationToken ct)
     {

@@ -8,7 +8,7 @@ namespace Registry.V2.Proxy;
 
 /// <summary>
 /// The answer to a blob GET or HEAD that missed in a mirrored repository (docs/configuration.md, 'Mirror'). HEAD asks
-/// the upstream's HEAD. GET streams the shared download as it arrives, with the upstream's <c>Content-Length</c>;
+/// the upstream's HEAD in a repository that holds fetched content, and is a plain 404 elsewhere (pushes HEAD first). GET streams the shared download as it arrives, with the upstream's <c>Content-Length</c>;
 /// when the download fails the connection is aborted, so the client never mistakes a cut body for the blob. A GET
 /// with <c>Range</c> waits for the whole blob to be fetched and verified, then is served from storage (206).
 /// </summary>
@@ -26,6 +26,11 @@ public sealed class MirroredBlobResult(BlobMirror mirror, BlobStore blobs, Mirro
         }
         if (HttpMethods.IsHead(request.Method))
         {
+            if (!await mirror.IsCachedAsync(name.Name, ct))
+            {
+                await Unknown(response);
+                return;
+            }
             var (size, found, failure) = await mirror.HeadAsync(name, digest, ct);
             if (failure is not null) await UpstreamErrors.WriteAsync(response, failure);
             else if (!found) await Unknown(response);

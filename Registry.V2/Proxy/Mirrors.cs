@@ -48,6 +48,9 @@ public sealed class Mirrors : IDisposable
         await _storage.DirectoryExistsAsync(DistributionPaths.ManifestsDir(name), ct)
         && !await _storage.ExistsAsync(DistributionPaths.ProxyUpstream(name), ct);
 
+    /// <summary>True when the repository holds content fetched from the upstream (its upstream record exists).</summary>
+    public Task<bool> IsCachedAsync(string name, CancellationToken ct) => _storage.ExistsAsync(DistributionPaths.ProxyUpstream(name), ct);
+
     /// <summary>Writes the upstream record (before the first cached manifest, so the repository is never mistaken for a local one).</summary>
     public async Task MarkCachedAsync(MirroredName mirror, CancellationToken ct)
     {

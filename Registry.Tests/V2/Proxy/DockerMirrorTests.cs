@@ -77,6 +77,14 @@ public sealed class DockerMirrorTests
         var again = await OkAsync(docker, "pull", "hello:latest");
         again.Stdout.Should().Contain("Downloaded newer image for hello:latest").And.Contain($"Digest: {digest}");
         (await OkAsync(docker, "image", "inspect", "--format", "{{.RepoDigests}}", "hello:latest")).Stdout.Should().Contain($"hello@{digest}");
+
+        // Pushes keep working with the upstream down: a local repository, pushed and pulled back.
+        var local = $"{mirror.HostAndPort}/team/local:v1";
+        await OkAsync(docker, "tag", "hello:latest", local);
+        var push = await OkAsync(docker, "push", local);
+        push.Stdout.Should().Contain("v1: digest: sha256:");
+        await OkAsync(docker, "rmi", local);
+        (await OkAsync(docker, "pull", local)).Stdout.Should().Contain("Status: Downloaded newer image for " + local);
     }
 
     private static async Task<CliResult> OkAsync(DockerDaemon docker, params string[] args)

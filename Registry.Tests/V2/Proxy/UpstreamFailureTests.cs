@@ -55,9 +55,13 @@ public class UpstreamFailureTests
         using var missingBlob = await mirror.Client.GetAsync($"/v2/library/other/blobs/{uncached.Layers[0].Digest}");
         ((int)missingBlob.StatusCode).Should().Be(503);
         (await missingBlob.Content.ReadAsStringAsync()).Should().Be(unreachable);
-        using var missingHead = await mirror.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/library/other/blobs/{uncached.Layers[0].Digest}"));
+        // HEAD asks the upstream only in a repository holding fetched content; elsewhere it is the 404 a push needs.
+        using var missingHead = await mirror.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/library/hello/blobs/{cached.Config.Digest}"));
         ((int)missingHead.StatusCode).Should().Be(503);
+        missingHead.Header("Retry-After").Should().Be("10");
         (await missingHead.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
+        using var newRepositoryHead = await mirror.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/library/other/blobs/{uncached.Layers[0].Digest}"));
+        ((int)newRepositoryHead.StatusCode).Should().Be(404);
 
         // Nothing half-fetched was left in storage.
         Directory.Exists(Path.Combine(mirror.StorageRoot, "docker/registry/v2/repositories/library/other")).Should().BeFalse();
