@@ -177,6 +177,40 @@ public class PullThroughTests
         _upstream.Count("HEAD", "/v2/team/taken/manifests/v1").Should().Be(heads);
     }
 
+    [Test]
+    public async Task A_prefix_of_the_upstreams_list_is_stripped_and_names_outside_it_stay_local()
+    {
+        var image = await GoRegistry.PushImageAsync(_upstreamClient, "team/prefixed", "v1", V1Client.RandomBytes(700));
+        var root = Directory.CreateTempSubdirectory("registry-prefix-").FullName;
+        var config = Path.Combine(root, "config.yml");
+        await File.WriteAllTextAsync(config, $$"""
+            dev:
+                storage: local
+                storage_path: _env:STORAGE_PATH
+                standalone: true
+                search_backend: sqlalchemy
+                sqlalchemy_index_database: _env:SQLALCHEMY_INDEX_DATABASE
+                proxy:
+                    upstreams:
+                        - {prefix: go, remoteurl: '{{_upstream.Url}}', ttl: 1h}
+            """);
+        // The registry's folder holds the config too and is deleted with it.
+        await using var mirror = TestRegistry.Start(new Dictionary<string, string> { ["DOCKER_REGISTRY_CONFIG"] = config }, root);
+
+        using var manifest = await mirror.Client.GetAsync("/v2/go/team/prefixed/manifests/v1");
+        ((int)manifest.StatusCode).Should().Be(200, await manifest.Content.ReadAsStringAsync());
+        (await manifest.Content.ReadAsByteArrayAsync()).Should().Equal(image.Manifest.Bytes);
+        using var blob = await mirror.Client.GetAsync($"/v2/go/team/prefixed/blobs/{image.Layers[0].Digest}");
+        (await blob.Content.ReadAsByteArrayAsync()).Should().Equal(image.Layers[0].Content);
+        _upstream.Count("GET", "/v2/team/prefixed/manifests/v1").Should().Be(1);
+
+        var before = _upstream.Requests.Count;
+        using var outside = await mirror.Client.GetAsync("/v2/team/prefixed/manifests/v1");
+        ((int)outside.StatusCode).Should().Be(404);
+        _upstream.Requests.Count.Should().Be(before);
+        (await mirror.Client.GetStringAsync("/v2/_catalog")).Should().Be("{\"repositories\":[\"go/team/prefixed\"]}");
+    }
+
     private static async Task<string> DigestOfAsync(HttpClient client, string name, string tag)
     {
         using var response = await client.GetAsync($"/v2/{name}/manifests/{tag}");
