@@ -21,7 +21,9 @@ public sealed class BlobFetch
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SafeFileHandle? _handle;
     private int _users = 1;
+    private const long SignalStep = 1024 * 1024;
     private long _written;
+    private long _signalled;
     private bool _complete;
     private bool _failed;
     private bool _notFound;
@@ -100,8 +102,16 @@ public sealed class BlobFetch
 
     internal void Advance(long written)
     {
-        lock (_gate) _written = written;
-        Signal();
+        bool wake;
+        lock (_gate)
+        {
+            _written = written;
+            // Readers are woken for the first bytes at once, then once per SignalStep: each wake-up is a thread-pool
+            // hop per reader, and a reader that wakes reads everything written so far anyway.
+            wake = _signalled == 0 || written - _signalled >= SignalStep;
+            if (wake) _signalled = written;
+        }
+        if (wake) Signal();
     }
 
     internal void Finish(bool verified)
