@@ -26,12 +26,20 @@ public static class CoreServices
         services.AddSingleton(settings.Auth);
         services.AddSingleton(settings.Gc);
         var storage = CreateStorage(settings);
+        // One connection (one multiplexer, one probe, one warning) when both sections name the same server and database.
+        var lruIsCache = settings.Cache.Lru is not null && settings.Cache.Lru == settings.Cache.Redis;
+        if (settings.Cache.Redis is { } redis)
+        {
+            var purpose = lruIsCache ? "cache and file cache (cache_lru)" : "cache";
+            services.AddSingleton(sp => new RedisConnection(redis, purpose, Logger(sp, typeof(RedisConnection))));
+            services.AddSingleton<IRedisConnection>(sp => sp.GetRequiredService<RedisConnection>());
+        }
         if (settings.Cache.Lru is { } lru)
         {
             services.AddSingleton<IStorageDriver>(sp =>
             {
                 var logger = Logger(sp, typeof(RedisFileCache));
-                var connection = new RedisConnection(lru, "file cache (cache_lru)", logger);
+                var connection = lruIsCache ? sp.GetRequiredService<RedisConnection>() : new RedisConnection(lru, "file cache (cache_lru)", logger);
                 return new CachingStorageDriver(storage, new RedisFileCache(connection, FileCacheNamespace(settings), settings.Cache.LruTtl, logger));
             });
         }
@@ -39,8 +47,6 @@ public static class CoreServices
         {
             services.AddSingleton(storage);
         }
-        if (settings.Cache.Redis is { } redis)
-            services.AddSingleton<IRedisConnection>(sp => new RedisConnection(redis, "cache", Logger(sp, typeof(RedisConnection))));
         // In-process coordination; the index registers its cluster backend over these when it has one (PostgreSQL).
         services.AddSingleton<IKeyedLock, KeyedLock>();
         services.AddSingleton<IGcCoordinator, GcCoordinator>();

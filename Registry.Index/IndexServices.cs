@@ -35,6 +35,8 @@ public static class IndexServices
         services.AddSingleton<Authenticator>();
         services.AddSingleton<AccessPolicy>();
         services.AddSingleton<Core.Http.IAccessPolicy>(sp => sp.GetRequiredService<AccessPolicy>());
+        services.AddSingleton<IUpstreamSearch, NullUpstreamSearch>();
+        services.AddSingleton<IUpstreamImageLists, NullUpstreamImageLists>();
         services.AddSingleton<SearchService>();
         services.AddSingleton<UserService>();
         return services;

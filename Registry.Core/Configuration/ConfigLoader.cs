@@ -126,8 +126,8 @@ public static class ConfigLoader
             SearchDatabase = read.Text("sqlalchemy_index_database") ?? RegistrySettings.DefaultSearchDatabase,
             RegistryEndpoints = read.Text("registry_endpoints"),
             NginxXAccelRedirect = read.Text("nginx_x_accel_redirect"),
-            MirrorSource = read.Text("mirroring.source"),
-            MirrorSourceIndex = read.Text("mirroring.source_index"),
+            MirrorSource = MirrorUrl.Read(read, "mirroring.source"),
+            MirrorSourceIndex = MirrorUrl.Read(read, "mirroring.source_index"),
             MirrorTagsCacheTtlSeconds = read.Integer("mirroring.tags_cache_ttl", RegistrySettings.DefaultMirrorTagsCacheTtlSeconds, 0, long.MaxValue),
             MaxJsonBodyBytes = read.Integer("max_json_body_bytes", RegistrySettings.DefaultMaxJsonBodyBytes, 1, long.MaxValue),
 
@@ -147,6 +147,7 @@ public static class ConfigLoader
             Gc = GcSettings.Read(read),
             Cache = CacheSettings.Read(read),
             Proxy = ProxySettings.Read(read),
+            Cors = CorsSettings.Read(read),
             S3 = S3Section.Read(read, storage, storagePath),
             Tls = TlsSettings.Read(read),
             Listen = ListenAddress.Read(environment, read.Context),

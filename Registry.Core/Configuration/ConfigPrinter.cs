@@ -72,12 +72,22 @@ public static class ConfigPrinter
         double d when double.IsNaN(d) => ".nan",
         double d when double.IsInfinity(d) => d > 0 ? ".inf" : "-.inf",
         double d => FormatDouble(d),
-        string s => FormatString(s),
+        string s => FormatString(MaskUrlPassword(s)),
         IReadOnlyDictionary<string, object?> map =>
             "{" + string.Join(", ", map.Keys.Order(StringComparer.Ordinal).Select(k => $"{FormatKey(k)}: {FormatEntry(k, map[k])}")) + "}",
         IReadOnlyList<object?> list => "[" + string.Join(", ", list.Select(FormatFlow)) + "]",
         _ => FormatString(value.ToString() ?? ""),
     };
+
+    // A URL's password (mirroring.source: http://user:password@host) is a secret whatever the key is called.
+    private static string MaskUrlPassword(string s)
+    {
+        if (!s.Contains('@', StringComparison.Ordinal) || !Uri.TryCreate(s, UriKind.Absolute, out var uri)) return s;
+        var colon = uri.UserInfo.IndexOf(':', StringComparison.Ordinal);
+        if (colon < 0) return s;
+        var at = s.IndexOf(uri.UserInfo + "@", StringComparison.Ordinal);
+        return at < 0 ? s : s[..(at + colon + 1)] + Mask + s[(at + uri.UserInfo.Length)..];
+    }
 
     // Always with a '.', so the printed number reads back as a float rather than an integer.
     private static string FormatDouble(double d)

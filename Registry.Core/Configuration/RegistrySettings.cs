@@ -84,7 +84,10 @@ public sealed record RegistrySettings
     /// <summary>URI prefix for <c>X-Accel-Redirect</c> layer delivery (file storage only).</summary>
     public string? NginxXAccelRedirect { get; init; }
 
-    /// <summary>Non-empty means mirror mode (ping reports "mirror").</summary>
+    /// <summary>
+    /// <c>mirroring.source</c>: the upstream V1 registry (docs/configuration.md, 'V1 mirroring'); set means mirror mode
+    /// (ping reports "mirror"). May carry <c>user:password@</c>; show it through <see cref="MirrorUrl.Display"/> only.
+    /// </summary>
     public string? MirrorSource { get; init; }
 
     /// <summary><c>mirroring.source_index</c>: upstream index for index routes; null means <see cref="MirrorSource"/>.</summary>
@@ -137,6 +140,9 @@ public sealed record RegistrySettings
 
     /// <summary>The <c>proxy:</c> section: the v2 pull-through cache's upstreams (off when none).</summary>
     public ProxySettings Proxy { get; init; } = new();
+
+    /// <summary>The <c>cors:</c> section; off unless <c>cors.origins</c> is set.</summary>
+    public CorsSettings Cors { get; init; } = CorsSettings.Off;
 
     /// <summary>The S3 driver's options for an <c>s3</c> or <c>gcs</c> flavor with a bucket; otherwise null.</summary>
     public Storage.S3StorageOptions? S3 { get; init; }

@@ -70,4 +70,8 @@ internal sealed class SettingsReader(
 
     /// <summary>The error for <paramref name="path"/>, naming the variable its value came from.</summary>
     public ConfigException Fail(string path, string problem) => context.Fail(path, sourceOf(path), problem);
+
+    /// <summary>The error for <paramref name="path"/>, naming the variable but not its value (a URL may carry a password).</summary>
+    public ConfigException FailHidingValue(string path, string problem) =>
+        context.Fail(path, sourceOf(path) is { } source ? source with { Raw = ConfigPrinter.Mask } : null, problem);
 }

@@ -10,11 +10,9 @@ public sealed record UnimplementedSetting(string Key, bool Refuses, string Messa
     /// <summary>The keys that start a feature, what serving without the feature means, and whether that misleads.</summary>
     private static readonly (string Key, bool Refuses, string Problem)[] Features =
     [
-        ("mirroring.source", true, "mirroring (pull-through cache) is not implemented by this server; it would serve an empty registry instead of a mirror; unset it to start"),
         ("privileged_key", true, "signed (privileged) requests are not implemented by this server; unset it to start"),
         ("email_exceptions.smtp_host", false, "e-mailing exceptions is not implemented by this server; errors go to the log only"),
         ("bugsnag", false, "Bugsnag error reporting is not implemented by this server; errors go to the log only"),
-        ("cors.origins", false, "CORS headers are not implemented by this server; browsers on other origins get no CORS answers"),
     ];
 
     internal static IReadOnlyList<UnimplementedSetting> Find(SettingsReader read, bool standalone, bool disableTokenAuth)

@@ -23,6 +23,9 @@ public static class StoragePaths
     public static string ImageInProgress(ImageId id) => $"{ImageDir(id)}/{InProgressFile}";
     public static string ImageFiles(ImageId id) => $"{ImageDir(id)}/_files";
 
+    /// <summary>Our addition: the upstream's <c>X-Docker-Size</c> of an image a mirror holds without its layer yet.</summary>
+    public static string ImageMirrorSize(ImageId id) => $"{ImageDir(id)}/_mirror_size";
+
     public static string NamespaceDir(string ns) => $"{RepositoriesDir}/{NameEscaping.EscapeComponent(ns)}";
     public static string RepositoryDir(RepositoryName name) =>
         $"{NamespaceDir(name.Namespace)}/{NameEscaping.EscapeComponent(name.Repository)}";
@@ -48,6 +51,13 @@ public static class StoragePaths
     /// <summary>Our addition: the repository description set through <c>PUT …/properties</c>, so a rebuild keeps it.</summary>
     public const string DescriptionFile = "_description";
     public static string Description(RepositoryName name) => $"{RepositoryDir(name)}/{DescriptionFile}";
+
+    /// <summary>
+    /// Our addition: a repository whose tags a mirror copied from its upstream (docs/configuration.md, 'V1 mirroring');
+    /// holds the Unix time of the last copy. A local tag write deletes it: the repository is local from then on.
+    /// </summary>
+    public const string MirrorFile = "_mirror";
+    public static string Mirror(RepositoryName name) => $"{RepositoryDir(name)}/{MirrorFile}";
 
     /// <summary>The last component of a storage path.</summary>
     public static string FileName(string path) => path[(path.LastIndexOf('/') + 1)..];

@@ -24,4 +24,10 @@ public interface IIndexDatabase
     /// searches from a cache that is never stale. The caller disposes it when it is disposable.
     /// </summary>
     Task<ISearchIndex> OpenSearchIndexAsync(bool cacheResults, CancellationToken ct);
+
+    /// <summary>
+    /// Returns when the database answers a query now (for the readiness check); a server that cannot be reached
+    /// throws <see cref="IndexUnavailableException"/>, a broken file the engine's error.
+    /// </summary>
+    Task PingAsync(CancellationToken ct);
 }

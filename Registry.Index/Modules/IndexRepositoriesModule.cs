@@ -44,10 +44,13 @@ public sealed class IndexRepositoriesModule : ICarterModule
         return success;
     }
 
-    private static async Task<IResult> GetImagesAsync(HttpContext http, IndexImagesService svc, TokenService tokens, CancellationToken ct)
+    private static async Task<IResult> GetImagesAsync(
+        HttpContext http, IndexImagesService svc, TokenService tokens, IUpstreamImageLists upstream, CancellationToken ct)
     {
         var name = http.Route().Name!;
         var images = await svc.GetImagesAsync(name, ct);
+        if (images is null && await upstream.FetchAsync(name, ct) is { } failure) return failure.ToResult();
+        images ??= await svc.GetImagesAsync(name, ct);
         if (images is null) return V1Results.Error(404, "images not found");
         await tokens.AddTokenHeadersAsync(http, name, "read", ct);
         return V1Results.Raw(images, immutable: false);

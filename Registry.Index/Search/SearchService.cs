@@ -16,11 +16,17 @@ public sealed record SearchResult(SearchOutcome Outcome, SearchPage? Page = null
 /// Repository search (Docker Registry HTTP API V1, "Search"), answered from the search indexes, never from storage:
 /// the shared index's page, or, for a user who may read private repositories (their own; admins all, as
 /// <see cref="AccessPolicy"/> says), those matches first and then the shared ones, paged as one list. Wrong
-/// credentials search as anonymous.
+/// credentials search as anonymous. On a mirror the upstream index's matches follow the local ones (docs/configuration.md,
+/// 'V1 mirroring'): one list, de-duplicated by name, paged and counted as one; an upstream that cannot answer leaves
+/// the local results.
 /// </summary>
 public sealed class SearchService(
-    ISearchIndex index, IPrivateRepositories privates, AuthSettings auth, Authenticator authenticator, AccessPolicy policy, RegistrySettings settings)
+    ISearchIndex index, IPrivateRepositories privates, AuthSettings auth, Authenticator authenticator, AccessPolicy policy, RegistrySettings settings,
+    IUpstreamSearch upstream)
 {
+    /// <summary>How far into the merged list of a mirror paging reaches (upstream pages asked per search are bounded by it).</summary>
+    public const int MaxMergedResults = 1000;
+
     public const int DefaultPageSize = 25;
     public const int MaxPageSize = 100;
     public const int MaxQueryLength = 255;
@@ -38,8 +44,22 @@ public sealed class SearchService(
 
         var size = Clamp(pageSize ?? DefaultPageSize, 1, MaxPageSize);
         var page = Clamp(pageNumber ?? 1, 1, int.MaxValue);
-        var found = await SearchVisibleAsync(request, query, size, page, ct);
+        var found = upstream.Enabled ? await SearchMergedAsync(request, query, size, page, ct) : await SearchVisibleAsync(request, query, size, page, ct);
         return new SearchResult(SearchOutcome.Found, found, size, page);
+    }
+
+    private async Task<SearchPage> SearchMergedAsync(HttpContext request, string query, int pageSize, int page, CancellationToken ct)
+    {
+        var offset = (long)(page - 1) * pageSize;
+        if (offset + pageSize > MaxMergedResults) return await SearchVisibleAsync(request, query, pageSize, page, ct);
+        var window = (int)(offset + pageSize);
+        var local = await SearchVisibleAsync(request, query, window, 1, ct);
+        var remote = await upstream.SearchAsync(query, window, ct);
+        if (remote is null) return new SearchPage(local.NumResults, local.Results.Skip((int)offset).ToList());
+        var names = local.Results.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        var added = remote.Results.Where(r => names.Add(r.Name)).ToList();
+        var merged = local.Results.Concat(added).Skip((int)offset).Take(pageSize).ToList();
+        return new SearchPage(local.NumResults + remote.NumResults - (remote.Results.Count - added.Count), merged);
     }
 
     private async Task<SearchPage> SearchVisibleAsync(HttpContext request, string query, int pageSize, int page, CancellationToken ct)

@@ -155,6 +155,38 @@ public sealed class RedisCacheHttpTests
         redis.Describe.Should().Be($"redis 127.0.0.1:{server.Port} db {database}");
     }
 
+    [Test]
+    public async Task Cache_and_cache_lru_on_the_same_server_and_database_share_one_connection()
+    {
+        await using var server = await RedisServer.StartDedicatedAsync();
+        var cacheOnly = new Dictionary<string, string>
+        {
+            ["CACHE_REDIS_HOST"] = "127.0.0.1",
+            ["CACHE_REDIS_PORT"] = server.Port.ToString(),
+        };
+        await using var first = TestRegistry.Start(cacheOnly);
+        var redis = (IRedisConnection)first.Services.GetService(typeof(IRedisConnection))!;
+        await WaitForAsync(() => Task.FromResult(redis.Database is not null));
+        var alone = await ClientsAsync(server);
+        alone.Should().BePositive();
+        var both = new Dictionary<string, string>(cacheOnly)
+        {
+            ["CACHE_LRU_REDIS_HOST"] = "127.0.0.1",
+            ["CACHE_LRU_REDIS_PORT"] = server.Port.ToString(),
+        };
+
+        await using var shared = TestRegistry.Start(both);
+        await WaitActiveAsync(shared, $"/v1/images/{V1Client.NewImageId()}/json");
+        var connection = (IRedisConnection)shared.Services.GetService(typeof(IRedisConnection))!;
+        await WaitForAsync(() => Task.FromResult(connection.Database is not null));
+
+        (await ClientsAsync(server)).Should().Be(2 * alone, "the second registry opens as many connections as one with cache: only");
+    }
+
+    // The registry names its connections "docker-registry"; the test's own CLIENT LIST connection has no name.
+    private static async Task<int> ClientsAsync(RedisServer server) =>
+        (await server.CommandAsync("CLIENT", "LIST")).Split('\n').Count(l => l.Contains("name=docker-registry", StringComparison.Ordinal));
+
     internal static Dictionary<string, string> LruEnvironment(RedisServer server, int database) => new()
     {
         ["CACHE_LRU_REDIS_HOST"] = "127.0.0.1",

@@ -188,6 +188,19 @@ public class ConfigErrorTests : ConfigTestBase
             $"config error in {SampleFile}, flavor \"dev\", key \"mirroring.tags_cache_ttl\" (from $MIRROR_TAGS_CACHE_TTL=\"forever\"): expected an integer from 0 to 9223372036854775807, got the string \"forever\"");
     }
 
+    [TestCase("ftp://mirror.example.com")]
+    [TestCase("registry-1.docker.io")]
+    [TestCase("https://mirror.example.com/?x=1")]
+    [TestCase("ftp://user:s3cret@mirror.example.com")]
+    public void A_mirror_source_that_is_not_an_http_url_stops_start_up_without_echoing_it(string value)
+    {
+        var message = LoadError(() => LoadSample(("MIRROR_SOURCE", value)));
+
+        message.Should().Be(
+            $"config error in {SampleFile}, flavor \"dev\", key \"mirroring.source\" (from $MIRROR_SOURCE=\"***\"): " +
+            "expected an http:// or https:// URL without query (e.g. https://registry-1.docker.io or http://user:password@host:5000)");
+    }
+
     [Test]
     public void Value_inside_a_map_from_a_variable_names_that_variable()
     {

@@ -69,6 +69,16 @@ public class ConfigPrinterTests : ConfigTestBase
     }
 
     [Test]
+    public void Masks_the_password_of_a_mirror_url()
+    {
+        var text = ConfigPrinter.Render(LoadSample(("MIRROR_SOURCE", "http://mirror:p%40ss@upstream.example:5000/"), ("MIRROR_SOURCE_INDEX", "https://index.example")));
+
+        text.Should().Contain("\n    source: http://mirror:***@upstream.example:5000/\n");
+        text.Should().Contain("\n    source_index: https://index.example\n");
+        text.Should().NotContain("p%40ss");
+    }
+
+    [Test]
     public void Unset_secrets_print_as_null()
     {
         var text = ConfigPrinter.Render(LoadSample(("SETTINGS_FLAVOR", "prod")));

@@ -26,7 +26,8 @@ public sealed class IndexDatabaseDownTests
     public async Task Search_answers_503_while_postgresql_is_down_pulls_keep_working_and_search_recovers_when_it_is_back()
     {
         await using var server = await PostgresServer.StartDedicatedAsync();
-        var url = server.Url(await server.CreateDatabaseAsync("down"));
+        var database = await server.CreateDatabaseAsync("down");
+        var url = server.Url(database);
         await using var registry = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["SQLALCHEMY_INDEX_DATABASE"] = url });
         var client = registry.Client;
         var id = V1Client.NewImageId();
@@ -57,6 +58,15 @@ public sealed class IndexDatabaseDownTests
         }
         (await client.GetAsync($"/v1/repositories/team/webapp/tags/latest").ReadAsync()).Should().Be((200, $"\"{id}\""));
         (await client.GetAsync("/v1/_ping").ReadAsync()).Status.Should().Be(200);
+        (await client.GetAsync("/livez").ReadAsync()).Should().Be((200, "ok\n"));
+        var ready = await client.GetAsync("/readyz").ReadAsync();
+        ready.Status.Should().Be(503);
+        using (var json = JsonDocument.Parse(ready.Body))
+        {
+            var check = json.RootElement.GetProperty("checks").GetProperty("index_database");
+            check.GetProperty("status").GetString().Should().Be("unhealthy");
+            check.GetProperty("description").GetString().Should().StartWith($"The index database 'postgresql://127.0.0.1:{server.Port}/{database}' is unavailable: ");
+        }
         var output = registry.Output;
         output.Split('\n').Where(l => l.Contains("Index database unavailable on GET /v1/search", StringComparison.Ordinal))
             .Should().HaveCount(2, output);
@@ -74,6 +84,8 @@ public sealed class IndexDatabaseDownTests
         }
         answer.Status.Should().Be(200, answer.Body);
         SearchNames(answer.Body).Should().Equal("team/webapp");
+        await Task.Delay(Registry.V1.Health.HealthReports.MaxAge);
+        (await client.GetAsync("/readyz").ReadAsync()).Status.Should().Be(200);
         registry.Output.Should().NotContain("Unhandled error");
     }
 

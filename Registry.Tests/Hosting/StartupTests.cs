@@ -119,8 +119,6 @@ public class StartupTests
             $"http://127.0.0.1:{port}");
     }
 
-    [TestCase("MIRROR_SOURCE", "https://registry-1.docker.io", "mirroring.source",
-        "mirroring (pull-through cache) is not implemented by this server; it would serve an empty registry instead of a mirror; unset it to start")]
     [TestCase("PRIVILEGED_KEY", "/etc/registry/key.pub", "privileged_key",
         "signed (privileged) requests are not implemented by this server; unset it to start")]
     public Task Unimplemented_keys_whose_absence_would_mislead(string variable, string value, string key, string problem) =>

@@ -54,6 +54,30 @@ public sealed class TestRegistry : IAsyncDisposable
         return new TestRegistry(root, env ?? new Dictionary<string, string>());
     }
 
+    /// <summary>
+    /// Starts an app with htpasswd auth (realm "Test Realm") for <paramref name="users"/> ("name:password" each),
+    /// the file in the app's temp directory; <paramref name="env"/> adds or overrides variables.
+    /// </summary>
+    public static TestRegistry StartWithHtpasswd(IEnumerable<string> users, IReadOnlyDictionary<string, string>? env = null)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "registry-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        var htpasswd = Path.Combine(root, "htpasswd");
+        File.WriteAllLines(htpasswd, users.Select(u => u.Split(':', 2)).Select(p => Registry.Index.Accounts.HtpasswdFile.Line(p[0], p[1])));
+        var all = new Dictionary<string, string>
+        {
+            ["REGISTRY_AUTH"] = "htpasswd",
+            ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
+            ["REGISTRY_AUTH_HTPASSWD_REALM"] = "Test Realm",
+        };
+        foreach (var (name, value) in env ?? new Dictionary<string, string>()) all[name] = value;
+        return new TestRegistry(root, all);
+    }
+
+    /// <summary>A Basic <c>Authorization</c> header value.</summary>
+    public static System.Net.Http.Headers.AuthenticationHeaderValue Basic(string user, string password) =>
+        new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}")));
+
     /// <summary>Stops the app but keeps its directory (for restart tests).</summary>
     public async ValueTask StopAsync()
     {

@@ -109,16 +109,7 @@ public class V2BaseTests
     [Test]
     public async Task With_htpasswd_the_base_challenges_anonymous_callers_and_accepts_users()
     {
-        var root = Path.Combine(Path.GetTempPath(), "registry-v2-auth-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(root);
-        var htpasswd = Path.Combine(root, "htpasswd");
-        await File.WriteAllLinesAsync(htpasswd, [HtpasswdFile.Line("alice", "secret")]);
-        await using var registry = TestRegistry.Start(new Dictionary<string, string>
-        {
-            ["REGISTRY_AUTH"] = "htpasswd",
-            ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
-            ["REGISTRY_AUTH_HTPASSWD_REALM"] = "Test Realm",
-        }, root);
+        await using var registry = TestRegistry.StartWithHtpasswd(["alice:secret"]);
 
         using (var anonymous = await registry.Client.GetAsync("/v2/"))
         {
@@ -128,10 +119,10 @@ public class V2BaseTests
             (await anonymous.Content.ReadAsStringAsync()).Should().Be("{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\",\"detail\":null}]}");
         }
 
-        var wrong = new HttpRequestMessage(HttpMethod.Get, "/v2/") { Headers = { Authorization = Basic("alice", "nope") } };
+        var wrong = new HttpRequestMessage(HttpMethod.Get, "/v2/") { Headers = { Authorization = TestRegistry.Basic("alice", "nope") } };
         using (var response = await registry.Client.SendAsync(wrong)) ((int)response.StatusCode).Should().Be(401);
 
-        var right = new HttpRequestMessage(HttpMethod.Get, "/v2/") { Headers = { Authorization = Basic("alice", "secret") } };
+        var right = new HttpRequestMessage(HttpMethod.Get, "/v2/") { Headers = { Authorization = TestRegistry.Basic("alice", "secret") } };
         using (var response = await registry.Client.SendAsync(right))
         {
             ((int)response.StatusCode).Should().Be(200);
@@ -151,7 +142,7 @@ public class V2BaseTests
         var foreign = new HttpRequestMessage(HttpMethod.Post, "/v2/bob/app/blobs/uploads/")
         {
             Content = new ByteArrayContent([]),
-            Headers = { Authorization = Basic("alice", "secret") },
+            Headers = { Authorization = TestRegistry.Basic("alice", "secret") },
         };
         using (var response = await registry.Client.SendAsync(foreign))
         {
@@ -159,7 +150,4 @@ public class V2BaseTests
             (await response.Content.ReadAsStringAsync()).Should().Be("{\"errors\":[{\"code\":\"DENIED\",\"message\":\"requested access to the resource is denied\"}]}");
         }
     }
-
-    private static AuthenticationHeaderValue Basic(string user, string password) =>
-        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
 }

@@ -8,6 +8,7 @@ using Registry.Core.Storage;
 using Registry.Index;
 using Registry.Index.Database;
 using Registry.Index.Modules;
+using Registry.V1.Health;
 using Registry.V1.Modules;
 using Registry.V2;
 using Registry.V2.Modules;
@@ -74,13 +75,16 @@ public static class RegistryApp
             .WithModule<IndexRepositoriesModule>()
             .WithModule<SearchModule>()
             .WithModule<V2Module>()
-            .WithModule<GcModule>());
+            .WithModule<GcModule>()
+            .WithModule<HealthModule>());
+        builder.Services.AddRegistryHealthChecks(settings);
         builder.Services.AddHostedService<StartupTasks>();
 
         var app = builder.Build();
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RegistryApp).FullName!), settings, urls);
 
         app.UseMiddleware<RequestLogMiddleware>();
+        if (settings.Cors.Enabled) app.UseMiddleware<CorsMiddleware>();
         app.UseV2Headers();
         app.UseStatusCodePages(context => HostErrors.WriteStatusPageAsync(context.HttpContext));
         app.UseMiddleware<ErrorHandlingMiddleware>();
@@ -123,6 +127,7 @@ public static class RegistryApp
             "Starting flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, cache {Cache}, listen {Urls}",
             settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.Describe(settings),
             settings.SearchEnabled ? "on" : "off", settings.Auth.Backend, settings.Cache.Describe(), urls);
+        if (settings.Cors.Enabled) logger.LogInformation("CORS: {Cors}", settings.Cors.Describe());
     }
 
     /// <summary>

@@ -29,10 +29,16 @@ public sealed class ImageService(IStorageDriver storage, IKeyedLock locks, IGcCo
         gc.TouchImage(id.Value);
         var json = await storage.GetContentAsync(StoragePaths.ImageJson(id), ct);
         if (json is null) return null;
-        var size = await storage.SizeAsync(StoragePaths.ImageLayer(id), ct);
+        // A mirror's image whose layer is not fetched yet still reports the upstream's size, as the upstream does.
+        var size = await storage.SizeAsync(StoragePaths.ImageLayer(id), ct) ?? MirrorSize(await storage.GetContentAsync(StoragePaths.ImageMirrorSize(id), ct));
         var checksums = ChecksumFile.Parse(await storage.GetContentAsync(StoragePaths.ImageChecksum(id), ct));
         return new ImageJson(json, size, checksums);
     }
+
+    private static long? MirrorSize(byte[]? content) =>
+        content is not null && long.TryParse(Encoding.ASCII.GetString(content), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size)
+            ? size
+            : null;
 
     public Task<byte[]?> GetAncestryAsync(ImageId id, CancellationToken ct) =>
         storage.GetContentAsync(StoragePaths.ImageAncestry(id), ct);

@@ -7,6 +7,7 @@ using Registry.Core.Http;
 using Registry.Core.Names;
 using Registry.Core.Storage;
 using Registry.V1.Images;
+using Registry.V1.Mirroring;
 
 namespace Registry.V1.Modules;
 
@@ -35,7 +36,7 @@ public sealed partial class ImagesModule : ICarterModule
     public static readonly TimeSpan LayerRedirectTtl = TimeSpan.FromMinutes(20);
 
     private static async Task<IResult> GetLayerAsync(
-        string imageId, HttpContext http, ImageService svc, RegistrySettings settings, IStorageDriver storage, CancellationToken ct)
+        string imageId, HttpContext http, ImageService svc, RegistrySettings settings, IStorageDriver storage, MirrorLayerService mirror, CancellationToken ct)
     {
         // Layer GET checks "in progress" before the id (Docker Registry HTTP API V1, 'Images').
         if (ImageId.TryParse(imageId, out var id) && await svc.IsInProgressAsync(id, ct))
@@ -44,13 +45,26 @@ public sealed partial class ImagesModule : ICarterModule
         if (http.Request.Headers.ContainsKey(HeaderNames.IfModifiedSince)) return V1Results.Empty(304, immutable: true);
 
         var layer = await svc.GetLayerInfoAsync(id, ct);
-        if (layer is null) return V1Results.Error(404, NotFound);
+        if (layer is null) return await MirrorLayerAsync(id, mirror, ct);
         if (!string.IsNullOrEmpty(settings.NginxXAccelRedirect) && layer.PhysicalPath is not null)
             return new LayerResult(svc, id, layer, $"{settings.NginxXAccelRedirect.TrimEnd('/')}/images/{id}/layer");
         if (settings.StorageRedirect && storage.Find<IPresignedUrlProvider>() is { } presigner
             && await presigner.GetDownloadUrlAsync(StoragePaths.ImageLayer(id), LayerRedirectTtl, ct) is { } url)
             return Results.Redirect(url.AbsoluteUri);
         return new LayerResult(svc, id, layer, null);
+    }
+
+    /// <summary>A layer missing here: streamed from the mirror's upstream while it is stored, or 404 when not a mirror.</summary>
+    private static async Task<IResult> MirrorLayerAsync(ImageId id, MirrorLayerService mirror, CancellationToken ct)
+    {
+        if (!mirror.Enabled) return V1Results.Error(404, NotFound);
+        var (start, fetch) = await mirror.OpenAsync(id, ct);
+        return start.Outcome switch
+        {
+            LayerStartOutcome.Streaming => new MirrorLayerResult(fetch!, start.Length),
+            LayerStartOutcome.NotFound => V1Results.Error(404, NotFound),
+            _ => start.Failure!.ToResult(),
+        };
     }
 
     private static async Task<IResult> PutLayerAsync(string imageId, HttpContext http, ImageService svc, CancellationToken ct)
@@ -86,12 +100,12 @@ public sealed partial class ImagesModule : ICarterModule
         };
     }
 
-    private static async Task<IResult> GetJsonAsync(string imageId, HttpRequest request, ImageService svc, CancellationToken ct)
+    private static async Task<IResult> GetJsonAsync(string imageId, HttpRequest request, ImageService svc, MirrorImageService mirror, CancellationToken ct)
     {
         var (early, id) = await CheckReadableAsync(imageId, request, svc, ct);
         if (early is not null) return early;
         var image = await svc.GetJsonAsync(id, ct);
-        if (image is null) return V1Results.Error(404, NotFound);
+        if (image is null) return await MirrorImageAsync(id, mirror, m => V1Results.Raw(m.Json, immutable: true, m.JsonHeaders()), ct);
         var headers = new List<KeyValuePair<string, string>>();
         if (image.LayerSize is { } size) headers.Add(new("X-Docker-Size", size.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         foreach (var checksum in image.Checksums) headers.Add(new("X-Docker-Checksum-Payload", checksum));
@@ -114,12 +128,22 @@ public sealed partial class ImagesModule : ICarterModule
         };
     }
 
-    private static async Task<IResult> GetAncestryAsync(string imageId, HttpRequest request, ImageService svc, CancellationToken ct)
+    private static async Task<IResult> GetAncestryAsync(string imageId, HttpRequest request, ImageService svc, MirrorImageService mirror, CancellationToken ct)
     {
         var (early, id) = await CheckReadableAsync(imageId, request, svc, ct);
         if (early is not null) return early;
         var ancestry = await svc.GetAncestryAsync(id, ct);
-        return ancestry is null ? V1Results.Error(404, NotFound) : V1Results.Raw(ancestry, immutable: true);
+        return ancestry is null
+            ? await MirrorImageAsync(id, mirror, m => V1Results.Raw(m.Ancestry, immutable: true), ct)
+            : V1Results.Raw(ancestry, immutable: true);
+    }
+
+    /// <summary>An image missing here: fetched from the mirror's upstream and stored, or 404 when not a mirror.</summary>
+    private static async Task<IResult> MirrorImageAsync(ImageId id, MirrorImageService mirror, Func<MirroredImage, IResult> found, CancellationToken ct)
+    {
+        if (!mirror.Enabled) return V1Results.Error(404, NotFound);
+        var answer = await mirror.FetchAsync(id, ct);
+        return answer.Value is { } image ? found(image) : answer.Failure?.ToResult() ?? V1Results.Error(404, NotFound);
     }
 
     private static async Task<IResult> GetFilesAsync(string imageId, HttpRequest request, ImageService svc, LayerFilesService files, CancellationToken ct)

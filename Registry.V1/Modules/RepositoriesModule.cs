@@ -2,6 +2,7 @@ using Carter;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Core.Names;
+using Registry.V1.Mirroring;
 using Registry.V1.Repositories;
 using K = Registry.Core.Names.RepositoryRouteKind;
 
@@ -24,8 +25,9 @@ public sealed class RepositoriesModule : ICarterModule
         app.MapRepository(["PUT"], gated: true, PutPropertiesAsync, K.Properties);
     }
 
-    private static async Task<IResult> ListTagsAsync(HttpContext http, RepositoryService svc, CancellationToken ct)
+    private static async Task<IResult> ListTagsAsync(HttpContext http, RepositoryService svc, MirrorTagService mirror, CancellationToken ct)
     {
+        if (await mirror.RefreshAsync(http.Route().Name!, ct) is { } failure) return failure.ToResult();
         var tags = await svc.ListTagsAsync(http.Route().Name!, ct);
         if (tags is null) return V1Results.Error(404, "Repository not found");
         var body = new System.Text.Json.Nodes.JsonObject();
@@ -33,9 +35,10 @@ public sealed class RepositoriesModule : ICarterModule
         return V1Results.Json(body);
     }
 
-    private static async Task<IResult> GetTagAsync(HttpContext http, RepositoryService svc, CancellationToken ct)
+    private static async Task<IResult> GetTagAsync(HttpContext http, RepositoryService svc, MirrorTagService mirror, CancellationToken ct)
     {
         var route = http.Route();
+        if (await mirror.RefreshAsync(route.Name!, ct) is { } failure) return failure.ToResult();
         var id = await svc.GetTagAsync(route.Name!, route.Tag!, ct);
         return id is null ? V1Results.Error(404, "Tag not found") : V1Results.JsonString(id);
     }

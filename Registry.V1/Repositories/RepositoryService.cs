@@ -64,6 +64,8 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
             if (!await storage.ExistsAsync(StoragePaths.ImageJson(imageId), ct)) return PutTagResult.ImageNotFound;
             ancestry = await AncestryReader.ReadAsync(storage, imageId, CancellationToken.None);
             gc.TouchImages(ancestry);
+            // A local tag makes a mirrored repository local: the mirror never asks the upstream for it again.
+            await storage.DeleteAsync(StoragePaths.Mirror(name), CancellationToken.None);
             await storage.PutContentAsync(StoragePaths.Tag(name, tag), Encoding.UTF8.GetBytes(imageId.Value), CancellationToken.None);
             await storage.PutContentAsync(StoragePaths.TagJson(name, tag), metadata, CancellationToken.None);
             if (tag == "latest") await storage.PutContentAsync(StoragePaths.RepositoryJson(name), metadata, CancellationToken.None);
@@ -78,6 +80,7 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
     {
         await using var held = await locks.AcquireAsync(name.LockKey, ct);
         if (!await DeleteTagFilesAsync(name, tag)) return false;
+        await storage.DeleteAsync(StoragePaths.Mirror(name), CancellationToken.None);
         await catalog.SyncAsync(name, CancellationToken.None);
         return true;
     }

@@ -161,6 +161,14 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
         }
     }
 
+    /// <inheritdoc />
+    public Task PingAsync(CancellationToken ct) =>
+        RunAsync(async connection =>
+        {
+            await using var command = new NpgsqlCommand("SELECT 1", connection);
+            await command.ExecuteScalarAsync(ct);
+        }, ct);
+
     /// <inheritdoc cref="RunAsync{T}"/>
     internal Task RunAsync(Func<NpgsqlConnection, Task> work, CancellationToken ct) =>
         RunAsync(async connection =>

@@ -121,6 +121,20 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
         return index;
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// A fresh, unpooled connection that may not create the file: pooled connections keep a file that was deleted or
+    /// overwritten open, and an open that creates would hide a lost database behind an empty one.
+    /// </remarks>
+    public async Task PingAsync(CancellationToken ct)
+    {
+        var settings = new SqliteConnectionStringBuilder(_connectionString) { Pooling = false, Mode = SqliteOpenMode.ReadWrite };
+        await using var connection = new SqliteConnection(settings.ToString());
+        await connection.OpenAsync(ct);
+        var version = await connection.ExecuteScalarAsync<long>(new CommandDefinition("PRAGMA user_version", cancellationToken: ct));
+        if (version == 0) throw new InvalidOperationException("the file holds no index database (schema version 0)");
+    }
+
     private static string ConnectionString(string filePath) => new SqliteConnectionStringBuilder
     {
         DataSource = filePath,
