@@ -102,8 +102,10 @@ public sealed record ProxySettings
     private static ProxyUpstream Upstream(SettingsReader read, string key, string prefix, string url, object? username, object? password, object? ttl)
     {
         var urlKey = key == "proxy" ? "proxy.remoteurl" : "proxy.upstreams";
-        if (!Uri.TryCreate(url.Trim(), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Query.Length > 0 || uri.Fragment.Length > 0)
-            throw read.Fail(urlKey, $"{(key == "proxy" ? "" : key + ".remoteurl ")}must be an http:// or https:// URL of a registry (e.g. https://registry-1.docker.io), got {ConfigErrorContext.Quote(url)}");
+        // The value is not echoed: a URL may carry credentials.
+        if (!Uri.TryCreate(url.Trim(), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Query.Length > 0
+            || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
+            throw read.FailHidingValue(urlKey, $"{(key == "proxy" ? "" : key + ".remoteurl ")}must be an http:// or https:// URL of a registry without credentials (e.g. https://registry-1.docker.io; credentials go in username and password)");
         var user = Credential(username);
         var pass = Credential(password);
         if ((user is null) != (pass is null))

@@ -76,6 +76,7 @@ public class ProxySettingsTests : ConfigTestBase
     public void Bad_values_stop_start_up_with_one_line_naming_the_key()
     {
         Fails("proxy: {remoteurl: 'ftp://x'}").Should().Contain("key \"proxy.remoteurl\"").And.Contain("must be an http:// or https:// URL");
+        Fails("proxy: {remoteurl: 'https://bob:hunter2@up.example'}").Should().Contain("key \"proxy.remoteurl\"").And.NotContain("hunter2");
         Fails("proxy: {remoteurl: 'http://x', ttl: 'soon'}").Should().Contain("key \"proxy.ttl\"").And.Contain("expected a duration");
         Fails("proxy: {remoteurl: 'http://x', ttl: -5}").Should().Contain("key \"proxy.ttl\"");
         Fails("proxy: {remoteurl: 'http://x', username: bob}").Should().Contain("key \"proxy.username\"").And.Contain("set together");
