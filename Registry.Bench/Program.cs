@@ -16,6 +16,7 @@ return args.Length == 0
         "gc" => await Registry.Bench.Maintenance.GcBenchmark.RunAsync(args[1..]),
         "reindex" => await Registry.Bench.Reindex.ReindexBenchmark.RunAsync(args[1..]),
         "file-cache" => await FileCacheBenchmark.RunAsync(args[1..]),
+        "mirror" => await MirrorBenchmark.RunAsync(args[1..]),
         BaselineServer.Command => await BaselineServer.RunAsync(args[1..]),
         _ => Usage(),
     };
@@ -30,6 +31,7 @@ static int Usage()
     Console.Error.WriteLine("  search-index [--sizes 100000,1000000] [--engines sqlite,postgres] [--pg-url url] [--out file] [--keep dir]");
     Console.Error.WriteLine("  gc           " + Registry.Bench.Maintenance.GcBenchmark.OptionsHelp);
     Console.Error.WriteLine("  file-cache   " + FileCacheBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  mirror       " + MirrorBenchmark.OptionsHelp);
     Console.Error.WriteLine("  reindex      " + Registry.Bench.Reindex.ReindexBenchmark.OptionsHelp);
     return 1;
 }

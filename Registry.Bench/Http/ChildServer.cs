@@ -155,7 +155,7 @@ internal sealed class ChildServer : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static int FreeLoopbackPort()
+    internal static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -146,6 +146,7 @@ public static class ConfigLoader
             Auth = AuthSettings.Read(read, workingDirectory),
             Gc = GcSettings.Read(read),
             Cache = CacheSettings.Read(read),
+            Proxy = ProxySettings.Read(read),
             Cors = CorsSettings.Read(read),
             S3 = S3Section.Read(read, storage, storagePath),
             Tls = TlsSettings.Read(read),

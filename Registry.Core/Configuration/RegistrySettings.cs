@@ -135,6 +135,9 @@ public sealed record RegistrySettings
     /// <summary>The <c>cache:</c> and <c>cache_lru:</c> sections (Redis).</summary>
     public CacheSettings Cache { get; init; } = new();
 
+    /// <summary>The <c>proxy:</c> section: the v2 pull-through cache's upstreams (off when none).</summary>
+    public ProxySettings Proxy { get; init; } = new();
+
     /// <summary>The <c>cors:</c> section; off unless <c>cors.origins</c> is set.</summary>
     public CorsSettings Cors { get; init; } = CorsSettings.Off;
 

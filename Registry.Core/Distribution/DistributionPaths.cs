@@ -59,6 +59,21 @@ public static class DistributionPaths
 
     public static string UploadStartedAt(string name, string uuid) => $"{UploadDir(name, uuid)}/{StartedAtFile}";
 
+    /// <summary>
+    /// The pull-through cache's records of a repository fetched from an upstream (docs/storage-layout.md, 'Mirror records'):
+    /// which upstream it mirrors and when each tag was last checked. A repository with manifests and without this
+    /// folder was pushed here and is local.
+    /// </summary>
+    public static string ProxyDir(string name) => $"{RepositoryDir(name)}/{ProxyDirName}";
+
+    public const string ProxyDirName = "_proxy";
+
+    /// <summary>The record that makes a repository a cached one: the upstream URL and the name there.</summary>
+    public static string ProxyUpstream(string name) => $"{ProxyDir(name)}/upstream";
+
+    /// <summary>When the tag was last compared with the upstream (Unix seconds, ASCII).</summary>
+    public static string ProxyTagChecked(string name, string tag) => $"{ProxyDir(name)}/tags/{tag}";
+
     /// <summary>The last path component.</summary>
     public static string FileName(string path) => path[(path.LastIndexOf('/') + 1)..];
 }

@@ -29,6 +29,7 @@ public sealed class DockerDaemon : IAsyncDisposable
 
     private readonly ProcessOutput _output = new();
     private Process? _process;
+    private string _daemonJson = "{}";
 
     private DockerDaemon(string directory)
     {
@@ -62,10 +63,13 @@ public sealed class DockerDaemon : IAsyncDisposable
     /// CLI) is missing or the tests do not run as root, the calling test is ignored, or failed when
     /// the environment variable CI is "true" (CI's test command must install docker.io).
     /// </summary>
-    public static async Task<DockerDaemon> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<DockerDaemon> StartAsync(CancellationToken cancellationToken = default) => StartAsync("{}", cancellationToken);
+
+    /// <summary>As <see cref="StartAsync(CancellationToken)"/>, with <paramref name="daemonJson"/> as dockerd's config file (e.g. <c>registry-mirrors</c>).</summary>
+    public static async Task<DockerDaemon> StartAsync(string daemonJson, CancellationToken cancellationToken = default)
     {
         RequireAvailable();
-        var daemon = new DockerDaemon(CreateShortTempDirectory());
+        var daemon = new DockerDaemon(CreateShortTempDirectory()) { _daemonJson = daemonJson };
         try
         {
             await daemon.StartProcessAsync(cancellationToken);
@@ -216,7 +220,7 @@ public sealed class DockerDaemon : IAsyncDisposable
 
     private async Task StartProcessAsync(CancellationToken cancellationToken)
     {
-        await File.WriteAllTextAsync(Path.Combine(Directory, "empty.json"), "{}", cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(Directory, "daemon.json"), _daemonJson, cancellationToken);
         System.IO.Directory.CreateDirectory(CliConfigDirectory);
         var startInfo = new ProcessStartInfo("dockerd")
         {
@@ -231,7 +235,7 @@ public sealed class DockerDaemon : IAsyncDisposable
                 "--exec-root", Path.Combine(Directory, "exec"),
                 "--pidfile", PidFile,
                 "-H", Host,
-                "--config-file", Path.Combine(Directory, "empty.json"),
+                "--config-file", Path.Combine(Directory, "daemon.json"),
             },
         };
         var stopwatch = Stopwatch.StartNew();

@@ -123,6 +123,7 @@ public static class RegistryApp
     private static void LogStartup(ILogger logger, RegistrySettings settings, string urls)
     {
         foreach (var warning in settings.Unimplemented) logger.LogWarning("{Warning}", warning.Message);
+        if (settings.Proxy.Enabled) logger.LogInformation("v2 pull-through cache: {Upstreams}", settings.Proxy.Describe());
         logger.LogInformation(
             "Starting flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, cache {Cache}, listen {Urls}",
             settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.Describe(settings),

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Registry.Core.Configuration;
 using Registry.Core.Distribution;
 using Registry.V2.Http;
+using Registry.V2.Proxy;
 
 namespace Registry.V2.Blobs;
 
@@ -9,14 +10,20 @@ namespace Registry.V2.Blobs;
 /// <c>GET</c>/<c>HEAD</c>/<c>DELETE /v2/&lt;name&gt;/blobs/&lt;digest&gt;</c> (OCI distribution-spec v1.1, 'Pull', Docker Registry HTTP API V2, 'Deleting a Layer'). A blob is served only
 /// when this repository links it; DELETE removes only that link, and only when deletes are enabled.
 /// </summary>
-public sealed class BlobHandler(BlobStore blobs, RegistrySettings settings)
+public sealed class BlobHandler(BlobStore blobs, RegistrySettings settings, Mirrors mirrors, BlobMirror mirror)
 {
-    /// <summary>GET and HEAD: the blob (or the range asked for) when this repository links it.</summary>
+    /// <summary>
+    /// GET and HEAD: the blob (or the range asked for) when this repository links it; a miss in a mirrored repository
+    /// goes to the upstream (docs/configuration.md, 'Mirror').
+    /// </summary>
     public async Task<IResult> GetAsync(string name, string reference, CancellationToken ct)
     {
         if (!Digest.TryParse(reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
         var blob = await blobs.StatAsync(name, digest, ct);
-        return blob is null ? V2Results.Error(V2ErrorCode.BlobUnknown, digest.ToString()) : new BlobResult(blobs, blob);
+        if (blob is not null) return new BlobResult(blobs, blob);
+        return mirrors.Resolve(name) is { } mirrored
+            ? new MirroredBlobResult(mirror, blobs, mirrored, digest)
+            : V2Results.Error(V2ErrorCode.BlobUnknown, digest.ToString());
     }
 
     public async Task<IResult> DeleteAsync(HttpContext context, string name, string reference, CancellationToken ct)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Primitives;
 using Registry.Core.Configuration;
 using Registry.Core.Distribution;
 using Registry.V2.Http;
+using Registry.V2.Proxy;
 
 namespace Registry.V2.Manifests;
 
@@ -11,7 +12,7 @@ namespace Registry.V2.Manifests;
 /// PUT in the processing order of Docker Registry HTTP API V2, 'Pushing an Image Manifest', DELETE of a revision or a tag (Docker Registry HTTP API V2, 'Deleting an Image'). The work is done by
 /// <see cref="ManifestStore"/>; this class reads the request and maps outcomes to status codes and envelopes.
 /// </summary>
-public sealed class ManifestHandler(ManifestStore store, RegistrySettings settings)
+public sealed class ManifestHandler(ManifestStore store, RegistrySettings settings, Mirrors mirrors, ManifestMirror mirror)
 {
     /// <summary>The header that echoes the tags of a <c>?tag=</c> PUT (OCI 1.1).</summary>
     public const string OciTagHeader = "OCI-Tag";
@@ -19,28 +20,44 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
     /// <summary>The header that names the subject of a pushed referrer (OCI 1.1, Docker Registry HTTP API V2, 'Pushing an Image Manifest').</summary>
     public const string OciSubjectHeader = "OCI-Subject";
 
-    /// <summary>GET and HEAD.</summary>
+    /// <summary>GET and HEAD; a mirrored name (docs/configuration.md, 'Mirror') is answered by <see cref="ManifestMirror"/>.</summary>
     public async Task<IResult> GetAsync(HttpContext context, string name, string reference, CancellationToken ct)
     {
-        StoredManifest? manifest;
+        Digest? digest = null;
         string detail;
         if (reference.Contains(':'))
         {
-            if (!Digest.TryParse(reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
-            manifest = await store.GetByDigestAsync(name, digest, ct);
+            if (!Digest.TryParse(reference, out var parsed)) return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
+            digest = parsed;
             detail = $"unknown manifest={digest}";
         }
         else
         {
             // An invalid tag cannot name anything: unknown, not malformed (docs/client-behaviour.md, 'V2 edge cases' item 15).
-            manifest = DistributionName.IsValidTag(reference) ? await store.GetByTagAsync(name, reference, ct) : null;
+            if (!DistributionName.IsValidTag(reference)) return V2Results.Error(V2ErrorCode.ManifestUnknown, $"unknown tag={reference}");
             detail = $"unknown tag={reference}";
+        }
+
+        StoredManifest? manifest;
+        if (mirrors.Resolve(name) is { } mirrored)
+        {
+            var found = await mirror.GetAsync(mirrored, reference, digest, AcceptValues(context.Request.Headers.Accept), ct);
+            if (found.Failure is { } failure) return UpstreamErrors.Result(failure);
+            manifest = found.Manifest;
+        }
+        else
+        {
+            manifest = digest is not null ? await store.GetByDigestAsync(name, digest, ct) : await store.GetByTagAsync(name, reference, ct);
         }
         if (manifest is null) return V2Results.Error(V2ErrorCode.ManifestUnknown, detail);
         if (NotAcceptable(manifest.MediaType, context.Request.Headers.Accept) is { } message)
             return V2Results.Error(V2ErrorCode.ManifestUnknown, message);
         return new ManifestResult(manifest, NoneMatch(context.Request.Headers.IfNoneMatch, manifest.Digest));
     }
+
+    /// <summary>Every value of every <c>Accept</c> line (docker sends six lines), as sent; passed through to an upstream.</summary>
+    private static List<string> AcceptValues(StringValues lines) =>
+        [.. lines.SelectMany(line => (line ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).Distinct(StringComparer.OrdinalIgnoreCase)];
 
     /// <summary>
     /// Null when the stored type may be served for the request's <c>Accept</c> lines (merged, comma-split,
@@ -97,6 +114,8 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         var extraTags = context.Request.Query["tag"].Where(t => t is not null).Select(t => t!).ToList();
         var result = await store.PutAsync(name, reference, context.Request.ContentType, body, extraTags, ct);
         if (!result.Succeeded) return V2Results.Errors(result.Problems.Select(ToError).ToList());
+        // A push makes a mirrored name local for good: the upstream never overwrites it (README, 'Mirror (pull-through cache)').
+        if (mirrors.Resolve(name) is not null) await mirrors.MarkLocalAsync(name, ct);
 
         var digest = result.Digest!.ToString();
         var headers = context.Response.Headers;

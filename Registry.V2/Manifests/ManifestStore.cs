@@ -115,13 +115,36 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
             tags.Add(reference);
         }
 
+        return await StoreAsync(name, digest, body, document!, tags, checkReferences: true, ct);
+    }
+
+    /// <summary>
+    /// Stores a manifest the pull-through cache fetched from an upstream (docs/configuration.md, 'Mirror'), the same way
+    /// as a push (same links, same search sync), except that its blobs are not required yet: they are fetched when
+    /// pulled. <paramref name="digest"/> was verified against the bytes by the caller; <paramref name="tag"/> is
+    /// re-pointed when given.
+    /// </summary>
+    public async Task<PutManifestResult> StoreFetchedAsync(
+        string name, Digest digest, string? tag, string? contentType, byte[] body, CancellationToken ct)
+    {
+        var (document, invalid) = CheckDocument(contentType, body);
+        if (invalid is not null) return new PutManifestResult(null, [invalid], [], null);
+        return await StoreAsync(name, digest, body, document!, tag is null ? [] : [tag], checkReferences: false, ct);
+    }
+
+    private async Task<PutManifestResult> StoreAsync(
+        string name, Digest digest, byte[] body, ManifestDocument document, List<string> tags, bool checkReferences, CancellationToken ct)
+    {
         await using (await locks.AcquireAsync(LockKey(name), ct))
         await using (await gc.EnterWriteAsync(ct))
         {
             // Touched before the check: a running collection keeps what this manifest is validated against.
-            gc.TouchDigests(document!.References().Prepend(digest));
-            var problems = await CheckReferencesAsync(name, document!, ct);
-            if (problems.Count > 0) return new PutManifestResult(null, problems, [], null);
+            gc.TouchDigests(document.References().Prepend(digest));
+            if (checkReferences)
+            {
+                var problems = await CheckReferencesAsync(name, document, ct);
+                if (problems.Count > 0) return new PutManifestResult(null, problems, [], null);
+            }
 
             // Crash safety (docs/storage-layout.md, 'Write order'): data first, then the revision, then per tag the index entry and current/link last.
             await CommitBlobAsync(digest, body, ct);
@@ -133,7 +156,7 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
             }
         }
         if (tags.Count > 0) await catalog.SyncV2Async(name, ct);
-        return new PutManifestResult(digest, [], tags, document!.Subject?.Digest);
+        return new PutManifestResult(digest, [], tags, document.Subject?.Digest);
     }
 
     /// <summary>

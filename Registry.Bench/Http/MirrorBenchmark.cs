@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Registry.Core.Distribution;
+
+namespace Registry.Bench.Http;
+
+/// <summary>
+/// <c>mirror</c>: the v2 pull-through cache (docs/configuration.md, 'Mirror') against Debian's Go registry as its
+/// upstream, in one run. Hit: GET of a cached blob vs GET of a blob of the same size pushed to the same server
+/// (the ratio should be at least 0.9). Miss: a blob GET through the mirror vs the Go registry's own GET of it (rate
+/// ratio at least 0.8), and the time to the first body byte of each (the mirror's at most 100 ms later).
+/// </summary>
+internal static class MirrorBenchmark
+{
+    public const string OptionsHelp = "[--hit-mib 64] [--miss-mib 512] [--rounds 5] [--server-dll PATH]";
+
+    public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("mirror", async (temp, ct) =>
+    {
+        var options = BenchArgs.Parse(args, ["--hit-mib", "--miss-mib", "--rounds", "--server-dll"], []);
+        var hitMib = options.GetInt("--hit-mib", 64, 1, 16_384);
+        var missMib = options.GetInt("--miss-mib", 512, 1, 16_384);
+        var rounds = options.GetInt("--rounds", 5, 1, 1000);
+        var dll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
+        Console.WriteLine($"mirror benchmark: hit {hitMib} MiB x {rounds} rounds, miss {missMib} MiB, upstream Debian's docker-registry");
+        Console.WriteLine($"machine: {BenchRunner.MachineNote}");
+
+        await using var upstream = await GoChild.StartAsync(Path.Combine(temp, "goreg"), ct);
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        var hitFile = RandomFile(Path.Combine(temp, "hit.bin"), hitMib);
+        var missFile = RandomFile(Path.Combine(temp, "miss.bin"), missMib);
+        var hit = await PushAsync(http, upstream.BaseAddress, "bench/cached", hitFile, ct);
+        var miss = await PushAsync(http, upstream.BaseAddress, "bench/miss", missFile, ct);
+
+        await using var mirror = await ServerLauncher.StartRegistryAsync(dll, Path.Combine(temp, "mirror"), ct,
+            new Dictionary<string, string> { ["REGISTRY_PROXY_REMOTEURL"] = upstream.BaseAddress.ToString().TrimEnd('/') });
+        // The same bytes pushed under a local name of the same server: the baseline of a hit.
+        var local = await PushAsync(http, mirror.BaseAddress, "local/pushed", hitFile, ct);
+        if (local != hit) throw new ServerNotFunctionalException("the local push's digest differs from the upstream's");
+        var cachedUrl = new Uri(mirror.BaseAddress, $"v2/bench/cached/blobs/{hit}");
+        var localUrl = new Uri(mirror.BaseAddress, $"v2/local/pushed/blobs/{hit}");
+        await GetAsync(http, cachedUrl, hitMib, ct);
+        await GetAsync(http, localUrl, hitMib, ct);
+        await mirror.WaitUntilQuietAsync(ct);
+
+        var cachedRates = new List<double>();
+        var localRates = new List<double>();
+        for (var i = 0; i < rounds; i++)
+        {
+            // Alternating which goes first, so neither side always pays for what the other left behind.
+            if (i % 2 == 1) cachedRates.Add((await GetAsync(http, cachedUrl, hitMib, ct)).MibPerSecond);
+            localRates.Add((await GetAsync(http, localUrl, hitMib, ct)).MibPerSecond);
+            if (i % 2 == 0) cachedRates.Add((await GetAsync(http, cachedUrl, hitMib, ct)).MibPerSecond);
+        }
+        var hitRatio = BenchRunner.Median(cachedRates) / BenchRunner.Median(localRates);
+        Console.WriteLine($"hit   local GET {BenchRunner.Median(localRates),8:F0} MiB/s  cached GET {BenchRunner.Median(cachedRates),8:F0} MiB/s  " +
+                          $"ratio {hitRatio:F2}x (target >= 0.9: {BenchRunner.Verdict(hitRatio >= 0.9)})");
+
+        // A small miss first: the miss path's code and the connection to the upstream are warm for the measured one.
+        var warm = await PushAsync(http, upstream.BaseAddress, "bench/warm", RandomFile(Path.Combine(temp, "warm.bin"), 1), ct);
+        await GetAsync(http, new Uri(mirror.BaseAddress, $"v2/bench/warm/blobs/{warm}"), 1, ct);
+        await GetAsync(http, new Uri(upstream.BaseAddress, $"v2/bench/warm/blobs/{warm}"), 1, ct);
+        var direct = await GetAsync(http, new Uri(upstream.BaseAddress, $"v2/bench/miss/blobs/{miss}"), missMib, ct);
+        var through = await GetAsync(http, new Uri(mirror.BaseAddress, $"v2/bench/miss/blobs/{miss}"), missMib, ct);
+        var missRatio = through.MibPerSecond / direct.MibPerSecond;
+        var firstByteDelta = through.FirstByte - direct.FirstByte;
+        Console.WriteLine($"miss  upstream GET {direct.MibPerSecond,8:F0} MiB/s (first byte {direct.FirstByte.TotalMilliseconds:F1} ms)  " +
+                          $"through the mirror {through.MibPerSecond,8:F0} MiB/s (first byte {through.FirstByte.TotalMilliseconds:F1} ms)");
+        Console.WriteLine($"miss  rate ratio {missRatio:F2}x (target >= 0.8: {BenchRunner.Verdict(missRatio >= 0.8)}), " +
+                          $"first byte {firstByteDelta.TotalMilliseconds:F1} ms after the upstream's (target <= 100 ms: {BenchRunner.Verdict(firstByteDelta <= TimeSpan.FromMilliseconds(100))})");
+    });
+
+    private sealed record Transfer(double MibPerSecond, TimeSpan FirstByte);
+
+    /// <summary>One GET read to its end and discarded: its rate and the time to the first body byte.</summary>
+    private static async Task<Transfer> GetAsync(HttpClient http, Uri url, int mib, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct);
+        if (!response.IsSuccessStatusCode) throw new ServerNotFunctionalException($"GET {url} answered {(int)response.StatusCode}");
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        var buffer = new byte[1 << 20];
+        long total = 0;
+        var first = TimeSpan.Zero;
+        int n;
+        while ((n = await body.ReadAsync(buffer, ct)) > 0)
+        {
+            if (total == 0) first = Stopwatch.GetElapsedTime(started);
+            total += n;
+        }
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        if (total != (long)mib << 20) throw new ServerNotFunctionalException($"GET {url} gave {total} bytes, expected {(long)mib << 20}");
+        return new Transfer(total / 1048576.0 / elapsed.TotalSeconds, first);
+    }
+
+    private static string RandomFile(string path, int mib)
+    {
+        using var file = File.Create(path);
+        var chunk = new byte[1 << 20];
+        for (var i = 0; i < mib; i++)
+        {
+            RandomNumberGenerator.Fill(chunk);
+            file.Write(chunk);
+        }
+        return path;
+    }
+
+    /// <summary>A v2 push of the file's bytes (POST, then PUT with the digest), streamed from disk.</summary>
+    private static async Task<Digest> PushAsync(HttpClient http, Uri registry, string name, string file, CancellationToken ct)
+    {
+        Digest digest;
+        await using (var read = File.OpenRead(file)) digest = Digest.FromHash("sha256", await SHA256.HashDataAsync(read, ct));
+        using var start = await http.PostAsync(new Uri(registry, $"v2/{name}/blobs/uploads/"), null, ct);
+        if ((int)start.StatusCode != 202) throw new ServerNotFunctionalException($"POST upload to {registry} answered {(int)start.StatusCode}");
+        var location = new Uri(registry, start.Headers.Location!).ToString();
+        await using var body = File.OpenRead(file);
+        var content = new StreamContent(body, 1 << 20);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        content.Headers.ContentLength = body.Length;
+        using var put = await http.PutAsync($"{location}{(location.Contains('?') ? '&' : '?')}digest={Uri.EscapeDataString(digest.ToString())}", content, ct);
+        if ((int)put.StatusCode != 201) throw new ServerNotFunctionalException($"PUT upload to {registry} answered {(int)put.StatusCode}");
+        return digest;
+    }
+
+    /// <summary><c>docker-registry serve</c> on 127.0.0.1 and a free port, killed by its PID at the end.</summary>
+    private sealed class GoChild(Process process, Uri baseAddress) : IAsyncDisposable
+    {
+        public Uri BaseAddress => baseAddress;
+
+        public static async Task<GoChild> StartAsync(string directory, CancellationToken ct)
+        {
+            Directory.CreateDirectory(directory);
+            var port = ChildServer.FreeLoopbackPort();
+            var config = Path.Combine(directory, "config.yml");
+            await File.WriteAllTextAsync(config,
+                $"version: 0.1\nlog: {{level: error, accesslog: {{disabled: true}}}}\nstorage: {{filesystem: {{rootdirectory: {directory}/storage}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\n", ct);
+            var info = new ProcessStartInfo("docker-registry") { ArgumentList = { "serve", config }, UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+            var process = Process.Start(info) ?? throw new BenchUsageException("docker-registry (Debian's Go registry) is not installed");
+            process.BeginErrorReadLine();
+            process.BeginOutputReadLine();
+            var child = new GoChild(process, new Uri($"http://127.0.0.1:{port}/"));
+            using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                try
+                {
+                    using var response = await probe.GetAsync(new Uri(child.BaseAddress, "v2/"), ct);
+                    return child;
+                }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(50, ct);
+                }
+            }
+            await child.DisposeAsync();
+            throw new ServerNotFunctionalException("docker-registry did not answer /v2/ within 20 s");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: false);
+                await process.WaitForExitAsync();
+            }
+            process.Dispose();
+        }
+    }
+}
