@@ -1,6 +1,6 @@
 namespace Registry.Index.Database.Postgres;
 
-/// <summary>The search tables' layout beyond version 4 of <see cref="PostgresMigrations"/> (versions 5 and 7).</summary>
+/// <summary>The search tables' layout beyond version 4 of <see cref="PostgresMigrations"/> (versions 5, 7 and 8).</summary>
 internal static class PostgresSearchSchema
 {
     /// <summary>
@@ -105,6 +105,47 @@ internal static class PostgresSearchSchema
             RETURN NULL;
         END $$;
         """ + Triggers;
+
+    /// <summary>
+    /// Version 8. The change log also keeps each row's <c>sort_key</c>, so that an instance holding positions of
+    /// a tier (sort keys and their ranks, <see cref="PostgresSearchPositions"/>) of an older generation shifts their
+    /// ranks by the rows taken out or put in before them instead of finding them again. Rows logged before this
+    /// version have an empty key, which says "unknown": positions across them are found again.
+    /// </summary>
+    public const string Version8 = """
+        ALTER TABLE search_changes ADD COLUMN sort_key text COLLATE "C" NOT NULL DEFAULT '';
+        CREATE OR REPLACE FUNCTION search_changes_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE g bigint;
+        BEGIN
+            IF EXISTS (SELECT 1 FROM new_rows) THEN
+                g := search_changes_next();
+                INSERT INTO search_changes (generation, sign, name_lower, repo_lower, description_lower, sort_key)
+                    SELECT g, 1, name_lower, repo_lower, description_lower, sort_key FROM new_rows;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE OR REPLACE FUNCTION search_changes_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE g bigint;
+        BEGIN
+            IF EXISTS (SELECT 1 FROM new_rows) THEN
+                g := search_changes_next();
+                INSERT INTO search_changes (generation, sign, name_lower, repo_lower, description_lower, sort_key)
+                    SELECT g, -1, name_lower, repo_lower, description_lower, sort_key FROM old_rows
+                    UNION ALL SELECT g, 1, name_lower, repo_lower, description_lower, sort_key FROM new_rows;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE OR REPLACE FUNCTION search_changes_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE g bigint;
+        BEGIN
+            IF EXISTS (SELECT 1 FROM old_rows) THEN
+                g := search_changes_next();
+                INSERT INTO search_changes (generation, sign, name_lower, repo_lower, description_lower, sort_key)
+                    SELECT g, -1, name_lower, repo_lower, description_lower, sort_key FROM old_rows;
+            END IF;
+            RETURN NULL;
+        END $$;
+        """;
 
     /// <summary>Version 7's triggers, on the table named search_repositories (again after a rebuild swaps it in).</summary>
     public const string Triggers = """
