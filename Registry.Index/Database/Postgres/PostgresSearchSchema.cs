@@ -159,17 +159,23 @@ internal static class PostgresSearchSchema
             FOR EACH STATEMENT EXECUTE FUNCTION search_changes_truncated();
         """;
 
+    /// <summary>Makes the unique index on the name the primary key again once a rebuilt table is swapped in (the column is already NOT NULL).</summary>
+    public const string AttachPrimaryKey =
+        "ALTER TABLE search_repositories ADD CONSTRAINT search_repositories_pkey PRIMARY KEY USING INDEX search_repositories_pkey";
+
     /// <summary>Marks a new generation in which every row was replaced: no instance can bring older counts up to date.</summary>
     public const string Reset = "INSERT INTO search_changes (generation, sign) VALUES (search_changes_next(), 0)";
 
     /// <summary>
     /// Every index of the search table as of version 5, <c>{0}</c> standing for the table and <c>{1}</c> for a
     /// suffix of the index names: a rebuild loads a table of its own and indexes it after the rows are in
-    /// (far cheaper than maintaining the trigram indexes row by row), then swaps it in under these names.
+    /// (far cheaper than maintaining the trigram indexes row by row), then swaps it in under these names. The
+    /// primary key's index is built as a plain unique index, so that it builds beside the others (adding the
+    /// constraint would lock the table against them), and becomes the key with <see cref="AttachPrimaryKey"/>.
     /// </summary>
     public static readonly IReadOnlyList<(string Name, string Definition)> Indexes =
     [
-        ("search_repositories_pkey", "ALTER TABLE {0} ADD CONSTRAINT search_repositories_pkey{1} PRIMARY KEY (name)"),
+        ("search_repositories_pkey", "CREATE UNIQUE INDEX search_repositories_pkey{1} ON {0} (name)"),
         ("search_repositories_name_trgm", "CREATE INDEX search_repositories_name_trgm{1} ON {0} USING gin (name_lower gin_trgm_ops)"),
         ("search_repositories_description_trgm", "CREATE INDEX search_repositories_description_trgm{1} ON {0} USING gin (description_lower gin_trgm_ops)"),
         ("search_repositories_order", "CREATE INDEX search_repositories_order{1} ON {0} (sort_key) INCLUDE (name_lower, repo_lower)"),
