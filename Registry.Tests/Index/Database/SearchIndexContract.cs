@@ -483,6 +483,41 @@ public abstract class SearchIndexContract
         }
     }
 
+    [Test]
+    public async Task Replace_all_from_a_stream_loads_it_the_last_of_a_repeated_name_winning_and_a_failed_stream_changes_nothing()
+    {
+        await _index.ReplaceAllAsync([new SearchEntry("old/app", "before")], default);
+
+        async IAsyncEnumerable<SearchEntry> Stream(bool fail)
+        {
+            for (var i = 0; i < 500; i++)
+            {
+                await Task.Yield();
+                yield return new SearchEntry($"ns{i % 5}/app-{i}", i % 3 == 0 ? "an app" : "");
+                if (i == 250) yield return new SearchEntry("ns0/app-0", "repeated, this one wins", 4);
+            }
+
+            if (fail) throw new IOException("storage went away mid-scan");
+        }
+
+        var failed = () => _index.ReplaceAllAsync(Stream(fail: true), default);
+        (await failed.Should().ThrowAsync<IOException>()).WithMessage("storage went away mid-scan");
+        (await _index.ListAllAsync(default)).Should().Equal(new SearchEntry("old/app", "before"));
+        (await _index.SearchAsync("app", 10, 1, default)).Should().BeEquivalentTo(new SearchPage(1, [new SearchEntry("old/app", "before")]));
+
+        await _index.ReplaceAllAsync(Stream(fail: false), default);
+        var oracle = Enumerable.Range(0, 500).Select(i => new SearchEntry($"ns{i % 5}/app-{i}", i % 3 == 0 ? "an app" : ""))
+            .Where(e => e.Name != "ns0/app-0").Append(new SearchEntry("ns0/app-0", "repeated, this one wins", 4)).ToList();
+        (await _index.CountAsync(default)).Should().Be(500);
+        foreach (var (query, page) in new[] { ("app", 1), ("app", 7), ("an app", 2), ("ns0/app-0", 1) })
+        {
+            var result = await _index.SearchAsync(query, 25, page, default);
+            var expected = Expected(oracle, query);
+            result.NumResults.Should().Be(expected.Count, $"query '{query}'");
+            result.Results.Should().Equal(expected.Skip((page - 1) * 25).Take(25), $"query '{query}', page {page}");
+        }
+    }
+
     protected async Task CompareAsync(Dictionary<string, SearchEntry> oracle, Random random)
     {
         string[] queries = ["", "a", "b", "ü", "%", "_", "-", "1", "ab", "ba", "b/", "/a", "x_", "lib", "app",
