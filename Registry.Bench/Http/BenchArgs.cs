@@ -62,6 +62,21 @@ internal sealed class BenchArgs
 
         return value;
     }
+
+    public double GetDouble(string name, double defaultValue, double min, double max)
+    {
+        if (!_values.TryGetValue(name, out var text))
+        {
+            return defaultValue;
+        }
+
+        if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            throw new BenchUsageException($"option {name} must be a number in [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}], got '{text}'");
+        }
+
+        return value;
+    }
 }
 
 /// <summary>A command line the benchmark cannot run with; reported without a stack trace.</summary>

@@ -68,23 +68,6 @@ internal static class ServerLauncher
         return File.Exists(dll) ? dll : throw new BenchUsageException($"registry server not found: {dll}");
     }
 
-    /// <summary>
-    /// <see cref="ResolveRegistryDll"/> for a benchmark that parses its own options: a missing server is said on
-    /// stderr and gives null (the caller's usage exit).
-    /// </summary>
-    public static string? ResolveRegistryDllOrReport(string? serverDll)
-    {
-        try
-        {
-            return ResolveRegistryDll(serverDll);
-        }
-        catch (BenchUsageException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            return null;
-        }
-    }
-
     private static string FindRegistryDll()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

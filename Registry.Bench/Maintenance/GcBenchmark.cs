@@ -19,70 +19,44 @@ public static class GcBenchmark
 {
     public const string OptionsHelp = "[--images 10000] [--chain 10] [--untagged 0.5] [--layer-bytes 1024] [--server-dll PATH] [--keep DIR]";
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("gc", async (temp, ct) =>
     {
-        int images = 10_000, chain = 10, layerBytes = 1024;
-        double untagged = 0.5;
-        string? serverDll = null, keep = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--images" when i + 1 < args.Length: images = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--chain" when i + 1 < args.Length: chain = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--untagged" when i + 1 < args.Length: untagged = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--layer-bytes" when i + 1 < args.Length: layerBytes = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--server-dll" when i + 1 < args.Length: serverDll = args[++i]; break;
-                case "--keep" when i + 1 < args.Length: keep = args[++i]; break;
-                default:
-                    Console.Error.WriteLine("usage: gc " + OptionsHelp);
-                    return 2;
-            }
-        }
-
-        if (ServerLauncher.ResolveRegistryDllOrReport(serverDll) is not { } dll) return 2;
-
-        var root = keep ?? Path.Combine(Path.GetTempPath(), "registry-gc-bench-" + Guid.NewGuid().ToString("N"));
+        var options = BenchArgs.Parse(args, ["--images", "--chain", "--untagged", "--layer-bytes", "--server-dll", "--keep"], []);
+        var images = options.GetInt("--images", 10_000, 1, int.MaxValue);
+        var chain = options.GetInt("--chain", 10, 1, 100_000);
+        var untagged = options.GetDouble("--untagged", 0.5, 0, 1);
+        var layerBytes = options.GetInt("--layer-bytes", 1024, 0, int.MaxValue);
+        var dll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
+        var root = options.GetString("--keep") ?? temp;
         Directory.CreateDirectory(root);
-        try
-        {
-            var storageRoot = Path.Combine(root, "storage");
-            var chains = images / chain;
-            var untaggedChains = (int)Math.Round(chains * untagged);
-            var seedWatch = Stopwatch.StartNew();
-            await SeedAsync(new FileSystemStorageDriver(storageRoot), chains, chain, untaggedChains, layerBytes);
-            Console.WriteLine($"seeded {chains * chain} images in {chains} chains of {chain} ({untaggedChains} chains untagged, {layerBytes}-byte layers) in {seedWatch.Elapsed.TotalSeconds:F1} s");
 
-            var env = new Dictionary<string, string>
-            {
-                ["SETTINGS_FLAVOR"] = "dev",
-                ["STORAGE_PATH"] = storageRoot,
-                ["SQLALCHEMY_INDEX_DATABASE"] = "sqlite:///" + Path.Combine(root, "search.db"),
-                ["REGISTRY_GC_GRACE_SECONDS"] = "0",
-            };
-            foreach (var verbArgs in new[] { new[] { "gc", "--dry-run" }, ["gc"], ["gc"] })
-            {
-                var (exit, stdout, stderr, wall) = await RunVerbAsync(dll, verbArgs, env);
-                if (exit != 0)
-                {
-                    Console.Error.WriteLine($"{string.Join(' ', verbArgs)} exited {exit}: {stderr}");
-                    return 1;
-                }
-                var lines = stdout.TrimEnd().Split('\n');
-                Console.WriteLine($"{string.Join(' ', verbArgs),-12} {lines[^2]} | {lines[^1]} | wall {wall.TotalMilliseconds:F0} ms");
-            }
-            return 0;
-        }
-        finally
+        var storageRoot = Path.Combine(root, "storage");
+        var chains = images / chain;
+        var untaggedChains = (int)Math.Round(chains * untagged);
+        var seedWatch = Stopwatch.StartNew();
+        await SeedAsync(new FileSystemStorageDriver(storageRoot), chains, chain, untaggedChains, layerBytes, ct);
+        Console.WriteLine($"seeded {chains * chain} images in {chains} chains of {chain} ({untaggedChains} chains untagged, {layerBytes}-byte layers) in {seedWatch.Elapsed.TotalSeconds:F1} s");
+
+        var env = new Dictionary<string, string>
         {
-            if (keep is null) Directory.Delete(root, recursive: true);
+            ["SETTINGS_FLAVOR"] = "dev",
+            ["STORAGE_PATH"] = storageRoot,
+            ["SQLALCHEMY_INDEX_DATABASE"] = "sqlite:///" + Path.Combine(root, "search.db"),
+            ["REGISTRY_GC_GRACE_SECONDS"] = "0",
+        };
+        foreach (var verbArgs in new[] { new[] { "gc", "--dry-run" }, ["gc"], ["gc"] })
+        {
+            var (exit, stdout, stderr, wall) = await RunVerbAsync(dll, verbArgs, env, ct);
+            if (exit != 0) throw new ServerNotFunctionalException($"{string.Join(' ', verbArgs)} exited {exit}: {stderr}");
+            var lines = stdout.TrimEnd().Split('\n');
+            Console.WriteLine($"{string.Join(' ', verbArgs),-12} {lines[^2]} | {lines[^1]} | wall {wall.TotalMilliseconds:F0} ms");
         }
-    }
+    });
 
     /// <summary>Writes json, layer, ancestry and _checksum per image and one tag per kept chain, eight writers at a time.</summary>
-    private static async Task SeedAsync(IStorageDriver storage, int chains, int length, int untaggedChains, int layerBytes)
+    private static async Task SeedAsync(IStorageDriver storage, int chains, int length, int untaggedChains, int layerBytes, CancellationToken cancellation)
     {
-        await Parallel.ForEachAsync(Enumerable.Range(0, chains), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (c, ct) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, chains), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellation }, async (c, ct) =>
         {
             var ancestry = new List<string>();
             string? parent = null;
@@ -105,7 +79,8 @@ public static class GcBenchmark
         });
     }
 
-    private static async Task<(int Exit, string Stdout, string Stderr, TimeSpan Wall)> RunVerbAsync(string dll, string[] verbArgs, Dictionary<string, string> env)
+    private static async Task<(int Exit, string Stdout, string Stderr, TimeSpan Wall)> RunVerbAsync(
+        string dll, string[] verbArgs, Dictionary<string, string> env, CancellationToken ct)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
         start.ArgumentList.Add(dll);
@@ -113,10 +88,18 @@ public static class GcBenchmark
         foreach (var (k, v) in env) start.Environment[k] = v;
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr, watch.Elapsed);
+        try
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync(ct);
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromMinutes(10));
+            await process.WaitForExitAsync(timeout.Token);
+            return (process.ExitCode, await stdout, await stderr, watch.Elapsed);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
     }
 }

@@ -13,87 +13,58 @@ namespace Registry.Bench.Reindex;
 /// <c>reindex</c> verb of Registry.V1 (Release build) on it as a child process, once per engine: PostgreSQL on a
 /// throwaway server of the benchmark's own unless <c>--pg-url</c> names a database (whose index is replaced), and
 /// SQLite. The scan and write times are the verb's own progress lines; the total is the child's wall time,
-/// process start included.
+/// process start included. Beside them the CPU the child used (user and system) and, on the benchmark's own
+/// server, the CPU PostgreSQL used: on a machine shared with other work they say what the wall times cannot.
 /// </summary>
 public static partial class ReindexBenchmark
 {
     public const string OptionsHelp = "[--repositories 100000] [--engines postgres,sqlite] [--pg-url url] [--server-dll PATH] [--keep DIR]";
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("reindex", async (temp, ct) =>
     {
-        var repositories = 100_000;
-        var engines = new List<string> { "postgres", "sqlite" };
-        string? pgUrl = null, serverDll = null, keep = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--repositories" when i + 1 < args.Length: repositories = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--engines" when i + 1 < args.Length: engines = args[++i].Split(',').ToList(); break;
-                case "--pg-url" when i + 1 < args.Length: pgUrl = args[++i]; break;
-                case "--server-dll" when i + 1 < args.Length: serverDll = args[++i]; break;
-                case "--keep" when i + 1 < args.Length: keep = args[++i]; break;
-                default:
-                    Console.Error.WriteLine("usage: reindex " + OptionsHelp);
-                    return 2;
-            }
-        }
-        if (repositories < 1 || engines.Count == 0 || engines.Any(e => e is not ("sqlite" or "postgres")))
-        {
-            Console.Error.WriteLine("usage: reindex " + OptionsHelp);
-            return 2;
-        }
-
-        if (ServerLauncher.ResolveRegistryDllOrReport(serverDll) is not { } dll) return 2;
-
-        var root = keep ?? Path.Combine(Path.GetTempPath(), "registry-reindex-bench-" + Guid.NewGuid().ToString("N"));
+        var options = BenchArgs.Parse(args, ["--repositories", "--engines", "--pg-url", "--server-dll", "--keep"], []);
+        var repositories = options.GetInt("--repositories", 100_000, 1, int.MaxValue);
+        var engines = (options.GetString("--engines") ?? "postgres,sqlite").Split(',').ToList();
+        if (engines.Any(e => e is not ("sqlite" or "postgres")))
+            throw new BenchUsageException($"option --engines takes postgres and sqlite, got '{options.GetString("--engines")}'");
+        var pgUrl = options.GetString("--pg-url");
+        var dll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
+        var root = options.GetString("--keep") ?? temp;
         Directory.CreateDirectory(root);
-        ThrowawayPostgres? server = null;
-        try
-        {
-            var storage = Path.Combine(root, $"storage-{repositories}");
-            var seed = SyntheticTree.Ensure(storage, repositories);
-            Console.WriteLine(seed is { } took
-                ? $"wrote a storage tree of {repositories:N0} repositories in {took.TotalSeconds:0.0} s ({storage})"
-                : $"reusing the storage tree of {repositories:N0} repositories in {storage}");
-            // A cold page cache would time the disk, not the scan; one untimed listing pass warms it alike for both engines.
-            SyntheticTree.Warm(storage);
 
-            if (engines.Contains("postgres") && pgUrl is null)
-            {
-                server = await ThrowawayPostgres.StartAsync();
-                if (server is null) return 1;
-            }
+        var storage = Path.Combine(root, $"storage-{repositories}");
+        var seed = SyntheticTree.Ensure(storage, repositories);
+        Console.WriteLine(seed is { } took
+            ? $"wrote a storage tree of {repositories:N0} repositories in {took.TotalSeconds:0.0} s ({storage})"
+            : $"reusing the storage tree of {repositories:N0} repositories in {storage}");
+        // A cold page cache would time the disk, not the scan; one untimed listing pass warms it alike for both engines.
+        SyntheticTree.Warm(storage);
 
-            Console.WriteLine($"| engine | repositories | scan s | write s | reindex total s (wall, process start included) |");
-            Console.WriteLine("|---|---:|---:|---:|---:|");
-            foreach (var engine in engines)
-            {
-                var database = engine == "sqlite"
-                    ? "sqlite:///" + Path.Combine(root, $"index-{Guid.NewGuid():N}.db")
-                    : pgUrl ?? await server!.CreateDatabaseAsync($"reindex_bench_{Guid.NewGuid():N}");
-                var result = await RunReindexAsync(dll, storage, database);
-                if (engine == "sqlite") DeleteSqlite(database["sqlite:///".Length..]);
-                if (result is null) return 1;
-                var (scan, write, wall, count) = result.Value;
-                if (count != repositories)
-                {
-                    Console.Error.WriteLine($"reindex found {count} repositories, expected {repositories}");
-                    return 1;
-                }
-                Console.WriteLine($"| {engine} | {count:N0} | {scan:0.0} | {write:0.0} | {wall.TotalSeconds:0.0} |");
-            }
-            return 0;
-        }
-        finally
+        await using var server = engines.Contains("postgres") && pgUrl is null
+            ? await ThrowawayPostgres.StartAsync() ?? throw new BenchUsageException("no PostgreSQL to run against: pass --pg-url")
+            : null;
+
+        Console.WriteLine("| engine | repositories | scan s | write s | reindex total s (wall, process start included) | CPU s (reindex process) | CPU s (PostgreSQL) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var engine in engines)
         {
-            if (server is not null) await server.DisposeAsync();
-            if (keep is null) Directory.Delete(root, recursive: true);
+            var database = engine == "sqlite"
+                ? "sqlite:///" + Path.Combine(root, $"index-{Guid.NewGuid():N}.db")
+                : pgUrl ?? await server!.CreateDatabaseAsync($"reindex_bench_{Guid.NewGuid():N}");
+            var serverCpu = engine == "postgres" ? server?.Cpu() : null;
+            var (scan, write, wall, cpu, count) = await RunReindexAsync(dll, storage, database, ct);
+            if (engine == "sqlite") DeleteSqlite(database["sqlite:///".Length..]);
+            if (count != repositories) throw new ServerNotFunctionalException($"reindex found {count} repositories, expected {repositories}");
+            // The reindex's connections have closed with it; their backends leave within moments.
+            if (serverCpu is not null) await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            var postgresCpu = serverCpu is { } before ? $"{(server!.Cpu() - before).TotalSeconds:0.0}" : "-";
+            Console.WriteLine($"| {engine} | {count:N0} | {scan:0.0} | {write:0.0} | {wall.TotalSeconds:0.0} | {cpu.TotalSeconds:0.0} | {postgresCpu} |");
         }
-    }
+    });
 
     /// <summary>Runs <c>reindex</c>; its stdout (one line per repository) is counted, not kept.</summary>
-    private static async Task<(double Scan, double Write, TimeSpan Wall, long Count)?> RunReindexAsync(string dll, string storage, string database)
+    private static async Task<(double Scan, double Write, TimeSpan Wall, TimeSpan Cpu, long Count)> RunReindexAsync(
+        string dll, string storage, string database, CancellationToken ct)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
         start.ArgumentList.Add(dll);
@@ -101,26 +72,46 @@ public static partial class ReindexBenchmark
         start.Environment["SETTINGS_FLAVOR"] = "dev";
         start.Environment["STORAGE_PATH"] = storage;
         start.Environment["SQLALCHEMY_INDEX_DATABASE"] = database;
+        var cpu = ChildrenCpu();
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string? last = null;
-        while (await process.StandardOutput.ReadLineAsync() is { } line) last = line;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(30));
-        await process.WaitForExitAsync(timeout.Token);
-        var wall = watch.Elapsed;
-        var progress = await stderr;
-        var scanned = ScannedLine().Match(progress);
-        var wrote = WroteLine().Match(progress);
-        var total = last is null ? null : TotalLine().Match(last);
-        if (process.ExitCode != 0 || !scanned.Success || !wrote.Success || total is not { Success: true })
+        try
         {
-            Console.Error.WriteLine($"reindex exited {process.ExitCode}: {progress}{last}");
-            return null;
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            string? last = null;
+            while (await process.StandardOutput.ReadLineAsync(ct) is { } line) last = line;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromMinutes(30));
+            await process.WaitForExitAsync(timeout.Token);
+            var wall = watch.Elapsed;
+            // Counted once the child is reaped, which WaitForExitAsync has done.
+            cpu = ChildrenCpu() - cpu;
+            var progress = await stderr;
+            var scanned = ScannedLine().Match(progress);
+            var wrote = WroteLine().Match(progress);
+            var total = last is null ? null : TotalLine().Match(last);
+            if (process.ExitCode != 0 || !scanned.Success || !wrote.Success || total is not { Success: true })
+                throw new ServerNotFunctionalException($"reindex exited {process.ExitCode}: {progress}{last}");
+            return (double.Parse(scanned.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(wrote.Groups[1].Value, CultureInfo.InvariantCulture),
+                wall, cpu, long.Parse(total.Groups[1].Value, CultureInfo.InvariantCulture));
         }
-        return (double.Parse(scanned.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(wrote.Groups[1].Value, CultureInfo.InvariantCulture),
-            wall, long.Parse(total.Groups[1].Value, CultureInfo.InvariantCulture));
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
     }
+
+    /// <summary>User and system CPU of this process's children that have ended (getrusage, RUSAGE_CHILDREN).</summary>
+    private static TimeSpan ChildrenCpu()
+    {
+        // struct rusage on 64-bit Linux: ru_utime and ru_stime (two timevals: seconds, microseconds), then 14 longs.
+        var usage = new long[18];
+        if (GetRusage(-1, usage) != 0) return TimeSpan.Zero;
+        return TimeSpan.FromSeconds(usage[0] + usage[2]) + TimeSpan.FromMicroseconds(usage[1] + usage[3]);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
+    private static extern int GetRusage(int who, long[] usage);
 
     private static void DeleteSqlite(string path)
     {

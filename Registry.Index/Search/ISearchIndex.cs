@@ -46,4 +46,16 @@ public interface ISearchIndex
 
     /// <summary>Replaces the whole content of the index in one transaction.</summary>
     Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct);
+
+    /// <summary>
+    /// The same from entries still being produced (a storage scan): an engine that can load rows as they come
+    /// does, so that loading overlaps the scan; the others take them all first. A stream that fails leaves the
+    /// index as it was. Names are expected once each (a repeated one: the last wins, as above).
+    /// </summary>
+    async Task ReplaceAllAsync(IAsyncEnumerable<SearchEntry> entries, CancellationToken ct)
+    {
+        var all = new List<SearchEntry>();
+        await foreach (var entry in entries.WithCancellation(ct)) all.Add(entry);
+        await ReplaceAllAsync(all, ct);
+    }
 }

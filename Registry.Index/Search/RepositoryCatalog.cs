@@ -1,4 +1,5 @@
 using System.Text;
+using System.Threading.Channels;
 using Registry.Core.Distribution;
 using Registry.Core.Names;
 using Registry.Core.Storage;
@@ -109,23 +110,69 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
         }
     }
 
+    /// <summary>Entries scanned but not yet loaded: the scan runs at most this far ahead of the index it feeds.</summary>
+    private const int ScanAhead = 8192;
+
     /// <summary>
     /// Replaces the search indexes (shared and private) with what storage holds; returns the repositories found.
-    /// <paramref name="progress"/> hears of every repository scanned and of each phase.
+    /// The shared index loads the public ones while the scan runs (through a bounded channel, so a slow load holds
+    /// the scan back rather than buffering); the few private ones are written after. A failure on either side
+    /// stops the other and leaves both indexes as they were. <paramref name="progress"/> hears of every repository
+    /// scanned and of each phase.
     /// </summary>
     public async Task<IReadOnlyList<SearchEntry>> RebuildAsync(CancellationToken ct, IProgress<RebuildProgress>? progress = null)
     {
         var entries = new List<SearchEntry>();
-        await foreach (var entry in ScanAsync(ct))
+        var rows = Channel.CreateBounded<SearchEntry>(new BoundedChannelOptions(ScanAhead) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var loading = LoadAsync(rows.Reader, stop);
+        try
         {
-            entries.Add(entry);
-            progress?.Report(new RebuildProgress(RebuildPhase.Scanning, entries.Count, 0));
+            await foreach (var entry in ScanAsync(stop.Token))
+            {
+                entries.Add(entry);
+                progress?.Report(new RebuildProgress(RebuildPhase.Scanning, entries.Count, 0));
+                if (!entry.Private) await rows.Writer.WriteAsync(entry, stop.Token);
+            }
+
+            rows.Writer.Complete();
+        }
+        catch (Exception e)
+        {
+            rows.Writer.TryComplete(e);
+            try
+            {
+                await loading;
+            }
+            catch (Exception) when (e is not OperationCanceledException || ct.IsCancellationRequested)
+            {
+                // The scan failed (or the caller cancelled) and the load stopped because of it: the scan's failure is
+                // the one to report. A load that failed first stopped the scan by cancelling it: the load's goes up.
+            }
+
+            throw;
         }
 
         progress?.Report(new RebuildProgress(RebuildPhase.Writing, entries.Count, 0));
-        await index.ReplaceAllAsync(entries.Where(e => !e.Private), ct);
+        await loading;
         await privates.ReplaceAllAsync(entries.Where(e => e.Private), ct);
         progress?.Report(new RebuildProgress(RebuildPhase.Done, entries.Count, entries.Count));
         return entries;
+    }
+
+    /// <summary>Loads the shared index from <paramref name="rows"/>; a failure cancels <paramref name="stop"/>, which stops the scan.</summary>
+    private async Task LoadAsync(ChannelReader<SearchEntry> rows, CancellationTokenSource stop)
+    {
+        // Off the scan's path: the load's first synchronous steps must not hold the scan up.
+        await Task.Yield();
+        try
+        {
+            await index.ReplaceAllAsync(rows.ReadAllAsync(stop.Token), stop.Token);
+        }
+        catch
+        {
+            stop.Cancel();
+            throw;
+        }
     }
 }

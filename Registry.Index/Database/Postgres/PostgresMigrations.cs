@@ -84,7 +84,8 @@ internal static class PostgresMigrations
                 );
                 CREATE INDEX registry_login_failures_window ON registry_login_failures (window_start);
                 """)),
-            new(7, "search change log and change notifications", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresSearchSchema.Version7)));
+            new(7, "search change log and change notifications", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresSearchSchema.Version7)),
+            new(8, "sort keys in the search change log", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresSearchSchema.Version8)));
 
     public static int LatestVersion => All.Count;
 

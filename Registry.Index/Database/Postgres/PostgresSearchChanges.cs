@@ -25,7 +25,7 @@ internal static class PostgresSearchChanges
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(1);
 
     private const string ChangesSql = """
-        SELECT generation, sign, name_lower AS NameLower, repo_lower AS RepoLower, description_lower AS DescriptionLower
+        SELECT generation, sign, name_lower AS NameLower, repo_lower AS RepoLower, description_lower AS DescriptionLower, sort_key AS SortKey
           FROM search_changes
          WHERE generation > @from AND generation <= @to ORDER BY generation LIMIT @limit
         """;
@@ -48,13 +48,12 @@ internal static class PostgresSearchChanges
         var (exact, prefix, name, matches) = (counts.Exact, counts.Prefix, counts.Name, counts.Matches);
         foreach (var change in changes)
         {
-            var inName = change.NameLower.Contains(term, StringComparison.Ordinal);
-            if (!inName && !change.DescriptionLower.Contains(term, StringComparison.Ordinal)) continue;
+            var tier = change.Tier(term);
+            if (tier < 0) continue;
             matches += change.Sign;
-            if (inName) name += change.Sign;
-            if (change.NameLower.StartsWith(term, StringComparison.Ordinal) || change.RepoLower.StartsWith(term, StringComparison.Ordinal))
-                prefix += change.Sign;
-            if (change.RepoLower == term) exact += change.Sign;
+            if (tier <= 2) name += change.Sign;
+            if (tier <= 1) prefix += change.Sign;
+            if (tier == 0) exact += change.Sign;
         }
 
         return new PostgresSearchCounts.TierCounts(exact, prefix, name, matches);
@@ -71,8 +70,25 @@ internal static class PostgresSearchChanges
             """, new { keep = Keep.TotalSeconds, keepGenerations = KeepGenerations }, cancellationToken: ct));
     }
 
-    /// <summary>One logged row: as it was (sign -1), as it is (sign +1), or a replacement of everything (sign 0).</summary>
-    public sealed record Change(long Generation, short Sign, string NameLower, string RepoLower, string DescriptionLower);
+    /// <summary>
+    /// One logged row: as it was (sign -1), as it is (sign +1), or a replacement of everything (sign 0). An empty
+    /// <see cref="SortKey"/> was logged before the log kept it (<see cref="PostgresSearchSchema.Version8"/>).
+    /// </summary>
+    public sealed record Change(long Generation, short Sign, string NameLower, string RepoLower, string DescriptionLower, string SortKey)
+    {
+        /// <summary>
+        /// The tier of the search's results the row falls in for <paramref name="term"/> (the sets of
+        /// <c>TierFilterSql</c>: 0 exact, 1 prefix, 2 elsewhere in the name, 3 description only), or -1 when it does
+        /// not match. A prefix of the repository part is a substring of the name, so the tiers nest as the counts do.
+        /// </summary>
+        public int Tier(string term)
+        {
+            if (RepoLower == term) return 0;
+            if (NameLower.StartsWith(term, StringComparison.Ordinal) || RepoLower.StartsWith(term, StringComparison.Ordinal)) return 1;
+            if (NameLower.Contains(term, StringComparison.Ordinal)) return 2;
+            return DescriptionLower.Length > 0 && DescriptionLower.Contains(term, StringComparison.Ordinal) ? 3 : -1;
+        }
+    }
 
     /// <summary>When this instance last pruned.</summary>
     public sealed class PruneClock

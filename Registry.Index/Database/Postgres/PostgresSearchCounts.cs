@@ -25,7 +25,7 @@ internal sealed class PostgresSearchCounts
     /// <summary>Bounds the memory of the positions (a key is a name and 8 characters): past this many, they start afresh.</summary>
     private const long MaxKeys = 1_000_000;
 
-    private readonly ConcurrentDictionary<(string Term, int Tier), (long Generation, string[] Keys)> _positions = new();
+    private readonly ConcurrentDictionary<(string Term, int Tier), (long Generation, PostgresSearchPositions Positions)> _positions = new();
     private long _keptKeys;
 
     public TierCounts? Find(string term, long generation) =>
@@ -41,19 +41,22 @@ internal sealed class PostgresSearchCounts
         _terms[term] = (generation, counts);
     }
 
-    public string[]? FindPositions(string term, int tier, long generation) =>
-        _positions.TryGetValue((term, tier), out var kept) && kept.Generation == generation ? kept.Keys : null;
+    /// <summary>The positions kept for a tier, of <paramref name="generation"/> or an older one (the caller adjusts those).</summary>
+    public (long Generation, PostgresSearchPositions Positions)? FindPositions(string term, int tier, long generation) =>
+        _positions.TryGetValue((term, tier), out var kept) && kept.Generation <= generation ? kept : null;
 
-    public void KeepPositions(string term, int tier, long generation, string[] keys)
+    public void KeepPositions(string term, int tier, long generation, PostgresSearchPositions positions)
     {
-        // Positions are kept only for pages deep into a tier, but a broad term at a million rows keeps thousands.
-        if (Interlocked.Add(ref _keptKeys, keys.Length) > MaxKeys)
+        // Positions are kept only for pages deep into a tier, but a broad term at a million rows keeps thousands;
+        // positions replaced (adjusted after a write) give their share back.
+        var added = positions.Count - (_positions.TryGetValue((term, tier), out var replaced) ? replaced.Positions.Count : 0);
+        if (Interlocked.Add(ref _keptKeys, added) > MaxKeys)
         {
             _positions.Clear();
-            Interlocked.Exchange(ref _keptKeys, keys.Length);
+            Interlocked.Exchange(ref _keptKeys, positions.Count);
         }
 
-        _positions[(term, tier)] = (generation, keys);
+        _positions[(term, tier)] = (generation, positions);
     }
 
     /// <summary>

@@ -21,11 +21,11 @@ namespace Registry.Index.Database.Postgres;
 /// overlaps, each tier read in result order (<c>sort_key</c>) with its own OFFSET and LIMIT, so a frequent term
 /// walks the ordering index and stops when the page is full and a rare one sorts its few matches from the
 /// trigram or prefix indexes; the planner picks. A page deeper than <see cref="PostgresSearchCounts.Spacing"/>
-/// rows into a tier starts from the sort key of a position kept for that tier (found once per generation),
+/// rows into a tier starts from the sort key of a position kept for that tier (<see cref="PostgresSearchPositions"/>),
 /// so that the walk or the sort covers one or two intervals of that spacing, not everything before the page.
 /// Everything is read in one repeatable-read snapshot, so the total and the page agree with the generation
 /// the counts and positions are kept under. Counts of an older generation are brought up to date from the change
-/// log (<see cref="PostgresSearchChanges"/>); positions of an older one are found again. With the page cache on,
+/// log (<see cref="PostgresSearchChanges"/>), and so are positions (<see cref="PostgresSearchPositions.Adjust"/>). With the page cache on,
 /// a repeated page is answered without the database while no change was notified (<see cref="PostgresSearchPageCache"/>).
 /// </summary>
 internal sealed partial class PostgresSearchIndex
@@ -76,9 +76,18 @@ internal sealed partial class PostgresSearchIndex
             await using var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
             var generation = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "SELECT generation FROM search_generation WHERE id = 0", transaction: snapshot, cancellationToken: ct));
+            // Changes since an older generation, read at most once per search (counts and positions usually share it).
+            var logs = new Dictionary<long, IReadOnlyList<PostgresSearchChanges.Change>?>();
+            async Task<IReadOnlyList<PostgresSearchChanges.Change>?> ChangesSinceAsync(long older)
+            {
+                if (!logs.TryGetValue(older, out var changes))
+                    logs[older] = changes = await PostgresSearchChanges.ReadAsync(connection, snapshot, older, generation, ct);
+                return changes;
+            }
+
             var counts = _counts.Find(term, generation);
             if (counts is null && _counts.FindOlder(term, generation) is var (older, olderCounts)
-                && await PostgresSearchChanges.ReadAsync(connection, snapshot, older, generation, ct) is { } changes)
+                && await ChangesSinceAsync(older) is { } changes)
             {
                 counts = PostgresSearchChanges.Apply(olderCounts, term, changes);
                 _counts.Keep(term, generation, counts);
@@ -89,6 +98,26 @@ internal sealed partial class PostgresSearchIndex
                 counts = await connection.QuerySingleAsync<PostgresSearchCounts.TierCounts>(new CommandDefinition(
                     CountsSql, parameters, snapshot, cancellationToken: ct));
                 _counts.Keep(term, generation, counts);
+            }
+
+            async Task<PostgresSearchPositions> PositionsAsync(int tier)
+            {
+                if (_counts.FindPositions(term, tier, generation) is var (kept, positions))
+                {
+                    if (kept == generation) return positions;
+                    if (await ChangesSinceAsync(kept) is { } changes
+                        && positions.Adjust(term, tier, counts.TierSize(tier), changes) is { } adjusted)
+                    {
+                        _counts.KeepPositions(term, tier, generation, adjusted);
+                        return adjusted;
+                    }
+                }
+
+                parameters.Add("spacing", PostgresSearchCounts.Spacing);
+                var found = PostgresSearchPositions.Found((await connection.QueryAsync<string>(new CommandDefinition(
+                    string.Format(PositionsSql, TierFilterSql[tier]), parameters, snapshot, cancellationToken: ct))).ToArray());
+                _counts.KeepPositions(term, tier, generation, found);
+                return found;
             }
 
             var sql = new StringBuilder();
@@ -104,26 +133,19 @@ internal sealed partial class PostgresSearchIndex
                     var range = "";
                     if (skip >= PostgresSearchCounts.Spacing)
                     {
-                        var positions = _counts.FindPositions(term, tier, generation);
-                        if (positions is null)
+                        var (start, before) = (await PositionsAsync(tier)).Around(skip, to - from);
+                        if (start is var (key, rank))
                         {
-                            parameters.Add("spacing", PostgresSearchCounts.Spacing);
-                            positions = (await connection.QueryAsync<string>(new CommandDefinition(
-                                string.Format(PositionsSql, TierFilterSql[tier]), parameters, snapshot, cancellationToken: ct))).ToArray();
-                            _counts.KeepPositions(term, tier, generation, positions);
+                            parameters.Add($"from{tier}", key);
+                            range = $" AND sort_key >= @from{tier}";
+                            skip -= rank;
                         }
 
-                        var first = skip / PostgresSearchCounts.Spacing;
-                        var last = (skip + (to - from) - 1) / PostgresSearchCounts.Spacing + 1;
-                        parameters.Add($"from{tier}", positions[first]);
-                        range = $" AND sort_key >= @from{tier}";
-                        if (last < positions.Length)
+                        if (before is not null)
                         {
-                            parameters.Add($"to{tier}", positions[last]);
+                            parameters.Add($"to{tier}", before);
                             range += $" AND sort_key < @to{tier}";
                         }
-
-                        skip -= first * PostgresSearchCounts.Spacing;
                     }
 
                     parameters.Add($"offset{tier}", skip);

@@ -76,9 +76,17 @@ internal sealed partial class PostgresSearchIndex(PostgresIndexDatabase database
     /// <inheritdoc />
     /// <remarks>Readers keep seeing the old content until the rebuilt table is swapped in (<see cref="PostgresSearchRebuild"/>).</remarks>
     public Task ReplaceAllAsync(IEnumerable<SearchEntry> entries, CancellationToken ct) =>
+        RebuildAsync(connection => PostgresSearchRebuild.RunAsync(database, connection, entries, ct), ct);
+
+    /// <inheritdoc />
+    /// <remarks>The rows are copied as they come (<see cref="PostgresSearchRebuild"/>).</remarks>
+    public Task ReplaceAllAsync(IAsyncEnumerable<SearchEntry> entries, CancellationToken ct) =>
+        RebuildAsync(connection => PostgresSearchRebuild.RunAsync(database, connection, entries, ct), ct);
+
+    private Task RebuildAsync(Func<NpgsqlConnection, Task> rebuild, CancellationToken ct) =>
         database.RunAsync(async connection =>
         {
-            await PostgresSearchRebuild.RunAsync(database, connection, entries, ct);
+            await rebuild(connection);
             cache?.Wrote(await connection.ExecuteScalarAsync<long>(new CommandDefinition(GenerationAfterSql[2..], cancellationToken: ct)));
         }, ct);
 

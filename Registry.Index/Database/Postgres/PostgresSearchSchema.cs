@@ -1,6 +1,6 @@
 namespace Registry.Index.Database.Postgres;
 
-/// <summary>The search tables' layout beyond version 4 of <see cref="PostgresMigrations"/> (versions 5 and 7).</summary>
+/// <summary>The search tables' layout beyond version 4 of <see cref="PostgresMigrations"/> (versions 5, 7 and 8).</summary>
 internal static class PostgresSearchSchema
 {
     /// <summary>
@@ -106,6 +106,47 @@ internal static class PostgresSearchSchema
         END $$;
         """ + Triggers;
 
+    /// <summary>
+    /// Version 8. The change log also keeps each row's <c>sort_key</c>, so that an instance holding positions of
+    /// a tier (sort keys and their ranks, <see cref="PostgresSearchPositions"/>) of an older generation shifts their
+    /// ranks by the rows taken out or put in before them instead of finding them again. Rows logged before this
+    /// version have an empty key, which says "unknown": positions across them are found again.
+    /// </summary>
+    public const string Version8 = """
+        ALTER TABLE search_changes ADD COLUMN sort_key text COLLATE "C" NOT NULL DEFAULT '';
+        CREATE OR REPLACE FUNCTION search_changes_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE g bigint;
+        BEGIN
+            IF EXISTS (SELECT 1 FROM new_rows) THEN
+                g := search_changes_next();
+                INSERT INTO search_changes (generation, sign, name_lower, repo_lower, description_lower, sort_key)
+                    SELECT g, 1, name_lower, repo_lower, description_lower, sort_key FROM new_rows;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE OR REPLACE FUNCTION search_changes_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE g bigint;
+        BEGIN
+            IF EXISTS (SELECT 1 FROM new_rows) THEN
+                g := search_changes_next();
+                INSERT INTO search_changes (generation, sign, name_lower, repo_lower, description_lower, sort_key)
+                    SELECT g, -1, name_lower, repo_lower, description_lower, sort_key FROM old_rows
+                    UNION ALL SELECT g, 1, name_lower, repo_lower, description_lower, sort_key FROM new_rows;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE OR REPLACE FUNCTION search_changes_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE g bigint;
+        BEGIN
+            IF EXISTS (SELECT 1 FROM old_rows) THEN
+                g := search_changes_next();
+                INSERT INTO search_changes (generation, sign, name_lower, repo_lower, description_lower, sort_key)
+                    SELECT g, -1, name_lower, repo_lower, description_lower, sort_key FROM old_rows;
+            END IF;
+            RETURN NULL;
+        END $$;
+        """;
+
     /// <summary>Version 7's triggers, on the table named search_repositories (again after a rebuild swaps it in).</summary>
     public const string Triggers = """
         CREATE TRIGGER search_repositories_inserted AFTER INSERT ON search_repositories
@@ -118,17 +159,23 @@ internal static class PostgresSearchSchema
             FOR EACH STATEMENT EXECUTE FUNCTION search_changes_truncated();
         """;
 
+    /// <summary>Makes the unique index on the name the primary key again once a rebuilt table is swapped in (the column is already NOT NULL).</summary>
+    public const string AttachPrimaryKey =
+        "ALTER TABLE search_repositories ADD CONSTRAINT search_repositories_pkey PRIMARY KEY USING INDEX search_repositories_pkey";
+
     /// <summary>Marks a new generation in which every row was replaced: no instance can bring older counts up to date.</summary>
     public const string Reset = "INSERT INTO search_changes (generation, sign) VALUES (search_changes_next(), 0)";
 
     /// <summary>
     /// Every index of the search table as of version 5, <c>{0}</c> standing for the table and <c>{1}</c> for a
     /// suffix of the index names: a rebuild loads a table of its own and indexes it after the rows are in
-    /// (far cheaper than maintaining the trigram indexes row by row), then swaps it in under these names.
+    /// (far cheaper than maintaining the trigram indexes row by row), then swaps it in under these names. The
+    /// primary key's index is built as a plain unique index, so that it builds beside the others (adding the
+    /// constraint would lock the table against them), and becomes the key with <see cref="AttachPrimaryKey"/>.
     /// </summary>
     public static readonly IReadOnlyList<(string Name, string Definition)> Indexes =
     [
-        ("search_repositories_pkey", "ALTER TABLE {0} ADD CONSTRAINT search_repositories_pkey{1} PRIMARY KEY (name)"),
+        ("search_repositories_pkey", "CREATE UNIQUE INDEX search_repositories_pkey{1} ON {0} (name)"),
         ("search_repositories_name_trgm", "CREATE INDEX search_repositories_name_trgm{1} ON {0} USING gin (name_lower gin_trgm_ops)"),
         ("search_repositories_description_trgm", "CREATE INDEX search_repositories_description_trgm{1} ON {0} USING gin (description_lower gin_trgm_ops)"),
         ("search_repositories_order", "CREATE INDEX search_repositories_order{1} ON {0} (sort_key) INCLUDE (name_lower, repo_lower)"),

@@ -394,6 +394,130 @@ public abstract class SearchIndexContract
         }
     }
 
+    [Test]
+    public async Task Deep_pages_on_another_instance_follow_inserts_and_removals_before_between_and_after_their_rows()
+    {
+        // Every tier of "app" holds hundreds of rows: the reading instance keeps positions deep in each (an engine
+        // may shift them by the writes of the other instance rather than find them again), and writes land before
+        // the page, inside it, after it, on the rows a position names, and in bursts that crowd one stretch.
+        var reader = await OpenSecondInstanceAsync();
+        var random = new Random(21);
+        var oracle = new Dictionary<string, SearchEntry>(StringComparer.Ordinal);
+        void Put(SearchEntry entry) => oracle[entry.Name] = entry;
+        foreach (var i in Enumerable.Range(0, 250)) Put(new SearchEntry($"ns{i:D3}/app", "", random.Next(4)));
+        foreach (var i in Enumerable.Range(0, 300)) Put(new SearchEntry($"app/svc-{i:D3}", i % 5 == 0 ? "an app" : "", random.Next(4)));
+        foreach (var i in Enumerable.Range(0, 300)) Put(new SearchEntry($"t{i % 9}/my-app-{i:D3}", "", random.Next(4)));
+        foreach (var i in Enumerable.Range(0, 300)) Put(new SearchEntry($"d{i % 7}/tool-{i:D3}", "an app for it", random.Next(4)));
+        foreach (var i in Enumerable.Range(0, 100)) Put(new SearchEntry($"other/thing-{i:D3}", "", random.Next(4)));
+        await Index.ReplaceAllAsync(oracle.Values, default);
+
+        async Task ReaderAgreesAsync(string after)
+        {
+            foreach (var (query, pageSize) in new[] { ("app", 25), ("app", 40), ("", 30) })
+            {
+                var expected = Expected(oracle.Values, query);
+                for (var page = 1; page <= (expected.Count + pageSize - 1) / pageSize; page++)
+                {
+                    var result = await reader.SearchAsync(query, pageSize, page, default);
+                    var because = $"query '{query}', page {page} of size {pageSize} after {after}";
+                    result.NumResults.Should().Be(expected.Count, because);
+                    result.Results.Should().Equal(expected.Skip((page - 1) * pageSize).Take(pageSize), because);
+                }
+            }
+        }
+
+        await ReaderAgreesAsync("the rebuild");
+        var added = 0;
+        for (var round = 0; round < 16; round++)
+        {
+            var expected = Expected(oracle.Values, "app");
+            for (var change = 0; change < 1 + round % 4; change++)
+            {
+                switch (random.Next(5))
+                {
+                    case 0:
+                        // A row whose name sorts first or last among its stars and tier: before or after every position.
+                        var name = random.Next(2) == 0 ? $"aaa{added++}/app-new" : $"zzz{added++}/my-app";
+                        await Index.AddRepositoryAsync(name, default);
+                        Put(new SearchEntry(name, ""));
+                        break;
+                    case 1:
+                        // The row a position names (every 32nd of a tier falls on some of these), or any other.
+                        var gone = expected[random.Next(2) == 0 ? 32 * random.Next(expected.Count / 32) : random.Next(expected.Count)].Name;
+                        await Index.RemoveRepositoryAsync(gone, default);
+                        oracle.Remove(gone);
+                        break;
+                    case 2:
+                        // Moves a row between tiers 3 and no match, or gives a name match a description.
+                        var moved = oracle.Keys.ElementAt(random.Next(oracle.Count));
+                        var description = oracle[moved].Description.Length > 0 ? "" : "now an app";
+                        await Index.SetDescriptionAsync(moved, description, default);
+                        Put(oracle[moved] with { Description = description });
+                        break;
+                    case 3:
+                        var between = $"t{random.Next(9)}/my-app-{random.Next(300):D3}x";
+                        await Index.AddRepositoryAsync(between, default);
+                        Put(new SearchEntry(between, ""));
+                        break;
+                    default:
+                        // Often changes nothing (no description to clear): no new version of the rows.
+                        var thing = $"other/thing-{random.Next(100):D3}";
+                        await Index.SetDescriptionAsync(thing, "", default);
+                        Put(oracle.TryGetValue(thing, out var kept) ? kept with { Description = "" } : new SearchEntry(thing, ""));
+                        break;
+                }
+            }
+
+            if (round == 9)
+            {
+                // A burst into one stretch of tier 2: more rows between two positions than an engine may keep shifting.
+                foreach (var i in Enumerable.Range(0, 200))
+                {
+                    var crowd = $"t4/my-app-150-{i:D3}";
+                    await Index.AddRepositoryAsync(crowd, default);
+                    Put(new SearchEntry(crowd, ""));
+                }
+            }
+
+            await ReaderAgreesAsync($"round {round}");
+        }
+    }
+
+    [Test]
+    public async Task Replace_all_from_a_stream_loads_it_the_last_of_a_repeated_name_winning_and_a_failed_stream_changes_nothing()
+    {
+        await _index.ReplaceAllAsync([new SearchEntry("old/app", "before")], default);
+
+        async IAsyncEnumerable<SearchEntry> Stream(bool fail)
+        {
+            for (var i = 0; i < 500; i++)
+            {
+                await Task.Yield();
+                yield return new SearchEntry($"ns{i % 5}/app-{i}", i % 3 == 0 ? "an app" : "");
+                if (i == 250) yield return new SearchEntry("ns0/app-0", "repeated, this one wins", 4);
+            }
+
+            if (fail) throw new IOException("storage went away mid-scan");
+        }
+
+        var failed = () => _index.ReplaceAllAsync(Stream(fail: true), default);
+        (await failed.Should().ThrowAsync<IOException>()).WithMessage("storage went away mid-scan");
+        (await _index.ListAllAsync(default)).Should().Equal(new SearchEntry("old/app", "before"));
+        (await _index.SearchAsync("app", 10, 1, default)).Should().BeEquivalentTo(new SearchPage(1, [new SearchEntry("old/app", "before")]));
+
+        await _index.ReplaceAllAsync(Stream(fail: false), default);
+        var oracle = Enumerable.Range(0, 500).Select(i => new SearchEntry($"ns{i % 5}/app-{i}", i % 3 == 0 ? "an app" : ""))
+            .Where(e => e.Name != "ns0/app-0").Append(new SearchEntry("ns0/app-0", "repeated, this one wins", 4)).ToList();
+        (await _index.CountAsync(default)).Should().Be(500);
+        foreach (var (query, page) in new[] { ("app", 1), ("app", 7), ("an app", 2), ("ns0/app-0", 1) })
+        {
+            var result = await _index.SearchAsync(query, 25, page, default);
+            var expected = Expected(oracle, query);
+            result.NumResults.Should().Be(expected.Count, $"query '{query}'");
+            result.Results.Should().Equal(expected.Skip((page - 1) * 25).Take(25), $"query '{query}', page {page}");
+        }
+    }
+
     protected async Task CompareAsync(Dictionary<string, SearchEntry> oracle, Random random)
     {
         string[] queries = ["", "a", "b", "ü", "%", "_", "-", "1", "ab", "ba", "b/", "/a", "x_", "lib", "app",
