@@ -1,6 +1,5 @@
 using FluentAssertions;
 using NUnit.Framework;
-using Registry.Index.Accounts;
 using Registry.Tests.Support;
 
 namespace Registry.Tests.V2.Proxy;
@@ -29,16 +28,8 @@ public sealed class DockerMirrorTests
     [Test]
     public async Task Dockerd_pulls_through_the_mirror_of_this_registry_behind_htpasswd()
     {
-        var root = Directory.CreateTempSubdirectory("registry-upstream-").FullName;
-        var htpasswd = Path.Combine(root, "htpasswd");
-        await File.WriteAllLinesAsync(htpasswd, [HtpasswdFile.Line("mirror", "m1rror-pass")]);
-        await using var upstream = await RegistryProcess.StartAsync(new Dictionary<string, string?>
-        {
-            ["REGISTRY_AUTH"] = "htpasswd",
-            ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
-            ["REGISTRY_AUTH_ANONYMOUS_READ"] = "false",
-            ["REGISTRY_AUTH_ADMINS"] = "mirror",
-        });
+        await using var protectedUpstream = await ProtectedUpstream.StartAsync();
+        var upstream = protectedUpstream.Process;
         await using var mirror = await RegistryProcess.StartAsync(new Dictionary<string, string?>
         {
             ["REGISTRY_PROXY_REMOTEURL"] = $"http://{upstream.HostAndPort}",
@@ -51,7 +42,6 @@ public sealed class DockerMirrorTests
         (await docker.RunCliAsync("logout", upstream.HostAndPort)).ExitCode.Should().Be(0);
 
         await PullTwiceAsync(docker, mirror, () => upstream.StopAsync());
-        Directory.Delete(root, recursive: true);
     }
 
     /// <summary>Imports a one-layer image and pushes it to the upstream as library/hello:latest, leaving nothing local.</summary>

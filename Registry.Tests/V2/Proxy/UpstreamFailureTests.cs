@@ -4,7 +4,6 @@ using System.Text;
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Core.Distribution;
-using Registry.Index.Accounts;
 using Registry.Tests.Support;
 
 namespace Registry.Tests.V2.Proxy;
@@ -128,16 +127,8 @@ public class UpstreamFailureTests
     [Test]
     public async Task An_upstream_with_htpasswd_is_mirrored_with_the_configured_credentials_and_a_refusal_is_502()
     {
-        var root = Directory.CreateTempSubdirectory("registry-upstream-").FullName;
-        var htpasswd = Path.Combine(root, "htpasswd");
-        await File.WriteAllLinesAsync(htpasswd, [HtpasswdFile.Line("mirror", "m1rror-pass")]);
-        await using var upstream = await RegistryProcess.StartAsync(new Dictionary<string, string?>
-        {
-            ["REGISTRY_AUTH"] = "htpasswd",
-            ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
-            ["REGISTRY_AUTH_ANONYMOUS_READ"] = "false",
-            ["REGISTRY_AUTH_ADMINS"] = "mirror",
-        });
+        await using var protectedUpstream = await ProtectedUpstream.StartAsync();
+        var upstream = protectedUpstream.Process;
         using var upstreamClient = new HttpClient { BaseAddress = upstream.BaseAddress };
         upstreamClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("mirror:m1rror-pass")));
         var image = await GoRegistry.PushImageAsync(upstreamClient, "mirror/app", "v2", V1Client.RandomBytes(4000));
@@ -173,6 +164,5 @@ public class UpstreamFailureTests
             using var blob = await refused.Client.GetAsync($"/v2/mirror/app/blobs/{image.Layers[0].Digest}");
             ((int)blob.StatusCode).Should().Be(502);
         }
-        Directory.Delete(root, recursive: true);
     }
 }
