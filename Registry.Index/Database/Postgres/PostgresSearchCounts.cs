@@ -26,6 +26,7 @@ internal sealed class PostgresSearchCounts
     private const long MaxKeys = 1_000_000;
 
     private readonly ConcurrentDictionary<(string Term, int Tier), (long Generation, PostgresSearchPositions Positions)> _positions = new();
+    private readonly ConcurrentDictionary<(string Term, int Tier), (long Generation, PostgresSearchTierKeys Keys)> _tierKeys = new();
     private long _keptKeys;
 
     public TierCounts? Find(string term, long generation) =>
@@ -53,10 +54,29 @@ internal sealed class PostgresSearchCounts
         if (Interlocked.Add(ref _keptKeys, added) > MaxKeys)
         {
             _positions.Clear();
+            _tierKeys.Clear();
             Interlocked.Exchange(ref _keptKeys, positions.Count);
         }
 
         _positions[(term, tier)] = (generation, positions);
+    }
+
+    /// <summary>The whole key list kept for a small tier, of <paramref name="generation"/> or an older one (the caller adjusts those).</summary>
+    public (long Generation, PostgresSearchTierKeys Keys)? FindTierKeys(string term, int tier, long generation) =>
+        _tierKeys.TryGetValue((term, tier), out var kept) && kept.Generation <= generation ? kept : null;
+
+    public void KeepTierKeys(string term, int tier, long generation, PostgresSearchTierKeys keys)
+    {
+        // Small tiers share the budget of the positions: together at most MaxKeys keys.
+        var added = keys.Count - (_tierKeys.TryGetValue((term, tier), out var replaced) ? replaced.Keys.Count : 0);
+        if (Interlocked.Add(ref _keptKeys, added) > MaxKeys)
+        {
+            _positions.Clear();
+            _tierKeys.Clear();
+            Interlocked.Exchange(ref _keptKeys, keys.Count);
+        }
+
+        _tierKeys[(term, tier)] = (generation, keys);
     }
 
     /// <summary>

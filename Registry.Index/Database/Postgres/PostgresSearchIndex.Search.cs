@@ -23,6 +23,8 @@ namespace Registry.Index.Database.Postgres;
 /// trigram or prefix indexes; the planner picks. A page deeper than <see cref="PostgresSearchCounts.Spacing"/>
 /// rows into a tier starts from the sort key of a position kept for that tier (<see cref="PostgresSearchPositions"/>),
 /// so that the walk or the sort covers one or two intervals of that spacing, not everything before the page.
+/// A tier of at most <see cref="PostgresSearchTierKeys.MaxSize"/> rows is read whole, its keys kept
+/// (<see cref="PostgresSearchTierKeys"/>), and its pages are then read by key: a rare term pays its trigram scans once.
 /// Everything is read in one repeatable-read snapshot, so the total and the page agree with the generation
 /// the counts and positions are kept under. Counts of an older generation are brought up to date from the change
 /// log (<see cref="PostgresSearchChanges"/>), and so are positions (<see cref="PostgresSearchPositions.Adjust"/>). With the page cache on,
@@ -120,6 +122,25 @@ internal sealed partial class PostgresSearchIndex
                 return found;
             }
 
+            async Task<PostgresSearchTierKeys> TierKeysAsync(int tier, long size)
+            {
+                if (_counts.FindTierKeys(term, tier, generation) is var (kept, keys))
+                {
+                    if (kept == generation) return keys;
+                    if (await ChangesSinceAsync(kept) is { } changes && keys.Adjust(term, tier, size, changes) is { } adjusted)
+                    {
+                        _counts.KeepTierKeys(term, tier, generation, adjusted);
+                        return adjusted;
+                    }
+                }
+
+                var found = new PostgresSearchTierKeys((await connection.QueryAsync<string>(new CommandDefinition(
+                    $"SELECT sort_key FROM search_repositories WHERE {TierFilterSql[tier]} ORDER BY sort_key",
+                    parameters, snapshot, cancellationToken: ct))).ToArray());
+                _counts.KeepTierKeys(term, tier, generation, found);
+                return found;
+            }
+
             var sql = new StringBuilder();
             long tierStart = 0;
             for (var tier = 0; tier < TierFilterSql.Length; tier++)
@@ -127,7 +148,18 @@ internal sealed partial class PostgresSearchIndex
                 var size = counts.TierSize(tier);
                 var from = Math.Max(offset, tierStart);
                 var to = Math.Min(offset + Math.Max(0, limit), tierStart + size);
-                if (from < to)
+                if (from < to && size <= PostgresSearchTierKeys.MaxSize)
+                {
+                    parameters.Add($"keys{tier}", (await TierKeysAsync(tier, size)).Slice(from - tierStart, to - from));
+                    sql.Append($"""
+                        SELECT r.name, r.description, r.star_count
+                          FROM unnest(@keys{tier}::text[]) WITH ORDINALITY AS page(sort_key, n)
+                          JOIN search_repositories AS r ON r.sort_key = page.sort_key COLLATE "C"
+                         ORDER BY page.n;
+
+                        """);
+                }
+                else if (from < to)
                 {
                     var skip = from - tierStart;
                     var range = "";
