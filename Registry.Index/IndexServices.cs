@@ -25,6 +25,7 @@ public static class IndexServices
         services.AddSingleton(database.Images);
         services.AddSingleton(database.PrivateRepositories);
         services.AddSingleton<RepositoryCatalog>();
+        services.AddHostedService<StorageFollower>();
         services.AddSingleton<IndexImagesService>();
         services.AddSingleton<MembershipRebuild>();
         services.AddSingleton<TokenService>();

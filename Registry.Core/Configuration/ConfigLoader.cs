@@ -143,6 +143,8 @@ public static class ConfigLoader
             ReadOnly = read.Boolean("storage_readonly") ?? false,
             CatalogMaxEntries = (int)read.Integer("catalog_max_entries", RegistrySettings.DefaultCatalogMaxEntries, 1, int.MaxValue),
             SearchResultCache = read.Boolean("search_result_cache") ?? true,
+            SearchWatchSeconds = read.Integer("search_watch_interval", RegistrySettings.DefaultSearchWatchSeconds, 0, 86_400),
+            SearchReconcileSeconds = read.Get("search_reconcile_interval") is null or "" ? null : read.Integer("search_reconcile_interval", 0, 0, 31_536_000),
             Auth = AuthSettings.Read(read, workingDirectory),
             Gc = GcSettings.Read(read),
             Cache = CacheSettings.Read(read),

@@ -126,6 +126,22 @@ public sealed record RegistrySettings
     /// <summary><c>search_result_cache</c>: repeated searches are answered from a page cache.</summary>
     public bool SearchResultCache { get; init; } = true;
 
+    /// <summary>
+    /// <c>search_watch_interval</c> (seconds, 0 off): on file storage, how often the namespace directories are looked at
+    /// so that search follows repositories removed or copied in behind the registry's back.
+    /// </summary>
+    public long SearchWatchSeconds { get; init; } = DefaultSearchWatchSeconds;
+
+    public const long DefaultSearchWatchSeconds = 2;
+
+    /// <summary>
+    /// <c>search_reconcile_interval</c> (seconds, 0 off): how often the whole storage is compared with the search index;
+    /// null: <see cref="DefaultSearchReconcileSeconds"/> on storage other than files, off on files (the watch covers them).
+    /// </summary>
+    public long? SearchReconcileSeconds { get; init; }
+
+    public const long DefaultSearchReconcileSeconds = 600;
+
     /// <summary>The <c>auth:</c> section and <c>secret_key</c>.</summary>
     public AuthSettings Auth { get; init; } = new();
 

@@ -41,6 +41,13 @@ public interface ISearchIndex
     /// <summary>Every repository of the index with its description and star count, ordered by name (ordinal).</summary>
     Task<IReadOnlyList<SearchEntry>> ListAllAsync(CancellationToken ct);
 
+    /// <summary>
+    /// The names directly under <paramref name="prefix"/>: starting with it (ordinally) and without a further '/';
+    /// "" gives the one-part names. In no particular order: what the index lists under one directory of storage,
+    /// for following changes made behind its back.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListNamesUnderAsync(string prefix, CancellationToken ct);
+
     /// <summary>Number of repositories in the index.</summary>
     Task<long> CountAsync(CancellationToken ct);
 

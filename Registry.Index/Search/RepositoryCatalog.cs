@@ -1,5 +1,6 @@
 using System.Text;
 using System.Threading.Channels;
+using Registry.Core.Concurrency;
 using Registry.Core.Distribution;
 using Registry.Core.Names;
 using Registry.Core.Storage;
@@ -14,7 +15,7 @@ namespace Registry.Index.Search;
 /// ("hello-world", "a/b/c"); a two-part v2 name is the same entry as the V1 repository of that name. Privacy and
 /// the description of a v2 name are those of the V1 repository its name maps to (a one-part name to <c>library/</c>).
 /// </summary>
-public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index, IPrivateRepositories privates)
+public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index, IPrivateRepositories privates, IKeyedLock locks)
 {
     /// <summary>The longest description <c>PUT …/properties</c> accepts.</summary>
     public const int MaxDescriptionLength = 1000;
@@ -43,8 +44,16 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
     /// <summary>The same for a repository pushed over v2, by its v2 name (after a tag is written or removed).</summary>
     public Task SyncV2Async(string name, CancellationToken ct) => SyncNameAsync(name, RepositoryName.FromLogical(name), ct);
 
+    /// <summary>The same for any name the search index may hold (V1 "ns/repo" or a v2 name), as storage is found to differ.</summary>
+    public Task SyncKeyAsync(string key, CancellationToken ct) => SyncNameAsync(key, RepositoryName.FromLogical(key), ct);
+
+    /// <summary>
+    /// Reads storage, then writes the indexes: serialized per name (across instances where the lock is shared), so that
+    /// of two syncs racing a write, the one that read storage last also writes last.
+    /// </summary>
     private async Task SyncNameAsync(string key, RepositoryName v1, CancellationToken ct)
     {
+        await using var held = await locks.AcquireAsync("search:" + key, ct);
         var exists = (key.Contains('/') && await ExistsAsync(v1, ct)) || await V2ExistsAsync(key, ct);
         var isPrivate = exists && await IsPrivateAsync(v1, ct);
         if (exists && !isPrivate) await index.SetDescriptionAsync(key, await ReadDescriptionAsync(v1, ct), ct);

@@ -65,6 +65,22 @@ internal sealed partial class PostgresSearchIndex(PostgresIndexDatabase database
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> ListNamesUnderAsync(string prefix, CancellationToken ct)
+    {
+        // The prefix index on name_lower (text_pattern_ops) answers a LIKE 'prefix%'; starts_with keeps the exact case.
+        return await database.RunAsync(async connection =>
+        {
+            var names = prefix.Length == 0
+                ? await connection.QueryAsync<string>(new CommandDefinition(
+                    "SELECT name FROM search_repositories WHERE strpos(name, '/') = 0", cancellationToken: ct))
+                : await connection.QueryAsync<string>(new CommandDefinition(
+                    @"SELECT name FROM search_repositories WHERE name_lower LIKE @pattern ESCAPE '\' AND starts_with(name, @prefix)",
+                    new { pattern = EscapeLike(prefix.ToLowerInvariant()) + "%", prefix }, cancellationToken: ct));
+            return names.Where(n => n.IndexOf('/', prefix.Length) < 0).ToList();
+        }, ct);
+    }
+
+    /// <inheritdoc />
     public async Task<long> CountAsync(CancellationToken ct)
     {
         return await database.RunAsync(async connection =>

@@ -91,6 +91,19 @@ public sealed partial class SqliteSearchIndex : ISearchIndex, IDisposable
     });
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<string>> ListNamesUnderAsync(string prefix, CancellationToken ct) => GuardAsync(async () =>
+    {
+        // The UNIQUE index on name orders by BINARY, UTF-8's code point order: the prefix's names are one range of it.
+        await using var connection = await OpenConnectionAsync(ct);
+        var names = prefix.Length == 0
+            ? await connection.QueryAsync<string>(new CommandDefinition("SELECT name FROM search_repositories WHERE instr(name, '/') = 0", cancellationToken: ct))
+            : await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT name FROM search_repositories WHERE name >= @from AND name < @below",
+                new { from = prefix, below = prefix[..^1] + (char)(prefix[^1] + 1) }, cancellationToken: ct));
+        return (IReadOnlyList<string>)names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.IndexOf('/', prefix.Length) < 0).ToList();
+    });
+
+    /// <inheritdoc />
     public Task<long> CountAsync(CancellationToken ct) => GuardAsync(async () =>
     {
         await using var connection = await OpenConnectionAsync(ct);

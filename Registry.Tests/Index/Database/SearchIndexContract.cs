@@ -267,6 +267,20 @@ public abstract class SearchIndexContract
     }
 
     [Test]
+    public async Task Names_directly_under_a_prefix_are_listed_by_exact_case_without_deeper_ones()
+    {
+        await _index.ReplaceAllAsync(
+            new[] { "a/x", "a/y", "a/y/z", "ab/c", "A/q", "a%/w", "solo", "sol/o", "a" }.Select(n => new SearchEntry(n, "")), default);
+
+        (await _index.ListNamesUnderAsync("a/", default)).Should().BeEquivalentTo("a/x", "a/y");
+        (await _index.ListNamesUnderAsync("A/", default)).Should().BeEquivalentTo("A/q");
+        (await _index.ListNamesUnderAsync("a%/", default)).Should().BeEquivalentTo("a%/w");
+        (await _index.ListNamesUnderAsync("a/y/", default)).Should().BeEquivalentTo("a/y/z");
+        (await _index.ListNamesUnderAsync("", default)).Should().BeEquivalentTo("solo", "a");
+        (await _index.ListNamesUnderAsync("none/", default)).Should().BeEmpty();
+    }
+
+    [Test]
     public async Task Search_agrees_with_a_brute_force_oracle_after_bulk_load_and_writes()
     {
         var random = new Random(1234);

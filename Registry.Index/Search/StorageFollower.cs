@@ -1,0 +1,191 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Registry.Core.Configuration;
+using Registry.Core.Distribution;
+using Registry.Core.Storage;
+
+namespace Registry.Index.Search;
+
+/// <summary>
+/// Keeps search in step with storage changed behind the registry's back: a repository directory removed with
+/// <c>rm -rf</c> or copied in by hand. <c>_catalog</c> walks storage and sees such a change at once; search is an
+/// index kept by the registry's own writes, so without this it would list a removed repository until a restart
+/// or <c>reindex</c>.
+/// <list type="bullet">
+/// <item>On file storage, every <see cref="RegistrySettings.SearchWatchSeconds"/> it compares the modification times
+/// of the namespace directories (V1 <c>repositories/&lt;ns&gt;</c>; v2 the repositories directory and its first level)
+/// with the previous look; a directory whose entries changed is listed and compared with what the index holds under
+/// it, and each name that differs is synced (<see cref="RepositoryCatalog.SyncKeyAsync"/>). A stat per namespace, so
+/// it stays cheap at a million repositories; deeper v2 names (<c>a/b/c</c>) are left to the reconcile.</item>
+/// <item>On any storage, every <see cref="RegistrySettings.SearchReconcileSeconds"/> (S3's default is 10 minutes, off
+/// on files), a full scan is compared with the index and the differences synced.</item>
+/// </list>
+/// Every instance follows on its own; a sync is idempotent and serialized per name with the registry's own writes.
+/// </summary>
+public sealed class StorageFollower(
+    IStorageDriver storage, RepositoryCatalog catalog, ISearchIndex index, IPrivateRepositories privates,
+    RegistrySettings settings, ILogger<StorageFollower> log) : BackgroundService
+{
+    /// <summary>A directory modified this recently may change again within the same timestamp tick: looked at again next time.</summary>
+    private static readonly TimeSpan Settling = TimeSpan.FromSeconds(2);
+
+    private readonly Dictionary<string, DateTime> _seen = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unsettled = new(StringComparer.Ordinal);
+    private bool _baseline;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!settings.SearchEnabled) return;
+        var root = storage.Find<FileSystemStorageDriver>()?.Root;
+        var watch = root is not null && settings.SearchWatchSeconds > 0 ? TimeSpan.FromSeconds(settings.SearchWatchSeconds) : (TimeSpan?)null;
+        var reconcileSeconds = settings.SearchReconcileSeconds ?? (root is null ? RegistrySettings.DefaultSearchReconcileSeconds : 0);
+        var reconcile = reconcileSeconds > 0 ? TimeSpan.FromSeconds(reconcileSeconds) : (TimeSpan?)null;
+        if (watch is null && reconcile is null) return;
+
+        var nextReconcile = DateTime.UtcNow + (reconcile ?? TimeSpan.Zero);
+        var tick = watch ?? reconcile!.Value;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(tick, stoppingToken);
+                if (watch is not null) await LookAsync(root!, stoppingToken);
+                if (reconcile is { } every && DateTime.UtcNow >= nextReconcile)
+                {
+                    await ReconcileAsync(stoppingToken);
+                    nextReconcile = DateTime.UtcNow + every;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The index database or storage being away is not this loop's to report loudly: it tries again next tick.
+                log.LogWarning("following storage for search: {Error}; trying again in {Seconds} s", e.Message, tick.TotalSeconds);
+            }
+        }
+    }
+
+    /// <summary>One look at the namespace directories' modification times; the first only takes the baseline.</summary>
+    internal async Task LookAsync(string root, CancellationToken ct)
+    {
+        var changed = new List<(string Directory, bool V2)>();
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        var now = DateTime.UtcNow;
+
+        void Check(string directory, bool v2)
+        {
+            present.Add(directory);
+            var modified = Directory.GetLastWriteTimeUtc(directory);
+            var known = _seen.TryGetValue(directory, out var before);
+            if (_baseline && (!known || before != modified || _unsettled.Contains(directory))) changed.Add((directory, v2));
+            _seen[directory] = modified;
+            if (now - modified < Settling) _unsettled.Add(directory);
+            else _unsettled.Remove(directory);
+        }
+
+        var v1Root = Path.Combine(root, StoragePaths.RepositoriesDir);
+        if (Directory.Exists(v1Root))
+            foreach (var ns in Directory.EnumerateDirectories(v1Root)) Check(ns, v2: false);
+        var v2Root = Path.Combine(root, DistributionPaths.RepositoriesDir);
+        if (Directory.Exists(v2Root))
+        {
+            Check(v2Root, v2: true);
+            foreach (var child in Directory.EnumerateDirectories(v2Root))
+                if (!Path.GetFileName(child).StartsWith('_')) Check(child, v2: true);
+        }
+
+        // A namespace directory removed as a whole: everything the index held under it goes.
+        foreach (var gone in _seen.Keys.Where(k => !present.Contains(k)).ToList())
+        {
+            _seen.Remove(gone);
+            _unsettled.Remove(gone);
+            if (_baseline) changed.Add((gone, gone.StartsWith(v2Root, StringComparison.Ordinal)));
+        }
+
+        _baseline = true;
+        foreach (var (directory, v2) in changed)
+        {
+            if (v2) await FollowV2Async(v2Root, directory, ct);
+            else await FollowV1Async(directory, ct);
+        }
+    }
+
+    /// <summary>A V1 namespace directory changed: its repositories on disk against the index's names under it.</summary>
+    private async Task FollowV1Async(string nsDirectory, CancellationToken ct)
+    {
+        var nsDisk = Path.GetFileName(nsDirectory);
+        var prefix = StoragePaths.RepositoryFromDisk(nsDisk, "x").Namespace + "/";
+        var onDisk = new HashSet<string>(StringComparer.Ordinal);
+        if (Directory.Exists(nsDirectory))
+        {
+            foreach (var repoDirectory in Directory.EnumerateDirectories(nsDirectory))
+            {
+                var name = StoragePaths.RepositoryFromDisk(nsDisk, Path.GetFileName(repoDirectory));
+                // A directory the API cannot spell is not a repository this server serves.
+                if (StoragePaths.RepositoryDir(name) == $"{StoragePaths.RepositoriesDir}/{nsDisk}/{Path.GetFileName(repoDirectory)}")
+                    onDisk.Add(name.FullName);
+            }
+        }
+
+        await SyncDifferencesAsync(prefix, onDisk, ct);
+    }
+
+    /// <summary>The v2 repositories directory (one-part names) or one of its namespaces (two-part names) changed.</summary>
+    private async Task FollowV2Async(string v2Root, string directory, CancellationToken ct)
+    {
+        var prefix = directory == v2Root ? "" : Path.GetFileName(directory) + "/";
+        var onDisk = new HashSet<string>(StringComparer.Ordinal);
+        if (Directory.Exists(directory))
+        {
+            foreach (var child in Directory.EnumerateDirectories(directory))
+            {
+                var name = prefix + Path.GetFileName(child);
+                if (DistributionName.IsValid(name) && Directory.Exists(Path.Combine(child, DistributionPaths.ManifestsDirName)))
+                    onDisk.Add(name);
+            }
+        }
+
+        await SyncDifferencesAsync(prefix, onDisk, ct);
+    }
+
+    /// <summary>Syncs every name directly under <paramref name="prefix"/> that storage and the indexes disagree on.</summary>
+    private async Task SyncDifferencesAsync(string prefix, HashSet<string> onDisk, CancellationToken ct)
+    {
+        var listed = new HashSet<string>(await index.ListNamesUnderAsync(prefix, ct), StringComparer.Ordinal);
+        foreach (var entry in await privates.ListAllAsync(ct))
+            if (entry.Name.StartsWith(prefix, StringComparison.Ordinal) && entry.Name.IndexOf('/', prefix.Length) < 0) listed.Add(entry.Name);
+        var differ = new SortedSet<string>(onDisk.Where(n => !listed.Contains(n)), StringComparer.Ordinal);
+        differ.UnionWith(listed.Where(n => !onDisk.Contains(n)));
+        foreach (var name in differ) await catalog.SyncKeyAsync(name, ct);
+        if (differ.Count > 0) log.LogInformation("search follows storage changed under '{Prefix}': {Count} repositories synced", prefix, differ.Count);
+    }
+
+    /// <summary>The whole storage against the whole index: what a periodic reconcile (and S3) relies on.</summary>
+    internal async Task ReconcileAsync(CancellationToken ct)
+    {
+        var stored = new Dictionary<string, bool>(StringComparer.Ordinal);
+        await foreach (var entry in catalog.ScanAsync(ct)) stored[entry.Name] = entry.Private;
+        var differ = new SortedSet<string>(StringComparer.Ordinal);
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in await index.ListAllAsync(ct))
+        {
+            listed.Add(entry.Name);
+            if (!stored.TryGetValue(entry.Name, out var isPrivate) || isPrivate) differ.Add(entry.Name);
+        }
+
+        var hidden = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in await privates.ListAllAsync(ct))
+        {
+            hidden.Add(entry.Name);
+            if (!stored.TryGetValue(entry.Name, out var isPrivate) || !isPrivate) differ.Add(entry.Name);
+        }
+
+        foreach (var (name, isPrivate) in stored)
+            if (!(isPrivate ? hidden : listed).Contains(name)) differ.Add(name);
+        foreach (var name in differ) await catalog.SyncKeyAsync(name, ct);
+        if (differ.Count > 0) log.LogInformation("search reconciled with storage: {Count} repositories synced", differ.Count);
+    }
+}
