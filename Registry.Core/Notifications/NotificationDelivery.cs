@@ -58,39 +58,56 @@ public sealed class NotificationDelivery(RegistrySettings settings, Notifier not
     {
         using var client = new HttpClient { Timeout = endpoint.Timeout };
         var failures = 0;
+        var queueBroken = false;
         try
         {
             while (!ct.IsCancellationRequested)
             {
-                if (outbox.Peek() is not { } next)
+                try
                 {
-                    await _wake[endpoint.Name].WaitAsync(IdlePoll, ct);
-                    continue;
+                    failures = await DeliverNextAsync(client, endpoint, outbox, failures, ct);
+                    queueBroken = false;
                 }
-                if (next.Event is null)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    logger.LogError("notification endpoint {Endpoint}: skipped an unreadable line in its queue", endpoint.Name);
-                    outbox.Acknowledge(next.End);
-                    continue;
+                    // The queue file cannot be read or updated (disk, permissions): retry later, never stop the host.
+                    if (!queueBroken) logger.LogError("notification endpoint {Endpoint}: its queue cannot be read or updated: {Error}", endpoint.Name, e.Message);
+                    queueBroken = true;
+                    await Task.Delay(endpoint.Backoff, ct);
                 }
-                if (failures >= endpoint.Threshold) await Task.Delay(endpoint.Backoff, ct);
-                var problem = await SendAsync(client, endpoint, next.Event, ct);
-                if (problem is null)
-                {
-                    outbox.Acknowledge(next.End);
-                    if (failures >= endpoint.Threshold) logger.LogInformation("notification endpoint {Endpoint} accepts events again", endpoint.Name);
-                    failures = 0;
-                    continue;
-                }
-                failures++;
-                if (failures == endpoint.Threshold)
-                    logger.LogWarning("notification endpoint {Endpoint} failed {Count} times in a row ({Problem}); retrying every {Backoff}",
-                        endpoint.Name, failures, problem, endpoint.Backoff);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>Sends the oldest queued event once (waiting first when the queue is empty); returns the failures in a row.</summary>
+    private async Task<int> DeliverNextAsync(HttpClient client, NotificationEndpoint endpoint, EventOutbox outbox, int failures, CancellationToken ct)
+    {
+        if (outbox.Peek() is not { } next)
+        {
+            await _wake[endpoint.Name].WaitAsync(IdlePoll, ct);
+            return failures;
+        }
+        if (next.Event is null)
+        {
+            logger.LogError("notification endpoint {Endpoint}: skipped an unreadable line in its queue", endpoint.Name);
+            outbox.Acknowledge(next.End);
+            return failures;
+        }
+        if (failures >= endpoint.Threshold) await Task.Delay(endpoint.Backoff, ct);
+        var problem = await SendAsync(client, endpoint, next.Event, ct);
+        if (problem is null)
+        {
+            outbox.Acknowledge(next.End);
+            if (failures >= endpoint.Threshold) logger.LogInformation("notification endpoint {Endpoint} accepts events again", endpoint.Name);
+            return 0;
+        }
+        if (failures + 1 == endpoint.Threshold)
+            logger.LogWarning("notification endpoint {Endpoint} failed {Count} times in a row ({Problem}); retrying every {Backoff}",
+                endpoint.Name, failures + 1, problem, endpoint.Backoff);
+        return failures + 1;
     }
 
     /// <summary>Null when the endpoint accepted the event; otherwise what went wrong.</summary>

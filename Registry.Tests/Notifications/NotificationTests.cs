@@ -237,6 +237,34 @@ public sealed class NotificationTests
         (await File.ReadAllTextAsync(queue)).Should().BeEmpty("a delivered queue is emptied");
     }
 
+    [Test]
+    public async Task A_queue_that_cannot_be_written_never_fails_a_push()
+    {
+        await using var receiver = new EventReceiver();
+        receiver.Start();
+        await using var registry = await RegistryProcess.StartAsync(new Dictionary<string, string?>
+        {
+            ["REGISTRY_NOTIFICATIONS_ENDPOINTS"] = $"[{{name: hook, url: '{receiver.Url}', backoff: 100ms}}]",
+            ["LOGLEVEL"] = "info",
+        });
+        var client = Client(registry);
+        var first = await PushBlobMonolithicAsync(client, "app", V1Client.RandomBytes(10));
+        (await receiver.WaitForAsync(1)).Should().HaveCount(1);
+        var queue = Path.Combine(registry.StoragePath, "_notifications", "0", "hook", "events");
+        File.Delete(queue);
+        Directory.CreateDirectory(queue);
+
+        var lost = await PushBlobMonolithicAsync(client, "app", V1Client.RandomBytes(11));
+        (await client.GetAsync("/v2/")).StatusCode.Should().Be(HttpStatusCode.OK, "the delivery worker's trouble does not stop the server");
+
+        Directory.Delete(queue);
+        var later = await PushBlobMonolithicAsync(client, "app", V1Client.RandomBytes(12));
+        var deliveries = await receiver.WaitForAsync(2);
+        deliveries.Select(d => (string)d.Event["target"]!["digest"]!).Should().Equal(first.Digest.ToString(), later.Digest.ToString());
+        registry.Output.Should().Contain($"notification push of app for endpoint hook was not queued: Access to the path '{queue}' is denied.");
+        registry.Output.Should().NotContain(lost.Digest.ToString());
+    }
+
     private static HttpClient Client(RegistryProcess registry)
     {
         var client = registry.Client;
