@@ -25,6 +25,8 @@ public static class CoreServices
         services.AddSingleton(settings);
         services.AddSingleton(settings.Auth);
         services.AddSingleton(settings.Gc);
+        services.AddSingleton(settings.Notifications);
+        services.AddSingleton<Notifications.Notifier>();
         var storage = CreateStorage(settings);
         // One connection (one multiplexer, one probe, one warning) when both sections name the same server and database.
         var lruIsCache = settings.Cache.Lru is not null && settings.Cache.Lru == settings.Cache.Redis;

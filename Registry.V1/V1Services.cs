@@ -4,6 +4,7 @@ using Registry.Index.Search;
 using Registry.V1.Images;
 using Registry.V1.Mirroring;
 using Registry.V1.Maintenance;
+using Registry.V1.Notifications;
 using Registry.V1.Repositories;
 
 namespace Registry.V1;
@@ -18,6 +19,7 @@ public static class V1Services
         services.AddSingleton<LayerFilesService>();
         services.AddSingleton<RepositoryService>();
         services.AddSingleton<GarbageCollector>();
+        services.AddSingleton<V1Events>();
         services.AddSingleton<V1Upstream>();
         services.AddSingleton<MirrorImageService>();
         services.AddSingleton<MirrorLayerService>();

@@ -5,6 +5,7 @@ using Registry.V2.Access;
 using Registry.V2.Blobs;
 using Registry.V2.Http;
 using Registry.V2.Manifests;
+using Registry.V2.Notifications;
 using Registry.V2.Proxy;
 using Registry.V2.Routing;
 using Registry.V2.Uploads;
@@ -24,6 +25,7 @@ public static class V2Services
         services.AddSingleton<Mirrors>();
         services.AddSingleton<ManifestMirror>();
         services.AddSingleton<BlobMirror>();
+        services.AddSingleton<V2Events>();
         foreach (var handler in V2Routes.HandlerTypes) services.AddSingleton(handler);
         return services;
     }

@@ -150,6 +150,7 @@ public static class ConfigLoader
             Cache = CacheSettings.Read(read),
             Proxy = ProxySettings.Read(read),
             Cors = CorsSettings.Read(read),
+            Notifications = NotificationSettings.Read(read, storage, storagePath, workingDirectory),
             S3 = S3Section.Read(read, storage, storagePath),
             Tls = TlsSettings.Read(read),
             Listen = ListenAddress.Read(environment, read.Context),

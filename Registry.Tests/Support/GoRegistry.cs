@@ -40,9 +40,10 @@ public sealed partial class GoRegistry : IAsyncDisposable
 
     /// <summary>
     /// Starts the registry. <paramref name="basicUser"/> ("user:pass") turns on htpasswd auth (bcrypt cost 4, so a
-    /// request does not cost 250 ms); <paramref name="authYaml"/> is an <c>auth:</c> section of its own (token auth).
+    /// request does not cost 250 ms); <paramref name="authYaml"/> is an <c>auth:</c> section of its own (token auth);
+    /// <paramref name="extraYaml"/> is appended to the config (e.g. a <c>notifications:</c> section).
     /// </summary>
-    public static async Task<GoRegistry> StartAsync(string? basicUser = null, string? authYaml = null)
+    public static async Task<GoRegistry> StartAsync(string? basicUser = null, string? authYaml = null, string? extraYaml = null)
     {
         if (ChildProcess.FindOnPath("docker-registry") is null)
             ChildProcess.MissingDependency("docker-registry (Debian's Go registry 2.8) is not installed: scripts/provision-test-deps.sh installs it");
@@ -67,6 +68,7 @@ public sealed partial class GoRegistry : IAsyncDisposable
             $"storage: {{filesystem: {{rootdirectory: {dir}/storage}}, delete: {{enabled: true}}}}",
             $"http: {{addr: 127.0.0.1:{port}}}",
             auth,
+            extraYaml ?? "",
             ""));
         var registry = new GoRegistry(dir, port, config);
         try

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Registry.Core;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
+using Registry.Core.Notifications;
 using Registry.Core.Storage;
 using Registry.Index;
 using Registry.Index.Database;
@@ -80,6 +81,7 @@ public static class RegistryApp
             .WithModule<HealthModule>());
         builder.Services.AddRegistryHealthChecks(settings);
         builder.Services.AddHostedService<StartupTasks>();
+        builder.Services.AddHostedService<NotificationDelivery>();
 
         var app = builder.Build();
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RegistryApp).FullName!), settings, urls);
@@ -129,6 +131,7 @@ public static class RegistryApp
             settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.Describe(settings),
             settings.SearchEnabled ? "on" : "off", settings.Auth.Backend, settings.Cache.Describe(), urls);
         if (settings.Cors.Enabled) logger.LogInformation("CORS: {Cors}", settings.Cors.Describe());
+        if (settings.Notifications.Endpoints.Count > 0) logger.LogInformation("Notifications: {Endpoints}", settings.Notifications.Describe());
     }
 
     /// <summary>

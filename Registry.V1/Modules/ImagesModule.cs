@@ -8,6 +8,7 @@ using Registry.Core.Names;
 using Registry.Core.Storage;
 using Registry.V1.Images;
 using Registry.V1.Mirroring;
+using Registry.V1.Notifications;
 
 namespace Registry.V1.Modules;
 
@@ -67,7 +68,7 @@ public sealed partial class ImagesModule : ICarterModule
         };
     }
 
-    private static async Task<IResult> PutLayerAsync(string imageId, HttpContext http, ImageService svc, CancellationToken ct)
+    private static async Task<IResult> PutLayerAsync(string imageId, HttpContext http, ImageService svc, V1Events events, CancellationToken ct)
     {
         if (!ImageId.TryParse(imageId, out var id)) return V1Results.Error(404, InvalidId);
         if (IsDockerOlderThan010(http.Request.Headers.UserAgent.ToString()))
@@ -75,12 +76,13 @@ public sealed partial class ImagesModule : ICarterModule
         var sizeLimit = http.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeLimit is { IsReadOnly: false }) sizeLimit.MaxRequestBodySize = null;
 
-        return await svc.PutLayerAsync(id, http.Request.Body, ct) switch
+        switch (await svc.PutLayerAsync(id, http.Request.Body, ct))
         {
-            PutLayerResult.ImageNotFound => V1Results.Error(404, NotFound),
-            PutLayerResult.AlreadyExists => V1Results.Error(409, "Image already exists"),
-            _ => V1Results.True(),
-        };
+            case PutLayerResult.ImageNotFound: return V1Results.Error(404, NotFound);
+            case PutLayerResult.AlreadyExists: return V1Results.Error(409, "Image already exists");
+        }
+        if (events.Enabled && await svc.GetLayerInfoAsync(id, ct) is { } layer) events.ImagePushed(http, id, layer.Size);
+        return V1Results.True();
     }
 
     private static async Task<IResult> PutChecksumAsync(string imageId, HttpRequest request, ImageService svc, CancellationToken ct)

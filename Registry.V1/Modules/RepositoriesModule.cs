@@ -3,6 +3,7 @@ using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Core.Names;
 using Registry.V1.Mirroring;
+using Registry.V1.Notifications;
 using Registry.V1.Repositories;
 using K = Registry.Core.Names.RepositoryRouteKind;
 
@@ -43,7 +44,7 @@ public sealed class RepositoriesModule : ICarterModule
         return id is null ? V1Results.Error(404, "Tag not found") : V1Results.JsonString(id);
     }
 
-    private static async Task<IResult> PutTagAsync(HttpContext http, RepositoryService svc, RegistrySettings settings, CancellationToken ct)
+    private static async Task<IResult> PutTagAsync(HttpContext http, RepositoryService svc, RegistrySettings settings, V1Events events, CancellationToken ct)
     {
         var route = http.Route();
         if (!TagName.IsValid(route.Tag)) return V1Results.Error(400, TagName.InvalidMessage);
@@ -54,22 +55,29 @@ public sealed class RepositoriesModule : ICarterModule
             PutTagResult.InvalidTag => V1Results.Error(400, TagName.InvalidMessage),
             PutTagResult.InvalidData => V1Results.Error(400, "Invalid data"),
             PutTagResult.ImageNotFound => V1Results.Error(404, "Image not found"),
-            _ => V1Results.True(),
+            _ => Done(() => events.TagWritten(http, route.Name!, route.Tag!, body)),
         };
     }
 
-    private static async Task<IResult> DeleteTagAsync(HttpContext http, RepositoryService svc, CancellationToken ct)
+    private static async Task<IResult> DeleteTagAsync(HttpContext http, RepositoryService svc, V1Events events, CancellationToken ct)
     {
         var route = http.Route();
         return await svc.DeleteTagAsync(route.Name!, route.Tag!, ct)
-            ? V1Results.True()
+            ? Done(() => events.TagDeleted(http, route.Name!, route.Tag!))
             : V1Results.Error(404, $"Tag not found: {route.Tag}");
     }
 
-    private static async Task<IResult> DeleteRepositoryAsync(HttpContext http, RepositoryService svc, CancellationToken ct) =>
+    private static async Task<IResult> DeleteRepositoryAsync(HttpContext http, RepositoryService svc, V1Events events, CancellationToken ct) =>
         await svc.DeleteRepositoryAsync(http.Route().Name!, ct)
-            ? V1Results.True()
+            ? Done(() => events.RepositoryDeleted(http, http.Route().Name!))
             : V1Results.Error(404, "Repository not found");
+
+    /// <summary>The V1 <c>true</c> of a write that succeeded, after its event is queued.</summary>
+    private static IResult Done(Action publish)
+    {
+        publish();
+        return V1Results.True();
+    }
 
     private static async Task<IResult> GetTagJsonAsync(HttpContext http, RepositoryService svc, CancellationToken ct)
     {

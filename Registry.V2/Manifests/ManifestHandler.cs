@@ -3,6 +3,7 @@ using Microsoft.Extensions.Primitives;
 using Registry.Core.Configuration;
 using Registry.Core.Distribution;
 using Registry.V2.Http;
+using Registry.V2.Notifications;
 using Registry.V2.Proxy;
 
 namespace Registry.V2.Manifests;
@@ -12,7 +13,7 @@ namespace Registry.V2.Manifests;
 /// PUT in the processing order of Docker Registry HTTP API V2, 'Pushing an Image Manifest', DELETE of a revision or a tag (Docker Registry HTTP API V2, 'Deleting an Image'). The work is done by
 /// <see cref="ManifestStore"/>; this class reads the request and maps outcomes to status codes and envelopes.
 /// </summary>
-public sealed class ManifestHandler(ManifestStore store, RegistrySettings settings, Mirrors mirrors, ManifestMirror mirror)
+public sealed class ManifestHandler(ManifestStore store, RegistrySettings settings, Mirrors mirrors, ManifestMirror mirror, V2Events events)
 {
     /// <summary>The header that echoes the tags of a <c>?tag=</c> PUT (OCI 1.1).</summary>
     public const string OciTagHeader = "OCI-Tag";
@@ -52,6 +53,8 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         if (manifest is null) return V2Results.Error(V2ErrorCode.ManifestUnknown, detail);
         if (NotAcceptable(manifest.MediaType, context.Request.Headers.Accept) is { } message)
             return V2Results.Error(V2ErrorCode.ManifestUnknown, message);
+        // A GET is a pull event (a 304 too, as in distribution); a HEAD is not (docs/operating.md, 'Notifications').
+        if (HttpMethods.IsGet(context.Request.Method)) events.ManifestPulled(context, name, manifest, digest is null ? reference : null);
         return new ManifestResult(manifest, NoneMatch(context.Request.Headers.IfNoneMatch, manifest.Digest));
     }
 
@@ -118,6 +121,9 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         if (mirrors.Resolve(name) is not null) await mirrors.MarkLocalAsync(name, ct);
 
         var digest = result.Digest!.ToString();
+        // One event per tag the PUT set (OCI 1.1 ?tag= may set several), or one without a tag for a by-digest PUT.
+        if (result.Tags.Count == 0) events.ManifestPushed(context, name, result.Digest, result.MediaType, body.Length, null);
+        foreach (var tag in result.Tags) events.ManifestPushed(context, name, result.Digest, result.MediaType, body.Length, tag);
         var headers = context.Response.Headers;
         headers.Location = $"/v2/{name}/manifests/{digest}";
         headers[V2Results.ContentDigestHeader] = digest;
@@ -150,7 +156,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         return buffer.ToArray();
     }
 
-    public async Task<IResult> DeleteAsync(string name, string reference, CancellationToken ct)
+    public async Task<IResult> DeleteAsync(HttpContext context, string name, string reference, CancellationToken ct)
     {
         if (!settings.StorageDeleteEnabled) return V2Results.Error(V2ErrorCode.Unsupported);
         bool deleted;
@@ -159,11 +165,13 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         {
             if (!Digest.TryParse(reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
             deleted = await store.DeleteManifestAsync(name, digest, ct);
+            if (deleted) events.ManifestDeleted(context, name, digest);
             detail = $"unknown manifest={digest}";
         }
         else
         {
             deleted = DistributionName.IsValidTag(reference) && await store.DeleteTagAsync(name, reference, ct);
+            if (deleted) events.TagDeleted(context, name, reference);
             detail = $"unknown tag={reference}";
         }
         return deleted ? new AcceptedResult() : V2Results.Error(V2ErrorCode.ManifestUnknown, detail);

@@ -30,8 +30,8 @@ public enum ManifestProblemKind
 /// <summary>One reason a manifest PUT was refused; <see cref="Detail"/> is the text for the envelope's <c>detail</c>.</summary>
 public sealed record ManifestProblem(ManifestProblemKind Kind, string Detail);
 
-/// <summary>The outcome of <see cref="ManifestStore.PutAsync"/>: the stored digest, or every problem found.</summary>
-public sealed record PutManifestResult(Digest? Digest, IReadOnlyList<ManifestProblem> Problems, IReadOnlyList<string> Tags, Digest? Subject)
+/// <summary>The outcome of <see cref="ManifestStore.PutAsync"/>: the stored digest and media type, or every problem found.</summary>
+public sealed record PutManifestResult(Digest? Digest, IReadOnlyList<ManifestProblem> Problems, IReadOnlyList<string> Tags, Digest? Subject, string MediaType = "")
 {
     public bool Succeeded => Digest is not null;
 
@@ -156,7 +156,7 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
             }
         }
         if (tags.Count > 0) await catalog.SyncV2Async(name, ct);
-        return new PutManifestResult(digest, [], tags, document.Subject?.Digest);
+        return new PutManifestResult(digest, [], tags, document.Subject?.Digest, document.MediaType);
     }
 
     /// <summary>

@@ -40,7 +40,7 @@ public static class V2Routes
             Of<ManifestHandler>("GET", Pull, (h, c, r, ct) => h.GetAsync(c, r.Name, r.Reference, ct)),
             Of<ManifestHandler>("HEAD", Pull, (h, c, r, ct) => h.GetAsync(c, r.Name, r.Reference, ct)),
             Of<ManifestHandler>("PUT", PullPush, (h, c, r, ct) => h.PutAsync(c, r.Name, r.Reference, ct)),
-            Of<ManifestHandler>("DELETE", Delete, (h, c, r, ct) => h.DeleteAsync(r.Name, r.Reference, ct))),
+            Of<ManifestHandler>("DELETE", Delete, (h, c, r, ct) => h.DeleteAsync(c, r.Name, r.Reference, ct))),
 
         new(V2RouteKind.UploadStart, "/v2/<name>/blobs/uploads/",
             Of<UploadHandler>("POST", PullPush, (h, c, r, ct) => h.StartAsync(c, r.Name, ct))),
@@ -53,8 +53,8 @@ public static class V2Routes
             Of<UploadHandler>("DELETE", PullPush, (h, c, r, ct) => h.CancelAsync(c, r.Name, r.Reference, ct))),
 
         new(V2RouteKind.Blob, "/v2/<name>/blobs/<digest>",
-            Of<BlobHandler>("GET", Pull, (h, c, r, ct) => h.GetAsync(r.Name, r.Reference, ct)),
-            Of<BlobHandler>("HEAD", Pull, (h, c, r, ct) => h.GetAsync(r.Name, r.Reference, ct)),
+            Of<BlobHandler>("GET", Pull, (h, c, r, ct) => h.GetAsync(c, r.Name, r.Reference, ct)),
+            Of<BlobHandler>("HEAD", Pull, (h, c, r, ct) => h.GetAsync(c, r.Name, r.Reference, ct)),
             Of<BlobHandler>("DELETE", Delete, (h, c, r, ct) => h.DeleteAsync(c, r.Name, r.Reference, ct))),
 
         new(V2RouteKind.Referrers, "/v2/<name>/referrers/<digest>",

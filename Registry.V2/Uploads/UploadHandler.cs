@@ -7,6 +7,7 @@ using Registry.Core.Distribution;
 using Registry.V2.Access;
 using Registry.V2.Blobs;
 using Registry.V2.Http;
+using Registry.V2.Notifications;
 using Registry.V2.Routing;
 
 namespace Registry.V2.Uploads;
@@ -16,7 +17,7 @@ namespace Registry.V2.Uploads;
 /// <c>?mount=&amp;from=</c>) and <c>GET</c>/<c>HEAD</c>/<c>PATCH</c>/<c>PUT</c>/<c>DELETE .../blobs/uploads/&lt;uuid&gt;</c>.
 /// Every 202 and 204 and every 416 carries the upload headers (Location, bare Range, Docker-Upload-UUID).
 /// </summary>
-public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blobs, V2Access access)
+public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blobs, V2Access access, V2Events events)
 {
     /// <summary>POST: a session, a monolithic upload, or a mount.</summary>
     public async Task<IResult> StartAsync(HttpContext context, string name, CancellationToken ct)
@@ -26,8 +27,11 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
         var from = First(query, "from");
         // A mount that cannot be done is never an error: the client falls back to uploading (docs/client-behaviour.md, 'V2 edge cases' item 12).
         if (mount is not null && from is not null && DistributionName.IsValid(from) && Digest.TryParse(mount, out var mounted)
-            && await access.CanPullAsync(context, from, ct) && await blobs.MountAsync(name, mounted, from, ct) is not null)
+            && await access.CanPullAsync(context, from, ct) && await blobs.MountAsync(name, mounted, from, ct) is { } blob)
+        {
+            events.BlobMounted(context, name, mounted, blob.Size, from);
             return Created(context, name, mounted);
+        }
 
         var algorithm = First(query, "digest-algorithm") ?? "sha256";
         if (!Digest.IsSupportedAlgorithm(algorithm))
@@ -57,7 +61,7 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
             if (outcome != AppendOutcome.Appended) return V2Results.Error(V2ErrorCode.SizeInvalid);
             committed = true;
             return await sessions.CommitAsync(filled, digest, ct) == CommitOutcome.Committed
-                ? Created(context, name, digest)
+                ? Pushed(context, name, digest, filled.Size)
                 : V2Results.Error(V2ErrorCode.DigestInvalid, digest.ToString());
         }
         finally
@@ -92,8 +96,15 @@ public sealed partial class UploadHandler(UploadSessions sessions, BlobStore blo
             session = appended;
         }
         return await sessions.CommitAsync(session, digest, ct) == CommitOutcome.Committed
-            ? Created(context, name, digest)
+            ? Pushed(context, name, digest, session.Size)
             : V2Results.Error(V2ErrorCode.DigestInvalid, digest.ToString());
+    }
+
+    /// <summary>A committed upload: the push event (distribution sends it once the blob is committed), then 201.</summary>
+    private IResult Pushed(HttpContext context, string name, Digest digest, long size)
+    {
+        events.BlobPushed(context, name, digest, size);
+        return Created(context, name, digest);
     }
 
     /// <summary>GET and HEAD: the upload's progress.</summary>
