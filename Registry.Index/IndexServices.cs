@@ -25,7 +25,8 @@ public static class IndexServices
         services.AddSingleton(database.Images);
         services.AddSingleton(database.PrivateRepositories);
         services.AddSingleton<RepositoryCatalog>();
-        services.AddHostedService<StorageFollower>();
+        services.AddSingleton<StorageFollower>();
+        services.AddHostedService(sp => sp.GetRequiredService<StorageFollower>());
         services.AddSingleton<IndexImagesService>();
         services.AddSingleton<MembershipRebuild>();
         services.AddSingleton<TokenService>();

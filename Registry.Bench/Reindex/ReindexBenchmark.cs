@@ -15,14 +15,18 @@ namespace Registry.Bench.Reindex;
 /// SQLite. The scan and write times are the verb's own progress lines; the total is the child's wall time,
 /// process start included. Beside them the CPU the child used (user and system) and, on the benchmark's own
 /// server, the CPU PostgreSQL used: on a machine shared with other work they say what the wall times cannot.
+/// With <c>--startup</c>, the server is then started on the SQLite index just built, after a clean stop and after an
+/// unclean one (its "running" marker left beside the database): the time until it answers <c>/_ping</c>, and after
+/// the unclean stop the time until its background catch-up with storage ends.
 /// </summary>
 public static partial class ReindexBenchmark
 {
-    public const string OptionsHelp = "[--repositories 100000] [--engines postgres,sqlite] [--pg-url url] [--server-dll PATH] [--keep DIR]";
+    public const string OptionsHelp = "[--repositories 100000] [--engines postgres,sqlite] [--pg-url url] [--server-dll PATH] [--keep DIR] [--startup]";
 
     public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("reindex", async (temp, ct) =>
     {
-        var options = BenchArgs.Parse(args, ["--repositories", "--engines", "--pg-url", "--server-dll", "--keep"], []);
+        var options = BenchArgs.Parse(args, ["--repositories", "--engines", "--pg-url", "--server-dll", "--keep"], ["--startup"]);
+        var startup = options.Has("--startup");
         var repositories = options.GetInt("--repositories", 100_000, 1, int.MaxValue);
         var engines = (options.GetString("--engines") ?? "postgres,sqlite").Split(',').ToList();
         if (engines.Any(e => e is not ("sqlite" or "postgres")))
@@ -53,6 +57,7 @@ public static partial class ReindexBenchmark
                 : pgUrl ?? await server!.CreateDatabaseAsync($"reindex_bench_{Guid.NewGuid():N}");
             var serverCpu = engine == "postgres" ? server?.Cpu() : null;
             var (scan, write, wall, cpu, count) = await RunReindexAsync(dll, storage, database, ct);
+            if (engine == "sqlite" && startup) await RunStartupsAsync(dll, storage, database, ct);
             if (engine == "sqlite") DeleteSqlite(database["sqlite:///".Length..]);
             if (count != repositories) throw new ServerNotFunctionalException($"reindex found {count} repositories, expected {repositories}");
             // The reindex's connections have closed with it; their backends leave within moments.
@@ -61,6 +66,50 @@ public static partial class ReindexBenchmark
             Console.WriteLine($"| {engine} | {count:N0} | {scan:0.0} | {write:0.0} | {wall.TotalSeconds:0.0} | {cpu.TotalSeconds:0.0} | {postgresCpu} |");
         }
     });
+
+    /// <summary>Starts the server on the index just built, after a clean and after an unclean stop; prints what it took.</summary>
+    private static async Task RunStartupsAsync(string dll, string storage, string database, CancellationToken ct)
+    {
+        var marker = database["sqlite:///".Length..] + ".running";
+        var environment = new Dictionary<string, string>
+        {
+            ["SETTINGS_FLAVOR"] = "dev",
+            ["STORAGE_PATH"] = storage,
+            ["SQLALCHEMY_INDEX_DATABASE"] = database,
+            ["LOGLEVEL"] = "info",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        };
+        var lines = new List<string>();
+        foreach (var unclean in new[] { false, true })
+        {
+            if (unclean) await File.WriteAllBytesAsync(marker, [], ct);
+            var clock = Stopwatch.StartNew();
+            await using var server = await ChildServer.StartAsync(
+                "registry (Registry.V1)", "dotnet", [dll], environment, Path.GetDirectoryName(dll)!, "/_ping", ct);
+            var serving = clock.Elapsed;
+            var caughtUp = "-";
+            if (unclean)
+            {
+                // Bounded: a catch-up that does not end within 30 minutes fails the benchmark.
+                while (!server.OutputTail.Contains("caught up with storage", StringComparison.Ordinal))
+                {
+                    if (clock.Elapsed > TimeSpan.FromMinutes(30)) throw new ServerNotFunctionalException($"no catch-up line: {server.OutputTail}");
+                    await Task.Delay(250, ct);
+                }
+
+                caughtUp = $"{clock.Elapsed.TotalSeconds:0.0}";
+            }
+
+            lines.Add($"| {(unclean ? "unclean" : "clean")} stop | {serving.TotalSeconds:0.00} | {caughtUp} |");
+        }
+
+        File.Delete(marker);
+        Console.WriteLine();
+        Console.WriteLine("| start after a | s until /_ping answers (process start included) | s until the search catch-up ended |");
+        Console.WriteLine("|---|---:|---:|");
+        foreach (var line in lines) Console.WriteLine(line);
+        Console.WriteLine();
+    }
 
     /// <summary>Runs <c>reindex</c>; its stdout (one line per repository) is counted, not kept.</summary>
     private static async Task<(double Scan, double Write, TimeSpan Wall, TimeSpan Cpu, long Count)> RunReindexAsync(

@@ -48,6 +48,9 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing
         _rootWithSeparator = Root.EndsWith(Path.DirectorySeparatorChar) ? Root : Root + Path.DirectorySeparatorChar;
     }
 
+    /// <summary>Temp files last written before this are a previous process's leftovers (<see cref="CleanupTempAsync"/>).</summary>
+    private readonly DateTime _openedAt = DateTime.UtcNow;
+
     /// <summary>The absolute root directory.</summary>
     public string Root { get; }
 
@@ -241,6 +244,8 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing
             if (!StorageKey.IsTempName(Path.GetFileName(file.AsSpan()))) continue;
             try
             {
+                // The walk may run while this process writes: a temp file it is still writing is younger than the driver.
+                if (File.GetLastWriteTimeUtc(file) >= _openedAt) continue;
                 File.Delete(file);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

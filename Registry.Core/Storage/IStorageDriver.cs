@@ -51,6 +51,9 @@ public interface IStorageDriver
     /// <summary>The last modification time of an object, or null when it does not exist.</summary>
     Task<DateTimeOffset?> LastModifiedAsync(string path, CancellationToken ct);
 
-    /// <summary>Removes temp data left behind by a crash. Called once at start-up.</summary>
+    /// <summary>
+    /// Removes temp data left behind by a crash: only data older than this driver, so that it may run in the
+    /// background while the registry already writes. Called once at start-up.
+    /// </summary>
     Task CleanupTempAsync(CancellationToken ct);
 }

@@ -163,29 +163,30 @@ public sealed class StorageFollower(
         if (differ.Count > 0) log.LogInformation("search follows storage changed under '{Prefix}': {Count} repositories synced", prefix, differ.Count);
     }
 
-    /// <summary>The whole storage against the whole index: what a periodic reconcile (and S3) relies on.</summary>
-    internal async Task ReconcileAsync(CancellationToken ct)
+    /// <summary>
+    /// The whole storage against the whole index (names, privacy and descriptions): what a periodic reconcile, S3, and the
+    /// catch-up after an unclean stop rely on. Returns how many repositories it synced. Names pushed while it runs are
+    /// synced by their own writes; one it finds different is synced from what storage holds at that moment.
+    /// </summary>
+    public async Task<int> ReconcileAsync(CancellationToken ct)
     {
-        var stored = new Dictionary<string, bool>(StringComparer.Ordinal);
-        await foreach (var entry in catalog.ScanAsync(ct)) stored[entry.Name] = entry.Private;
+        var stored = new Dictionary<string, SearchEntry>(StringComparer.Ordinal);
+        await foreach (var entry in catalog.ScanAsync(ct)) stored[entry.Name] = entry;
         var differ = new SortedSet<string>(StringComparer.Ordinal);
-        var listed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in await index.ListAllAsync(ct))
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (entries, isPrivate) in new[] { (await index.ListAllAsync(ct), false), (await privates.ListAllAsync(ct), true) })
         {
-            listed.Add(entry.Name);
-            if (!stored.TryGetValue(entry.Name, out var isPrivate) || isPrivate) differ.Add(entry.Name);
+            foreach (var entry in entries)
+            {
+                seen.Add(entry.Name);
+                if (!stored.TryGetValue(entry.Name, out var found) || found.Private != isPrivate || found.Description != entry.Description)
+                    differ.Add(entry.Name);
+            }
         }
 
-        var hidden = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in await privates.ListAllAsync(ct))
-        {
-            hidden.Add(entry.Name);
-            if (!stored.TryGetValue(entry.Name, out var isPrivate) || !isPrivate) differ.Add(entry.Name);
-        }
-
-        foreach (var (name, isPrivate) in stored)
-            if (!(isPrivate ? hidden : listed).Contains(name)) differ.Add(name);
+        differ.UnionWith(stored.Keys.Where(name => !seen.Contains(name)));
         foreach (var name in differ) await catalog.SyncKeyAsync(name, ct);
         if (differ.Count > 0) log.LogInformation("search reconciled with storage: {Count} repositories synced", differ.Count);
+        return differ.Count;
     }
 }

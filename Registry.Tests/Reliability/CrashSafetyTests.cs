@@ -69,7 +69,9 @@ public class CrashSafetyTests
         pushes.SelectMany(p => p.UnexpectedAnswers).Should().BeEmpty("every answer before the kill is 200");
         var leftovers = TempFiles(server.StoragePath).Count;
         await server.RestartAsync();
-        TempFiles(server.StoragePath).Should().BeEmpty("start-up removes the temp files a crash leaves");
+        // The clean-up runs in the background after start-up (the server serves at once): bounded wait for it.
+        (await SettledAsync(() => Task.FromResult(TempFiles(server.StoragePath)), files => files.Count == 0))
+            .Should().BeEmpty("start-up removes the temp files a crash leaves");
 
         using var after = NewClient(server);
         var lost = 0;
@@ -101,7 +103,9 @@ public class CrashSafetyTests
 
         var tagged = await TaggedRepositoriesAsync(after, pushes);
         pushes.Where(p => p.TagAcknowledged).Select(p => p.Repository).Except(tagged).Should().BeEmpty("acknowledged tags survive");
-        (await SearchAsync(after)).Should().BeEquivalentTo(tagged, "the search index lists exactly the tagged repositories");
+        // After an unclean stop the index catches up with storage in the background.
+        (await SettledAsync(() => SearchAsync(after), found => found.Order().SequenceEqual(tagged.Order())))
+            .Should().BeEquivalentTo(tagged, "the search index lists exactly the tagged repositories once it caught up");
 
         foreach (var p in pushes.Where(p => !p.TagAcknowledged))
         {
@@ -174,6 +178,20 @@ public class CrashSafetyTests
         status.Should().Be(200);
         using var doc = JsonDocument.Parse(body);
         return doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("name").GetString()!).ToList();
+    }
+
+    /// <summary>Reads until <paramref name="done"/> holds or 30 s pass, and returns the last reading (for the assertion).</summary>
+    private static async Task<T> SettledAsync<T>(Func<Task<T>> read, Func<T, bool> done)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var value = await read();
+        while (!done(value) && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100);
+            value = await read();
+        }
+
+        return value;
     }
 
     private static List<string> TempFiles(string storage) =>
