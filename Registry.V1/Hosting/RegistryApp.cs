@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Registry.Core;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
+using Registry.Core.Observability;
 using Registry.Core.Storage;
 using Registry.Index;
 using Registry.Index.Database;
@@ -54,8 +55,8 @@ public static class RegistryApp
         var certificate = TlsCertificate.Load(settings);
         await AddRegistryAsync(builder.Services, settings, CancellationToken.None);
 
-        var urls = ConfigureListening(builder, settings.Listen, https: certificate is not null);
-        ConfigureLogging(builder.Logging, settings.LogLevel);
+        var urls = ConfigureListening(builder, settings.Listen, settings.Observability.DebugAddress, https: certificate is not null);
+        ConfigureLogging(builder.Logging, settings.LogLevel, settings.Observability);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -80,11 +81,15 @@ public static class RegistryApp
             .WithModule<HealthModule>());
         builder.Services.AddRegistryHealthChecks(settings);
         builder.Services.AddHostedService<StartupTasks>();
+        builder.Services.AddSingleton<AuditLog>();
 
         var app = builder.Build();
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RegistryApp).FullName!), settings, urls);
 
+        app.UseMiddleware<MetricsEndpointMiddleware>();
+        app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseMiddleware<RequestLogMiddleware>();
+        app.UseMiddleware<AuditMiddleware>();
         if (settings.Cors.Enabled) app.UseMiddleware<CorsMiddleware>();
         app.UseV2Headers();
         app.UseStatusCodePages(context => HostErrors.WriteStatusPageAsync(context.HttpContext));
@@ -129,21 +134,24 @@ public static class RegistryApp
             settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.Describe(settings),
             settings.SearchEnabled ? "on" : "off", settings.Auth.Backend, settings.Cache.Describe(), urls);
         if (settings.Cors.Enabled) logger.LogInformation("CORS: {Cors}", settings.Cors.Describe());
+        if (settings.Observability is { MetricsEnabled: true } o)
+            logger.LogInformation("Metrics: {Path} on {Where}", o.MetricsPath, o.DebugAddress is { } d ? $"the debug listener {d.Host}:{d.Port}" : "the main port");
     }
 
     /// <summary>
     /// <c>--urls</c> and <c>ASPNETCORE_URLS</c> win; otherwise <see cref="RegistrySettings.Listen"/>. Returns the
     /// addresses for the start-up line.
     /// </summary>
-    private static string ConfigureListening(WebApplicationBuilder builder, ListenAddress listen, bool https)
+    private static string ConfigureListening(WebApplicationBuilder builder, ListenAddress listen, ListenAddress? debug, bool https)
     {
-        if (builder.Configuration["urls"] is { Length: > 0 } urls) return urls;
-        var url = $"{(https ? "https" : "http")}://{listen.Host}:{listen.Port}";
-        builder.WebHost.UseUrls(url);
-        return url;
+        var urls = builder.Configuration["urls"] is { Length: > 0 } given ? given : $"{(https ? "https" : "http")}://{listen.Host}:{listen.Port}";
+        // The debug listener is one more Kestrel address; MetricsEndpointMiddleware keeps it to metrics and health.
+        if (debug is not null) urls += $";http://{debug.Host}:{debug.Port}";
+        builder.WebHost.UseUrls(urls);
+        return urls;
     }
 
-    private static void ConfigureLogging(ILoggingBuilder logging, string level)
+    private static void ConfigureLogging(ILoggingBuilder logging, string level, ObservabilitySettings observability)
     {
         var min = level.ToLowerInvariant() switch
         {
@@ -160,6 +168,8 @@ public static class RegistryApp
         // A failed start is reported by RunAsync in one line; the host's own report of it is a stack trace.
         logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         logging.AddFilter("Registry", min);
-        logging.AddSimpleConsole(CoreServices.ConsoleFormat);
+        // Its request scope carries Kestrel's connection-based id, not ours; only JSON logs show scopes.
+        if (observability.JsonLogs) logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        LogFormat.AddConsole(logging, observability);
     }
 }
