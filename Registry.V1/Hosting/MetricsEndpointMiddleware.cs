@@ -22,9 +22,11 @@ public sealed class MetricsEndpointMiddleware(RequestDelegate next, RegistrySett
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var onDebugListener = _settings.DebugAddress is { } debug && context.Connection.LocalPort == debug.Port;
+        var hasDebugListener = _settings.DebugAddress is not null;
+        var onDebugListener = hasDebugListener && context.Connection.LocalPort == _settings.DebugAddress!.Port;
         var isMetricsPath = _settings.MetricsEnabled && context.Request.Path.Equals(_settings.MetricsPath, StringComparison.Ordinal);
-        if (isMetricsPath && onDebugListener == _settings.DebugAddress is not null)
+        // Metrics live on the debug listener when there is one, otherwise on the main port.
+        if (isMetricsPath && onDebugListener == hasDebugListener)
         {
             await ServeAsync(context, checkCredentials: !onDebugListener && settings.Auth.Enabled);
             return;
