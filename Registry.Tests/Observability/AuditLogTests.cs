@@ -89,6 +89,23 @@ public sealed class AuditLogTests
         LogCapture.Lines(_registry).Should().NotContain(l => l.Contains("request_id=audit-v1-read"), "reads are not audited");
     }
 
+    [Test]
+    public async Task Audit_lines_are_written_at_every_log_level()
+    {
+        await using var quiet = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["LOGLEVEL"] = "error" });
+        var id = V1Client.NewImageId();
+        using var put = new HttpRequestMessage(HttpMethod.Put, $"/v1/images/{id}/json")
+        {
+            Headers = { { "X-Request-Id", "quiet-put" } },
+            Content = new StringContent(V1Client.ImageJson(id), Encoding.UTF8, "application/json"),
+        };
+        (await quiet.Client.SendAsync(put)).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        (await LogCapture.WaitForLineAsync(quiet, l => l.Contains("request_id=quiet-put"))).Should().EndWith(
+            $"audit PUT /v1/images/{{imageId}}/json user=- client=127.0.0.1 repository=- reference={id} status=200 request_id=quiet-put");
+        LogCapture.Lines(quiet).Should().NotContain(l => l.Contains("RequestLogMiddleware"), "loglevel error keeps the request log quiet");
+    }
+
     private Task<string> AuditLineAsync(string requestId) =>
         LogCapture.WaitForLineAsync(_registry, l => l.Contains("Registry.Audit") && l.Contains("request_id=" + requestId));
 

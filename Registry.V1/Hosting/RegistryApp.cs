@@ -168,6 +168,8 @@ public static class RegistryApp
         // A failed start is reported by RunAsync in one line; the host's own report of it is a stack trace.
         logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         logging.AddFilter("Registry", min);
+        // An audit trail that a quieter log level switches off is no trail: it is written at every level.
+        logging.AddFilter(AuditLog.Category, LogLevel.Information);
         // Its request scope carries Kestrel's connection-based id, not ours; only JSON logs show scopes.
         if (observability.JsonLogs) logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         LogFormat.AddConsole(logging, observability);
