@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Registry.Core;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
-using Registry.Core.Observability;
 using Registry.Core.Storage;
 using Registry.Index;
 using Registry.Index.Database;
@@ -69,6 +68,7 @@ public static class RegistryApp
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds));
         builder.Services.Configure<RouteOptions>(o => o.SetParameterPolicy<RepositoryRouteConstraint>(RepositoryRouteConstraint.Name));
+        builder.Services.AddSingleton<Registry.Core.Observability.AuditLog>();
         builder.Services.AddCarter(configurator: c => c
             .WithModule<PingModule>()
             .WithModule<ImagesModule>()
@@ -81,7 +81,6 @@ public static class RegistryApp
             .WithModule<HealthModule>());
         builder.Services.AddRegistryHealthChecks(settings);
         builder.Services.AddHostedService<StartupTasks>();
-        builder.Services.AddSingleton<AuditLog>();
 
         var app = builder.Build();
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RegistryApp).FullName!), settings, urls);
@@ -129,13 +128,13 @@ public static class RegistryApp
     {
         foreach (var warning in settings.Unimplemented) logger.LogWarning("{Warning}", warning.Message);
         if (settings.Proxy.Enabled) logger.LogInformation("v2 pull-through cache: {Upstreams}", settings.Proxy.Describe());
+        if (settings.Observability is { MetricsEnabled: true } o)
+            logger.LogInformation("Metrics: {Path} on {Where}", o.MetricsPath, o.DebugAddress is { } d ? $"the debug listener {d.Host}:{d.Port}" : "the main port");
         logger.LogInformation(
             "Starting flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, cache {Cache}, listen {Urls}",
             settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.Describe(settings),
             settings.SearchEnabled ? "on" : "off", settings.Auth.Backend, settings.Cache.Describe(), urls);
         if (settings.Cors.Enabled) logger.LogInformation("CORS: {Cors}", settings.Cors.Describe());
-        if (settings.Observability is { MetricsEnabled: true } o)
-            logger.LogInformation("Metrics: {Path} on {Where}", o.MetricsPath, o.DebugAddress is { } d ? $"the debug listener {d.Host}:{d.Port}" : "the main port");
     }
 
     /// <summary>
@@ -169,9 +168,9 @@ public static class RegistryApp
         logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         logging.AddFilter("Registry", min);
         // An audit trail that a quieter log level switches off is no trail: it is written at every level.
-        logging.AddFilter(AuditLog.Category, LogLevel.Information);
+        logging.AddFilter(Registry.Core.Observability.AuditLog.Category, LogLevel.Information);
         // Its request scope carries Kestrel's connection-based id, not ours; only JSON logs show scopes.
         if (observability.JsonLogs) logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-        LogFormat.AddConsole(logging, observability);
+        Registry.Core.Observability.LogFormat.AddConsole(logging, observability);
     }
 }
