@@ -20,8 +20,13 @@ public sealed class BlobHandler(BlobStore blobs, RegistrySettings settings, Mirr
     {
         if (!Digest.TryParse(reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
         var blob = await blobs.StatAsync(name, digest, ct);
-        if (blob is not null) return new BlobResult(blobs, blob);
-        return mirrors.Resolve(name) is { } mirrored
+        var mirrored = mirrors.Resolve(name);
+        if (blob is not null)
+        {
+            if (mirrored is not null) await mirrors.NotePullAsync(mirrored, ct);
+            return new BlobResult(blobs, blob);
+        }
+        return mirrored is not null
             ? new MirroredBlobResult(mirror, blobs, mirrored, digest)
             : V2Results.Error(V2ErrorCode.BlobUnknown, digest.ToString());
     }
