@@ -131,6 +131,31 @@ public class PullThroughTests
     }
 
     [Test]
+    public async Task Sixteen_concurrent_gets_of_one_uncached_tag_cause_one_upstream_get()
+    {
+        var image = await GoRegistry.PushImageAsync(_upstreamClient, "team/burst", "v1", V1Client.RandomBytes(2000));
+        await using var mirror = Mirror();
+
+        var gets = Enumerable.Range(0, 16).Select(async _ =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/team/burst/manifests/v1");
+            request.Headers.Accept.ParseAdd(ManifestDocument.DockerV2);
+            using var response = await mirror.Client.SendAsync(request);
+            ((int)response.StatusCode).Should().Be(200, await response.Content.ReadAsStringAsync());
+            response.Header("Docker-Content-Digest").Should().Be(image.Manifest.Digest.ToString());
+            return await response.Content.ReadAsByteArrayAsync();
+        }).ToList();
+        foreach (var body in await Task.WhenAll(gets)) body.Should().Equal(image.Manifest.Bytes);
+
+        // The Go registry writes its access log after answering: wait (bounded) for the first line, then a little for
+        // any further one before counting.
+        for (var wait = 0; wait < 100 && _upstream.Count("GET", "/v2/team/burst/manifests/v1") == 0; wait++) await Task.Delay(50);
+        await Task.Delay(300);
+        _upstream.Count("GET", "/v2/team/burst/manifests/v1").Should().Be(1);
+        _upstream.Requests.Should().ContainSingle(r => r.Path.StartsWith("/v2/team/burst/manifests/", StringComparison.Ordinal) && r.Method == "GET");
+    }
+
+    [Test]
     public async Task Range_on_a_miss_fetches_the_whole_blob_then_serves_the_range()
     {
         var layer = V1Client.RandomBytes(100_000);
