@@ -71,6 +71,10 @@ public class PullThroughTests
         // Cached: the repository is listed like a pushed one, and the upstream is not asked again. The Go registry
         // writes its access log after answering: wait (bounded) for the line of the last request made so far.
         for (var wait = 0; wait < 100 && _upstream.Count("GET", $"/v2/team/first/blobs/{layers[0].Digest}") == 0; wait++) await Task.Delay(50);
+        // A fetched blob is linked into the repository just after its last byte went out: wait (bounded) for the link.
+        foreach (var blob in new[] { config, layers[0] })
+        for (var wait = 0; wait < 100 && !await mirror.Storage.ExistsAsync(DistributionPaths.LayerLink("team/first", blob.Digest), CancellationToken.None); wait++)
+            await Task.Delay(50);
         var before = _upstream.Requests.Count;
         using var again = await mirror.Client.GetAsync($"/v2/team/first/blobs/{layers[0].Digest}");
         (await again.Content.ReadAsByteArrayAsync()).Should().Equal(layer);
