@@ -5,9 +5,11 @@ namespace Registry.Core.Configuration;
 /// <summary>
 /// One upstream registry the v2 API mirrors (docs/configuration.md, 'Mirror'): repository names under
 /// <see cref="Prefix"/><c>/</c> (every name when the prefix is empty) are pulled through from <see cref="RemoteUrl"/>
-/// with the prefix stripped. <see cref="Ttl"/> is how long a cached tag is served before the upstream is asked again.
+/// with the prefix stripped. <see cref="Ttl"/> is how long a cached tag is served before the upstream is asked again;
+/// <see cref="Retention"/> (null: off) how long a cached repository nobody pulls stays before garbage collection
+/// expires it (docs/garbage-collection.md, 'Mirror retention').
 /// </summary>
-public sealed record ProxyUpstream(string Prefix, Uri RemoteUrl, string? Username, string? Password, TimeSpan Ttl)
+public sealed record ProxyUpstream(string Prefix, Uri RemoteUrl, string? Username, string? Password, TimeSpan Ttl, TimeSpan? Retention = null)
 {
     /// <summary>Docker Hub's registry hosts: one-part names get <c>library/</c> there, as the docker client does.</summary>
     public bool IsDockerHub => RemoteUrl.Host is "registry-1.docker.io" or "index.docker.io" or "docker.io";
@@ -31,14 +33,16 @@ public sealed record ProxyUpstream(string Prefix, Uri RemoteUrl, string? Usernam
 
     /// <summary>"prefix -> url (ttl)" for the start-up line; never the credentials.</summary>
     public string Describe() =>
-        $"{(Prefix.Length == 0 ? "*" : Prefix + "/*")} -> {Url} (ttl {ProxySettings.FormatDuration(Ttl)}{(HasCredentials ? ", credentials" : "")})";
+        $"{(Prefix.Length == 0 ? "*" : Prefix + "/*")} -> {Url} (ttl {ProxySettings.FormatDuration(Ttl)}" +
+        $"{(Retention is { } r ? ", retention " + ProxySettings.FormatDuration(r) : "")}{(HasCredentials ? ", credentials" : "")})";
 }
 
 /// <summary>
 /// The <c>proxy:</c> section (docs/configuration.md, 'Mirror'): distribution's pull-through cache settings
 /// (<c>remoteurl</c>, <c>username</c>, <c>password</c>, <c>ttl</c>) for one upstream, and <c>upstreams</c>, a list
-/// of the same settings plus a <c>prefix</c> each, for several. Off when neither names a remote URL. Cached content is
-/// kept until deleted (distribution's scheduler expiry and a retention for GC are not implemented).
+/// of the same settings plus a <c>prefix</c> each, for several. Off when neither names a remote URL. <c>retention</c>
+/// (ours; also per list entry, where <c>proxy.retention</c> is the default) lets garbage collection expire cached
+/// repositories not pulled for that long; unset or empty keeps cached content until deleted.
 /// </summary>
 public sealed record ProxySettings
 {
@@ -64,8 +68,9 @@ public sealed record ProxySettings
     internal static ProxySettings Read(SettingsReader read)
     {
         var upstreams = new List<ProxyUpstream>();
+        var retention = Retention(read, "proxy.retention", read.Get("proxy.retention"), null);
         if (Text(read, "proxy.remoteurl") is { } single)
-            upstreams.Add(Upstream(read, "proxy", "", single, read.Get("proxy.username"), read.Get("proxy.password"), read.Get("proxy.ttl")));
+            upstreams.Add(Upstream(read, "proxy", "", single, read.Get("proxy.username"), read.Get("proxy.password"), read.Get("proxy.ttl")) with { Retention = retention });
 
         switch (read.Get("proxy.upstreams"))
         {
@@ -85,11 +90,12 @@ public sealed record ProxySettings
                     };
                     var url = map.GetValueOrDefault("remoteurl") as string;
                     if (string.IsNullOrWhiteSpace(url)) throw read.Fail("proxy.upstreams", $"{key}.remoteurl is required");
-                    upstreams.Add(Upstream(read, key, prefix, url, map.GetValueOrDefault("username"), map.GetValueOrDefault("password"), map.GetValueOrDefault("ttl")));
+                    upstreams.Add(Upstream(read, key, prefix, url, map.GetValueOrDefault("username"), map.GetValueOrDefault("password"), map.GetValueOrDefault("ttl"))
+                        with { Retention = Retention(read, "proxy.upstreams", map.GetValueOrDefault("retention"), retention) });
                 }
                 break;
             case var other:
-                throw read.Fail("proxy.upstreams", $"expected a list of {{prefix, remoteurl, username, password, ttl}} maps, got {ConfigErrorContext.DescribeValue(other)}");
+                throw read.Fail("proxy.upstreams", $"expected a list of {{prefix, remoteurl, username, password, ttl, retention}} maps, got {ConfigErrorContext.DescribeValue(other)}");
         }
 
         var duplicate = upstreams.GroupBy(u => u.Prefix, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
@@ -112,6 +118,16 @@ public sealed record ProxySettings
             throw read.Fail(key == "proxy" ? "proxy.username" : "proxy.upstreams", $"{(key == "proxy" ? "" : key + ": ")}username and password must be set together");
         var ttlKey = key == "proxy" ? "proxy.ttl" : "proxy.upstreams";
         return new ProxyUpstream(prefix, uri, user, pass, Duration(read, ttlKey, ttl, DefaultTtl));
+    }
+
+    /// <summary>A retention: a positive duration, or <paramref name="fallback"/> when unset or empty.</summary>
+    private static TimeSpan? Retention(SettingsReader read, string key, object? value, TimeSpan? fallback)
+    {
+        if (value is null || value is string s && s.Trim().Length == 0) return fallback;
+        var parsed = Duration(read, key, value, TimeSpan.Zero);
+        if (parsed <= TimeSpan.Zero)
+            throw read.Fail(key, $"a retention must be longer than 0 (leave it unset to keep cached content), got {ConfigErrorContext.DescribeValue(value)}");
+        return parsed;
     }
 
     private static string? Credential(object? value) => value switch

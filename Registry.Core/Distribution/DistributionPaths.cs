@@ -71,6 +71,12 @@ public static class DistributionPaths
     /// <summary>The record that makes a repository a cached one: the upstream URL and the name there.</summary>
     public static string ProxyUpstream(string name) => $"{ProxyDir(name)}/upstream";
 
+    /// <summary>
+    /// When the cached repository was last pulled (Unix seconds, ASCII), written at most once an hour per repository;
+    /// garbage collection expires cached repositories by it (docs/garbage-collection.md, 'Mirror retention').
+    /// </summary>
+    public static string ProxyLastPull(string name) => $"{ProxyDir(name)}/lastpull";
+
     /// <summary>When the tag was last compared with the upstream (Unix seconds, ASCII).</summary>
     public static string ProxyTagChecked(string name, string tag) => $"{ProxyDir(name)}/tags/{tag}";
 

@@ -34,6 +34,12 @@ public static class GcItemKind
 
     /// <summary>An abandoned v2 upload session (<c>_uploads/&lt;uuid&gt;/</c>).</summary>
     public const string Upload = "upload";
+
+    /// <summary>
+    /// A mirrored repository not pulled within its upstream's retention: its manifests, tags, layer links and mirror
+    /// records (docs/garbage-collection.md, 'Mirror retention'); its blobs go as blobs when nothing else references them.
+    /// </summary>
+    public const string CachedRepository = "cached_repository";
 }
 
 /// <summary>One thing that went (or would go): the storage path it occupied and its bytes (every object under it).</summary>
@@ -57,7 +63,8 @@ public sealed record GcRepositoryReport(
     [property: JsonPropertyName("layer_links")] int LayerLinks,
     [property: JsonPropertyName("manifests")] int Manifests,
     [property: JsonPropertyName("uploads")] int Uploads,
-    [property: JsonPropertyName("bytes")] long Bytes);
+    [property: JsonPropertyName("bytes")] long Bytes,
+    [property: JsonPropertyName("cached_repositories")] int CachedRepositories = 0);
 
 /// <summary>
 /// A run's record: what was marked, what went (or, in a dry run, would go), per repository and in total.
@@ -90,6 +97,8 @@ public sealed record GcReport(
             {
                 if (count > 0) parts.Add($"{count} {noun}{(count == 1 ? "" : "s")}");
             }
+            // One repository per line: the count is 0 or 1.
+            if (r.CachedRepositories > 0) parts.Add("the expired cached repository");
             Add(r.Images, "image");
             Add(r.IndexLists, "index list");
             Add(r.Manifests, "manifest");
@@ -117,6 +126,7 @@ public sealed record GcReport(
                 g.Count(i => i.Kind == GcItemKind.LayerLink),
                 g.Count(i => i.Kind == GcItemKind.Manifest),
                 g.Count(i => i.Kind == GcItemKind.Upload),
-                g.Sum(i => i.Bytes)))
+                g.Sum(i => i.Bytes),
+                g.Count(i => i.Kind == GcItemKind.CachedRepository)))
             .ToList();
 }

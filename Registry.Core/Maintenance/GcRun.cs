@@ -25,6 +25,9 @@ public sealed class GcRun(
 
     public IStorageDriver Storage => storage;
 
+    /// <summary>T0: the run's start on the storage's clock; retention windows are measured back from it.</summary>
+    public DateTimeOffset StartedAt => t0;
+
     public IGcCoordinator Coordinator => coordinator;
 
     public GcOptions Options => options;

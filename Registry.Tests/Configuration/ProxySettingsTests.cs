@@ -73,6 +73,30 @@ public class ProxySettingsTests : ConfigTestBase
     }
 
     [Test]
+    public void Retention_is_off_by_default_read_from_its_variable_and_the_default_of_the_list_entries()
+    {
+        LoadSample(("REGISTRY_PROXY_REMOTEURL", "http://127.0.0.1:5001")).Proxy.Upstreams[0].Retention.Should().BeNull();
+        var single = LoadSample(("REGISTRY_PROXY_REMOTEURL", "http://127.0.0.1:5001"), ("REGISTRY_PROXY_RETENTION", "720h"));
+        single.Proxy.Upstreams[0].Retention.Should().Be(TimeSpan.FromHours(720));
+        single.Proxy.Describe().Should().Be("* -> http://127.0.0.1:5001 (ttl 168h, retention 720h)");
+
+        var list = LoadWhole("""
+            proxy:
+              retention: 48h
+              upstreams:
+                - {prefix: quay, remoteurl: 'https://quay.io', retention: 2h}
+                - {prefix: ghcr, remoteurl: 'https://ghcr.io'}
+            """);
+        list.Proxy.Resolve("quay/x")!.Value.Upstream.Retention.Should().Be(TimeSpan.FromHours(2));
+        list.Proxy.Resolve("ghcr/x")!.Value.Upstream.Retention.Should().Be(TimeSpan.FromHours(48));
+        LoadWhole("proxy: {upstreams: [{prefix: a, remoteurl: 'http://x'}]}").Proxy.Upstreams[0].Retention.Should().BeNull();
+
+        Fails("proxy: {remoteurl: 'http://x', retention: 0}").Should().Contain("key \"proxy.retention\"").And.Contain("longer than 0");
+        Fails("proxy: {remoteurl: 'http://x', retention: 'a week'}").Should().Contain("key \"proxy.retention\"").And.Contain("expected a duration");
+        Fails("proxy: {upstreams: [{prefix: a, remoteurl: 'http://x', retention: 'later'}]}").Should().Contain("key \"proxy.upstreams\"");
+    }
+
+    [Test]
     public void Bad_values_stop_start_up_with_one_line_naming_the_key()
     {
         Fails("proxy: {remoteurl: 'ftp://x'}").Should().Contain("key \"proxy.remoteurl\"").And.Contain("must be an http:// or https:// URL");

@@ -35,12 +35,13 @@ public sealed class GarbageCollector(
     IRepositoryImages membership,
     GcSettings settings,
     ILogger<GarbageCollector> logger,
-    TimeProvider? time = null)
+    TimeProvider? time = null,
+    RegistrySettings? registry = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    // V1 before v2, as the report lists them.
-    private readonly IGcCollector[] _collectors = [new V1Collector(membership), new V2Collector()];
+    // V1 before v2, as the report lists them. The proxy settings give the v2 collector its mirror retentions.
+    private readonly IGcCollector[] _collectors = [new V1Collector(membership), new V2Collector(registry?.Proxy)];
 
     public GcSettings Settings => settings;
 

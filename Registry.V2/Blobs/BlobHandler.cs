@@ -22,12 +22,14 @@ public sealed class BlobHandler(BlobStore blobs, RegistrySettings settings, Mirr
     {
         if (!Digest.TryParse(reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
         var blob = await blobs.StatAsync(name, digest, ct);
+        var mirrored = mirrors.Resolve(name);
         if (blob is not null)
         {
+            if (mirrored is not null) await mirrors.NotePullAsync(mirrored, ct);
             if (HttpMethods.IsGet(context.Request.Method)) events.BlobPulled(context, name, blob.Digest, blob.Size);
             return new BlobResult(blobs, blob);
         }
-        return mirrors.Resolve(name) is { } mirrored
+        return mirrored is not null
             ? new MirroredBlobResult(mirror, blobs, mirrored, digest)
             : V2Results.Error(V2ErrorCode.BlobUnknown, digest.ToString());
     }

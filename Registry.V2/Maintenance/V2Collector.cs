@@ -1,22 +1,25 @@
 using System.Globalization;
 using System.Text;
 using Registry.Core.Concurrency;
+using Registry.Core.Configuration;
 using Registry.Core.Distribution;
 using Registry.Core.Maintenance;
 using Registry.Core.Storage;
+using Registry.V2.Proxy;
 
 namespace Registry.V2.Maintenance;
 
 /// <summary>
 /// The distribution layout's collector (<see cref="DistributionPaths"/>): manifests, layer links, blobs and upload
-/// sessions that no tag, kept revision or young link reaches.
+/// sessions that no tag, kept revision or young link reaches; and on a mirror, cached repositories not pulled within
+/// their upstream's retention (docs/garbage-collection.md, 'Mirror retention').
 /// </summary>
-public sealed class V2Collector : IGcCollector
+public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
 {
-    public Task CollectAsync(GcRun run, CancellationToken ct) => new Pass(run).CollectAsync(ct);
+    public Task CollectAsync(GcRun run, CancellationToken ct) => new Pass(run, proxy).CollectAsync(ct);
 
     /// <summary>One run's v2 work: the scan, the mark set, the manifest cache and the sweep.</summary>
-    private sealed class Pass(GcRun run)
+    private sealed class Pass(GcRun run, ProxySettings? proxy)
     {
         private readonly IStorageDriver _storage = run.Storage;
         private readonly IGcCoordinator _coordinator = run.Coordinator;
@@ -55,8 +58,13 @@ public sealed class V2Collector : IGcCollector
         /// </summary>
         public async Task CollectAsync(CancellationToken ct)
         {
-            var repositories = new List<V2Repository>();
-            await foreach (var name in RepositoryNamesAsync(ct)) repositories.Add(await ScanV2RepositoryAsync(name, ct));
+            var all = new List<V2Repository>();
+            await foreach (var name in RepositoryNamesAsync(ct)) all.Add(await ScanV2RepositoryAsync(name, ct));
+            // An expired cached repository is no root: what only it references is swept with it.
+            var expired = new List<V2Repository>();
+            foreach (var repository in all)
+                if (await IsExpiredAsync(repository, ct)) expired.Add(repository);
+            var repositories = expired.Count == 0 ? all : all.Except(expired).ToList();
 
             var marked = new HashSet<Digest>();
             foreach (var repository in repositories)
@@ -123,7 +131,7 @@ public sealed class V2Collector : IGcCollector
             }
 
             var uploadQueue = new List<(string Repository, string Dir)>();
-            foreach (var repository in repositories)
+            foreach (var repository in all)
             foreach (var dir in repository.Uploads)
             {
                 if (await IsAbandonedUploadAsync(dir, ct)) uploadQueue.Add((repository.Name, dir));
@@ -131,7 +139,7 @@ public sealed class V2Collector : IGcCollector
             }
 
             // The repository a blob is reported under: the first (ordinal) whose queued link or revision named it.
-            var owners = manifestQueue.Select(m => m.Revision).Concat(linkQueue)
+            var owners = manifestQueue.Select(m => m.Revision).Concat(linkQueue).Concat(expired.SelectMany(r => r.Revisions.Concat(r.LayerLinks)))
                 .OrderBy(l => l.Repository, StringComparer.Ordinal)
                 .GroupBy(l => l.Target)
                 .ToDictionary(g => g.Key, g => g.First().Repository);
@@ -139,6 +147,7 @@ public sealed class V2Collector : IGcCollector
 
             if (DryRun)
             {
+                foreach (var r in expired) run.Delete(await CachedRepositoryItemAsync(r.Name, ct));
                 foreach (var m in manifestQueue) run.Delete(await ManifestItemAsync(m, ct));
                 foreach (var l in linkQueue) run.Delete(new GcItem(GcItemKind.LayerLink, l.Repository, l.Digest.ToString(), l.Dir, await run.TreeSizeAsync(l.Dir, ct)));
                 foreach (var (d, dir) in blobQueue) run.Delete(new GcItem(GcItemKind.Blob, OwnerOf(d), d.ToString(), dir, await run.TreeSizeAsync(dir, ct)));
@@ -147,6 +156,7 @@ public sealed class V2Collector : IGcCollector
             }
 
             var protectedDigests = new HashSet<Digest>();
+            await run.SweepAsync(expired, r => DeleteCachedRepositoryAsync(r, protectedDigests, ct), ct);
             await run.SweepAsync(manifestQueue, m => DeleteManifestAsync(m, protectedDigests, ct), ct);
             await run.SweepAsync(linkQueue, l => DeleteLayerLinkAsync(l, protectedDigests, ct), ct);
             await run.SweepAsync(blobQueue, b => DeleteBlobAsync(b.Digest, b.Dir, OwnerOf(b.Digest), protectedDigests, ct), ct);
@@ -165,6 +175,51 @@ public sealed class V2Collector : IGcCollector
                 && !IsTouched(link)
                 && !protectedDigests.Contains(link.Target)
                 && await DistributionLinks.ReadAsync(_storage, path, ct) == link.Target;
+        }
+
+        /// <summary>
+        /// A cached repository (it has the mirror's upstream record; a push removes that record) whose last pull is older
+        /// than its upstream's retention, counted back from T0, with no young or touched link (a pull or push under way).
+        /// </summary>
+        private async Task<bool> IsExpiredAsync(V2Repository repository, CancellationToken ct)
+        {
+            var name = repository.Name;
+            if (proxy?.Resolve(name) is not { } resolved || resolved.Upstream.Retention is not { } retention) return false;
+            if (!await _storage.ExistsAsync(DistributionPaths.ProxyUpstream(name), ct)) return false;
+            if (await Mirrors.LastPullAsync(_storage, name, ct) is not { } lastPull || lastPull >= run.StartedAt - retention) return false;
+            if (repository.Revisions.Concat(repository.LayerLinks).Any(IsTouched)) return false;
+            return !IsYoung(await run.TreeModifiedAsync(DistributionPaths.ManifestsDir(name), ct))
+                && !IsYoung(await run.TreeModifiedAsync(DistributionPaths.LayersDir(name), ct));
+        }
+
+        /// <summary>
+        /// Re-checks the expiry under the exclusive side, then deletes the manifests (revisions and tags), the layer links
+        /// and last the mirror records, so a crash in between leaves a cached repository, never one that looks pushed.
+        /// Upload sessions stay for upload purging. A repository kept after all keeps everything it references.
+        /// </summary>
+        private async Task DeleteCachedRepositoryAsync(V2Repository repository, HashSet<Digest> protectedDigests, CancellationToken ct)
+        {
+            if (!await IsExpiredAsync(repository, ct))
+            {
+                run.Keep();
+                foreach (var revision in repository.Revisions) await MarkManifestAsync(revision.Target, protectedDigests, ct);
+                foreach (var link in repository.LayerLinks) protectedDigests.Add(link.Target);
+                return;
+            }
+            var item = await CachedRepositoryItemAsync(repository.Name, ct);
+            await _storage.DeleteAsync(DistributionPaths.ManifestsDir(repository.Name), CancellationToken.None);
+            await _storage.DeleteAsync(DistributionPaths.LayersDir(repository.Name), CancellationToken.None);
+            await _storage.DeleteAsync(DistributionPaths.ProxyDir(repository.Name), CancellationToken.None);
+            run.Delete(item);
+            run.ChangedV2Repositories.Add(repository.Name);
+        }
+
+        private async Task<GcItem> CachedRepositoryItemAsync(string name, CancellationToken ct)
+        {
+            long bytes = 0;
+            foreach (var dir in new[] { DistributionPaths.ManifestsDir(name), DistributionPaths.LayersDir(name), DistributionPaths.ProxyDir(name) })
+                bytes += await run.TreeSizeAsync(dir, ct);
+            return new GcItem(GcItemKind.CachedRepository, name, name, DistributionPaths.RepositoryDir(name), bytes);
         }
 
         private async Task DeleteManifestAsync(V2ManifestQueueItem item, HashSet<Digest> protectedDigests, CancellationToken ct)

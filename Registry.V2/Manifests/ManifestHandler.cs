@@ -45,6 +45,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
             var found = await mirror.GetAsync(mirrored, reference, digest, AcceptValues(context.Request.Headers.Accept), ct);
             if (found.Failure is { } failure) return UpstreamErrors.Result(failure);
             manifest = found.Manifest;
+            if (manifest is not null) await mirrors.NotePullAsync(mirrored, ct);
         }
         else
         {

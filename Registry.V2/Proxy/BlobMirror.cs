@@ -1,10 +1,8 @@
-using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
 using Registry.Core.Concurrency;
 using Registry.Core.Distribution;
 using Registry.Core.Storage;
@@ -16,7 +14,7 @@ namespace Registry.V2.Proxy;
 /// Blob misses of mirrored repositories (docs/configuration.md, 'Mirror'). One upstream GET per digest at a time
 /// (<see cref="BlobFetch"/>, shared by every client asking meanwhile); its bytes go to a temp file in the
 /// repository's upload area (<c>_uploads/&lt;uuid&gt;/data</c>, as a push's) while clients read them, are hashed on the
-/// way, and the blob is published through <see cref="BlobStore.CommitAsync"/> only when digest and length match.
+/// way (<see cref="BlobCopy"/>), and the blob is published through <see cref="BlobStore.CommitAsync"/> only when digest and length match.
 /// A download that breaks off or does not verify publishes nothing and cuts its clients off.
 /// </summary>
 public sealed class BlobMirror(
@@ -25,7 +23,6 @@ public sealed class BlobMirror(
     /// <summary>Longest pause in an upstream body before the download is given up.</summary>
     public static readonly TimeSpan ReadIdleTimeout = TimeSpan.FromSeconds(60);
 
-    private const int BufferSize = 256 * 1024;
     private readonly Dictionary<Digest, BlobFetch> _fetches = [];
 
     /// <summary>A miss in a repository pushed here is a miss: local repositories never go upstream.</summary>
@@ -131,7 +128,10 @@ public sealed class BlobMirror(
             fetch.Begin(handle, length);
             begun = true;
 
-            var (written, actual) = await CopyAsync(response, handle, fetch, length, stopping);
+            long written;
+            Digest actual;
+            await using (var body = await response.Content.ReadAsStreamAsync(stopping))
+                (written, actual) = await BlobCopy.CopyAsync(body, handle, fetch, length, ReadIdleTimeout, stopping);
             await startedAt;
             if ((length is { } expected && written != expected) || actual != digest)
             {
@@ -173,38 +173,6 @@ public sealed class BlobMirror(
             fetch.Leave();
             await CleanUpAsync(mirror.Name, uuid, fileDriver is null ? tempFile : null);
             fetch.Settle();
-        }
-    }
-
-    /// <summary>Copies the upstream body into the temp file at increasing offsets, hashing it; the count and digest of what arrived.</summary>
-    private static async Task<(long Written, Digest Actual)> CopyAsync(
-        HttpResponseMessage response, SafeFileHandle handle, BlobFetch fetch, long? length, CancellationToken stopping)
-    {
-        using var hash = fetch.Digest.CreateHash();
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        try
-        {
-            await using var body = await response.Content.ReadAsStreamAsync(stopping);
-            long written = 0;
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            while (true)
-            {
-                idle.CancelAfter(ReadIdleTimeout);
-                var n = await body.ReadAsync(buffer.AsMemory(0, BufferSize), idle.Token);
-                if (n == 0) break;
-                // More than announced can never verify; stop reading it.
-                if (length is { } max && written + n > max) return (written + n, Digest.FromHash(fetch.Digest.Algorithm, hash.GetHashAndReset()));
-                // A write into the page cache: synchronous, a thread-pool hop would cost more than the copy.
-                RandomAccess.Write(handle, buffer.AsSpan(0, n), written);
-                hash.AppendData(buffer, 0, n);
-                written += n;
-                fetch.Advance(written);
-            }
-            return (written, Digest.FromHash(fetch.Digest.Algorithm, hash.GetHashAndReset()));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

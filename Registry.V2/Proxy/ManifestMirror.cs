@@ -15,10 +15,15 @@ public sealed record MirroredManifest(StoredManifest? Manifest, UpstreamFailure?
 /// compared with the upstream less than the ttl ago; then a HEAD upstream says whether the tag moved (a new digest is
 /// fetched and the tag re-pointed); an upstream that is down or refuses keeps the cached manifest served, with a
 /// warning. Everything fetched is stored through <see cref="ManifestStore"/>, like a push (catalog, tags, search).
-/// A repository pushed here is local: it is answered from storage only.
+/// Concurrent requests for the same fetch share one upstream GET. A repository pushed here is local: it is answered
+/// from storage only.
 /// </summary>
 public sealed class ManifestMirror(Mirrors mirrors, ManifestStore store, ILogger<ManifestMirror> logger)
 {
+    // Fetches under way, by upstream, repository, reference, tag and Accept: a burst of pulls of a new tag (a CI fleet
+    // starting) costs the upstream one GET and its rate limit one pull.
+    private readonly Dictionary<string, Task<MirroredManifest>> _fetches = new(StringComparer.Ordinal);
+
     /// <summary>What the upstream is asked for when the client sends no <c>Accept</c> (curl): every type this server stores.</summary>
     private static readonly string[] DefaultAccept =
         [ManifestDocument.OciIndex, ManifestDocument.OciManifest, ManifestDocument.DockerList, ManifestDocument.DockerV2];
@@ -32,12 +37,12 @@ public sealed class ManifestMirror(Mirrors mirrors, ManifestStore store, ILogger
         {
             if (await store.GetByDigestAsync(name, digest, ct) is { } cached) return new MirroredManifest(cached);
             if (await mirrors.IsLocalAsync(name, ct)) return new MirroredManifest(null);
-            return await FetchAsync(mirror, digest.ToString(), digest, tag: null, accept, ct);
+            return await FetchOnceAsync(mirror, digest.ToString(), digest, tag: null, accept, miss: true, ct);
         }
 
         var local = await store.GetByTagAsync(name, reference, ct);
         if (await mirrors.IsLocalAsync(name, ct)) return new MirroredManifest(local);
-        if (local is null) return await FetchAsync(mirror, reference, null, reference, accept, ct);
+        if (local is null) return await FetchOnceAsync(mirror, reference, null, reference, accept, miss: true, ct);
 
         var checkedAt = await mirrors.TagCheckedAsync(name, reference, ct);
         if (checkedAt is { } at && DateTimeOffset.UtcNow - at < mirror.Upstream.Ttl) return new MirroredManifest(local);
@@ -66,11 +71,49 @@ public sealed class ManifestMirror(Mirrors mirrors, ManifestStore store, ILogger
             return new MirroredManifest(local);
         }
         // Moved (or the HEAD named no digest): fetch what the tag names now.
-        var fetched = await FetchAsync(mirror, current?.ToString() ?? reference, current, reference, accept, ct);
+        var fetched = await FetchOnceAsync(mirror, current?.ToString() ?? reference, current, reference, accept, miss: false, ct);
         if (fetched.Failure is null && fetched.Manifest is not null) return fetched;
         logger.LogWarning("Serving the cached {Name}:{Tag} ({Digest}): {Problem}", name, reference, local.Digest,
             fetched.Failure?.Message ?? $"upstream registry {mirror.Upstream.Url} no longer has {current}");
         return new MirroredManifest(local);
+    }
+
+    /// <summary>
+    /// <see cref="FetchAsync"/>, joined when the same fetch is under way. The shared fetch is not tied to any one request
+    /// (the upstream client's timeouts bound it); a request that goes away stops waiting. On a <paramref name="miss"/>,
+    /// a fetch that starts just after another stored the manifest serves the stored one instead of asking again.
+    /// </summary>
+    private Task<MirroredManifest> FetchOnceAsync(
+        MirroredName mirror, string upstreamReference, Digest? expected, string? tag, IReadOnlyList<string> accept, bool miss, CancellationToken ct)
+    {
+        var key = string.Join('\n', mirror.Upstream.Url, mirror.UpstreamName, mirror.Name, upstreamReference, tag ?? "",
+            string.Join(',', accept.Order(StringComparer.OrdinalIgnoreCase)));
+        Task<MirroredManifest> fetch;
+        lock (_fetches)
+        {
+            if (!_fetches.TryGetValue(key, out fetch!))
+            {
+                // Task.Run: its removal below waits for this lock, so it cannot run before the entry is added.
+                fetch = Task.Run(async () =>
+                {
+                    try
+                    {
+                        var stored = !miss ? null
+                            : expected is not null ? await store.GetByDigestAsync(mirror.Name, expected, CancellationToken.None)
+                            : await store.GetByTagAsync(mirror.Name, tag!, CancellationToken.None);
+                        return stored is not null
+                            ? new MirroredManifest(stored)
+                            : await FetchAsync(mirror, upstreamReference, expected, tag, accept, CancellationToken.None);
+                    }
+                    finally
+                    {
+                        lock (_fetches) _fetches.Remove(key);
+                    }
+                }, CancellationToken.None);
+                _fetches[key] = fetch;
+            }
+        }
+        return fetch.WaitAsync(ct);
     }
 
     /// <summary>GETs a manifest upstream, verifies its digest, stores it (re-pointing <paramref name="tag"/>) and returns it.</summary>

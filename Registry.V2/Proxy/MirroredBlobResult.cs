@@ -1,6 +1,6 @@
-using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Registry.Core.Distribution;
+using Registry.Core.Http;
 using Registry.V2.Blobs;
 using Registry.V2.Http;
 
@@ -105,25 +105,27 @@ public sealed class MirroredBlobResult(BlobMirror mirror, BlobStore blobs, Mirro
         WriteBlobHeaders(response);
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentLength = fetch.Length;
-        var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+        // Read from the temp file straight into the response pipe's memory, as a local blob GET (ObjectBody): no
+        // intermediate buffer, and slices as large as the download has ready.
+        var writer = response.BodyWriter;
         try
         {
             long position = 0;
-            int n;
-            while ((n = await fetch.ReadAsync(position, buffer, ct)) > 0)
+            while (true)
             {
-                await response.Body.WriteAsync(buffer.AsMemory(0, n), ct);
+                var memory = writer.GetMemory(ObjectBody.FileSegmentSize);
+                var n = await fetch.ReadAsync(position, memory, ct);
+                if (n == 0) break;
+                writer.Advance(n);
                 position += n;
+                var flushed = await writer.FlushAsync(ct);
+                if (flushed.IsCanceled || flushed.IsCompleted) return;
             }
         }
         catch (IOException) when (!ct.IsCancellationRequested)
         {
             // The download failed: the client must see a broken transfer, never a short body that ends cleanly.
             context.Abort();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

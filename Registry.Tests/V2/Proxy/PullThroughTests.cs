@@ -71,6 +71,10 @@ public class PullThroughTests
         // Cached: the repository is listed like a pushed one, and the upstream is not asked again. The Go registry
         // writes its access log after answering: wait (bounded) for the line of the last request made so far.
         for (var wait = 0; wait < 100 && _upstream.Count("GET", $"/v2/team/first/blobs/{layers[0].Digest}") == 0; wait++) await Task.Delay(50);
+        // A fetched blob is linked into the repository just after its last byte went out: wait (bounded) for the link.
+        foreach (var blob in new[] { config, layers[0] })
+        for (var wait = 0; wait < 100 && !await mirror.Storage.ExistsAsync(DistributionPaths.LayerLink("team/first", blob.Digest), CancellationToken.None); wait++)
+            await Task.Delay(50);
         var before = _upstream.Requests.Count;
         using var again = await mirror.Client.GetAsync($"/v2/team/first/blobs/{layers[0].Digest}");
         (await again.Content.ReadAsByteArrayAsync()).Should().Equal(layer);
@@ -128,6 +132,31 @@ public class PullThroughTests
         (await DigestOfAsync(mirror.Client, "team/moving", "latest")).Should().Be(second.Manifest.Digest.ToString());
         _upstream.Count("HEAD", "/v2/team/moving/manifests/latest").Should().Be(2);
         (_upstream.Count("GET", "/v2/team/moving/manifests/latest") + _upstream.Count("GET", $"/v2/team/moving/manifests/{second.Manifest.Digest}")).Should().Be(gets);
+    }
+
+    [Test]
+    public async Task Sixteen_concurrent_gets_of_one_uncached_tag_cause_one_upstream_get()
+    {
+        var image = await GoRegistry.PushImageAsync(_upstreamClient, "team/burst", "v1", V1Client.RandomBytes(2000));
+        await using var mirror = Mirror();
+
+        var gets = Enumerable.Range(0, 16).Select(async _ =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/team/burst/manifests/v1");
+            request.Headers.Accept.ParseAdd(ManifestDocument.DockerV2);
+            using var response = await mirror.Client.SendAsync(request);
+            ((int)response.StatusCode).Should().Be(200, await response.Content.ReadAsStringAsync());
+            response.Header("Docker-Content-Digest").Should().Be(image.Manifest.Digest.ToString());
+            return await response.Content.ReadAsByteArrayAsync();
+        }).ToList();
+        foreach (var body in await Task.WhenAll(gets)) body.Should().Equal(image.Manifest.Bytes);
+
+        // The Go registry writes its access log after answering: wait (bounded) for the first line, then a little for
+        // any further one before counting.
+        for (var wait = 0; wait < 100 && _upstream.Count("GET", "/v2/team/burst/manifests/v1") == 0; wait++) await Task.Delay(50);
+        await Task.Delay(300);
+        _upstream.Count("GET", "/v2/team/burst/manifests/v1").Should().Be(1);
+        _upstream.Requests.Should().ContainSingle(r => r.Path.StartsWith("/v2/team/burst/manifests/", StringComparison.Ordinal) && r.Method == "GET");
     }
 
     [Test]
