@@ -10,7 +10,7 @@ namespace Registry.Core.Notifications;
 /// wants it (docs/operating.md, 'Notifications'). Never throws and never waits on a receiver: a push must not fail
 /// or slow down because of notifications; an append that fails is logged and the request goes on.
 /// </summary>
-public sealed class Notifier
+public sealed class Notifier : IDisposable
 {
     private readonly NotificationSettings _settings;
     private readonly Lazy<OutboxDirectory>? _outboxes;
@@ -68,6 +68,12 @@ public sealed class Notifier
             }
         }
         Appended?.Invoke();
+    }
+
+    /// <summary>Releases this process's outbox slot (a host stopped inside a longer-lived process, as in tests).</summary>
+    public void Dispose()
+    {
+        if (_outboxes is { IsValueCreated: true }) _outboxes.Value.Dispose();
     }
 
     /// <summary>
