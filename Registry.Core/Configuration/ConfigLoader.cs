@@ -152,6 +152,7 @@ public static class ConfigLoader
             S3 = S3Section.Read(read, storage, storagePath),
             Tls = TlsSettings.Read(read),
             Listen = ListenAddress.Read(environment, read.Context),
+            Observability = ObservabilitySettings.Read(read, ListenAddress.Read(environment, read.Context)),
             Unimplemented = UnimplementedSetting.Find(read, standalone, disableTokenAuth),
         };
     }

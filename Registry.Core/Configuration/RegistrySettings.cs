@@ -153,6 +153,9 @@ public sealed record RegistrySettings
     /// <summary><c>REGISTRY_HOST</c> and <c>REGISTRY_PORT</c>.</summary>
     public ListenAddress Listen { get; init; } = new("0.0.0.0", 5000);
 
+    /// <summary>The <c>metrics:</c>, <c>log_format</c> and Go's <c>http.debug:</c> and <c>log.formatter</c> keys.</summary>
+    public ObservabilitySettings Observability { get; init; } = new();
+
     /// <summary>Keys the flavor sets that this server does not implement; start-up refuses or warns (see <see cref="UnimplementedSetting"/>).</summary>
     public IReadOnlyList<UnimplementedSetting> Unimplemented { get; init; } = [];
 

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Registry.Core.Http;
 using Registry.Core.Names;
+using Registry.Core.Observability;
 using Registry.Index.Search;
 
 namespace Registry.Index.Modules;
@@ -22,8 +23,9 @@ public sealed class SearchModule : ICarterModule
     {
         var request = http.Request;
         var query = request.Query["q"].ToString();
-        var result = await search.SearchAsync(
-            http, query, ParseOrNull(request.Query["n"].ToString()), ParseOrNull(request.Query["page"].ToString()), ct);
+        SearchResult result;
+        using (RegistryMetrics.TimeSearch())
+            result = await search.SearchAsync(http, query, ParseOrNull(request.Query["n"].ToString()), ParseOrNull(request.Query["page"].ToString()), ct);
         return result.Outcome switch
         {
             SearchOutcome.Disabled => V1Results.Error(404, "Search is disabled on this registry (search_backend is not set)"),

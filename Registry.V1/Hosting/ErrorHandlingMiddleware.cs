@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Connections;
+using Registry.Core.Observability;
 using Registry.Core.Storage;
 using Registry.Index.Database;
 
@@ -51,12 +52,14 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
         catch (StorageUnavailableException e)
         {
             // The store is at fault, not the request: a retry may succeed, so 503 rather than 500.
+            RegistryMetrics.StorageErrors.Inc();
             logger.LogError(e, "Storage unavailable on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, e.Message);
             await WriteAsync(context, 503, StorageUnavailableMessage);
         }
         catch (IndexUnavailableException e)
         {
             // A database restart or failover is expected operations, not a bug: one line without a stack trace.
+            RegistryMetrics.IndexDatabaseErrors.Inc();
             logger.LogWarning("Index database unavailable on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, e.Message);
             await WriteAsync(context, 503, IndexUnavailableMessage, IndexRetryAfter);
         }

@@ -55,8 +55,8 @@ public static class RegistryApp
         var certificate = TlsCertificate.Load(settings);
         await AddRegistryAsync(builder.Services, settings, CancellationToken.None);
 
-        var urls = ConfigureListening(builder, settings.Listen, https: certificate is not null);
-        ConfigureLogging(builder.Logging, settings.LogLevel);
+        var urls = ConfigureListening(builder, settings.Listen, settings.Observability.DebugAddress, https: certificate is not null);
+        ConfigureLogging(builder.Logging, settings.LogLevel, settings.Observability);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -69,6 +69,7 @@ public static class RegistryApp
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds));
         builder.Services.Configure<RouteOptions>(o => o.SetParameterPolicy<RepositoryRouteConstraint>(RepositoryRouteConstraint.Name));
+        builder.Services.AddSingleton<Registry.Core.Observability.AuditLog>();
         builder.Services.AddCarter(configurator: c => c
             .WithModule<PingModule>()
             .WithModule<ImagesModule>()
@@ -86,7 +87,10 @@ public static class RegistryApp
         var app = builder.Build();
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RegistryApp).FullName!), settings, urls);
 
+        app.UseMiddleware<MetricsEndpointMiddleware>();
+        app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseMiddleware<RequestLogMiddleware>();
+        app.UseMiddleware<AuditMiddleware>();
         if (settings.Cors.Enabled) app.UseMiddleware<CorsMiddleware>();
         app.UseV2Headers();
         app.UseStatusCodePages(context => HostErrors.WriteStatusPageAsync(context.HttpContext));
@@ -126,6 +130,8 @@ public static class RegistryApp
     {
         foreach (var warning in settings.Unimplemented) logger.LogWarning("{Warning}", warning.Message);
         if (settings.Proxy.Enabled) logger.LogInformation("v2 pull-through cache: {Upstreams}", settings.Proxy.Describe());
+        if (settings.Observability is { MetricsEnabled: true } o)
+            logger.LogInformation("Metrics: {Path} on {Where}", o.MetricsPath, o.DebugAddress is { } d ? $"the debug listener {d.Host}:{d.Port}" : "the main port");
         logger.LogInformation(
             "Starting flavor \"{Flavor}\": storage {Storage} {Location}, index database {Database}, search {Search}, auth {Auth}, cache {Cache}, listen {Urls}",
             settings.Flavor, settings.Storage, CoreServices.DescribeStorage(settings), IndexDatabase.Describe(settings),
@@ -138,15 +144,16 @@ public static class RegistryApp
     /// <c>--urls</c> and <c>ASPNETCORE_URLS</c> win; otherwise <see cref="RegistrySettings.Listen"/>. Returns the
     /// addresses for the start-up line.
     /// </summary>
-    private static string ConfigureListening(WebApplicationBuilder builder, ListenAddress listen, bool https)
+    private static string ConfigureListening(WebApplicationBuilder builder, ListenAddress listen, ListenAddress? debug, bool https)
     {
-        if (builder.Configuration["urls"] is { Length: > 0 } urls) return urls;
-        var url = $"{(https ? "https" : "http")}://{listen.Host}:{listen.Port}";
-        builder.WebHost.UseUrls(url);
-        return url;
+        var urls = builder.Configuration["urls"] is { Length: > 0 } given ? given : $"{(https ? "https" : "http")}://{listen.Host}:{listen.Port}";
+        // The debug listener is one more Kestrel address; MetricsEndpointMiddleware keeps it to metrics and health.
+        if (debug is not null) urls += $";http://{debug.Host}:{debug.Port}";
+        builder.WebHost.UseUrls(urls);
+        return urls;
     }
 
-    private static void ConfigureLogging(ILoggingBuilder logging, string level)
+    private static void ConfigureLogging(ILoggingBuilder logging, string level, ObservabilitySettings observability)
     {
         var min = level.ToLowerInvariant() switch
         {
@@ -163,6 +170,10 @@ public static class RegistryApp
         // A failed start is reported by RunAsync in one line; the host's own report of it is a stack trace.
         logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         logging.AddFilter("Registry", min);
-        logging.AddSimpleConsole(CoreServices.ConsoleFormat);
+        // An audit trail that a quieter log level switches off is no trail: it is written at every level.
+        logging.AddFilter(Registry.Core.Observability.AuditLog.Category, LogLevel.Information);
+        // Its request scope carries Kestrel's connection-based id, not ours; only JSON logs show scopes.
+        if (observability.JsonLogs) logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        Registry.Core.Observability.LogFormat.AddConsole(logging, observability);
     }
 }

@@ -70,6 +70,7 @@ internal sealed class UploadSlots(UploadLimitSettings settings)
             var client = _clients[address];
             client.Running--;
             _running--;
+            Registry.Core.Observability.RegistryMetrics.UploadsInFlight.Dec();
             Grant();
             ForgetIfIdle(address, client);
         }
@@ -83,6 +84,7 @@ internal sealed class UploadSlots(UploadLimitSettings settings)
     {
         client.Running++;
         _running++;
+        Registry.Core.Observability.RegistryMetrics.UploadsInFlight.Inc();
     }
 
     /// <summary>Hands free slots to waiters, each time to the waiting client with room that runs the fewest uploads.</summary>

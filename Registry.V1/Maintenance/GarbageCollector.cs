@@ -71,6 +71,7 @@ public sealed class GarbageCollector(
             foreach (var collector in _collectors) await collector.CollectAsync(run, ct);
             await SyncSearchAsync(run, ct);
             var report = run.Report(watch.ElapsedMilliseconds);
+            Registry.Core.Observability.RegistryMetrics.GcCompleted(report);
             logger.LogInformation("gc{DryRun}: {Items} items, {Bytes} bytes {Verb} in {Ms} ms",
                 options.DryRun ? " (dry run)" : "", report.TotalItems, report.TotalBytes, options.DryRun ? "would go" : "freed", report.DurationMs);
             return new GcRunResult(GcRunStatus.Completed, report);
