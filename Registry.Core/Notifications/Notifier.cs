@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Registry.Core.Configuration;
+using Registry.Core.Observability;
 
 namespace Registry.Core.Notifications;
 
@@ -67,7 +68,14 @@ public sealed class Notifier : IDisposable
                     action, target.Repository, endpoint.Name, ex.Message);
             }
         }
+        UpdateQueueDepth();
         Appended?.Invoke();
+    }
+
+    /// <summary>Sets <c>registry_notifications_queue_depth</c> to the events this process has queued and not delivered.</summary>
+    public void UpdateQueueDepth()
+    {
+        if (_outboxes is { IsValueCreated: true }) RegistryMetrics.NotificationQueueDepth.Set(_outboxes.Value.Queues.Values.Sum(q => q.PendingEvents));
     }
 
     /// <summary>Releases this process's outbox slot (a host stopped inside a longer-lived process, as in tests).</summary>

@@ -211,6 +211,9 @@ public sealed class NotificationTests
         for (var i = 1; i <= 4; i++) await client.PushManifestAsync("app", $"t{i}", manifest);
         var queue = Path.Combine(registry.StoragePath, "_notifications", "0", "hook", "events");
         (await File.ReadAllLinesAsync(queue)).Should().HaveCount(6, "nothing was accepted while the receiver is down");
+        var down = await PrometheusText.ScrapeAsync(client);
+        down.Value("registry_notifications_queue_depth").Should().Be(6);
+        down.Value("registry_notifications_failures_total").Should().BeGreaterThan(0, "the closed port refused the first event");
 
         // A crash: the queue on disk is all that is left of the six events.
         await registry.KillAsync();
@@ -219,6 +222,7 @@ public sealed class NotificationTests
         await client.PushManifestAsync("app", "t5", manifest);
         await Task.Delay(500);
         receiver.Attempts.Should().BeEmpty();
+        (await PrometheusText.ScrapeAsync(client)).Value("registry_notifications_queue_depth").Should().Be(7, "the six queued before the crash and one since");
         receiver.FailNext(3);
         receiver.Start();
 
@@ -237,6 +241,9 @@ public sealed class NotificationTests
         deliveries.Select(d => (string)d.Event["id"]!).Should().OnlyHaveUniqueItems();
         deliveries.Select(d => (string)d.Event["source"]!["instanceID"]!).Distinct().Should().HaveCount(2, "the restarted process is a new instance");
         (await File.ReadAllTextAsync(queue)).Should().BeEmpty("a delivered queue is emptied");
+        var after = await PrometheusText.ScrapeAsync(client);
+        after.Value("registry_notifications_queue_depth").Should().Be(0);
+        after.Value("registry_notifications_failures_total").Should().BeGreaterThanOrEqualTo(3, "three answers were 500");
     }
 
     [Test]
