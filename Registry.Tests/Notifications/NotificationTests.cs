@@ -267,7 +267,8 @@ public sealed class NotificationTests
         File.Delete(queue);
         Directory.CreateDirectory(queue);
 
-        var lost = await PushBlobMonolithicAsync(client, "app", V1Client.RandomBytes(11));
+        // Pushed (201) while its event cannot be queued: that event is lost, the push is not.
+        await PushBlobMonolithicAsync(client, "app", V1Client.RandomBytes(11));
         (await client.GetAsync("/v2/")).StatusCode.Should().Be(HttpStatusCode.OK, "the delivery worker's trouble does not stop the server");
 
         Directory.Delete(queue);
@@ -275,7 +276,6 @@ public sealed class NotificationTests
         var deliveries = await receiver.WaitForAsync(2);
         deliveries.Select(d => (string)d.Event["target"]!["digest"]!).Should().Equal(first.Digest.ToString(), later.Digest.ToString());
         registry.Output.Should().Contain($"notification push of app for endpoint hook was not queued: Access to the path '{queue}' is denied.");
-        registry.Output.Should().NotContain(lost.Digest.ToString());
     }
 
     private static HttpClient Client(RegistryProcess registry)
