@@ -15,7 +15,9 @@ public static class ConfigPrinter
     public const string Mask = "***";
 
     private static readonly string[] SecretWords =
-        ["password", "secret", "keysecret", "accesskey", "access_key", "secret_key", "license", "token", "bugsnag"];
+        ["password", "secret", "keysecret", "accesskey", "access_key", "secret_key", "license", "token", "bugsnag",
+         // Request headers of notification endpoints (notifications.endpoints[].headers) carry credentials.
+         "authorization", "api-key", "apikey"];
 
     private static readonly JsonSerializerOptions QuoteOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

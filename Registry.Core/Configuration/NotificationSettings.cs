@@ -29,6 +29,7 @@ public sealed partial record NotificationSettings
     public string Describe() => string.Join(", ", Endpoints.Select(e => $"{e.Name} ({e.Url.Scheme}://{e.Url.Authority}{e.Url.AbsolutePath}{(e.Disabled ? ", disabled" : "")})"))
         + (OutboxPath is null ? "" : $"; outbox {OutboxPath}");
 
+    // Errors never repeat the variable's text: the endpoint list may carry credentials in headers or URLs.
     internal static NotificationSettings Read(SettingsReader read, string storage, string storagePath, string workingDirectory)
     {
         var endpoints = read.Get("notifications.endpoints") switch
@@ -36,16 +37,16 @@ public sealed partial record NotificationSettings
             null => [],
             string s when s.Trim().Length == 0 => [],
             IReadOnlyList<object?> items => items.Select((item, i) => Endpoint(read, $"notifications.endpoints[{i}]", item)).ToList(),
-            var other => throw read.Fail("notifications.endpoints", $"expected a list of endpoints (maps with name and url), got {ConfigErrorContext.DescribeValue(other)}"),
+            var other => throw read.FailHidingValue("notifications.endpoints", $"expected a list of endpoints (maps with name and url), got {ConfigErrorContext.DescribeValue(other)}"),
         };
         var duplicate = endpoints.GroupBy(e => e.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw read.Fail("notifications.endpoints", $"the endpoint name \"{duplicate.Key}\" is used twice; names must be unique (each has its own queue)");
+        if (duplicate is not null) throw read.FailHidingValue("notifications.endpoints", $"the endpoint name \"{duplicate.Key}\" is used twice; names must be unique (each has its own queue)");
 
         var outbox = read.Text("notifications.outbox");
         if (string.IsNullOrWhiteSpace(outbox)) outbox = null;
         if (!endpoints.Any(e => !e.Disabled)) return new NotificationSettings { Endpoints = endpoints };
         if (outbox is null && storage != "file")
-            throw read.Fail("notifications.outbox", $"notifications need a local directory for their queues when storage is {storage}; set notifications.outbox");
+            throw read.FailHidingValue("notifications.outbox", $"notifications need a local directory for their queues when storage is {storage}; set notifications.outbox");
         var path = Path.GetFullPath(outbox ?? Path.Combine(storagePath, DefaultOutboxDir), workingDirectory);
         return new NotificationSettings { Endpoints = endpoints, OutboxPath = path };
     }
@@ -53,12 +54,12 @@ public sealed partial record NotificationSettings
     private static NotificationEndpoint Endpoint(SettingsReader read, string key, object? item)
     {
         if (item is not IReadOnlyDictionary<string, object?> map)
-            throw read.Fail(key, $"expected a map with name and url, got {ConfigErrorContext.DescribeValue(item)}");
+            throw read.FailHidingValue(key, $"expected a map with name and url, got {ConfigErrorContext.DescribeValue(item)}");
         var name = map.GetValueOrDefault("name") switch
         {
             string s when s.Trim().Length > 0 => s,
-            null or string => throw read.Fail($"{key}.name", "every endpoint needs a name"),
-            var other => throw read.Fail($"{key}.name", $"expected a string, got {ConfigErrorContext.DescribeValue(other)} (quote the value to keep it a string)"),
+            null or string => throw read.FailHidingValue($"{key}.name", "every endpoint needs a name"),
+            var other => throw read.FailHidingValue($"{key}.name", $"expected a string, got {ConfigErrorContext.DescribeValue(other)} (quote the value to keep it a string)"),
         };
         var url = map.GetValueOrDefault("url") as string;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
@@ -67,12 +68,12 @@ public sealed partial record NotificationSettings
         {
             null => null,
             IReadOnlyDictionary<string, object?> m => m,
-            var other => throw read.Fail($"{key}.ignore", $"expected a map with mediatypes and actions, got {ConfigErrorContext.DescribeValue(other)}"),
+            var other => throw read.FailHidingValue($"{key}.ignore", $"expected a map with mediatypes and actions, got {ConfigErrorContext.DescribeValue(other)}"),
         };
         var actions = Strings(read, $"{key}.ignore.actions", ignore?.GetValueOrDefault("actions"));
         var unknown = actions.FirstOrDefault(a => !NotificationEndpoint.Actions.Contains(a));
         if (unknown is not null)
-            throw read.Fail($"{key}.ignore.actions", $"unknown action \"{unknown}\"; allowed: {string.Join(", ", NotificationEndpoint.Actions)}");
+            throw read.FailHidingValue($"{key}.ignore.actions", $"unknown action \"{unknown}\"; allowed: {string.Join(", ", NotificationEndpoint.Actions)}");
         return new NotificationEndpoint
         {
             Name = name,
@@ -85,7 +86,7 @@ public sealed partial record NotificationSettings
             {
                 null => false,
                 bool b => b,
-                var other => throw read.Fail($"{key}.disabled", $"expected a boolean, got {ConfigErrorContext.DescribeValue(other)}"),
+                var other => throw read.FailHidingValue($"{key}.disabled", $"expected a boolean, got {ConfigErrorContext.DescribeValue(other)}"),
             },
             IgnoredMediaTypes = [.. Strings(read, $"{key}.ignoredmediatypes", map.GetValueOrDefault("ignoredmediatypes")),
                 .. Strings(read, $"{key}.ignore.mediatypes", ignore?.GetValueOrDefault("mediatypes"))],
@@ -98,8 +99,8 @@ public sealed partial record NotificationSettings
         null => [],
         IReadOnlyList<object?> items => items.Select(i => i as string is { Length: > 0 } s
             ? s
-            : throw read.Fail(key, $"expected a list of strings, got an item {ConfigErrorContext.DescribeValue(i)}")).ToList(),
-        var other => throw read.Fail(key, $"expected a list of strings, got {ConfigErrorContext.DescribeValue(other)}"),
+            : throw read.FailHidingValue(key, $"expected a list of strings, got an item {ConfigErrorContext.DescribeValue(i)}")).ToList(),
+        var other => throw read.FailHidingValue(key, $"expected a list of strings, got {ConfigErrorContext.DescribeValue(other)}"),
     };
 
     // distribution's headers are http.Header: each name maps to a list of values; one string is accepted as a list of one.
@@ -107,7 +108,7 @@ public sealed partial record NotificationSettings
     {
         if (value is null) return [];
         if (value is not IReadOnlyDictionary<string, object?> map)
-            throw read.Fail(key, $"expected a map of header names to lists of values, got {ConfigErrorContext.DescribeValue(value)}");
+            throw read.FailHidingValue(key, $"expected a map of header names to lists of values, got {ConfigErrorContext.DescribeValue(value)}");
         var headers = new List<KeyValuePair<string, string>>();
         foreach (var (name, values) in map)
         {
@@ -123,7 +124,7 @@ public sealed partial record NotificationSettings
         // distribution replaces a threshold of 0 or less by its default.
         long l when l <= 0 => NotificationEndpoint.DefaultThreshold,
         long l when l <= int.MaxValue => (int)l,
-        var other => throw read.Fail(key, $"expected a whole number of failures, got {ConfigErrorContext.DescribeValue(other)}"),
+        var other => throw read.FailHidingValue(key, $"expected a whole number of failures, got {ConfigErrorContext.DescribeValue(other)}"),
     };
 
     /// <summary>A Go duration (<c>500ms</c>, <c>1s</c>, <c>1m30s</c>); zero means the default, as in distribution.</summary>
@@ -131,7 +132,7 @@ public sealed partial record NotificationSettings
     {
         if (value is null) return null;
         if (value is string text && ParseGoDuration(text) is { } parsed) return parsed > TimeSpan.Zero ? parsed : null;
-        throw read.Fail(key,
+        throw read.FailHidingValue(key,
             $"expected a duration such as 500ms, 1s or 1m30s (units ns, us, ms, s, m, h), got {ConfigErrorContext.DescribeValue(value)}");
     }
 

@@ -16,6 +16,7 @@ public sealed class EventOutbox
     private readonly string _events;
     private readonly string _cursor;
     private long _delivered;
+    private long _pending;
 
     public EventOutbox(string directory)
     {
@@ -33,6 +34,13 @@ public sealed class EventOutbox
         }
         _delivered = ReadCursor();
         if (_delivered > new FileInfo(_events).Length) _delivered = 0;
+        _pending = CountLines(_events, _delivered);
+    }
+
+    /// <summary>Events not yet accepted by the endpoint.</summary>
+    public long PendingEvents
+    {
+        get { lock (_gate) return _pending; }
     }
 
     /// <summary>Bytes of events not yet accepted by the endpoint.</summary>
@@ -50,6 +58,7 @@ public sealed class EventOutbox
             using var file = new FileStream(_events, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
             file.Write(line);
             file.Flush(true);
+            _pending++;
         }
     }
 
@@ -95,7 +104,20 @@ public sealed class EventOutbox
             }
             WriteCursor(end);
             _delivered = end;
+            // Each acknowledgement follows one Peek, so it covers one line.
+            _pending = end == 0 ? 0 : Math.Max(0, _pending - 1);
         }
+    }
+
+    private static long CountLines(string path, long from)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        file.Position = from;
+        long lines = 0;
+        int b;
+        while ((b = file.ReadByte()) >= 0)
+            if (b == '\n') lines++;
+        return lines;
     }
 
     private long ReadCursor()

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Registry.Core.Configuration;
+using Registry.Core.Observability;
 
 namespace Registry.Core.Notifications;
 
@@ -29,6 +30,7 @@ public sealed class NotificationDelivery(RegistrySettings settings, Notifier not
             throw settings.Error("notifications.outbox", $"the notification queues under {settings.Notifications.OutboxPath} cannot be opened: {e.Message}");
         }
         notifier.Appended += Wake;
+        notifier.UpdateQueueDepth();
         return base.StartAsync(cancellationToken);
     }
 
@@ -94,6 +96,7 @@ public sealed class NotificationDelivery(RegistrySettings settings, Notifier not
         {
             logger.LogError("notification endpoint {Endpoint}: skipped an unreadable line in its queue", endpoint.Name);
             outbox.Acknowledge(next.End);
+            notifier.UpdateQueueDepth();
             return failures;
         }
         if (failures >= endpoint.Threshold) await Task.Delay(endpoint.Backoff, ct);
@@ -101,9 +104,11 @@ public sealed class NotificationDelivery(RegistrySettings settings, Notifier not
         if (problem is null)
         {
             outbox.Acknowledge(next.End);
+            notifier.UpdateQueueDepth();
             if (failures >= endpoint.Threshold) logger.LogInformation("notification endpoint {Endpoint} accepts events again", endpoint.Name);
             return 0;
         }
+        RegistryMetrics.NotificationFailures.Inc();
         if (failures + 1 == endpoint.Threshold)
             logger.LogWarning("notification endpoint {Endpoint} failed {Count} times in a row ({Problem}); retrying every {Backoff}",
                 endpoint.Name, failures + 1, problem, endpoint.Backoff);

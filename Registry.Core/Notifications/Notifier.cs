@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Registry.Core.Configuration;
+using Registry.Core.Observability;
 
 namespace Registry.Core.Notifications;
 
@@ -10,7 +11,7 @@ namespace Registry.Core.Notifications;
 /// wants it (docs/operating.md, 'Notifications'). Never throws and never waits on a receiver: a push must not fail
 /// or slow down because of notifications; an append that fails is logged and the request goes on.
 /// </summary>
-public sealed class Notifier
+public sealed class Notifier : IDisposable
 {
     private readonly NotificationSettings _settings;
     private readonly Lazy<OutboxDirectory>? _outboxes;
@@ -67,7 +68,20 @@ public sealed class Notifier
                     action, target.Repository, endpoint.Name, ex.Message);
             }
         }
+        UpdateQueueDepth();
         Appended?.Invoke();
+    }
+
+    /// <summary>Sets <c>registry_notifications_queue_depth</c> to the events this process has queued and not delivered.</summary>
+    public void UpdateQueueDepth()
+    {
+        if (_outboxes is { IsValueCreated: true }) RegistryMetrics.NotificationQueueDepth.Set(_outboxes.Value.Queues.Values.Sum(q => q.PendingEvents));
+    }
+
+    /// <summary>Releases this process's outbox slot (a host stopped inside a longer-lived process, as in tests).</summary>
+    public void Dispose()
+    {
+        if (_outboxes is { IsValueCreated: true }) _outboxes.Value.Dispose();
     }
 
     /// <summary>

@@ -49,11 +49,13 @@ public sealed class EventOutboxTests
         File.AppendAllText(Path.Combine(_dir, "events"), "{\"id\":\"c\",\"timest");
 
         var reopened = new EventOutbox(_dir);
+        reopened.PendingEvents.Should().Be(1, "only b is left; the cut line is gone");
         reopened.Append(Event("d"));
 
         var next = reopened.Peek()!.Value;
         next.Event!.Id.Should().Be("b");
         reopened.Acknowledge(next.End);
+        reopened.PendingEvents.Should().Be(1);
         reopened.Peek()!.Value.Event!.Id.Should().Be("d");
     }
 

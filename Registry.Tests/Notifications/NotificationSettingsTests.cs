@@ -47,6 +47,29 @@ public sealed class NotificationSettingsTests : ConfigTestBase
         n.Describe().Should().Be($"ci (http://ci.example.test/hook), other (https://other.example.test/, disabled); outbox {Path.Combine(storage, "_notifications")}");
     }
 
+    [Test]
+    public void The_config_verb_masks_credentials_in_endpoint_headers()
+    {
+        var settings = LoadSample(("REGISTRY_NOTIFICATIONS_ENDPOINTS",
+            "[{name: ci, url: 'http://user:pw@ci.example.test/hook', headers: {Authorization: [Bearer x], X-Api-Key: [k1], X-Trace: [enabled]}}]"));
+
+        var printed = ConfigPrinter.Render(settings);
+
+        printed.Should().Contain("headers: {Authorization: ***, X-Api-Key: ***, X-Trace: [enabled]}");
+        printed.Should().Contain("url: http://user:***@ci.example.test/hook");
+        printed.Should().NotContain("Bearer x").And.NotContain("k1").And.NotContain(":pw@");
+    }
+
+    [Test]
+    public void An_error_in_the_variable_does_not_repeat_its_text()
+    {
+        var act = () => LoadSample(("REGISTRY_NOTIFICATIONS_ENDPOINTS", "[{name: ci, url: 'http://ci.test/', headers: {Authorization: [Bearer x]}, timeout: soon}]"));
+
+        act.Should().Throw<ConfigException>().Which.Message.Should().Be(
+            $"config error in {SampleFile}, flavor \"dev\", key \"notifications.endpoints[0].timeout\" (from $REGISTRY_NOTIFICATIONS_ENDPOINTS=\"***\"): " +
+            "expected a duration such as 500ms, 1s or 1m30s (units ns, us, ms, s, m, h), got the string \"soon\"");
+    }
+
     [TestCase("timeout: 5 seconds", "notifications.endpoints[0].timeout", "expected a duration such as 500ms, 1s or 1m30s (units ns, us, ms, s, m, h), got the string \"5 seconds\"")]
     [TestCase("backoff: 10", "notifications.endpoints[0].backoff", "expected a duration such as 500ms, 1s or 1m30s (units ns, us, ms, s, m, h), got the integer 10")]
     [TestCase("threshold: many", "notifications.endpoints[0].threshold", "expected a whole number of failures, got the string \"many\"")]

@@ -165,8 +165,9 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         if (reference.Contains(':'))
         {
             if (!Digest.TryParse(reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
-            deleted = await store.DeleteManifestAsync(name, digest, ct);
-            if (deleted) events.ManifestDeleted(context, name, digest);
+            var removedTags = await store.DeleteManifestAsync(name, digest, ct);
+            deleted = removedTags is not null;
+            if (deleted) events.ManifestDeleted(context, name, digest, removedTags!);
             detail = $"unknown manifest={digest}";
         }
         else

@@ -161,22 +161,23 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
 
     /// <summary>
     /// <c>DELETE /manifests/&lt;digest&gt;</c>: removes the revision link, then every tag whose <c>current/link</c> names
-    /// it (Docker Registry HTTP API V2, 'Deleting an Image'). False when the revision link does not exist. Blob data stays until garbage collection.
+    /// it (Docker Registry HTTP API V2, 'Deleting an Image'). Returns the tags removed with it, or null when the revision link
+    /// does not exist. Blob data stays until garbage collection.
     /// </summary>
-    public async Task<bool> DeleteManifestAsync(string name, Digest digest, CancellationToken ct)
+    public async Task<IReadOnlyList<string>?> DeleteManifestAsync(string name, Digest digest, CancellationToken ct)
     {
-        bool removedTag;
+        var removedTags = new List<string>();
         await using (await locks.AcquireAsync(LockKey(name), ct))
         {
             // The revision goes first: from then on every GET by digest or by one of its tags is 404.
-            if (!await RemoveRevisionAsync(name, digest, ct)) return false;
-            removedTag = false;
+            if (!await RemoveRevisionAsync(name, digest, ct)) return null;
             foreach (var tag in await ListTagNamesAsync(name, ct))
-                if (await DistributionLinks.ReadAsync(storage, DistributionPaths.TagCurrentLink(name, tag), ct) == digest)
-                    removedTag |= await RemoveTagAsync(name, tag, ct);
+                if (await DistributionLinks.ReadAsync(storage, DistributionPaths.TagCurrentLink(name, tag), ct) == digest
+                    && await RemoveTagAsync(name, tag, ct))
+                    removedTags.Add(tag);
         }
-        if (removedTag) await catalog.SyncV2Async(name, ct);
-        return true;
+        if (removedTags.Count > 0) await catalog.SyncV2Async(name, ct);
+        return removedTags;
     }
 
     /// <summary><c>DELETE /manifests/&lt;tag&gt;</c>: removes the tag directory; the revision stays. False for an unknown tag.</summary>

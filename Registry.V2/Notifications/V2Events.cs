@@ -30,8 +30,12 @@ public sealed class V2Events(Notifier notifier)
     public void ManifestPulled(HttpContext context, string name, StoredManifest manifest, string? tag) =>
         Publish(context, EventActions.Pull, Manifest(context, name, manifest.Digest, manifest.MediaType, manifest.Content.Length, tag));
 
-    public void ManifestDeleted(HttpContext context, string name, Digest digest) =>
+    /// <summary>The manifest's delete, then a tag delete for each tag that went with it, as distribution sends them.</summary>
+    public void ManifestDeleted(HttpContext context, string name, Digest digest, IReadOnlyList<string> removedTags)
+    {
         Publish(context, EventActions.Delete, new EventTarget { Digest = digest.ToString(), Repository = name });
+        foreach (var tag in removedTags) TagDeleted(context, name, tag);
+    }
 
     public void TagDeleted(HttpContext context, string name, string tag) =>
         Publish(context, EventActions.Delete, new EventTarget { Repository = name, Tag = tag });
