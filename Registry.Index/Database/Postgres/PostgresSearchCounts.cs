@@ -48,16 +48,8 @@ internal sealed class PostgresSearchCounts
 
     public void KeepPositions(string term, int tier, long generation, PostgresSearchPositions positions)
     {
-        // Positions are kept only for pages deep into a tier, but a broad term at a million rows keeps thousands;
-        // positions replaced (adjusted after a write) give their share back.
-        var added = positions.Count - (_positions.TryGetValue((term, tier), out var replaced) ? replaced.Positions.Count : 0);
-        if (Interlocked.Add(ref _keptKeys, added) > MaxKeys)
-        {
-            _positions.Clear();
-            _tierKeys.Clear();
-            Interlocked.Exchange(ref _keptKeys, positions.Count);
-        }
-
+        // Positions are kept only for pages deep into a tier, but a broad term at a million rows keeps thousands.
+        Charge(positions.Count, _positions.TryGetValue((term, tier), out var replaced) ? replaced.Positions.Count : 0);
         _positions[(term, tier)] = (generation, positions);
     }
 
@@ -67,16 +59,20 @@ internal sealed class PostgresSearchCounts
 
     public void KeepTierKeys(string term, int tier, long generation, PostgresSearchTierKeys keys)
     {
-        // Small tiers share the budget of the positions: together at most MaxKeys keys.
-        var added = keys.Count - (_tierKeys.TryGetValue((term, tier), out var replaced) ? replaced.Keys.Count : 0);
-        if (Interlocked.Add(ref _keptKeys, added) > MaxKeys)
-        {
-            _positions.Clear();
-            _tierKeys.Clear();
-            Interlocked.Exchange(ref _keptKeys, keys.Count);
-        }
-
+        Charge(keys.Count, _tierKeys.TryGetValue((term, tier), out var replaced) ? replaced.Keys.Count : 0);
         _tierKeys[(term, tier)] = (generation, keys);
+    }
+
+    /// <summary>
+    /// Positions and small tiers share one budget of <see cref="MaxKeys"/> keys: what replaces a kept entry (adjusted
+    /// after a write) gives the old one's share back; past the budget both start afresh.
+    /// </summary>
+    private void Charge(int keys, int replacedKeys)
+    {
+        if (Interlocked.Add(ref _keptKeys, keys - replacedKeys) <= MaxKeys) return;
+        _positions.Clear();
+        _tierKeys.Clear();
+        Interlocked.Exchange(ref _keptKeys, keys);
     }
 
     /// <summary>
