@@ -11,36 +11,19 @@ namespace Registry.Tests.V2.Proxy;
 /// The v2 pull-through cache (docs/configuration.md, 'Mirror') against a real upstream: Debian's Go registry 2.8,
 /// seeded by a v2 push, one per fixture (tests use their own repository names). The mirror is the real app in process.
 /// </summary>
-public class PullThroughTests
+public class PullThroughTests : GoUpstreamFixture
 {
-    private GoRegistry _upstream = null!;
-    private HttpClient _upstreamClient = null!;
-
-    [OneTimeSetUp]
-    public async Task StartUpstream()
-    {
-        _upstream = await GoRegistry.StartAsync();
-        _upstreamClient = new HttpClient { BaseAddress = _upstream.BaseAddress };
-    }
-
-    [OneTimeTearDown]
-    public async Task StopUpstream()
-    {
-        _upstreamClient.Dispose();
-        await _upstream.DisposeAsync();
-    }
-
     private TestRegistry Mirror(string ttl = "168h", string? url = null) => TestRegistry.Start(new Dictionary<string, string>
     {
-        ["REGISTRY_PROXY_REMOTEURL"] = url ?? _upstream.Url,
+        ["REGISTRY_PROXY_REMOTEURL"] = url ?? Upstream.Url,
         ["REGISTRY_PROXY_TTL"] = ttl,
     });
 
     [Test]
-    public async Task A_miss_is_fetched_verified_stored_and_then_served_without_the_upstream()
+    public async Task A_miss_is_fetched_verified_stored_and_then_served_without_theUpstream()
     {
         var layer = V1Client.RandomBytes(300_000);
-        var (manifest, config, layers) = await GoRegistry.PushImageAsync(_upstreamClient, "team/first", "v1", layer);
+        var (manifest, config, layers) = await GoRegistry.PushImageAsync(UpstreamClient, "team/first", "v1", layer);
         await using var mirror = Mirror();
 
         using var byTag = await mirror.Client.SendAsync(HttpMethod.Get, "/v2/team/first/manifests/v1", ("Accept", ManifestDocument.DockerV2));
@@ -70,18 +53,18 @@ public class PullThroughTests
 
         // Cached: the repository is listed like a pushed one, and the upstream is not asked again. The Go registry
         // writes its access log after answering: wait (bounded) for the line of the last request made so far.
-        for (var wait = 0; wait < 100 && _upstream.Count("GET", $"/v2/team/first/blobs/{layers[0].Digest}") == 0; wait++) await Task.Delay(50);
+        for (var wait = 0; wait < 100 && Upstream.Count("GET", $"/v2/team/first/blobs/{layers[0].Digest}") == 0; wait++) await Task.Delay(50);
         // A fetched blob is linked into the repository just after its last byte went out: wait (bounded) for the link.
         foreach (var blob in new[] { config, layers[0] })
         for (var wait = 0; wait < 100 && !await mirror.Storage.ExistsAsync(DistributionPaths.LayerLink("team/first", blob.Digest), CancellationToken.None); wait++)
             await Task.Delay(50);
-        var before = _upstream.Requests.Count;
+        var before = Upstream.Requests.Count;
         using var again = await mirror.Client.GetAsync($"/v2/team/first/blobs/{layers[0].Digest}");
         (await again.Content.ReadAsByteArrayAsync()).Should().Equal(layer);
         using var manifestAgain = await mirror.Client.GetAsync("/v2/team/first/manifests/v1");
         ((int)manifestAgain.StatusCode).Should().Be(200);
-        _upstream.Requests.Count.Should().Be(before);
-        _upstream.Count("GET", $"/v2/team/first/blobs/{layers[0].Digest}").Should().Be(1);
+        Upstream.Requests.Count.Should().Be(before);
+        Upstream.Count("GET", $"/v2/team/first/blobs/{layers[0].Digest}").Should().Be(1);
         (await mirror.Client.GetStringAsync("/v2/_catalog")).Should().Be("{\"repositories\":[\"team/first\"]}");
         (await mirror.Client.GetStringAsync("/v2/team/first/tags/list")).Should().Be("{\"name\":\"team/first\",\"tags\":[\"v1\"]}");
         (await mirror.Client.GetStringAsync("/v1/search?q=first")).Should().Be(
@@ -90,7 +73,7 @@ public class PullThroughTests
     }
 
     [Test]
-    public async Task The_upstreams_404_is_the_normal_unknown_answer()
+    public async Task TheUpstreams_404_is_the_normal_unknown_answer()
     {
         await using var mirror = Mirror();
         using var manifest = await mirror.Client.GetAsync("/v2/team/nothing/manifests/v1");
@@ -109,35 +92,35 @@ public class PullThroughTests
     }
 
     [Test]
-    public async Task A_tag_moved_upstream_is_served_old_before_the_ttl_and_new_after_it()
+    public async Task A_tag_movedUpstream_is_served_old_before_the_ttl_and_new_after_it()
     {
-        var first = await GoRegistry.PushImageAsync(_upstreamClient, "team/moving", "latest", V1Client.RandomBytes(1000));
+        var first = await GoRegistry.PushImageAsync(UpstreamClient, "team/moving", "latest", V1Client.RandomBytes(1000));
         await using var mirror = Mirror(ttl: "2s");
         (await DigestOfAsync(mirror.Client, "team/moving", "latest")).Should().Be(first.Manifest.Digest.ToString());
 
-        var second = await GoRegistry.PushImageAsync(_upstreamClient, "team/moving", "latest", V1Client.RandomBytes(1000));
+        var second = await GoRegistry.PushImageAsync(UpstreamClient, "team/moving", "latest", V1Client.RandomBytes(1000));
         (await DigestOfAsync(mirror.Client, "team/moving", "latest")).Should().Be(first.Manifest.Digest.ToString());
-        _upstream.Count("HEAD", "/v2/team/moving/manifests/latest").Should().Be(0);
+        Upstream.Count("HEAD", "/v2/team/moving/manifests/latest").Should().Be(0);
 
         await Task.Delay(TimeSpan.FromSeconds(3.1));
         (await DigestOfAsync(mirror.Client, "team/moving", "latest")).Should().Be(second.Manifest.Digest.ToString());
-        _upstream.Count("HEAD", "/v2/team/moving/manifests/latest").Should().Be(1);
+        Upstream.Count("HEAD", "/v2/team/moving/manifests/latest").Should().Be(1);
         // Both revisions stay addressable by digest.
         using var old = await mirror.Client.GetAsync($"/v2/team/moving/manifests/{first.Manifest.Digest}");
         ((int)old.StatusCode).Should().Be(200);
 
         // Unchanged upstream after the ttl: a HEAD, no GET, and the same digest.
         await Task.Delay(TimeSpan.FromSeconds(3.1));
-        var gets = _upstream.Count("GET", "/v2/team/moving/manifests/latest") + _upstream.Count("GET", $"/v2/team/moving/manifests/{second.Manifest.Digest}");
+        var gets = Upstream.Count("GET", "/v2/team/moving/manifests/latest") + Upstream.Count("GET", $"/v2/team/moving/manifests/{second.Manifest.Digest}");
         (await DigestOfAsync(mirror.Client, "team/moving", "latest")).Should().Be(second.Manifest.Digest.ToString());
-        _upstream.Count("HEAD", "/v2/team/moving/manifests/latest").Should().Be(2);
-        (_upstream.Count("GET", "/v2/team/moving/manifests/latest") + _upstream.Count("GET", $"/v2/team/moving/manifests/{second.Manifest.Digest}")).Should().Be(gets);
+        Upstream.Count("HEAD", "/v2/team/moving/manifests/latest").Should().Be(2);
+        (Upstream.Count("GET", "/v2/team/moving/manifests/latest") + Upstream.Count("GET", $"/v2/team/moving/manifests/{second.Manifest.Digest}")).Should().Be(gets);
     }
 
     [Test]
-    public async Task Sixteen_concurrent_gets_of_one_uncached_tag_cause_one_upstream_get()
+    public async Task Sixteen_concurrent_gets_of_one_uncached_tag_cause_oneUpstream_get()
     {
-        var image = await GoRegistry.PushImageAsync(_upstreamClient, "team/burst", "v1", V1Client.RandomBytes(2000));
+        var image = await GoRegistry.PushImageAsync(UpstreamClient, "team/burst", "v1", V1Client.RandomBytes(2000));
         await using var mirror = Mirror();
 
         var gets = Enumerable.Range(0, 16).Select(async _ =>
@@ -153,17 +136,17 @@ public class PullThroughTests
 
         // The Go registry writes its access log after answering: wait (bounded) for the first line, then a little for
         // any further one before counting.
-        for (var wait = 0; wait < 100 && _upstream.Count("GET", "/v2/team/burst/manifests/v1") == 0; wait++) await Task.Delay(50);
+        for (var wait = 0; wait < 100 && Upstream.Count("GET", "/v2/team/burst/manifests/v1") == 0; wait++) await Task.Delay(50);
         await Task.Delay(300);
-        _upstream.Count("GET", "/v2/team/burst/manifests/v1").Should().Be(1);
-        _upstream.Requests.Should().ContainSingle(r => r.Path.StartsWith("/v2/team/burst/manifests/", StringComparison.Ordinal) && r.Method == "GET");
+        Upstream.Count("GET", "/v2/team/burst/manifests/v1").Should().Be(1);
+        Upstream.Requests.Should().ContainSingle(r => r.Path.StartsWith("/v2/team/burst/manifests/", StringComparison.Ordinal) && r.Method == "GET");
     }
 
     [Test]
     public async Task Range_on_a_miss_fetches_the_whole_blob_then_serves_the_range()
     {
         var layer = V1Client.RandomBytes(100_000);
-        var (_, _, layers) = await GoRegistry.PushImageAsync(_upstreamClient, "team/ranged", "v1", layer);
+        var (_, _, layers) = await GoRegistry.PushImageAsync(UpstreamClient, "team/ranged", "v1", layer);
         await using var mirror = Mirror();
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/team/ranged/blobs/{layers[0].Digest}");
         request.Headers.Range = new RangeHeaderValue(1000, 1999);
@@ -173,14 +156,14 @@ public class PullThroughTests
         (await ranged.Content.ReadAsByteArrayAsync()).Should().Equal(layer[1000..2000]);
         using var whole = await mirror.Client.GetAsync($"/v2/team/ranged/blobs/{layers[0].Digest}");
         (await whole.Content.ReadAsByteArrayAsync()).Should().Equal(layer);
-        _upstream.Count("GET", $"/v2/team/ranged/blobs/{layers[0].Digest}").Should().Be(1);
+        Upstream.Count("GET", $"/v2/team/ranged/blobs/{layers[0].Digest}").Should().Be(1);
     }
 
     [Test]
-    public async Task A_pushed_repository_is_local_and_never_filled_from_the_upstream()
+    public async Task A_pushed_repository_is_local_and_never_filled_from_theUpstream()
     {
         // The same name upstream, with another image: the local push wins, also by digest and for blobs.
-        var upstreamImage = await GoRegistry.PushImageAsync(_upstreamClient, "team/pushed", "v1", V1Client.RandomBytes(500));
+        var upstreamImage = await GoRegistry.PushImageAsync(UpstreamClient, "team/pushed", "v1", V1Client.RandomBytes(500));
         await using var mirror = Mirror(ttl: "0");
         var local = await V2Seed.PushImageAsync(mirror, "team/pushed", "v1");
 
@@ -191,27 +174,27 @@ public class PullThroughTests
         ((int)upstreamDigest.StatusCode).Should().Be(404);
         using var upstreamBlob = await mirror.Client.GetAsync($"/v2/team/pushed/blobs/{upstreamImage.Layers[0].Digest}");
         ((int)upstreamBlob.StatusCode).Should().Be(404);
-        _upstream.Requests.Should().NotContain(r => r.Path.StartsWith("/v2/team/pushed/", StringComparison.Ordinal) && r.Method != "PUT" && r.Method != "POST" && r.Method != "HEAD");
-        _upstream.Count("HEAD", "/v2/team/pushed/manifests/v1").Should().Be(0);
+        Upstream.Requests.Should().NotContain(r => r.Path.StartsWith("/v2/team/pushed/", StringComparison.Ordinal) && r.Method != "PUT" && r.Method != "POST" && r.Method != "HEAD");
+        Upstream.Count("HEAD", "/v2/team/pushed/manifests/v1").Should().Be(0);
     }
 
     [Test]
     public async Task A_push_to_a_cached_repository_makes_it_local()
     {
-        var upstreamImage = await GoRegistry.PushImageAsync(_upstreamClient, "team/taken", "v1", V1Client.RandomBytes(500));
+        var upstreamImage = await GoRegistry.PushImageAsync(UpstreamClient, "team/taken", "v1", V1Client.RandomBytes(500));
         await using var mirror = Mirror(ttl: "0");
         (await DigestOfAsync(mirror.Client, "team/taken", "v1")).Should().Be(upstreamImage.Manifest.Digest.ToString());
 
         var local = await V2Seed.PushImageAsync(mirror, "team/taken", "v1");
-        var heads = _upstream.Count("HEAD", "/v2/team/taken/manifests/v1");
+        var heads = Upstream.Count("HEAD", "/v2/team/taken/manifests/v1");
         (await DigestOfAsync(mirror.Client, "team/taken", "v1")).Should().Be(local.Digest.ToString());
-        _upstream.Count("HEAD", "/v2/team/taken/manifests/v1").Should().Be(heads);
+        Upstream.Count("HEAD", "/v2/team/taken/manifests/v1").Should().Be(heads);
     }
 
     [Test]
-    public async Task A_prefix_of_the_upstreams_list_is_stripped_and_names_outside_it_stay_local()
+    public async Task A_prefix_of_theUpstreams_list_is_stripped_and_names_outside_it_stay_local()
     {
-        var image = await GoRegistry.PushImageAsync(_upstreamClient, "team/prefixed", "v1", V1Client.RandomBytes(700));
+        var image = await GoRegistry.PushImageAsync(UpstreamClient, "team/prefixed", "v1", V1Client.RandomBytes(700));
         var root = Directory.CreateTempSubdirectory("registry-prefix-").FullName;
         var config = Path.Combine(root, "config.yml");
         await File.WriteAllTextAsync(config, $$"""
@@ -223,7 +206,7 @@ public class PullThroughTests
                 sqlalchemy_index_database: _env:SQLALCHEMY_INDEX_DATABASE
                 proxy:
                     upstreams:
-                        - {prefix: go, remoteurl: '{{_upstream.Url}}', ttl: 1h}
+                        - {prefix: go, remoteurl: '{{Upstream.Url}}', ttl: 1h}
             """);
         // The registry's folder holds the config too and is deleted with it.
         await using var mirror = TestRegistry.Start(new Dictionary<string, string> { ["DOCKER_REGISTRY_CONFIG"] = config }, root);
@@ -233,12 +216,12 @@ public class PullThroughTests
         (await manifest.Content.ReadAsByteArrayAsync()).Should().Equal(image.Manifest.Bytes);
         using var blob = await mirror.Client.GetAsync($"/v2/go/team/prefixed/blobs/{image.Layers[0].Digest}");
         (await blob.Content.ReadAsByteArrayAsync()).Should().Equal(image.Layers[0].Content);
-        _upstream.Count("GET", "/v2/team/prefixed/manifests/v1").Should().Be(1);
+        Upstream.Count("GET", "/v2/team/prefixed/manifests/v1").Should().Be(1);
 
-        var before = _upstream.Requests.Count;
+        var before = Upstream.Requests.Count;
         using var outside = await mirror.Client.GetAsync("/v2/team/prefixed/manifests/v1");
         ((int)outside.StatusCode).Should().Be(404);
-        _upstream.Requests.Count.Should().Be(before);
+        Upstream.Requests.Count.Should().Be(before);
         (await mirror.Client.GetStringAsync("/v2/_catalog")).Should().Be("{\"repositories\":[\"go/team/prefixed\"]}");
     }
 

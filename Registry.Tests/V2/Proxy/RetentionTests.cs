@@ -15,33 +15,16 @@ namespace Registry.Tests.V2.Proxy;
 /// repositories not pulled within the retention and keeps pushed and recently pulled ones. The mirror is the real app
 /// over Debian's Go registry 2.8; time is moved by writing an old last-pull record, not by waiting.
 /// </summary>
-public class RetentionTests
+public class RetentionTests : GoUpstreamFixture
 {
-    private GoRegistry _upstream = null!;
-    private HttpClient _upstreamClient = null!;
-
-    [OneTimeSetUp]
-    public async Task StartUpstream()
-    {
-        _upstream = await GoRegistry.StartAsync();
-        _upstreamClient = new HttpClient { BaseAddress = _upstream.BaseAddress };
-    }
-
-    [OneTimeTearDown]
-    public async Task StopUpstream()
-    {
-        _upstreamClient.Dispose();
-        await _upstream.DisposeAsync();
-    }
-
     [Test]
     public async Task Gc_expires_a_cached_repository_not_pulled_within_the_retention_and_keeps_pushed_and_recent_ones()
     {
-        var old = await GoRegistry.PushImageAsync(_upstreamClient, "ret/old", "v1", V1Client.RandomBytes(40_000));
-        var recent = await GoRegistry.PushImageAsync(_upstreamClient, "ret/recent", "v1", V1Client.RandomBytes(40_000));
+        var old = await GoRegistry.PushImageAsync(UpstreamClient, "ret/old", "v1", V1Client.RandomBytes(40_000));
+        var recent = await GoRegistry.PushImageAsync(UpstreamClient, "ret/recent", "v1", V1Client.RandomBytes(40_000));
         await using var mirror = TestRegistry.Start(new Dictionary<string, string>
         {
-            ["REGISTRY_PROXY_REMOTEURL"] = _upstream.Url,
+            ["REGISTRY_PROXY_REMOTEURL"] = Upstream.Url,
             ["REGISTRY_PROXY_RETENTION"] = "168h",
             ["REGISTRY_GC_GRACE_SECONDS"] = "0",
         });
@@ -79,17 +62,17 @@ public class RetentionTests
 
         // The pushed and the recently pulled repositories are served from storage, without the upstream.
         await WaitForAccessLogAsync($"/v2/ret/recent/blobs/{recent.Layers[0].Digest}");
-        var before = _upstream.Requests.Count;
+        var before = Upstream.Requests.Count;
         using (var local = await mirror.Client.GetAsync("/v2/ret/pushed/manifests/v1"))
             (await local.Content.ReadAsByteArrayAsync()).Should().Equal(pushed.Bytes);
         await PullAsync(mirror, "ret/recent", recent);
-        _upstream.Requests.Count.Should().Be(before);
+        Upstream.Requests.Count.Should().Be(before);
 
         // Pulled again after expiry: a miss, fetched from the upstream again.
         await PullAsync(mirror, "ret/old", old);
         await WaitForAccessLogAsync($"/v2/ret/old/blobs/{old.Layers[0].Digest}", 2);
-        _upstream.Count("GET", "/v2/ret/old/manifests/v1").Should().Be(2);
-        _upstream.Count("GET", $"/v2/ret/old/blobs/{old.Layers[0].Digest}").Should().Be(2);
+        Upstream.Count("GET", "/v2/ret/old/manifests/v1").Should().Be(2);
+        Upstream.Count("GET", $"/v2/ret/old/blobs/{old.Layers[0].Digest}").Should().Be(2);
         (await mirror.Client.GetStringAsync("/v2/_catalog")).Should().Be("{\"repositories\":[\"ret/old\",\"ret/pushed\",\"ret/recent\"]}");
         (await mirror.Storage.ExistsAsync(DistributionPaths.ProxyLastPull("ret/old"), CancellationToken.None)).Should().BeTrue();
         (await collector.RunAsync()).TotalItems.Should().Be(0);
@@ -114,6 +97,6 @@ public class RetentionTests
     /// <summary>The Go registry writes its access log after answering: waits (bounded) for the line of a request.</summary>
     private async Task WaitForAccessLogAsync(string path, int count = 1)
     {
-        for (var wait = 0; wait < 100 && _upstream.Count("GET", path) < count; wait++) await Task.Delay(50);
+        for (var wait = 0; wait < 100 && Upstream.Count("GET", path) < count; wait++) await Task.Delay(50);
     }
 }
