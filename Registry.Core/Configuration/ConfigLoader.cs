@@ -148,6 +148,7 @@ public static class ConfigLoader
             Cache = CacheSettings.Read(read),
             Proxy = ProxySettings.Read(read),
             Cors = CorsSettings.Read(read),
+            ErrorMail = ErrorMailSettings.Read(read),
             S3 = S3Section.Read(read, storage, storagePath),
             Tls = TlsSettings.Read(read),
             Listen = ListenAddress.Read(environment, read.Context),
