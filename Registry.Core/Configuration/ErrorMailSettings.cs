@@ -60,7 +60,7 @@ public sealed record ErrorMailSettings
     {
         null => null,
         string s => s.Trim().Length > 0 ? s.Trim() : null,
-        long or double => read.Get(key)!.ToString(),
+        (long or double) and var number => Convert.ToString(number, System.Globalization.CultureInfo.InvariantCulture),
         var other => throw read.Fail(key, $"expected a string, got {ConfigErrorContext.DescribeValue(other)}"),
     };
 }
