@@ -42,6 +42,12 @@ public sealed record ErrorMailSettings
         };
         if (to.Count == 0) throw read.Fail("email_exceptions.to_addr", "expected one or more addresses to mail errors to (smtp_host is set)");
         var from = Scalar(read, "email_exceptions.from_addr") ?? throw read.Fail("email_exceptions.from_addr", "expected the sender address of error mails (smtp_host is set)");
+        // Checked here so that composing a mail in the middle of a failing request can never fail too.
+        foreach (var (key, address) in to.Select(a => ("email_exceptions.to_addr", a)).Prepend(("email_exceptions.from_addr", from)))
+        {
+            if (!System.Net.Mail.MailAddress.TryCreate(address, out var parsed) || parsed.Address != address)
+                throw read.Fail(key, $"\"{address}\" is not an e-mail address (user@host)");
+        }
         return new ErrorMailSettings
         {
             Host = host,

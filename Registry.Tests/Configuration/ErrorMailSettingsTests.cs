@@ -55,6 +55,8 @@ public class ErrorMailSettingsTests : ConfigTestBase
     [TestCase("SMTP_SECURE", "maybe", "email_exceptions.smtp_secure", "expected a boolean (true/false), got the string \"maybe\"")]
     [TestCase("SMTP_MIN_INTERVAL_SECONDS", "-1", "email_exceptions.min_interval_seconds", "expected an integer from 0 to ")]
     [TestCase("SMTP_TO_ADDR", "''", "email_exceptions.to_addr", "expected one or more addresses to mail errors to (smtp_host is set)")]
+    [TestCase("SMTP_TO_ADDR", "ops@example.com, nobody", "email_exceptions.to_addr", "\"nobody\" is not an e-mail address (user@host)")]
+    [TestCase("SMTP_FROM_ADDR", "Registry <reg@example.com>", "email_exceptions.from_addr", "\"Registry <reg@example.com>\" is not an e-mail address (user@host)")]
     public void A_bad_value_stops_start_up_naming_the_key(string variable, string value, string key, string problem)
     {
         var act = () => LoadSample(("SMTP_HOST", "mail.example.com"), (variable, value));
