@@ -4,8 +4,22 @@ using Registry.V1.Hosting;
 
 try
 {
+    var rest = args.Length > 0 ? args[1..] : [];
     switch (args.FirstOrDefault())
     {
+        case "--help" or "-h" or "help":
+            Console.Write(CommandLine.Overview());
+            return 0;
+        case "config" when CommandLine.HelpOrUnknownOption("config", rest, new HashSet<string>()) is { } code:
+            return code;
+        case "reindex" when CommandLine.HelpOrUnknownOption("reindex", rest, new HashSet<string>()) is { } code:
+            return code;
+        case "serve" when rest.Any(CommandLine.IsHelp):
+            Console.Write(CommandLine.Verb("serve").Render());
+            return 0;
+        case "serve":
+            await RegistryApp.RunAsync(await RegistryApp.BuildAsync(rest));
+            return 0;
         case "config":
             Console.Write(ConfigPrinter.Render(RegistryApp.LoadSettings(RegistryApp.ReadEnvironment())));
             return 0;

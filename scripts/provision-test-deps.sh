@@ -149,6 +149,25 @@ provision_go_registry() {
     fi
     log "installed: $(docker-registry --version | awk '{print $3}'), $(skopeo --version)"
 }
+# The error-mail test's SMTP sink (python3 -m aiosmtpd with a Maildir handler) and the container-image test's
+# offline base image (debootstrap --variant=minbase from the apt mirror) with busybox-static for a tiny image to push.
+provision_ops_tools() {
+    local missing=()
+    python3 -c 'import aiosmtpd' >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
+    command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+    [ -x /bin/busybox ] || missing+=(busybox-static)
+    if [ "${#missing[@]}" -eq 0 ]; then
+        log "python3-aiosmtpd, debootstrap and busybox present, nothing to do"
+        return 0
+    fi
+    if ! is_root; then
+        log "${missing[*]} missing and not root: cannot install (error-mail and image tests will fail under CI=true, skip otherwise)"
+        return 0
+    fi
+    apt_update_once
+    log "apt-get install ${missing[*]}"
+    apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
+}
 
 main() {
     provision_docker
@@ -156,6 +175,7 @@ main() {
     provision_postgresql
     provision_redis
     provision_go_registry
+    provision_ops_tools
 }
 
 main "$@"

@@ -11,7 +11,6 @@ public sealed record UnimplementedSetting(string Key, bool Refuses, string Messa
     private static readonly (string Key, bool Refuses, string Problem)[] Features =
     [
         ("privileged_key", true, "signed (privileged) requests are not implemented by this server; unset it to start"),
-        ("email_exceptions.smtp_host", false, "e-mailing exceptions is not implemented by this server; errors go to the log only"),
         ("bugsnag", false, "Bugsnag error reporting is not implemented by this server; errors go to the log only"),
     ];
 
@@ -20,7 +19,7 @@ public sealed record UnimplementedSetting(string Key, bool Refuses, string Messa
         var found = new List<UnimplementedSetting>();
         foreach (var (key, refuses, problem) in Features)
         {
-            if (IsSet(Value(read, key))) found.Add(Describe(read, key, refuses, problem));
+            if (IsSet(read.Get(key))) found.Add(Describe(read, key, refuses, problem));
         }
 
         // An index-backed registry accepts the tokens of an index that shares its secret_key (the same storage or
@@ -37,15 +36,6 @@ public sealed record UnimplementedSetting(string Key, bool Refuses, string Messa
 
     private static UnimplementedSetting Describe(SettingsReader read, string key, bool refuses, string problem) =>
         new(key, refuses, read.Context.Line(refuses ? "config error" : "config warning", key, read.SourceOf(key), problem));
-
-    // A section written as a scalar (cache: redis) counts as set too.
-    private static object? Value(SettingsReader read, string key)
-    {
-        var dot = key.IndexOf('.', StringComparison.Ordinal);
-        if (dot < 0) return read.Get(key);
-        var section = read.Get(key[..dot]);
-        return section is IReadOnlyDictionary<string, object?> map ? map.GetValueOrDefault(key[(dot + 1)..]) : section;
-    }
 
     private static bool IsSet(object? value) => value switch
     {

@@ -46,6 +46,9 @@ public sealed class GcRun(
     /// <summary>v2 repositories that lost something; their search entries are synced after the run.</summary>
     public ISet<string> ChangedV2Repositories { get; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>Where the sweep reports its progress (the <c>gc</c> verb's console); null when nobody watches.</summary>
+    public IProgress<WorkProgress>? Progress { get; init; }
+
     public bool IsYoung(DateTimeOffset? modified) => modified is { } m && m >= _cutoff;
 
     public bool IsYoungUpload(DateTimeOffset? modified) => modified is { } m && m >= _uploadCutoff;
@@ -70,8 +73,11 @@ public sealed class GcRun(
         _items.Sum(i => i.Bytes),
         _items);
 
-    /// <summary>Runs deletes in batches under the exclusive side, renewing the lease between batches.</summary>
-    public async Task SweepAsync<T>(IReadOnlyList<T> queue, Func<T, Task> deleteOne, CancellationToken ct)
+    /// <summary>
+    /// Runs deletes in batches under the exclusive side, renewing the lease between batches; <paramref name="what"/>
+    /// names the queue's things in the progress reports.
+    /// </summary>
+    public async Task SweepAsync<T>(string what, IReadOnlyList<T> queue, Func<T, Task> deleteOne, CancellationToken ct)
     {
         for (var start = 0; start < queue.Count; start += batchSize)
         {
@@ -82,6 +88,7 @@ public sealed class GcRun(
                 foreach (var item in queue.Skip(start).Take(batchSize))
                     await deleteOne(item);
             }
+            Progress?.Report(new WorkProgress("deleting " + what, Math.Min(start + batchSize, queue.Count), queue.Count));
         }
     }
 

@@ -1,3 +1,4 @@
+using Registry.Core.Maintenance;
 using Registry.Index.Search;
 
 namespace Registry.Index.Database;
@@ -19,8 +20,10 @@ public static class IndexCopy
     /// <summary>
     /// Copies <paramref name="source"/> into <paramref name="destination"/>. A destination that already holds
     /// accounts or repositories is left alone unless <paramref name="replace"/>, whose content is then replaced.
+    /// <paramref name="progress"/> hears the rows written, table by table (image memberships repository by repository).
     /// </summary>
-    public static async Task<IndexCopyResult> CopyAsync(IIndexDatabase source, IIndexDatabase destination, bool replace, CancellationToken ct)
+    public static async Task<IndexCopyResult> CopyAsync(
+        IIndexDatabase source, IIndexDatabase destination, bool replace, CancellationToken ct, IProgress<WorkProgress>? progress = null)
     {
         var from = await source.OpenSearchIndexAsync(cacheResults: false, ct);
         var to = await destination.OpenSearchIndexAsync(cacheResults: false, ct);
@@ -35,11 +38,20 @@ public static class IndexCopy
             var searchRows = await from.ListAllAsync(ct);
 
             await destination.Accounts.ReplaceAllAsync(accounts, ct);
+            progress?.Report(new WorkProgress("copying accounts", accounts.Count, accounts.Count));
             await destination.Images.ClearAsync(ct);
+            var added = 0;
             foreach (var repository in memberships.GroupBy(m => m.Repository, StringComparer.Ordinal))
-                await destination.Images.AddAsync(repository.Key, repository.Select(m => m.ImageId), ct);
+            {
+                var ids = repository.Select(m => m.ImageId).ToList();
+                await destination.Images.AddAsync(repository.Key, ids, ct);
+                added += ids.Count;
+                progress?.Report(new WorkProgress("copying image memberships", added, memberships.Count));
+            }
             await destination.PrivateRepositories.ReplaceAllAsync(privates, ct);
+            progress?.Report(new WorkProgress("copying private repositories", privates.Count, privates.Count));
             await to.ReplaceAllAsync(searchRows, ct);
+            progress?.Report(new WorkProgress("copying search repositories", searchRows.Count, searchRows.Count));
             return new IndexCopyResult(new IndexCopyCounts(accounts.Count, memberships.Count, privates.Count, searchRows.Count));
         }
         finally

@@ -49,7 +49,6 @@ public class UnimplementedSettingTests : ConfigTestBase
     public void An_index_backed_registry_without_an_index_to_ask_has_no_warning(string variable, string value) =>
         LoadSample(("STANDALONE", "false"), (variable, value)).Unimplemented.Should().BeEmpty();
 
-    [TestCase("SMTP_HOST", "mail", "email_exceptions.smtp_host", "e-mailing exceptions is not implemented by this server; errors go to the log only")]
     [TestCase("BUGSNAG", "api-key", "bugsnag", "Bugsnag error reporting is not implemented by this server; errors go to the log only")]
     public void Keys_the_registry_works_without_are_warnings(string variable, string value, string key, string problem)
     {
@@ -58,13 +57,5 @@ public class UnimplementedSettingTests : ConfigTestBase
         found.Key.Should().Be(key);
         found.Refuses.Should().BeFalse();
         found.Message.Should().Be($"config warning in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}");
-    }
-
-    [Test]
-    public void A_section_written_as_a_scalar_counts_as_set()
-    {
-        var found = LoadFlavor("dev:\n  email_exceptions: mail.example.com\n", "dev").Unimplemented.Should().ContainSingle().Which;
-
-        found.Message.Should().Be($"config warning in {Path.Combine(TempDir, "config.yml")}, flavor \"dev\", key \"email_exceptions.smtp_host\": e-mailing exceptions is not implemented by this server; errors go to the log only");
     }
 }

@@ -106,7 +106,7 @@ public class GcEntryPointTests
 
         var usage = await RegistryProcess.RunOnceAsync(env, "gc", "--force");
         usage.ExitCode.Should().Be(2);
-        usage.Stderr.Should().Contain("usage: gc [--dry-run] [--delete-untagged]");
+        usage.Stderr.Should().Be("gc: unknown option --force; usage: registry gc [--dry-run] [--delete-untagged] (see registry gc --help)\n");
     }
 
     private static async Task<(int Status, string Body)> Send(TestRegistry registry, string user, string password)

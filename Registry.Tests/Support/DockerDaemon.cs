@@ -178,10 +178,33 @@ public sealed class DockerDaemon : IAsyncDisposable
         }
 
         await StopOrphansAsync(children, cancellationToken);
+        await UnmountLeftoversAsync();
         StopTime = stopwatch.Elapsed;
         _output.Note($"stopped in {StopTime.Value.TotalMilliseconds:F0} ms");
         process.Dispose();
         _process = null;
+    }
+
+    /// <summary>
+    /// A container run with <c>--network host</c> leaves dockerd's bind mount of the host's network namespace
+    /// (<c>exec/netns/default</c>) behind after dockerd exits; the folder cannot be deleted until it is unmounted.
+    /// </summary>
+    private async Task UnmountLeftoversAsync()
+    {
+        var prefix = Directory + "/";
+        var mounts = File.ReadLines("/proc/self/mounts").Select(l => l.Split(' ')[1]).Where(m => m.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        foreach (var mount in mounts.OrderByDescending(m => m.Length))
+        {
+            var info = new ProcessStartInfo("umount") { ArgumentList = { mount }, RedirectStandardOutput = true, RedirectStandardError = true };
+            try
+            {
+                await ChildProcess.RunToEndAsync(info, StopTimeout);
+            }
+            catch (InvalidOperationException e)
+            {
+                _output.Note($"could not unmount {mount}: {e.Message}");
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -221,7 +221,7 @@ public sealed class RegistryProcess : IAsyncDisposable
         }
     }
 
-    private static string DotnetHost
+    internal static string DotnetHost
     {
         get
         {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Connections;
 using Registry.Core.Observability;
 using Registry.Core.Storage;
 using Registry.Index.Database;
+using Registry.V1.ErrorMail;
 
 namespace Registry.V1.Hosting;
 
@@ -10,9 +11,10 @@ namespace Registry.V1.Hosting;
 /// Turns what escapes a handler into the protocol's error shape: a request the client broke (aborted body,
 /// bad chunking, too slow, too large) or a storage key that cannot exist is the client's 4xx; a store that
 /// failed (<see cref="StorageUnavailableException"/>) is a logged 503, an index database that cannot be reached
-/// (<see cref="IndexUnavailableException"/>) a 503 with <c>Retry-After</c> and one warning line; anything else is a logged 500.
+/// (<see cref="IndexUnavailableException"/>) a 503 with <c>Retry-After</c> and one warning line; anything else is a logged 500,
+/// also mailed when <c>email_exceptions:</c> is configured (<see cref="ErrorMailer"/>).
 /// </summary>
-public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger)
+public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger, ErrorMailer mailer)
 {
     /// <summary>The error clients get; the store's own answer (bucket, error code) goes to the log only.</summary>
     public const string StorageUnavailableMessage = "Storage unavailable, retry later";
@@ -66,6 +68,7 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
         catch (Exception e)
         {
             logger.LogError(e, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+            mailer.Report(e, context);
             await WriteAsync(context, 500, "Internal server error");
         }
     }

@@ -9,6 +9,7 @@ using Registry.Core.Storage;
 using Registry.Index;
 using Registry.Index.Database;
 using Registry.Index.Modules;
+using Registry.V1.ErrorMail;
 using Registry.V1.Health;
 using Registry.V1.Modules;
 using Registry.V2;
@@ -83,6 +84,7 @@ public static class RegistryApp
         builder.Services.AddRegistryHealthChecks(settings);
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddHostedService<NotificationDelivery>();
+        builder.Services.AddErrorMail(settings.ErrorMail);
 
         var app = builder.Build();
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RegistryApp).FullName!), settings, urls);

@@ -58,6 +58,5 @@ public sealed class ReindexProgress(TextWriter output, bool terminal, string sou
         output.Flush();
     }
 
-    private static string Rate(long count, TimeSpan elapsed) =>
-        elapsed.TotalSeconds > 0 ? (count / elapsed.TotalSeconds).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "-";
+    private static string Rate(long count, TimeSpan elapsed) => ConsoleProgress.Rate(count, elapsed);
 }

@@ -18,13 +18,17 @@ public static class Verbs
     /// </summary>
     public static int Htpasswd(string[] args)
     {
+        if (args.Any(CommandLine.IsHelp))
+        {
+            Console.Write(CommandLine.Verb("htpasswd").Render());
+            return 0;
+        }
         var flags = args.Where(a => a.StartsWith('-')).SelectMany(a => a[1..]).ToHashSet();
         var operands = args.Where(a => !a.StartsWith('-')).ToArray();
+        if (flags.FirstOrDefault(f => !"Bbn".Contains(f)) is var unknown && unknown != default)
+            return CommandLine.Usage("htpasswd", $"unknown option -{unknown}");
         if (!flags.SetEquals("Bbn") || operands.Length != 2 || operands[0].Length == 0 || operands[0].Contains(':'))
-        {
-            Console.Error.WriteLine("usage: htpasswd -Bbn USER PASSWORD   (prints a bcrypt line for an htpasswd file)");
-            return 2;
-        }
+            return CommandLine.Usage("htpasswd", "needs -Bbn, a user name without ':' and a password");
         Console.WriteLine(HtpasswdFile.Line(operands[0], operands[1]));
         return 0;
     }
@@ -67,20 +71,19 @@ public static class Verbs
     public static async Task<int> GcAsync(string[] args)
     {
         var known = new HashSet<string>(StringComparer.Ordinal) { "--dry-run", "--delete-untagged" };
-        if (args.Any(a => !known.Contains(a)))
-        {
-            Console.Error.WriteLine("usage: gc [--dry-run] [--delete-untagged]");
-            return 2;
-        }
+        if (CommandLine.HelpOrUnknownOption("gc", args, known) is { } code) return code;
+        if (args.FirstOrDefault(a => !known.Contains(a)) is { } extra) return CommandLine.Usage("gc", $"unexpected argument {extra}");
         var settings = RegistryApp.LoadSettings(RegistryApp.ReadEnvironment());
         await using var services = await BuildServicesAsync(settings);
         var collector = services.GetRequiredService<GarbageCollector>();
-        var result = await collector.RunAsync(new GcOptions(args.Contains("--dry-run"), args.Contains("--delete-untagged")), CancellationToken.None);
+        var progress = ConsoleProgress.ForConsole("gc", "items");
+        var result = await collector.RunAsync(new GcOptions(args.Contains("--dry-run"), args.Contains("--delete-untagged")), CancellationToken.None, progress);
         if (result.Report is not { } report)
         {
             Console.Error.WriteLine($"another garbage collection is running: {result.Holder}");
             return 1;
         }
+        progress.Finish();
         Console.Write(report.ToText());
         return 0;
     }
@@ -93,13 +96,12 @@ public static class Verbs
     /// </summary>
     public static async Task<int> CopyIndexAsync(string[] args)
     {
+        if (CommandLine.HelpOrUnknownOption("copy-index", args, new HashSet<string>(StringComparer.Ordinal) { "--from", "--replace" }) is { } code)
+            return code;
         var from = args.Length >= 2 && args[0] == "--from" ? args[1] : null;
         var rest = args.Skip(2).ToArray();
         if (from is null || rest.Any(a => a != "--replace"))
-        {
-            Console.Error.WriteLine("usage: copy-index --from SQLITE_FILE_OR_URL [--replace]");
-            return 2;
-        }
+            return CommandLine.Usage("copy-index", "--from SQLITE_FILE_OR_URL comes first");
         var settings = RegistryApp.LoadSettings(RegistryApp.ReadEnvironment());
         string sourcePath;
         try
@@ -128,12 +130,14 @@ public static class Verbs
         var destination = await IndexDatabase.OpenAsync(settings, CancellationToken.None);
         try
         {
-            var result = await IndexCopy.CopyAsync(source, destination, args.Contains("--replace"), CancellationToken.None);
+            var progress = ConsoleProgress.ForConsole("copy-index", "rows");
+            var result = await IndexCopy.CopyAsync(source, destination, args.Contains("--replace"), CancellationToken.None, progress);
             if (result.Copied is not { } copied)
             {
                 Console.Error.WriteLine($"{destinationName} already holds accounts or repositories; add --replace to overwrite them");
                 return 1;
             }
+            progress.Finish();
             Console.WriteLine($"accounts: {copied.Accounts}");
             Console.WriteLine($"image memberships: {copied.ImageMemberships}");
             Console.WriteLine($"private repositories: {copied.PrivateRepositories}");

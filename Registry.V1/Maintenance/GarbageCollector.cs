@@ -45,7 +45,8 @@ public sealed class GarbageCollector(
 
     public GcSettings Settings => settings;
 
-    public async Task<GcRunResult> RunAsync(GcOptions options, CancellationToken ct)
+    /// <param name="progress">Told how each sweep advances, batch by batch.</param>
+    public async Task<GcRunResult> RunAsync(GcOptions options, CancellationToken ct, IProgress<WorkProgress>? progress = null)
     {
         await using var collection = await coordinator.BeginCollectionAsync(ct);
         if (collection is null) return new GcRunResult(GcRunStatus.AlreadyRunning, null, "another collection in this process");
@@ -68,7 +69,7 @@ public sealed class GarbageCollector(
         try
         {
             var watch = Stopwatch.StartNew();
-            var run = new GcRun(storage, coordinator, options, t0, settings.Grace, settings.UploadMaxAge, settings.BatchSize, lease);
+            var run = new GcRun(storage, coordinator, options, t0, settings.Grace, settings.UploadMaxAge, settings.BatchSize, lease) { Progress = progress };
             foreach (var collector in _collectors) await collector.CollectAsync(run, ct);
             await SyncSearchAsync(run, ct);
             var report = run.Report(watch.ElapsedMilliseconds);

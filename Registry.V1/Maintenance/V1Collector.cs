@@ -89,9 +89,9 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
                 return;
             }
 
-            await run.SweepAsync(staleLists, r => DropIndexListAsync(r, ct), ct);
+            await run.SweepAsync("index lists", staleLists, r => DropIndexListAsync(r, ct), ct);
             var protectedIds = new HashSet<string>(StringComparer.Ordinal);
-            await run.SweepAsync(queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct);
+            await run.SweepAsync("images", queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct);
         }
 
         private bool KeepsImage(ImageId id, (DateTimeOffset? Modified, bool InProgress) state) =>

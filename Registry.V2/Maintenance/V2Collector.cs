@@ -156,11 +156,11 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
             }
 
             var protectedDigests = new HashSet<Digest>();
-            await run.SweepAsync(expired, r => DeleteCachedRepositoryAsync(r, protectedDigests, ct), ct);
-            await run.SweepAsync(manifestQueue, m => DeleteManifestAsync(m, protectedDigests, ct), ct);
-            await run.SweepAsync(linkQueue, l => DeleteLayerLinkAsync(l, protectedDigests, ct), ct);
-            await run.SweepAsync(blobQueue, b => DeleteBlobAsync(b.Digest, b.Dir, OwnerOf(b.Digest), protectedDigests, ct), ct);
-            await run.SweepAsync(uploadQueue, u => DeleteUploadAsync(u.Repository, u.Dir, ct), ct);
+            await run.SweepAsync("cached repositories", expired, r => DeleteCachedRepositoryAsync(r, protectedDigests, ct), ct);
+            await run.SweepAsync("manifests", manifestQueue, m => DeleteManifestAsync(m, protectedDigests, ct), ct);
+            await run.SweepAsync("layer links", linkQueue, l => DeleteLayerLinkAsync(l, protectedDigests, ct), ct);
+            await run.SweepAsync("blobs", blobQueue, b => DeleteBlobAsync(b.Digest, b.Dir, OwnerOf(b.Digest), protectedDigests, ct), ct);
+            await run.SweepAsync("uploads", uploadQueue, u => DeleteUploadAsync(u.Repository, u.Dir, ct), ct);
         }
 
         private bool IsTouched(V2Link link) => _coordinator.IsDigestTouched(link.Digest) || _coordinator.IsDigestTouched(link.Target);
