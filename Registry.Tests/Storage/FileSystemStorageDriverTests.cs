@@ -119,7 +119,7 @@ public sealed class FileSystemStorageDriverTests : StorageDriverContract
     }
 
     [Test]
-    public async Task Temp_files_are_invisible_and_CleanupTemp_removes_them()
+    public async Task Temp_files_are_invisible_and_CleanupTemp_removes_those_older_than_the_driver()
     {
         await Driver.PutContentAsync("images/abc/json", Utf8("{}"), None);
         var leftovers = new[]
@@ -132,7 +132,13 @@ public sealed class FileSystemStorageDriverTests : StorageDriverContract
         {
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
             File.WriteAllText(file, "partial");
+            // Written by a process before this driver: a crash's leftover.
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddMinutes(-5));
         }
+
+        // Being written by this process now: the clean-up runs in the background and must leave it alone.
+        var current = Path.Combine(_root, "images", "abc", StorageKey.TempPrefix + "4");
+        File.WriteAllText(current, "in flight");
 
         (await Driver.ListAsync("images/abc", None)).Should().Equal("images/abc/json");
         (await Driver.DirectoryExistsAsync("images/only-temp", None)).Should().BeFalse();
@@ -140,6 +146,7 @@ public sealed class FileSystemStorageDriverTests : StorageDriverContract
         await Driver.CleanupTempAsync(None);
 
         leftovers.Where(File.Exists).Should().BeEmpty();
+        File.Exists(current).Should().BeTrue();
         (await Driver.GetContentAsync("images/abc/json", None)).Should().Equal(Utf8("{}"));
     }
 
