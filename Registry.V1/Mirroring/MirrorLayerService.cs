@@ -36,7 +36,7 @@ public sealed class MirrorLayerService(
             var start = await fetch.Started.WaitAsync(ct);
             if (start.Outcome == LayerStartOutcome.Streaming) return (start, fetch);
             fetch.Release();
-            return (start with { Failure = start.Failure ?? new UpstreamFailure(503, "The layer could not be fetched, retry later", V1Upstream.DefaultRetryAfter) }, null);
+            return (start with { Failure = start.Failure ?? new UpstreamFailure("The layer could not be fetched, retry later", true, V1Upstream.DefaultRetryAfter) }, null);
         }
         catch
         {
@@ -81,7 +81,7 @@ public sealed class MirrorLayerService(
             // No request pipeline above this background task: its followers must hear of any failure (storage down
             // included), and the error middleware never sees it, so it is logged here.
             logger.LogError(e, "Mirror layer {Image} failed", id.Value);
-            fetch.Start(new LayerStart(LayerStartOutcome.Failed, Failure: new UpstreamFailure(503, "The layer could not be stored, retry later", V1Upstream.DefaultRetryAfter)));
+            fetch.Start(new LayerStart(LayerStartOutcome.Failed, Failure: new UpstreamFailure("The layer could not be stored, retry later", true, V1Upstream.DefaultRetryAfter)));
         }
         finally
         {

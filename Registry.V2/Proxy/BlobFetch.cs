@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using Registry.Core.Distribution;
+using Registry.Core.Http;
 
 namespace Registry.V2.Proxy;
 
