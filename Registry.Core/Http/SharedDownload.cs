@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.Win32.SafeHandles;
 
 namespace Registry.Core.Http;
@@ -157,6 +158,36 @@ public class SharedDownload(string description)
             // Bytes just written are in the page cache: a synchronous read is cheaper than a thread-pool hop.
             if (handle is not null) return RandomAccess.Read(handle, buffer.Span[..count], position);
             await wait.WaitAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// Sends the content as it arrives into the response body (status and headers already set by the caller): read from
+    /// the temp file straight into the response pipe's memory, as a local file is sent (<see cref="ObjectBody"/>), in
+    /// slices as large as the download has ready. When the download fails the connection is aborted, so the client
+    /// never mistakes a cut body for the content.
+    /// </summary>
+    public async Task SendAsync(HttpContext context)
+    {
+        var ct = context.RequestAborted;
+        var writer = context.Response.BodyWriter;
+        try
+        {
+            long position = 0;
+            while (true)
+            {
+                var memory = writer.GetMemory(ObjectBody.FileSegmentSize);
+                var n = await ReadAsync(position, memory, ct);
+                if (n == 0) break;
+                writer.Advance(n);
+                position += n;
+                var flushed = await writer.FlushAsync(ct);
+                if (flushed.IsCanceled || flushed.IsCompleted) return;
+            }
+        }
+        catch (IOException) when (!ct.IsCancellationRequested)
+        {
+            context.Abort();
         }
     }
 

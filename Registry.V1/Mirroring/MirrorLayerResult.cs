@@ -9,8 +9,6 @@ namespace Registry.V1.Mirroring;
 /// </summary>
 public sealed class MirrorLayerResult(SharedDownload fetch, long? length) : IResult
 {
-    private const int BufferSize = 256 * 1024;
-
     public async Task ExecuteAsync(HttpContext context)
     {
         try
@@ -21,32 +19,11 @@ public sealed class MirrorLayerResult(SharedDownload fetch, long? length) : IRes
             response.StatusCode = 200;
             if (length is { } known) response.ContentLength = known;
             if (HttpMethods.IsHead(context.Request.Method)) return;
-            await SendAsync(context);
+            await fetch.SendAsync(context);
         }
         finally
         {
             fetch.Leave();
-        }
-    }
-
-    private async Task SendAsync(HttpContext context)
-    {
-        var ct = context.RequestAborted;
-        var buffer = new byte[BufferSize];
-        long sent = 0;
-        try
-        {
-            int n;
-            while ((n = await fetch.ReadAsync(sent, buffer, ct)) > 0)
-            {
-                await context.Response.Body.WriteAsync(buffer.AsMemory(0, n), ct);
-                sent += n;
-            }
-        }
-        catch (IOException) when (!ct.IsCancellationRequested)
-        {
-            // The upstream broke off or sent something else: a broken transfer, never a short body that ends cleanly.
-            context.Abort();
         }
     }
 }
