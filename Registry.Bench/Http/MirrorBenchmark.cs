@@ -13,19 +13,20 @@ namespace Registry.Bench.Http;
 /// </summary>
 internal static class MirrorBenchmark
 {
-    public const string OptionsHelp = "[--hit-mib 64] [--miss-mib 512] [--rounds 5] [--server-dll PATH]";
+    public const string OptionsHelp = "[--hit-mib 64] [--miss-mib 512] [--rounds 5] [--server-dll PATH] [--go-registry PATH]";
 
     public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("mirror", async (temp, ct) =>
     {
-        var options = BenchArgs.Parse(args, ["--hit-mib", "--miss-mib", "--rounds", "--server-dll"], []);
+        var options = BenchArgs.Parse(args, ["--hit-mib", "--miss-mib", "--rounds", "--server-dll", "--go-registry"], []);
         var hitMib = options.GetInt("--hit-mib", 64, 1, 16_384);
         var missMib = options.GetInt("--miss-mib", 512, 1, 16_384);
         var rounds = options.GetInt("--rounds", 5, 1, 1000);
         var dll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
+        var goBinary = options.GetString("--go-registry") ?? GoRegistryPeer.DefaultBinary;
         Console.WriteLine($"mirror benchmark: hit {hitMib} MiB x {rounds} rounds, miss {missMib} MiB, upstream Debian's docker-registry");
         Console.WriteLine($"machine: {BenchRunner.MachineNote}");
 
-        await using var upstream = await GoChild.StartAsync(Path.Combine(temp, "goreg"), ct);
+        await using var upstream = await GoRegistryPeer.StartAsync(goBinary, Path.Combine(temp, "goreg"), ct);
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         var hitFile = RandomFile(Path.Combine(temp, "hit.bin"), hitMib);
         var missFile = RandomFile(Path.Combine(temp, "miss.bin"), missMib);
@@ -123,51 +124,5 @@ internal static class MirrorBenchmark
         using var put = await http.PutAsync($"{location}{(location.Contains('?') ? '&' : '?')}digest={Uri.EscapeDataString(digest.ToString())}", content, ct);
         if ((int)put.StatusCode != 201) throw new ServerNotFunctionalException($"PUT upload to {registry} answered {(int)put.StatusCode}");
         return digest;
-    }
-
-    /// <summary><c>docker-registry serve</c> on 127.0.0.1 and a free port, killed by its PID at the end.</summary>
-    private sealed class GoChild(Process process, Uri baseAddress) : IAsyncDisposable
-    {
-        public Uri BaseAddress => baseAddress;
-
-        public static async Task<GoChild> StartAsync(string directory, CancellationToken ct)
-        {
-            Directory.CreateDirectory(directory);
-            var port = ChildServer.FreeLoopbackPort();
-            var config = Path.Combine(directory, "config.yml");
-            await File.WriteAllTextAsync(config,
-                $"version: 0.1\nlog: {{level: error, accesslog: {{disabled: true}}}}\nstorage: {{filesystem: {{rootdirectory: {directory}/storage}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\n", ct);
-            var info = new ProcessStartInfo("docker-registry") { ArgumentList = { "serve", config }, UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            var process = Process.Start(info) ?? throw new BenchUsageException("docker-registry (Debian's Go registry) is not installed");
-            process.BeginErrorReadLine();
-            process.BeginOutputReadLine();
-            var child = new GoChild(process, new Uri($"http://127.0.0.1:{port}/"));
-            using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-            var watch = Stopwatch.StartNew();
-            while (watch.Elapsed < TimeSpan.FromSeconds(20))
-            {
-                try
-                {
-                    using var response = await probe.GetAsync(new Uri(child.BaseAddress, "v2/"), ct);
-                    return child;
-                }
-                catch (HttpRequestException)
-                {
-                    await Task.Delay(50, ct);
-                }
-            }
-            await child.DisposeAsync();
-            throw new ServerNotFunctionalException("docker-registry did not answer /v2/ within 20 s");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: false);
-                await process.WaitForExitAsync();
-            }
-            process.Dispose();
-        }
     }
 }

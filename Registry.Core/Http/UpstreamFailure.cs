@@ -1,24 +1,14 @@
-using System.Globalization;
-using Microsoft.AspNetCore.Http;
-
 namespace Registry.Core.Http;
 
 /// <summary>
-/// A mirror's upstream that could not answer a miss: 502 (it answered wrongly) or 503 (down for now, with
-/// <see cref="RetryAfter"/>). <see cref="Message"/> names the upstream without its credentials.
+/// Why a mirror's upstream (V1 or v2) gave no usable answer to a miss. <see cref="Temporary"/>: worth retrying soon
+/// (unreachable, timed out, 503/429), which the client is told with 503 and <c>Retry-After</c>; otherwise 502 (it
+/// answered wrongly or refused our credentials). <see cref="Message"/> names the upstream, never its credentials.
+/// Each protocol renders it in its own error body: <see cref="V1Results.UpstreamError"/> for V1, the v2 host's
+/// <c>UpstreamErrors</c> for v2.
 /// </summary>
-public sealed record UpstreamFailure(int Status, string Message, TimeSpan? RetryAfter = null)
+public sealed record UpstreamFailure(string Message, bool Temporary, TimeSpan? RetryAfter = null)
 {
-    /// <summary>The V1 error body with the status, and <c>Retry-After</c> when the failure is temporary.</summary>
-    public IResult ToResult() => new FailureResult(this);
-
-    private sealed class FailureResult(UpstreamFailure failure) : IResult
-    {
-        public Task ExecuteAsync(HttpContext context)
-        {
-            if (failure.RetryAfter is { } retry)
-                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return V1Results.Error(failure.Status, failure.Message).ExecuteAsync(context);
-        }
-    }
+    /// <summary>503 when <see cref="Temporary"/>, else 502.</summary>
+    public int Status => Temporary ? 503 : 502;
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
@@ -31,6 +32,12 @@ public static class V1Results
     public static IResult Error(int status, string message) =>
         new BytesResult(status, Encoding.UTF8.GetBytes(ErrorBody(message)), immutable: false);
 
+    /// <summary>
+    /// <c>{"error": message}</c> with the failure's status (502 or 503), and <c>Retry-After</c> when it carries one
+    /// (a temporary V1 failure always does).
+    /// </summary>
+    public static IResult UpstreamError(UpstreamFailure failure) => new UpstreamErrorResult(failure);
+
     /// <summary>A response without a body (204, 304); IMM headers for the 304s of immutable endpoints.</summary>
     public static IResult Empty(int status, bool immutable = false) => new EmptyResult(status, immutable);
 
@@ -50,6 +57,16 @@ public static class V1Results
                     response.Headers.Append(key, value);
             response.ContentLength = body.Length;
             return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body).AsTask();
+        }
+    }
+
+    private sealed class UpstreamErrorResult(UpstreamFailure failure) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            if (failure.RetryAfter is { } retry)
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return Error(failure.Status, failure.Message).ExecuteAsync(context);
         }
     }
 

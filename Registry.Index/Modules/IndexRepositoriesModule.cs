@@ -49,7 +49,7 @@ public sealed class IndexRepositoriesModule : ICarterModule
     {
         var name = http.Route().Name!;
         var images = await svc.GetImagesAsync(name, ct);
-        if (images is null && await upstream.FetchAsync(name, ct) is { } failure) return failure.ToResult();
+        if (images is null && await upstream.FetchAsync(name, ct) is { } failure) return V1Results.UpstreamError(failure);
         images ??= await svc.GetImagesAsync(name, ct);
         if (images is null) return V1Results.Error(404, "images not found");
         await tokens.AddTokenHeadersAsync(http, name, "read", ct);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
 using Registry.Core.Concurrency;
 using Registry.Core.Http;
 using Registry.Core.IO;
@@ -9,9 +10,14 @@ using Registry.V1.Images;
 
 namespace Registry.V1.Mirroring;
 
+public enum LayerStartOutcome { Streaming, NotFound, Failed }
+
+/// <summary>How a layer fetch began: streaming (length known or not), not on the upstream, or failed before a byte.</summary>
+public sealed record LayerStart(LayerStartOutcome Outcome, long? Length = null, UpstreamFailure? Failure = null);
+
 /// <summary>
 /// Layers on a local miss (docs/configuration.md, 'V1 mirroring'): one upstream GET per layer however many clients ask
-/// at once (they all follow the same <see cref="LayerFetch"/>), streamed to them while it is written to storage. The
+/// at once (they all follow the same <see cref="SharedDownload"/>), streamed to them while it is written to storage. The
 /// layer is verified on the way (its length, and <c>sha256(json ‖ "\n" ‖ layer)</c> against the upstream's
 /// <c>X-Docker-Checksum-Payload</c> when it sent one) and published by the storage driver's atomic write only when
 /// both hold; a cut, a stall or a mismatch fails the write, so storage never holds half a layer.
@@ -19,40 +25,45 @@ namespace Registry.V1.Mirroring;
 public sealed class MirrorLayerService(
     IStorageDriver storage, V1Upstream upstream, MirrorImageService images, IGcCoordinator gc, ILogger<MirrorLayerService> logger)
 {
-    private readonly ConcurrentDictionary<string, LayerFetch> _fetches = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SharedDownload> _fetches = new(StringComparer.Ordinal);
 
     /// <summary>True when <c>mirroring.source</c> is set.</summary>
     public bool Enabled => upstream.Enabled;
 
     /// <summary>
     /// Joins (or starts) the layer's fetch and waits for the upstream's answer. On <see cref="LayerStartOutcome.Streaming"/>
-    /// the fetch is returned held for the caller, who releases it once the response is sent.
+    /// the download is returned joined for the caller, who leaves it once the response is sent.
     /// </summary>
-    public async Task<(LayerStart Start, LayerFetch? Fetch)> OpenAsync(ImageId id, CancellationToken ct)
+    public async Task<(LayerStart Start, SharedDownload? Fetch)> OpenAsync(ImageId id, CancellationToken ct)
     {
         var fetch = Join(id);
         try
         {
-            var start = await fetch.Started.WaitAsync(ct);
-            if (start.Outcome == LayerStartOutcome.Streaming) return (start, fetch);
-            fetch.Release();
-            return (start with { Failure = start.Failure ?? new UpstreamFailure(503, "The layer could not be fetched, retry later", V1Upstream.DefaultRetryAfter) }, null);
+            var failure = await fetch.Started.WaitAsync(ct);
+            if (fetch.NotFound)
+            {
+                fetch.Leave();
+                return (new LayerStart(LayerStartOutcome.NotFound), null);
+            }
+            if (failure is null) return (new LayerStart(LayerStartOutcome.Streaming, fetch.Length), fetch);
+            fetch.Leave();
+            return (new LayerStart(LayerStartOutcome.Failed, Failure: failure), null);
         }
         catch
         {
-            fetch.Release();
+            fetch.Leave();
             throw;
         }
     }
 
-    /// <summary>Joins the fetch of <paramref name="id"/>'s layer, starting it if none runs. Release the result when done.</summary>
-    private LayerFetch Join(ImageId id)
+    /// <summary>Joins the download of <paramref name="id"/>'s layer, starting it if none runs. Leave the result when done.</summary>
+    private SharedDownload Join(ImageId id)
     {
         while (true)
         {
-            if (_fetches.TryGetValue(id.Value, out var running) && running.TryAcquire()) return running;
-            var created = new LayerFetch(Path.Combine(Path.GetTempPath(), $"registry-mirror-{id.Value}-{Guid.NewGuid():N}.layer"));
-            created.TryAcquire();
+            if (_fetches.TryGetValue(id.Value, out var running) && running.TryJoin()) return running;
+            var created = new SharedDownload($"layer {id.Value}");
+            created.TryJoin();
             if (!_fetches.TryAdd(id.Value, created)) continue;
             // Not the request's token: the fetch serves every follower and fills the cache even if its first client leaves.
             _ = Task.Run(() => RunAsync(id, created));
@@ -60,38 +71,47 @@ public sealed class MirrorLayerService(
         }
     }
 
-    private async Task RunAsync(ImageId id, LayerFetch fetch)
+    private async Task RunAsync(ImageId id, SharedDownload fetch)
     {
-        var stored = false;
+        var spool = Path.Combine(Path.GetTempPath(), $"registry-mirror-{id.Value}-{Guid.NewGuid():N}.layer");
         try
         {
-            stored = await FetchAsync(id, fetch);
+            await FetchAsync(id, fetch, spool);
         }
         catch (InvalidDataException e)
         {
             logger.LogWarning("Mirror layer {Image} from {Upstream} not stored: {Error}", id.Value, upstream.RegistryDisplay, e.Message);
-            fetch.Start(new LayerStart(LayerStartOutcome.Failed, Failure: upstream.Invalid(UpstreamRole.Registry, $"layer for image {id.Value}")));
+            fetch.Refuse(upstream.Invalid(UpstreamRole.Registry, $"layer for image {id.Value}"));
         }
         catch (Exception e) when (V1Upstream.IsTransportFailure(e, CancellationToken.None))
         {
-            fetch.Start(new LayerStart(LayerStartOutcome.Failed, Failure: upstream.Unreachable(UpstreamRole.Registry, UpstreamPaths.ImageLayer(id), e)));
+            fetch.Refuse(upstream.Unreachable(UpstreamRole.Registry, UpstreamPaths.ImageLayer(id), e));
         }
         catch (Exception e)
         {
             // No request pipeline above this background task: its followers must hear of any failure (storage down
             // included), and the error middleware never sees it, so it is logged here.
             logger.LogError(e, "Mirror layer {Image} failed", id.Value);
-            fetch.Start(new LayerStart(LayerStartOutcome.Failed, Failure: new UpstreamFailure(503, "The layer could not be stored, retry later", V1Upstream.DefaultRetryAfter)));
+            fetch.Refuse(new UpstreamFailure("The layer could not be stored, retry later", true, V1Upstream.DefaultRetryAfter));
         }
         finally
         {
-            _fetches.TryRemove(new KeyValuePair<string, LayerFetch>(id.Value, fetch));
-            fetch.Finish(stored);
-            fetch.Release();
+            _fetches.TryRemove(new KeyValuePair<string, SharedDownload>(id.Value, fetch));
+            fetch.Finish(false);
+            fetch.Leave();
+            try
+            {
+                File.Delete(spool);
+            }
+            catch (IOException)
+            {
+                // Removed with the temp folder later; the readers still following it hold the open handle.
+            }
+            fetch.Settle();
         }
     }
 
-    private async Task<bool> FetchAsync(ImageId id, LayerFetch fetch)
+    private async Task FetchAsync(ImageId id, SharedDownload fetch, string spool)
     {
         var ct = CancellationToken.None;
         gc.TouchImage(id.Value);
@@ -102,8 +122,8 @@ public sealed class MirrorLayerService(
             var image = await images.FetchAsync(id, ct);
             if (image.Value is null)
             {
-                fetch.Start(new LayerStart(image.NotFound ? LayerStartOutcome.NotFound : LayerStartOutcome.Failed, Failure: image.Failure));
-                return false;
+                fetch.Refuse(image.NotFound ? null : image.Failure ?? FetchFailed);
+                return;
             }
             (json, checksums) = (image.Value.Json, image.Value.Checksums);
         }
@@ -111,22 +131,22 @@ public sealed class MirrorLayerService(
         var open = await upstream.OpenAsync(UpstreamPaths.ImageLayer(id), ct);
         if (open.Value is null)
         {
-            fetch.Start(new LayerStart(open.NotFound ? LayerStartOutcome.NotFound : LayerStartOutcome.Failed, Failure: open.Failure));
-            return false;
+            fetch.Refuse(open.NotFound ? null : open.Failure ?? FetchFailed);
+            return;
         }
 
         using var response = open.Value;
         var length = response.Content.Headers.ContentLength;
-        // Synchronous writes of a chunk to the page cache cost less than the thread-pool hop of an "async" file write on Linux.
-        await using var spool = new FileStream(fetch.SpoolPath, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: false);
-        fetch.Start(new LayerStart(LayerStartOutcome.Streaming, length));
+        // The download owns the handle from here on and closes it when its last reader is done.
+        var handle = File.OpenHandle(spool, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        fetch.Begin(handle, length);
 
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(json);
         hash.AppendData("\n"u8);
         var expected = checksums.Where(c => c.StartsWith("sha256:", StringComparison.Ordinal)).ToArray();
-        await using var verified = new VerifyingTee(new HashingReadStream(body, hash), spool, fetch, length, () =>
+        await using var verified = new VerifyingTee(new HashingReadStream(body, hash), handle, fetch, length, () =>
         {
             var actual = "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
             return expected.Length == 0 || expected.Contains(actual, StringComparer.Ordinal) ? (true, actual) : (false, actual);
@@ -134,15 +154,17 @@ public sealed class MirrorLayerService(
         await storage.WriteStreamAsync(StoragePaths.ImageLayer(id), verified, ct);
         if (checksums.Count == 0 && verified.Checksum is { } computed)
             await storage.PutContentAsync(StoragePaths.ImageChecksum(id), ChecksumFile.Write(computed), ct);
-        return true;
     }
+
+    /// <summary>Why a layer was not sent when the upstream gave no reason of its own.</summary>
+    private static UpstreamFailure FetchFailed => new("The layer could not be fetched, retry later", true, V1Upstream.DefaultRetryAfter);
 
     /// <summary>
     /// Reads the upstream body for the storage driver, copies each chunk to the spool for the followers, gives up after
     /// <see cref="V1Upstream.AnswerTimeout"/> without a byte, and at the end checks length and checksum: throwing there
     /// makes the driver discard what it wrote.
     /// </summary>
-    private sealed class VerifyingTee(Stream inner, FileStream spool, LayerFetch fetch, long? length, Func<(bool Ok, string Checksum)> verify) : ReadOnlyStream
+    private sealed class VerifyingTee(Stream inner, SafeFileHandle spool, SharedDownload fetch, long? length, Func<(bool Ok, string Checksum)> verify) : ReadOnlyStream
     {
         // One timer, re-armed before every read: the fetch runs on CancellationToken.None, so only a stall cancels it.
         private readonly CancellationTokenSource _idle = new();
@@ -161,9 +183,10 @@ public sealed class MirrorLayerService(
                 if (Checksum is null) Verify();
                 return 0;
             }
-            spool.Write(buffer.Span[..n]);
+            // A synchronous write to the page cache costs less than the thread-pool hop of an "async" file write on Linux.
+            RandomAccess.Write(spool, buffer.Span[..n], _read);
             _read += n;
-            fetch.Advance(n);
+            fetch.Advance(_read);
             return n;
         }
 
@@ -180,7 +203,7 @@ public sealed class MirrorLayerService(
             var (ok, actual) = verify();
             if (!ok) throw new InvalidDataException($"checksum mismatch: the layer hashes to {actual}");
             Checksum = actual;
-            fetch.MarkVerified();
+            fetch.Finish(true);
         }
     }
 }

@@ -134,9 +134,9 @@ public sealed class V1Upstream : IDisposable
         _logger.LogWarning("Mirror upstream {Upstream} answered {Status} to GET {Path}", endpoint.Display, status, pathAndQuery);
         return (null, status switch
         {
-            401 or 403 => new UpstreamFailure(502, $"Upstream {endpoint.Display} refused the mirror's credentials ({status})"),
-            429 or 503 => new UpstreamFailure(503, $"Upstream {endpoint.Display} is unavailable ({status}), retry later", retryAfter ?? DefaultRetryAfter),
-            _ => new UpstreamFailure(502, $"Upstream {endpoint.Display} answered {status}"),
+            401 or 403 => new UpstreamFailure($"Upstream {endpoint.Display} refused the mirror's credentials ({status})", false),
+            429 or 503 => new UpstreamFailure($"Upstream {endpoint.Display} is unavailable ({status}), retry later", true, retryAfter ?? DefaultRetryAfter),
+            _ => new UpstreamFailure($"Upstream {endpoint.Display} answered {status}", false),
         });
     }
 
@@ -185,13 +185,13 @@ public sealed class V1Upstream : IDisposable
     private UpstreamFailure Unreachable(Endpoint endpoint, string pathAndQuery, Exception e)
     {
         _logger.LogWarning("Mirror upstream {Upstream} failed on GET {Path}: {Error}", endpoint.Display, pathAndQuery, e.Message);
-        return new UpstreamFailure(503, $"Upstream {endpoint.Display} is unreachable, retry later", DefaultRetryAfter);
+        return new UpstreamFailure($"Upstream {endpoint.Display} is unreachable, retry later", true, DefaultRetryAfter);
     }
 
     private UpstreamFailure TooLarge(Endpoint endpoint, string pathAndQuery)
     {
         _logger.LogWarning("Mirror upstream {Upstream} sent more than {Max} bytes for GET {Path}", endpoint.Display, _maxDocumentBytes, pathAndQuery);
-        return new UpstreamFailure(502, $"Upstream {endpoint.Display} sent a document larger than {_maxDocumentBytes} bytes");
+        return new UpstreamFailure($"Upstream {endpoint.Display} sent a document larger than {_maxDocumentBytes} bytes", false);
     }
 
     /// <summary>An upstream answer this mirror cannot use (bad JSON, a wrong id).</summary>
@@ -199,7 +199,7 @@ public sealed class V1Upstream : IDisposable
     {
         var endpoint = Require(role);
         _logger.LogWarning("Mirror upstream {Upstream} sent an invalid {What}", endpoint.Display, what);
-        return new UpstreamFailure(502, $"Upstream {endpoint.Display} sent an invalid {what}");
+        return new UpstreamFailure($"Upstream {endpoint.Display} sent an invalid {what}", false);
     }
 
     private Endpoint Require(UpstreamRole role) =>

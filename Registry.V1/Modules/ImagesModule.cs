@@ -64,7 +64,7 @@ public sealed partial class ImagesModule : ICarterModule
         {
             LayerStartOutcome.Streaming => new MirrorLayerResult(fetch!, start.Length),
             LayerStartOutcome.NotFound => V1Results.Error(404, NotFound),
-            _ => start.Failure!.ToResult(),
+            _ => V1Results.UpstreamError(start.Failure!),
         };
     }
 
@@ -145,7 +145,8 @@ public sealed partial class ImagesModule : ICarterModule
     {
         if (!mirror.Enabled) return V1Results.Error(404, NotFound);
         var answer = await mirror.FetchAsync(id, ct);
-        return answer.Value is { } image ? found(image) : answer.Failure?.ToResult() ?? V1Results.Error(404, NotFound);
+        if (answer.Value is { } image) return found(image);
+        return answer.Failure is { } failure ? V1Results.UpstreamError(failure) : V1Results.Error(404, NotFound);
     }
 
     private static async Task<IResult> GetFilesAsync(string imageId, HttpRequest request, ImageService svc, LayerFilesService files, CancellationToken ct)

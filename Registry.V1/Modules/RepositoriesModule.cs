@@ -28,7 +28,7 @@ public sealed class RepositoriesModule : ICarterModule
 
     private static async Task<IResult> ListTagsAsync(HttpContext http, RepositoryService svc, MirrorTagService mirror, CancellationToken ct)
     {
-        if (await mirror.RefreshAsync(http.Route().Name!, ct) is { } failure) return failure.ToResult();
+        if (await mirror.RefreshAsync(http.Route().Name!, ct) is { } failure) return V1Results.UpstreamError(failure);
         var tags = await svc.ListTagsAsync(http.Route().Name!, ct);
         if (tags is null) return V1Results.Error(404, "Repository not found");
         var body = new System.Text.Json.Nodes.JsonObject();
@@ -39,7 +39,7 @@ public sealed class RepositoriesModule : ICarterModule
     private static async Task<IResult> GetTagAsync(HttpContext http, RepositoryService svc, MirrorTagService mirror, CancellationToken ct)
     {
         var route = http.Route();
-        if (await mirror.RefreshAsync(route.Name!, ct) is { } failure) return failure.ToResult();
+        if (await mirror.RefreshAsync(route.Name!, ct) is { } failure) return V1Results.UpstreamError(failure);
         var id = await svc.GetTagAsync(route.Name!, route.Tag!, ct);
         return id is null ? V1Results.Error(404, "Tag not found") : V1Results.JsonString(id);
     }

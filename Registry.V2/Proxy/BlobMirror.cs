@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Registry.Core.Concurrency;
 using Registry.Core.Distribution;
+using Registry.Core.Http;
 using Registry.Core.Storage;
 using Registry.V2.Blobs;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Registry.Core.Distribution;
+using Registry.Core.Http;
 using Registry.V2.Http;
 using Registry.V2.Manifests;
 

@@ -105,28 +105,7 @@ public sealed class MirroredBlobResult(BlobMirror mirror, BlobStore blobs, Mirro
         WriteBlobHeaders(response);
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentLength = fetch.Length;
-        // Read from the temp file straight into the response pipe's memory, as a local blob GET (ObjectBody): no
-        // intermediate buffer, and slices as large as the download has ready.
-        var writer = response.BodyWriter;
-        try
-        {
-            long position = 0;
-            while (true)
-            {
-                var memory = writer.GetMemory(ObjectBody.FileSegmentSize);
-                var n = await fetch.ReadAsync(position, memory, ct);
-                if (n == 0) break;
-                writer.Advance(n);
-                position += n;
-                var flushed = await writer.FlushAsync(ct);
-                if (flushed.IsCanceled || flushed.IsCompleted) return;
-            }
-        }
-        catch (IOException) when (!ct.IsCancellationRequested)
-        {
-            // The download failed: the client must see a broken transfer, never a short body that ends cleanly.
-            context.Abort();
-        }
+        await fetch.SendAsync(context);
     }
 
     private void WriteBlobHeaders(HttpResponse response)

@@ -5,14 +5,9 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Registry.Core.Configuration;
+using Registry.Core.Http;
 
 namespace Registry.V2.Proxy;
-
-/// <summary>
-/// Why the upstream gave no usable answer. <see cref="Temporary"/>: worth retrying soon (unreachable, timed out,
-/// 503/429), which the client is told with 503 and <c>Retry-After</c>; otherwise 502. Never carries credentials.
-/// </summary>
-public sealed record UpstreamFailure(string Message, bool Temporary, TimeSpan? RetryAfter = null);
 
 /// <summary>An upstream request that could not be made or answered; the message names the upstream, never credentials.</summary>
 public sealed class UpstreamUnavailableException(UpstreamFailure failure, Exception? inner = null) : Exception(failure.Message, inner)

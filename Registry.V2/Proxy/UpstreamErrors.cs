@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
+using Registry.Core.Http;
 using Registry.V2.Http;
 
 namespace Registry.V2.Proxy;
