@@ -160,6 +160,9 @@ public sealed record RegistrySettings
     /// <summary>The <c>notifications:</c> section: event endpoints and their durable outbox (off when no endpoint is enabled).</summary>
     public NotificationSettings Notifications { get; init; } = NotificationSettings.Off;
 
+    /// <summary>The <c>webhooks:</c> section: what repository webhooks may reach.</summary>
+    public WebhookSettings Webhooks { get; init; } = new();
+
     /// <summary>The S3 driver's options for an <c>s3</c> or <c>gcs</c> flavor with a bucket; otherwise null.</summary>
     public Storage.S3StorageOptions? S3 { get; init; }
 
