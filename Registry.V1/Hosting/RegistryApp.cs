@@ -75,6 +75,7 @@ public static class RegistryApp
             .WithModule<ImagesModule>()
             .WithModule<RepositoriesModule>()
             .WithModule<UsersModule>()
+            .WithModule<WebhooksModule>()
             .WithModule<IndexRepositoriesModule>()
             .WithModule<SearchModule>()
             .WithModule<V2Module>()
