@@ -151,7 +151,7 @@ public static class ConfigLoader
             Proxy = ProxySettings.Read(read),
             Cors = CorsSettings.Read(read),
             Notifications = NotificationSettings.Read(read, storage, storagePath, workingDirectory),
-            Webhooks = WebhookSettings.Read(read),
+            Webhooks = WebhookSettings.Read(read, storage, storagePath, workingDirectory),
             S3 = S3Section.Read(read, storage, storagePath),
             Tls = TlsSettings.Read(read),
             Listen = ListenAddress.Read(environment, read.Context),

@@ -84,6 +84,7 @@ public static class RegistryApp
         builder.Services.AddRegistryHealthChecks(settings);
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddHostedService<NotificationDelivery>();
+        builder.Services.AddHostedService<Registry.Core.Notifications.Webhooks.WebhookDelivery>();
 
         var app = builder.Build();
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RegistryApp).FullName!), settings, urls);
