@@ -26,6 +26,7 @@ public static class IndexServices
         services.AddSingleton(database.PrivateRepositories);
         services.AddSingleton(database.Webhooks);
         services.AddSingleton<Webhooks.WebhookService>();
+        services.AddSingleton<Webhooks.WebhookPublisher>();
         services.AddSingleton<RepositoryCatalog>();
         services.AddSingleton<StorageFollower>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageFollower>());
