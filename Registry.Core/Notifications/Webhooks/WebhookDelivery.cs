@@ -23,7 +23,6 @@ public sealed class WebhookDelivery(WebhookQueue queue, WebhookNetworkGuard guar
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         if (!queue.Enabled) return Task.CompletedTask;
-        _ = queue.Queue;
         queue.Appended += Wake;
         return base.StartAsync(cancellationToken);
     }
@@ -42,6 +41,14 @@ public sealed class WebhookDelivery(WebhookQueue queue, WebhookNetworkGuard guar
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            while (!queue.Started) await _wake.WaitAsync(IdlePoll, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
+        }
         var outbox = queue.Queue!;
         using var client = new HttpClient(guard.CreateHandler()) { Timeout = Timeout };
         var failures = 0;

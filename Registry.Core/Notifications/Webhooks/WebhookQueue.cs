@@ -23,15 +23,24 @@ public sealed class WebhookQueue : IDisposable
     private readonly Lazy<OutboxDirectory>? _outbox;
     private readonly ILogger<WebhookQueue> _logger;
 
+    private readonly string? _root;
+
     public WebhookQueue(WebhookSettings settings, ILogger<WebhookQueue> logger)
     {
         _logger = logger;
+        _root = settings.OutboxPath;
         // Opened on first use: CLI verbs that share the registrations never take a slot.
         if (settings.OutboxPath is { } root) _outbox = new Lazy<OutboxDirectory>(() => new OutboxDirectory(root, [QueueName]));
     }
 
     /// <summary>False when there is no local directory for the queue (storage not local and no notifications.outbox).</summary>
     public bool Enabled => _outbox is not null;
+
+    /// <summary>
+    /// True once there is something to deliver: the queue was opened by an append, or a previous process left its
+    /// folder. Until then nothing is created under the storage directory of a registry that has no webhooks.
+    /// </summary>
+    public bool Started => _outbox is { IsValueCreated: true } || (_root is not null && Directory.Exists(_root));
 
     /// <summary>Raised after an append, so that delivery wakes up.</summary>
     public event Action? Appended;
