@@ -27,6 +27,9 @@ public static class CoreServices
         services.AddSingleton(settings.Gc);
         services.AddSingleton(settings.Notifications);
         services.AddSingleton<Notifications.Notifier>();
+        services.AddSingleton(settings.Webhooks);
+        services.AddSingleton<Notifications.Webhooks.WebhookNetworkGuard>();
+        services.AddSingleton<Notifications.Webhooks.WebhookQueue>();
         var storage = CreateStorage(settings);
         // One connection (one multiplexer, one probe, one warning) when both sections name the same server and database.
         var lruIsCache = settings.Cache.Lru is not null && settings.Cache.Lru == settings.Cache.Redis;

@@ -24,6 +24,9 @@ public static class IndexServices
         services.AddSingleton(database.Accounts);
         services.AddSingleton(database.Images);
         services.AddSingleton(database.PrivateRepositories);
+        services.AddSingleton(database.Webhooks);
+        services.AddSingleton<Webhooks.WebhookService>();
+        services.AddSingleton<Webhooks.WebhookPublisher>();
         services.AddSingleton<RepositoryCatalog>();
         services.AddSingleton<StorageFollower>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageFollower>());

@@ -152,6 +152,7 @@ public static class ConfigLoader
             Cors = CorsSettings.Read(read),
             Notifications = NotificationSettings.Read(read, storage, storagePath, workingDirectory),
             ErrorMail = ErrorMailSettings.Read(read),
+            Webhooks = WebhookSettings.Read(read, storage, storagePath, workingDirectory),
             S3 = S3Section.Read(read, storage, storagePath),
             Tls = TlsSettings.Read(read),
             Listen = ListenAddress.Read(environment, read.Context),

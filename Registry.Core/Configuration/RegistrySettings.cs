@@ -163,6 +163,9 @@ public sealed record RegistrySettings
     /// <summary>The <c>email_exceptions:</c> section; null (no error mail) unless <c>smtp_host</c> is set.</summary>
     public ErrorMailSettings? ErrorMail { get; init; }
 
+    /// <summary>The <c>webhooks:</c> section: what repository webhooks may reach.</summary>
+    public WebhookSettings Webhooks { get; init; } = new();
+
     /// <summary>The S3 driver's options for an <c>s3</c> or <c>gcs</c> flavor with a bucket; otherwise null.</summary>
     public Storage.S3StorageOptions? S3 { get; init; }
 

@@ -13,6 +13,10 @@ public enum RepositoryRouteKind
     Properties,
     Auth,
     Json,
+    /// <summary><c>/v1/repositories/{repo}/webhooks</c> (docs/operating.md, 'Repository webhooks').</summary>
+    Webhooks,
+    /// <summary><c>/v1/repositories/{repo}/webhooks/{id}</c>; the id is in <see cref="RepositoryRoute.Tag"/>.</summary>
+    Webhook,
     /// <summary><c>/v1/repositories/{repo}/</c>: repository delete, index repository PUT.</summary>
     RootSlash,
     /// <summary><c>/v1/repositories/{repo}</c> without a trailing slash.</summary>
@@ -37,6 +41,8 @@ public sealed partial record RepositoryRoute(RepositoryRouteKind Kind, Repositor
         (PropertiesRule(), RepositoryRouteKind.Properties),
         (AuthRule(), RepositoryRouteKind.Auth),
         (JsonRule(), RepositoryRouteKind.Json),
+        (WebhooksRule(), RepositoryRouteKind.Webhooks),
+        (WebhookRule(), RepositoryRouteKind.Webhook),
         (RootSlashRule(), RepositoryRouteKind.RootSlash),
         (RootRule(), RepositoryRouteKind.Root),
     ];
@@ -116,6 +122,12 @@ public sealed partial record RepositoryRoute(RepositoryRouteKind Kind, Repositor
 
     [GeneratedRegex(@"\A(?<repo>.+?)/json/?\z", RegexOptions.Singleline)]
     private static partial Regex JsonRule();
+
+    [GeneratedRegex(@"\A(?<repo>.+?)/webhooks/?\z", RegexOptions.Singleline)]
+    private static partial Regex WebhooksRule();
+
+    [GeneratedRegex(@"\A(?<repo>.+?)/webhooks/(?<tag>[^/]+)\z", RegexOptions.Singleline)]
+    private static partial Regex WebhookRule();
 
     [GeneratedRegex(@"\A(?<repo>.+?)/\z", RegexOptions.Singleline)]
     private static partial Regex RootSlashRule();

@@ -50,9 +50,12 @@ public sealed class EventOutbox
     }
 
     /// <summary>Appends the event and forces it to disk.</summary>
-    public void Append(RegistryEvent e)
+    public void Append(RegistryEvent e) => AppendLine(EventEnvelope.ToLine(e));
+
+    /// <summary>Appends one line of JSON (no line break in it) and forces it to disk; other queues than events' use this.</summary>
+    public void AppendLine(string json)
     {
-        var line = Encoding.UTF8.GetBytes(EventEnvelope.ToLine(e) + "\n");
+        var line = Encoding.UTF8.GetBytes(json + "\n");
         lock (_gate)
         {
             using var file = new FileStream(_events, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
@@ -65,6 +68,22 @@ public sealed class EventOutbox
     /// <summary>The oldest undelivered event and the offset just after it; null when the queue is empty.</summary>
     public (RegistryEvent? Event, long End)? Peek()
     {
+        if (PeekLine() is not { } next) return null;
+        RegistryEvent? parsed;
+        try
+        {
+            parsed = EventEnvelope.FromLine(next.Line);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            parsed = null;
+        }
+        return (parsed, next.End);
+    }
+
+    /// <summary>The oldest undelivered line and the offset just after it; null when the queue is empty.</summary>
+    public (string Line, long End)? PeekLine()
+    {
         lock (_gate)
         {
             using var file = new FileStream(_events, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -74,16 +93,7 @@ public sealed class EventOutbox
             int b;
             while ((b = file.ReadByte()) >= 0 && b != '\n') bytes.Add((byte)b);
             if (b < 0) return null;
-            RegistryEvent? parsed;
-            try
-            {
-                parsed = EventEnvelope.FromLine(Encoding.UTF8.GetString(bytes.ToArray()));
-            }
-            catch (System.Text.Json.JsonException)
-            {
-                parsed = null;
-            }
-            return (parsed, file.Position);
+            return (Encoding.UTF8.GetString(bytes.ToArray()), file.Position);
         }
     }
 

@@ -16,11 +16,15 @@ public sealed class OutboxDirectory : IDisposable
     private readonly FileStream _lock;
 
     public OutboxDirectory(NotificationSettings settings)
+        : this(settings.OutboxPath ?? throw new InvalidOperationException("notifications are off"), settings.Endpoints.Where(e => !e.Disabled).Select(e => e.Name))
     {
-        var root = settings.OutboxPath ?? throw new InvalidOperationException("notifications are off");
+    }
+
+    /// <summary>Takes a slot under <paramref name="root"/> with one queue per name.</summary>
+    public OutboxDirectory(string root, IEnumerable<string> queues)
+    {
         (Slot, _lock) = TakeSlot(root);
-        Queues = settings.Endpoints.Where(e => !e.Disabled)
-            .ToDictionary(e => e.Name, e => new EventOutbox(Path.Combine(Slot, FolderName(e.Name))), StringComparer.Ordinal);
+        Queues = queues.ToDictionary(name => name, name => new EventOutbox(Path.Combine(Slot, FolderName(name))), StringComparer.Ordinal);
     }
 
     /// <summary>The slot folder this process owns.</summary>

@@ -37,7 +37,10 @@ public sealed class AccessPolicy(
         if (principal.Kind == PrincipalKind.BadCredentials) return Unauthenticated("Invalid credentials");
 
         var access = ActionOf(context.Request.Method);
-        if (RepositoryRoutes.Get(context) is { Name: { } repository }) return await DecideRepositoryAsync(principal, repository, access, ct);
+        var route = RepositoryRoutes.Get(context);
+        // A repository's webhooks, even their list, are its owner's: the URLs may carry secrets.
+        if (route is { Kind: RepositoryRouteKind.Webhooks or RepositoryRouteKind.Webhook }) access = AccessKind.Write;
+        if (route is { Name: { } repository }) return await DecideRepositoryAsync(principal, repository, access, ct);
         if (context.GetRouteValue("imageId") is string imageId) return await DecideImageAsync(principal, imageId, access, ct);
         return AccessDecision.Allow;
     }

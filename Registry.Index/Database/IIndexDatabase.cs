@@ -19,6 +19,8 @@ public interface IIndexDatabase
 
     IPrivateRepositories PrivateRepositories { get; }
 
+    Webhooks.IRepositoryWebhooks Webhooks { get; }
+
     /// <summary>
     /// The repository search index over the same database; <paramref name="cacheResults"/> serves repeated
     /// searches from a cache that is never stale. The caller disposes it when it is disposable.

@@ -76,6 +76,7 @@ public static class RegistryApp
             .WithModule<ImagesModule>()
             .WithModule<RepositoriesModule>()
             .WithModule<UsersModule>()
+            .WithModule<WebhooksModule>()
             .WithModule<IndexRepositoriesModule>()
             .WithModule<SearchModule>()
             .WithModule<V2Module>()
@@ -85,6 +86,7 @@ public static class RegistryApp
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddHostedService<NotificationDelivery>();
         builder.Services.AddErrorMail(settings.ErrorMail);
+        builder.Services.AddHostedService<Registry.Core.Notifications.Webhooks.WebhookDelivery>();
 
         var app = builder.Build();
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RegistryApp).FullName!), settings, urls);

@@ -2,9 +2,11 @@ using Carter;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Core.Names;
+using Registry.Index.Webhooks;
 using Registry.V1.Mirroring;
 using Registry.V1.Notifications;
 using Registry.V1.Repositories;
+using Registry.V2.Notifications;
 using K = Registry.Core.Names.RepositoryRouteKind;
 
 namespace Registry.V1.Modules;
@@ -44,7 +46,8 @@ public sealed class RepositoriesModule : ICarterModule
         return id is null ? V1Results.Error(404, "Tag not found") : V1Results.JsonString(id);
     }
 
-    private static async Task<IResult> PutTagAsync(HttpContext http, RepositoryService svc, RegistrySettings settings, V1Events events, CancellationToken ct)
+    private static async Task<IResult> PutTagAsync(
+        HttpContext http, RepositoryService svc, RegistrySettings settings, V1Events events, WebhookPublisher webhooks, CancellationToken ct)
     {
         var route = http.Route();
         if (!TagName.IsValid(route.Tag)) return V1Results.Error(400, TagName.InvalidMessage);
@@ -55,8 +58,15 @@ public sealed class RepositoriesModule : ICarterModule
             PutTagResult.InvalidTag => V1Results.Error(400, TagName.InvalidMessage),
             PutTagResult.InvalidData => V1Results.Error(400, "Invalid data"),
             PutTagResult.ImageNotFound => V1Results.Error(404, "Image not found"),
-            _ => Done(() => events.TagWritten(http, route.Name!, route.Tag!, body)),
+            _ => await TagPushedAsync(http, events, webhooks, body, ct),
         };
+    }
+
+    private static async Task<IResult> TagPushedAsync(HttpContext http, V1Events events, WebhookPublisher webhooks, byte[] body, CancellationToken ct)
+    {
+        var route = http.Route();
+        await webhooks.PushedAsync(http, route.Name!.FullName, route.Tag!, V2Events.ActorOf(http), ct);
+        return Done(() => events.TagWritten(http, route.Name!, route.Tag!, body));
     }
 
     private static async Task<IResult> DeleteTagAsync(HttpContext http, RepositoryService svc, V1Events events, CancellationToken ct)

@@ -13,7 +13,8 @@ namespace Registry.V2.Manifests;
 /// PUT in the processing order of Docker Registry HTTP API V2, 'Pushing an Image Manifest', DELETE of a revision or a tag (Docker Registry HTTP API V2, 'Deleting an Image'). The work is done by
 /// <see cref="ManifestStore"/>; this class reads the request and maps outcomes to status codes and envelopes.
 /// </summary>
-public sealed class ManifestHandler(ManifestStore store, RegistrySettings settings, Mirrors mirrors, ManifestMirror mirror, V2Events events)
+public sealed class ManifestHandler(
+    ManifestStore store, RegistrySettings settings, Mirrors mirrors, ManifestMirror mirror, V2Events events, Registry.Index.Webhooks.WebhookPublisher webhooks)
 {
     /// <summary>The header that echoes the tags of a <c>?tag=</c> PUT (OCI 1.1).</summary>
     public const string OciTagHeader = "OCI-Tag";
@@ -125,6 +126,7 @@ public sealed class ManifestHandler(ManifestStore store, RegistrySettings settin
         // One event per tag the PUT set (OCI 1.1 ?tag= may set several), or one without a tag for a by-digest PUT.
         if (result.Tags.Count == 0) events.ManifestPushed(context, name, result.Digest, result.MediaType, body.Length, null);
         foreach (var tag in result.Tags) events.ManifestPushed(context, name, result.Digest, result.MediaType, body.Length, tag);
+        foreach (var tag in result.Tags) await webhooks.PushedAsync(context, name, tag, V2Events.ActorOf(context), ct);
         var headers = context.Response.Headers;
         headers.Location = $"/v2/{name}/manifests/{digest}";
         headers[V2Results.ContentDigestHeader] = digest;

@@ -37,6 +37,7 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
         Accounts = new PostgresAccountStore(this);
         Images = new PostgresRepositoryImages(this);
         PrivateRepositories = new PostgresPrivateRepositories(this);
+        Webhooks = new PostgresRepositoryWebhooks(this);
     }
 
     /// <inheritdoc />
@@ -51,6 +52,9 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
 
     /// <inheritdoc />
     public IPrivateRepositories PrivateRepositories { get; }
+
+    /// <inheritdoc />
+    public Webhooks.IRepositoryWebhooks Webhooks { get; }
 
     /// <summary>
     /// Connects and migrates the database. A server that cannot be reached or refuses the login, and a schema

@@ -85,7 +85,16 @@ internal static class PostgresMigrations
                 CREATE INDEX registry_login_failures_window ON registry_login_failures (window_start);
                 """)),
             new(7, "search change log and change notifications", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresSearchSchema.Version7)),
-            new(8, "sort keys in the search change log", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresSearchSchema.Version8)));
+            new(8, "sort keys in the search change log", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresSearchSchema.Version8)),
+            new(9, "repository webhooks", (c, t, ct) => ExecuteAsync(c, t, ct, """
+                CREATE TABLE registry_webhooks (
+                    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    repository text NOT NULL,
+                    url        text NOT NULL,
+                    created    bigint NOT NULL
+                );
+                CREATE INDEX registry_webhooks_repository ON registry_webhooks (repository);
+                """)));
 
     public static int LatestVersion => All.Count;
 

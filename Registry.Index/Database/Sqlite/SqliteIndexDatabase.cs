@@ -26,6 +26,7 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
         Accounts = new SqliteAccountStore(this);
         Images = new SqliteRepositoryImages(this);
         PrivateRepositories = new SqlitePrivateRepositories(this);
+        Webhooks = new SqliteRepositoryWebhooks(this);
     }
 
     /// <summary>The database file.</summary>
@@ -42,6 +43,9 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
 
     /// <inheritdoc />
     public IPrivateRepositories PrivateRepositories { get; }
+
+    /// <inheritdoc />
+    public Webhooks.IRepositoryWebhooks Webhooks { get; }
 
     /// <summary>
     /// Opens (creating when absent, with its parent directory) and migrates the database. A corrupt file,

@@ -27,7 +27,8 @@ internal static class SqliteMigrations
             new(4, "search name masks", SearchSchema.AddNameMasksAsync),
             new(5, "accounts", CreateAccountsAsync),
             new(6, "image membership", CreateImageRepositoriesAsync),
-            new(7, "private repositories", CreatePrivateRepositoriesAsync));
+            new(7, "private repositories", CreatePrivateRepositoriesAsync),
+            new(8, "repository webhooks", CreateWebhooksAsync));
 
     public static int LatestVersion => All.Count;
 
@@ -121,5 +122,16 @@ internal static class SqliteMigrations
                 description_lower TEXT NOT NULL
             );
             CREATE INDEX IF NOT EXISTS registry_private_repositories_ns ON registry_private_repositories (namespace);
+            """, transaction: transaction, cancellationToken: ct));
+
+    private static Task CreateWebhooksAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition("""
+            CREATE TABLE IF NOT EXISTS registry_webhooks (
+                id         INTEGER PRIMARY KEY AUTOINCREMENT,
+                repository TEXT NOT NULL,
+                url        TEXT NOT NULL,
+                created    INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS registry_webhooks_repository ON registry_webhooks (repository);
             """, transaction: transaction, cancellationToken: ct));
 }
