@@ -4,7 +4,7 @@ using Registry.Index.Search;
 namespace Registry.Index.Database;
 
 /// <summary>The number of rows copied of each table by <see cref="IndexCopy.CopyAsync"/>.</summary>
-public sealed record IndexCopyCounts(int Accounts, int ImageMemberships, int PrivateRepositories, int SearchRepositories);
+public sealed record IndexCopyCounts(int Accounts, int ImageMemberships, int PrivateRepositories, int SearchRepositories, int Webhooks);
 
 /// <summary>The outcome of <see cref="IndexCopy.CopyAsync"/>: the counts, or none when the destination was not empty and nothing was copied.</summary>
 public sealed record IndexCopyResult(IndexCopyCounts? Copied);
@@ -12,7 +12,8 @@ public sealed record IndexCopyResult(IndexCopyCounts? Copied);
 /// <summary>
 /// Copies everything one index database holds into another, of either engine, through the store interfaces:
 /// accounts with their password hashes as stored (they cannot be rebuilt from storage), image membership,
-/// private repositories and the search rows with their descriptions and star counts. Used to move a registry
+/// private repositories, the search rows with their descriptions and star counts, and repository webhooks with their
+/// ids (their callback URLs name them). Used to move a registry
 /// from SQLite to PostgreSQL.
 /// </summary>
 public static class IndexCopy
@@ -36,6 +37,7 @@ public static class IndexCopy
             var memberships = await source.Images.ListAllAsync(ct);
             var privates = await source.PrivateRepositories.ListAllAsync(ct);
             var searchRows = await from.ListAllAsync(ct);
+            var webhooks = await source.Webhooks.ListAllAsync(ct);
 
             await destination.Accounts.ReplaceAllAsync(accounts, ct);
             progress?.Report(new WorkProgress("copying accounts", accounts.Count, accounts.Count));
@@ -52,7 +54,9 @@ public static class IndexCopy
             progress?.Report(new WorkProgress("copying private repositories", privates.Count, privates.Count));
             await to.ReplaceAllAsync(searchRows, ct);
             progress?.Report(new WorkProgress("copying search repositories", searchRows.Count, searchRows.Count));
-            return new IndexCopyResult(new IndexCopyCounts(accounts.Count, memberships.Count, privates.Count, searchRows.Count));
+            await destination.Webhooks.ReplaceAllAsync(webhooks, ct);
+            progress?.Report(new WorkProgress("copying webhooks", webhooks.Count, webhooks.Count));
+            return new IndexCopyResult(new IndexCopyCounts(accounts.Count, memberships.Count, privates.Count, searchRows.Count, webhooks.Count));
         }
         finally
         {
@@ -65,5 +69,6 @@ public static class IndexCopy
         (await database.Accounts.ListAllAsync(ct)).Count > 0
         || await database.Images.CountAsync(ct) > 0
         || (await database.PrivateRepositories.ListAllAsync(ct)).Count > 0
-        || await search.CountAsync(ct) > 0;
+        || await search.CountAsync(ct) > 0
+        || (await database.Webhooks.ListAllAsync(ct)).Count > 0;
 }

@@ -40,7 +40,7 @@ public class CopyIndexTests
         copy.ExitCode.Should().Be(0, copy.ToString());
         var masked = url.Replace(PostgresServer.Password, "***", StringComparison.Ordinal);
         copy.Stdout.Should().Be(
-            "accounts: 1\nimage memberships: 2\nprivate repositories: 1\nsearch repositories: 1\n" +
+            "accounts: 1\nimage memberships: 2\nprivate repositories: 1\nsearch repositories: 1\nwebhooks: 1\n" +
             $"copied {sqlite} into {masked}\n");
         copy.Stderr.Should().NotContain(PostgresServer.Password);
 
@@ -62,6 +62,8 @@ public class CopyIndexTests
         (await SendAsync(registry, "/v1/search?q=webapp", null)).Body.Should().Contain("the web app");
         Names((await SendAsync(registry, "/v1/search?q=secret", null)).Body).Should().BeEmpty();
         Names((await SendAsync(registry, "/v1/search?q=secret", "carol:carol-pw")).Body).Should().Equal("carol/secret");
+        (await SendAsync(registry, "/v1/repositories/carol/secret/webhooks", "carol:carol-pw")).Should().Be(
+            (200, "[{\"id\": 1, \"url\": \"http://ci.example.test/hook\"}]"));
     }
 
     [Test]
@@ -91,7 +93,7 @@ public class CopyIndexTests
         result.Stderr.Should().Be($"copy-index: {path} is the configured index database itself\n");
     }
 
-    /// <summary>What a registry on SQLite would have written: an account, image membership, a private and a public repository.</summary>
+    /// <summary>What a registry on SQLite would have written: an account, image membership, a private and a public repository, a webhook.</summary>
     private async Task MakeSqliteIndexAsync(string path)
     {
         File.WriteAllText(Path.Combine(_root, "htpasswd"), "");
@@ -102,6 +104,7 @@ public class CopyIndexTests
         var search = await database.OpenSearchIndexAsync(cacheResults: false, default);
         await search.SetDescriptionAsync("team/webapp", "the web app", default);
         (search as IDisposable)?.Dispose();
+        await database.Webhooks.AddAsync("carol/secret", "http://ci.example.test/hook", default);
     }
 
     private static async Task<(int Status, string Body)> SendAsync(RegistryProcess registry, string path, string? login)

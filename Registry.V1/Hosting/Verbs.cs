@@ -142,6 +142,7 @@ public static class Verbs
             Console.WriteLine($"image memberships: {copied.ImageMemberships}");
             Console.WriteLine($"private repositories: {copied.PrivateRepositories}");
             Console.WriteLine($"search repositories: {copied.SearchRepositories}");
+            Console.WriteLine($"webhooks: {copied.Webhooks}");
             Console.WriteLine($"copied {sourcePath} into {destinationName}");
             return 0;
         }

@@ -29,4 +29,26 @@ public sealed class PostgresRepositoryWebhooks(PostgresIndexDatabase database) :
     public async Task<bool> RemoveAsync(string repository, long id, CancellationToken ct) =>
         await database.RunAsync(async connection => await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM registry_webhooks WHERE repository = @repository AND id = @id", new { repository, id }, cancellationToken: ct)) > 0, ct);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<StoredWebhook>> ListAllAsync(CancellationToken ct) =>
+        await database.RunAsync(async connection => (IReadOnlyList<StoredWebhook>)(await connection.QueryAsync<StoredWebhook>(
+            new CommandDefinition("SELECT repository, id, url, created FROM registry_webhooks ORDER BY id", cancellationToken: ct))).AsList(), ct);
+
+    /// <inheritdoc />
+    public async Task ReplaceAllAsync(IReadOnlyList<StoredWebhook> webhooks, CancellationToken ct) =>
+        await database.RunAsync(async connection =>
+        {
+            // The id column is GENERATED ALWAYS: kept ids need OVERRIDING SYSTEM VALUE, and the sequence then moves past them.
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_webhooks", transaction: transaction, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO registry_webhooks (id, repository, url, created) OVERRIDING SYSTEM VALUE VALUES (@Id, @Repository, @Url, @Created)",
+                webhooks, transaction, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT setval(pg_get_serial_sequence('registry_webhooks', 'id'), COALESCE(max(id), 0) + 1, false) FROM registry_webhooks",
+                transaction: transaction, cancellationToken: ct));
+            await transaction.CommitAsync(ct);
+            return true;
+        }, ct);
 }

@@ -32,4 +32,25 @@ public sealed class SqliteRepositoryWebhooks(SqliteIndexDatabase database) : IRe
         return await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM registry_webhooks WHERE repository = @repository AND id = @id", new { repository, id }, cancellationToken: ct)) > 0;
     }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<StoredWebhook>> ListAllAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        return (await connection.QueryAsync<StoredWebhook>(new CommandDefinition(
+            "SELECT repository, id, url, created FROM registry_webhooks ORDER BY id", cancellationToken: ct))).AsList();
+    }
+
+    /// <inheritdoc />
+    public async Task ReplaceAllAsync(IReadOnlyList<StoredWebhook> webhooks, CancellationToken ct)
+    {
+        // An INTEGER PRIMARY KEY takes the ids given, and later rows get one above the highest.
+        await using var connection = await database.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registry_webhooks", transaction: transaction, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO registry_webhooks (id, repository, url, created) VALUES (@Id, @Repository, @Url, @Created)",
+            webhooks, transaction, cancellationToken: ct));
+        await transaction.CommitAsync(ct);
+    }
 }

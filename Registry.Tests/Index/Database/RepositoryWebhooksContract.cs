@@ -49,4 +49,21 @@ public abstract class RepositoryWebhooksContract
         (await _webhooks.RemoveAsync("alice/app", hook.Id, default)).Should().BeFalse();
         (await _webhooks.ListAsync("alice/app", default)).Should().BeEmpty();
     }
+
+    [Test]
+    public async Task Replace_all_keeps_the_ids_given_and_later_webhooks_get_higher_ones()
+    {
+        await _webhooks.AddAsync("old/app", "http://old.example.test/", default);
+        var copied = new[]
+        {
+            new StoredWebhook("alice/app", 7, "http://a.example.test/", 1_700_000_000),
+            new StoredWebhook("bob/app", 42, "http://b.example.test/", 1_700_000_100),
+        };
+
+        await _webhooks.ReplaceAllAsync(copied, default);
+
+        (await _webhooks.ListAllAsync(default)).Should().Equal(copied);
+        (await _webhooks.ListAsync("alice/app", default)).Should().Equal(new RepositoryWebhook(7, "http://a.example.test/"));
+        (await _webhooks.AddAsync("carol/app", "http://c.example.test/", default)).Id.Should().BeGreaterThan(42);
+    }
 }
