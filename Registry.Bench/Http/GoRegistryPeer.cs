@@ -14,7 +14,8 @@ internal static class GoRegistryPeer
 {
     public const string DefaultBinary = "/usr/bin/docker-registry";
 
-    public static Task<ChildServer> StartAsync(string binary, string dataDirectory, CancellationToken cancellationToken)
+    /// <summary>Starts the peer; <paramref name="proxyRemoteUrl"/> makes it a pull-through cache of that registry.</summary>
+    public static Task<ChildServer> StartAsync(string binary, string dataDirectory, CancellationToken cancellationToken, string? proxyRemoteUrl = null)
     {
         if (!File.Exists(binary))
         {
@@ -24,7 +25,7 @@ internal static class GoRegistryPeer
         Directory.CreateDirectory(dataDirectory);
         var config = Path.Combine(dataDirectory, "config.yml");
         return ChildServer.StartAsync(
-            "Go registry (distribution 2.8)",
+            proxyRemoteUrl is null ? "Go registry (distribution 2.8)" : "Go registry (distribution 2.8) as a pull-through cache",
             binary,
             baseAddress =>
             {
@@ -41,7 +42,7 @@ internal static class GoRegistryPeer
                         enabled: true
                     http:
                       addr: "{baseAddress.Authority}"
-                    """);
+                    """ + (proxyRemoteUrl is null ? "" : $"\nproxy:\n  remoteurl: {proxyRemoteUrl}\n"));
                 return ["serve", config];
             },
             new Dictionary<string, string>(),
