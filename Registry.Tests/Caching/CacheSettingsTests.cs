@@ -47,7 +47,7 @@ public sealed class CacheSettingsTests : ConfigTestBase
         var load = () => LoadSample(("CACHE_LRU_REDIS_HOST", "lru.local"), (variable, value));
 
         load.Should().Throw<ConfigException>().Which.Message.Should().Be(
-            $"config error in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}");
+            SampleError(key, variable, value, problem));
     }
 
     [Test]

@@ -176,7 +176,7 @@ public class ConfigErrorTests : ConfigTestBase
     {
         var message = LoadError(() => LoadSample((variable, value)));
 
-        message.Should().Be($"config error in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}");
+        message.Should().Be(SampleError(key, variable, value, problem));
     }
 
     [Test]

@@ -75,6 +75,6 @@ public sealed class CorsSettingsTests : ConfigTestBase
         var act = () => LoadSample(("CORS_ORIGINS", "'*'"), (variable, value));
 
         act.Should().Throw<ConfigException>().Which.Message.Should().StartWith(
-            $"config error in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}");
+            SampleError(key, variable, value, problem));
     }
 }

@@ -62,6 +62,6 @@ public class ErrorMailSettingsTests : ConfigTestBase
         var act = () => LoadSample(("SMTP_HOST", "mail.example.com"), (variable, value));
 
         act.Should().Throw<ConfigException>().Which.Message.Should().StartWith(
-            $"config error in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}");
+            SampleError(key, variable, value, problem));
     }
 }

@@ -29,7 +29,7 @@ public class UnimplementedSettingTests : ConfigTestBase
 
         found.Key.Should().Be(key);
         found.Refuses.Should().BeTrue();
-        found.Message.Should().Be($"config error in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}");
+        found.Message.Should().Be(SampleError(key, variable, value, problem));
     }
 
     [Test]

@@ -57,6 +57,6 @@ public sealed class ObservabilitySettingsTests : ConfigTestBase
     {
         var message = FluentActions.Invoking(() => LoadSample((variable, value))).Should().Throw<ConfigException>().Which.Message;
 
-        message.Should().Be($"config error in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}");
+        message.Should().Be(SampleError(key, variable, value, problem));
     }
 }

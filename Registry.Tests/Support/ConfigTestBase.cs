@@ -46,6 +46,10 @@ public abstract class ConfigTestBase
     protected RegistrySettings LoadSample(params (string Name, string? Value)[] variables) =>
         ConfigLoader.Load(Env(variables), SampleFile, TempDir);
 
+    /// <summary>The one start-up line for a bad value of <paramref name="key"/> set through <paramref name="variable"/> in the sample's dev flavor.</summary>
+    protected static string SampleError(string key, string variable, string value, string problem) =>
+        $"config error in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}";
+
     protected static IReadOnlyDictionary<string, object?> Map(object? value) =>
         value as IReadOnlyDictionary<string, object?> ?? throw new AssertionException($"expected a map, got {value ?? "null"}");
 
