@@ -49,6 +49,9 @@ public sealed class GcRun(
     /// <summary>Where the sweep reports its progress (the <c>gc</c> verb's console); null when nobody watches.</summary>
     public IProgress<WorkProgress>? Progress { get; init; }
 
+    /// <summary>Reports a phase of the scan or mark (<paramref name="total"/> null while still counting) to <see cref="Progress"/>; not counted as deletions.</summary>
+    public void Report(string phase, long done, long? total = null) => Progress?.Report(new WorkProgress(phase, done, total, Counted: false));
+
     public bool IsYoung(DateTimeOffset? modified) => modified is { } m && m >= _cutoff;
 
     public bool IsYoungUpload(DateTimeOffset? modified) => modified is { } m && m >= _uploadCutoff;

@@ -46,6 +46,29 @@ public class ConsoleProgressTests
     }
 
     [Test]
+    public void A_scan_phase_is_drawn_but_not_counted_in_the_summary()
+    {
+        var clock = new ManualClock();
+        var output = new StringWriter();
+        var progress = new ConsoleProgress(output, terminal: true, "gc", "items", clock);
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        progress.Report(new WorkProgress("scanning V1 repositories", 50, null, Counted: false));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        progress.Report(new WorkProgress("marking V1 repositories", 50, 50, Counted: false));
+        progress.Report(new WorkProgress("deleting images", 3, 3));
+        progress.Report(new WorkProgress("checking v2 blobs", 7, null, Counted: false));
+        progress.Finish();
+
+        output.ToString().Should().Be(
+            "\rgc: scanning V1 repositories 50 items (-/s)\u001b[K"
+            + "\rgc: marking V1 repositories 50/50 items (-/s)\u001b[K"
+            + "\rgc: deleting images 3/3 items (-/s)\u001b[K"
+            + "\rgc: checking v2 blobs 7 items (-/s)\u001b[K"
+            + "\r\u001b[K" + "gc: 3 items in 2.0 s (2/s)" + Environment.NewLine);
+    }
+
+    [Test]
     public void Elsewhere_only_the_summary_line_is_written()
     {
         var clock = new ManualClock();

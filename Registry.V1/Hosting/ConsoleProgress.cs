@@ -8,7 +8,8 @@ namespace Registry.V1.Hosting;
 /// The progress of a long verb (<c>gc</c>, <c>copy-index</c>) on stderr. On a terminal one line updates in place at most
 /// five times a second: the phase, the count (of the total when known), the rate and, with a total, the ETA. Anywhere
 /// else (a log file, a pipe) nothing until <see cref="Finish"/>, which writes one summary line, so that a log is not
-/// flooded.
+/// flooded. Phases reported as not <see cref="WorkProgress.Counted"/> (a collection's scan) are drawn but left out of
+/// the summary's count.
 /// </summary>
 /// <param name="name">The verb, first on the summary line.</param>
 /// <param name="unit">What the counts count, plural ("items", "rows").</param>
@@ -19,6 +20,7 @@ public sealed class ConsoleProgress(TextWriter output, bool terminal, string nam
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly long _started = (time ?? TimeProvider.System).GetTimestamp();
     private string? _phase;
+    private bool _phaseCounted;
     private long _phaseStarted;
     private long _doneInPhase;
     private long _doneBefore;
@@ -33,8 +35,9 @@ public sealed class ConsoleProgress(TextWriter output, bool terminal, string nam
         var now = _time.GetTimestamp();
         if (value.Phase != _phase)
         {
-            _doneBefore += _doneInPhase;
+            if (_phaseCounted) _doneBefore += _doneInPhase;
             _phase = value.Phase;
+            _phaseCounted = value.Counted;
             _phaseStarted = now;
             _lastDraw = null;
         }
@@ -49,7 +52,7 @@ public sealed class ConsoleProgress(TextWriter output, bool terminal, string nam
     public void Finish()
     {
         var elapsed = _time.GetElapsedTime(_started);
-        var done = _doneBefore + _doneInPhase;
+        var done = _doneBefore + (_phaseCounted ? _doneInPhase : 0);
         if (_drawn) output.Write("\r\u001b[K");
         output.WriteLine(Invariant($"{name}: {done:N0} {unit} in {elapsed.TotalSeconds:0.0} s ({Rate(done, elapsed)}/s)"));
         output.Flush();

@@ -45,19 +45,23 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         {
             var repositories = await ScanV1RepositoriesAsync(ct);
             var marked = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var repository in repositories)
+            for (var i = 0; i < repositories.Count; i++)
             {
+                var repository = repositories[i];
                 foreach (var id in repository.TagImages) await MarkAncestryAsync(id, marked, ct);
                 if (IsYoung(repository.ListTime))
                     foreach (var id in repository.ListImages) await MarkAncestryAsync(id, marked, ct);
+                run.Report("marking V1 repositories", i + 1, repositories.Count);
             }
             var staleLists = repositories.Where(r => r.TagImages.Count == 0 && r.ListTime is not null && !IsYoung(r.ListTime)).ToList();
 
             var candidates = new List<ImageId>();
             var kept = new List<ImageId>();
             // Only directories named by a valid id: never delete what no image id can address.
+            var walked = 0;
             await foreach (var (id, dir) in StorageTree.ImagesAsync(_storage, ct))
             {
+                run.Report("checking V1 images", ++walked);
                 if (marked.Contains(id.Value)) continue;
                 var state = await ImageStateAsync(dir, ct);
                 if (state is null) continue;
@@ -84,8 +88,12 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             {
                 foreach (var r in staleLists)
                     run.Delete(new GcItem(GcItemKind.IndexImages, r.Name, StoragePaths.IndexImagesFile, r.ListPath, await _storage.SizeAsync(r.ListPath, ct) ?? 0));
-                foreach (var c in queue)
+                for (var i = 0; i < queue.Count; i++)
+                {
+                    var c = queue[i];
                     run.Delete(new GcItem(GcItemKind.Image, await OwnerAsync(c.Id, owners, ct), c.Id.Value, c.Dir, await run.TreeSizeAsync(c.Dir, ct)));
+                    run.Report("measuring V1 images", i + 1, queue.Count);
+                }
                 return;
             }
 
@@ -191,6 +199,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
                 }
                 var name = directory.Addressable ? directory.Name.FullName : directory.DiskName;
                 repositories.Add(new V1Repository(directory.Path, name, directory.Addressable, tagImages, listImages, listTime));
+                run.Report("scanning V1 repositories", repositories.Count);
             }
             return repositories;
         }

@@ -59,7 +59,11 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
         public async Task CollectAsync(CancellationToken ct)
         {
             var all = new List<V2Repository>();
-            await foreach (var name in RepositoryNamesAsync(ct)) all.Add(await ScanV2RepositoryAsync(name, ct));
+            await foreach (var name in RepositoryNamesAsync(ct))
+            {
+                all.Add(await ScanV2RepositoryAsync(name, ct));
+                run.Report("scanning v2 repositories", all.Count);
+            }
             // An expired cached repository is no root: what only it references is swept with it.
             var expired = new List<V2Repository>();
             foreach (var repository in all)
@@ -67,9 +71,12 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
             var repositories = expired.Count == 0 ? all : all.Except(expired).ToList();
 
             var marked = new HashSet<Digest>();
-            foreach (var repository in repositories)
-            foreach (var (_, current) in repository.Tags)
-                if (current is { } d) await MarkManifestAsync(d, marked, ct);
+            for (var i = 0; i < repositories.Count; i++)
+            {
+                foreach (var (_, current) in repositories[i].Tags)
+                    if (current is { } d) await MarkManifestAsync(d, marked, ct);
+                run.Report("marking v2 tags", i + 1, repositories.Count);
+            }
 
             var untagged = new List<V2Link>();
             foreach (var repository in repositories)
@@ -121,8 +128,10 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
             }
 
             var blobQueue = new List<(Digest Digest, string Dir)>();
+            var walked = 0;
             await foreach (var (digest, dir) in BlobsAsync(ct))
             {
+                run.Report("checking v2 blobs", ++walked);
                 if (marked.Contains(digest) || linkKept.Contains(digest)) continue;
                 var modified = await run.TreeModifiedAsync(dir, ct);
                 if (modified is null) continue;
