@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Registry.Core.Configuration;
 using Registry.Core.Http;
-using Registry.Core.Names;
 using Registry.Index.Accounts;
 using Registry.Index.Hub;
 using K = Registry.Core.Names.RepositoryRouteKind;
