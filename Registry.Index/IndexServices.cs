@@ -33,6 +33,9 @@ public static class IndexServices
         services.AddSingleton<IndexImagesService>();
         services.AddSingleton<MembershipRebuild>();
         services.AddSingleton<TokenService>();
+        services.AddSingleton(database.AccessTokens);
+        services.AddSingleton<AccessTokenService>();
+        services.AddSingleton<Modules.AccessTokensModule.Caller>();
         services.AddSingleton(new HtpasswdFile(settings.Auth.HtpasswdPath ?? Path.Combine(AppContext.BaseDirectory, "no-htpasswd-file")));
         // Several instances share a PostgreSQL index database: their locks, collector and throttle go through it too.
         if (database is PostgresIndexDatabase postgres) PostgresCoordination.Register(services, postgres, settings.Auth);

@@ -9,9 +9,12 @@ namespace Registry.Index.Accounts;
 /// Turns a request's <c>Authorization</c> header into a <see cref="Principal"/> (once per request). Basic
 /// credentials are checked against the htpasswd file, then the accounts of the index database; bcrypt
 /// makes that slow on purpose, so a successful check is remembered for a few minutes under a hash of the
-/// credentials. <c>Basic Og==</c> (empty user and password) is anonymous.
+/// credentials. A password with the access token prefix is checked as an access token of that user instead
+/// (<see cref="AccessTokenService"/>), giving a principal restricted to the token's scopes.
+/// <c>Basic Og==</c> (empty user and password) is anonymous.
 /// </summary>
-public sealed class Authenticator(HtpasswdFile htpasswd, IAccountStore accounts, TokenService tokens, ILoginThrottle throttle, TimeProvider? time = null)
+public sealed class Authenticator(
+    HtpasswdFile htpasswd, IAccountStore accounts, TokenService tokens, AccessTokenService accessTokens, ILoginThrottle throttle, TimeProvider? time = null)
 {
     public const string PrincipalItem = "registry.principal";
     private const int MaxCachedLogins = 10_000;
@@ -62,7 +65,14 @@ public sealed class Authenticator(HtpasswdFile htpasswd, IAccountStore accounts,
             if (!TryDecodeBasic(header[6..].Trim(), out var user, out var password)) return Principal.BadCredentials;
             if (user.Length == 0 && password.Length == 0) return Principal.Anonymous;
             if (await throttle.BlockedForAsync(address, ct) is { } retry) return new Principal(PrincipalKind.Throttled, RetryAfter: retry);
-            if (await CheckPasswordAsync(user, password, ct)) return new Principal(PrincipalKind.User, user);
+            if (AccessTokenService.LooksLikeSecret(password))
+            {
+                if (await accessTokens.VerifyAsync(user, password, ct) is { } scopes) return new Principal(PrincipalKind.User, user, Scopes: scopes);
+            }
+            else if (await CheckPasswordAsync(user, password, ct))
+            {
+                return new Principal(PrincipalKind.User, user);
+            }
             await throttle.RecordFailureAsync(address, ct);
             return Principal.BadCredentials;
         }

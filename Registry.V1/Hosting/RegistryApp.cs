@@ -77,6 +77,7 @@ public static class RegistryApp
             .WithModule<RepositoriesModule>()
             .WithModule<UsersModule>()
             .WithModule<WebhooksModule>()
+            .WithModule<AccessTokensModule>()
             .WithModule<IndexRepositoriesModule>()
             .WithModule<SearchModule>()
             .WithModule<V2Module>()

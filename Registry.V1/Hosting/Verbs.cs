@@ -143,6 +143,7 @@ public static class Verbs
             Console.WriteLine($"private repositories: {copied.PrivateRepositories}");
             Console.WriteLine($"search repositories: {copied.SearchRepositories}");
             Console.WriteLine($"webhooks: {copied.Webhooks}");
+            Console.WriteLine($"access tokens: {copied.AccessTokens}");
             Console.WriteLine($"copied {sourcePath} into {destinationName}");
             return 0;
         }

@@ -28,7 +28,8 @@ internal static class SqliteMigrations
             new(5, "accounts", CreateAccountsAsync),
             new(6, "image membership", CreateImageRepositoriesAsync),
             new(7, "private repositories", CreatePrivateRepositoriesAsync),
-            new(8, "repository webhooks", CreateWebhooksAsync));
+            new(8, "repository webhooks", CreateWebhooksAsync),
+            new(9, "access tokens", CreateAccessTokensAsync));
 
     public static int LatestVersion => All.Count;
 
@@ -133,5 +134,21 @@ internal static class SqliteMigrations
                 created    INTEGER NOT NULL
             );
             CREATE INDEX IF NOT EXISTS registry_webhooks_repository ON registry_webhooks (repository);
+            """, transaction: transaction, cancellationToken: ct));
+
+    /// <summary>Version 9: users' access tokens (<see cref="SqliteAccessTokens"/>), found by the hash of their secret.</summary>
+    private static Task CreateAccessTokensAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition("""
+            CREATE TABLE IF NOT EXISTS registry_access_tokens (
+                id          TEXT PRIMARY KEY NOT NULL,
+                username    TEXT NOT NULL,
+                name        TEXT NOT NULL,
+                scopes      TEXT NOT NULL,
+                secret_hash TEXT NOT NULL UNIQUE,
+                created     INTEGER NOT NULL,
+                expires     INTEGER,
+                last_used   INTEGER,
+                UNIQUE (username, name)
+            );
             """, transaction: transaction, cancellationToken: ct));
 }
