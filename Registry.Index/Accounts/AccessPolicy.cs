@@ -71,9 +71,13 @@ public sealed class AccessPolicy(
     public async Task<bool> CanReadAsync(Principal principal, RepositoryName repository, CancellationToken ct) =>
         (await DecideRepositoryAsync(principal, repository, AccessKind.Read, ct)).Allowed;
 
-    /// <summary>An admin is a listed user who logged in with their password: an access token never carries admin rights.</summary>
+    /// <summary>
+    /// An admin is a user of <c>auth.admins</c> or of the LDAP admin group who logged in with their password: an access
+    /// token never carries admin rights.
+    /// </summary>
     public bool IsAdmin(Principal principal) =>
-        principal.User is { } user && auth.Admins.Contains(user) && principal.Kind == PrincipalKind.User && !principal.IsRestricted;
+        principal.User is { } user && (auth.Admins.Contains(user) || principal.DirectoryAdmin)
+        && principal.Kind == PrincipalKind.User && !principal.IsRestricted;
 
     /// <summary>The rules above for one repository and access, for an already authenticated principal.</summary>
     public async Task<AccessDecision> DecideRepositoryAsync(Principal principal, RepositoryName repository, AccessKind access, CancellationToken ct)
