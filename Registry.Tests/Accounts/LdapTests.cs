@@ -96,6 +96,23 @@ public class LdapTests
         ((int)(await registry.Client.SendAsync(gc)).StatusCode).Should().Be(403);
     }
 
+    [TestCase(Slapd.PosixGroup, "bob", "bob-pass", "alice")]
+    [TestCase(Slapd.UniqueGroup, "alice", "alice-pass", "bob")]
+    public async Task Membership_counts_by_member_uid_and_unique_member_too(string group, string admin, string password, string other)
+    {
+        await using var registry = Start(_slapd, BindTemplate, ("REGISTRY_AUTH_LDAP_ADMIN_GROUP", group));
+        async Task<int> CreateAsync(string user, string pass, string repository)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/repositories/{repository}/") { Content = new StringContent("[]") };
+            request.Headers.Authorization = TestRegistry.Basic(user, pass);
+            using var response = await registry.Client.SendAsync(request);
+            return (int)response.StatusCode;
+        }
+
+        (await CreateAsync(admin, password, $"{other}/fromadmin")).Should().Be(200);
+        (await CreateAsync("carol", "carol-pass", $"{other}/fromcarol")).Should().Be(403);
+    }
+
     [Test]
     public async Task A_directory_user_logs_in_with_an_access_token()
     {

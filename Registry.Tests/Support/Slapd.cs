@@ -20,8 +20,14 @@ public sealed class Slapd : IAsyncDisposable
     public const string RootDn = "cn=admin," + Suffix;
     public const string RootPassword = "ci-admin-pass";
 
-    /// <summary>The registry's admins: a groupOfNames with <c>member</c>.</summary>
+    /// <summary>The registry's admins: a groupOfNames with <c>member</c> carol.</summary>
     public const string AdminGroup = "cn=registry-admins," + Groups;
+
+    /// <summary>A posixGroup with <c>memberUid</c> bob.</summary>
+    public const string PosixGroup = "cn=ops," + Groups;
+
+    /// <summary>A groupOfUniqueNames with <c>uniqueMember</c> alice.</summary>
+    public const string UniqueGroup = "cn=leads," + Groups;
 
     /// <summary>Users and passwords of the seed: carol is in <see cref="AdminGroup"/>; "o'neil (x)" has filter metacharacters.</summary>
     public static readonly IReadOnlyDictionary<string, string> Users = new Dictionary<string, string>
@@ -235,6 +241,17 @@ public sealed class Slapd : IAsyncDisposable
             objectClass: groupOfNames
             cn: registry-admins
             member: uid=carol,{People}
+
+            dn: {PosixGroup}
+            objectClass: posixGroup
+            cn: ops
+            gidNumber: 5000
+            memberUid: bob
+
+            dn: {UniqueGroup}
+            objectClass: groupOfUniqueNames
+            cn: leads
+            uniqueMember: uid=alice,{People}
 
             """);
         var info = new ProcessStartInfo(ChildProcess.FindOnPath("ldapadd", "/usr/bin")!)
