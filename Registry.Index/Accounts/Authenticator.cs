@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
@@ -67,6 +68,26 @@ public sealed class Authenticator(
         }
     }
 
+    /// <summary>
+    /// The principal of a user name and password (or access token secret) from any login form (Basic, the token
+    /// server's password grant): the user, restricted to the scopes of an access token or marked an admin by the
+    /// directory; throttled or bad credentials otherwise. Failures count towards the address's throttle.
+    /// </summary>
+    public async Task<Principal> LogInAsync(string user, string password, IPAddress? address, CancellationToken ct)
+    {
+        if (await throttle.BlockedForAsync(address, ct) is { } retry) return new Principal(PrincipalKind.Throttled, RetryAfter: retry);
+        if (AccessTokenService.LooksLikeSecret(password))
+        {
+            if (await accessTokens.VerifyAsync(user, password, ct) is { } scopes) return new Principal(PrincipalKind.User, user, Scopes: scopes);
+        }
+        else if (await CheckLoginAsync(user, password, ct) is var login and not DirectoryLogin.Invalid)
+        {
+            return new Principal(PrincipalKind.User, user, DirectoryAdmin: login == DirectoryLogin.Admin);
+        }
+        await throttle.RecordFailureAsync(address, ct);
+        return Principal.BadCredentials;
+    }
+
     private async Task<Principal> ResolveAsync(HttpContext context, CancellationToken ct)
     {
         var header = context.Request.Headers.Authorization.ToString().Trim();
@@ -77,17 +98,7 @@ public sealed class Authenticator(
         {
             if (!TryDecodeBasic(header[6..].Trim(), out var user, out var password)) return Principal.BadCredentials;
             if (user.Length == 0 && password.Length == 0) return Principal.Anonymous;
-            if (await throttle.BlockedForAsync(address, ct) is { } retry) return new Principal(PrincipalKind.Throttled, RetryAfter: retry);
-            if (AccessTokenService.LooksLikeSecret(password))
-            {
-                if (await accessTokens.VerifyAsync(user, password, ct) is { } scopes) return new Principal(PrincipalKind.User, user, Scopes: scopes);
-            }
-            else if (await CheckLoginAsync(user, password, ct) is var login and not DirectoryLogin.Invalid)
-            {
-                return new Principal(PrincipalKind.User, user, DirectoryAdmin: login == DirectoryLogin.Admin);
-            }
-            await throttle.RecordFailureAsync(address, ct);
-            return Principal.BadCredentials;
+            return await LogInAsync(user, password, address, ct);
         }
 
         if (ParsedToken.Parse(header) is { } token)
