@@ -35,10 +35,14 @@ public static class IndexServices
         services.AddSingleton<IndexImagesService>();
         services.AddSingleton<MembershipRebuild>();
         services.AddSingleton<TokenService>();
+        services.AddSingleton(database.AccessTokens);
+        services.AddSingleton<AccessTokenService>();
+        services.AddSingleton<Modules.AccessTokensModule.Caller>();
         services.AddSingleton(new HtpasswdFile(settings.Auth.HtpasswdPath ?? Path.Combine(AppContext.BaseDirectory, "no-htpasswd-file")));
         // Several instances share a PostgreSQL index database: their locks, collector and throttle go through it too.
         if (database is PostgresIndexDatabase postgres) PostgresCoordination.Register(services, postgres, settings.Auth);
         else services.AddSingleton<ILoginThrottle, LoginThrottle>();
+        if (settings.Auth.Ldap is { } ldap) services.AddSingleton(sp => new LdapDirectory(ldap, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<LdapDirectory>>()));
         services.AddSingleton<Authenticator>();
         services.AddSingleton<AccessPolicy>();
         services.AddSingleton<Core.Http.IAccessPolicy>(sp => sp.GetRequiredService<AccessPolicy>());

@@ -169,6 +169,23 @@ provision_ops_tools() {
     apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
 }
 
+# OpenLDAP's slapd and the ldap-utils (slappasswd) for the LDAP backend's tests (Registry.Tests/Support/Slapd.cs). The
+# preseed keeps the package from creating a system database: the tests run their own slapd with a private config.
+provision_ldap() {
+    if command -v slapd >/dev/null 2>&1 && command -v slappasswd >/dev/null 2>&1; then
+        log "slapd and ldap-utils present, nothing to do"
+        return 0
+    fi
+    if ! is_root; then
+        log "slapd or ldap-utils missing and not root: cannot install (LDAP tests will fail under CI=true, skip otherwise)"
+        return 0
+    fi
+    echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+    apt_update_once
+    log "apt-get install slapd ldap-utils"
+    apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 slapd ldap-utils
+}
+
 main() {
     provision_docker
     provision_ceph_rgw
@@ -176,6 +193,7 @@ main() {
     provision_redis
     provision_go_registry
     provision_ops_tools
+    provision_ldap
 }
 
 main "$@"

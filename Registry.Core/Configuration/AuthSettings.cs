@@ -2,8 +2,8 @@ namespace Registry.Core.Configuration;
 
 /// <summary>
 /// The <c>auth:</c> section (and <c>secret_key</c>) of the configuration. Authentication is off unless
-/// <c>auth.backend</c> is <c>htpasswd</c>; then accounts come from the htpasswd file and from sign-ups
-/// stored in the index database.
+/// <c>auth.backend</c> is <c>htpasswd</c> (accounts from the htpasswd file and from sign-ups stored in the index
+/// database) or <c>ldap</c> (logins checked by a bind to the directory of <see cref="Ldap"/>).
 /// </summary>
 public sealed record AuthSettings
 {
@@ -18,8 +18,11 @@ public sealed record AuthSettings
     public TimeSpan FailedLoginWindow { get; init; } = TimeSpan.FromMinutes(1);
     public string? SecretKey { get; init; }
 
+    /// <summary>The directory of <c>auth.backend: ldap</c>; null for other backends.</summary>
+    public LdapSettings? Ldap { get; init; }
+
     /// <summary>The backend's name as start-up reports it.</summary>
-    public string Backend => Enabled ? "htpasswd" : "none";
+    public string Backend => !Enabled ? "none" : Ldap is not null ? "ldap" : "htpasswd";
 
     /// <summary>Reads the section; a relative <c>htpasswd_path</c> is resolved against <paramref name="workingDirectory"/>.</summary>
     internal static AuthSettings Read(SettingsReader read, string workingDirectory)
@@ -28,12 +31,15 @@ public sealed record AuthSettings
         var enabled = backend switch
         {
             null or "" or "none" => false,
-            "htpasswd" => true,
-            _ => throw read.Fail("auth.backend", $"\"{backend}\" is not an authentication backend; supported: htpasswd, none"),
+            "htpasswd" or "ldap" => true,
+            _ => throw read.Fail("auth.backend", $"\"{backend}\" is not an authentication backend; supported: htpasswd, ldap, none"),
         };
         var path = read.Get("auth.htpasswd_path")?.ToString();
-        if (enabled && string.IsNullOrEmpty(path))
+        if (backend == "htpasswd" && string.IsNullOrEmpty(path))
             throw read.Fail("auth.htpasswd_path", "required when auth.backend is htpasswd");
+
+        if (backend == "ldap" && read.Boolean("auth.signup") == true)
+            throw read.Fail("auth.signup", "not with auth.backend ldap: accounts live in the directory");
 
         return new AuthSettings
         {
@@ -46,6 +52,7 @@ public sealed record AuthSettings
             TokenLifetime = TimeSpan.FromSeconds(Positive(read, "auth.token_ttl_seconds", 3600)),
             MaxFailedLogins = (int)Positive(read, "auth.max_failed_logins", 10),
             SecretKey = read.Get("secret_key")?.ToString() is { Length: > 0 } secret ? secret : null,
+            Ldap = backend == "ldap" ? LdapSettings.Read(read, workingDirectory) : null,
         };
     }
 

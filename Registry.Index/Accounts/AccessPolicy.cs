@@ -71,12 +71,21 @@ public sealed class AccessPolicy(
     public async Task<bool> CanReadAsync(Principal principal, RepositoryName repository, CancellationToken ct) =>
         (await DecideRepositoryAsync(principal, repository, AccessKind.Read, ct)).Allowed;
 
-    public bool IsAdmin(Principal principal) => principal.User is { } user && auth.Admins.Contains(user) && principal.Kind == PrincipalKind.User;
+    /// <summary>
+    /// An admin is a user of <c>auth.admins</c> or of the LDAP admin group who logged in with their password: an access
+    /// token never carries admin rights.
+    /// </summary>
+    public bool IsAdmin(Principal principal) =>
+        principal.User is { } user && (auth.Admins.Contains(user) || principal.DirectoryAdmin)
+        && principal.Kind == PrincipalKind.User && !principal.IsRestricted;
 
     /// <summary>The rules above for one repository and access, for an already authenticated principal.</summary>
     public async Task<AccessDecision> DecideRepositoryAsync(Principal principal, RepositoryName repository, AccessKind access, CancellationToken ct)
     {
         if (IsAdmin(principal)) return AccessDecision.Allow;
+        // An access token narrows what its user may do; the user's own rights below still apply.
+        if (principal.Scopes is { } scopes && !AccessTokenScope.Allows(scopes, repository, access))
+            return Forbidden($"Access token does not grant {AccessTokenScope.ActionOf(access)} on {repository.FullName}");
         if (principal.Kind == PrincipalKind.Token)
         {
             var token = principal.Token!;
@@ -106,6 +115,9 @@ public sealed class AccessPolicy(
             if (!Grants(token.Access, access)) return Forbidden($"Token does not grant {access.ToString().ToLowerInvariant()} access");
             return await images.ContainsAsync(token.Repository, imageId, ct) ? AccessDecision.Allow : Forbidden("Image is not part of the token's repository");
         }
+        // V1 image routes name no repository: an access token needs the action on at least one repository.
+        if (principal.Scopes is { } scopes && !AccessTokenScope.AllowsAnywhere(scopes, access))
+            return Forbidden($"Access token does not grant {AccessTokenScope.ActionOf(access)}");
         if (access != AccessKind.Read)
             return principal.Kind == PrincipalKind.User ? AccessDecision.Allow : Unauthenticated("Authentication required to write");
 

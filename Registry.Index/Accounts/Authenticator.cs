@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
@@ -7,18 +8,23 @@ namespace Registry.Index.Accounts;
 
 /// <summary>
 /// Turns a request's <c>Authorization</c> header into a <see cref="Principal"/> (once per request). Basic
-/// credentials are checked against the htpasswd file, then the accounts of the index database; bcrypt
+/// credentials are checked by the LDAP directory with <c>auth.backend: ldap</c>, else against the htpasswd file,
+/// then the accounts of the index database; a bind and bcrypt
 /// makes that slow on purpose, so a successful check is remembered for a few minutes under a hash of the
-/// credentials. <c>Basic Og==</c> (empty user and password) is anonymous.
+/// credentials. A password with the access token prefix is checked as an access token of that user instead
+/// (<see cref="AccessTokenService"/>), giving a principal restricted to the token's scopes.
+/// <c>Basic Og==</c> (empty user and password) is anonymous.
 /// </summary>
-public sealed class Authenticator(HtpasswdFile htpasswd, IAccountStore accounts, TokenService tokens, ILoginThrottle throttle, TimeProvider? time = null)
+public sealed class Authenticator(
+    HtpasswdFile htpasswd, IAccountStore accounts, TokenService tokens, AccessTokenService accessTokens, ILoginThrottle throttle,
+    LdapDirectory? directory = null, TimeProvider? time = null)
 {
     public const string PrincipalItem = "registry.principal";
     private const int MaxCachedLogins = 10_000;
     private static readonly TimeSpan CacheLifetime = TimeSpan.FromMinutes(5);
     private static readonly string DummyHash = BCrypt.Net.BCrypt.HashPassword("not a password", 10);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _verified = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset Until, DirectoryLogin Login)> _verified = new(StringComparer.Ordinal);
 
     public async Task<Principal> AuthenticateAsync(HttpContext context, CancellationToken ct)
     {
@@ -29,26 +35,57 @@ public sealed class Authenticator(HtpasswdFile htpasswd, IAccountStore accounts,
     }
 
     /// <summary>Checks a user name and password; false for unknown users too (after the same bcrypt work).</summary>
-    public async Task<bool> CheckPasswordAsync(string user, string password, CancellationToken ct)
+    public async Task<bool> CheckPasswordAsync(string user, string password, CancellationToken ct) =>
+        await CheckLoginAsync(user, password, ct) != DirectoryLogin.Invalid;
+
+    /// <summary>
+    /// The login checked by the LDAP directory with <c>auth.backend: ldap</c>, else by the bcrypt hash of the htpasswd
+    /// file or the index database. A success is remembered for a few minutes under a hash of the credentials.
+    /// </summary>
+    private async Task<DirectoryLogin> CheckLoginAsync(string user, string password, CancellationToken ct)
     {
-        var hash = htpasswd.HashOf(user) ?? await accounts.HashOfAsync(user, ct);
+        var hash = directory is null ? htpasswd.HashOf(user) ?? await accounts.HashOfAsync(user, ct) : "ldap";
         var cacheKey = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{user}\n{password}\n{hash}")));
-        if (hash is not null && _verified.TryGetValue(cacheKey, out var until) && until > _time.GetUtcNow()) return true;
-        bool ok;
+        if (hash is not null && _verified.TryGetValue(cacheKey, out var cached) && cached.Until > _time.GetUtcNow()) return cached.Login;
+        var login = directory is null ? CheckHash(password, hash) : await directory.CheckAsync(user, password, ct);
+        if (login != DirectoryLogin.Invalid)
+        {
+            if (_verified.Count > MaxCachedLogins) _verified.Clear();
+            _verified[cacheKey] = (_time.GetUtcNow().Add(CacheLifetime), login);
+        }
+        return login;
+    }
+
+    private static DirectoryLogin CheckHash(string password, string? hash)
+    {
         try
         {
-            ok = BCrypt.Net.BCrypt.Verify(password, hash ?? DummyHash) && hash is not null;
+            return BCrypt.Net.BCrypt.Verify(password, hash ?? DummyHash) && hash is not null ? DirectoryLogin.User : DirectoryLogin.Invalid;
         }
         catch (BCrypt.Net.SaltParseException)
         {
-            ok = false;
+            return DirectoryLogin.Invalid;
         }
-        if (ok)
+    }
+
+    /// <summary>
+    /// The principal of a user name and password (or access token secret) from any login form (Basic, the token
+    /// server's password grant): the user, restricted to the scopes of an access token or marked an admin by the
+    /// directory; throttled or bad credentials otherwise. Failures count towards the address's throttle.
+    /// </summary>
+    public async Task<Principal> LogInAsync(string user, string password, IPAddress? address, CancellationToken ct)
+    {
+        if (await throttle.BlockedForAsync(address, ct) is { } retry) return new Principal(PrincipalKind.Throttled, RetryAfter: retry);
+        if (AccessTokenService.LooksLikeSecret(password))
         {
-            if (_verified.Count > MaxCachedLogins) _verified.Clear();
-            _verified[cacheKey] = _time.GetUtcNow().Add(CacheLifetime);
+            if (await accessTokens.VerifyAsync(user, password, ct) is { } scopes) return new Principal(PrincipalKind.User, user, Scopes: scopes);
         }
-        return ok;
+        else if (await CheckLoginAsync(user, password, ct) is var login and not DirectoryLogin.Invalid)
+        {
+            return new Principal(PrincipalKind.User, user, DirectoryAdmin: login == DirectoryLogin.Admin);
+        }
+        await throttle.RecordFailureAsync(address, ct);
+        return Principal.BadCredentials;
     }
 
     private async Task<Principal> ResolveAsync(HttpContext context, CancellationToken ct)
@@ -61,10 +98,7 @@ public sealed class Authenticator(HtpasswdFile htpasswd, IAccountStore accounts,
         {
             if (!TryDecodeBasic(header[6..].Trim(), out var user, out var password)) return Principal.BadCredentials;
             if (user.Length == 0 && password.Length == 0) return Principal.Anonymous;
-            if (await throttle.BlockedForAsync(address, ct) is { } retry) return new Principal(PrincipalKind.Throttled, RetryAfter: retry);
-            if (await CheckPasswordAsync(user, password, ct)) return new Principal(PrincipalKind.User, user);
-            await throttle.RecordFailureAsync(address, ct);
-            return Principal.BadCredentials;
+            return await LogInAsync(user, password, address, ct);
         }
 
         if (ParsedToken.Parse(header) is { } token)

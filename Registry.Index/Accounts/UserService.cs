@@ -8,7 +8,8 @@ public enum UpdateAccountResult { Updated, InvalidPassword, NoSuchAccount }
 
 /// <summary>
 /// Sign-ups and account changes (Docker Registry HTTP API V1, "Users"): the rules for names, passwords and
-/// emails, and who may change an account (its user, or an admin as <see cref="AccessPolicy"/> says).
+/// emails, and who may change an account (its user logged in with their password, not an access token, or an
+/// admin as <see cref="AccessPolicy"/> says).
 /// Accounts of the htpasswd file are never created or changed here.
 /// </summary>
 public sealed partial class UserService(IAccountStore accounts, HtpasswdFile htpasswd, AccessPolicy policy)
@@ -28,7 +29,8 @@ public sealed partial class UserService(IAccountStore accounts, HtpasswdFile htp
     }
 
     /// <summary>True when an authenticated user may change the account <paramref name="username"/>.</summary>
-    public bool MayChange(Principal principal, string username) => principal.User == username || policy.IsAdmin(principal);
+    public bool MayChange(Principal principal, string username) =>
+        (principal.User == username && !principal.IsRestricted) || policy.IsAdmin(principal);
 
     /// <summary>Changes the password and/or email that are not null.</summary>
     public async Task<UpdateAccountResult> UpdateAsync(string username, string? password, string? email, CancellationToken ct)

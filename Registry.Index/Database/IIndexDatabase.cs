@@ -23,6 +23,7 @@ public interface IIndexDatabase
 
     /// <summary>Stars and comments of repositories.</summary>
     Hub.IHubStore Hub { get; }
+    IAccessTokenStore AccessTokens { get; }
 
     /// <summary>
     /// The repository search index over the same database; <paramref name="cacheResults"/> serves repeated

@@ -68,6 +68,9 @@ public sealed class SearchService(
         var principal = await authenticator.AuthenticateAsync(request, ct);
         if (principal.Kind != PrincipalKind.User) return await index.SearchAsync(query, pageSize, page, ct);
         var mine = await privates.SearchAsync(query, principal.User, policy.IsAdmin(principal), ct);
+        // An access token finds only the private repositories it may pull.
+        if (principal.Scopes is { } scopes)
+            mine = mine.Where(r => AccessTokenScope.Allows(scopes, Core.Names.RepositoryName.FromLogical(r.Name), AccessKind.Read)).ToList();
         if (mine.Count == 0) return await index.SearchAsync(query, pageSize, page, ct);
 
         var offset = (long)(page - 1) * pageSize;

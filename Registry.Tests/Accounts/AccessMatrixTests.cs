@@ -9,8 +9,9 @@ using Registry.Tests.Support;
 namespace Registry.Tests.Accounts;
 
 /// <summary>
-/// {anonymous, owner, other user, admin} x {read, write, delete} x {public, private} x {Basic, Token},
-/// every cell through HTTP, plus expired, forged, other-repository and wrong-access tokens.
+/// {anonymous, owner, other user, admin} x {read, write, delete} x {public, private} x {Basic, Token, Robot},
+/// every cell through HTTP, plus expired, forged, other-repository and wrong-access tokens. A robot is the user's access
+/// token for <c>alice/*</c> with every action: it keeps its user's rights there, but never an admin's.
 /// </summary>
 public class AccessMatrixTests
 {
@@ -20,6 +21,7 @@ public class AccessMatrixTests
     private TestRegistry _registry = null!;
     private string _image = null!;
     private string _publicImage = null!;
+    private readonly Dictionary<string, string> _robots = [];
 
     private HttpClient Client => _registry.Client;
 
@@ -54,7 +56,19 @@ public class AccessMatrixTests
             (await Send(HttpMethod.Put, $"/v1/repositories/alice/{repo}/tags/latest", Basic("root"), $"\"{id}\"")).Status.Should().Be(200);
         }
         (await Send(HttpMethod.Put, "/v1/repositories/alice/private/properties", Basic("root"), "{\"access\": \"private\"}")).Status.Should().Be(200);
+        foreach (var user in Passwords.Keys)
+            _robots[user] = await CreateRobotAsync(user, "matrix", "[{\"repository\": \"alice/*\", \"actions\": [\"pull\", \"push\", \"delete\"]}]");
     }
+
+    private async Task<string> CreateRobotAsync(string user, string name, string scopes)
+    {
+        var (status, body, _) = await Send(HttpMethod.Post, $"/v1/users/{user}/tokens", Basic(user), $"{{\"name\": \"{name}\", \"scopes\": {scopes}}}");
+        status.Should().Be(201, body);
+        return (string)System.Text.Json.Nodes.JsonNode.Parse(body)!["token"]!;
+    }
+
+    private static AuthenticationHeaderValue Basic(string user, string password) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
 
     [OneTimeTearDown]
     public async Task TearDownAsync() => await _registry.DisposeAsync();
@@ -85,10 +99,12 @@ public class AccessMatrixTests
         foreach (var principal in principals)
         foreach (var access in new[] { "read", "write", "delete" })
         foreach (var repo in new[] { "public", "private" })
-        foreach (var mode in new[] { "Basic", "Token" })
+        foreach (var mode in new[] { "Basic", "Token", "Robot" })
         {
+            if (principal is null && mode == "Robot") continue;
             var expected = (principal, access, repo) switch
             {
+                ("root", _, _) when mode == "Robot" => access == "read" && repo == "public" ? 200 : 403,
                 ("alice" or "root", _, _) => 200,
                 (null, "read", "public") => 200,
                 (null, _, _) => 401,
@@ -109,7 +125,7 @@ public class AccessMatrixTests
         if (access == "delete")
             (await Send(HttpMethod.Put, $"{path}/tags/gone", Basic("root"), $"\"{own}\"")).Status.Should().Be(200);
 
-        var credentials = basic;
+        var credentials = mode == "Robot" ? Basic(principal, _robots[principal]) : basic;
         if (mode == "Token")
         {
             // The index hands out a token for the access only to those who have it.
@@ -244,5 +260,22 @@ public class AccessMatrixTests
         (status, body).Should().Be((401, "{\"error\": \"Wrong login/password\"}"));
         response.Headers.WwwAuthenticate.ToString().Should().Be("Basic realm=\"Registry Realm\"");
         (await Send(HttpMethod.Post, "/v1/users/", null, "{\"username\": \"carol\", \"password\": \"pw123\", \"email\": \"c@x\"}")).Status.Should().Be(401);
+    }
+
+    [Test]
+    public async Task A_robot_limited_to_pulling_one_repository_reads_only_that_one()
+    {
+        var secret = await CreateRobotAsync("alice", "pull-public", "[{\"repository\": \"alice/public\", \"actions\": [\"pull\"]}]");
+        var robot = Basic("alice", secret);
+
+        (await Send(HttpMethod.Get, "/v1/repositories/alice/public/tags", robot)).Status.Should().Be(200);
+        (await Send(HttpMethod.Get, $"/v1/images/{_publicImage}/json", robot)).Status.Should().Be(200);
+        (await Send(HttpMethod.Get, "/v1/repositories/alice/private/tags", robot))
+            .Should().Match<(int, string, HttpResponseMessage)>(r => r.Item1 == 403 && r.Item2 == "{\"error\": \"Access token does not grant pull on alice/private\"}");
+        (await Send(HttpMethod.Get, $"/v1/images/{_image}/json", robot)).Status.Should().Be(404);
+        (await Send(HttpMethod.Put, "/v1/repositories/alice/public/tags/robot", robot, $"\"{_publicImage}\"")).Status.Should().Be(403);
+        var (_, found, _) = await Send(HttpMethod.Get, "/v1/search?q=alice", robot);
+        found.Should().Contain("\"alice/public\"").And.NotContain("alice/private");
+        (await Send(HttpMethod.Get, "/v1/search?q=alice", Basic("alice", _robots["alice"]))).Body.Should().Contain("\"alice/private\"");
     }
 }

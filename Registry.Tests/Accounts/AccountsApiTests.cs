@@ -90,6 +90,23 @@ public class AccountsApiTests
     }
 
     [Test]
+    public async Task Wrong_access_token_secrets_are_throttled_like_passwords()
+    {
+        var create = new HttpRequestMessage(HttpMethod.Post, "/v1/users/alice/tokens")
+        {
+            Content = new StringContent("{\"name\": \"ci\", \"scopes\": [{\"repository\": \"alice/*\", \"actions\": [\"pull\"]}]}"),
+        };
+        create.Headers.Authorization = Basic("alice", "alice-pw");
+        using var created = await Client.SendAsync(create);
+        ((int)created.StatusCode).Should().Be(201);
+        var secret = (string)System.Text.Json.Nodes.JsonNode.Parse(await created.Content.ReadAsStringAsync())!["token"]!;
+
+        (await LoginAsync("alice", secret)).Should().Be(200);
+        for (var i = 0; i < 3; i++) (await LoginAsync("alice", "rgt_" + new string('A', 43))).Should().Be(401);
+        (await LoginAsync("alice", secret)).Should().Be(429);
+    }
+
+    [Test]
     public async Task Docker_1x_push_and_pull_with_credentials_use_tokens()
     {
         var (a, layer) = (V1Client.NewImageId(), TarBuilder.GzipTar(("./f", "x")));

@@ -45,9 +45,9 @@ public class SectionSettingsTests : ConfigTestBase
 
     [Test]
     public void An_unknown_auth_backend_names_the_key_and_variable() =>
-        Error(("REGISTRY_AUTH", "ldap")).Should().Be(
-            $"config error in {SampleFile}, flavor \"dev\", key \"auth.backend\" (from $REGISTRY_AUTH=\"ldap\"): " +
-            "\"ldap\" is not an authentication backend; supported: htpasswd, none");
+        Error(("REGISTRY_AUTH", "kerberos")).Should().Be(
+            $"config error in {SampleFile}, flavor \"dev\", key \"auth.backend\" (from $REGISTRY_AUTH=\"kerberos\"): " +
+            "\"kerberos\" is not an authentication backend; supported: htpasswd, ldap, none");
 
     [Test]
     public void Htpasswd_without_a_file_names_the_key_and_variable() =>

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using FluentAssertions;
 using NUnit.Framework;
+using Registry.Index.Accounts;
 using Registry.Index.Database.Sqlite;
 using Registry.Tests.Support;
 
@@ -26,7 +27,7 @@ public class CopyIndexTests
     public async Task An_sqlite_index_copied_into_postgresql_keeps_accounts_search_rows_and_privacy()
     {
         var sqlite = Path.Combine(_root, "old.db");
-        await MakeSqliteIndexAsync(sqlite);
+        var robot = await MakeSqliteIndexAsync(sqlite);
         var server = await PostgresServer.SharedAsync();
         var url = server.Url(await server.CreateDatabaseAsync("copy"));
         var env = new Dictionary<string, string?>
@@ -40,7 +41,7 @@ public class CopyIndexTests
         copy.ExitCode.Should().Be(0, copy.ToString());
         var masked = url.Replace(PostgresServer.Password, "***", StringComparison.Ordinal);
         copy.Stdout.Should().Be(
-            "accounts: 1\nimage memberships: 2\nprivate repositories: 1\nsearch repositories: 1\nwebhooks: 1\nstars: 1\ncomments: 1\n" +
+            "accounts: 1\nimage memberships: 2\nprivate repositories: 1\nsearch repositories: 1\nwebhooks: 1\nstars: 1\ncomments: 1\naccess tokens: 1\n" +
             $"copied {sqlite} into {masked}\n");
         copy.Stderr.Should().NotContain(PostgresServer.Password);
 
@@ -64,6 +65,8 @@ public class CopyIndexTests
         Names((await SendAsync(registry, "/v1/search?q=secret", "carol:carol-pw")).Body).Should().Equal("carol/secret");
         (await SendAsync(registry, "/v1/repositories/carol/secret/webhooks", "carol:carol-pw")).Should().Be(
             (200, "[{\"id\": 1, \"url\": \"http://ci.example.test/hook\"}]"));
+        (await SendAsync(registry, "/v1/repositories/carol/secret/webhooks", "carol:" + robot)).Status.Should().Be(200);
+        (await SendAsync(registry, "/v1/repositories/team/webapp/tags/x", "carol:" + robot)).Status.Should().Be(403);
     }
 
     [Test]
@@ -93,8 +96,11 @@ public class CopyIndexTests
         result.Stderr.Should().Be($"copy-index: {path} is the configured index database itself\n");
     }
 
-    /// <summary>What a registry on SQLite would have written: an account, image membership, a private and a public repository, a webhook, a star and a comment.</summary>
-    private async Task MakeSqliteIndexAsync(string path)
+    /// <summary>
+    /// What a registry on SQLite would have written: an account, image membership, a private and a public repository, a
+    /// webhook, a star and a comment, an access token (whose secret it returns).
+    /// </summary>
+    private async Task<string> MakeSqliteIndexAsync(string path)
     {
         File.WriteAllText(Path.Combine(_root, "htpasswd"), "");
         var database = await SqliteIndexDatabase.OpenAsync(path, default);
@@ -107,6 +113,9 @@ public class CopyIndexTests
         await database.Webhooks.AddAsync("carol/secret", "http://ci.example.test/hook", default);
         await database.Hub.StarAsync("team/webapp", "carol", default);
         await database.Hub.AddCommentAsync("team/webapp", "carol", "nice", default);
+        using var body = JsonDocument.Parse("{\"name\": \"ci\", \"scopes\": [{\"repository\": \"carol/*\", \"actions\": [\"pull\", \"push\"]}]}");
+        var created = await new AccessTokenService(database.AccessTokens).CreateAsync("carol", body.RootElement, default);
+        return ((CreateAccessTokenResult.Created)created).Secret;
     }
 
     private static async Task<(int Status, string Body)> SendAsync(RegistryProcess registry, string path, string? login)

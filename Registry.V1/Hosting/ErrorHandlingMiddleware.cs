@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Connections;
 using Registry.Core.Observability;
 using Registry.Core.Storage;
+using Registry.Index.Accounts;
 using Registry.Index.Database;
 using Registry.V1.ErrorMail;
 
@@ -11,7 +12,8 @@ namespace Registry.V1.Hosting;
 /// Turns what escapes a handler into the protocol's error shape: a request the client broke (aborted body,
 /// bad chunking, too slow, too large) or a storage key that cannot exist is the client's 4xx; a store that
 /// failed (<see cref="StorageUnavailableException"/>) is a logged 503, an index database that cannot be reached
-/// (<see cref="IndexUnavailableException"/>) a 503 with <c>Retry-After</c> and one warning line; anything else is a logged 500,
+/// (<see cref="IndexUnavailableException"/>) or an LDAP directory that cannot (<see cref="DirectoryUnavailableException"/>)
+/// a 503 with <c>Retry-After</c> and one warning line; anything else is a logged 500,
 /// also mailed when <c>email_exceptions:</c> is configured (<see cref="ErrorMailer"/>).
 /// </summary>
 public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorHandlingMiddleware> logger, ErrorMailer mailer)
@@ -21,6 +23,9 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
 
     /// <summary>The error clients get while the index database is down; its location and the driver's reason go to the log.</summary>
     public const string IndexUnavailableMessage = "Index database unavailable, retry later";
+
+    /// <summary>The error clients get while the LDAP directory of <c>auth.backend: ldap</c> cannot be reached.</summary>
+    public const string DirectoryUnavailableMessage = "Account directory unavailable, retry later";
 
     /// <summary>How long clients are asked to wait before retrying while the index database is down.</summary>
     public static readonly TimeSpan IndexRetryAfter = TimeSpan.FromSeconds(5);
@@ -64,6 +69,11 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
             RegistryMetrics.IndexDatabaseErrors.Inc();
             logger.LogWarning("Index database unavailable on {Method} {Path}: {Message}", context.Request.Method, context.Request.Path, e.Message);
             await WriteAsync(context, 503, IndexUnavailableMessage, IndexRetryAfter);
+        }
+        catch (DirectoryUnavailableException)
+        {
+            // LdapDirectory logged the reason; the client's password may be right, so 503 and not 401.
+            await WriteAsync(context, 503, DirectoryUnavailableMessage, IndexRetryAfter);
         }
         catch (Exception e)
         {

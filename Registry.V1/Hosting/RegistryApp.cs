@@ -78,6 +78,7 @@ public static class RegistryApp
             .WithModule<UsersModule>()
             .WithModule<WebhooksModule>()
             .WithModule<HubModule>()
+            .WithModule<AccessTokensModule>()
             .WithModule<IndexRepositoriesModule>()
             .WithModule<SearchModule>()
             .WithModule<V2Module>()

@@ -145,6 +145,7 @@ public static class Verbs
             Console.WriteLine($"webhooks: {copied.Webhooks}");
             Console.WriteLine($"stars: {copied.Stars}");
             Console.WriteLine($"comments: {copied.Comments}");
+            Console.WriteLine($"access tokens: {copied.AccessTokens}");
             Console.WriteLine($"copied {sourcePath} into {destinationName}");
             return 0;
         }

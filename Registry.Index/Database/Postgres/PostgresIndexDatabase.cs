@@ -39,6 +39,7 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
         PrivateRepositories = new PostgresPrivateRepositories(this);
         Webhooks = new PostgresRepositoryWebhooks(this);
         Hub = new PostgresHubStore(this);
+        AccessTokens = new PostgresAccessTokens(this);
     }
 
     /// <inheritdoc />
@@ -59,6 +60,7 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
 
     /// <inheritdoc />
     public Hub.IHubStore Hub { get; }
+    public IAccessTokenStore AccessTokens { get; }
 
     /// <summary>
     /// Connects and migrates the database. A server that cannot be reached or refuses the login, and a schema

@@ -111,6 +111,19 @@ internal static class PostgresMigrations
                     created    bigint NOT NULL
                 );
                 CREATE INDEX registry_comments_repository ON registry_comments (repository, id);
+                """)),
+            new(11, "access tokens", (c, t, ct) => ExecuteAsync(c, t, ct, """
+                CREATE TABLE registry_access_tokens (
+                    id          text PRIMARY KEY,
+                    username    text NOT NULL,
+                    name        text NOT NULL,
+                    scopes      text NOT NULL,
+                    secret_hash text NOT NULL UNIQUE,
+                    created     bigint NOT NULL,
+                    expires     bigint,
+                    last_used   bigint,
+                    UNIQUE (username, name)
+                );
                 """)));
 
     public static int LatestVersion => All.Count;

@@ -28,6 +28,7 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
         PrivateRepositories = new SqlitePrivateRepositories(this);
         Webhooks = new SqliteRepositoryWebhooks(this);
         Hub = new SqliteHubStore(this);
+        AccessTokens = new SqliteAccessTokens(this);
     }
 
     /// <summary>The database file.</summary>
@@ -50,6 +51,7 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
 
     /// <inheritdoc />
     public Hub.IHubStore Hub { get; }
+    public IAccessTokenStore AccessTokens { get; }
 
     /// <summary>
     /// Opens (creating when absent, with its parent directory) and migrates the database. A corrupt file,

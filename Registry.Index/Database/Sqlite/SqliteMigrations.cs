@@ -29,7 +29,8 @@ internal static class SqliteMigrations
             new(6, "image membership", CreateImageRepositoriesAsync),
             new(7, "private repositories", CreatePrivateRepositoriesAsync),
             new(8, "repository webhooks", CreateWebhooksAsync),
-            new(9, "stars and comments", CreateHubAsync));
+            new(9, "stars and comments", CreateHubAsync),
+            new(10, "access tokens", CreateAccessTokensAsync));
 
     public static int LatestVersion => All.Count;
 
@@ -157,5 +158,21 @@ internal static class SqliteMigrations
                 created    INTEGER NOT NULL
             );
             CREATE INDEX IF NOT EXISTS registry_comments_repository ON registry_comments (repository, id);
+            """, transaction: transaction, cancellationToken: ct));
+
+    /// <summary>Version 10: users' access tokens (<see cref="SqliteAccessTokens"/>), found by the hash of their secret.</summary>
+    private static Task CreateAccessTokensAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition("""
+            CREATE TABLE IF NOT EXISTS registry_access_tokens (
+                id          TEXT PRIMARY KEY NOT NULL,
+                username    TEXT NOT NULL,
+                name        TEXT NOT NULL,
+                scopes      TEXT NOT NULL,
+                secret_hash TEXT NOT NULL UNIQUE,
+                created     INTEGER NOT NULL,
+                expires     INTEGER,
+                last_used   INTEGER,
+                UNIQUE (username, name)
+            );
             """, transaction: transaction, cancellationToken: ct));
 }
