@@ -38,6 +38,8 @@ public static class IndexServices
         if (database is PostgresIndexDatabase postgres) PostgresCoordination.Register(services, postgres, settings.Auth);
         else services.AddSingleton<ILoginThrottle, LoginThrottle>();
         services.AddSingleton<Authenticator>();
+        services.AddSingleton<IndexTokenValidator>();
+        services.AddSingleton<PrivilegedSignature>();
         services.AddSingleton<AccessPolicy>();
         services.AddSingleton<Core.Http.IAccessPolicy>(sp => sp.GetRequiredService<AccessPolicy>());
         services.AddSingleton<IUpstreamSearch, NullUpstreamSearch>();
