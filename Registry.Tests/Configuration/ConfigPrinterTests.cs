@@ -51,9 +51,8 @@ public class ConfigPrinterTests : ConfigTestBase
     public void Masks_secrets_from_the_sample_and_keeps_paths_and_switches()
     {
         // privileged_key must name a readable RSA public key.
-        var keyFile = Path.Combine(Path.GetTempPath(), $"registry-index-{Guid.NewGuid():N}.pub");
+        var keyFile = Path.Combine(TempDir, "index.pub");
         using (var rsa = System.Security.Cryptography.RSA.Create(2048)) File.WriteAllText(keyFile, rsa.ExportRSAPublicKeyPem());
-        using var cleanup = new TempFileDeletion(keyFile);
         var settings = LoadSample(
             ("SETTINGS_FLAVOR", "prod"), ("AWS_KEY", "AKIAEXAMPLE"), ("AWS_SECRET", "s3cr3t"), ("CACHE_REDIS_PASSWORD", "hunter2"),
             ("PRIVILEGED_KEY", keyFile), ("DISABLE_TOKEN_AUTH", "true"), ("BUGSNAG", "bugsnag-api-key"));
@@ -121,9 +120,4 @@ public class ConfigPrinterTests : ConfigTestBase
     {
         ConfigPrinter.IsSecretKey(key).Should().Be(secret);
     }
-}
-
-internal sealed class TempFileDeletion(string path) : IDisposable
-{
-    public void Dispose() => File.Delete(path);
 }
