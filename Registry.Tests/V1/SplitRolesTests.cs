@@ -111,6 +111,18 @@ public class SplitRolesTests
         (await client.GetAsync($"/v1/images/{image}/json").ReadAsync()).Should().Be((403, "{\"error\": \"Image is not part of the token's repository\"}"));
     }
 
+    [Test]
+    public async Task The_index_refusing_a_token_is_403_at_the_registry()
+    {
+        await IndexTokenAsync(HttpMethod.Put, "/v1/repositories/alice/gone/", "[]", 200);
+        // Our index confirms only tokens that may read; a delete token asks it for the list and is refused.
+        var (delete, _) = await IndexTokenAsync(HttpMethod.Delete, "/v1/repositories/alice/gone/images", null, 204);
+        delete.Should().Contain("access=delete");
+
+        using var client = ClientWithToken(delete);
+        (await client.DeleteAsync("/v1/repositories/alice/gone/tags/latest").ReadAsync()).Should().Be((403, "{\"error\": \"The index refused the token\"}"));
+    }
+
     [TestCase("Token garbage")]
     [TestCase("Token signature=FORGED,repository=\"alice/app\",access=write")]
     [TestCase("Token signature=x,repository=\"no-namespace\",access=read")]
