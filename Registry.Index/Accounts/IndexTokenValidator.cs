@@ -35,7 +35,11 @@ public sealed class IndexTokenValidator(RegistrySettings settings, AuthSettings 
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         AllowAutoRedirect = false,
     })
-    { Timeout = Timeout };
+    {
+        Timeout = Timeout,
+        // The same bound as the image lists the index itself accepts; a larger answer fails as an unreadable one.
+        MaxResponseContentBufferSize = settings.MaxJsonBodyBytes,
+    };
 
     /// <summary>Null when the index is not asked: standalone, no <c>index_endpoint</c>, no token, or a token this server signed.</summary>
     public async Task<IndexTokenOutcome?> ValidateAsync(HttpContext context, CancellationToken ct)

@@ -15,9 +15,10 @@ public enum SignatureCheck { Absent, Valid, Invalid }
 /// signature is RSASSA-PKCS1-v1_5 over its SHA-1. Unlike the original, which falls through to the token check, a
 /// signature that does not verify is refused: a request that claims to be the index's and is not is an attack.
 /// </summary>
-public sealed class PrivilegedSignature
+public sealed class PrivilegedSignature : IDisposable
 {
     private readonly RSA? _key;
+    private readonly Lock _gate = new();
 
     public PrivilegedSignature(RegistrySettings settings)
     {
@@ -42,8 +43,12 @@ public sealed class PrivilegedSignature
             return SignatureCheck.Invalid;
         }
         var message = Encoding.UTF8.GetBytes(Message(context));
-        return _key.VerifyData(message, signature, HashAlgorithmName.SHA1, RSASignaturePadding.Pkcs1) ? SignatureCheck.Valid : SignatureCheck.Invalid;
+        // An RSA instance is not documented as safe for concurrent use.
+        lock (_gate)
+            return _key.VerifyData(message, signature, HashAlgorithmName.SHA1, RSASignaturePadding.Pkcs1) ? SignatureCheck.Valid : SignatureCheck.Invalid;
     }
+
+    public void Dispose() => _key?.Dispose();
 
     /// <summary>The signed text; the path is percent-decoded (as the original's WSGI server gives it), without the query.</summary>
     public static string Message(HttpContext context)
