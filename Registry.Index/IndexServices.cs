@@ -44,6 +44,8 @@ public static class IndexServices
         else services.AddSingleton<ILoginThrottle, LoginThrottle>();
         if (settings.Auth.Ldap is { } ldap) services.AddSingleton(sp => new LdapDirectory(ldap, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<LdapDirectory>>()));
         services.AddSingleton<Authenticator>();
+        services.AddSingleton<IndexTokenValidator>();
+        services.AddSingleton<PrivilegedSignature>();
         services.AddSingleton<AccessPolicy>();
         services.AddSingleton<Core.Http.IAccessPolicy>(sp => sp.GetRequiredService<AccessPolicy>());
         services.AddSingleton<IUpstreamSearch, NullUpstreamSearch>();

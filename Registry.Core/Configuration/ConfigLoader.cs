@@ -103,6 +103,7 @@ public static class ConfigLoader
         var storagePath = read.Text("storage_path") ?? "./tmp";
         var standalone = read.Boolean("standalone") ?? false;
         var disableTokenAuth = read.Boolean("disable_token_auth") ?? false;
+        var auth = AuthSettings.Read(read, workingDirectory);
         return new RegistrySettings
         {
             ErrorContext = read.Context,
@@ -118,13 +119,11 @@ public static class ConfigLoader
             Standalone = standalone,
             IndexEndpoint = read.Text("index_endpoint")?.TrimEnd('/'),
             DisableTokenAuth = disableTokenAuth,
-            PrivilegedKey = read.Text("privileged_key"),
             StorageRedirect = read.Boolean("storage_redirect") ?? false,
             Storage = storage,
             StoragePath = storagePath,
             SearchBackend = read.Text("search_backend"),
             SearchDatabase = read.Text("sqlalchemy_index_database") ?? RegistrySettings.DefaultSearchDatabase,
-            RegistryEndpoints = read.Text("registry_endpoints"),
             NginxXAccelRedirect = read.Text("nginx_x_accel_redirect"),
             MirrorSource = MirrorUrl.Read(read, "mirroring.source"),
             MirrorSourceIndex = MirrorUrl.Read(read, "mirroring.source_index"),
@@ -145,7 +144,8 @@ public static class ConfigLoader
             SearchResultCache = read.Boolean("search_result_cache") ?? true,
             SearchWatchSeconds = read.Integer("search_watch_interval", RegistrySettings.DefaultSearchWatchSeconds, 0, 86_400),
             SearchReconcileSeconds = read.Get("search_reconcile_interval") is null or "" ? null : read.Integer("search_reconcile_interval", 0, 0, 31_536_000),
-            Auth = AuthSettings.Read(read, workingDirectory),
+            Auth = auth,
+            Roles = RoleSettings.Read(read, disableTokenAuth, auth.Enabled),
             Gc = GcSettings.Read(read),
             Cache = CacheSettings.Read(read),
             Proxy = ProxySettings.Read(read),
@@ -157,7 +157,7 @@ public static class ConfigLoader
             Tls = TlsSettings.Read(read),
             Listen = ListenAddress.Read(environment, read.Context),
             Observability = ObservabilitySettings.Read(read, ListenAddress.Read(environment, read.Context)),
-            Unimplemented = UnimplementedSetting.Find(read, standalone, disableTokenAuth),
+            Unimplemented = UnimplementedSetting.Find(read),
         };
     }
 }

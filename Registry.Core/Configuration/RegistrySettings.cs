@@ -59,8 +59,6 @@ public sealed record RegistrySettings
 
     public bool DisableTokenAuth { get; init; }
 
-    public string? PrivilegedKey { get; init; }
-
     public bool StorageRedirect { get; init; }
 
     /// <summary>"file" (also for "local"), "inmemory", "s3", ... as the flavor's <c>storage</c> key says.</summary>
@@ -74,9 +72,6 @@ public sealed record RegistrySettings
 
     /// <summary>As written in the config: <c>sqlite:////abs.db</c>, <c>sqlite:///rel.db</c> or a plain path.</summary>
     public string SearchDatabase { get; init; } = DefaultSearchDatabase;
-
-    /// <summary>Value for <c>X-Docker-Endpoints</c>; null means the request's Host header.</summary>
-    public string? RegistryEndpoints { get; init; }
 
     /// <summary>URI prefix for <c>X-Accel-Redirect</c> layer delivery (file storage only).</summary>
     public string? NginxXAccelRedirect { get; init; }
@@ -144,6 +139,9 @@ public sealed record RegistrySettings
 
     /// <summary>The <c>auth:</c> section and <c>secret_key</c>.</summary>
     public AuthSettings Auth { get; init; } = new();
+
+    /// <summary>The split of index and registry: <c>role</c>, <c>registry_endpoints</c>, <c>index_token_cache_ttl</c>, <c>privileged_key</c>.</summary>
+    public RoleSettings Roles { get; init; } = new();
 
     /// <summary>The <c>gc:</c> section.</summary>
     public GcSettings Gc { get; init; } = new();

@@ -10,25 +10,15 @@ public sealed record UnimplementedSetting(string Key, bool Refuses, string Messa
     /// <summary>The keys that start a feature, what serving without the feature means, and whether that misleads.</summary>
     private static readonly (string Key, bool Refuses, string Problem)[] Features =
     [
-        ("privileged_key", true, "signed (privileged) requests are not implemented by this server; unset it to start"),
         ("bugsnag", false, "Bugsnag error reporting is not implemented by this server; errors go to the log only"),
     ];
 
-    internal static IReadOnlyList<UnimplementedSetting> Find(SettingsReader read, bool standalone, bool disableTokenAuth)
+    internal static IReadOnlyList<UnimplementedSetting> Find(SettingsReader read)
     {
         var found = new List<UnimplementedSetting>();
         foreach (var (key, refuses, problem) in Features)
         {
             if (IsSet(read.Get(key))) found.Add(Describe(read, key, refuses, problem));
-        }
-
-        // An index-backed registry accepts the tokens of an index that shares its secret_key (the same storage or
-        // the same SECRET_KEY), so split roles work; it never asks the index at index_endpoint over HTTP.
-        if (!standalone && !disableTokenAuth && IsSet(read.Get("index_endpoint")))
-        {
-            found.Add(Describe(read, "index_endpoint", false,
-                "asking an index over HTTP is not implemented by this server; registry routes accept the tokens of an " +
-                "index that shares this server's secret_key (same storage or SECRET_KEY)"));
         }
 
         return found;

@@ -17,21 +17,28 @@ public enum AccessKind { Read, Write, Delete }
 /// them; everyone authenticated (and anonymous users when <c>anonymous_read</c>) may read public
 /// repositories; private repositories are readable by their owner and admins only. A signed token grants
 /// its one access (write also reads) on its one repository and that repository's images.
-/// Missing or wrong credentials are 401 with a challenge; valid but insufficient ones are 403.
+/// Missing or wrong credentials are 401 with a challenge; valid but insufficient ones are 403. A registry of a split
+/// deployment (<c>standalone: false</c>, <c>index_endpoint</c>) has the tokens it did not sign confirmed by the index
+/// (<see cref="IndexTokenValidator"/>); requests the index signed (<see cref="PrivilegedSignature"/>) pass.
 /// </summary>
 public sealed class AccessPolicy(
-    RegistrySettings settings, AuthSettings auth, Authenticator authenticator, IStorageDriver storage, IRepositoryImages images) : IAccessPolicy
+    RegistrySettings settings, AuthSettings auth, Authenticator authenticator, IStorageDriver storage, IRepositoryImages images,
+    IndexTokenValidator index, PrivilegedSignature privileged) : IAccessPolicy
 {
     public async ValueTask<AccessDecision> AuthorizeAsync(HttpContext context, CancellationToken ct)
     {
-        if (!auth.Enabled)
+        // The original's requires_auth: a request signed by the index passes whatever else it carries.
+        switch (privileged.Check(context))
         {
-            return settings.Standalone || settings.DisableTokenAuth
-                ? AccessDecision.Allow
-                : new AccessDecision(401, AccessGate.RequiresAuthorization, "Token");
+            case SignatureCheck.Valid: return AccessDecision.Allow;
+            case SignatureCheck.Invalid: return new AccessDecision(401, "Invalid X-Signature", "Token");
         }
+        if (!auth.Enabled && (settings.Standalone || settings.DisableTokenAuth)) return AccessDecision.Allow;
 
-        var principal = await authenticator.AuthenticateAsync(context, ct);
+        var remote = await index.ValidateAsync(context, ct);
+        if (remote?.Refusal is { } refusal) return refusal;
+        if (remote is null && !auth.Enabled) return new AccessDecision(401, AccessGate.RequiresAuthorization, "Token");
+        var principal = remote?.Principal ?? await authenticator.AuthenticateAsync(context, ct);
         if (principal.Kind == PrincipalKind.Throttled)
             return new AccessDecision(429, "Too many failed logins from this address, retry later", RetryAfter: principal.RetryAfter);
         if (principal.Kind == PrincipalKind.BadCredentials) return Unauthenticated("Invalid credentials");
@@ -113,7 +120,9 @@ public sealed class AccessPolicy(
         {
             var token = principal.Token!;
             if (!Grants(token.Access, access)) return Forbidden($"Token does not grant {access.ToString().ToLowerInvariant()} access");
-            return await images.ContainsAsync(token.Repository, imageId, ct) ? AccessDecision.Allow : Forbidden("Image is not part of the token's repository");
+            // A token the index confirmed reaches the images the index listed for its repository (the original's _images_list).
+            var member = principal.IndexImages is { } listed ? listed.Contains(imageId) : await images.ContainsAsync(token.Repository, imageId, ct);
+            return member ? AccessDecision.Allow : Forbidden("Image is not part of the token's repository");
         }
         // V1 image routes name no repository: an access token needs the action on at least one repository.
         if (principal.Scopes is { } scopes && !AccessTokenScope.AllowsAnywhere(scopes, access))

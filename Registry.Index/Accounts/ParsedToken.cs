@@ -11,18 +11,36 @@ public sealed partial record ParsedToken(string Signature, string Repository, st
     /// </summary>
     public static ParsedToken? Parse(string authorization)
     {
+        if (Fields(authorization) is not { } fields || !fields.TryGetValue("signature", out var signature)
+            || !fields.TryGetValue("repository", out var repository) || !fields.TryGetValue("access", out var access)
+            || !fields.TryGetValue("expires", out var expiresText) || !long.TryParse(expiresText, out var expires))
+            return null;
+        return DecodeName(repository) is { } name
+            ? new ParsedToken(signature, name, access, expires, fields.GetValueOrDefault("user") ?? "")
+            : null;
+    }
+
+    /// <summary>
+    /// Reads a token of another index, which only that index can verify: the original's three fields
+    /// (<c>signature</c>, <c>repository</c>, <c>access</c>); <see cref="Expires"/> is 0 and <see cref="User"/> empty,
+    /// because the index judges them. Null when it is not a token or lacks one of the three.
+    /// </summary>
+    public static ParsedToken? ParseForeign(string authorization)
+    {
+        if (Fields(authorization) is not { } fields || !fields.TryGetValue("signature", out var signature)
+            || !fields.TryGetValue("repository", out var repository) || !fields.TryGetValue("access", out var access))
+            return null;
+        return DecodeName(repository) is { } name ? new ParsedToken(signature, name, access, 0, "") : null;
+    }
+
+    private static Dictionary<string, string>? Fields(string authorization)
+    {
         var space = authorization.IndexOf(' ');
         if (space <= 0 || !authorization[..space].Equals("token", StringComparison.OrdinalIgnoreCase)) return null;
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (Match m in Field().Matches(authorization))
             fields.TryAdd(m.Groups[1].Value, m.Groups[2].Value);
-        if (!fields.TryGetValue("signature", out var signature) || !fields.TryGetValue("repository", out var repository)
-            || !fields.TryGetValue("access", out var access) || !fields.TryGetValue("expires", out var expiresText)
-            || !long.TryParse(expiresText, out var expires))
-            return null;
-        return DecodeName(repository) is { } name
-            ? new ParsedToken(signature, name, access, expires, fields.GetValueOrDefault("user") ?? "")
-            : null;
+        return fields;
     }
 
     /// <summary>

@@ -59,9 +59,12 @@ public sealed class TokenService(RegistrySettings settings, AuthSettings auth, I
         headers["X-Docker-Endpoints"] = Endpoints(context.Request);
     }
 
-    /// <summary>The <c>registry_endpoints</c> setting, else the Host the client addressed (host[:port]).</summary>
+    /// <summary>
+    /// The <c>registry_endpoints</c> setting (the registry instances of a split deployment, comma-separated as the
+    /// original's get_endpoints hands them out), else the Host the client addressed (host[:port]).
+    /// </summary>
     public string Endpoints(HttpRequest request) =>
-        !string.IsNullOrWhiteSpace(settings.RegistryEndpoints) ? settings.RegistryEndpoints : request.Host.Value ?? "";
+        settings.Roles.RegistryEndpoints.Count > 0 ? string.Join(',', settings.Roles.RegistryEndpoints) : request.Host.Value ?? "";
 
     private async Task<string> SignAsync(string repository, string access, long expires, string user, CancellationToken ct)
     {

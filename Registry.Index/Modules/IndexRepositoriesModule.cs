@@ -11,13 +11,14 @@ using K = Registry.Core.Names.RepositoryRouteKind;
 namespace Registry.Index.Modules;
 
 /// <summary>
-/// The index's repository routes (Docker Hub API, 'Repositories'): image lists and tokens. Mounted only in standalone mode.
+/// The index's repository routes (Docker Hub API, 'Repositories'): image lists and tokens. Mounted only in standalone mode, and not by a registry-only instance (<c>role: registry</c>).
 /// </summary>
 public sealed class IndexRepositoriesModule : ICarterModule
 {
     public void AddRoutes(IEndpointRouteBuilder app)
     {
-        if (!app.ServiceProvider.GetRequiredService<RegistrySettings>().Standalone) return;
+        var settings = app.ServiceProvider.GetRequiredService<RegistrySettings>();
+        if (!settings.Standalone || !settings.Roles.ServesIndex) return;
 
         app.MapRepository(["PUT"], gated: true, PutRepositoryAsync, K.RootSlash, K.Root);
         app.MapRepository(["PUT"], gated: true, PutImagesAsync, K.Images);

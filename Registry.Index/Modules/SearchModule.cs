@@ -4,6 +4,8 @@ using Carter;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Core.Names;
 using Registry.Core.Observability;
@@ -17,7 +19,12 @@ namespace Registry.Index.Modules;
 /// </summary>
 public sealed class SearchModule : ICarterModule
 {
-    public void AddRoutes(IEndpointRouteBuilder app) => app.MapMethods("/v1/search", ["GET", "HEAD"], SearchAsync);
+    public void AddRoutes(IEndpointRouteBuilder app)
+    {
+        // Search belongs to the index (Docker Registry and Index spec, 'Index'): a registry-only instance leaves it out.
+        if (!app.ServiceProvider.GetRequiredService<RegistrySettings>().Roles.ServesIndex) return;
+        app.MapMethods("/v1/search", ["GET", "HEAD"], SearchAsync);
+    }
 
     private static async Task<IResult> SearchAsync(HttpContext http, SearchService search, CancellationToken ct)
     {

@@ -14,7 +14,7 @@ namespace Registry.Index.Modules;
 /// <c>/v1/users</c> (Docker Hub API, 'Users'). Without authentication: the standalone original (no accounts, so
 /// <c>docker login</c> "creates" one). With authentication: <c>GET</c> checks Basic credentials (200/401),
 /// <c>POST</c> signs up when the config allows it (else 401, which sends docker to the <c>GET</c> check),
-/// <c>PUT /v1/users/{name}/</c> changes one's own password or email. Mounted only in standalone mode.
+/// <c>PUT /v1/users/{name}/</c> changes one's own password or email. Mounted only in standalone mode, and not by a registry-only instance (<c>role: registry</c>).
 /// </summary>
 public sealed class UsersModule : ICarterModule
 {
@@ -22,7 +22,8 @@ public sealed class UsersModule : ICarterModule
 
     public void AddRoutes(IEndpointRouteBuilder app)
     {
-        if (!app.ServiceProvider.GetRequiredService<RegistrySettings>().Standalone) return;
+        var settings = app.ServiceProvider.GetRequiredService<RegistrySettings>();
+        if (!settings.Standalone || !settings.Roles.ServesIndex) return;
 
         app.MapMethods("/v1/users", ["GET", "HEAD"], GetAsync);
         app.MapPost("/v1/users", PostAsync);

@@ -50,9 +50,12 @@ public class ConfigPrinterTests : ConfigTestBase
     [Test]
     public void Masks_secrets_from_the_sample_and_keeps_paths_and_switches()
     {
+        // privileged_key must name a readable RSA public key.
+        var keyFile = Path.Combine(TempDir, "index.pub");
+        using (var rsa = System.Security.Cryptography.RSA.Create(2048)) File.WriteAllText(keyFile, rsa.ExportRSAPublicKeyPem());
         var settings = LoadSample(
             ("SETTINGS_FLAVOR", "prod"), ("AWS_KEY", "AKIAEXAMPLE"), ("AWS_SECRET", "s3cr3t"), ("CACHE_REDIS_PASSWORD", "hunter2"),
-            ("PRIVILEGED_KEY", "/etc/registry/key.pub"), ("DISABLE_TOKEN_AUTH", "true"), ("BUGSNAG", "bugsnag-api-key"));
+            ("PRIVILEGED_KEY", keyFile), ("DISABLE_TOKEN_AUTH", "true"), ("BUGSNAG", "bugsnag-api-key"));
 
         var text = ConfigPrinter.Render(settings);
 
@@ -61,7 +64,7 @@ public class ConfigPrinterTests : ConfigTestBase
         text.Should().Contain("\ns3_secret_key: ***\n");
         text.Should().Contain("\n    password: ***\n");
         text.Should().Contain("\nbugsnag: ***\n");
-        text.Should().Contain("\nprivileged_key: /etc/registry/key.pub\n");
+        text.Should().Contain($"\nprivileged_key: {keyFile}\n");
         text.Should().Contain("\ndisable_token_auth: true\n");
         text.Should().Contain("\nstorage_path: /prod\n");
         text.Should().Contain("\ns3_bucket: null\n");

@@ -61,8 +61,10 @@ public class SampleConfigTests : ConfigTestBase
         settings.IndexEndpoint.Should().Be("https://index.docker.io");
         settings.DisableTokenAuth.Should().BeFalse();
         settings.StorageRedirect.Should().BeFalse();
-        settings.PrivilegedKey.Should().BeNull();
-        settings.RegistryEndpoints.Should().BeNull();
+        settings.Roles.PrivilegedKeyPem.Should().BeNull();
+        settings.Roles.RegistryEndpoints.Should().BeEmpty();
+        settings.Roles.Role.Should().Be(ServerRole.Both);
+        settings.Roles.IndexTokenCacheTtl.Should().Be(TimeSpan.FromSeconds(60));
         settings.NginxXAccelRedirect.Should().BeNull();
         settings.MirrorSource.Should().BeNull();
         settings.MirrorSourceIndex.Should().BeNull();
@@ -166,7 +168,7 @@ public class SampleConfigTests : ConfigTestBase
         var settings = LoadSample(
             ("STANDALONE", "false"), ("DISABLE_TOKEN_AUTH", "True"), ("INDEX_ENDPOINT", "https://index.example.com//"),
             ("STORAGE_PATH", "/data"), ("SEARCH_BACKEND", ""), ("MIRROR_SOURCE", "https://registry-1.docker.io"),
-            ("STORAGE_REDIRECT", "on"), ("PRIVILEGED_KEY", "/etc/registry/key.pub"), ("LOGLEVEL", "WARNING"));
+            ("STORAGE_REDIRECT", "on"), ("REGISTRY_ROLE", "registry"), ("LOGLEVEL", "WARNING"));
 
         settings.Standalone.Should().BeFalse();
         settings.DisableTokenAuth.Should().BeTrue();
@@ -176,7 +178,7 @@ public class SampleConfigTests : ConfigTestBase
         settings.SearchEnabled.Should().BeFalse();
         settings.MirrorSource.Should().Be("https://registry-1.docker.io");
         settings.StorageRedirect.Should().BeTrue();
-        settings.PrivilegedKey.Should().Be("/etc/registry/key.pub");
+        settings.Roles.Role.Should().Be(ServerRole.Registry);
         settings.LogLevel.Should().Be("warning");
     }
 }

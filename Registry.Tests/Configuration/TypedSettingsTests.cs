@@ -77,7 +77,6 @@ public class TypedSettingsTests : ConfigTestBase
             issue: '"my registry"'
             registry_endpoints: registry.example.com:5000
             nginx_x_accel_redirect: /registry_storage
-            privileged_key: /etc/key.pem
             sqlalchemy_index_database: sqlite:///relative.db
             search_backend: sqlalchemy
             mirroring:
@@ -87,9 +86,8 @@ public class TypedSettingsTests : ConfigTestBase
             """);
 
         settings.Issue.Should().Be("\"my registry\"");
-        settings.RegistryEndpoints.Should().Be("registry.example.com:5000");
+        settings.Roles.RegistryEndpoints.Should().Equal("registry.example.com:5000");
         settings.NginxXAccelRedirect.Should().Be("/registry_storage");
-        settings.PrivilegedKey.Should().Be("/etc/key.pem");
         settings.SearchDatabase.Should().Be("sqlite:///relative.db");
         settings.SearchBackend.Should().Be("sqlalchemy");
         settings.MirrorSource.Should().Be("https://registry-1.docker.io");

@@ -119,23 +119,17 @@ public class StartupTests
             $"http://127.0.0.1:{port}");
     }
 
-    [TestCase("PRIVILEGED_KEY", "/etc/registry/key.pub", "privileged_key",
-        "signed (privileged) requests are not implemented by this server; unset it to start")]
-    public Task Unimplemented_keys_whose_absence_would_mislead(string variable, string value, string key, string problem) =>
-        ShouldFailWithAsync(Env((variable, value)),
-            $"config error in {SampleFile}, flavor \"dev\", key \"{key}\" (from ${variable}=\"{value}\"): {problem}");
+    [Test]
+    public Task A_privileged_key_that_cannot_be_read() => ShouldFailWithAsync(
+        Env(("PRIVILEGED_KEY", "/nonexistent/index.pub")),
+        $"config error in {SampleFile}, flavor \"dev\", key \"privileged_key\" (from $PRIVILEGED_KEY=\"/nonexistent/index.pub\"): " +
+        "the RSA public key cannot be read: Could not find a part of the path '/nonexistent/index.pub'.");
 
     [Test]
-    public async Task An_index_to_ask_is_a_warning_and_the_registry_serves()
-    {
-        await using var registry = await RegistryProcess.StartAsync(
-            new Dictionary<string, string?> { ["STANDALONE"] = "false", ["INDEX_ENDPOINT"] = "https://index.example.com" });
-
-        Lines(registry.Output).Where(l => l.Contains("config warning", StringComparison.Ordinal)).Should().ContainSingle()
-            .Which.Should().EndWith($"config warning in {SampleFile}, flavor \"dev\", key \"index_endpoint\" (from $INDEX_ENDPOINT=\"https://index.example.com\"): " +
-                "asking an index over HTTP is not implemented by this server; registry routes accept the tokens of an " +
-                "index that shares this server's secret_key (same storage or SECRET_KEY)");
-    }
+    public Task An_index_backed_registry_without_an_index_to_ask() => ShouldFailWithAsync(
+        Env(("STANDALONE", "false"), ("INDEX_ENDPOINT", "")),
+        $"config error in {SampleFile}, flavor \"dev\", key \"index_endpoint\" (from $INDEX_ENDPOINT=\"\"): " +
+        "required when standalone is false and authentication is off (the registry asks this index to confirm tokens)");
 
     [Test]
     public async Task Bugsnag_set_is_one_start_up_warning_that_it_is_not_supported_and_error_mail_is_none()

@@ -87,8 +87,16 @@ public sealed class RegistryProcess : IAsyncDisposable
     /// SQLALCHEMY_INDEX_DATABASE in a fresh temp folder. <paramref name="environment"/> overrides
     /// them; a null value removes the variable.
     /// </summary>
+    public static Task<RegistryProcess> StartAsync(
+        IReadOnlyDictionary<string, string?>? environment = null, CancellationToken cancellationToken = default) =>
+        StartAsync(environment, port: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="StartAsync(IReadOnlyDictionary{string, string?}?, CancellationToken)"/>, on a port chosen before
+    /// (<see cref="FreePort.Next"/>) when another server must be told the address first (an index naming its registry).
+    /// </summary>
     public static async Task<RegistryProcess> StartAsync(
-        IReadOnlyDictionary<string, string?>? environment = null, CancellationToken cancellationToken = default)
+        IReadOnlyDictionary<string, string?>? environment, int? port, CancellationToken cancellationToken = default)
     {
         var root = Directory.CreateTempSubdirectory("registry-e2e-").FullName;
         var env = new Dictionary<string, string?>
@@ -107,7 +115,8 @@ public sealed class RegistryProcess : IAsyncDisposable
         var registry = new RegistryProcess(root, env);
         try
         {
-            await registry.StartOnFreePortAsync(cancellationToken);
+            if (port is { } fixedPort) await registry.StartAsync(fixedPort, cancellationToken);
+            else await registry.StartOnFreePortAsync(cancellationToken);
             return registry;
         }
         catch

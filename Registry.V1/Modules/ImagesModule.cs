@@ -21,6 +21,8 @@ public sealed partial class ImagesModule : ICarterModule
 
     public void AddRoutes(IEndpointRouteBuilder app)
     {
+        // An index-only instance (role: index) stores no images: these routes answer the host's JSON 404.
+        if (!app.ServiceProvider.GetRequiredService<RegistrySettings>().Roles.ServesRegistry) return;
         var images = app.MapGroup("/v1/images/{imageId}").AddEndpointFilter<AccessGate>();
         string[] read = ["GET", "HEAD"];
 

@@ -16,6 +16,8 @@ public sealed class RepositoriesModule : ICarterModule
 {
     public void AddRoutes(IEndpointRouteBuilder app)
     {
+        // An index-only instance (role: index) stores no images: these routes answer the host's JSON 404.
+        if (!app.ServiceProvider.GetRequiredService<RegistrySettings>().Roles.ServesRegistry) return;
         string[] read = ["GET", "HEAD"];
         app.MapRepository(read, gated: true, ListTagsAsync, K.Tags);
         app.MapRepository(["DELETE"], gated: true, DeleteRepositoryAsync, K.Tags, K.RootSlash, K.Root);
