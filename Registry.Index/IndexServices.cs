@@ -27,6 +27,8 @@ public static class IndexServices
         services.AddSingleton(database.Webhooks);
         services.AddSingleton<Webhooks.WebhookService>();
         services.AddSingleton<Webhooks.WebhookPublisher>();
+        services.AddSingleton(database.Hub);
+        services.AddSingleton<Hub.RepositoryHub>();
         services.AddSingleton<RepositoryCatalog>();
         services.AddSingleton<StorageFollower>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageFollower>());

@@ -17,6 +17,17 @@ public enum RepositoryRouteKind
     Webhooks,
     /// <summary><c>/v1/repositories/{repo}/webhooks/{id}</c>; the id is in <see cref="RepositoryRoute.Tag"/>.</summary>
     Webhook,
+    /// <summary>
+    /// <c>/v1/repositories/{ns}/{repo}/star</c> (README, 'Stars, comments and descriptions'). The Hub suffixes need
+    /// the two-part name, so that a one-part name never turns a repository called "star" or "comments" into one.
+    /// </summary>
+    Star,
+    /// <summary><c>/v1/repositories/{ns}/{repo}/stargazers</c>.</summary>
+    Stargazers,
+    /// <summary><c>/v1/repositories/{ns}/{repo}/comments</c>.</summary>
+    Comments,
+    /// <summary><c>/v1/repositories/{ns}/{repo}/comments/{id}</c>; the id is in <see cref="RepositoryRoute.Tag"/>.</summary>
+    Comment,
     /// <summary><c>/v1/repositories/{repo}/</c>: repository delete, index repository PUT.</summary>
     RootSlash,
     /// <summary><c>/v1/repositories/{repo}</c> without a trailing slash.</summary>
@@ -43,6 +54,10 @@ public sealed partial record RepositoryRoute(RepositoryRouteKind Kind, Repositor
         (JsonRule(), RepositoryRouteKind.Json),
         (WebhooksRule(), RepositoryRouteKind.Webhooks),
         (WebhookRule(), RepositoryRouteKind.Webhook),
+        (StarRule(), RepositoryRouteKind.Star),
+        (StargazersRule(), RepositoryRouteKind.Stargazers),
+        (CommentsRule(), RepositoryRouteKind.Comments),
+        (CommentRule(), RepositoryRouteKind.Comment),
         (RootSlashRule(), RepositoryRouteKind.RootSlash),
         (RootRule(), RepositoryRouteKind.Root),
     ];
@@ -128,6 +143,18 @@ public sealed partial record RepositoryRoute(RepositoryRouteKind Kind, Repositor
 
     [GeneratedRegex(@"\A(?<repo>.+?)/webhooks/(?<tag>[^/]+)\z", RegexOptions.Singleline)]
     private static partial Regex WebhookRule();
+
+    [GeneratedRegex(@"\A(?<repo>[^/]+/.+?)/star/?\z", RegexOptions.Singleline)]
+    private static partial Regex StarRule();
+
+    [GeneratedRegex(@"\A(?<repo>[^/]+/.+?)/stargazers/?\z", RegexOptions.Singleline)]
+    private static partial Regex StargazersRule();
+
+    [GeneratedRegex(@"\A(?<repo>[^/]+/.+?)/comments/?\z", RegexOptions.Singleline)]
+    private static partial Regex CommentsRule();
+
+    [GeneratedRegex(@"\A(?<repo>[^/]+/.+?)/comments/(?<tag>[^/]+)\z", RegexOptions.Singleline)]
+    private static partial Regex CommentRule();
 
     [GeneratedRegex(@"\A(?<repo>.+?)/\z", RegexOptions.Singleline)]
     private static partial Regex RootSlashRule();

@@ -23,6 +23,14 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
     public async Task<bool> IsListedAsync(RepositoryName name, CancellationToken ct) =>
         !await IsPrivateAsync(name, ct) && (await ExistsAsync(name, ct) || await V2ExistsAsync(name.FullName, ct));
 
+    /// <summary>
+    /// Whether storage holds the repository, private or not: V1 tags or an image list, or v2 tags under its name (a
+    /// <c>library/</c> name also under its one-part v2 name).
+    /// </summary>
+    public async Task<bool> HoldsAsync(RepositoryName name, CancellationToken ct) =>
+        await ExistsAsync(name, ct) || await V2ExistsAsync(name.FullName, ct)
+        || (name.Namespace == RepositoryName.DefaultNamespace && await V2ExistsAsync(name.Repository, ct));
+
     private Task<bool> IsPrivateAsync(RepositoryName name, CancellationToken ct) => storage.ExistsAsync(StoragePaths.Private(name), ct);
 
     /// <summary>A repository exists when it has at least one tag or an index image list (<see cref="V1RepositoryDirectory.Exists"/>).</summary>

@@ -79,6 +79,7 @@ public static class RegistryApp
             .WithModule<RepositoriesModule>()
             .WithModule<UsersModule>()
             .WithModule<WebhooksModule>()
+            .WithModule<HubModule>()
             .WithModule<IndexRepositoriesModule>()
             .WithModule<SearchModule>()
             .WithModule<V2Module>()

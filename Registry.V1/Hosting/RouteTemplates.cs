@@ -30,6 +30,10 @@ public static class RouteTemplates
                 RepositoryRouteKind.Properties => "/properties",
                 RepositoryRouteKind.Auth => "/auth",
                 RepositoryRouteKind.Json => "/json",
+                RepositoryRouteKind.Star => "/star",
+                RepositoryRouteKind.Stargazers => "/stargazers",
+                RepositoryRouteKind.Comments => "/comments",
+                RepositoryRouteKind.Comment => "/comments/{id}",
                 RepositoryRouteKind.RootSlash => "/",
                 _ => "",
             };

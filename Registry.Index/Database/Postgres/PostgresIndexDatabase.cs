@@ -38,6 +38,7 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
         Images = new PostgresRepositoryImages(this);
         PrivateRepositories = new PostgresPrivateRepositories(this);
         Webhooks = new PostgresRepositoryWebhooks(this);
+        Hub = new PostgresHubStore(this);
     }
 
     /// <inheritdoc />
@@ -55,6 +56,9 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
 
     /// <inheritdoc />
     public Webhooks.IRepositoryWebhooks Webhooks { get; }
+
+    /// <inheritdoc />
+    public Hub.IHubStore Hub { get; }
 
     /// <summary>
     /// Connects and migrates the database. A server that cannot be reached or refuses the login, and a schema
@@ -97,6 +101,15 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
         }
 
         return Task.FromResult<ISearchIndex>(new PostgresSearchIndex(this, cache));
+    }
+
+    /// <summary>
+    /// A write to the search rows made outside the search index (a star) made <paramref name="generation"/>: this
+    /// instance's page cache must not serve an older page after it (<see cref="PostgresSearchPageCache.Wrote"/>).
+    /// </summary>
+    internal void SearchRowsWritten(long generation)
+    {
+        lock (_gate) _pageCache?.Wrote(generation);
     }
 
     /// <summary>A pool of its own on this database (named <paramref name="applicationName"/> on the server), cleared with the others.</summary>

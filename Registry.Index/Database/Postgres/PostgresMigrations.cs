@@ -94,6 +94,23 @@ internal static class PostgresMigrations
                     created    bigint NOT NULL
                 );
                 CREATE INDEX registry_webhooks_repository ON registry_webhooks (repository);
+                """)),
+            new(10, "stars and comments", (c, t, ct) => ExecuteAsync(c, t, ct, """
+                CREATE TABLE registry_stars (
+                    repository text NOT NULL,
+                    username   text NOT NULL,
+                    created    bigint NOT NULL,
+                    PRIMARY KEY (repository, username)
+                );
+                CREATE INDEX registry_stars_user ON registry_stars (username, created);
+                CREATE TABLE registry_comments (
+                    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    repository text NOT NULL,
+                    username   text NOT NULL,
+                    body       text NOT NULL,
+                    created    bigint NOT NULL
+                );
+                CREATE INDEX registry_comments_repository ON registry_comments (repository, id);
                 """)));
 
     public static int LatestVersion => All.Count;

@@ -28,7 +28,8 @@ internal static class SqliteMigrations
             new(5, "accounts", CreateAccountsAsync),
             new(6, "image membership", CreateImageRepositoriesAsync),
             new(7, "private repositories", CreatePrivateRepositoriesAsync),
-            new(8, "repository webhooks", CreateWebhooksAsync));
+            new(8, "repository webhooks", CreateWebhooksAsync),
+            new(9, "stars and comments", CreateHubAsync));
 
     public static int LatestVersion => All.Count;
 
@@ -133,5 +134,25 @@ internal static class SqliteMigrations
                 created    INTEGER NOT NULL
             );
             CREATE INDEX IF NOT EXISTS registry_webhooks_repository ON registry_webhooks (repository);
+            """, transaction: transaction, cancellationToken: ct));
+
+    /// <summary>Version 9: stars and comments of repositories (<see cref="SqliteHubStore"/>).</summary>
+    private static Task CreateHubAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition("""
+            CREATE TABLE registry_stars (
+                repository TEXT NOT NULL,
+                username   TEXT NOT NULL,
+                created    INTEGER NOT NULL,
+                PRIMARY KEY (repository, username)
+            ) WITHOUT ROWID;
+            CREATE INDEX registry_stars_user ON registry_stars (username, created);
+            CREATE TABLE registry_comments (
+                id         INTEGER PRIMARY KEY AUTOINCREMENT,
+                repository TEXT NOT NULL,
+                username   TEXT NOT NULL,
+                body       TEXT NOT NULL,
+                created    INTEGER NOT NULL
+            );
+            CREATE INDEX registry_comments_repository ON registry_comments (repository, id);
             """, transaction: transaction, cancellationToken: ct));
 }
