@@ -21,12 +21,14 @@ public sealed partial class UiClient(HttpClient http)
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/html"));
         var response = await SendAsync(request);
-        LastPage = await response.Content.ReadAsStringAsync();
+        Remember(await response.Content.ReadAsStringAsync());
         return response;
     }
 
-    /// <summary>The CSRF token of the last page's first form.</summary>
-    public string Csrf => CsrfPattern().Match(LastPage ?? "") is { Success: true } m ? m.Groups[1].Value : throw new InvalidOperationException("no CSRF field on the last page");
+    /// <summary>The CSRF token of the last page that had a form.</summary>
+    public string Csrf => _csrf ?? throw new InvalidOperationException("no page with a CSRF field was loaded");
+
+    private string? _csrf;
 
     /// <summary>Posts the fields; with <paramref name="withCsrf"/> the last page's CSRF token is added.</summary>
     public async Task<HttpResponseMessage> PostAsync(string path, IEnumerable<KeyValuePair<string, string>> fields, bool withCsrf = true)
@@ -35,8 +37,14 @@ public sealed partial class UiClient(HttpClient http)
         if (withCsrf) all.Add(new("_csrf", Csrf));
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(all) };
         var response = await SendAsync(request);
-        LastPage = await response.Content.ReadAsStringAsync();
+        Remember(await response.Content.ReadAsStringAsync());
         return response;
+    }
+
+    private void Remember(string page)
+    {
+        LastPage = page;
+        if (CsrfPattern().Match(page) is { Success: true } m) _csrf = m.Groups[1].Value;
     }
 
     /// <summary>Loads the login page and posts the credentials; returns the answer to the POST.</summary>

@@ -245,4 +245,45 @@ public class UiHttpTests
         ((int)(await alice.GetAsync("/ui/r/alice/app")).StatusCode).Should().Be(404);
         ((int)(await registry.Client.GetAsync("/v2/alice/app/manifests/latest")).StatusCode).Should().Be(404);
     }
+
+    [Test]
+    public async Task Stars_comments_and_the_description_go_through_the_hub_rules()
+    {
+        await using var registry = TestRegistry.StartWithHtpasswd(["alice:alice-pw", "bob:bob-pw"], AliceAndBob);
+        registry.Client.DefaultRequestHeaders.Authorization = TestRegistry.Basic("alice", "alice-pw");
+        await V2Seed.PushImageAsync(registry, "alice/app", "latest");
+        registry.Client.DefaultRequestHeaders.Authorization = null;
+
+        var anonymous = UiClient.For(registry);
+        await anonymous.GetAsync("/ui/r/alice/app");
+        anonymous.LastPage.Should().Contain("★ 0 stars").And.Contain("to star or comment").And.NotContain("action=\"/ui/star/");
+
+        var bob = UiClient.For(registry);
+        await bob.LoginAsync("bob", "bob-pw");
+        await bob.GetAsync("/ui/r/alice/app");
+        bob.LastPage.Should().NotContain("Edit description", "only the owner edits the description");
+        ((int)(await bob.PostAsync("/ui/star/alice/app", [new("star", "true")])).StatusCode).Should().Be(302);
+        await bob.GetAsync("/ui/r/alice/app");
+        bob.LastPage.Should().Contain("★ 1 star<").And.Contain("aria-pressed=\"true\">Unstar");
+        ((int)(await bob.PostAsync("/ui/comments/alice/app", [new("comment", "<img src=x onerror=alert(1)> nice")])).StatusCode).Should().Be(302);
+        ((int)(await bob.PostAsync("/ui/description/alice/app", [new("description", "mine now")])).StatusCode).Should().Be(403);
+
+        var alice = UiClient.For(registry);
+        await alice.LoginAsync("alice", "alice-pw");
+        await alice.GetAsync("/ui/r/alice/app");
+        alice.LastPage.Should().Contain("&lt;img src=x onerror=alert(1)&gt; nice").And.NotContain("<img");
+        alice.LastPage.Should().NotContain("aria-label=\"Delete comment", "alice is neither the author nor an admin");
+        ((int)(await alice.PostAsync("/ui/description/alice/app", [new("description", "# App\nThe *app*.")])).StatusCode).Should().Be(302);
+        using (var api = await registry.Client.GetAsync("/v1/search?q=alice"))
+            (await api.Content.ReadAsStringAsync()).Should().Contain("\"description\": \"# App\\nThe *app*.\"").And.Contain("\"star_count\": 1");
+        await alice.GetAsync("/ui/r/alice/app");
+        alice.LastPage.Should().Contain("<h1>App</h1>").And.Contain("<em>app</em>");
+
+        await bob.GetAsync("/ui/r/alice/app");
+        var id = Regex.Match(bob.LastPage!, "name=\"delete\" value=\"(\\d+)\"").Groups[1].Value;
+        ((int)(await bob.PostAsync("/ui/comments/alice/app", [new("delete", id)])).StatusCode).Should().Be(302);
+        ((int)(await bob.PostAsync("/ui/comments/alice/app", [new("comment", "   ")])).StatusCode).Should().Be(400);
+        await bob.GetAsync("/ui/r/alice/app");
+        bob.LastPage.Should().Contain("Comments (0)");
+    }
 }

@@ -5,7 +5,7 @@ using static Registry.V1.Web.UiHtml;
 namespace Registry.V1.Web;
 
 /// <summary>What the viewer of a repository page may do there.</summary>
-public sealed record RepositoryPermissions(bool CanDelete, bool CanEdit);
+public sealed record RepositoryPermissions(bool CanDelete, bool CanEdit, bool IsAdmin);
 
 /// <summary>The repository page (<c>/ui/r/&lt;name&gt;</c>): description, tags, pull command, history, and the owner's actions.</summary>
 public static class RepositoryPageHtml
@@ -16,7 +16,6 @@ public static class RepositoryPageHtml
         html.Append("<h1>").Append(E(repo.Name));
         if (repo.IsPrivate) html.Append(" <span class=\"badge\">private</span>");
         html.Append("</h1>");
-        html.Append(hubSection);
 
         html.Append("<section aria-labelledby=\"about\"><h2 id=\"about\">Description</h2>");
         html.Append(repo.Description.Trim().Length == 0
@@ -77,6 +76,7 @@ public static class RepositoryPageHtml
             html.Append("</section>");
         }
 
+        html.Append(hubSection);
         if (can.CanDelete)
             html.Append("<section aria-labelledby=\"danger\"><h2 id=\"danger\">Delete</h2><p><a class=\"danger\" href=\"/ui/delete/")
                 .Append(PathOf(repo.Name)).Append("\">Delete this repository…</a></p></section>");

@@ -2,6 +2,7 @@ using Carter;
 using Microsoft.Extensions.Primitives;
 using Registry.Core.Names;
 using Registry.Index.Accounts;
+using Registry.Index.Hub;
 using Registry.Index.Search;
 
 namespace Registry.V1.Web;
@@ -29,6 +30,9 @@ public sealed class UiModule : ICarterModule
         ui.MapPost("/logout", LogoutAsync);
         ui.MapGet("/delete/{**name}", ConfirmDeleteAsync);
         ui.MapPost("/delete/{**name}", DeleteAsync);
+        ui.MapPost("/star/{**name}", StarAsync);
+        ui.MapPost("/comments/{**name}", CommentAsync);
+        ui.MapPost("/description/{**name}", DescriptionAsync);
     }
 
     /// <summary>Security headers on every response; the session attached; POSTs without the session's CSRF token refused.</summary>
@@ -76,7 +80,7 @@ public sealed class UiModule : ICarterModule
         };
     }
 
-    private static async Task<IResult> RepositoryAsync(string name, HttpContext http, UiAccess access, RepositoryBrowser browser, CancellationToken ct)
+    private static async Task<IResult> RepositoryAsync(string name, HttpContext http, UiAccess access, RepositoryBrowser browser, RepositoryHub hub, CancellationToken ct)
     {
         if (!name.Contains('/') && RepositoryName.TryParse(name, out var library, out _))
             return Results.Redirect("/ui/r/" + UiHtml.PathOf(library.FullName) + http.Request.QueryString);
@@ -86,8 +90,9 @@ public sealed class UiModule : ICarterModule
         var view = await browser.ReadAsync(repository, http.Request.Query["tag"].ToString(), ct);
         if (!view.Found) return NotFound(http, session, name);
         var can = new RepositoryPermissions(
-            await access.CanAsync(session, repository, AccessKind.Delete, ct), await access.CanAsync(session, repository, AccessKind.Write, ct));
-        return Page(http, repository.FullName, RepositoryPageHtml.Render(view, session, can, http.Request.Host.Value ?? "localhost", ""));
+            await access.CanAsync(session, repository, AccessKind.Delete, ct), await access.CanAsync(session, repository, AccessKind.Write, ct), access.IsAdmin(session));
+        var hubSection = await UiHub.RenderAsync(hub, session, repository, can, view.Description, ct);
+        return Page(http, repository.FullName, RepositoryPageHtml.Render(view, session, can, http.Request.Host.Value ?? "localhost", hubSection));
     }
 
     private static async Task<IResult> LoginPageAsync(HttpContext http, UiAccess access)
@@ -145,6 +150,51 @@ public sealed class UiModule : ICarterModule
         if (result == UiDeleteResult.NotFound) return Page(http, "Not found", SearchPageHtml.Message("Not found", "There was nothing to delete."), 404);
         return Results.Redirect(tag.Length == 0 ? "/ui/" : "/ui/r/" + UiHtml.PathOf(repository.FullName));
     }
+
+    private static async Task<IResult> StarAsync(string name, HttpContext http, RepositoryHub hub, CancellationToken ct)
+    {
+        if (!RepositoryName.TryParse(name, out var repository, out _)) return NotFound(http, await Session(http), name);
+        var form = await http.Request.ReadFormAsync(ct);
+        var result = await hub.SetStarAsync((await Session(http)).Principal, repository, form["star"] != "false", ct);
+        return Back(http, repository, result.Status, result.Error);
+    }
+
+    private static async Task<IResult> CommentAsync(string name, HttpContext http, RepositoryHub hub, CancellationToken ct)
+    {
+        if (!RepositoryName.TryParse(name, out var repository, out _)) return NotFound(http, await Session(http), name);
+        var form = await http.Request.ReadFormAsync(ct);
+        var caller = (await Session(http)).Principal;
+        if (form.ContainsKey("delete"))
+        {
+            var removed = await hub.RemoveCommentAsync(caller, repository, form["delete"].ToString(), ct);
+            return Back(http, repository, removed.Status, removed.Error);
+        }
+        var added = await hub.AddCommentAsync(caller, repository, form["comment"].ToString(), ct);
+        return Back(http, repository, added.Status, added.Error);
+    }
+
+    private static async Task<IResult> DescriptionAsync(string name, HttpContext http, UiAccess access, Registry.V1.Repositories.RepositoryService repositories, CancellationToken ct)
+    {
+        var session = await Session(http);
+        if (!RepositoryName.TryParse(name, out var repository, out _) || !await access.CanAsync(session, repository, AccessKind.Write, ct))
+            return Page(http, "Not allowed", SearchPageHtml.Message("Not allowed", "Only the repository's owner may edit its description."), 403);
+        var form = await http.Request.ReadFormAsync(ct);
+        var body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["description"] = form["description"].ToString() });
+        return await repositories.PutPropertiesAsync(repository, body, ct) == Registry.V1.Repositories.PutPropertiesResult.Ok
+            ? Results.Redirect("/ui/r/" + UiHtml.PathOf(repository.FullName))
+            : Page(http, "Description", SearchPageHtml.Message("Description refused",
+                $"A description has at most {Registry.Index.Search.RepositoryCatalog.MaxDescriptionLength} characters."), 400);
+    }
+
+    /// <summary>Back to the repository page after a Hub action, or the refusal as a page with its status.</summary>
+    private static IResult Back(HttpContext http, RepositoryName repository, HubStatus status, string? error) => status switch
+    {
+        HubStatus.Ok => Results.Redirect("/ui/r/" + UiHtml.PathOf(repository.FullName)),
+        HubStatus.Unauthenticated => Page(http, "Log in", SearchPageHtml.Message("Log in first", error ?? "Authentication required."), 401),
+        HubStatus.Forbidden => Page(http, "Not allowed", SearchPageHtml.Message("Not allowed", error ?? "Access denied."), 403),
+        HubStatus.BadRequest => Page(http, "Refused", SearchPageHtml.Message("Refused", error ?? "Bad request."), 400),
+        _ => Page(http, "Not found", SearchPageHtml.Message("Not found", error ?? "Repository not found."), 404),
+    };
 
     private static Task<UiSession> Session(HttpContext http) => http.RequestServices.GetRequiredService<UiSessionService>().GetAsync(http);
 
