@@ -10,12 +10,12 @@ public sealed record RepositoryPermissions(bool CanDelete, bool CanEdit, bool Is
 /// <summary>The repository page (<c>/ui/r/&lt;name&gt;</c>): description, tags, pull command, history, and the owner's actions.</summary>
 public static class RepositoryPageHtml
 {
-    public static string Render(RepositoryView repo, UiSession session, RepositoryPermissions can, string host, string hubSection)
+    public static string Render(RepositoryView repo, UiSession session, RepositoryPermissions can, string host, (string Stars, string Comments) hub)
     {
         var html = new StringBuilder(8192);
         html.Append("<h1>").Append(E(repo.Name));
         if (repo.IsPrivate) html.Append(" <span class=\"badge\">private</span>");
-        html.Append("</h1>");
+        html.Append("</h1>").Append(hub.Stars);
 
         html.Append("<section aria-labelledby=\"about\"><h2 id=\"about\">Description</h2>");
         html.Append(repo.Description.Trim().Length == 0
@@ -76,7 +76,7 @@ public static class RepositoryPageHtml
             html.Append("</section>");
         }
 
-        html.Append(hubSection);
+        html.Append(hub.Comments);
         if (can.CanDelete)
             html.Append("<section aria-labelledby=\"danger\"><h2 id=\"danger\">Delete</h2><p><a class=\"danger\" href=\"/ui/delete/")
                 .Append(PathOf(repo.Name)).Append("\">Delete this repository…</a></p></section>");

@@ -14,10 +14,11 @@ public static class UiHub
 {
     public const int CommentsShown = 50;
 
-    public static async Task<string> RenderAsync(RepositoryHub hub, UiSession session, RepositoryName name, RepositoryPermissions can, string description, CancellationToken ct)
+    /// <summary>The star bar (shown under the title) and the description form and comments (shown after the history).</summary>
+    public static async Task<(string Stars, string Comments)> RenderAsync(RepositoryHub hub, UiSession session, RepositoryName name, RepositoryPermissions can, string description, CancellationToken ct)
     {
         var summary = await hub.SummaryAsync(session.Principal, name, ct);
-        if (summary.Value is not { } repo) return "";
+        if (summary.Value is not { } repo) return ("", "");
         var comments = await hub.CommentsAsync(session.Principal, name, new HubPageRequest(1, CommentsShown), ct);
         var path = PathOf(name.FullName);
         var html = new StringBuilder(2048);
@@ -30,6 +31,8 @@ public static class UiHub
                 .Append("<button type=\"submit\" aria-pressed=\"").Append(repo.Starred ? "true" : "false").Append("\">")
                 .Append(repo.Starred ? "Unstar" : "Star").Append("</button></form>");
         html.Append("</div>");
+        var stars = html.ToString();
+        html.Clear();
 
         if (can.CanEdit && session.User is not null)
             html.Append("<details><summary>Edit description</summary><form method=\"post\" action=\"/ui/description/").Append(path)
@@ -57,6 +60,6 @@ public static class UiHub
                 .Append("<label for=\"comment-text\">Add a comment</label><textarea id=\"comment-text\" name=\"comment\" rows=\"3\" required maxlength=\"")
                 .Append(RepositoryHub.MaxCommentLength).Append("\"></textarea><button type=\"submit\">Comment</button></form>");
         else html.Append("<p class=\"muted\"><a href=\"/ui/login?return=/ui/r/").Append(path).Append("\">Log in</a> to star or comment.</p>");
-        return html.Append("</section>").ToString();
+        return (stars, html.Append("</section>").ToString());
     }
 }
