@@ -286,4 +286,43 @@ public class UiHttpTests
         await bob.GetAsync("/ui/r/alice/app");
         bob.LastPage.Should().Contain("Comments (0)");
     }
+
+    [Test]
+    public async Task Admins_run_gc_dry_then_for_real_and_owners_manage_webhooks()
+    {
+        var env = new Dictionary<string, string>(AliceAndBob) { ["REGISTRY_AUTH_ADMINS"] = "root", ["REGISTRY_GC_GRACE_SECONDS"] = "0" };
+        await using var registry = TestRegistry.StartWithHtpasswd(["alice:alice-pw", "bob:bob-pw", "root:root-pw"], env);
+        registry.Client.DefaultRequestHeaders.Authorization = TestRegistry.Basic("alice", "alice-pw");
+        var manifest = await V2Seed.PushImageAsync(registry, "alice/app", "latest");
+        ((int)(await registry.Client.DeleteAsync($"/v2/alice/app/manifests/{manifest.Digest}")).StatusCode).Should().Be(202);
+        registry.Client.DefaultRequestHeaders.Authorization = null;
+
+        var alice = UiClient.For(registry);
+        await alice.LoginAsync("alice", "alice-pw");
+        ((int)(await alice.GetAsync("/ui/admin/gc")).StatusCode).Should().Be(403);
+        ((int)(await alice.GetAsync("/ui/admin/users")).StatusCode).Should().Be(403);
+        await alice.GetAsync("/ui/r/alice/app");
+        ((int)(await alice.GetAsync("/ui/webhooks/alice/app")).StatusCode).Should().Be(200);
+        ((int)(await alice.PostAsync("/ui/webhooks/alice/app", [new("url", "ftp://example.com/")])).StatusCode).Should().Be(400);
+        ((int)(await alice.PostAsync("/ui/webhooks/alice/app", [new("url", "https://hooks.example.com/x?<b>")])).StatusCode).Should().Be(302);
+        await alice.GetAsync("/ui/webhooks/alice/app");
+        alice.LastPage.Should().Contain("<code>https://hooks.example.com/x?&lt;b&gt;</code>");
+
+        var bob = UiClient.For(registry);
+        await bob.LoginAsync("bob", "bob-pw");
+        ((int)(await bob.GetAsync("/ui/webhooks/alice/app")).StatusCode).Should().Be(403);
+
+        var root = UiClient.For(registry);
+        await root.LoginAsync("root", "root-pw");
+        await root.GetAsync("/ui/admin/gc");
+        root.LastPage.Should().Contain("href=\"/ui/admin/gc\"");
+        ((int)(await root.PostAsync("/ui/admin/gc", [new("mode", "dry")])).StatusCode).Should().Be(200);
+        root.LastPage.Should().Contain("Dry run: what a run would delete").And.Contain("alice/app: would delete");
+        ((int)(await root.PostAsync("/ui/admin/gc", [new("mode", "run")])).StatusCode).Should().Be(200);
+        root.LastPage.Should().Contain("alice/app: deleted");
+        ((int)(await root.PostAsync("/ui/admin/gc", [new("mode", "dry")])).StatusCode).Should().Be(200);
+        root.LastPage.Should().NotContain("alice/app: would delete");
+        ((int)(await root.GetAsync("/ui/admin/users")).StatusCode).Should().Be(200);
+        root.LastPage.Should().Contain("<li>root</li>");
+    }
 }

@@ -85,7 +85,8 @@ public static class RegistryApp
             .WithModule<V2Module>()
             .WithModule<GcModule>()
             .WithModule<HealthModule>()
-            .WithModule<UiModule>());
+            .WithModule<UiModule>()
+            .WithModule<UiAdminModule>());
         builder.Services.AddRegistryHealthChecks(settings);
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddHostedService<NotificationDelivery>();

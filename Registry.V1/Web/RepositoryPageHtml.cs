@@ -77,6 +77,8 @@ public static class RepositoryPageHtml
         }
 
         html.Append(hub.Comments);
+        if (can.CanEdit && session.User is not null)
+            html.Append("<p><a href=\"/ui/webhooks/").Append(PathOf(repo.Name)).Append("\">Webhooks of this repository</a></p>");
         if (can.CanDelete)
             html.Append("<section aria-labelledby=\"danger\"><h2 id=\"danger\">Delete</h2><p><a class=\"danger\" href=\"/ui/delete/")
                 .Append(PathOf(repo.Name)).Append("\">Delete this repository…</a></p></section>");

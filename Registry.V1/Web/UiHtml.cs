@@ -35,7 +35,7 @@ public static class UiHtml
         $"<input type=\"hidden\" name=\"{UiSessionService.CsrfField}\" value=\"{E(session.CsrfToken)}\">";
 
     /// <summary>The whole document: head with the hashed assets, header with search and account, the main content.</summary>
-    public static string Page(UiAssets assets, UiSession session, bool authEnabled, string title, string query, string main)
+    public static string Page(UiAssets assets, UiSession session, bool authEnabled, bool isAdmin, string title, string query, string main)
     {
         var html = new StringBuilder(main.Length + 2048);
         html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">")
@@ -52,7 +52,7 @@ public static class UiHtml
             .Append("<nav aria-label=\"Account\">");
         if (!authEnabled) html.Append("<span class=\"muted\">Authentication is off</span>");
         else if (session.User is { } user)
-            html.Append("<span>Logged in as <strong>").Append(E(user)).Append("</strong></span> ")
+            html.Append(isAdmin ? "<a href=\"/ui/admin/gc\">Garbage collection</a> <a href=\"/ui/admin/users\">Users</a> " : "").Append("<span>Logged in as <strong>").Append(E(user)).Append("</strong></span> ")
                 .Append("<form method=\"post\" action=\"/ui/logout\" class=\"inline\">").Append(CsrfField(session))
                 .Append("<button type=\"submit\">Log out</button></form>");
         else html.Append("<a href=\"/ui/login\">Log in</a>");

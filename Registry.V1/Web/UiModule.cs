@@ -36,7 +36,7 @@ public sealed class UiModule : ICarterModule
     }
 
     /// <summary>Security headers on every response; the session attached; POSTs without the session's CSRF token refused.</summary>
-    private static async ValueTask<object?> GuardAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    public static async ValueTask<object?> GuardAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
         var headers = http.Response.Headers;
@@ -218,7 +218,8 @@ public sealed class UiModule : ICarterModule
         var services = http.RequestServices;
         var session = UiSessionService.Current(http);
         http.Response.Headers.CacheControl = "no-store";
-        var html = UiHtml.Page(services.GetRequiredService<UiAssets>(), session, services.GetRequiredService<UiAccess>().AuthEnabled, title, query, main);
+        var access = services.GetRequiredService<UiAccess>();
+        var html = UiHtml.Page(services.GetRequiredService<UiAssets>(), session, access.AuthEnabled, access.IsAdmin(session), title, query, main);
         return Results.Content(html, "text/html; charset=utf-8", System.Text.Encoding.UTF8, status);
     }
 }
