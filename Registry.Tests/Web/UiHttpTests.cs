@@ -21,6 +21,7 @@ public class UiHttpTests
         using var redirected = await registry.Client.SendAsync(browser);
         ((int)redirected.StatusCode).Should().Be(302);
         redirected.Headers.Location!.OriginalString.Should().Be("/ui/");
+        redirected.Header("Vary").Should().Be("Accept");
 
         using var api = await registry.Client.GetAsync("/");
         ((int)api.StatusCode).Should().Be(200);

@@ -19,9 +19,13 @@ public sealed class PingModule : ICarterModule
         string[] read = ["GET", "HEAD"];
         app.MapMethods("/_ping", read, Ping);
         app.MapMethods("/v1/_ping", read, Ping);
-        app.MapMethods("/", read, (HttpRequest request, RegistrySettings settings) =>
-            WantsHtml(request) ? Results.Redirect("/ui/")
-            : settings.Issue is null ? V1Results.Json(JsonValue.Create(true)) : V1Results.JsonString(settings.Issue));
+        app.MapMethods("/", read, (HttpContext http, RegistrySettings settings) =>
+        {
+            // The answer depends on Accept: a shared cache must not hand the redirect to an API client.
+            http.Response.Headers.Vary = "Accept";
+            return WantsHtml(http.Request) ? Results.Redirect("/ui/")
+                : settings.Issue is null ? V1Results.Json(JsonValue.Create(true)) : V1Results.JsonString(settings.Issue);
+        });
     }
 
     private static bool WantsHtml(HttpRequest request) =>
