@@ -4,7 +4,7 @@ using Registry.Index.Search;
 namespace Registry.Index.Database;
 
 /// <summary>The number of rows copied of each table by <see cref="IndexCopy.CopyAsync"/>.</summary>
-public sealed record IndexCopyCounts(int Accounts, int ImageMemberships, int PrivateRepositories, int SearchRepositories, int Webhooks);
+public sealed record IndexCopyCounts(int Accounts, int ImageMemberships, int PrivateRepositories, int SearchRepositories, int Webhooks, int Stars, int Comments);
 
 /// <summary>The outcome of <see cref="IndexCopy.CopyAsync"/>: the counts, or none when the destination was not empty and nothing was copied.</summary>
 public sealed record IndexCopyResult(IndexCopyCounts? Copied);
@@ -13,7 +13,7 @@ public sealed record IndexCopyResult(IndexCopyCounts? Copied);
 /// Copies everything one index database holds into another, of either engine, through the store interfaces:
 /// accounts with their password hashes as stored (they cannot be rebuilt from storage), image membership,
 /// private repositories, the search rows with their descriptions and star counts, and repository webhooks with their
-/// ids (their callback URLs name them). Used to move a registry
+/// ids (their callback URLs name them), stars and comments (comment ids kept). Used to move a registry
 /// from SQLite to PostgreSQL.
 /// </summary>
 public static class IndexCopy
@@ -38,6 +38,7 @@ public static class IndexCopy
             var privates = await source.PrivateRepositories.ListAllAsync(ct);
             var searchRows = await from.ListAllAsync(ct);
             var webhooks = await source.Webhooks.ListAllAsync(ct);
+            var (stars, comments) = await source.Hub.ListAllAsync(ct);
 
             await destination.Accounts.ReplaceAllAsync(accounts, ct);
             progress?.Report(new WorkProgress("copying accounts", accounts.Count, accounts.Count));
@@ -56,7 +57,11 @@ public static class IndexCopy
             progress?.Report(new WorkProgress("copying search repositories", searchRows.Count, searchRows.Count));
             await destination.Webhooks.ReplaceAllAsync(webhooks, ct);
             progress?.Report(new WorkProgress("copying webhooks", webhooks.Count, webhooks.Count));
-            return new IndexCopyResult(new IndexCopyCounts(accounts.Count, memberships.Count, privates.Count, searchRows.Count, webhooks.Count));
+            // The search rows above carry their star counts already.
+            await destination.Hub.ReplaceAllAsync(stars, comments, ct);
+            progress?.Report(new WorkProgress("copying stars and comments", stars.Count + comments.Count, stars.Count + comments.Count));
+            return new IndexCopyResult(new IndexCopyCounts(
+                accounts.Count, memberships.Count, privates.Count, searchRows.Count, webhooks.Count, stars.Count, comments.Count));
         }
         finally
         {
@@ -70,5 +75,6 @@ public static class IndexCopy
         || await database.Images.CountAsync(ct) > 0
         || (await database.PrivateRepositories.ListAllAsync(ct)).Count > 0
         || await search.CountAsync(ct) > 0
-        || (await database.Webhooks.ListAllAsync(ct)).Count > 0;
+        || (await database.Webhooks.ListAllAsync(ct)).Count > 0
+        || (await database.Hub.AllStarCountsAsync(ct)).Count > 0;
 }

@@ -15,7 +15,7 @@ namespace Registry.Index.Search;
 /// ("hello-world", "a/b/c"); a two-part v2 name is the same entry as the V1 repository of that name. Privacy and
 /// the description of a v2 name are those of the V1 repository its name maps to (a one-part name to <c>library/</c>).
 /// </summary>
-public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index, IPrivateRepositories privates, IKeyedLock locks)
+public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index, IPrivateRepositories privates, IKeyedLock locks, Hub.IHubStore hub)
 {
     /// <summary>The longest description <c>PUT …/properties</c> accepts.</summary>
     public const int MaxDescriptionLength = 1000;
@@ -140,6 +140,8 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
     public async Task<IReadOnlyList<SearchEntry>> RebuildAsync(CancellationToken ct, IProgress<RebuildProgress>? progress = null)
     {
         var entries = new List<SearchEntry>();
+        // Stars live in the index database only: a rebuild from storage takes each row's count from there.
+        var stars = await hub.AllStarCountsAsync(ct);
         var rows = Channel.CreateBounded<SearchEntry>(new BoundedChannelOptions(ScanAhead) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var loading = LoadAsync(rows.Reader, stop);
@@ -149,7 +151,8 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
             {
                 entries.Add(entry);
                 progress?.Report(new RebuildProgress(RebuildPhase.Scanning, entries.Count, 0));
-                if (!entry.Private) await rows.Writer.WriteAsync(entry, stop.Token);
+                if (!entry.Private)
+                    await rows.Writer.WriteAsync(stars.TryGetValue(Hub.HubNames.StarKeyOf(entry.Name), out var count) ? entry with { StarCount = count } : entry, stop.Token);
             }
 
             rows.Writer.Complete();

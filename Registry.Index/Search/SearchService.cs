@@ -22,7 +22,7 @@ public sealed record SearchResult(SearchOutcome Outcome, SearchPage? Page = null
 /// </summary>
 public sealed class SearchService(
     ISearchIndex index, IPrivateRepositories privates, AuthSettings auth, Authenticator authenticator, AccessPolicy policy, RegistrySettings settings,
-    IUpstreamSearch upstream)
+    IUpstreamSearch upstream, Hub.IHubStore hub)
 {
     /// <summary>How far into the merged list of a mirror paging reaches (upstream pages asked per search are bounded by it).</summary>
     public const int MaxMergedResults = 1000;
@@ -71,11 +71,18 @@ public sealed class SearchService(
         if (mine.Count == 0) return await index.SearchAsync(query, pageSize, page, ct);
 
         var offset = (long)(page - 1) * pageSize;
-        var results = mine.Skip((int)Math.Min(offset, mine.Count)).Take(pageSize).ToList();
+        var results = await WithStarsAsync(mine.Skip((int)Math.Min(offset, mine.Count)).Take(pageSize).ToList(), ct);
         var publicOffset = Math.Max(0, offset - mine.Count);
         var shared = await index.SearchRangeAsync(query, publicOffset, Math.Max(1, pageSize - results.Count), ct);
         if (results.Count < pageSize) results.AddRange(shared.Results.Take(pageSize - results.Count));
         return new SearchPage(mine.Count + shared.NumResults, results);
+    }
+
+    /// <summary>Private rows are kept apart from the shared search rows and hold no star count: it is read from the stars.</summary>
+    private async Task<List<SearchEntry>> WithStarsAsync(List<SearchEntry> entries, CancellationToken ct)
+    {
+        var stars = await hub.StarCountsAsync(entries.Select(e => Hub.HubNames.StarKeyOf(e.Name)).Distinct().ToList(), ct);
+        return entries.Select(e => stars.TryGetValue(Hub.HubNames.StarKeyOf(e.Name), out var count) ? e with { StarCount = count } : e).ToList();
     }
 
     private static int Clamp(long value, int min, int max) => (int)Math.Clamp(value, min, max);

@@ -40,7 +40,7 @@ public class CopyIndexTests
         copy.ExitCode.Should().Be(0, copy.ToString());
         var masked = url.Replace(PostgresServer.Password, "***", StringComparison.Ordinal);
         copy.Stdout.Should().Be(
-            "accounts: 1\nimage memberships: 2\nprivate repositories: 1\nsearch repositories: 1\nwebhooks: 1\n" +
+            "accounts: 1\nimage memberships: 2\nprivate repositories: 1\nsearch repositories: 1\nwebhooks: 1\nstars: 1\ncomments: 1\n" +
             $"copied {sqlite} into {masked}\n");
         copy.Stderr.Should().NotContain(PostgresServer.Password);
 
@@ -59,7 +59,7 @@ public class CopyIndexTests
         (await SendAsync(registry, "/v1/users/", "carol:carol-pw")).Status.Should().Be(200);
         (await SendAsync(registry, "/v1/users/", "carol:wrong")).Status.Should().Be(401);
         Names((await SendAsync(registry, "/v1/search?q=webapp", null)).Body).Should().Equal("team/webapp");
-        (await SendAsync(registry, "/v1/search?q=webapp", null)).Body.Should().Contain("the web app");
+        (await SendAsync(registry, "/v1/search?q=webapp", null)).Body.Should().Contain("the web app").And.Contain("\"star_count\": 1");
         Names((await SendAsync(registry, "/v1/search?q=secret", null)).Body).Should().BeEmpty();
         Names((await SendAsync(registry, "/v1/search?q=secret", "carol:carol-pw")).Body).Should().Equal("carol/secret");
         (await SendAsync(registry, "/v1/repositories/carol/secret/webhooks", "carol:carol-pw")).Should().Be(
@@ -93,7 +93,7 @@ public class CopyIndexTests
         result.Stderr.Should().Be($"copy-index: {path} is the configured index database itself\n");
     }
 
-    /// <summary>What a registry on SQLite would have written: an account, image membership, a private and a public repository, a webhook.</summary>
+    /// <summary>What a registry on SQLite would have written: an account, image membership, a private and a public repository, a webhook, a star and a comment.</summary>
     private async Task MakeSqliteIndexAsync(string path)
     {
         File.WriteAllText(Path.Combine(_root, "htpasswd"), "");
@@ -105,6 +105,8 @@ public class CopyIndexTests
         await search.SetDescriptionAsync("team/webapp", "the web app", default);
         (search as IDisposable)?.Dispose();
         await database.Webhooks.AddAsync("carol/secret", "http://ci.example.test/hook", default);
+        await database.Hub.StarAsync("team/webapp", "carol", default);
+        await database.Hub.AddCommentAsync("team/webapp", "carol", "nice", default);
     }
 
     private static async Task<(int Status, string Body)> SendAsync(RegistryProcess registry, string path, string? login)

@@ -102,6 +102,8 @@ public sealed class IndexDatabaseDownTests
             ["images"] = () => database.Images.CountAsync(CancellationToken.None),
             ["private repositories"] = () => database.PrivateRepositories.SearchAsync("x", null, everyone: true, CancellationToken.None),
             ["search"] = () => search.CountAsync(CancellationToken.None),
+            ["stars"] = () => database.Hub.StarAsync("team/app", "alice", CancellationToken.None),
+            ["comments"] = () => database.Hub.CommentsAsync("team/app", 0, 10, CancellationToken.None),
         };
         foreach (var call in calls.Values) await call();
 

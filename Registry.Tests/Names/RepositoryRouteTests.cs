@@ -37,6 +37,20 @@ public class RepositoryRouteTests
     public void Every_suffix_of_the_routing_table(string rest, RepositoryRouteKind kind, string ns, string repo, string? tag) =>
         Parse(RepositoryRoute.Prefix + rest).Should().Be(new RepositoryRoute(kind, new RepositoryName(ns, repo), tag, null));
 
+    // The Hub suffixes need a two-part name: after a one-part name they are part of the name.
+    [TestCase("a/b/star", RepositoryRouteKind.Star, "a", "b", null)]
+    [TestCase("a/b/star/", RepositoryRouteKind.Star, "a", "b", null)]
+    [TestCase("a/b/stargazers", RepositoryRouteKind.Stargazers, "a", "b", null)]
+    [TestCase("a/b/comments", RepositoryRouteKind.Comments, "a", "b", null)]
+    [TestCase("a/b/comments/12", RepositoryRouteKind.Comment, "a", "b", "12")]
+    [TestCase("library/foo/star", RepositoryRouteKind.Star, "library", "foo", null)]
+    [TestCase("foo/star", RepositoryRouteKind.Root, "foo", "star", null)]
+    [TestCase("foo/comments", RepositoryRouteKind.Root, "foo", "comments", null)]
+    [TestCase("foo/star/star", RepositoryRouteKind.Star, "foo", "star", null)]
+    [TestCase("a/b/tags/star", RepositoryRouteKind.Tag, "a", "b", "star")]
+    public void Hub_suffixes(string rest, RepositoryRouteKind kind, string ns, string repo, string? tag) =>
+        Parse(RepositoryRoute.Prefix + rest).Should().Be(new RepositoryRoute(kind, new RepositoryName(ns, repo), tag, null));
+
     [TestCase("a/b/c/tags/t", RepositoryRouteKind.Tag, "a", "b%2Fc", "t")]
     [TestCase("a/b/c/", RepositoryRouteKind.RootSlash, "a", "b%2Fc", null)]
     [TestCase("a/b/c//", RepositoryRouteKind.RootSlash, "a", "b%2Fc", null)]

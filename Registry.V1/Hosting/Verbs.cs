@@ -143,6 +143,8 @@ public static class Verbs
             Console.WriteLine($"private repositories: {copied.PrivateRepositories}");
             Console.WriteLine($"search repositories: {copied.SearchRepositories}");
             Console.WriteLine($"webhooks: {copied.Webhooks}");
+            Console.WriteLine($"stars: {copied.Stars}");
+            Console.WriteLine($"comments: {copied.Comments}");
             Console.WriteLine($"copied {sourcePath} into {destinationName}");
             return 0;
         }

@@ -21,7 +21,8 @@ public enum PutPropertiesResult { Ok, InvalidData }
 /// remove a repository updates the search index in the same request. A tag write checks its image and writes the
 /// tag under the garbage collector's shared side (<see cref="GcCoordinator"/>), touching the image's ancestry.
 /// </summary>
-public sealed partial class RepositoryService(IStorageDriver storage, RepositoryCatalog catalog, IRepositoryImages membership, IKeyedLock locks, IGcCoordinator gc)
+public sealed partial class RepositoryService(
+    IStorageDriver storage, RepositoryCatalog catalog, IRepositoryImages membership, IKeyedLock locks, IGcCoordinator gc, Registry.Index.Hub.IHubStore hub)
 {
     public const string DefaultTagJson =
         "{\"arch\": \"amd64\", \"docker_go_version\": null, \"docker_version\": null, \"kernel\": null, \"last_update\": null, \"os\": \"linux\"}";
@@ -97,6 +98,8 @@ public sealed partial class RepositoryService(IStorageDriver storage, Repository
         // Gone from storage, so gone from the shared and the private search index alike.
         await catalog.SyncAsync(name, CancellationToken.None);
         await membership.RemoveRepositoryAsync(name.FullName, CancellationToken.None);
+        // Its stars and comments go with it, unless v2 tags still hold the name.
+        if (!await catalog.HoldsAsync(name, CancellationToken.None)) await hub.RemoveRepositoryAsync(name.FullName, CancellationToken.None);
         return true;
     }
 

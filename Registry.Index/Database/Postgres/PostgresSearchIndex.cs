@@ -16,6 +16,9 @@ internal sealed partial class PostgresSearchIndex(PostgresIndexDatabase database
     /// <summary>Follows a write in its batch (one implicit transaction): the generation it made, or the current one if it changed nothing.</summary>
     private const string GenerationAfterSql = "; SELECT generation FROM search_generation WHERE id = 0";
 
+    /// <summary>A row listed anew (again after a deletion, or public again) takes the stars its repository kept (<see cref="PostgresHubStore"/>).</summary>
+    private const string StarsSql = "(SELECT count(*) FROM registry_stars WHERE repository = @StarKey)";
+
     private readonly PostgresSearchCounts _counts = new();
     private readonly PostgresSearchChanges.PruneClock _pruned = new();
 
@@ -25,8 +28,8 @@ internal sealed partial class PostgresSearchIndex(PostgresIndexDatabase database
         await database.RunAsync(async connection =>
         {
             await WriteAsync(connection,
-                "INSERT INTO search_repositories (name, description, name_lower, repo_lower, description_lower) " +
-                "VALUES (@Name, '', @NameLower, @RepoLower, '') ON CONFLICT (name) DO NOTHING",
+                "INSERT INTO search_repositories (name, description, name_lower, repo_lower, description_lower, star_count) " +
+                $"VALUES (@Name, '', @NameLower, @RepoLower, '', {StarsSql}) ON CONFLICT (name) DO NOTHING",
                 Row.Of(name, ""), ct);
         }, ct);
     }
@@ -36,9 +39,9 @@ internal sealed partial class PostgresSearchIndex(PostgresIndexDatabase database
     {
         await database.RunAsync(async connection =>
         {
-            await WriteAsync(connection, """
-                INSERT INTO search_repositories (name, description, name_lower, repo_lower, description_lower)
-                VALUES (@Name, @Description, @NameLower, @RepoLower, @DescriptionLower)
+            await WriteAsync(connection, $"""
+                INSERT INTO search_repositories (name, description, name_lower, repo_lower, description_lower, star_count)
+                VALUES (@Name, @Description, @NameLower, @RepoLower, @DescriptionLower, {StarsSql})
                 ON CONFLICT (name) DO UPDATE SET description = excluded.description, description_lower = excluded.description_lower
                 """, Row.Of(name, description), ct);
         }, ct);
@@ -133,6 +136,9 @@ internal sealed partial class PostgresSearchIndex(PostgresIndexDatabase database
     /// <summary>A row's columns; the repository part is what follows the first '/' (the whole name without one).</summary>
     internal sealed record Row(string Name, string Description, string NameLower, string RepoLower, string DescriptionLower)
     {
+        /// <summary>The stars table's name of the row's repository.</summary>
+        public string StarKey => Hub.HubNames.StarKeyOf(Name);
+
         public static Row Of(string name, string description)
         {
             var nameLower = name.ToLowerInvariant();

@@ -136,23 +136,26 @@ internal static class SqliteMigrations
             CREATE INDEX IF NOT EXISTS registry_webhooks_repository ON registry_webhooks (repository);
             """, transaction: transaction, cancellationToken: ct));
 
-    /// <summary>Version 9: stars and comments of repositories (<see cref="SqliteHubStore"/>).</summary>
+    /// <summary>
+    /// Version 9: stars and comments of repositories (<see cref="SqliteHubStore"/>). Created only when absent, as the
+    /// versions before: a file whose version table was lost re-runs every step from its pragma version.
+    /// </summary>
     private static Task CreateHubAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct) =>
         connection.ExecuteAsync(new CommandDefinition("""
-            CREATE TABLE registry_stars (
+            CREATE TABLE IF NOT EXISTS registry_stars (
                 repository TEXT NOT NULL,
                 username   TEXT NOT NULL,
                 created    INTEGER NOT NULL,
                 PRIMARY KEY (repository, username)
             ) WITHOUT ROWID;
-            CREATE INDEX registry_stars_user ON registry_stars (username, created);
-            CREATE TABLE registry_comments (
+            CREATE INDEX IF NOT EXISTS registry_stars_user ON registry_stars (username, created);
+            CREATE TABLE IF NOT EXISTS registry_comments (
                 id         INTEGER PRIMARY KEY AUTOINCREMENT,
                 repository TEXT NOT NULL,
                 username   TEXT NOT NULL,
                 body       TEXT NOT NULL,
                 created    INTEGER NOT NULL
             );
-            CREATE INDEX registry_comments_repository ON registry_comments (repository, id);
+            CREATE INDEX IF NOT EXISTS registry_comments_repository ON registry_comments (repository, id);
             """, transaction: transaction, cancellationToken: ct));
 }

@@ -36,7 +36,7 @@ public sealed partial class SqliteSearchIndex
             var before = existing is null ? null : SearchRow.From(name, existing.Description, (int)existing.StarCount);
             var after = remove
                 ? null
-                : SearchRow.From(name, description ?? existing?.Description ?? "", (int)(existing?.StarCount ?? 0));
+                : SearchRow.From(name, description ?? existing?.Description ?? "", (int)(existing?.StarCount ?? await StarsAsync(connection, transaction, name, ct)));
             if (before == after)
             {
                 return;
@@ -160,6 +160,11 @@ public sealed partial class SqliteSearchIndex
             return low + step * (newRow + 1);
         }
     }
+
+    /// <summary>A row listed anew (again after a deletion, or public again) takes the stars its repository kept (<see cref="SqliteHubStore"/>).</summary>
+    private static Task<long> StarsAsync(SqliteConnection connection, SqliteTransaction transaction, string name, CancellationToken ct) =>
+        connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM registry_stars WHERE repository = @key",
+            new { key = Hub.HubNames.StarKeyOf(name) }, transaction, cancellationToken: ct));
 
     private static Task<long> ReadVersionAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken ct) =>
         connection.ExecuteScalarAsync<long>(new CommandDefinition(SearchSchema.ReadVersion, transaction: transaction, cancellationToken: ct));
