@@ -17,6 +17,7 @@ return args.Length == 0
         "reindex" => await Registry.Bench.Reindex.ReindexBenchmark.RunAsync(args[1..]),
         "file-cache" => await FileCacheBenchmark.RunAsync(args[1..]),
         "mirror" => await MirrorBenchmark.RunAsync(args[1..]),
+        "ui" => await Registry.Bench.Web.UiBenchmark.RunAsync(args[1..]),
         BaselineServer.Command => await BaselineServer.RunAsync(args[1..]),
         _ => Usage(),
     };
@@ -33,5 +34,6 @@ static int Usage()
     Console.Error.WriteLine("  file-cache   " + FileCacheBenchmark.OptionsHelp);
     Console.Error.WriteLine("  mirror       " + MirrorBenchmark.OptionsHelp);
     Console.Error.WriteLine("  reindex      " + Registry.Bench.Reindex.ReindexBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  ui           " + Registry.Bench.Web.UiBenchmark.OptionsHelp);
     return 1;
 }

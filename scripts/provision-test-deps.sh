@@ -186,6 +186,23 @@ provision_ldap() {
     apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 slapd ldap-utils
 }
 
+# Debian's chromium: the browser the web interface tests drive with Playwright for .NET (ExecutablePath
+# /usr/bin/chromium; Playwright's own browser download is never used). About 15 s to install.
+provision_chromium() {
+    if command -v chromium >/dev/null 2>&1; then
+        log "chromium present ($(chromium --version 2>/dev/null | head -1)), nothing to do"
+        return 0
+    fi
+    if ! is_root; then
+        log "chromium missing and not root: cannot install chromium (browser tests will fail under CI=true, skip otherwise)"
+        return 0
+    fi
+    apt_update_once
+    log "apt-get install chromium"
+    apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 chromium
+    command -v chromium >/dev/null 2>&1 || { log "chromium still missing after installing it"; exit 1; }
+}
+
 main() {
     provision_docker
     provision_ceph_rgw
@@ -194,6 +211,7 @@ main() {
     provision_go_registry
     provision_ops_tools
     provision_ldap
+    provision_chromium
 }
 
 main "$@"

@@ -66,9 +66,15 @@ public sealed class TokenService(RegistrySettings settings, AuthSettings auth, I
     public string Endpoints(HttpRequest request) =>
         settings.Roles.RegistryEndpoints.Count > 0 ? string.Join(',', settings.Roles.RegistryEndpoints) : request.Host.Value ?? "";
 
+    /// <summary>
+    /// The registry's secret key (configured, or the one kept in storage), for other signatures keyed by it; each
+    /// derives its own key from it so that no two kinds of signature can be swapped.
+    /// </summary>
+    public Task<byte[]> SecretKeyAsync() => _key ??= LoadKeyAsync(CancellationToken.None);
+
     private async Task<string> SignAsync(string repository, string access, long expires, string user, CancellationToken ct)
     {
-        var key = await (_key ??= LoadKeyAsync(CancellationToken.None));
+        var key = await SecretKeyAsync();
         var message = Encoding.UTF8.GetBytes($"{repository}\n{access}\n{expires}\n{user}");
         return Base64Url.EncodeToString(HMACSHA256.HashData(key, message));
     }

@@ -12,6 +12,7 @@ using Registry.Index.Modules;
 using Registry.V1.ErrorMail;
 using Registry.V1.Health;
 using Registry.V1.Modules;
+using Registry.V1.Web;
 using Registry.V2;
 using Registry.V2.Modules;
 using Registry.V2.Routing;
@@ -46,6 +47,7 @@ public static class RegistryApp
         await services.AddRegistryIndexAsync(settings, ct);
         services.AddRegistryV1();
         services.AddRegistryV2();
+        services.AddRegistryWeb();
     }
 
     public static async Task<WebApplication> BuildAsync(string[] args)
@@ -83,7 +85,9 @@ public static class RegistryApp
             .WithModule<SearchModule>()
             .WithModule<V2Module>()
             .WithModule<GcModule>()
-            .WithModule<HealthModule>());
+            .WithModule<HealthModule>()
+            .WithModule<UiModule>()
+            .WithModule<UiAdminModule>());
         builder.Services.AddRegistryHealthChecks(settings);
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddHostedService<NotificationDelivery>();

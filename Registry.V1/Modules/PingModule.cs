@@ -6,7 +6,10 @@ using Registry.Core.Http;
 
 namespace Registry.V1.Modules;
 
-/// <summary><c>/_ping</c>, <c>/v1/_ping</c> and <c>GET /</c> (Docker Registry HTTP API V1, 'Status'). Never gated.</summary>
+/// <summary>
+/// <c>/_ping</c>, <c>/v1/_ping</c> and <c>GET /</c> (Docker Registry HTTP API V1, 'Status'). Never gated. A browser
+/// (<c>Accept: text/html</c>) asking for <c>/</c> is sent to the web interface; API clients get the original's answer.
+/// </summary>
 public sealed class PingModule : ICarterModule
 {
     public static readonly string Version = typeof(PingModule).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
@@ -16,9 +19,17 @@ public sealed class PingModule : ICarterModule
         string[] read = ["GET", "HEAD"];
         app.MapMethods("/_ping", read, Ping);
         app.MapMethods("/v1/_ping", read, Ping);
-        app.MapMethods("/", read, (RegistrySettings settings) =>
-            settings.Issue is null ? V1Results.Json(JsonValue.Create(true)) : V1Results.JsonString(settings.Issue));
+        app.MapMethods("/", read, (HttpContext http, RegistrySettings settings) =>
+        {
+            // The answer depends on Accept: a shared cache must not hand the redirect to an API client.
+            http.Response.Headers.Vary = "Accept";
+            return WantsHtml(http.Request) ? Results.Redirect("/ui/")
+                : settings.Issue is null ? V1Results.Json(JsonValue.Create(true)) : V1Results.JsonString(settings.Issue);
+        });
     }
+
+    private static bool WantsHtml(HttpRequest request) =>
+        request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("text/html", StringComparison.OrdinalIgnoreCase));
 
     private static IResult Ping(HttpResponse response, RegistrySettings settings)
     {
