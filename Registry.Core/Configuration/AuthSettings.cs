@@ -2,8 +2,8 @@ namespace Registry.Core.Configuration;
 
 /// <summary>
 /// The <c>auth:</c> section (and <c>secret_key</c>) of the configuration. Authentication is off unless
-/// <c>auth.backend</c> is <c>htpasswd</c>; then accounts come from the htpasswd file and from sign-ups
-/// stored in the index database.
+/// <c>auth.backend</c> is <c>htpasswd</c> (accounts from the htpasswd file and from sign-ups stored in the index
+/// database) or <c>token</c> (Bearer tokens of another token server, <see cref="TokenAuthSettings.External"/>).
 /// </summary>
 public sealed record AuthSettings
 {
@@ -18,8 +18,14 @@ public sealed record AuthSettings
     public TimeSpan FailedLoginWindow { get; init; } = TimeSpan.FromMinutes(1);
     public string? SecretKey { get; init; }
 
+    /// <summary>Bearer tokens: this server's token server, or another issuer's tokens.</summary>
+    public TokenAuthSettings Token { get; init; } = new();
+
+    /// <summary>True when v2 challenges are Bearer (our token server or an external one).</summary>
+    public bool Bearer => Token.Server || Token.External is not null;
+
     /// <summary>The backend's name as start-up reports it.</summary>
-    public string Backend => Enabled ? "htpasswd" : "none";
+    public string Backend => !Enabled ? "none" : Token.External is not null ? "token" : "htpasswd";
 
     /// <summary>Reads the section; a relative <c>htpasswd_path</c> is resolved against <paramref name="workingDirectory"/>.</summary>
     internal static AuthSettings Read(SettingsReader read, string workingDirectory)
@@ -28,11 +34,11 @@ public sealed record AuthSettings
         var enabled = backend switch
         {
             null or "" or "none" => false,
-            "htpasswd" => true,
-            _ => throw read.Fail("auth.backend", $"\"{backend}\" is not an authentication backend; supported: htpasswd, none"),
+            "htpasswd" or "token" => true,
+            _ => throw read.Fail("auth.backend", $"\"{backend}\" is not an authentication backend; supported: htpasswd, token, none"),
         };
         var path = read.Get("auth.htpasswd_path")?.ToString();
-        if (enabled && string.IsNullOrEmpty(path))
+        if (backend == "htpasswd" && string.IsNullOrEmpty(path))
             throw read.Fail("auth.htpasswd_path", "required when auth.backend is htpasswd");
 
         return new AuthSettings
@@ -46,6 +52,7 @@ public sealed record AuthSettings
             TokenLifetime = TimeSpan.FromSeconds(Positive(read, "auth.token_ttl_seconds", 3600)),
             MaxFailedLogins = (int)Positive(read, "auth.max_failed_logins", 10),
             SecretKey = read.Get("secret_key")?.ToString() is { Length: > 0 } secret ? secret : null,
+            Token = TokenAuthSettings.Read(read, workingDirectory, backend, accounts: backend == "htpasswd"),
         };
     }
 

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Registry.Core.Configuration;
+using Registry.Index.Accounts.Bearer;
 
 namespace Registry.Index.Accounts;
 
@@ -9,9 +11,12 @@ namespace Registry.Index.Accounts;
 /// Turns a request's <c>Authorization</c> header into a <see cref="Principal"/> (once per request). Basic
 /// credentials are checked against the htpasswd file, then the accounts of the index database; bcrypt
 /// makes that slow on purpose, so a successful check is remembered for a few minutes under a hash of the
-/// credentials. <c>Basic Og==</c> (empty user and password) is anonymous.
+/// credentials. <c>Basic Og==</c> (empty user and password) is anonymous. <c>Bearer</c> JWTs count when a token
+/// server is configured; with an external one (<c>auth.backend: token</c>) our accounts are not consulted.
 /// </summary>
-public sealed class Authenticator(HtpasswdFile htpasswd, IAccountStore accounts, TokenService tokens, ILoginThrottle throttle, TimeProvider? time = null)
+public sealed class Authenticator(
+    AuthSettings auth, HtpasswdFile htpasswd, IAccountStore accounts, TokenService tokens, BearerTokens bearer, ILoginThrottle throttle,
+    TimeProvider? time = null)
 {
     public const string PrincipalItem = "registry.principal";
     private const int MaxCachedLogins = 10_000;
@@ -61,10 +66,18 @@ public sealed class Authenticator(HtpasswdFile htpasswd, IAccountStore accounts,
         {
             if (!TryDecodeBasic(header[6..].Trim(), out var user, out var password)) return Principal.BadCredentials;
             if (user.Length == 0 && password.Length == 0) return Principal.Anonymous;
+            if (auth.Token.External is not null) return Principal.BadCredentials;
             if (await throttle.BlockedForAsync(address, ct) is { } retry) return new Principal(PrincipalKind.Throttled, RetryAfter: retry);
             if (await CheckPasswordAsync(user, password, ct)) return new Principal(PrincipalKind.User, user);
             await throttle.RecordFailureAsync(address, ct);
             return Principal.BadCredentials;
+        }
+
+        if (auth.Bearer && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return await bearer.ValidateAsync(header[7..].Trim(), ct) is { } grant
+                ? new Principal(PrincipalKind.Bearer, grant.Subject.Length == 0 ? null : grant.Subject, Grants: grant.Access)
+                : Principal.BadCredentials;
         }
 
         if (ParsedToken.Parse(header) is { } token)

@@ -21,6 +21,9 @@ public interface IIndexDatabase
 
     Webhooks.IRepositoryWebhooks Webhooks { get; }
 
+    /// <summary>The token server's refresh tokens (<c>auth.token_server</c>).</summary>
+    Accounts.Bearer.IRefreshTokens RefreshTokens { get; }
+
     /// <summary>
     /// The repository search index over the same database; <paramref name="cacheResults"/> serves repeated
     /// searches from a cache that is never stale. The caller disposes it when it is disposable.

@@ -80,6 +80,7 @@ public static class RegistryApp
             .WithModule<IndexRepositoriesModule>()
             .WithModule<SearchModule>()
             .WithModule<V2Module>()
+            .WithModule<Registry.V2.Token.TokenModule>()
             .WithModule<GcModule>()
             .WithModule<HealthModule>());
         builder.Services.AddRegistryHealthChecks(settings);

@@ -38,6 +38,7 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
         Images = new PostgresRepositoryImages(this);
         PrivateRepositories = new PostgresPrivateRepositories(this);
         Webhooks = new PostgresRepositoryWebhooks(this);
+        RefreshTokens = new PostgresRefreshTokens(this);
     }
 
     /// <inheritdoc />
@@ -55,6 +56,9 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
 
     /// <inheritdoc />
     public Webhooks.IRepositoryWebhooks Webhooks { get; }
+
+    /// <inheritdoc />
+    public Accounts.Bearer.IRefreshTokens RefreshTokens { get; }
 
     /// <summary>
     /// Connects and migrates the database. A server that cannot be reached or refuses the login, and a schema

@@ -94,7 +94,8 @@ internal static class PostgresMigrations
                     created    bigint NOT NULL
                 );
                 CREATE INDEX registry_webhooks_repository ON registry_webhooks (repository);
-                """)));
+                """)),
+            new(10, "refresh tokens", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresRefreshTokens.Schema)));
 
     public static int LatestVersion => All.Count;
 

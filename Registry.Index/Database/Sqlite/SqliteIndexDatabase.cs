@@ -27,6 +27,7 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
         Images = new SqliteRepositoryImages(this);
         PrivateRepositories = new SqlitePrivateRepositories(this);
         Webhooks = new SqliteRepositoryWebhooks(this);
+        RefreshTokens = new SqliteRefreshTokens(this);
     }
 
     /// <summary>The database file.</summary>
@@ -46,6 +47,9 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
 
     /// <inheritdoc />
     public Webhooks.IRepositoryWebhooks Webhooks { get; }
+
+    /// <inheritdoc />
+    public Accounts.Bearer.IRefreshTokens RefreshTokens { get; }
 
     /// <summary>
     /// Opens (creating when absent, with its parent directory) and migrates the database. A corrupt file,

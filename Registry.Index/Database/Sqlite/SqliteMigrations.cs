@@ -28,7 +28,8 @@ internal static class SqliteMigrations
             new(5, "accounts", CreateAccountsAsync),
             new(6, "image membership", CreateImageRepositoriesAsync),
             new(7, "private repositories", CreatePrivateRepositoriesAsync),
-            new(8, "repository webhooks", CreateWebhooksAsync));
+            new(8, "repository webhooks", CreateWebhooksAsync),
+            new(9, "refresh tokens", (c, t, ct) => c.ExecuteAsync(new CommandDefinition(SqliteRefreshTokens.Schema, transaction: t, cancellationToken: ct))));
 
     public static int LatestVersion => All.Count;
 
