@@ -14,7 +14,7 @@ public sealed record TokenAuthSettings
     public bool Server { get; init; }
 
     /// <summary>The <c>service</c> of challenges and the <c>aud</c> of tokens (<c>auth.token_service</c> or <c>auth.token.service</c>).</summary>
-    public string Service { get; init; } = "";
+    public string Service { get; init; } = System.Net.Dns.GetHostName();
 
     /// <summary><c>auth.token_signing_algorithm</c>: RS256 or ES256.</summary>
     public string SigningAlgorithm { get; init; } = "RS256";

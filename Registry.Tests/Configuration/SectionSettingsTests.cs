@@ -47,7 +47,7 @@ public class SectionSettingsTests : ConfigTestBase
     public void An_unknown_auth_backend_names_the_key_and_variable() =>
         Error(("REGISTRY_AUTH", "ldap")).Should().Be(
             $"config error in {SampleFile}, flavor \"dev\", key \"auth.backend\" (from $REGISTRY_AUTH=\"ldap\"): " +
-            "\"ldap\" is not an authentication backend; supported: htpasswd, none");
+            "\"ldap\" is not an authentication backend; supported: htpasswd, token, none");
 
     [Test]
     public void Htpasswd_without_a_file_names_the_key_and_variable() =>
