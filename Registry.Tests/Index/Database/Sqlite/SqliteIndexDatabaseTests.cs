@@ -11,7 +11,7 @@ namespace Registry.Tests.Index.Database.Sqlite;
 /// <summary>The one schema of the whole file: its version table and the upgrade of files from before it.</summary>
 public class SqliteIndexDatabaseTests
 {
-    private const long LatestVersion = 8;
+    private const long LatestVersion = 9;
 
     private TempDirectory _directory = null!;
 
@@ -34,8 +34,8 @@ public class SqliteIndexDatabaseTests
         (await SqliteFile.ScalarAsync<long>(path, """
             SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (
                 'registry_accounts', 'registry_image_repositories', 'registry_private_repositories',
-                'search_repositories', 'search_short_terms', 'search_fts', 'search_meta', 'registry_webhooks')
-            """)).Should().Be(8);
+                'search_repositories', 'search_short_terms', 'search_fts', 'search_meta', 'registry_webhooks', 'registry_refresh_tokens')
+            """)).Should().Be(9);
     }
 
     [Test]
