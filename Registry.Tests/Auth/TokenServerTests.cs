@@ -251,6 +251,50 @@ public class TokenServerTests
     }
 
     [Test]
+    public async Task A_configured_key_and_certificate_sign_the_tokens()
+    {
+        using var files = new TempDirectory();
+        var (certificatePath, keyPath) = TestCertificate.Write(files.Path);
+        await using var registry = Start(Users, new Dictionary<string, string>
+        {
+            ["REGISTRY_AUTH_TOKEN_KEY"] = keyPath, ["REGISTRY_AUTH_TOKEN_CERTIFICATE"] = certificatePath,
+        });
+        var token = await TokenAsync(registry.Client, "alice", "alice-pw", "repository:alice/app:pull");
+
+        var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certificatePath));
+        Header(token).GetProperty("x5c")[0].GetString().Should().Be(Convert.ToBase64String(certificate.RawData));
+        Header(token).GetProperty("kid").GetString().Should().Be(TokenSigningKeys.LibtrustKeyId(certificate));
+        Directory.Exists(Path.Combine(registry.StorageRoot, "_auth", "token_keys")).Should().BeFalse();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/alice/app/tags/list") { Headers = { Authorization = Bearer(token) } };
+        ((int)(await registry.Client.SendAsync(request)).StatusCode).Should().Be(404);
+    }
+
+    [Test]
+    public async Task Instances_starting_together_on_one_storage_accept_each_others_tokens()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "registry-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        var htpasswd = Path.Combine(root, "htpasswd");
+        File.WriteAllLines(htpasswd, [Registry.Index.Accounts.HtpasswdFile.Line("alice", "alice-pw")]);
+        var env = new Dictionary<string, string>
+        {
+            ["REGISTRY_AUTH"] = "htpasswd", ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
+            ["REGISTRY_AUTH_TOKEN_SERVER"] = "true", ["REGISTRY_AUTH_TOKEN_SERVICE"] = Service,
+        };
+        await using var first = TestRegistry.Start(env, root);
+        await using var second = TestRegistry.Start(new Dictionary<string, string>(env) { ["STORAGE_PATH"] = first.StorageRoot });
+
+        var tokens = await Task.WhenAll(
+            TokenAsync(first.Client, "alice", "alice-pw", "repository:alice/app:pull"),
+            TokenAsync(second.Client, "alice", "alice-pw", "repository:alice/app:pull"));
+        foreach (var (client, token) in new[] { (first.Client, tokens[1]), (second.Client, tokens[0]) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/alice/app/tags/list") { Headers = { Authorization = Bearer(token) } };
+            ((int)(await client.SendAsync(request)).StatusCode).Should().Be(404);
+        }
+    }
+
+    [Test]
     public async Task V1_routes_and_search_accept_the_same_bearer_tokens()
     {
         await using var registry = Start(Users);

@@ -31,8 +31,13 @@ public sealed class TokenSigningKeys(AuthSettings auth, IStorageDriver storage, 
     private DateTimeOffset _listedAt = DateTimeOffset.MinValue;
     private Task<SigningKey>? _signing;
 
-    /// <summary>The key that signs new tokens (loaded or created on first use).</summary>
-    public Task<SigningKey> SigningKeyAsync(CancellationToken ct) => _signing ??= LoadSigningKeyAsync(CancellationToken.None);
+    /// <summary>The key that signs new tokens (loaded or created on first use; tried again after a failure, e.g. storage down).</summary>
+    public Task<SigningKey> SigningKeyAsync(CancellationToken ct)
+    {
+        var signing = _signing;
+        if (signing is null || signing.IsFaulted || signing.IsCanceled) _signing = signing = LoadSigningKeyAsync(CancellationToken.None);
+        return signing;
+    }
 
     /// <summary>A key of ours with this <c>kid</c>, or null.</summary>
     public async Task<SecurityKey?> FindAsync(string? kid, CancellationToken ct)
