@@ -140,7 +140,7 @@ public class TokenServerTests
         status.Should().Be(400);
         body.GetRawText().Should().Be("""{"error":"unsupported_grant_type","error_description":"grant_type must be password or refresh_token"}""");
 
-        foreach (var bad in new[] { "not-a-jwt", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.", new string('x', 7000) })
+        foreach (var bad in new[] { "not-a-jwt", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.", new string('x', 7000), "e30." + new string('A', 9000) + ".x" })
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/alice/app/tags/list");
             request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + bad);
@@ -292,6 +292,34 @@ public class TokenServerTests
             using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/alice/app/tags/list") { Headers = { Authorization = Bearer(token) } };
             ((int)(await client.SendAsync(request)).StatusCode).Should().Be(404);
         }
+    }
+
+    [Test]
+    public async Task A_mount_needs_pull_on_the_source()
+    {
+        await using var registry = Start(Users);
+        var blob = Encoding.UTF8.GetBytes("a layer to mount");
+        var digest = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(blob));
+        var source = await TokenAsync(registry.Client, "alice", "alice-pw", "repository:alice/src:pull,push");
+        using (var put = new HttpRequestMessage(HttpMethod.Post, $"/v2/alice/src/blobs/uploads/?digest={digest}")
+        {
+            Content = new ByteArrayContent(blob), Headers = { Authorization = Bearer(source) },
+        })
+            ((int)(await registry.Client.SendAsync(put)).StatusCode).Should().Be(201);
+
+        async Task<int> MountAsync(string token)
+        {
+            using var mount = new HttpRequestMessage(HttpMethod.Post, $"/v2/alice/dst/blobs/uploads/?mount={digest}&from=alice/src")
+            {
+                Headers = { Authorization = Bearer(token) },
+            };
+            using var response = await registry.Client.SendAsync(mount);
+            return (int)response.StatusCode;
+        }
+
+        // Without pull on the source the blob is not mounted: an upload starts instead (distribution's behaviour).
+        (await MountAsync(await TokenAsync(registry.Client, "alice", "alice-pw", "repository:alice/dst:pull,push"))).Should().Be(202);
+        (await MountAsync(await TokenAsync(registry.Client, "alice", "alice-pw", "repository:alice/dst:pull,push", "repository:alice/src:pull"))).Should().Be(201);
     }
 
     [Test]
