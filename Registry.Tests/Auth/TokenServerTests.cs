@@ -27,6 +27,13 @@ public class TokenServerTests
         using var push = await registry.Client.PostAsync("/v2/alice/app/blobs/uploads/", null);
         ((int)push.StatusCode).Should().Be(401);
         push.Header("WWW-Authenticate").Should().Be($"Bearer realm=\"{Realm}\",service=\"{Service}\",scope=\"repository:alice/app:pull,push\"");
+        using var proxied = new HttpRequestMessage(HttpMethod.Post, "/v2/alice/app/blobs/uploads/")
+        {
+            Headers = { { "X-Forwarded-Proto", "https" }, { "X-Forwarded-Host", "registry.example.test" } },
+        };
+        using var behindProxy = await registry.Client.SendAsync(proxied);
+        behindProxy.Header("WWW-Authenticate").Should().Be(
+            $"Bearer realm=\"https://registry.example.test/v2/token\",service=\"{Service}\",scope=\"repository:alice/app:pull,push\"");
         (await push.Content.ReadAsStringAsync()).Should().Be(
             """{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":[{"Type":"repository","Class":"","Name":"alice/app","Action":"pull"},{"Type":"repository","Class":"","Name":"alice/app","Action":"push"}]}]}""");
     }

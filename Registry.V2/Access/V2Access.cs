@@ -124,11 +124,12 @@ public sealed class V2Access(AuthSettings auth, Authenticator authenticator, Acc
 
     /// <summary>
     /// The challenge of Docker Registry v2 Token Authentication Specification, 'How to authenticate', in the order
-    /// distribution writes it. Our realm is the token endpoint at the scheme and host the client used.
+    /// distribution writes it. Our realm is the token endpoint at the scheme and host the client used (behind a proxy:
+    /// X-Forwarded-Proto and X-Forwarded-Host, as distribution builds its URLs).
     /// </summary>
     private string BearerChallenge(HttpContext context, Principal principal, ResourceAccess? scope)
     {
-        var realm = auth.Token.External?.Realm ?? $"{context.Request.Scheme}://{context.Request.Host}{Token.TokenModule.Path}";
+        var realm = auth.Token.External?.Realm ?? Core.Notifications.Notifier.BaseUrl(context) + Token.TokenModule.Path;
         var challenge = $"Bearer realm=\"{Quote(realm)}\",service=\"{Quote(auth.Token.Service)}\"";
         if (scope is not null) challenge += $",scope=\"{Quote(scope.ToString())}\"";
         var error = principal.Kind switch
