@@ -277,6 +277,26 @@ public class TokenServerTests
     }
 
     [Test]
+    public async Task A_configured_key_that_does_not_suit_the_algorithm_stops_start_up_with_one_line()
+    {
+        using var files = new TempDirectory();
+        var (certificatePath, keyPath) = TestCertificate.Write(files.Path);
+        var htpasswd = files.File("htpasswd");
+        await File.WriteAllTextAsync(htpasswd, "");
+        var result = await RegistryProcess.RunOnceAsync(new Dictionary<string, string?>
+        {
+            ["SETTINGS_FLAVOR"] = "dev", ["STORAGE_PATH"] = files.File("storage"), ["SQLALCHEMY_INDEX_DATABASE"] = "sqlite:///" + files.File("index.db"),
+            ["REGISTRY_PORT"] = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["REGISTRY_AUTH"] = "htpasswd", ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd, ["REGISTRY_AUTH_TOKEN_SERVER"] = "true",
+            ["REGISTRY_AUTH_TOKEN_KEY"] = keyPath, ["REGISTRY_AUTH_TOKEN_CERTIFICATE"] = certificatePath,
+            ["REGISTRY_AUTH_TOKEN_SIGNING_ALGORITHM"] = "ES256",
+        });
+        result.ExitCode.Should().NotBe(0);
+        result.Stderr.Trim().Should().EndWith(
+            $"key \"auth.token_key\" (from $REGISTRY_AUTH_TOKEN_KEY=\"{keyPath}\"): the key does not suit ES256 (RS256 needs an RSA key, ES256 a P-256 key)");
+    }
+
+    [Test]
     public async Task Instances_starting_together_on_one_storage_accept_each_others_tokens()
     {
         var root = Path.Combine(Path.GetTempPath(), "registry-test-" + Guid.NewGuid().ToString("N"));
