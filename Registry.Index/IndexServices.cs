@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Core.Configuration;
 using Registry.Index.Accounts;
+using Registry.Index.Accounts.Bearer;
 using Registry.Index.Database;
 using Registry.Index.Database.Postgres;
 using Registry.Index.Repositories;
@@ -43,6 +44,7 @@ public static class IndexServices
         if (database is PostgresIndexDatabase postgres) PostgresCoordination.Register(services, postgres, settings.Auth);
         else services.AddSingleton<ILoginThrottle, LoginThrottle>();
         if (settings.Auth.Ldap is { } ldap) services.AddSingleton(sp => new LdapDirectory(ldap, sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<LdapDirectory>>()));
+        AddBearerTokens(services, settings, database);
         services.AddSingleton<Authenticator>();
         services.AddSingleton<IndexTokenValidator>();
         services.AddSingleton<PrivilegedSignature>();
@@ -55,4 +57,31 @@ public static class IndexServices
         return services;
     }
 
+    /// <summary>
+    /// The token server's keys, grants and refresh tokens, and the external issuer's keys; a configured signing key
+    /// or issuer file that cannot be used stops start-up with one line naming its key.
+    /// </summary>
+    private static void AddBearerTokens(IServiceCollection services, RegistrySettings settings, IIndexDatabase database)
+    {
+        var token = settings.Auth.Token;
+        if (token.Server && token.KeyPath is not null && TokenSigningKeys.LoadConfigured(token).Error is { } error)
+            throw settings.Error("auth.token_key", error);
+        if (token.External is { } external)
+        {
+            try
+            {
+                services.AddSingleton(new ExternalIssuerKeys(external));
+            }
+            catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or ArgumentException or InvalidDataException)
+            {
+                var key = external.RootCertBundle is not null ? "auth.token.rootcertbundle" : "auth.token.jwks";
+                throw settings.Error(key, $"cannot be read: {e.Message.ReplaceLineEndings(" ")}");
+            }
+        }
+        services.AddSingleton<TokenSigningKeys>();
+        services.AddSingleton<BearerTokens>();
+        services.AddSingleton<TokenGrants>();
+        services.AddSingleton(database.RefreshTokens);
+        services.AddSingleton<RefreshTokenService>();
+    }
 }

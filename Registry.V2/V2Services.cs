@@ -18,6 +18,7 @@ public static class V2Services
     public static IServiceCollection AddRegistryV2(this IServiceCollection services)
     {
         services.AddSingleton<V2Access>();
+        services.AddSingleton<Token.TokenServer>();
         services.AddSingleton<V2Dispatcher>();
         services.AddSingleton<ManifestStore>();
         services.AddSingleton<BlobStore>();

@@ -3,7 +3,8 @@ namespace Registry.Core.Configuration;
 /// <summary>
 /// The <c>auth:</c> section (and <c>secret_key</c>) of the configuration. Authentication is off unless
 /// <c>auth.backend</c> is <c>htpasswd</c> (accounts from the htpasswd file and from sign-ups stored in the index
-/// database) or <c>ldap</c> (logins checked by a bind to the directory of <see cref="Ldap"/>).
+/// database), <c>ldap</c> (logins checked by a bind to the directory of <see cref="Ldap"/>) or <c>token</c> (Bearer
+/// tokens of another token server, <see cref="TokenAuthSettings.External"/>).
 /// </summary>
 public sealed record AuthSettings
 {
@@ -21,8 +22,14 @@ public sealed record AuthSettings
     /// <summary>The directory of <c>auth.backend: ldap</c>; null for other backends.</summary>
     public LdapSettings? Ldap { get; init; }
 
+    /// <summary>Bearer tokens: this server's token server, or another issuer's tokens.</summary>
+    public TokenAuthSettings Token { get; init; } = new();
+
+    /// <summary>True when v2 challenges are Bearer (our token server or an external one).</summary>
+    public bool Bearer => Token.Server || Token.External is not null;
+
     /// <summary>The backend's name as start-up reports it.</summary>
-    public string Backend => !Enabled ? "none" : Ldap is not null ? "ldap" : "htpasswd";
+    public string Backend => !Enabled ? "none" : Token.External is not null ? "token" : Ldap is not null ? "ldap" : "htpasswd";
 
     /// <summary>Reads the section; a relative <c>htpasswd_path</c> is resolved against <paramref name="workingDirectory"/>.</summary>
     internal static AuthSettings Read(SettingsReader read, string workingDirectory)
@@ -31,8 +38,8 @@ public sealed record AuthSettings
         var enabled = backend switch
         {
             null or "" or "none" => false,
-            "htpasswd" or "ldap" => true,
-            _ => throw read.Fail("auth.backend", $"\"{backend}\" is not an authentication backend; supported: htpasswd, ldap, none"),
+            "htpasswd" or "ldap" or "token" => true,
+            _ => throw read.Fail("auth.backend", $"\"{backend}\" is not an authentication backend; supported: htpasswd, ldap, token, none"),
         };
         var path = read.Get("auth.htpasswd_path")?.ToString();
         if (backend == "htpasswd" && string.IsNullOrEmpty(path))
@@ -53,6 +60,7 @@ public sealed record AuthSettings
             MaxFailedLogins = (int)Positive(read, "auth.max_failed_logins", 10),
             SecretKey = read.Get("secret_key")?.ToString() is { Length: > 0 } secret ? secret : null,
             Ldap = backend == "ldap" ? LdapSettings.Read(read, workingDirectory) : null,
+            Token = TokenAuthSettings.Read(read, workingDirectory, backend, accounts: backend is "htpasswd" or "ldap"),
         };
     }
 

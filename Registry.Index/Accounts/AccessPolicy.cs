@@ -2,9 +2,12 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Registry.Core.Configuration;
+using Registry.Core.Distribution;
 using Registry.Core.Http;
 using Registry.Core.Names;
 using Registry.Core.Storage;
+
+using Registry.Index.Accounts.Bearer;
 
 namespace Registry.Index.Accounts;
 
@@ -16,7 +19,9 @@ public enum AccessKind { Read, Write, Delete }
 /// With authentication: admins may do anything; a user may write and delete in the namespace named after
 /// them; everyone authenticated (and anonymous users when <c>anonymous_read</c>) may read public
 /// repositories; private repositories are readable by their owner and admins only. A signed token grants
-/// its one access (write also reads) on its one repository and that repository's images.
+/// its one access (write also reads) on its one repository and that repository's images. A Bearer token grants
+/// exactly the actions of its <c>access</c> claim, on v2 names mapped to V1 repositories (<c>foo</c> is
+/// <c>library/foo</c>), and the images listed by those repositories.
 /// Missing or wrong credentials are 401 with a challenge; valid but insufficient ones are 403. A registry of a split
 /// deployment (<c>standalone: false</c>, <c>index_endpoint</c>) has the tokens it did not sign confirmed by the index
 /// (<see cref="IndexTokenValidator"/>); requests the index signed (<see cref="PrivilegedSignature"/>) pass.
@@ -90,6 +95,8 @@ public sealed class AccessPolicy(
     public async Task<AccessDecision> DecideRepositoryAsync(Principal principal, RepositoryName repository, AccessKind access, CancellationToken ct)
     {
         if (IsAdmin(principal)) return AccessDecision.Allow;
+        if (principal.Kind == PrincipalKind.Bearer)
+            return BearerGrants(principal, repository, access) ? AccessDecision.Allow : Forbidden($"Token does not grant {BearerAction(access)} on {repository.FullName}");
         // An access token narrows what its user may do; the user's own rights below still apply.
         if (principal.Scopes is { } scopes && !AccessTokenScope.Allows(scopes, repository, access))
             return Forbidden($"Access token does not grant {AccessTokenScope.ActionOf(access)} on {repository.FullName}");
@@ -124,6 +131,12 @@ public sealed class AccessPolicy(
             var member = principal.IndexImages is { } listed ? listed.Contains(imageId) : await images.ContainsAsync(token.Repository, imageId, ct);
             return member ? AccessDecision.Allow : Forbidden("Image is not part of the token's repository");
         }
+        if (principal.Kind == PrincipalKind.Bearer)
+        {
+            foreach (var holder in await images.RepositoriesOfAsync(imageId, ct))
+                if (BearerGrants(principal, RepositoryName.FromLogical(holder), access)) return AccessDecision.Allow;
+            return Forbidden("Image is not part of a repository the token grants");
+        }
         // V1 image routes name no repository: an access token needs the action on at least one repository.
         if (principal.Scopes is { } scopes && !AccessTokenScope.AllowsAnywhere(scopes, access))
             return Forbidden($"Access token does not grant {AccessTokenScope.ActionOf(access)}");
@@ -146,6 +159,23 @@ public sealed class AccessPolicy(
         ("write", AccessKind.Read or AccessKind.Write) => true,
         ("delete", AccessKind.Delete) => true,
         _ => false,
+    };
+
+    /// <summary>True when a Bearer token's access claim holds the action (or <c>*</c>) on a name that maps to <paramref name="repository"/>.</summary>
+    private static bool BearerGrants(Principal principal, RepositoryName repository, AccessKind access)
+    {
+        var action = BearerAction(access);
+        return (principal.Grants ?? []).Any(g =>
+            g.Type == ResourceAccess.Repository && DistributionName.IsValid(g.Name)
+            && RepositoryName.FromLogical(g.Name).FullName == repository.FullName
+            && g.Actions.Any(a => a == action || a == "*"));
+    }
+
+    private static string BearerAction(AccessKind access) => access switch
+    {
+        AccessKind.Read => "pull",
+        AccessKind.Write => "push",
+        _ => "delete",
     };
 
     private static AccessKind ActionOf(string method) =>

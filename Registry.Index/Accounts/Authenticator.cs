@@ -3,6 +3,8 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Registry.Core.Configuration;
+using Registry.Index.Accounts.Bearer;
 
 namespace Registry.Index.Accounts;
 
@@ -13,11 +15,12 @@ namespace Registry.Index.Accounts;
 /// makes that slow on purpose, so a successful check is remembered for a few minutes under a hash of the
 /// credentials. A password with the access token prefix is checked as an access token of that user instead
 /// (<see cref="AccessTokenService"/>), giving a principal restricted to the token's scopes.
-/// <c>Basic Og==</c> (empty user and password) is anonymous.
+/// <c>Basic Og==</c> (empty user and password) is anonymous. <c>Bearer</c> JWTs count when a token server is
+/// configured; with an external one (<c>auth.backend: token</c>) our accounts are not consulted.
 /// </summary>
 public sealed class Authenticator(
-    HtpasswdFile htpasswd, IAccountStore accounts, TokenService tokens, AccessTokenService accessTokens, ILoginThrottle throttle,
-    LdapDirectory? directory = null, TimeProvider? time = null)
+    AuthSettings auth, HtpasswdFile htpasswd, IAccountStore accounts, TokenService tokens, AccessTokenService accessTokens, BearerTokens bearer,
+    ILoginThrottle throttle, LdapDirectory? directory = null, TimeProvider? time = null)
 {
     public const string PrincipalItem = "registry.principal";
     private const int MaxCachedLogins = 10_000;
@@ -98,7 +101,15 @@ public sealed class Authenticator(
         {
             if (!TryDecodeBasic(header[6..].Trim(), out var user, out var password)) return Principal.BadCredentials;
             if (user.Length == 0 && password.Length == 0) return Principal.Anonymous;
+            if (auth.Token.External is not null) return Principal.BadCredentials;
             return await LogInAsync(user, password, address, ct);
+        }
+
+        if (auth.Bearer && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return await bearer.ValidateAsync(header[7..].Trim(), ct) is { } grant
+                ? new Principal(PrincipalKind.Bearer, grant.Subject.Length == 0 ? null : grant.Subject, Grants: grant.Access)
+                : Principal.BadCredentials;
         }
 
         if (ParsedToken.Parse(header) is { } token)

@@ -24,6 +24,8 @@ public interface IIndexDatabase
     /// <summary>Stars and comments of repositories.</summary>
     Hub.IHubStore Hub { get; }
     IAccessTokenStore AccessTokens { get; }
+    /// <summary>The token server's refresh tokens (<c>auth.token_server</c>).</summary>
+    Accounts.Bearer.IRefreshTokens RefreshTokens { get; }
 
     /// <summary>
     /// The repository search index over the same database; <paramref name="cacheResults"/> serves repeated

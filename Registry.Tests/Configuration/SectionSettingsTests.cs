@@ -47,7 +47,7 @@ public class SectionSettingsTests : ConfigTestBase
     public void An_unknown_auth_backend_names_the_key_and_variable() =>
         Error(("REGISTRY_AUTH", "kerberos")).Should().Be(
             $"config error in {SampleFile}, flavor \"dev\", key \"auth.backend\" (from $REGISTRY_AUTH=\"kerberos\"): " +
-            "\"kerberos\" is not an authentication backend; supported: htpasswd, ldap, none");
+            "\"kerberos\" is not an authentication backend; supported: htpasswd, ldap, token, none");
 
     [Test]
     public void Htpasswd_without_a_file_names_the_key_and_variable() =>

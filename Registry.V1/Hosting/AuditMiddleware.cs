@@ -64,10 +64,10 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditLog audit)
         return (null, (values["imageId"] ?? values["username"])?.ToString());
     }
 
-    /// <summary>The authenticated user, when the request's handler asked who it is; a V1 token carries its user too.</summary>
+    /// <summary>The authenticated user, when the request's handler asked who it is; a V1 token and a Bearer token (its <c>sub</c>) carry their user too.</summary>
     private static string User(HttpContext context) => context.Items[Authenticator.PrincipalItem] switch
     {
-        Principal { Kind: PrincipalKind.User, User: { Length: > 0 } user } => user,
+        Principal { Kind: PrincipalKind.User or PrincipalKind.Bearer, User: { Length: > 0 } user } => user,
         Principal { Kind: PrincipalKind.Token, Token.User: { Length: > 0 } user } => user,
         _ => None,
     };

@@ -84,6 +84,7 @@ public static class RegistryApp
             .WithModule<IndexRepositoriesModule>()
             .WithModule<SearchModule>()
             .WithModule<V2Module>()
+            .WithModule<Registry.V2.Token.TokenModule>()
             .WithModule<GcModule>()
             .WithModule<HealthModule>()
             .WithModule<UiModule>()

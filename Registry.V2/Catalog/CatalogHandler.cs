@@ -31,7 +31,7 @@ public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, R
             await foreach (var name in catalog.DistributionRepositoriesAsync(ct))
             {
                 if (last.Length > 0 && CompareCatalogOrder(name, last) <= 0) continue;
-                if (!await access.CanPullAsync(context, name, ct)) continue;
+                if (!await access.CanListAsync(context, name, ct)) continue;
                 if (page.Count == n)
                 {
                     more = true;

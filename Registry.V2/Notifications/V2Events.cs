@@ -19,7 +19,7 @@ public sealed class V2Events(Notifier notifier)
     /// <summary>The user the request authenticated as; null when anonymous or when auth is off.</summary>
     public static string? ActorOf(HttpContext context) => context.Items[Authenticator.PrincipalItem] switch
     {
-        Principal { Kind: PrincipalKind.User, User: { } user } => user,
+        Principal { Kind: PrincipalKind.User or PrincipalKind.Bearer, User: { } user } => user,
         Principal { Kind: PrincipalKind.Token, Token: { } token } => token.User,
         _ => null,
     };

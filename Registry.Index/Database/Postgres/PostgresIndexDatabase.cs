@@ -40,6 +40,7 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
         Webhooks = new PostgresRepositoryWebhooks(this);
         Hub = new PostgresHubStore(this);
         AccessTokens = new PostgresAccessTokens(this);
+        RefreshTokens = new PostgresRefreshTokens(this);
     }
 
     /// <inheritdoc />
@@ -61,6 +62,7 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
     /// <inheritdoc />
     public Hub.IHubStore Hub { get; }
     public IAccessTokenStore AccessTokens { get; }
+    public Accounts.Bearer.IRefreshTokens RefreshTokens { get; }
 
     /// <summary>
     /// Connects and migrates the database. A server that cannot be reached or refuses the login, and a schema

@@ -124,7 +124,8 @@ internal static class PostgresMigrations
                     last_used   bigint,
                     UNIQUE (username, name)
                 );
-                """)));
+                """)),
+            new(12, "refresh tokens", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresRefreshTokens.Schema)));
 
     public static int LatestVersion => All.Count;
 

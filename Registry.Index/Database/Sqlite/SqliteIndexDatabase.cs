@@ -29,6 +29,7 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
         Webhooks = new SqliteRepositoryWebhooks(this);
         Hub = new SqliteHubStore(this);
         AccessTokens = new SqliteAccessTokens(this);
+        RefreshTokens = new SqliteRefreshTokens(this);
     }
 
     /// <summary>The database file.</summary>
@@ -52,6 +53,7 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
     /// <inheritdoc />
     public Hub.IHubStore Hub { get; }
     public IAccessTokenStore AccessTokens { get; }
+    public Accounts.Bearer.IRefreshTokens RefreshTokens { get; }
 
     /// <summary>
     /// Opens (creating when absent, with its parent directory) and migrates the database. A corrupt file,

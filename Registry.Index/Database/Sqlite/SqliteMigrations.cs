@@ -30,7 +30,8 @@ internal static class SqliteMigrations
             new(7, "private repositories", CreatePrivateRepositoriesAsync),
             new(8, "repository webhooks", CreateWebhooksAsync),
             new(9, "stars and comments", CreateHubAsync),
-            new(10, "access tokens", CreateAccessTokensAsync));
+            new(10, "access tokens", CreateAccessTokensAsync),
+            new(11, "refresh tokens", (c, t, ct) => c.ExecuteAsync(new CommandDefinition(SqliteRefreshTokens.Schema, transaction: t, cancellationToken: ct))));
 
     public static int LatestVersion => All.Count;
 
