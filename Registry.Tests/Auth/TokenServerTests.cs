@@ -223,6 +223,42 @@ public class TokenServerTests
     }
 
     [Test]
+    public async Task An_access_token_gets_only_its_scopes_and_never_a_refresh_token()
+    {
+        await using var registry = Start(Users);
+        using var create = new HttpRequestMessage(HttpMethod.Post, "/v1/users/alice/tokens")
+        {
+            Content = new StringContent("""{"name": "ci", "scopes": [{"repository": "alice/app", "actions": ["pull"]}]}""", Encoding.UTF8, "application/json"),
+            Headers = { Authorization = TestRegistry.Basic("alice", "alice-pw") },
+        };
+        using var created = await registry.Client.SendAsync(create);
+        ((int)created.StatusCode).Should().Be(201);
+        var secret = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString()!;
+
+        // A refresh token would stand for alice's full rights: a robot never gets one, on GET or on the password grant.
+        var (status, body) = await GetAsync(registry.Client,
+            $"service={Service}&offline_token=true&scope=repository:alice/app:pull,push&scope=repository:alice/other:pull", "alice", secret);
+        status.Should().Be(200);
+        body.TryGetProperty("refresh_token", out _).Should().BeFalse();
+        Access(body.GetProperty("token").GetString()!).Should().Be("""[{"type":"repository","name":"alice/app","actions":["pull"]}]""");
+
+        (status, body) = await PostAsync(registry.Client, new Dictionary<string, string>
+        {
+            ["grant_type"] = "password", ["username"] = "alice", ["password"] = secret, ["client_id"] = "docker",
+            ["access_type"] = "offline", ["service"] = Service, ["scope"] = "repository:alice/app:pull,push",
+        });
+        status.Should().Be(200);
+        body.TryGetProperty("refresh_token", out _).Should().BeFalse();
+        Access(body.GetProperty("access_token").GetString()!).Should().Be("""[{"type":"repository","name":"alice/app","actions":["pull"]}]""");
+
+        (status, body) = await PostAsync(registry.Client, new Dictionary<string, string>
+        {
+            ["grant_type"] = "password", ["username"] = "alice", ["password"] = secret + "x", ["client_id"] = "docker",
+        });
+        status.Should().Be(401);
+    }
+
+    [Test]
     public async Task ES256_tokens_are_signed_and_accepted()
     {
         await using var registry = Start(Users, new Dictionary<string, string> { ["REGISTRY_AUTH_TOKEN_SIGNING_ALGORITHM"] = "ES256" });

@@ -33,7 +33,7 @@ public sealed record TokenOutcome(int Status, TokenResponse? Response = null, To
 /// malformed requests 400 (<c>invalid_request</c>, <c>invalid_scope</c>, <c>unsupported_grant_type</c>).
 /// </summary>
 public sealed class TokenServer(
-    AuthSettings auth, Authenticator authenticator, TokenGrants grants, BearerTokens tokens, RefreshTokenService refresh, ILoginThrottle throttle)
+    AuthSettings auth, Authenticator authenticator, TokenGrants grants, BearerTokens tokens, RefreshTokenService refresh)
 {
     /// <summary><c>GET /v2/token?service=…&amp;scope=…&amp;account=…&amp;offline_token=true</c> with Basic credentials or none.</summary>
     public async Task<TokenOutcome> GetAsync(HttpContext context, CancellationToken ct)
@@ -55,7 +55,9 @@ public sealed class TokenServer(
         if (query["account"].ToString() is { Length: > 0 } account && principal.User is { } user && account != user)
             return TokenOutcome.Fail(400, "invalid_request", "account does not match the credentials");
 
-        var offline = string.Equals(query["offline_token"], "true", StringComparison.OrdinalIgnoreCase) && principal.Kind == PrincipalKind.User;
+        // A refresh token stands for its user's full rights: never for a login with a (scoped) access token.
+        var offline = string.Equals(query["offline_token"], "true", StringComparison.OrdinalIgnoreCase)
+            && principal.Kind == PrincipalKind.User && !principal.IsRestricted;
         var refreshToken = offline ? await refresh.IssueAsync(principal.User!, ct) : null;
         return await IssueAsync(principal, scopes, refreshToken, includeScope: false, ct);
     }
@@ -84,16 +86,14 @@ public sealed class TokenServer(
             {
                 var (user, password) = (form["username"].ToString(), form["password"].ToString());
                 if (user.Length == 0) return TokenOutcome.Fail(400, "invalid_request", "username is required");
-                var address = context.Connection.RemoteIpAddress;
-                if (await throttle.BlockedForAsync(address, ct) is { } retry)
-                    return new TokenOutcome(429, Error: new TokenError("slow_down", "too many failed logins from this address, retry later"), RetryAfter: retry);
-                if (!await authenticator.CheckPasswordAsync(user, password, ct))
-                {
-                    await throttle.RecordFailureAsync(address, ct);
-                    return BadCredentials;
-                }
-                var principal = new Principal(PrincipalKind.User, user);
-                return await IssueAsync(principal, scopes, offline ? await refresh.IssueAsync(user, ct) : null, includeScope: true, ct);
+                if (auth.Token.External is not null) return BadCredentials;
+                // The same login as Basic: an access token's scopes and the directory's admin mark come with it.
+                var principal = await authenticator.LogInAsync(user, password, context.Connection.RemoteIpAddress, ct);
+                if (principal.Kind == PrincipalKind.Throttled)
+                    return new TokenOutcome(429, Error: new TokenError("slow_down", "too many failed logins from this address, retry later"), RetryAfter: principal.RetryAfter);
+                if (principal.Kind != PrincipalKind.User) return BadCredentials;
+                var refreshToken = offline && !principal.IsRestricted ? await refresh.IssueAsync(user, ct) : null;
+                return await IssueAsync(principal, scopes, refreshToken, includeScope: true, ct);
             }
             case "refresh_token":
             {
