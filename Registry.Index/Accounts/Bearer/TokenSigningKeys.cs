@@ -25,10 +25,12 @@ public sealed class TokenSigningKeys(AuthSettings auth, IStorageDriver storage, 
 {
     public const string KeysDirectory = "_auth/token_keys";
     private static readonly TimeSpan RelistInterval = TimeSpan.FromSeconds(5);
+    private const int RelistsPerInterval = 3;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, SecurityKey> _known = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _relist = new(1, 1);
-    private DateTimeOffset _listedAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _relistWindow = DateTimeOffset.MinValue;
+    private int _relistsInWindow;
     private Task<SigningKey>? _signing;
 
     /// <summary>The key that signs new tokens (loaded or created on first use; tried again after a failure, e.g. storage down).</summary>
@@ -50,8 +52,13 @@ public sealed class TokenSigningKeys(AuthSettings auth, IStorageDriver storage, 
         await _relist.WaitAsync(ct);
         try
         {
-            // Random kids must not turn every request into a storage listing.
-            if (_time.GetUtcNow() - _listedAt < RelistInterval) return _known.GetValueOrDefault(kid);
+            if (_known.TryGetValue(kid, out key)) return key;
+            // Random kids must not turn every request into a storage listing, but a key another instance stored just
+            // after our last listing (instances starting together) must be found at once: a few listings per interval.
+            var now = _time.GetUtcNow();
+            if (now - _relistWindow >= RelistInterval) (_relistWindow, _relistsInWindow) = (now, 0);
+            if (_relistsInWindow >= RelistsPerInterval) return null;
+            _relistsInWindow++;
             await ListStoredAsync(ct);
             return _known.GetValueOrDefault(kid);
         }
@@ -154,7 +161,6 @@ public sealed class TokenSigningKeys(AuthSettings auth, IStorageDriver storage, 
                 if (algorithm == auth.Token.SigningAlgorithm) mine.Add(key);
             }
         }
-        _listedAt = _time.GetUtcNow();
         return mine;
     }
 
