@@ -14,7 +14,7 @@ namespace Registry.Tests.Auth;
 /// <summary>
 /// Real clients through the built-in token server of a real registry process: docker (login with Basic, then its
 /// identity token as a refresh token; push, pull, logout, anonymous pull, a push refused for another user's
-/// namespace) and skopeo (copy in and out with credentials, inspect).
+/// namespace) and skopeo (copy in and out with credentials, inspect, and with a robot's access token within its scope).
 /// </summary>
 [TestFixture]
 [Category("docker")]
@@ -125,6 +125,43 @@ public sealed class TokenServerClientTests
         var foreign = await RunAsync(skopeo, "copy", "--src-tls-verify=false", "--dest-tls-verify=false", "--dest-creds", "bob:b0b",
             target, $"docker://{Host}/alice/stolen:v1");
         foreign.ExitCode.Should().NotBe(0);
+    }
+
+    [Test]
+    public async Task Skopeo_copies_with_a_robot_access_token_inside_its_scope_only()
+    {
+        if (ChildProcess.FindOnPath("skopeo") is not { } skopeo)
+        {
+            ChildProcess.MissingDependency("skopeo is not installed (scripts/provision-test-deps.sh installs it)");
+            return;
+        }
+        using var create = new HttpRequestMessage(HttpMethod.Post, "/v1/users/alice/tokens")
+        {
+            Content = new StringContent("""{"name": "skopeo", "scopes": [{"repository": "alice/robot", "actions": ["pull", "push"]}]}""",
+                Encoding.UTF8, "application/json"),
+            Headers = { Authorization = TestRegistry.Basic("alice", "s3cret") },
+        };
+        using var created = await _registry.Client.SendAsync(create);
+        ((int)created.StatusCode).Should().Be(201, await created.Content.ReadAsStringAsync());
+        var robot = "alice:" + JsonNode.Parse(await created.Content.ReadAsStringAsync())!["token"]!.GetValue<string>();
+        var layout = _files.File("oci-robot");
+        var digest = WriteOciLayout(layout, "v1");
+
+        var push = await RunAsync(skopeo, "copy", "--dest-tls-verify=false", "--dest-creds", robot, $"oci:{layout}:v1", $"docker://{Host}/alice/robot:v1");
+        push.ExitCode.Should().Be(0, push.ToString());
+        var back = _files.File("back-robot");
+        var pull = await RunAsync(skopeo, "copy", "--src-tls-verify=false", "--src-creds", robot, $"docker://{Host}/alice/robot:v1", $"oci:{back}:v1");
+        pull.ExitCode.Should().Be(0, pull.ToString());
+        File.ReadAllText(Path.Combine(back, "index.json")).Should().Contain(digest);
+
+        // alice may push to alice/other, her robot may not.
+        var outside = await RunAsync(skopeo, "copy", "--dest-tls-verify=false", "--dest-creds", robot, $"oci:{layout}:v1", $"docker://{Host}/alice/other:v1");
+        outside.ExitCode.Should().NotBe(0);
+        using var tags = await _registry.Client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/v2/alice/other/tags/list")
+        {
+            Headers = { Authorization = TestRegistry.Basic("alice", "s3cret") },
+        });
+        ((int)tags.StatusCode).Should().Be(404);
     }
 
     private static async Task<CliResult> RunAsync(string tool, params string[] args)
