@@ -23,6 +23,13 @@ public sealed class HtpasswdFile(string path, TimeProvider? time = null)
 
     public bool Contains(string user) => HashOf(user) is not null;
 
+    /// <summary>The users the file lists (bcrypt lines only, as <see cref="HashOf"/> accepts them), in ordinal order.</summary>
+    public IReadOnlyList<string> UserNames()
+    {
+        Refresh();
+        return _users.Keys.Order(StringComparer.Ordinal).ToList();
+    }
+
     /// <summary>One line as <c>htpasswd -Bbn USER PASS</c> prints it (bcrypt, cost 10, <c>$2y$</c>).</summary>
     public static string Line(string user, string password) =>
         $"{user}:{BCrypt.Net.BCrypt.HashPassword(password, 10).Replace("$2a$", "$2y$", StringComparison.Ordinal)}";

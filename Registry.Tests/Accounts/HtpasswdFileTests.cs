@@ -32,4 +32,32 @@ public sealed class HtpasswdFileTests
         }
         misses.Should().Be(0, "a lookup that arrives while another request loads the file must wait for it, not see no users");
     }
+
+    [Test]
+    public async Task User_names_list_the_bcrypt_lines_and_follow_a_rewritten_file()
+    {
+        using var directory = new TempDirectory();
+        var path = directory.File("htpasswd");
+        await File.WriteAllLinesAsync(path, [HtpasswdFile.Line("zoe", "pw"), "# a comment", "", "plain:not-bcrypt", HtpasswdFile.Line("alice", "pw")]);
+        var clock = new SteppingClock();
+        var file = new HtpasswdFile(path, clock);
+
+        file.UserNames().Should().Equal("alice", "zoe");
+        await File.WriteAllLinesAsync(path, [HtpasswdFile.Line("bob", "pw"), HtpasswdFile.Line("alice", "pw"), HtpasswdFile.Line("carol", "pw")]);
+        clock.Advance(TimeSpan.FromSeconds(2));
+        file.UserNames().Should().Equal("alice", "bob", "carol");
+        File.Delete(path);
+        clock.Advance(TimeSpan.FromSeconds(2));
+        file.UserNames().Should().BeEmpty("a missing file means no users");
+    }
+
+    /// <summary>A clock that moves only when told, so that the once-a-second re-check is not a matter of timing.</summary>
+    private sealed class SteppingClock : TimeProvider
+    {
+        private long _timestamp = 1;
+
+        public override long GetTimestamp() => _timestamp;
+
+        public void Advance(TimeSpan by) => _timestamp += (long)(by.TotalSeconds * TimestampFrequency);
+    }
 }

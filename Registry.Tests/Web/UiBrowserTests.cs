@@ -159,6 +159,35 @@ public class UiBrowserTests
         await page.ScreenshotAsync(new() { Path = Chromium.ScreenshotPath("ui-login-error"), FullPage = true });
     }
 
+    [Test]
+    public async Task Create_copy_and_revoke_an_access_token_on_the_account_page()
+    {
+        var page = await NewPageAsync();
+        await LoginAsync(page, "alice", "alice-pw");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Account", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Account of alice");
+
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync("browser-ci");
+        await page.GetByRole(AriaRole.Group, new() { Name = "Scope 1" }).GetByLabel("Repository").FillAsync("alice/webapp");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create access token" }).ClickAsync();
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Access token browser-ci created");
+        var secret = await page.Locator("#token-secret").TextContentAsync();
+        secret.Should().StartWith("rgt_");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Copy" }).ClickAsync();
+        await Assertions.Expect(page.Locator(".copied")).ToHaveTextAsync("Copied");
+        (await page.EvaluateAsync<string>("navigator.clipboard.readText()")).Should().Be(secret);
+        await page.ScreenshotAsync(new() { Path = Chromium.ScreenshotPath("ui-token-created"), FullPage = true });
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Back to the access tokens" }).ClickAsync();
+        await Assertions.Expect(page.Locator("tr[data-token='browser-ci']")).ToContainTextAsync("alice/webapp pull");
+        (await page.ContentAsync()).Should().NotContain(secret);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke access token browser-ci" }).ClickAsync();
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Revoke access token");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Account of alice");
+        await Assertions.Expect(page.Locator("tr[data-token='browser-ci']")).ToHaveCountAsync(0);
+    }
+
     private async Task<IPage> NewPageAsync()
     {
         var page = await _context.NewPageAsync();

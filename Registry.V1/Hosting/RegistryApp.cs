@@ -88,7 +88,8 @@ public static class RegistryApp
             .WithModule<GcModule>()
             .WithModule<HealthModule>()
             .WithModule<UiModule>()
-            .WithModule<UiAdminModule>());
+            .WithModule<UiAdminModule>()
+            .WithModule<UiAccountModule>());
         builder.Services.AddRegistryHealthChecks(settings);
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddHostedService<NotificationDelivery>();

@@ -43,16 +43,20 @@ public sealed class UiAdminModule : ICarterModule
         return UiModule.Page(http, "Garbage collection", GcForm(UiSessionService.Current(http), report), result.Status == GcRunStatus.AlreadyRunning ? 409 : 200);
     }
 
-    private static async Task<IResult> UsersAsync(HttpContext http, UiAccess access, AuthSettings auth, IAccountStore accounts, CancellationToken ct)
+    private static async Task<IResult> UsersAsync(HttpContext http, UiAccess access, AuthSettings auth, HtpasswdFile htpasswd, IAccountStore accounts, CancellationToken ct)
     {
         if (!access.IsAdmin(UiSessionService.Current(http)))
             return UiModule.Page(http, "Users", SearchPageHtml.Message("Not allowed", "The user list is for admins only."), 403);
         var html = new StringBuilder("<h1>Users</h1><h2>Admins</h2><ul>");
         foreach (var admin in auth.Admins.Order(StringComparer.Ordinal)) html.Append("<li>").Append(E(admin)).Append("</li>");
-        html.Append("</ul><h2>Accounts of the index database</h2><p class=\"muted\">Users of the htpasswd file are not listed.</p>")
-            .Append("<table><thead><tr><th scope=\"col\">User</th><th scope=\"col\">Email</th><th scope=\"col\">Created</th></tr></thead><tbody>");
+        html.Append("</ul><h2>Accounts</h2>");
+        // With LDAP the directory alone checks logins, and it offers no listing the registry could show.
+        if (auth.Ldap is not null) html.Append("<p class=\"muted\">LDAP: the directory's users are not listed (n/a); the accounts below do not log in while LDAP is on.</p>");
+        html.Append("<table class=\"users\"><thead><tr><th scope=\"col\">User</th><th scope=\"col\">Source</th><th scope=\"col\">Email</th><th scope=\"col\">Created</th></tr></thead><tbody>");
+        foreach (var user in htpasswd.UserNames())
+            html.Append("<tr><td>").Append(E(user)).Append("</td><td>htpasswd</td><td>–</td><td>–</td></tr>");
         foreach (var account in await accounts.ListAllAsync(ct))
-            html.Append("<tr><td>").Append(E(account.Username)).Append("</td><td>").Append(E(account.Email)).Append("</td><td>")
+            html.Append("<tr><td>").Append(E(account.Username)).Append("</td><td>index database</td><td>").Append(E(account.Email)).Append("</td><td>")
                 .Append(DateTimeOffset.FromUnixTimeSeconds(account.Created).UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))
                 .Append("</td></tr>");
         return UiModule.Page(http, "Users", html.Append("</tbody></table>").ToString());

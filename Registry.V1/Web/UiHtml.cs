@@ -52,7 +52,7 @@ public static class UiHtml
             .Append("<nav aria-label=\"Account\">");
         if (!authEnabled) html.Append("<span class=\"muted\">Authentication is off</span>");
         else if (session.User is { } user)
-            html.Append(isAdmin ? "<a href=\"/ui/admin/gc\">Garbage collection</a> <a href=\"/ui/admin/users\">Users</a> " : "").Append("<span>Logged in as <strong>").Append(E(user)).Append("</strong></span> ")
+            html.Append(isAdmin ? "<a href=\"/ui/admin/gc\">Garbage collection</a> <a href=\"/ui/admin/users\">Users</a> " : "").Append("<a href=\"/ui/account\">Account</a> <span>Logged in as <strong>").Append(E(user)).Append("</strong></span> ")
                 .Append("<form method=\"post\" action=\"/ui/logout\" class=\"inline\">").Append(CsrfField(session))
                 .Append("<button type=\"submit\">Log out</button></form>");
         else html.Append("<a href=\"/ui/login\">Log in</a>");

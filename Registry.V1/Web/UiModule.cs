@@ -113,7 +113,15 @@ public sealed class UiModule : ICarterModule
             http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Page(http, "Log in", SearchPageHtml.Login(await Session(http), user, "Too many failed logins from this address, retry later.", returnTo), 429);
         }
-        if (user.Length == 0 || !await authenticator.CheckPasswordAsync(user, form["password"].ToString(), ct))
+        var password = form["password"].ToString();
+        // An access token is a robot's password for the API only: a session made with one could manage tokens,
+        // which the API refuses to a token (README, 'Access tokens').
+        if (AccessTokenService.LooksLikeSecret(password))
+        {
+            await throttle.RecordFailureAsync(address, ct);
+            return Page(http, "Log in", SearchPageHtml.Login(await Session(http), user, "Access tokens cannot log in here: use your password.", returnTo), 401);
+        }
+        if (user.Length == 0 || !await authenticator.CheckPasswordAsync(user, password, ct))
         {
             await throttle.RecordFailureAsync(address, ct);
             return Page(http, "Log in", SearchPageHtml.Login(await Session(http), user, "Wrong user name or password.", returnTo), 401);
