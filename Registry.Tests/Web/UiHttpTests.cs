@@ -62,6 +62,10 @@ public class UiHttpTests
         etag.Should().Be("\"" + css.Split('.')[1] + "\"");
         using var script = await registry.Client.GetAsync(js);
         script.Content.Headers.ContentType!.ToString().Should().Be("text/javascript; charset=utf-8");
+        var icon = Regex.Match(page, "rel=\"icon\" type=\"image/svg\\+xml\" href=\"(/ui/assets/icon\\.[0-9a-f]{16}\\.svg)\"").Groups[1].Value;
+        using var iconResponse = await registry.Client.GetAsync(icon);
+        ((int)iconResponse.StatusCode).Should().Be(200, icon);
+        iconResponse.Content.Headers.ContentType!.ToString().Should().Be("image/svg+xml");
 
         using var conditional = new HttpRequestMessage(HttpMethod.Get, css);
         conditional.Headers.TryAddWithoutValidation("If-None-Match", etag);

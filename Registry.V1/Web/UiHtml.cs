@@ -42,6 +42,7 @@ public static class UiHtml
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
             .Append("<title>").Append(E(title)).Append(" · Registry</title>")
             .Append("<link rel=\"stylesheet\" href=\"/ui/assets/").Append(assets.Css.FileName).Append("\">")
+            .Append("<link rel=\"icon\" type=\"image/svg+xml\" href=\"/ui/assets/").Append(assets.Icon.FileName).Append("\">")
             .Append("<script src=\"/ui/assets/").Append(assets.Script.FileName).Append("\" defer></script></head><body>")
             .Append("<a class=\"skip\" href=\"#main\">Skip to content</a>")
             .Append("<header class=\"top\"><a class=\"brand\" href=\"/ui/\">Registry</a>")
