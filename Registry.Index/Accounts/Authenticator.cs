@@ -37,9 +37,14 @@ public sealed class Authenticator(
         return principal;
     }
 
-    /// <summary>Checks a user name and password; false for unknown users too (after the same bcrypt work).</summary>
-    public async Task<bool> CheckPasswordAsync(string user, string password, CancellationToken ct) =>
-        await CheckLoginAsync(user, password, ct) != DirectoryLogin.Invalid;
+    /// <summary>
+    /// The user of a user name and password (never an access token), marked an admin when the directory lists them in
+    /// its admin group; null for a wrong password and for unknown users (after the same bcrypt work).
+    /// </summary>
+    public async Task<Principal?> CheckPasswordAsync(string user, string password, CancellationToken ct) =>
+        await CheckLoginAsync(user, password, ct) is var login and not DirectoryLogin.Invalid
+            ? new Principal(PrincipalKind.User, user, DirectoryAdmin: login == DirectoryLogin.Admin)
+            : null;
 
     /// <summary>
     /// The login checked by the LDAP directory with <c>auth.backend: ldap</c>, else by the bcrypt hash of the htpasswd
@@ -83,9 +88,9 @@ public sealed class Authenticator(
         {
             if (await accessTokens.VerifyAsync(user, password, ct) is { } scopes) return new Principal(PrincipalKind.User, user, Scopes: scopes);
         }
-        else if (await CheckLoginAsync(user, password, ct) is var login and not DirectoryLogin.Invalid)
+        else if (await CheckPasswordAsync(user, password, ct) is { } principal)
         {
-            return new Principal(PrincipalKind.User, user, DirectoryAdmin: login == DirectoryLogin.Admin);
+            return principal;
         }
         await throttle.RecordFailureAsync(address, ct);
         return Principal.BadCredentials;

@@ -96,6 +96,26 @@ public class LdapTests
         ((int)(await registry.Client.SendAsync(gc)).StatusCode).Should().Be(403);
     }
 
+    [Test]
+    public async Task Members_of_the_admin_group_are_admins_in_the_web_interface_too()
+    {
+        await using var registry = Start(_slapd, BindTemplate, ("REGISTRY_AUTH_LDAP_ADMIN_GROUP", Slapd.AdminGroup));
+        var carol = Registry.Tests.Web.UiClient.For(registry);
+        var bob = Registry.Tests.Web.UiClient.For(registry);
+
+        ((int)(await carol.LoginAsync("carol", "carol-pass")).StatusCode).Should().Be(302);
+        ((int)(await bob.LoginAsync("bob", "bob-pass")).StatusCode).Should().Be(302);
+        // The session carries the directory's mark of the login, so the admin pages need no directory round trip.
+        ((int)(await carol.GetAsync("/ui/admin/gc")).StatusCode).Should().Be(200);
+        carol.LastPage.Should().Contain("href=\"/ui/admin/users\"");
+        ((int)(await carol.PostAsync("/ui/admin/gc", [new("mode", "dry")])).StatusCode).Should().Be(200);
+        carol.LastPage.Should().Contain("<pre id=\"gc-report\">");
+        ((int)(await carol.GetAsync("/ui/admin/users")).StatusCode).Should().Be(200);
+        ((int)(await bob.GetAsync("/ui/admin/gc")).StatusCode).Should().Be(403);
+        bob.LastPage.Should().NotContain("href=\"/ui/admin/gc\"");
+        ((int)(await bob.GetAsync("/ui/admin/users")).StatusCode).Should().Be(403);
+    }
+
     [TestCase(Slapd.PosixGroup, "bob", "bob-pass", "alice")]
     [TestCase(Slapd.UniqueGroup, "alice", "alice-pass", "bob")]
     public async Task Membership_counts_by_member_uid_and_unique_member_too(string group, string admin, string password, string other)

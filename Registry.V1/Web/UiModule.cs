@@ -121,12 +121,12 @@ public sealed class UiModule : ICarterModule
             await throttle.RecordFailureAsync(address, ct);
             return Page(http, "Log in", SearchPageHtml.Login(await Session(http), user, "Access tokens cannot log in here: use your password.", returnTo), 401);
         }
-        if (user.Length == 0 || !await authenticator.CheckPasswordAsync(user, password, ct))
+        if (user.Length == 0 || await authenticator.CheckPasswordAsync(user, password, ct) is not { } principal)
         {
             await throttle.RecordFailureAsync(address, ct);
             return Page(http, "Log in", SearchPageHtml.Login(await Session(http), user, "Wrong user name or password.", returnTo), 401);
         }
-        await sessions.SignInAsync(http, user);
+        await sessions.SignInAsync(http, principal);
         return Results.Redirect(returnTo);
     }
 

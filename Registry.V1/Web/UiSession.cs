@@ -8,20 +8,22 @@ namespace Registry.V1.Web;
 
 /// <summary>
 /// A browser's session with the web interface: a random nonce (what the CSRF token is bound to) and, once logged in,
-/// the user. <see cref="CsrfToken"/> goes into every form the page renders.
+/// the user, with the LDAP directory's admin mark of the login (<see cref="Principal.DirectoryAdmin"/>).
+/// <see cref="CsrfToken"/> goes into every form the page renders.
 /// </summary>
-public sealed record UiSession(string Nonce, string? User, string CsrfToken)
+public sealed record UiSession(string Nonce, string? User, string CsrfToken, bool DirectoryAdmin = false)
 {
-    public Principal Principal => User is null ? Principal.Anonymous : new Principal(PrincipalKind.User, User);
+    public Principal Principal => User is null ? Principal.Anonymous : new Principal(PrincipalKind.User, User, DirectoryAdmin: DirectoryAdmin);
 }
 
 /// <summary>
-/// Reads and writes the web interface's session cookie. The cookie is <c>nonce \n user \n expires</c> with an
+/// Reads and writes the web interface's session cookie. The cookie is <c>nonce \n user \n expires \n admin</c> with an
 /// HMAC-SHA256 keyed by a key derived from the registry's <c>secret_key</c> (the one the index's tokens use, kept in
 /// storage when not configured): instances that share storage accept each other's sessions with no other shared
 /// state, and the user cannot be forged. Nothing in it is secret, so it is signed, not encrypted. The CSRF token of a
 /// form is the HMAC of the nonce under a second derived key: it needs no server-side state, and a login changes the
-/// nonce, so a token from before the login stops working.
+/// nonce, so a token from before the login stops working. The directory's admin mark is the one of the login, kept for
+/// the session's lifetime as a token's rights are for its own.
 /// </summary>
 public sealed class UiSessionService(TokenService tokens, AuthSettings auth, TimeProvider? time = null)
 {
@@ -52,7 +54,12 @@ public sealed class UiSessionService(TokenService tokens, AuthSettings auth, Tim
         http.Items[SessionItem] as UiSession ?? throw new InvalidOperationException("the web interface session was not read for this request");
 
     /// <summary>Starts a new session for <paramref name="user"/> (a new nonce: a session fixed before the login is worthless).</summary>
-    public async Task SignInAsync(HttpContext http, string user) => http.Items[SessionItem] = await IssueAsync(http, user);
+    public async Task SignInAsync(HttpContext http, Principal user)
+    {
+        var session = await IssueAsync(http, user.User, user.DirectoryAdmin);
+        http.Items[SessionItem] = session;
+        http.Items[Authenticator.PrincipalItem] = session.Principal;
+    }
 
     /// <summary>Ends the login: a new anonymous session.</summary>
     public async Task SignOutAsync(HttpContext http)
@@ -68,11 +75,11 @@ public sealed class UiSessionService(TokenService tokens, AuthSettings auth, Tim
         return token is not null && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(session.CsrfToken), Encoding.ASCII.GetBytes(token));
     }
 
-    private async Task<UiSession> IssueAsync(HttpContext http, string? user)
+    private async Task<UiSession> IssueAsync(HttpContext http, string? user, bool directoryAdmin = false)
     {
         var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(18));
         var expires = _time.GetUtcNow().Add(user is null ? AnonymousLifetime : LoggedInLifetime);
-        var payload = Encoding.UTF8.GetBytes($"{nonce}\n{user}\n{expires.ToUnixTimeSeconds()}");
+        var payload = Encoding.UTF8.GetBytes($"{nonce}\n{user}\n{expires.ToUnixTimeSeconds()}\n{(directoryAdmin ? "admin" : "")}");
         var keys = await KeysAsync();
         var value = Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(HMACSHA256.HashData(keys.Session, payload));
         http.Response.Cookies.Append(CookieName, value, new CookieOptions
@@ -83,7 +90,7 @@ public sealed class UiSessionService(TokenService tokens, AuthSettings auth, Tim
             Path = "/ui",
             Expires = user is null ? null : expires,
         });
-        return new UiSession(nonce, user, Csrf(keys.Csrf, nonce));
+        return new UiSession(nonce, user, Csrf(keys.Csrf, nonce), directoryAdmin);
     }
 
     private async Task<UiSession?> ReadAsync(string? cookie)
@@ -104,9 +111,11 @@ public sealed class UiSessionService(TokenService tokens, AuthSettings auth, Tim
         var keys = await KeysAsync();
         if (!CryptographicOperations.FixedTimeEquals(mac, HMACSHA256.HashData(keys.Session, payload))) return null;
         var parts = Encoding.UTF8.GetString(payload).Split('\n');
-        if (parts.Length != 3 || !long.TryParse(parts[2], out var expires)) return null;
+        // Three parts: a cookie signed before sessions carried the admin mark.
+        if (parts.Length is not (3 or 4) || !long.TryParse(parts[2], out var expires)) return null;
         if (expires < _time.GetUtcNow().ToUnixTimeSeconds()) return null;
-        return new UiSession(parts[0], parts[1].Length == 0 ? null : parts[1], Csrf(keys.Csrf, parts[0]));
+        var user = parts[1].Length == 0 ? null : parts[1];
+        return new UiSession(parts[0], user, Csrf(keys.Csrf, parts[0]), user is not null && parts.Length == 4 && parts[3] == "admin");
     }
 
     private static string Csrf(byte[] key, string nonce) => Base64Url.EncodeToString(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(nonce)));
