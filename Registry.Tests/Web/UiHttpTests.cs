@@ -149,6 +149,36 @@ public class UiHttpTests
     }
 
     [Test]
+    public async Task A_tag_search_with_more_holders_than_a_page_links_to_the_rest()
+    {
+        await using var registry = TestRegistry.Start();
+        var image = V1Client.NewImageId();
+        await registry.Client.PushImageAsync(image, V1Client.RandomBytes(100));
+        var holders = Enumerable.Range(0, UiSearch.MaxMatches + 3).Select(i => $"team/r{i:D2}").ToList();
+        foreach (var holder in holders) ((int)(await registry.Client.PutTagAsync(holder, "release-7", image)).StatusCode).Should().Be(200);
+        ((int)(await registry.Client.PutTagAsync("team/zz-other", "latest", image)).StatusCode).Should().Be(200);
+        var ui = UiClient.For(registry);
+
+        ((int)(await ui.GetAsync("/ui/search?q=tag:release-7")).StatusCode).Should().Be(200);
+        var first = TagLinks(ui.LastPage!);
+        first.Should().HaveCount(UiSearch.MaxMatches);
+        ui.LastPage.Should().Contain($"<p class=\"muted\" id=\"scan-status\">Looked through repositories 1–{UiSearch.MaxMatches} of {holders.Count + 1}.")
+            .And.Contain($"<a rel=\"next\" id=\"scan-next\" href=\"/ui/search?q=tag%3Arelease-7&amp;from={UiSearch.MaxMatches}\">Look through the next 4 →</a>");
+
+        ((int)(await ui.GetAsync($"/ui/search?q=tag:release-7&from={UiSearch.MaxMatches}")).StatusCode).Should().Be(200);
+        var rest = TagLinks(ui.LastPage!);
+        rest.Should().HaveCount(3);
+        ui.LastPage.Should().Contain($"Looked through repositories {UiSearch.MaxMatches + 1}–{holders.Count + 1} of {holders.Count + 1}.</p>").And.NotContain("scan-next");
+        first.Concat(rest).Should().BeEquivalentTo(holders.Select(h => $"/ui/r/{h}?tag=release-7"));
+
+        await ui.GetAsync("/ui/search?q=tag:no-such-tag");
+        ui.LastPage.Should().Contain($"None found in repositories 1–{holders.Count + 1} of {holders.Count + 1}.</p>");
+    }
+
+    private static List<string> TagLinks(string page) =>
+        System.Text.RegularExpressions.Regex.Matches(page, "<li><a href=\"(/ui/r/[^\"]+\\?tag=[^\"]*)\">").Select(m => m.Groups[1].Value).ToList();
+
+    [Test]
     public async Task A_description_with_script_and_a_javascript_link_is_rendered_inert()
     {
         await using var registry = TestRegistry.Start();

@@ -9,18 +9,29 @@ namespace Registry.V1.Web;
 /// <summary>The search results page (<c>/ui/search?q=&amp;page=</c>) and the small pages (login, messages, confirmations).</summary>
 public static class SearchPageHtml
 {
-    public static string Results(string query, SearchResult result, IReadOnlyList<TagMatch> tagMatches)
+    public static string Results(string query, SearchResult result, TagMatches tagMatches)
     {
         var html = new StringBuilder(4096);
         html.Append("<h1>").Append(query.Length == 0 ? "Repositories" : "Search results for “" + E(query) + "”").Append("</h1>");
-        if (tagMatches.Count > 0)
+        if (tagMatches.Matches.Count > 0 || tagMatches.Scanned is not null)
         {
             html.Append("<section aria-labelledby=\"tag-matches\"><h2 id=\"tag-matches\">Tags and images</h2><ul class=\"results\">");
-            foreach (var m in tagMatches)
+            foreach (var m in tagMatches.Matches)
                 html.Append("<li><a href=\"/ui/r/").Append(PathOf(m.Repository)).Append("?tag=").Append(Q(m.Tag)).Append("\">")
                     .Append(E(m.Repository)).Append(m.Tag.Length > 0 ? ":" + E(m.Tag) : "").Append("</a> <span class=\"muted\">")
                     .Append(E(m.Why)).Append("</span></li>");
-            html.Append("</ul></section>");
+            html.Append("</ul>");
+            if (tagMatches.Scanned is { } scan)
+            {
+                html.Append("<p class=\"muted\" id=\"scan-status\">").Append(tagMatches.Matches.Count == 0 ? "None found in" : "Looked through")
+                    .Append(" repositories ").Append(Math.Min(scan.From + 1, scan.To).ToString("N0", CultureInfo.InvariantCulture)).Append('–')
+                    .Append(scan.To.ToString("N0", CultureInfo.InvariantCulture)).Append(" of ").Append(scan.Total.ToString("N0", CultureInfo.InvariantCulture)).Append(".");
+                if (scan.Next is { } next)
+                    html.Append(" <a rel=\"next\" id=\"scan-next\" href=\"/ui/search?q=").Append(Q(query)).Append("&amp;from=").Append(next.ToString(CultureInfo.InvariantCulture))
+                        .Append("\">Look through the next ").Append(Math.Min(UiSearch.MaxScanned, scan.Total - next).ToString("N0", CultureInfo.InvariantCulture)).Append(" →</a>");
+                html.Append("</p>");
+            }
+            html.Append("</section>");
         }
         var page = result.Page!;
         var pages = Math.Max(1, (page.NumResults + result.PageSize - 1) / result.PageSize);

@@ -69,6 +69,7 @@ public sealed class UiModule : ICarterModule
     {
         var query = http.Request.Query["q"].ToString();
         long? page = long.TryParse(http.Request.Query["page"].ToString(), out var p) ? p : null;
+        var from = long.TryParse(http.Request.Query["from"].ToString(), out var f) && f > 0 ? f : 0;
         var result = await search.SearchAsync(http, query, UiSearch.PageSize, page, ct);
         return result.Outcome switch
         {
@@ -76,7 +77,7 @@ public sealed class UiModule : ICarterModule
             SearchOutcome.QueryTooLong => Page(http, "Search", SearchPageHtml.Message("Search term too long", $"A search term has at most {SearchService.MaxQueryLength} characters."), 400, query),
             SearchOutcome.QueryHasNul => Page(http, "Search", SearchPageHtml.Message("Bad search term", "A search term must not contain NUL characters."), 400, query),
             _ => Page(http, query.Length == 0 ? "Repositories" : "Search: " + query,
-                SearchPageHtml.Results(query, result, await tags.FindAsync(http, query, ct)), 200, query),
+                SearchPageHtml.Results(query, result, await tags.FindAsync(http, query, from, ct)), 200, query),
         };
     }
 
