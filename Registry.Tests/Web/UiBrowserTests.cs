@@ -77,8 +77,24 @@ public class UiBrowserTests
         await Assertions.Expect(page.Locator(".copied")).ToHaveTextAsync("Copied");
         (await page.EvaluateAsync<string>("navigator.clipboard.readText()")).Should().Be($"docker pull {_registry.HostAndPort}/alice/webapp:latest");
 
+        // The script stars in place: the page is not reloaded (its marker survives) and focus stays on the toggle.
+        await page.EvaluateAsync("() => { window.samePage = true; }");
         await page.GetByRole(AriaRole.Button, new() { Name = "Star" }).ClickAsync();
         await Assertions.Expect(page.Locator("#star-count")).ToHaveTextAsync("★ 1 star");
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Unstar" })).ToBeFocusedAsync();
+        (await page.EvaluateAsync<bool>("() => window.samePage === true")).Should().BeTrue();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Unstar" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#star-count")).ToHaveTextAsync("★ 0 stars");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Star" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#star-count")).ToHaveTextAsync("★ 1 star");
+        (await page.EvaluateAsync<bool>("() => window.samePage === true")).Should().BeTrue();
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/v1/repositories/alice/webapp/stargazers"))
+        {
+            request.Headers.Authorization = Basic("alice", "alice-pw");
+            using var stargazers = await _registry.Client.SendAsync(request);
+            ((int)stargazers.StatusCode).Should().Be(200);
+            (await stargazers.Content.ReadAsStringAsync()).Should().Contain("\"num_results\": 1,").And.Contain("\"user\": \"alice\"}]}");
+        }
         await page.GetByLabel("Add a comment").FillAsync("Works on my machine");
         await page.GetByRole(AriaRole.Button, new() { Name = "Comment", Exact = true }).ClickAsync();
         await Assertions.Expect(page.Locator(".comment-body")).ToHaveTextAsync("Works on my machine");

@@ -16,6 +16,29 @@
     });
   });
 
+  // Star toggle without leaving the page: post the same form, then take the star bar of the page the server answers
+  // with (it redirects to the repository page), so the count and the button come from one renderer. Any failure falls
+  // back to the plain form post, which shows the server's own message.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.matches(".hub form") || !window.fetch || !window.DOMParser) return;
+    event.preventDefault();
+    var bar = form.closest(".hub");
+    fetch(form.action, {
+      method: "POST", credentials: "same-origin", headers: { Accept: "text/html" },
+      body: new URLSearchParams(new FormData(form))
+    }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.text();
+    }).then(function (text) {
+      var fresh = new DOMParser().parseFromString(text, "text/html").querySelector(".hub");
+      if (!fresh) throw new Error("no star bar");
+      bar.replaceWith(fresh);
+      var button = fresh.querySelector("button");
+      if (button) button.focus();
+    }).catch(function () { form.submit(); });
+  });
+
   // Search as you type: fetch the same server-rendered results page and swap its main content in, so the results
   // (private ones included for a logged-in user) come from one renderer; the address stays shareable.
   var input = document.getElementById("q");
