@@ -206,6 +206,43 @@ public partial class UiAccountTests
         ((int)(await alice.GetAsync("/ui/admin/users")).StatusCode).Should().Be(403);
     }
 
+    [Test]
+    public async Task An_admin_sees_every_users_tokens_and_revokes_one_that_is_not_their_own()
+    {
+        await using var registry = Start();
+        var alice = await LoggedInAsync(registry, "alice");
+        await alice.GetAsync("/ui/account");
+        ((int)(await alice.PostAsync("/ui/account/tokens", TokenFields("ci", "alice/app", "", "pull"))).StatusCode).Should().Be(200);
+        var secret = SecretPattern().Match(alice.LastPage!).Groups[1].Value;
+        var bob = await LoggedInAsync(registry, "bob");
+        await bob.GetAsync("/ui/account");
+        ((int)(await bob.PostAsync("/ui/account/tokens", TokenFields("deploy", "bob/*", "", "pull", "push"))).StatusCode).Should().Be(200);
+
+        ((int)(await alice.GetAsync("/ui/admin/tokens")).StatusCode).Should().Be(403);
+        alice.LastPage.Should().NotContain("data-token=\"deploy\"");
+        var root = await LoggedInAsync(registry, "root");
+        await root.GetAsync("/ui/admin/users");
+        root.LastPage.Should().Contain("<a href=\"/ui/admin/tokens\">Every user's access tokens</a>");
+        ((int)(await root.GetAsync("/ui/admin/tokens")).StatusCode).Should().Be(200);
+        var list = root.LastPage!;
+        list.Should().Contain("<tr data-token=\"ci\"><td>alice</td><td>ci</td><td><code>alice/app</code> pull<br></td>")
+            .And.Contain("<tr data-token=\"deploy\"><td>bob</td><td>deploy</td><td><code>bob/*</code> pull, push<br></td>").And.NotContain("rgt_");
+        var id = Regex.Match(list, "name=\"id\" value=\"([^\"]+)\"><button type=\"submit\" class=\"danger\" aria-label=\"Revoke access token ci of alice\"").Groups[1].Value;
+        id.Should().NotBeEmpty();
+
+        ((int)(await root.GetAsync("/ui/account/revoke?id=" + id)).StatusCode).Should().Be(200);
+        root.LastPage.Should().Contain("Revoke <strong>ci</strong> of <strong>alice</strong>?").And.Contain("<a href=\"/ui/admin/tokens\">Cancel</a>");
+        using (var revoked = await root.PostAsync("/ui/account/revoke", [new("id", id)]))
+        {
+            ((int)revoked.StatusCode).Should().Be(302);
+            revoked.Headers.Location!.OriginalString.Should().Be("/ui/admin/tokens");
+        }
+        (await V2StatusAsync(registry, "alice", secret)).Should().Be(401);
+        await root.GetAsync("/ui/admin/tokens");
+        root.LastPage.Should().NotContain("data-token=\"ci\"").And.Contain("data-token=\"deploy\"");
+        ((int)(await bob.GetAsync("/ui/account/revoke?id=" + id)).StatusCode).Should().Be(404, "only an admin reaches another user's token");
+    }
+
     [GeneratedRegex("<code id=\"token-secret\">([^<]+)</code>")]
     private static partial Regex SecretPattern();
 }

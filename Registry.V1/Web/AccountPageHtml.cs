@@ -29,24 +29,40 @@ public static class AccountPageHtml
             .Append("<section aria-labelledby=\"tokens\"><h2 id=\"tokens\">Access tokens</h2>")
             .Append("<p class=\"muted\">A robot (a CI job, a deploy script) uses a token as the password of <code>docker login -u ")
             .Append(E(session.User)).Append("</code>, limited to the token's repositories and actions. Tokens cannot log in here.</p>");
+        Table(html, tokens, withUser: false);
+        return html.Append("</section>").Append(Form(session, form, error)).ToString();
+    }
+
+    /// <summary>An admin's view of every user's access tokens, each with its revoke button.</summary>
+    public static string All(IReadOnlyList<AccessToken> tokens)
+    {
+        var html = new StringBuilder("<h1>Access tokens</h1><p class=\"muted\">Every user's access tokens. Revoking one stops its robots at their next request.</p>");
+        Table(html, tokens, withUser: true);
+        return html.Append("<p><a href=\"/ui/admin/users\">Users</a></p>").ToString();
+    }
+
+    private static void Table(StringBuilder html, IReadOnlyList<AccessToken> tokens, bool withUser)
+    {
         if (tokens.Count == 0) html.Append("<p class=\"muted\">No access tokens.</p>");
         else
         {
-            html.Append("<table class=\"tokens\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Scopes</th><th scope=\"col\">Created</th>")
+            html.Append("<table class=\"tokens\"><thead><tr>").Append(withUser ? "<th scope=\"col\">User</th>" : "")
+                .Append("<th scope=\"col\">Name</th><th scope=\"col\">Scopes</th><th scope=\"col\">Created</th>")
                 .Append("<th scope=\"col\">Expires</th><th scope=\"col\">Last used</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>");
             foreach (var token in tokens)
             {
-                html.Append("<tr data-token=\"").Append(E(token.Name)).Append("\"><td>").Append(E(token.Name)).Append("</td><td>");
+                html.Append("<tr data-token=\"").Append(E(token.Name)).Append("\">").Append(withUser ? "<td>" + E(token.User) + "</td>" : "")
+                    .Append("<td>").Append(E(token.Name)).Append("</td><td>");
                 foreach (var scope in token.Scopes)
                     html.Append("<code>").Append(E(scope.Repository)).Append("</code> ").Append(E(string.Join(", ", scope.Actions))).Append("<br>");
                 html.Append("</td><td>").Append(Time(token.CreatedAt, "–")).Append("</td><td>").Append(Time(token.ExpiresAt, "never"))
                     .Append("</td><td>").Append(Time(token.LastUsedAt, "never")).Append("</td><td>")
                     .Append("<form method=\"get\" action=\"/ui/account/revoke\" class=\"inline\"><input type=\"hidden\" name=\"id\" value=\"").Append(E(token.Id))
-                    .Append("\"><button type=\"submit\" class=\"danger\" aria-label=\"Revoke access token ").Append(E(token.Name)).Append("\">Revoke…</button></form></td></tr>");
+                    .Append("\"><button type=\"submit\" class=\"danger\" aria-label=\"Revoke access token ").Append(E(token.Name))
+                    .Append(withUser ? " of " + E(token.User) : "").Append("\">Revoke…</button></form></td></tr>");
             }
             html.Append("</tbody></table>");
         }
-        return html.Append("</section>").Append(Form(session, form, error)).ToString();
     }
 
     /// <summary>The answer to a successful creation: the only time the secret is ever shown.</summary>
@@ -60,12 +76,13 @@ public static class AccountPageHtml
         $"<p>Use it as the password with your user name: <code>docker login -u {E(user)} {E(host)}</code></p>" +
         "<p><a href=\"/ui/account\">Back to the access tokens</a></p>";
 
-    public static string ConfirmRevoke(UiSession session, AccessToken token) =>
-        $"<h1>Revoke access token</h1><p>Revoke <strong>{E(token.Name)}</strong>? Every robot using it loses access at its next request; " +
-        "this cannot be undone.</p>" +
+    /// <summary>The confirmation; <paramref name="back"/> is the page the revoke came from (the account or the admin's list).</summary>
+    public static string ConfirmRevoke(UiSession session, AccessToken token, string back) =>
+        $"<h1>Revoke access token</h1><p>Revoke <strong>{E(token.Name)}</strong>" + (token.User == session.User ? "" : $" of <strong>{E(token.User)}</strong>") +
+        "? Every robot using it loses access at its next request; this cannot be undone.</p>" +
         "<form method=\"post\" action=\"/ui/account/revoke\">" + CsrfField(session) +
         $"<input type=\"hidden\" name=\"id\" value=\"{E(token.Id)}\">" +
-        "<button type=\"submit\" class=\"danger\">Revoke</button> <a href=\"/ui/account\">Cancel</a></form>";
+        $"<button type=\"submit\" class=\"danger\">Revoke</button> <a href=\"{back}\">Cancel</a></form>";
 
     private static string Form(UiSession session, TokenForm form, string? error)
     {

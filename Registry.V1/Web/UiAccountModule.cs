@@ -7,7 +7,8 @@ namespace Registry.V1.Web;
 
 /// <summary>
 /// The account page (README, 'Web interface'): the logged-in user's access tokens through the
-/// <see cref="AccessTokenService"/> behind <c>/v1/users/&lt;user&gt;/tokens</c>, which alone validates them. A web
+/// <see cref="AccessTokenService"/> behind <c>/v1/users/&lt;user&gt;/tokens</c>, which alone validates them, and for
+/// admins every user's tokens (<c>/ui/admin/tokens</c>, as <c>GET /v1/tokens</c>) with their revoke buttons. A web
 /// session always stands for a password login (the login page refuses token secrets), as the API requires for
 /// managing tokens.
 /// </summary>
@@ -20,6 +21,15 @@ public sealed class UiAccountModule : ICarterModule
         ui.MapPost("/account/tokens", CreateAsync);
         ui.MapGet("/account/revoke", ConfirmRevokeAsync);
         ui.MapPost("/account/revoke", RevokeAsync);
+        ui.MapGet("/admin/tokens", AllAsync);
+    }
+
+    private static async Task<IResult> AllAsync(HttpContext http, UiAccess access, AccessTokenService tokens, CancellationToken ct)
+    {
+        if (Refusal(http, access) is { } refused) return refused;
+        if (!access.IsAdmin(UiSessionService.Current(http)))
+            return UiModule.Page(http, "Access tokens", SearchPageHtml.Message("Not allowed", "Every user's access tokens are for admins only."), 403);
+        return UiModule.Page(http, "Access tokens", AccountPageHtml.All(await tokens.ListAsync(null, ct)));
     }
 
     private static async Task<IResult> AccountAsync(HttpContext http, UiAccess access, AccessTokenService tokens, CancellationToken ct)
@@ -47,9 +57,8 @@ public sealed class UiAccountModule : ICarterModule
     {
         if (Refusal(http, access) is { } refused) return refused;
         var session = UiSessionService.Current(http);
-        var id = http.Request.Query["id"].ToString();
-        return (await tokens.ListAsync(session.User, ct)).FirstOrDefault(t => t.Id == id) is { } token
-            ? UiModule.Page(http, "Revoke access token", AccountPageHtml.ConfirmRevoke(session, token))
+        return await FindAsync(http, access, tokens, http.Request.Query["id"].ToString(), ct) is { } token
+            ? UiModule.Page(http, "Revoke access token", AccountPageHtml.ConfirmRevoke(session, token, BackFrom(session, token)))
             : NoSuchToken(http);
     }
 
@@ -57,8 +66,19 @@ public sealed class UiAccountModule : ICarterModule
     {
         if (Refusal(http, access) is { } refused) return refused;
         var form = await http.Request.ReadFormAsync(ct);
-        return await tokens.RevokeAsync(UiSessionService.Current(http).User!, form["id"].ToString(), ct) ? Results.Redirect("/ui/account") : NoSuchToken(http);
+        return await FindAsync(http, access, tokens, form["id"].ToString(), ct) is { } token && await tokens.RevokeAsync(token.User, token.Id, ct)
+            ? Results.Redirect(BackFrom(UiSessionService.Current(http), token))
+            : NoSuchToken(http);
     }
+
+    /// <summary>A token of the session's user, or of anyone for an admin.</summary>
+    private static async Task<AccessToken?> FindAsync(HttpContext http, UiAccess access, AccessTokenService tokens, string id, CancellationToken ct)
+    {
+        var session = UiSessionService.Current(http);
+        return (await tokens.ListAsync(access.IsAdmin(session) ? null : session.User, ct)).FirstOrDefault(t => t.Id == id);
+    }
+
+    private static string BackFrom(UiSession session, AccessToken token) => token.User == session.User ? "/ui/account" : "/ui/admin/tokens";
 
     private static async Task<IResult> PageAsync(HttpContext http, AccessTokenService tokens, TokenForm form, string? error, int status, CancellationToken ct)
     {

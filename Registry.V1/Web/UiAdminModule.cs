@@ -47,7 +47,7 @@ public sealed class UiAdminModule : ICarterModule
     {
         if (!access.IsAdmin(UiSessionService.Current(http)))
             return UiModule.Page(http, "Users", SearchPageHtml.Message("Not allowed", "The user list is for admins only."), 403);
-        var html = new StringBuilder("<h1>Users</h1><h2>Admins</h2><ul>");
+        var html = new StringBuilder("<h1>Users</h1><p><a href=\"/ui/admin/tokens\">Every user's access tokens</a></p><h2>Admins</h2><ul>");
         foreach (var admin in auth.Admins.Order(StringComparer.Ordinal)) html.Append("<li>").Append(E(admin)).Append("</li>");
         html.Append("</ul><h2>Accounts</h2>");
         // With LDAP the directory alone checks logins, and it offers no listing the registry could show.
