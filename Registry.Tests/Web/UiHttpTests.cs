@@ -210,6 +210,26 @@ public class UiHttpTests
     }
 
     [Test]
+    public async Task Failed_logins_on_the_page_count_towards_the_same_throttle_as_the_api()
+    {
+        await using var registry = TestRegistry.StartWithHtpasswd(["alice:alice-pw"], new Dictionary<string, string> { ["REGISTRY_AUTH_MAX_FAILED_LOGINS"] = "2" });
+        var ui = UiClient.For(registry);
+
+        ((int)(await ui.LoginAsync("alice", "nope1")).StatusCode).Should().Be(401);
+        ui.LastPage.Should().Contain("Wrong user name or password.");
+        using (var api = new HttpRequestMessage(HttpMethod.Get, "/v2/") { Headers = { Authorization = TestRegistry.Basic("alice", "nope2") } })
+            ((int)(await registry.Client.SendAsync(api)).StatusCode).Should().Be(401);
+        using (var throttled = await ui.LoginAsync("alice", "alice-pw"))
+        {
+            ((int)throttled.StatusCode).Should().Be(429);
+            throttled.Headers.RetryAfter!.Delta!.Value.TotalSeconds.Should().BePositive();
+        }
+        ui.LastPage.Should().Contain("Too many failed logins from this address, retry later.").And.Contain("value=\"alice\"");
+        ui.Cookie.Should().NotBeNull();
+        ((int)(await ui.GetAsync("/ui/account")).StatusCode).Should().Be(302, "the throttled login made no session");
+    }
+
+    [Test]
     public async Task Login_checks_the_password_and_the_session_shows_private_repositories()
     {
         await using var registry = TestRegistry.StartWithHtpasswd(["alice:alice-pw", "bob:bob-pw"]);

@@ -102,33 +102,31 @@ public sealed class UiModule : ICarterModule
         return Page(http, "Log in", SearchPageHtml.Login(await Session(http), "", null, ReturnTo(http.Request.Query["return"])));
     }
 
-    private static async Task<IResult> LoginAsync(HttpContext http, UiAccess access, Authenticator authenticator, ILoginThrottle throttle, UiSessionService sessions, CancellationToken ct)
+    private static async Task<IResult> LoginAsync(HttpContext http, UiAccess access, Authenticator authenticator, UiSessionService sessions, CancellationToken ct)
     {
         if (!access.AuthEnabled) return Page(http, "Log in", SearchPageHtml.Message("Log in", "Authentication is off on this registry."), 404);
         var form = await http.Request.ReadFormAsync(ct);
         var user = form["user"].ToString();
         var returnTo = ReturnTo(form["return"]);
-        var address = http.Connection.RemoteIpAddress;
-        if (await throttle.BlockedForAsync(address, ct) is { } wait)
+        // The API's own login (throttle, failures counted, LDAP admin group), so the two can never disagree.
+        var principal = await authenticator.LogInAsync(user, form["password"].ToString(), http.Connection.RemoteIpAddress, ct);
+        string? refusal = principal switch
         {
-            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Page(http, "Log in", SearchPageHtml.Login(await Session(http), user, "Too many failed logins from this address, retry later.", returnTo), 429);
-        }
-        var password = form["password"].ToString();
-        // An access token is a robot's password for the API only: a session made with one could manage tokens,
-        // which the API refuses to a token (README, 'Access tokens').
-        if (AccessTokenService.LooksLikeSecret(password))
+            { Kind: PrincipalKind.Throttled } => "Too many failed logins from this address, retry later.",
+            // An access token is a robot's password for the API only: a session made with one could manage tokens,
+            // which the API refuses to a token (README, 'Access tokens').
+            { Kind: PrincipalKind.User, IsRestricted: true } => "Access tokens cannot log in here: use your password.",
+            { Kind: PrincipalKind.User } => null,
+            _ => "Wrong user name or password.",
+        };
+        if (refusal is null)
         {
-            await throttle.RecordFailureAsync(address, ct);
-            return Page(http, "Log in", SearchPageHtml.Login(await Session(http), user, "Access tokens cannot log in here: use your password.", returnTo), 401);
+            await sessions.SignInAsync(http, principal);
+            return Results.Redirect(returnTo);
         }
-        if (user.Length == 0 || await authenticator.CheckPasswordAsync(user, password, ct) is not { } principal)
-        {
-            await throttle.RecordFailureAsync(address, ct);
-            return Page(http, "Log in", SearchPageHtml.Login(await Session(http), user, "Wrong user name or password.", returnTo), 401);
-        }
-        await sessions.SignInAsync(http, principal);
-        return Results.Redirect(returnTo);
+        if (principal.Kind == PrincipalKind.Throttled)
+            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(principal.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Page(http, "Log in", SearchPageHtml.Login(await Session(http), user, refusal, returnTo), principal.Kind == PrincipalKind.Throttled ? 429 : 401);
     }
 
     private static async Task<IResult> LogoutAsync(HttpContext http, UiSessionService sessions)
