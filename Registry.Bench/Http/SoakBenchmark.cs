@@ -28,6 +28,8 @@ internal static class SoakBenchmark
     /// <summary>RSS is judged against its level at this point: the heaps and caches of a busy server are grown by then.</summary>
     private const double RssReferenceSeconds = 60;
 
+    private static readonly TimeSpan GcTimeout = TimeSpan.FromMinutes(15);
+
     public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("soak", async (temp, ct) =>
     {
         var options = BenchArgs.Parse(
@@ -69,7 +71,9 @@ internal static class SoakBenchmark
         var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         using var stopSampling = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var sampler = SampleRssAsync(registryServer, rss, started, stopSampling.Token);
-        var collections = gcEvery > TimeSpan.Zero ? CollectAsync(client, gcEvery, deadline, ct) : Task.FromResult(new List<GcRound>());
+        // Its own client: a collection's answer comes when the run ends, long after the small requests' timeout.
+        using var gcClient = new HttpClient { BaseAddress = registryServer.BaseAddress, Timeout = GcTimeout };
+        var collections = gcEvery > TimeSpan.Zero ? CollectAsync(gcClient, gcEvery, deadline, ct) : Task.FromResult(new List<GcRound>());
         var workers = Enumerable.Range(0, connections)
             .Select(w => Task.Run(() => WorkerAsync(client, state, new Random(HashCode.Combine(seed, w)), w, deadline, ct), ct))
             .ToArray();
@@ -221,7 +225,17 @@ internal static class SoakBenchmark
         {
             await Task.Delay(every, ct);
             var started = Stopwatch.GetTimestamp();
-            using var response = await client.PostAsync("/v1/_gc?delete_untagged=true", null, ct);
+            HttpResponseMessage response;
+            try
+            {
+                response = await client.PostAsync("/v1/_gc?delete_untagged=true", null, ct);
+            }
+            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !ct.IsCancellationRequested))
+            {
+                rounds.Add(new GcRound(Stopwatch.GetElapsedTime(started).TotalSeconds, 0, 0, $"POST /v1/_gc: {e.Message}"));
+                continue;
+            }
+            using var answered = response;
             var body = await response.Content.ReadAsStringAsync(ct);
             var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
             if (response.StatusCode != HttpStatusCode.OK)
