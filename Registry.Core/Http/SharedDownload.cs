@@ -134,16 +134,11 @@ public class SharedDownload(string description)
     public void Settle() => _settled.TrySetResult();
 
     /// <summary>
-    /// Copies up to <paramref name="buffer"/>'s length of readable bytes at <paramref name="position"/> (all but the
-    /// last until verified); 0 at the end of complete content; throws <see cref="IOException"/> when the download
-    /// failed before the reader got everything.
-    /// </summary>
-    public Task<int> ReadAsync(long position, Memory<byte> buffer, CancellationToken ct) => ReadAsync(position, long.MaxValue, buffer, ct);
-
-    /// <summary>
-    /// <see cref="ReadAsync(long, Memory{byte}, CancellationToken)"/> of a range that ends before <paramref name="end"/>
-    /// (exclusive): the range's own last byte is held back until the whole content verified, so a client of a range
-    /// never receives all of it from content that fails verification either.
+    /// Copies up to <paramref name="buffer"/>'s length of readable bytes at <paramref name="position"/>, before
+    /// <paramref name="end"/> (exclusive; <see cref="long.MaxValue"/> for the whole content); 0 at the end of complete
+    /// content or of the range; throws <see cref="IOException"/> when the download failed before the reader got
+    /// everything. The last byte (of the content, or of the range) is held back until the whole content verified, so
+    /// the client of content that fails verification never receives all it asked for.
     /// </summary>
     public async Task<int> ReadAsync(long position, long end, Memory<byte> buffer, CancellationToken ct)
     {
