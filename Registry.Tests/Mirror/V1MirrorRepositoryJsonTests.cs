@@ -1,5 +1,10 @@
+using System.Net;
 using System.Text;
 using FluentAssertions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using NUnit.Framework;
 using Registry.Index.Accounts;
 using Registry.Tests.Support;
@@ -95,6 +100,55 @@ public class V1MirrorRepositoryJsonTests
             await using var wrong = Start(upstream, "wrong-pw");
             (await wrong.Client.GetAsync("/v1/repositories/team/private/json").ReadAsync())
                 .Should().Be((502, Error($"Upstream http://127.0.0.1:{upstream.Port} refused the mirror's credentials (401)")));
+        }
+        finally
+        {
+            File.Delete(htpasswd);
+        }
+    }
+
+    [Test]
+    public async Task An_index_that_sends_its_token_only_as_a_www_authenticate_challenge_opens_the_private_registry()
+    {
+        var htpasswd = Path.Combine(Path.GetTempPath(), $"mirror-htpasswd-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(htpasswd, HtpasswdFile.Line("mirror", "s3cret-pw") + "\n");
+        try
+        {
+            await using var upstream = await StartUpstreamAsync(new Dictionary<string, string?>
+            {
+                ["REGISTRY_AUTH"] = "htpasswd",
+                ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
+                ["REGISTRY_AUTH_ANONYMOUS_READ"] = "false",
+                ["REGISTRY_AUTH_ADMINS"] = "mirror",
+            });
+            var admin = new HttpClient { BaseAddress = upstream.BaseAddress };
+            admin.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String("mirror:s3cret-pw"u8.ToArray()));
+            var image = (await PushAsync(admin, "team/private", "latest", V1Client.RandomBytes(4000)))[0];
+
+            // The upstream's own index, relayed with the credentials, answering with the challenge and no X-Docker-Token.
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            var port = FreePort.Next();
+            builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+            await using var index = builder.Build();
+            index.MapGet("/v1/repositories/{ns}/{repo}/images", async (string ns, string repo, HttpContext context) =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/repositories/{ns}/{repo}/images");
+                request.Headers.Add("X-Docker-Token", "true");
+                using var answer = await admin.SendAsync(request);
+                context.Response.StatusCode = (int)answer.StatusCode;
+                context.Response.Headers.WWWAuthenticate = answer.Headers.WwwAuthenticate.ToString();
+                await context.Response.Body.WriteAsync(await answer.Content.ReadAsByteArrayAsync());
+            });
+            await index.StartAsync();
+
+            await using var mirror = TestRegistry.Start(new Dictionary<string, string>
+            {
+                ["MIRROR_SOURCE"] = upstream.BaseAddress.AbsoluteUri,
+                ["MIRROR_SOURCE_INDEX"] = $"http://127.0.0.1:{port}",
+            });
+            (await mirror.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
+            (await mirror.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
         }
         finally
         {
