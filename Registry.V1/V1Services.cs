@@ -24,6 +24,7 @@ public static class V1Services
         services.AddSingleton<MirrorImageService>();
         services.AddSingleton<MirrorLayerService>();
         services.AddSingleton<MirrorTagService>();
+        services.AddSingleton<MirrorRepositoryJsonService>();
         services.Replace(ServiceDescriptor.Singleton<IUpstreamImageLists, MirrorIndexService>());
         services.Replace(ServiceDescriptor.Singleton<IUpstreamSearch, MirrorSearch>());
         return services;

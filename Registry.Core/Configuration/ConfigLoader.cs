@@ -127,6 +127,7 @@ public static class ConfigLoader
             NginxXAccelRedirect = read.Text("nginx_x_accel_redirect"),
             MirrorSource = MirrorUrl.Read(read, "mirroring.source"),
             MirrorSourceIndex = MirrorUrl.Read(read, "mirroring.source_index"),
+            MirrorCredentials = MirrorUrl.ReadCredentials(read),
             MirrorTagsCacheTtlSeconds = read.Integer("mirroring.tags_cache_ttl", RegistrySettings.DefaultMirrorTagsCacheTtlSeconds, 0, long.MaxValue),
             MaxJsonBodyBytes = read.Integer("max_json_body_bytes", RegistrySettings.DefaultMaxJsonBodyBytes, 1, long.MaxValue),
 

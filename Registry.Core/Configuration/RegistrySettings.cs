@@ -85,6 +85,9 @@ public sealed record RegistrySettings
     /// <summary><c>mirroring.source_index</c>: upstream index for index routes; null means <see cref="MirrorSource"/>.</summary>
     public string? MirrorSourceIndex { get; init; }
 
+    /// <summary><c>mirroring.username</c> / <c>mirroring.password</c>: Basic to both upstreams; null when the URLs carry them or none.</summary>
+    public MirrorCredentials? MirrorCredentials { get; init; }
+
     /// <summary><c>mirroring.tags_cache_ttl</c>: seconds a cached upstream tag answer stays valid.</summary>
     public long MirrorTagsCacheTtlSeconds { get; init; } = DefaultMirrorTagsCacheTtlSeconds;
 

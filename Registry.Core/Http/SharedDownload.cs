@@ -44,6 +44,9 @@ public class SharedDownload(string description)
     /// <summary>True once every byte arrived and verified.</summary>
     public bool Complete { get { lock (_gate) return _complete; } }
 
+    /// <summary>The bytes in the temp file so far: the whole length once <see cref="Complete"/>.</summary>
+    public long Written { get { lock (_gate) return _written; } }
+
     /// <summary>A new reader takes a share of the handle; false when the download is over (look in storage again).</summary>
     public bool TryJoin()
     {
@@ -131,11 +134,13 @@ public class SharedDownload(string description)
     public void Settle() => _settled.TrySetResult();
 
     /// <summary>
-    /// Copies up to <paramref name="buffer"/>'s length of readable bytes at <paramref name="position"/> (all but the
-    /// last until verified); 0 at the end of complete content; throws <see cref="IOException"/> when the download
-    /// failed before the reader got everything.
+    /// Copies up to <paramref name="buffer"/>'s length of readable bytes at <paramref name="position"/>, before
+    /// <paramref name="end"/> (exclusive; <see cref="long.MaxValue"/> for the whole content); 0 at the end of complete
+    /// content or of the range; throws <see cref="IOException"/> when the download failed before the reader got
+    /// everything. The last byte (of the content, or of the range) is held back until the whole content verified, so
+    /// the client of content that fails verification never receives all it asked for.
     /// </summary>
-    public async Task<int> ReadAsync(long position, Memory<byte> buffer, CancellationToken ct)
+    public async Task<int> ReadAsync(long position, long end, Memory<byte> buffer, CancellationToken ct)
     {
         while (true)
         {
@@ -145,7 +150,7 @@ public class SharedDownload(string description)
             lock (_gate)
             {
                 if (_failed) throw new IOException($"the upstream download of {description} failed");
-                var readable = _complete ? _written : Math.Max(0, _written - 1);
+                var readable = _complete ? Math.Min(_written, end) : Math.Max(0, Math.Min(_written, end) - 1);
                 if (position < readable)
                 {
                     // The caller's share keeps the handle open while it reads outside the lock.
@@ -164,20 +169,21 @@ public class SharedDownload(string description)
     /// <summary>
     /// Sends the content as it arrives into the response body (status and headers already set by the caller): read from
     /// the temp file straight into the response pipe's memory, as a local file is sent (<see cref="ObjectBody"/>), in
-    /// slices as large as the download has ready. When the download fails the connection is aborted, so the client
-    /// never mistakes a cut body for the content.
+    /// slices as large as the download has ready; <paramref name="first"/> and <paramref name="count"/> send one range
+    /// of it. When the download fails the connection is aborted, so the client never mistakes a cut body for the content.
     /// </summary>
-    public async Task SendAsync(HttpContext context)
+    public async Task SendAsync(HttpContext context, long first = 0, long? count = null)
     {
         var ct = context.RequestAborted;
         var writer = context.Response.BodyWriter;
+        var end = count is { } n0 ? first + n0 : long.MaxValue;
         try
         {
-            long position = 0;
+            var position = first;
             while (true)
             {
                 var memory = writer.GetMemory(ObjectBody.FileSegmentSize);
-                var n = await ReadAsync(position, memory, ct);
+                var n = await ReadAsync(position, end, memory, ct);
                 if (n == 0) break;
                 writer.Advance(n);
                 position += n;

@@ -59,6 +59,12 @@ public static class StoragePaths
     public const string MirrorFile = "_mirror";
     public static string Mirror(RepositoryName name) => $"{RepositoryDir(name)}/{MirrorFile}";
 
+    /// <summary>
+    /// Our addition: the Unix time a mirror last copied the repository's <c>json</c> from its upstream
+    /// (docs/configuration.md, 'V1 mirroring'); a local repository never consults it.
+    /// </summary>
+    public static string MirrorJson(RepositoryName name) => $"{RepositoryDir(name)}/_mirror_json";
+
     /// <summary>The last component of a storage path.</summary>
     public static string FileName(string path) => path[(path.LastIndexOf('/') + 1)..];
 

@@ -54,6 +54,16 @@ public static class V1MirrorKit
     public static int RequestsLogged(RegistryProcess upstream, string path) =>
         upstream.Output.Split('\n').Count(line => line.Contains($"GET {path} ", StringComparison.Ordinal));
 
+    /// <summary>
+    /// <see cref="RequestsLogged"/> once at least <paramref name="expected"/> lines arrived (the upstream logs a request
+    /// when its response ends, which the mirror's client may not wait for), or after 10 s.
+    /// </summary>
+    public static async Task<int> RequestsLoggedAsync(RegistryProcess upstream, string path, int expected = 1)
+    {
+        for (var i = 0; i < 100 && RequestsLogged(upstream, path) < expected; i++) await Task.Delay(100);
+        return RequestsLogged(upstream, path);
+    }
+
     public static string Error(string message) => $"{{\"error\": \"{message}\"}}";
 
     public static async Task<byte[]> BytesAsync(this Task<HttpResponseMessage> pending)

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Registry.Core.Http;
+using Registry.V1.Images;
 
 namespace Registry.V1.Mirroring;
 
@@ -6,6 +8,13 @@ namespace Registry.V1.Mirroring;
 /// Sends a layer while it is being fetched (<see cref="SharedDownload"/>): with the upstream's length when it gave one,
 /// the IMM headers of a layer, and the last byte only once the whole layer is verified. A fetch that fails midway
 /// aborts the connection, so the client sees a broken transfer rather than a short or wrong layer.
+/// <para>
+/// A <c>Range</c> is served from the same fetch, which still reads, verifies and stores the whole layer once: the
+/// client gets exactly its range (206, or 416) as the bytes arrive, the range's last byte once the layer verified.
+/// That is what docker 1.x needs to resume a cut layer (<c>Range: bytes=N-SIZE</c> after an <c>Accept-Ranges:
+/// bytes</c> answer, else "the server doesn't support byte ranges"). Without an upstream length the range waits for
+/// the end of the fetch, which tells the length.
+/// </para>
 /// </summary>
 public sealed class MirrorLayerResult(SharedDownload fetch, long? length) : IResult
 {
@@ -14,16 +23,54 @@ public sealed class MirrorLayerResult(SharedDownload fetch, long? length) : IRes
         try
         {
             var response = context.Response;
+            var range = context.Request.Headers.Range.ToString();
+            var size = length;
+            if (size is null && range.Length > 0)
+            {
+                size = await WholeLengthAsync(context.RequestAborted);
+                // The fetch failed before its end: no length to answer the range with.
+                if (size is null)
+                {
+                    await V1Results.UpstreamError(MirrorLayerService.FetchFailed).ExecuteAsync(context);
+                    return;
+                }
+            }
             V1Headers.ApplyImmutable(response);
             response.ContentType = "application/octet-stream";
-            response.StatusCode = 200;
-            if (length is { } known) response.ContentLength = known;
+            if (size is { } known) response.Headers.AcceptRanges = "bytes";
+            else
+            {
+                response.StatusCode = 200;
+                if (!HttpMethods.IsHead(context.Request.Method)) await fetch.SendAsync(context);
+                return;
+            }
+
+            var (outcome, first, last) = known == 0 ? (RangeHeader.Outcome.Full, 0L, -1L) : RangeHeader.Evaluate(range, known);
+            if (outcome == RangeHeader.Outcome.Unsatisfiable)
+            {
+                response.StatusCode = 416;
+                response.ContentLength = 0;
+                response.Headers.ContentRange = $"bytes */{known}";
+                return;
+            }
+            var count = last - first + 1;
+            response.StatusCode = outcome == RangeHeader.Outcome.Partial ? 206 : 200;
+            if (outcome == RangeHeader.Outcome.Partial)
+                response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {first}-{last}/{known}");
+            response.ContentLength = count;
             if (HttpMethods.IsHead(context.Request.Method)) return;
-            await fetch.SendAsync(context);
+            await fetch.SendAsync(context, first, count);
         }
         finally
         {
             fetch.Leave();
         }
+    }
+
+    /// <summary>The layer's length once the fetch ended verified; null when it failed.</summary>
+    private async Task<long?> WholeLengthAsync(CancellationToken ct)
+    {
+        await fetch.Settled.WaitAsync(ct);
+        return fetch.Complete ? fetch.Written : null;
     }
 }

@@ -157,7 +157,7 @@ public sealed class MirrorLayerService(
     }
 
     /// <summary>Why a layer was not sent when the upstream gave no reason of its own.</summary>
-    private static UpstreamFailure FetchFailed => new("The layer could not be fetched, retry later", true, V1Upstream.DefaultRetryAfter);
+    internal static UpstreamFailure FetchFailed => new("The layer could not be fetched, retry later", true, V1Upstream.DefaultRetryAfter);
 
     /// <summary>
     /// Reads the upstream body for the storage driver, copies each chunk to the spool for the followers, gives up after

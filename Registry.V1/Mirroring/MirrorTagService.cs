@@ -73,7 +73,8 @@ public sealed class MirrorTagService(
         await storage.PutContentAsync(StoragePaths.Mirror(name), Encoding.UTF8.GetBytes(now), ct);
     }
 
-    private static DateTimeOffset? CopiedAt(byte[]? marker) =>
+    /// <summary>The time in a copy marker; the epoch for a marker without one (copied before the tags), null without a marker.</summary>
+    internal static DateTimeOffset? CopiedAt(byte[]? marker) =>
         marker is not null && long.TryParse(Encoding.UTF8.GetString(marker).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
             ? DateTimeOffset.FromUnixTimeSeconds(seconds)
             : marker is null ? null : DateTimeOffset.UnixEpoch;

@@ -25,7 +25,8 @@ public readonly record struct UpstreamAnswer<T>(T? Value, UpstreamFailure? Failu
 
 /// <summary>
 /// The mirror's V1 client (Docker Registry HTTP API V1; Docker Registry and Index spec, 'Pull' and 'Tokens'): one
-/// <see cref="HttpClient"/> per upstream, anonymous or with the Basic credentials of the URL, and the index token flow
+/// <see cref="HttpClient"/> per upstream, anonymous or with Basic credentials (the URL's, or <c>mirroring.username</c> and
+/// <c>password</c>), and the index token flow
 /// for a registry that refuses them: the index is asked for the repository's images with <c>X-Docker-Token: true</c>
 /// and the token it returns goes to the registry as <c>Authorization: Token …</c>. Credentials never reach a log line
 /// or an error body: both name <see cref="MirrorUrl.Display"/> only.
@@ -50,8 +51,8 @@ public sealed class V1Upstream : IDisposable
         _logger = logger;
         _maxDocumentBytes = settings.MaxJsonBodyBytes;
         if (settings.MirrorSource is not { } source) return;
-        _registry = new Endpoint(new Uri(source));
-        _index = settings.MirrorSourceIndex is { } index ? new Endpoint(new Uri(index)) : _registry;
+        _registry = new Endpoint(new Uri(source), settings.MirrorCredentials);
+        _index = settings.MirrorSourceIndex is { } index ? new Endpoint(new Uri(index), settings.MirrorCredentials) : _registry;
     }
 
     /// <summary>True when <c>mirroring.source</c> is set.</summary>
@@ -123,8 +124,8 @@ public sealed class V1Upstream : IDisposable
             }
         }
         if (response is null) return (null, failure);
-        if (response.Headers.TryGetValues("X-Docker-Token", out var tokens) && repository is not null)
-            Remember(repository, tokens.First());
+        // Only a 200 carries a token: a refusal's WWW-Authenticate is a challenge, not one.
+        if (repository is not null && response.StatusCode == HttpStatusCode.OK && TokenOf(response) is { } given) Remember(repository, given);
 
         var status = (int)response.StatusCode;
         if (status == 200) return (response, null);
@@ -165,11 +166,20 @@ public sealed class V1Upstream : IDisposable
         var (response, _) = await SendOnceAsync(Require(UpstreamRole.Index), UpstreamPaths.IndexImages(repository), askToken: true, token: null, ct);
         using (response)
         {
-            if (response is not { StatusCode: HttpStatusCode.OK } || !response.Headers.TryGetValues("X-Docker-Token", out var values)) return null;
-            var value = values.First();
+            if (response is not { StatusCode: HttpStatusCode.OK } || TokenOf(response) is not { } value) return null;
             Remember(repository, value);
             return value;
         }
+    }
+
+    /// <summary>
+    /// The index's token: <c>X-Docker-Token</c>, else the <c>WWW-Authenticate: Token …</c> challenge an index sends
+    /// with it (Docker Registry and Index spec, 'Tokens'; some send only the challenge).
+    /// </summary>
+    private static string? TokenOf(HttpResponseMessage response)
+    {
+        if (response.Headers.TryGetValues("X-Docker-Token", out var tokens) && tokens.FirstOrDefault() is { Length: > 0 } token) return token;
+        return response.Headers.WwwAuthenticate.FirstOrDefault(h => string.Equals(h.Scheme, "Token", StringComparison.OrdinalIgnoreCase))?.Parameter;
     }
 
     private void Remember(RepositoryName repository, string token)
@@ -214,7 +224,7 @@ public sealed class V1Upstream : IDisposable
     /// <summary>One upstream: its URL without credentials, the Basic header they make, and its own connection pool.</summary>
     private sealed class Endpoint
     {
-        public Endpoint(Uri url)
+        public Endpoint(Uri url, MirrorCredentials? credentials)
         {
             Display = MirrorUrl.Display(url);
             _base = Display;
@@ -223,8 +233,9 @@ public sealed class V1Upstream : IDisposable
                 var parts = url.UserInfo.Split(':', 2);
                 var user = Uri.UnescapeDataString(parts[0]);
                 var password = parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : "";
-                Basic = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+                Basic = BasicHeader(user, password);
             }
+            else if (credentials is not null) Basic = BasicHeader(credentials.Username, credentials.Password);
             Client = new HttpClient(new SocketsHttpHandler
             {
                 ConnectTimeout = TimeSpan.FromSeconds(10),
@@ -242,6 +253,9 @@ public sealed class V1Upstream : IDisposable
         public HttpClient Client { get; }
 
         public Uri Url(string pathAndQuery) => new(_base + pathAndQuery);
+
+        private static AuthenticationHeaderValue BasicHeader(string user, string password) =>
+            new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
     }
 }
 
@@ -253,6 +267,7 @@ public static class UpstreamPaths
 
     public static string IndexImages(RepositoryName name) => Repository(name) + "/images";
     public static string Tags(RepositoryName name) => Repository(name) + "/tags";
+    public static string RepositoryJson(RepositoryName name) => Repository(name) + "/json";
     public static string ImageJson(ImageId id) => $"/v1/images/{id.Value}/json";
     public static string ImageAncestry(ImageId id) => $"/v1/images/{id.Value}/ancestry";
     public static string ImageLayer(ImageId id) => $"/v1/images/{id.Value}/layer";

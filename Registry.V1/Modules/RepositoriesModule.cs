@@ -97,9 +97,11 @@ public sealed class RepositoriesModule : ICarterModule
         return V1Results.Raw(await svc.GetTagJsonAsync(route.Name!, route.Tag!, ct), immutable: false);
     }
 
-    private static async Task<IResult> GetRepositoryJsonAsync(HttpContext http, RepositoryService svc, CancellationToken ct)
+    private static async Task<IResult> GetRepositoryJsonAsync(HttpContext http, RepositoryService svc, MirrorRepositoryJsonService mirror, CancellationToken ct)
     {
-        var json = await svc.GetRepositoryJsonAsync(http.Route().Name!, ct);
+        var (copy, failure) = await mirror.GetAsync(http.Route().Name!, ct);
+        if (failure is not null) return V1Results.UpstreamError(failure);
+        var json = copy ?? await svc.GetRepositoryJsonAsync(http.Route().Name!, ct);
         return V1Results.Raw(json ?? System.Text.Encoding.UTF8.GetBytes(RepositoryService.DefaultTagJson), immutable: false);
     }
 
