@@ -10,6 +10,8 @@ return args.Length == 0
         "download" => await DownloadBenchmark.RunAsync(args[1..]),
         "bursts" => await BurstBenchmark.RunAsync(args[1..]),
         "layer-s3" => await Registry.Bench.S3.LayerS3Benchmark.RunAsync(args[1..]),
+        "small-reads" => await SmallReadsBenchmark.RunAsync(args[1..]),
+        "upload-ceiling" => await UploadCeilingBenchmark.RunAsync(args[1..]),
         "search-http" => await SearchHttpBenchmark.RunAsync(args[1..]),
         "search-index" => await SearchIndexBench.RunAsync(args[1..]),
         "soak" => await SoakBenchmark.RunAsync(args[1..]),
@@ -29,6 +31,8 @@ static int Usage()
     Console.Error.WriteLine("  download     " + DownloadBenchmark.OptionsHelp);
     Console.Error.WriteLine("  bursts       " + BurstBenchmark.OptionsHelp);
     Console.Error.WriteLine("  search-http  " + SearchHttpBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  small-reads  " + SmallReadsBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  upload-ceiling " + UploadCeilingBenchmark.OptionsHelp);
     Console.Error.WriteLine("  search-index [--sizes 100000,1000000] [--engines sqlite,postgres] [--pg-url url] [--out file] [--keep dir]");
     Console.Error.WriteLine("  gc           " + Registry.Bench.Maintenance.GcBenchmark.OptionsHelp);
     Console.Error.WriteLine("  file-cache   " + FileCacheBenchmark.OptionsHelp);

@@ -20,6 +20,7 @@ public static class V2Services
         services.AddSingleton<V2Access>();
         services.AddSingleton<Token.TokenServer>();
         services.AddSingleton<V2Dispatcher>();
+        services.AddSingleton<ManifestReadCache>();
         services.AddSingleton<ManifestStore>();
         services.AddSingleton<BlobStore>();
         services.AddSingleton<UploadSessions>();

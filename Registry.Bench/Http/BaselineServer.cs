@@ -7,14 +7,15 @@ namespace Registry.Bench.Http;
 /// <summary>
 /// The yardstick: the least a Kestrel app has to do to serve the same traffic as the registry.
 /// PUT /upload streams the body to a temp file while hashing it (what the registry does with a
-/// layer), GET /file/{name} sends a file with range support, GET /hello answers a small JSON body
-/// shaped like a search result.
+/// layer), PUT /drain reads the body and throws it away (the ceiling of any upload), GET /file/{name}
+/// sends a file with range support, GET /hello answers a small JSON body shaped like a search result.
 /// </summary>
 internal static class BaselineServer
 {
     public const string Command = "baseline-server";
     public const string HelloPath = "/hello";
     public const string UploadPath = "/upload";
+    public const string DrainPath = "/drain";
     public const string FilePathPrefix = "/file/";
 
     // Kestrel hands the body over in pieces of a few KiB; gathering them into blocks of the
@@ -50,6 +51,7 @@ internal static class BaselineServer
 
         app.MapGet(HelloPath, () => Results.Json(Hello));
         app.MapPut(UploadPath, (HttpRequest request, CancellationToken ct) => UploadAsync(directory, request, ct));
+        app.MapPut(DrainPath, (HttpRequest request, CancellationToken ct) => DrainAsync(request, ct));
         app.MapGet(FilePathPrefix + "{name}", (string name) =>
             IsPlainFileName(name) && File.Exists(Path.Combine(directory, name))
                 ? Results.File(Path.Combine(directory, name), "application/octet-stream", enableRangeProcessing: true)
@@ -94,6 +96,22 @@ internal static class BaselineServer
             ArrayPool<byte>.Shared.Return(buffer);
             File.Delete(temp);
         }
+    }
+
+    /// <summary>Reads the body straight from Kestrel's pipe, touching no byte; returns how many arrived.</summary>
+    private static async Task<IResult> DrainAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var reader = request.BodyReader;
+        long total = 0;
+        while (true)
+        {
+            var read = await reader.ReadAsync(cancellationToken);
+            total += read.Buffer.Length;
+            reader.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted) break;
+        }
+
+        return Results.Text(total.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static bool IsPlainFileName(string name) =>

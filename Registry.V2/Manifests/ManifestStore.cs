@@ -48,7 +48,7 @@ public sealed record PutManifestResult(Digest? Digest, IReadOnlyList<ManifestPro
 /// references and writes data and links under the garbage collector's shared side (<see cref="GcCoordinator"/>,
 /// docs/garbage-collection.md, 'Guarantees' G3), touching the manifest and everything it references.
 /// </summary>
-public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, RepositoryCatalog catalog, IGcCoordinator gc)
+public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, RepositoryCatalog catalog, IGcCoordinator gc, ManifestReadCache reads)
 {
     /// <summary>Largest manifest body a PUT accepts (Docker Registry HTTP API V2, 'Pushing an Image Manifest').</summary>
     public const int MaxManifestBytes = 4 * 1024 * 1024;
@@ -64,7 +64,7 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
     /// <summary>The manifest a tag points to; null for an unknown tag or a dangling one (revision or data missing).</summary>
     public async Task<StoredManifest?> GetByTagAsync(string name, string tag, CancellationToken ct)
     {
-        var digest = await DistributionLinks.ReadAsync(storage, DistributionPaths.TagCurrentLink(name, tag), ct);
+        var digest = await reads.ReadLinkAsync(DistributionPaths.TagCurrentLink(name, tag), ct);
         return digest is null ? null : await GetByDigestAsync(name, digest, ct);
     }
 
@@ -74,12 +74,11 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
     /// </summary>
     public async Task<StoredManifest?> GetByDigestAsync(string name, Digest digest, CancellationToken ct)
     {
-        var target = await DistributionLinks.ResolveAsync(storage, DistributionPaths.RevisionLink(name, digest), ct);
+        var target = await reads.ReadLinkAsync(DistributionPaths.RevisionLink(name, digest), ct);
         if (target is null) return null;
-        var content = await storage.GetContentAsync(DistributionPaths.BlobData(target), ct);
-        if (content is null) return null;
-        var document = ManifestDocument.TryParse(content);
-        return document is null ? null : new StoredManifest(digest, document.MediaType, content);
+        return await reads.ReadManifestAsync(DistributionPaths.BlobData(target), ct) is var (document, content)
+            ? new StoredManifest(digest, document.MediaType, content)
+            : null;
     }
 
     /// <summary>
@@ -196,14 +195,15 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
     /// </summary>
     public async Task<IReadOnlyList<string>?> ListTagsAsync(string name, CancellationToken ct)
     {
-        if (!await storage.DirectoryExistsAsync(DistributionPaths.TagsDir(name), ct)) return null;
         var tags = new List<string>();
         foreach (var tag in await ListTagNamesAsync(name, ct))
         {
-            var digest = await DistributionLinks.ReadAsync(storage, DistributionPaths.TagCurrentLink(name, tag), ct);
-            if (digest is not null && await DistributionLinks.ResolveAsync(storage, DistributionPaths.RevisionLink(name, digest), ct) is not null)
+            var digest = await reads.ReadLinkAsync(DistributionPaths.TagCurrentLink(name, tag), ct);
+            if (digest is not null && await reads.ResolveLinkAsync(DistributionPaths.RevisionLink(name, digest), ct) is not null)
                 tags.Add(tag);
         }
+        // A tag that resolves proves the directory has a file; only an empty answer needs the (tree-walking) check.
+        if (tags.Count == 0 && !await storage.DirectoryExistsAsync(DistributionPaths.TagsDir(name), ct)) return null;
         tags.Sort(StringComparer.Ordinal);
         return tags;
     }
@@ -256,7 +256,7 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
     private async Task<List<string>> ListTagNamesAsync(string name, CancellationToken ct)
     {
         var tags = new List<string>();
-        foreach (var path in await storage.ListAsync(DistributionPaths.TagsDir(name), ct))
+        foreach (var path in await reads.ListAsync(DistributionPaths.TagsDir(name), ct))
         {
             // Skip anything that is not a tag this server could address (stray files, temp files).
             var tag = DistributionPaths.FileName(path);

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+
+namespace Registry.Bench.Http;
+
+/// <summary>
+/// The registry's v2 blob upload against the .NET ceiling in the same run: bare Kestrel's drain-only PUT (reads the
+/// body, touches no byte) and its hash-and-store PUT, next to the registry's docker push (POST, one chunked PATCH,
+/// PUT <c>?digest=</c>) and monolithic push (POST <c>?digest=</c> with the body). The client generates and hashes
+/// the same bytes for every target, so its cost is the same everywhere; rounds rotate the order.
+/// </summary>
+internal static class UploadCeilingBenchmark
+{
+    public const string OptionsHelp = "[--size-mib 512] [--rounds 3] [--server-dll PATH] [--out FILE]";
+
+    private const double RatioTarget = 0.85;
+    private const string Repository = "bench/upload";
+    private const long WarmupBytes = 16L << 20;
+    private const int WarmupUploads = 6;
+
+    public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("upload-ceiling", async (temp, ct) =>
+    {
+        var options = BenchArgs.Parse(args, ["--size-mib", "--rounds", "--server-dll", "--out"], []);
+        var sizeMib = options.GetInt("--size-mib", 512, 1, 1 << 20);
+        var rounds = options.GetInt("--rounds", 3, 1, 99);
+        var registryDll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
+
+        Console.WriteLine($"upload-ceiling benchmark: {sizeMib} MiB bodies, {rounds} rotating rounds");
+        Console.WriteLine($"machine: {BenchRunner.MachineNote}");
+
+        await using var baselineServer = await ServerLauncher.StartBaselineAsync(Path.Combine(temp, "baseline"), ct);
+        await using var registryServer = await ServerLauncher.StartRegistryAsync(registryDll, Path.Combine(temp, "registry"), ct);
+        using var baselineClient = NewClient(baselineServer);
+        using var registryClient = NewClient(registryServer);
+
+        var targets = new UploadTarget[]
+        {
+            new("drain (bare Kestrel)", baselineServer, (size, seed, _, token) => BaselinePutAsync(baselineServer, baselineClient, BaselineServer.DrainPath, size, seed, token)),
+            new("hash+store (bare Kestrel)", baselineServer, (size, seed, _, token) => BaselinePutAsync(baselineServer, baselineClient, BaselineServer.UploadPath, size, seed, token)),
+            new("registry v2 POST+PATCH+PUT", registryServer, (size, seed, _, token) => DockerPushAsync(registryServer, registryClient, size, seed, token)),
+            new("registry v2 monolithic POST", registryServer, (size, seed, digest, token) => MonolithicPushAsync(registryServer, registryClient, size, seed, digest, token)),
+        };
+
+        // Enough round trips for tiered JIT to settle on both servers before the timed rounds.
+        foreach (var target in targets)
+            for (var i = 0; i < WarmupUploads; i++) await target.Send(WarmupBytes, (ulong)(1000 + i), await DigestOfAsync(WarmupBytes, (ulong)(1000 + i), ct), ct);
+        foreach (var server in new[] { baselineServer, registryServer })
+        {
+            var quiet = await server.WaitUntilQuietAsync(ct);
+            Console.WriteLine($"  warm-up ok: {server.Name} (pid {server.Pid}), quiet after {quiet.TotalSeconds:F1} s");
+        }
+
+        var size = (long)sizeMib << 20;
+        var figures = targets.ToDictionary(t => t.Name, _ => new List<TransferResult>());
+        for (var round = 1; round <= rounds; round++)
+        {
+            // Rotate the order so that no target always meets the page cache the previous one left dirty.
+            var order = targets.Skip((round - 1) % targets.Length).Concat(targets.Take((round - 1) % targets.Length)).ToArray();
+            foreach (var target in order)
+            {
+                var seed = (ulong)(round * 100 + Array.IndexOf(targets, target));
+                var digest = await DigestOfAsync(size, seed, ct);
+                var cpuBefore = target.Server.Sample().CpuTime;
+                var started = Stopwatch.GetTimestamp();
+                await target.Send(size, seed, digest, ct);
+                var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                var result = new TransferResult(size, seconds, (target.Server.Sample().CpuTime - cpuBefore).TotalSeconds);
+                figures[target.Name].Add(result);
+                Console.WriteLine($"  round {round} {target.Name}: {result.MegabytesPerSecond:F1} MB/s, server CPU {result.ServerCpuSecondsPerGib:F2} s/GiB");
+            }
+        }
+
+        var drain = BenchRunner.Median(figures[targets[0].Name].Select(r => r.MegabytesPerSecond).ToList());
+        var rows = targets.Select(t =>
+        {
+            var results = figures[t.Name];
+            var rate = BenchRunner.Median(results.Select(r => r.MegabytesPerSecond).ToList());
+            return new UploadRow(
+                t.Name,
+                rate,
+                BenchRunner.Median(results.Select(r => r.ServerCpuSecondsPerGib).ToList()),
+                results.Select(r => r.MegabytesPerSecond).ToList(),
+                rate / drain);
+        }).ToList();
+        var report = new UploadCeilingReport(BenchRunner.MachineNote, Environment.ProcessorCount, sizeMib, rounds, rows, RatioTarget);
+
+        Console.WriteLine();
+        Console.WriteLine($"Upload ceiling, {sizeMib} MiB, median of {rounds} round(s) (MB = 10^6 bytes)");
+        Console.WriteLine($"  {"target",-30}{"MB/s",9}{"CPU s/GiB",11}{"vs drain",10}  rounds");
+        foreach (var row in rows)
+        {
+            var verdict = row.Name.StartsWith("registry", StringComparison.Ordinal) ? $"  {BenchRunner.Verdict(row.RatioToDrain >= RatioTarget)} (>= {RatioTarget:F2}x)" : "";
+            Console.WriteLine(
+                $"  {row.Name,-30}{row.MegabytesPerSecond,9:F1}{row.ServerCpuSecondsPerGib,11:F2}{row.RatioToDrain,9:F2}x  " +
+                string.Join(" / ", row.Rounds.Select(r => r.ToString("F0", CultureInfo.InvariantCulture))) + verdict);
+        }
+
+        Console.WriteLine($"  note: {report.Machine}");
+        await BenchRunner.WriteReportAsync(options.GetString("--out"), report, ct);
+    });
+
+    private static HttpClient NewClient(ChildServer server) => new(new SocketsHttpHandler
+    {
+        UseCookies = false,
+        AutomaticDecompression = DecompressionMethods.None,
+    })
+    {
+        BaseAddress = server.BaseAddress,
+        // Bounded: a 2 GiB upload at a pessimistic 20 MB/s still fits.
+        Timeout = TimeSpan.FromMinutes(10),
+    };
+
+    /// <summary>PUT of a chunked body to the baseline; the drain answers the byte count, the store the SHA-256 hex.</summary>
+    private static async Task BaselinePutAsync(ChildServer server, HttpClient client, string path, long size, ulong seed, CancellationToken ct)
+    {
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var request = new HttpRequestMessage(HttpMethod.Put, path) { Content = new LayerContent(size, seed, sha256) };
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await SendAsync(server, client, request, HttpStatusCode.OK, ct);
+        var answer = await response.Content.ReadAsStringAsync(ct);
+        var expected = path == BaselineServer.DrainPath
+            ? size.ToString(CultureInfo.InvariantCulture)
+            : Convert.ToHexStringLower(sha256.GetHashAndReset());
+        if (answer != expected) throw new ServerNotFunctionalException($"{server.Name}: PUT {path} answered '{answer}', expected '{expected}'");
+    }
+
+    /// <summary>What docker 20.10 sends (docs/client-behaviour.md, 'docker push (v2)'): POST, one chunked PATCH, PUT <c>?digest=</c> with no body.</summary>
+    private static async Task DockerPushAsync(ChildServer server, HttpClient client, long size, ulong seed, CancellationToken ct)
+    {
+        string location;
+        using (var response = await SendAsync(server, client,
+                   new HttpRequestMessage(HttpMethod.Post, $"/v2/{Repository}/blobs/uploads/") { Content = new ByteArrayContent([]) },
+                   HttpStatusCode.Accepted, ct))
+            location = response.Headers.Location!.OriginalString;
+
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new LayerContent(size, seed, sha256) };
+        patch.Headers.TransferEncodingChunked = true;
+        using (var response = await SendAsync(server, client, patch, HttpStatusCode.Accepted, ct))
+            location = response.Headers.Location!.OriginalString;
+
+        var digest = "sha256:" + Convert.ToHexStringLower(sha256.GetHashAndReset());
+        var separator = location.Contains('?') ? '&' : '?';
+        using var put = await SendAsync(server, client,
+            new HttpRequestMessage(HttpMethod.Put, $"{location}{separator}digest={Uri.EscapeDataString(digest)}") { Content = new ByteArrayContent([]) },
+            HttpStatusCode.Created, ct);
+    }
+
+    /// <summary>
+    /// The digest of the generated body, computed before the clock starts: a monolithic POST must name it in the URL
+    /// before the first byte is sent.
+    /// </summary>
+    private static async Task<string> DigestOfAsync(long size, ulong seed, CancellationToken ct)
+    {
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await new LayerContent(size, seed, sha256).CopyToAsync(Stream.Null, ct);
+        return "sha256:" + Convert.ToHexStringLower(sha256.GetHashAndReset());
+    }
+
+    /// <summary>POST <c>?digest=</c> with the whole blob as a chunked body (Docker Registry HTTP API V2, 'Monolithic Upload').</summary>
+    private static async Task MonolithicPushAsync(ChildServer server, HttpClient client, long size, ulong seed, string digest, CancellationToken ct)
+    {
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var post = new HttpRequestMessage(HttpMethod.Post, $"/v2/{Repository}/blobs/uploads/?digest={Uri.EscapeDataString(digest)}")
+        {
+            Content = new LayerContent(size, seed, sha256),
+        };
+        post.Headers.TransferEncodingChunked = true;
+        using var response = await SendAsync(server, client, post, HttpStatusCode.Created, ct);
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(
+        ChildServer server, HttpClient client, HttpRequestMessage request, HttpStatusCode expected, CancellationToken ct)
+    {
+        var what = $"{request.Method} {request.RequestUri}";
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.SendAsync(request, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new ServerNotFunctionalException($"{server.Name}: {what} failed: {e.Message}{Environment.NewLine}{server.OutputTail}");
+        }
+
+        if (response.StatusCode == expected) return response;
+        var body = await response.Content.ReadAsStringAsync(ct);
+        response.Dispose();
+        throw new ServerNotFunctionalException(
+            $"{server.Name}: {what} answered {(int)response.StatusCode} '{body}', expected {(int)expected}{Environment.NewLine}{server.OutputTail}");
+    }
+
+    private sealed record UploadTarget(string Name, ChildServer Server, Func<long, ulong, string, CancellationToken, Task> Send);
+}
+
+internal sealed record UploadCeilingReport(string Machine, int Cores, int SizeMib, int Rounds, IReadOnlyList<UploadRow> Targets, double RatioTarget);
+
+internal sealed record UploadRow(string Name, double MegabytesPerSecond, double ServerCpuSecondsPerGib, IReadOnlyList<double> Rounds, double RatioToDrain);
