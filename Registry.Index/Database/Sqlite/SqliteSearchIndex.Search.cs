@@ -23,6 +23,8 @@ namespace Registry.Index.Database.Sqlite;
 /// LIMIT/OFFSET, without a sort and (for the description tier) without touching the rows. For the prefix
 /// tiers the cheaper of two plans is taken: collect every candidate from the prefix indexes and sort their
 /// keys, or walk the ordering index and filter until the page is full; short terms walk for every tier.
+/// Every plan starts at the nearest position kept for the term's tier (<see cref="TierPositions"/>), so a page
+/// asked again, or the next one, skips only the rows between that position and the page.
 /// </summary>
 public sealed partial class SqliteSearchIndex
 {
