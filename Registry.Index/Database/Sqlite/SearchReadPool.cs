@@ -77,12 +77,13 @@ internal sealed class SearchReadSession : IDisposable
     public const string Limit = "@limit";
     public const string Offset = "@offset";
     public const string Mask = "@mask";
+    public const string After = "@after";
 
     private static readonly (string Name, SqliteType Type)[] Parameters =
     [
         (Term, SqliteType.Text), (Upper, SqliteType.Text), (Length, SqliteType.Integer), (Match, SqliteType.Text),
         (NameMatch, SqliteType.Text), (DescriptionOnlyMatch, SqliteType.Text), (Limit, SqliteType.Integer),
-        (Offset, SqliteType.Integer), (Mask, SqliteType.Integer),
+        (Offset, SqliteType.Integer), (Mask, SqliteType.Integer), (After, SqliteType.Integer),
     ];
 
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);

@@ -23,6 +23,8 @@ namespace Registry.Index.Database.Sqlite;
 /// LIMIT/OFFSET, without a sort and (for the description tier) without touching the rows. For the prefix
 /// tiers the cheaper of two plans is taken: collect every candidate from the prefix indexes and sort their
 /// keys, or walk the ordering index and filter until the page is full; short terms walk for every tier.
+/// Every plan starts at the nearest position kept for the term's tier (<see cref="TierPositions"/>), so a page
+/// asked again, or the next one, skips only the rows between that position and the page.
 /// </summary>
 public sealed partial class SqliteSearchIndex
 {
@@ -125,6 +127,7 @@ public sealed partial class SqliteSearchIndex
         private readonly string _nameMatch;
         private readonly string _descriptionOnlyMatch;
         private readonly long _mask;
+        private long _version;
 
         public SearchRun(SearchReadSession session, SqliteTransaction snapshot, SearchCountCache counts, string term)
         {
@@ -144,7 +147,7 @@ public sealed partial class SqliteSearchIndex
 
         public SearchPage Page(long offset, int pageSize)
         {
-            var version = Scalar(SearchSchema.ReadVersion);
+            var version = _version = Scalar(SearchSchema.ReadVersion);
             if (!_counts.TryGet(version, _term, out var counts))
             {
                 counts = ReadCounts();
@@ -197,8 +200,15 @@ public sealed partial class SqliteSearchIndex
                 Exact: _term.Length == 0 ? 0 : reader.GetInt64(4));
         }
 
+        /// <summary>
+        /// Reads rows <paramref name="offset"/> on of a tier, from the nearest kept position before them (the
+        /// rows from a kept position on are those from its order key on), and keeps the positions of the first
+        /// and the last row read, so that the same page again or the next one starts there.
+        /// </summary>
         private void ReadTier(int tier, long offset, int limit, long size, long rows, List<SearchEntry> entries)
         {
+            var (known, after) = _counts.Position(_version, _term, tier, offset);
+            offset -= known;
             var walkCost = (offset + limit) * (double)rows / size;
             var sql = tier switch
             {
@@ -208,10 +218,20 @@ public sealed partial class SqliteSearchIndex
                     ? FullTextSql[tier - 2]
                     : WalkSql[tier],
             };
-            using var reader = Execute(sql, limit, offset);
+            using var reader = Execute(sql, limit, offset, after);
+            long first = 0, last = 0;
+            var read = 0;
             while (reader.Read())
             {
                 entries.Add(new SearchEntry(reader.GetString(0), reader.GetString(1), (int)reader.GetInt64(2)));
+                last = reader.GetInt64(3);
+                if (read++ == 0) first = last;
+            }
+
+            if (read > 0)
+            {
+                _counts.AddPosition(_version, _term, tier, known + offset, first);
+                _counts.AddPosition(_version, _term, tier, known + offset + read - 1, last);
             }
         }
 
@@ -222,7 +242,7 @@ public sealed partial class SqliteSearchIndex
             return reader.GetInt64(0);
         }
 
-        private SqliteDataReader Execute(string sql, int limit, long offset)
+        private SqliteDataReader Execute(string sql, int limit, long offset, long after = long.MinValue)
         {
             var command = _session.Command(sql, _snapshot);
             var parameters = command.Parameters;
@@ -235,6 +255,7 @@ public sealed partial class SqliteSearchIndex
             parameters[SearchReadSession.Limit].Value = limit;
             parameters[SearchReadSession.Offset].Value = offset;
             parameters[SearchReadSession.Mask].Value = _mask;
+            parameters[SearchReadSession.After].Value = after;
             return command.ExecuteReader();
         }
     }
@@ -268,10 +289,11 @@ public sealed partial class SqliteSearchIndex
 
     /// <summary>
     /// Each tier query picks the order keys of its part of the page; the rows are then read by key in the
-    /// same order, so one statement yields the page's entries.
+    /// same order, so one statement yields the page's entries. Every tier query starts at order key @after (the
+    /// smallest integer when no position is known).
     /// </summary>
     private static string Entries(string keys) => $"""
-        SELECT name, description, star_count FROM search_repositories INDEXED BY ix_search_order WHERE order_key IN (
+        SELECT name, description, star_count, order_key FROM search_repositories INDEXED BY ix_search_order WHERE order_key IN (
         {keys})
         ORDER BY order_key
         """;
@@ -284,16 +306,17 @@ public sealed partial class SqliteSearchIndex
     private static readonly string[] CollectSql =
     [
         Entries("""
-            SELECT order_key FROM search_repositories INDEXED BY ix_search_repo_lower WHERE repo_lower = @term
+            SELECT order_key FROM search_repositories INDEXED BY ix_search_repo_lower WHERE repo_lower = @term AND order_key >= @after
             ORDER BY order_key LIMIT @limit OFFSET @offset
             """),
         Entries("""
             SELECT order_key FROM (
                 SELECT order_key FROM search_repositories INDEXED BY ix_search_name_lower
                 WHERE name_lower >= @term AND name_lower < @upper AND NOT (repo_lower >= @term AND repo_lower < @upper)
+                  AND order_key >= @after
                 UNION ALL
                 SELECT order_key FROM search_repositories INDEXED BY ix_search_repo_lower
-                WHERE repo_lower >= @term AND repo_lower < @upper AND repo_lower <> @term)
+                WHERE repo_lower >= @term AND repo_lower < @upper AND repo_lower <> @term AND order_key >= @after)
             ORDER BY order_key LIMIT @limit OFFSET @offset
             """),
     ];
@@ -308,12 +331,12 @@ public sealed partial class SqliteSearchIndex
         Entries("""
             SELECT search_fts.rowid FROM search_fts CROSS JOIN search_repositories r INDEXED BY ix_search_order
                 ON r.order_key = search_fts.rowid
-            WHERE search_fts MATCH @name
+            WHERE search_fts MATCH @name AND search_fts.rowid >= @after
               AND NOT (r.name_lower >= @term AND r.name_lower < @upper) AND NOT (r.repo_lower >= @term AND r.repo_lower < @upper)
             ORDER BY search_fts.rowid LIMIT @limit OFFSET @offset
             """),
         Entries("""
-            SELECT rowid FROM search_fts WHERE search_fts MATCH @descriptionOnly
+            SELECT rowid FROM search_fts WHERE search_fts MATCH @descriptionOnly AND rowid >= @after
             ORDER BY rowid LIMIT @limit OFFSET @offset
             """),
     ];
@@ -327,7 +350,7 @@ public sealed partial class SqliteSearchIndex
     /// </summary>
     private static readonly string[] WalkSql = [.. Enumerable.Range(0, 4).Select(tier => Entries($"""
         SELECT order_key FROM search_repositories INDEXED BY {(tier == 3 ? "ix_search_described" : "ix_search_order")}
-        WHERE {(tier == 3 ? "" : "(name_mask & @mask) = @mask AND ")}{tier switch
+        WHERE order_key >= @after AND {(tier == 3 ? "" : "(name_mask & @mask) = @mask AND ")}{tier switch
         {
             0 => "repo_lower = @term",
             1 => "((name_lower >= @term AND name_lower < @upper) OR (repo_lower >= @term AND repo_lower < @upper)) AND repo_lower <> @term",

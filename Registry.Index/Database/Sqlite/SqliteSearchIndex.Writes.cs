@@ -31,7 +31,7 @@ public sealed partial class SqliteSearchIndex
             using var transaction = BeginWrite(connection);
             var versionBefore = await ReadVersionAsync(connection, transaction, ct);
             var existing = await connection.QuerySingleOrDefaultAsync<StoredRow>(new CommandDefinition(
-                "SELECT id AS Id, description AS Description, star_count AS StarCount FROM search_repositories WHERE name = @name",
+                "SELECT id AS Id, description AS Description, star_count AS StarCount, order_key AS OrderKey FROM search_repositories WHERE name = @name",
                 new { name }, transaction, cancellationToken: ct));
             var before = existing is null ? null : SearchRow.From(name, existing.Description, (int)existing.StarCount);
             var after = remove
@@ -42,6 +42,8 @@ public sealed partial class SqliteSearchIndex
                 return;
             }
 
+            var renumbered = false;
+            var keyAfter = existing?.OrderKey ?? 0;
             if (after is null)
             {
                 await connection.ExecuteAsync(new CommandDefinition(
@@ -49,7 +51,8 @@ public sealed partial class SqliteSearchIndex
             }
             else if (before is null)
             {
-                var orderKey = await PlaceAsync(connection, transaction, after.Name, after.StarCount, ct);
+                (var orderKey, renumbered) = await PlaceAsync(connection, transaction, after.Name, after.StarCount, ct);
+                keyAfter = orderKey;
                 await connection.ExecuteAsync(new CommandDefinition("""
                     INSERT INTO search_repositories(name, description, star_count, name_lower, repo_lower, description_lower, order_key, name_mask)
                     VALUES (@Name, @Description, @StarCount, @NameLower, @RepoLower, @DescriptionLower, @orderKey, @nameMask)
@@ -80,17 +83,21 @@ public sealed partial class SqliteSearchIndex
             var versionAfter = await ReadVersionAsync(connection, transaction, ct);
             transaction.Commit();
             _counts.CarryOver(
-                versionBefore, versionAfter, term => Contains(before, term) || Contains(after, term),
-                (after is null ? 0 : 1) - (before is null ? 0 : 1));
+                versionBefore, versionAfter,
+                term => TierOf(before, term) is { } tierBefore && TierOf(after, term) is { } tierAfter
+                    ? new RowMove(tierBefore, existing?.OrderKey ?? 0, tierAfter, keyAfter)
+                    : null,
+                (after is null ? 0 : 1) - (before is null ? 0 : 1), renumbered);
         });
     }
 
     /// <summary>
     /// The order key for a new row: the middle of the gap between its neighbours in result order (SQLite
     /// compares, so the order is exactly the one searches use). When the gap is used up, the rows around it
-    /// are spread evenly over a wider span first (<see cref="RenumberAsync"/>). Runs in the write transaction.
+    /// are spread evenly over a wider span first (<see cref="RenumberAsync"/>), which the second value tells.
+    /// Runs in the write transaction.
     /// </summary>
-    private static async Task<long> PlaceAsync(
+    private static async Task<(long OrderKey, bool Renumbered)> PlaceAsync(
         SqliteConnection connection, SqliteTransaction transaction, string name, int starCount, CancellationToken ct)
     {
         async Task<long?> KeyAsync(string sql) => await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
@@ -103,11 +110,11 @@ public sealed partial class SqliteSearchIndex
             ?? await KeyAsync("WHERE star_count < @stars ORDER BY star_count DESC, name LIMIT 1");
         return (previous, next) switch
         {
-            (null, null) => SearchSchema.OrderKeyGap,
-            (null, { } n) => n - SearchSchema.OrderKeyGap,
-            ({ } p, null) => p + SearchSchema.OrderKeyGap,
-            ({ } p, { } n) when n - p >= 2 => p + (n - p) / 2,
-            ({ } p, { } n) => await RenumberAsync(connection, transaction, p, n, ct),
+            (null, null) => (SearchSchema.OrderKeyGap, false),
+            (null, { } n) => (n - SearchSchema.OrderKeyGap, false),
+            ({ } p, null) => (p + SearchSchema.OrderKeyGap, false),
+            ({ } p, { } n) when n - p >= 2 => (p + (n - p) / 2, false),
+            ({ } p, { } n) => (await RenumberAsync(connection, transaction, p, n, ct), true),
         };
     }
 
@@ -170,13 +177,24 @@ public sealed partial class SqliteSearchIndex
         connection.ExecuteScalarAsync<long>(new CommandDefinition(SearchSchema.ReadVersion, transaction: transaction, cancellationToken: ct));
 
     /// <summary>
-    /// Whether the row counts toward any count of <paramref name="term"/>: every count is of rows whose name
-    /// or description contains it. Compared as SQLite sees the text, UTF-8, in which a lone surrogate has
-    /// become U+FFFD.
+    /// The row's tier for <paramref name="term"/> as the search's counts and tier queries define it (-1: no match
+    /// or no row), compared as SQLite sees the text: UTF-8, in which a lone surrogate has become U+FFFD, and
+    /// binary order, in which the prefix range [term, term + U+10FFFF) is "starts with the term" for every text
+    /// without U+10FFFF. A row holding U+10FFFF gives null: the caller counts that term again.
     /// </summary>
-    private static bool Contains(SearchRow? row, string term) =>
-        row is not null && (AsStored(row.NameLower).Contains(AsStored(term), StringComparison.Ordinal)
-            || AsStored(row.DescriptionLower).Contains(AsStored(term), StringComparison.Ordinal));
+    private static int? TierOf(SearchRow? row, string term)
+    {
+        if (row is null) return -1;
+        var name = AsStored(row.NameLower);
+        if (name.Contains("􏿿", StringComparison.Ordinal)) return null;
+        var repo = AsStored(row.RepoLower);
+        var stored = AsStored(term);
+        // The empty term has no exact tier (its count is 0): every row is a prefix match.
+        if (stored.Length > 0 && repo == stored) return 0;
+        if (name.StartsWith(stored, StringComparison.Ordinal) || repo.StartsWith(stored, StringComparison.Ordinal)) return 1;
+        if (name.Contains(stored, StringComparison.Ordinal)) return 2;
+        return AsStored(row.DescriptionLower).Contains(stored, StringComparison.Ordinal) ? 3 : -1;
+    }
 
     private static string AsStored(string text) =>
         text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') < 0 ? text : Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(text));
@@ -223,5 +241,5 @@ public sealed partial class SqliteSearchIndex
         }
     }
 
-    private sealed record StoredRow(long Id, string Description, long StarCount);
+    private sealed record StoredRow(long Id, string Description, long StarCount, long OrderKey);
 }

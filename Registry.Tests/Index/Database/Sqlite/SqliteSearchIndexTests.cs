@@ -65,4 +65,63 @@ public class SqliteSearchIndexTests : SearchIndexContract
         await CompareAsync(oracle, random);
         (await Names("m/")).Should().Equal(Expected(oracle.Values, "m/").Select(e => e.Name).Take(100));
     }
+
+    [Test]
+    public async Task Kept_page_positions_survive_unrelated_writes_and_never_outlive_a_renumbering_or_a_matching_write()
+    {
+        // Page cache off: every page is read from the database, so a repeated or next page starts from the positions
+        // kept for its term. Rows of "app" and rows without it alternate in result order (all unstarred, by name).
+        var oracle = new Dictionary<string, SearchEntry>(StringComparer.Ordinal);
+        foreach (var i in Enumerable.Range(0, 300))
+        {
+            oracle[$"k{i:D3}/app"] = new SearchEntry($"k{i:D3}/app", i % 3 == 0 ? "an app" : "", i % 50 == 0 ? 2 : 0);
+            oracle[$"k{i:D3}/web"] = new SearchEntry($"k{i:D3}/web", i % 4 == 0 ? "serves apps" : "", 0);
+        }
+
+        await Sqlite.ReplaceAllAsync(oracle.Values, default);
+        Sqlite.CacheResults = false;
+        string[] queries = ["app", "pp", "p", "k1", "apps"];
+
+        async Task EveryPageAgreesAsync(string after)
+        {
+            foreach (var query in queries)
+            {
+                var expected = Expected(oracle.Values, query);
+                // Forward, then backward and repeated: each read starts from positions the earlier reads kept.
+                var pages = Enumerable.Range(1, (expected.Count + 9) / 10).ToList();
+                foreach (var page in pages.Concat(Enumerable.Reverse(pages)).Concat(pages))
+                {
+                    var result = await Sqlite.SearchAsync(query, 10, page, default);
+                    var because = $"query '{query}', page {page} after {after}";
+                    result.NumResults.Should().Be(expected.Count, because);
+                    result.Results.Should().Equal(expected.Skip((page - 1) * 10).Take(10), because);
+                }
+            }
+        }
+
+        await EveryPageAgreesAsync("the rebuild");
+        // Rows matching none of the queries, each put into the same gap right after k150/web: the gap is used up
+        // after about 24 and the rows around it, rows of "app" among them, get new order keys.
+        var name = "k150/web";
+        for (var i = 0; i < 40; i++)
+        {
+            name += "z";
+            await Sqlite.AddRepositoryAsync(name, default);
+            oracle[name] = new SearchEntry(name, "");
+            await EveryPageAgreesAsync($"{i + 1} unrelated inserts into one gap");
+        }
+
+        foreach (var (row, description) in new[] { ("k200/web", "an app too"), ("k010/app", ""), ("k296/web", "") })
+        {
+            await Sqlite.SetDescriptionAsync(row, description, default);
+            oracle[row] = oracle[row] with { Description = description };
+            await EveryPageAgreesAsync($"the description of {row} set to '{description}'");
+        }
+
+        await Sqlite.RemoveRepositoryAsync("k000/app", default);
+        oracle.Remove("k000/app");
+        await Sqlite.AddRepositoryAsync("a/app", default);
+        oracle["a/app"] = new SearchEntry("a/app", "");
+        await EveryPageAgreesAsync("a matching removal and insert before every position");
+    }
 }
