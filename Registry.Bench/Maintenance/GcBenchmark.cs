@@ -6,20 +6,20 @@ namespace Registry.Bench.Maintenance;
 
 /// <summary>
 /// <c>gc [--images 100000] [--blobs 100000] [--chain 10] [--untagged 0.5] [--garbage 0.5] [--layer-bytes 1024]
-/// [--server-dll PATH] [--go-registry PATH] [--keep DIR]</c>: seeds one file storage with V1 chains and v2 repositories
+/// [--server-dll PATH] [--go-registry PATH] [--keep DIR [--seed-only]]</c>: seeds one file storage with V1 chains and v2 repositories
 /// (<see cref="GcSeed"/>), proves the layout through the registry's HTTP API, then times the real <c>gc --dry-run</c>
 /// and <c>gc</c> verbs of Registry.V1 (Release build) as child processes, and Debian's Go registry's
 /// <c>garbage-collect</c> (with and without <c>--dry-run</c>) on a hard-linked copy of the same v2 tree. Peak RSS of
 /// each run comes from <c>/usr/bin/time</c>. Afterwards the kept things are pulled again (a sample) and what is left
-/// on disk is counted. Ours runs online (the verb beside a serving registry); the Go registry's needs it stopped.
+/// on disk is counted. With <c>--keep DIR --seed-only</c> it stops after the seed and its proof. Ours runs online (the verb beside a serving registry); the Go registry's needs it stopped.
 /// </summary>
 public static class GcBenchmark
 {
-    public const string OptionsHelp = "[--images 100000] [--blobs 100000] [--chain 10] [--untagged 0.5] [--garbage 0.5] [--layer-bytes 1024] [--server-dll PATH] [--go-registry PATH] [--keep DIR]";
+    public const string OptionsHelp = "[--images 100000] [--blobs 100000] [--chain 10] [--untagged 0.5] [--garbage 0.5] [--layer-bytes 1024] [--server-dll PATH] [--go-registry PATH] [--keep DIR [--seed-only]]";
 
     public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("gc", async (temp, ct) =>
     {
-        var options = BenchArgs.Parse(args, ["--images", "--blobs", "--chain", "--untagged", "--garbage", "--layer-bytes", "--server-dll", "--go-registry", "--keep"], []);
+        var options = BenchArgs.Parse(args, ["--images", "--blobs", "--chain", "--untagged", "--garbage", "--layer-bytes", "--server-dll", "--go-registry", "--keep"], ["--seed-only"]);
         var images = options.GetInt("--images", 100_000, 0, int.MaxValue);
         var blobs = options.GetInt("--blobs", 100_000, 0, int.MaxValue);
         var chain = options.GetInt("--chain", 10, 1, 100_000);
@@ -41,6 +41,8 @@ public static class GcBenchmark
         watch.Restart();
         await GcChecks.PullSampleAsync(dll, root, seed, chain, garbageReadable: true, ct);
         Console.WriteLine($"layout proven: a sample of V1 and v2 tags pulled through the registry in {watch.Elapsed.TotalSeconds:F1} s");
+        // A storage for runs by hand (profiling): the verbs are then run on a copy, e.g. "cp -al".
+        if (options.Has("--seed-only")) return;
 
         // The Go registry's copy: hard links (neither collector writes into a file, both only unlink).
         var goRoot = Path.Combine(root, "go");
