@@ -67,14 +67,15 @@ public static class GcBenchmark
         rows.Add(await OursAsync(dll, ["gc"], env, root, ct));
 
         Console.WriteLine();
-        Console.WriteLine($"{"run",-36} {"wall s",8} {"own s",8} {"peak RSS MiB",13}  outcome");
+        Console.WriteLine($"{"run",-36} {"wall s",8} {"own s",8} {"CPU s",8} {"peak RSS MiB",13}  outcome");
         foreach (var r in rows)
-            Console.WriteLine($"{r.Name,-36} {r.Wall.TotalSeconds,8:F1} {(r.Own is { } own ? own.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) : "-"),8} {r.PeakRssKiB / 1024.0,13:F0}  {r.Outcome}");
+            Console.WriteLine($"{r.Name,-36} {r.Wall.TotalSeconds,8:F1} {(r.Own is { } own ? own.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture) : "-"),8} {r.Cpu.TotalSeconds,8:F1} {r.PeakRssKiB / 1024.0,13:F0}  {r.Outcome}");
         if (hasGo)
         {
-            Console.WriteLine($"ratio Go/ours (wall, dry run): {rows[1].Wall / rows[0].Wall:F2}x; (wall, real): {rows[3].Wall / rows[2].Wall:F2}x " +
-                              "(ours online beside a serving registry, the Go registry's needs it stopped)");
+            Console.WriteLine($"ours / Go: dry run wall {rows[0].Wall / rows[1].Wall:F2}x, CPU {rows[0].Cpu / rows[1].Cpu:F2}x; real wall {rows[2].Wall / rows[3].Wall:F2}x, CPU {rows[2].Cpu / rows[3].Cpu:F2}x " +
+                              "(ours also collects V1 and runs online beside a serving registry; the Go registry's needs it stopped)");
         }
+        Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}");
 
         var v1 = GcChecks.CountV1(storageRoot, seed);
         var v2 = GcChecks.CountV2(storageRoot, seed);
@@ -92,33 +93,33 @@ public static class GcBenchmark
         Console.WriteLine($"after the collection the sample pulls again and garbage answers 404 ({watch.Elapsed.TotalSeconds:F1} s)");
     });
 
-    private sealed record Run(string Name, TimeSpan Wall, TimeSpan? Own, long PeakRssKiB, string Outcome);
+    private sealed record Run(string Name, TimeSpan Wall, TimeSpan? Own, TimeSpan Cpu, long PeakRssKiB, string Outcome);
 
     /// <summary>Our verb: its own duration and totals from the report's last two lines.</summary>
     private static async Task<Run> OursAsync(string dll, string[] verb, Dictionary<string, string> env, string root, CancellationToken ct)
     {
-        var (stdout, wall, rss) = await RunAsync("dotnet", [dll, .. verb], env, root, ct);
+        var (stdout, wall, rss, cpu) = await RunAsync("dotnet", [dll, .. verb], env, root, ct);
         var lines = stdout.TrimEnd().Split('\n');
         var ms = long.Parse(lines[^1].Split(' ')[^2], CultureInfo.InvariantCulture);
-        return new Run("ours: " + string.Join(' ', verb), wall, TimeSpan.FromMilliseconds(ms), rss, lines[^2].Split(", ")[^1] + " (" + lines[^1].Split(" in ")[0] + ")");
+        return new Run("ours: " + string.Join(' ', verb), wall, TimeSpan.FromMilliseconds(ms), cpu, rss, lines[^2].Split(", ")[^1] + " (" + lines[^1].Split(" in ")[0] + ")");
     }
 
     /// <summary>The Go registry's garbage-collect: it prints every mark and every deletion; we keep the counts.</summary>
     private static async Task<Run> GoAsync(string binary, string[] arguments, string root, CancellationToken ct)
     {
-        var (stdout, wall, rss) = await RunAsync(binary, arguments, null, root, ct);
+        var (stdout, wall, rss, cpu) = await RunAsync(binary, arguments, null, root, ct);
         var summary = stdout.Split('\n').LastOrDefault(l => l.Contains("eligible for deletion", StringComparison.Ordinal) && l.Contains("marked", StringComparison.Ordinal)) ?? "";
         var deleted = stdout.Split('\n').Count(l => l.StartsWith("blob eligible for deletion", StringComparison.Ordinal));
-        return new Run("Go: " + string.Join(' ', arguments.SkipLast(1)), wall, null, rss, summary.Length > 0 ? summary.Trim() : $"{deleted} blobs eligible for deletion");
+        return new Run("Go: " + string.Join(' ', arguments.SkipLast(1)), wall, null, cpu, rss, summary.Length > 0 ? summary.Trim() : $"{deleted} blobs eligible for deletion");
     }
 
-    /// <summary>Runs a child under <c>/usr/bin/time</c> (its peak RSS); stdout, wall time and peak RSS in KiB.</summary>
-    private static async Task<(string Stdout, TimeSpan Wall, long PeakRssKiB)> RunAsync(
+    /// <summary>Runs a child under <c>/usr/bin/time</c>: stdout, wall time, peak RSS in KiB and CPU time (user and system).</summary>
+    private static async Task<(string Stdout, TimeSpan Wall, long PeakRssKiB, TimeSpan Cpu)> RunAsync(
         string file, string[] arguments, Dictionary<string, string>? env, string? root, CancellationToken ct)
     {
         var timeFile = Path.Combine(root ?? Path.GetTempPath(), "time.txt");
         var start = new ProcessStartInfo(root is null ? file : "/usr/bin/time") { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (root is not null) foreach (var a in new[] { "-o", timeFile, "-f", "%M", file }) start.ArgumentList.Add(a);
+        if (root is not null) foreach (var a in new[] { "-o", timeFile, "-f", "%M %U %S", file }) start.ArgumentList.Add(a);
         foreach (var a in arguments) start.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? []) start.Environment[k] = v;
         var watch = Stopwatch.StartNew();
@@ -133,8 +134,10 @@ public static class GcBenchmark
             var wall = watch.Elapsed;
             if (process.ExitCode != 0)
                 throw new ServerNotFunctionalException($"{file} {string.Join(' ', arguments)} exited {process.ExitCode}: {(await stderr)[..Math.Min(2000, (await stderr).Length)]}");
-            var rss = root is null ? 0 : long.Parse(File.ReadAllLines(timeFile).Last(l => l.Length > 0).Trim(), CultureInfo.InvariantCulture);
-            return (await stdout, wall, rss);
+            if (root is null) return (await stdout, wall, 0, TimeSpan.Zero);
+            var figures = File.ReadAllLines(timeFile).Last(l => l.Length > 0).Trim().Split(' ');
+            var cpu = TimeSpan.FromSeconds(double.Parse(figures[1], CultureInfo.InvariantCulture) + double.Parse(figures[2], CultureInfo.InvariantCulture));
+            return (await stdout, wall, long.Parse(figures[0], CultureInfo.InvariantCulture), cpu);
         }
         finally
         {
