@@ -96,21 +96,19 @@ public sealed class GcRun(
     }
 
     /// <summary>The bytes of every object at or below <paramref name="path"/>.</summary>
-    public async Task<long> TreeSizeAsync(string path, CancellationToken ct)
-    {
-        if (await storage.SizeAsync(path, ct) is { } size) return size;
-        long total = 0;
-        foreach (var child in await storage.ListAsync(path, ct)) total += await TreeSizeAsync(child, ct);
-        return total;
-    }
+    public async Task<long> TreeSizeAsync(string path, CancellationToken ct) => (await TreeStateAsync(path, ct)).Bytes;
 
     /// <summary>The latest file time at or below <paramref name="path"/> (null when nothing is there).</summary>
-    public async Task<DateTimeOffset?> TreeModifiedAsync(string path, CancellationToken ct)
+    public async Task<DateTimeOffset?> TreeModifiedAsync(string path, CancellationToken ct) => (await TreeStateAsync(path, ct)).Modified;
+
+    /// <summary>
+    /// The bytes and the latest file time of every object at or below <paramref name="path"/> (0 and null when nothing
+    /// is there), in one read of the subtree: a directory is the common case, an object is asked after.
+    /// </summary>
+    public async Task<(long Bytes, DateTimeOffset? Modified)> TreeStateAsync(string path, CancellationToken ct)
     {
-        if (await storage.LastModifiedAsync(path, ct) is { } modified) return modified;
-        DateTimeOffset? latest = null;
-        foreach (var child in await storage.ListAsync(path, ct))
-            if (await TreeModifiedAsync(child, ct) is { } m && (latest is null || m > latest)) latest = m;
-        return latest;
+        var entries = await StorageSubtree.ReadAsync(storage, path, -1, ct);
+        if (entries.Count > 0) return new SubtreeView(entries).Measure(path);
+        return await storage.SizeAsync(path, ct) is { } size ? (size, await storage.LastModifiedAsync(path, ct)) : (0, null);
     }
 }

@@ -12,7 +12,7 @@ namespace Registry.Core.Storage;
 /// Symbolic links below the root are never followed: reads treat them as absent, writes, moves and deletes
 /// that would pass through one throw <see cref="StoragePathException"/>. The root itself may be a link.
 /// </summary>
-public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing
+public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISubtreeReading
 {
     private const int CopyBufferSize = 1 << 20;
 
@@ -157,6 +157,53 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing
                 : []));
         }
         return Task.FromResult<IReadOnlyList<(string, IReadOnlyList<string>)>>(result);
+    }
+
+    public Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, CancellationToken ct)
+    {
+        var full = ResolveForRead(path);
+        if (full is null || !Directory.Exists(full)) return Task.FromResult<IReadOnlyList<StorageEntry>>([]);
+        var entries = new List<StorageEntry>();
+        try
+        {
+            // The same filters as Children, applied at every level: links are skipped (and not descended into), and so
+            // are names no key could spell. Size and time come from the one stat the enumerator makes per entry.
+            var walk = new FileSystemEnumerable<StorageEntry>(full, (ref FileSystemEntry e) =>
+            {
+                var relative = Path.Join(e.Directory[full.Length..], e.FileName).TrimStart(Path.DirectorySeparatorChar);
+                var key = $"{path}/{relative.Replace(Path.DirectorySeparatorChar, '/')}";
+                return e.IsDirectory
+                    ? new StorageEntry(key, true, 0, null, null)
+                    : new StorageEntry(key, false, e.Length, e.LastWriteTimeUtc, null);
+            }, TreeOptions)
+            {
+                ShouldIncludePredicate = (ref FileSystemEntry e) => StorageKey.IsValidSegment(e.FileName),
+                ShouldRecursePredicate = (ref FileSystemEntry e) => StorageKey.IsValidSegment(e.FileName),
+            };
+            foreach (var entry in walk)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (entry.IsDirectory || entry.Size > contentLimit)
+                {
+                    entries.Add(entry);
+                    continue;
+                }
+                try
+                {
+                    entries.Add(entry with { Content = File.ReadAllBytes(Path.Combine(full, entry.Path[(path.Length + 1)..])) });
+                }
+                catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+                {
+                    // Deleted since the listing: absent, as GetContentAsync would answer.
+                }
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return Task.FromResult<IReadOnlyList<StorageEntry>>([]);
+        }
+        entries.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        return Task.FromResult<IReadOnlyList<StorageEntry>>(entries);
     }
 
     /// <summary>

@@ -32,7 +32,8 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             public string ListPath => $"{Path}/{StoragePaths.IndexImagesFile}";
         }
 
-        private sealed record V1Candidate(ImageId Id, string Dir, int Depth);
+        /// <param name="Bytes">Measured at the walk (a dry run's figure; the sweep measures again before it deletes).</param>
+        private sealed record V1Candidate(ImageId Id, string Dir, int Depth, long Bytes);
 
         /// <summary>
         /// V1 (docs/storage-layout.md, 'V1 tree'): roots are the images of every tag of every repository and the images listed in a young
@@ -55,7 +56,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             }
             var staleLists = repositories.Where(r => r.TagImages.Count == 0 && r.ListTime is not null && !IsYoung(r.ListTime)).ToList();
 
-            var candidates = new List<ImageId>();
+            var candidates = new List<(ImageId Id, long Bytes)>();
             var kept = new List<ImageId>();
             // Only directories named by a valid id: never delete what no image id can address.
             var walked = 0;
@@ -66,7 +67,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
                 var state = await ImageStateAsync(dir, ct);
                 if (state is null) continue;
                 if (KeepsImage(id, state.Value)) kept.Add(id);
-                else candidates.Add(id);
+                else candidates.Add((id, state.Value.Bytes));
             }
             // A kept image is a root too: deleting its parent would break it when its push completes.
             foreach (var id in kept) await MarkAncestryAsync(id.Value, marked, ct);
@@ -74,8 +75,8 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             run.MarkedImages = marked.Count;
 
             var queue = new List<V1Candidate>();
-            foreach (var id in candidates.Where(c => !marked.Contains(c.Value)))
-                queue.Add(new V1Candidate(id, StoragePaths.ImageDir(id), (await AncestryOfAsync(id, ct)).Count));
+            foreach (var (id, bytes) in candidates.Where(c => !marked.Contains(c.Id.Value)))
+                queue.Add(new V1Candidate(id, StoragePaths.ImageDir(id), (await AncestryOfAsync(id, ct)).Count, bytes));
             // Children before parents: a child kept at the last moment protects its parents, which come later.
             queue.Sort((a, b) => a.Depth != b.Depth ? b.Depth.CompareTo(a.Depth) : string.CompareOrdinal(a.Id.Value, b.Id.Value));
 
@@ -91,7 +92,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
                 for (var i = 0; i < queue.Count; i++)
                 {
                     var c = queue[i];
-                    run.Delete(new GcItem(GcItemKind.Image, await OwnerAsync(c.Id, owners, ct), c.Id.Value, c.Dir, await run.TreeSizeAsync(c.Dir, ct)));
+                    run.Delete(new GcItem(GcItemKind.Image, await OwnerAsync(c.Id, owners, ct), c.Id.Value, c.Dir, c.Bytes));
                     run.Report("measuring V1 images", i + 1, queue.Count);
                 }
                 return;
@@ -102,7 +103,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             await run.SweepAsync("images", queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct);
         }
 
-        private bool KeepsImage(ImageId id, (DateTimeOffset? Modified, bool InProgress) state) =>
+        private bool KeepsImage(ImageId id, (DateTimeOffset? Modified, bool InProgress, long Bytes) state) =>
             _coordinator.IsImageTouched(id.Value)
             || IsYoung(state.Modified)
             || (state.InProgress && run.IsYoungUpload(state.Modified));
@@ -141,7 +142,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
                 foreach (var ancestor in await AncestryOfAsync(candidate.Id, ct)) protectedIds.Add(ancestor);
                 return;
             }
-            var size = await run.TreeSizeAsync(candidate.Dir, ct);
+            var size = state.Value.Bytes;
             await _storage.DeleteAsync(StoragePaths.ImageJson(candidate.Id), CancellationToken.None);
             await _storage.DeleteAsync(candidate.Dir, CancellationToken.None);
             var owner = await OwnerAsync(candidate.Id, owners, ct);
@@ -149,19 +150,18 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             if (owner.Length > 0) run.ChangedV1Repositories.Add(owner);
         }
 
-        /// <summary>The latest file time in an image directory and whether it is unfinished; null when it holds nothing.</summary>
-        private async Task<(DateTimeOffset? Modified, bool InProgress)?> ImageStateAsync(string dir, CancellationToken ct)
+        /// <summary>
+        /// The latest file time in an image directory, whether it is unfinished and its bytes, from one read of the
+        /// directory; null when it holds nothing.
+        /// </summary>
+        private async Task<(DateTimeOffset? Modified, bool InProgress, long Bytes)?> ImageStateAsync(string dir, CancellationToken ct)
         {
-            var files = await _storage.ListAsync(dir, ct);
+            var view = new SubtreeView(await StorageSubtree.ReadAsync(_storage, dir, -1, ct));
+            var files = view.Children(dir);
             if (files.Count == 0) return null;
-            DateTimeOffset? latest = null;
-            var inProgress = false;
-            foreach (var file in files)
-            {
-                if (StoragePaths.FileName(file) == StoragePaths.InProgressFile) inProgress = true;
-                if (await run.TreeModifiedAsync(file, ct) is { } m && (latest is null || m > latest)) latest = m;
-            }
-            return (latest, inProgress);
+            var inProgress = files.Any(f => StoragePaths.FileName(f.Path) == StoragePaths.InProgressFile);
+            var (bytes, latest) = view.Measure(dir);
+            return (latest, inProgress, bytes);
         }
 
         /// <summary>The repository a deleted image is reported under: the first listing it in its index list, else in the membership table.</summary>

@@ -127,16 +127,16 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
                 else linkQueue.Add(link);
             }
 
-            var blobQueue = new List<(Digest Digest, string Dir)>();
+            // Bytes as measured at the walk: a dry run's figure; the sweep measures again before it deletes.
+            var blobQueue = new List<(Digest Digest, string Dir, long Bytes)>();
             var walked = 0;
-            await foreach (var (digest, dir) in BlobsAsync(ct))
+            await foreach (var (digest, dir, bytes, modified) in BlobsAsync(ct))
             {
                 run.Report("checking v2 blobs", ++walked);
                 if (marked.Contains(digest) || linkKept.Contains(digest)) continue;
-                var modified = await run.TreeModifiedAsync(dir, ct);
                 if (modified is null) continue;
                 if (IsYoung(modified) || _coordinator.IsDigestTouched(digest)) run.Keep();
-                else blobQueue.Add((digest, dir));
+                else blobQueue.Add((digest, dir, bytes));
             }
 
             var uploadQueue = new List<(string Repository, string Dir)>();
@@ -159,7 +159,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
                 foreach (var r in expired) run.Delete(await CachedRepositoryItemAsync(r.Name, ct));
                 foreach (var m in manifestQueue) run.Delete(await ManifestItemAsync(m, ct));
                 foreach (var l in linkQueue) run.Delete(new GcItem(GcItemKind.LayerLink, l.Repository, l.Digest.ToString(), l.Dir, await run.TreeSizeAsync(l.Dir, ct)));
-                foreach (var (d, dir) in blobQueue) run.Delete(new GcItem(GcItemKind.Blob, OwnerOf(d), d.ToString(), dir, await run.TreeSizeAsync(dir, ct)));
+                foreach (var (d, dir, bytes) in blobQueue) run.Delete(new GcItem(GcItemKind.Blob, OwnerOf(d), d.ToString(), dir, bytes));
                 foreach (var (r, dir) in uploadQueue) run.Delete(new GcItem(GcItemKind.Upload, r, DistributionPaths.FileName(dir), dir, await run.TreeSizeAsync(dir, ct)));
                 return;
             }
@@ -273,14 +273,13 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
 
         private async Task DeleteBlobAsync(Digest digest, string dir, string owner, HashSet<Digest> protectedDigests, CancellationToken ct)
         {
-            var modified = await run.TreeModifiedAsync(dir, ct);
+            var (size, modified) = await run.TreeStateAsync(dir, ct);
             if (modified is null) return;
             if (protectedDigests.Contains(digest) || _coordinator.IsDigestTouched(digest) || IsYoung(modified))
             {
                 run.Keep();
                 return;
             }
-            var size = await run.TreeSizeAsync(dir, ct);
             await _storage.DeleteAsync(dir, CancellationToken.None);
             run.Delete(new GcItem(GcItemKind.Blob, owner, digest.ToString(), dir, size));
             if (owner.Length > 0) run.ChangedV2Repositories.Add(owner);
@@ -345,44 +344,79 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
         private static readonly IReadOnlySet<string> RepositoryDataDirectories =
             new HashSet<string>(StringComparer.Ordinal) { DistributionPaths.ManifestsDirName, DistributionPaths.LayersDirName, DistributionPaths.UploadsDirName };
 
+        /// <summary>Link files are a digest; a bigger "link" is read on its own (and is no link unless it trims to one).</summary>
+        private const int LinkContentLimit = 1024;
+
+        /// <summary>A repository's revisions, tags, tag index, layer links and upload sessions, from one read of each data directory.</summary>
         private async Task<V2Repository> ScanV2RepositoryAsync(string name, CancellationToken ct)
         {
-            var revisions = await LinksAsync(name, DistributionPaths.RevisionsDir(name), ct);
-            var layers = await LinksAsync(name, DistributionPaths.LayersDir(name), ct);
+            var manifests = new SubtreeView(await StorageSubtree.ReadAsync(_storage, DistributionPaths.ManifestsDir(name), LinkContentLimit, ct));
+            var layerTree = new SubtreeView(await StorageSubtree.ReadAsync(_storage, DistributionPaths.LayersDir(name), LinkContentLimit, ct));
+            var revisions = await LinksAsync(name, manifests, DistributionPaths.RevisionsDir(name), ct);
+            var layers = await LinksAsync(name, layerTree, DistributionPaths.LayersDir(name), ct);
             var tags = new List<(string, Digest?)>();
             var tagIndex = new List<(string, Digest, string)>();
-            foreach (var tagDir in await _storage.ListAsync(DistributionPaths.TagsDir(name), ct))
+            foreach (var tagDir in manifests.Children(DistributionPaths.TagsDir(name)))
             {
-                var tag = DistributionPaths.FileName(tagDir);
-                tags.Add((tag, await DistributionLinks.ReadAsync(_storage, DistributionPaths.TagCurrentLink(name, tag), ct)));
-                foreach (var entry in await DistributionTree.DigestDirectoriesAsync(_storage, DistributionPaths.TagIndexDir(name, tag), ct)) tagIndex.Add((tag, entry.Digest, entry.Dir));
+                var tag = DistributionPaths.FileName(tagDir.Path);
+                tags.Add((tag, await ReadLinkAsync(manifests, DistributionPaths.TagCurrentLink(name, tag), ct)));
+                foreach (var entry in DigestDirectories(manifests, DistributionPaths.TagIndexDir(name, tag))) tagIndex.Add((tag, entry.Digest, entry.Dir));
             }
             var uploads = (await _storage.ListAsync(DistributionPaths.UploadsDir(name), ct)).ToList();
             return new V2Repository(name, revisions, tags, tagIndex, layers, uploads);
         }
 
         /// <summary>The <c>&lt;alg&gt;/&lt;hex&gt;/link</c> entries under a directory; a directory without a readable link is no link.</summary>
-        private async Task<List<V2Link>> LinksAsync(string repository, string root, CancellationToken ct)
+        private async Task<List<V2Link>> LinksAsync(string repository, SubtreeView tree, string root, CancellationToken ct)
         {
             var links = new List<V2Link>();
-            foreach (var (digest, dir) in await DistributionTree.DigestDirectoriesAsync(_storage, root, ct))
+            foreach (var (digest, dir) in DigestDirectories(tree, root))
             {
                 var path = $"{dir}/{DistributionPaths.LinkFile}";
-                if (await DistributionLinks.ReadAsync(_storage, path, ct) is not { } target) continue;
-                links.Add(new V2Link(repository, digest, target, dir, await _storage.LastModifiedAsync(path, ct)));
+                if (await ReadLinkAsync(tree, path, ct) is not { } target) continue;
+                links.Add(new V2Link(repository, digest, target, dir, tree.Object(path)?.Modified));
             }
             return links;
         }
 
-        /// <summary>Every blob directory <c>blobs/&lt;alg&gt;/&lt;xx&gt;/&lt;hex&gt;</c> whose name is a valid digest.</summary>
-        private async IAsyncEnumerable<(Digest Digest, string Dir)> BlobsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        /// <summary>What <see cref="DistributionLinks.ReadAsync"/> would read, from the subtree where it holds the content.</summary>
+        private async Task<Digest?> ReadLinkAsync(SubtreeView tree, string path, CancellationToken ct)
+        {
+            if (tree.Object(path) is not { } entry) return null;
+            if (entry.Content is null) return await DistributionLinks.ReadAsync(_storage, path, ct);
+            return Digest.ParseOrNull(Encoding.ASCII.GetString(entry.Content).Trim());
+        }
+
+        /// <summary>As <see cref="DistributionTree.DigestDirectoriesAsync"/>, from a subtree.</summary>
+        private static List<(Digest Digest, string Dir)> DigestDirectories(SubtreeView tree, string root)
+        {
+            var result = new List<(Digest, string)>();
+            foreach (var algDir in tree.Children(root))
+            foreach (var hexDir in tree.Children(algDir.Path))
+                if (Digest.TryParse($"{DistributionPaths.FileName(algDir.Path)}:{DistributionPaths.FileName(hexDir.Path)}", out var digest))
+                    result.Add((digest, hexDir.Path));
+            return result;
+        }
+
+        /// <summary>
+        /// Every blob directory <c>blobs/&lt;alg&gt;/&lt;xx&gt;/&lt;hex&gt;</c> whose name is a valid digest, with the bytes and
+        /// latest file time under it (null when it holds nothing), one read per <c>&lt;xx&gt;</c> directory.
+        /// </summary>
+        private async IAsyncEnumerable<(Digest Digest, string Dir, long Bytes, DateTimeOffset? Modified)> BlobsAsync(
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
         {
             foreach (var algDir in await _storage.ListAsync(DistributionPaths.BlobsDir, ct))
             foreach (var prefixDir in await _storage.ListAsync(algDir, ct))
-            foreach (var hexDir in await _storage.ListAsync(prefixDir, ct))
-                if (Digest.TryParse($"{DistributionPaths.FileName(algDir)}:{DistributionPaths.FileName(hexDir)}", out var digest)
-                    && DistributionPaths.BlobDir(digest) == hexDir)
-                    yield return (digest, hexDir);
+            {
+                var tree = new SubtreeView(await StorageSubtree.ReadAsync(_storage, prefixDir, -1, ct));
+                foreach (var hexDir in tree.Children(prefixDir))
+                    if (Digest.TryParse($"{DistributionPaths.FileName(algDir)}:{DistributionPaths.FileName(hexDir.Path)}", out var digest)
+                        && DistributionPaths.BlobDir(digest) == hexDir.Path)
+                    {
+                        var (bytes, modified) = hexDir.IsDirectory ? tree.Measure(hexDir.Path) : (hexDir.Size, hexDir.Modified);
+                        yield return (digest, hexDir.Path, bytes, modified);
+                    }
+            }
         }
     }
 }

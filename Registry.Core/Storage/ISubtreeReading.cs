@@ -1,0 +1,91 @@
+namespace Registry.Core.Storage;
+
+/// <summary>One directory or object below a subtree's root, as <see cref="IStorageDriver.ListAsync"/> lists it.</summary>
+/// <param name="Path">The full storage path.</param>
+/// <param name="Size">The object's bytes (0 for a directory).</param>
+/// <param name="Modified">The object's file time, as <see cref="IStorageDriver.LastModifiedAsync"/> reports it (null for a directory).</param>
+/// <param name="Content">The object's bytes when it has at most the requested content limit, else null.</param>
+public sealed record StorageEntry(string Path, bool IsDirectory, long Size, DateTimeOffset? Modified, byte[]? Content);
+
+/// <summary>
+/// An optional capability of a driver (found through <see cref="StorageDriverExtensions.Find{T}"/>): every entry of a
+/// subtree in one call, with sizes, file times and the content of small objects. It answers what a walk with
+/// <see cref="IStorageDriver.ListAsync"/>, <see cref="IStorageDriver.SizeAsync"/>,
+/// <see cref="IStorageDriver.LastModifiedAsync"/> and <see cref="IStorageDriver.GetContentAsync"/> would, and exists
+/// because the garbage collector's walk of 100k images and blobs spends most of its time in those calls' per-call
+/// work (key validation and the symbolic-link check of every path component), which one call pays once.
+/// </summary>
+public interface ISubtreeReading
+{
+    /// <summary>Every entry strictly below <paramref name="path"/> (none when it is no directory), in ordinal path order.</summary>
+    Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, CancellationToken ct);
+}
+
+/// <summary>A subtree read through <see cref="ISubtreeReading"/> where the driver offers it, else walked call by call.</summary>
+public static class StorageSubtree
+{
+    public static Task<IReadOnlyList<StorageEntry>> ReadAsync(IStorageDriver storage, string path, int contentLimit, CancellationToken ct) =>
+        storage.Find<ISubtreeReading>() is { } reader ? reader.ReadSubtreeAsync(path, contentLimit, ct) : WalkAsync(storage, path, contentLimit, ct);
+
+    private static async Task<IReadOnlyList<StorageEntry>> WalkAsync(IStorageDriver storage, string path, int contentLimit, CancellationToken ct)
+    {
+        var entries = new List<StorageEntry>();
+        async Task VisitAsync(string dir)
+        {
+            foreach (var child in await storage.ListAsync(dir, ct))
+            {
+                if (await storage.SizeAsync(child, ct) is not { } size)
+                {
+                    entries.Add(new StorageEntry(child, true, 0, null, null));
+                    await VisitAsync(child);
+                    continue;
+                }
+                var content = size <= contentLimit ? await storage.GetContentAsync(child, ct) : null;
+                entries.Add(new StorageEntry(child, false, size, await storage.LastModifiedAsync(child, ct), content));
+            }
+        }
+        await VisitAsync(path);
+        entries.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        return entries;
+    }
+}
+
+/// <summary>A subtree's entries asked as the driver's calls would be: a directory's children, an object's entry.</summary>
+public sealed class SubtreeView
+{
+    private readonly Dictionary<string, List<StorageEntry>> _children = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StorageEntry> _objects = new(StringComparer.Ordinal);
+
+    public SubtreeView(IReadOnlyList<StorageEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            var parent = entry.Path[..entry.Path.LastIndexOf('/')];
+            if (!_children.TryGetValue(parent, out var list)) _children[parent] = list = [];
+            list.Add(entry);
+            if (!entry.IsDirectory) _objects[entry.Path] = entry;
+        }
+        // Entries come in path order; a directory's children in name order, as ListAsync lists them.
+        foreach (var list in _children.Values) list.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+    }
+
+    /// <summary>What <see cref="IStorageDriver.ListAsync"/> of <paramref name="dir"/> would answer (empty for an object or nothing).</summary>
+    public IReadOnlyList<StorageEntry> Children(string dir) => _children.TryGetValue(dir, out var list) ? list : [];
+
+    /// <summary>The object at <paramref name="path"/>, or null when there is none (or a directory).</summary>
+    public StorageEntry? Object(string path) => _objects.GetValueOrDefault(path);
+
+    /// <summary>The bytes and the latest file time of every object at or below <paramref name="dir"/>.</summary>
+    public (long Bytes, DateTimeOffset? Modified) Measure(string dir)
+    {
+        long bytes = 0;
+        DateTimeOffset? latest = null;
+        foreach (var child in Children(dir))
+        {
+            var (b, m) = child.IsDirectory ? Measure(child.Path) : (child.Size, child.Modified);
+            bytes += b;
+            if (m is not null && (latest is null || m > latest)) latest = m;
+        }
+        return (bytes, latest);
+    }
+}
