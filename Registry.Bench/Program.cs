@@ -10,6 +10,7 @@ return args.Length == 0
         "download" => await DownloadBenchmark.RunAsync(args[1..]),
         "bursts" => await BurstBenchmark.RunAsync(args[1..]),
         "layer-s3" => await Registry.Bench.S3.LayerS3Benchmark.RunAsync(args[1..]),
+        "s3-peers" => await Registry.Bench.S3.S3PeersBenchmark.RunAsync(args[1..]),
         "search-http" => await SearchHttpBenchmark.RunAsync(args[1..]),
         "search-index" => await SearchIndexBench.RunAsync(args[1..]),
         "soak" => await SoakBenchmark.RunAsync(args[1..]),
@@ -28,6 +29,7 @@ static int Usage()
     Console.Error.WriteLine("  layer        " + LayerBenchmark.OptionsHelp);
     Console.Error.WriteLine("  download     " + DownloadBenchmark.OptionsHelp);
     Console.Error.WriteLine("  bursts       " + BurstBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  s3-peers     " + Registry.Bench.S3.S3PeersBenchmark.OptionsHelp);
     Console.Error.WriteLine("  search-http  " + SearchHttpBenchmark.OptionsHelp);
     Console.Error.WriteLine("  search-index [--sizes 100000,1000000] [--engines sqlite,postgres] [--pg-url url] [--out file] [--keep dir]");
     Console.Error.WriteLine("  gc           " + Registry.Bench.Maintenance.GcBenchmark.OptionsHelp);
