@@ -263,7 +263,8 @@ internal static class S3PeersBenchmark
     {
         var start = link.IndexOf('<') + 1;
         var url = link[start..link.IndexOf('>', start)];
-        return Uri.TryCreate(url, UriKind.Absolute, out var absolute) ? absolute.PathAndQuery : url;
+        // A path as it is ("/v2/…" would parse as an absolute file: URI on Unix), a full URL as its path and query.
+        return url.StartsWith('/') ? url : new Uri(url).PathAndQuery;
     }
 
     /// <summary><paramref name="pushes"/> images into repositories of their own at once, each with a layer of <paramref name="layerSize"/>; the wall time.</summary>
