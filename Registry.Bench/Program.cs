@@ -12,6 +12,7 @@ return args.Length == 0
         "layer-s3" => await Registry.Bench.S3.LayerS3Benchmark.RunAsync(args[1..]),
         "small-reads" => await SmallReadsBenchmark.RunAsync(args[1..]),
         "upload-ceiling" => await UploadCeilingBenchmark.RunAsync(args[1..]),
+        "s3-peers" => await Registry.Bench.S3.S3PeersBenchmark.RunAsync(args[1..]),
         "search-http" => await SearchHttpBenchmark.RunAsync(args[1..]),
         "search-index" => await SearchIndexBench.RunAsync(args[1..]),
         "soak" => await SoakBenchmark.RunAsync(args[1..]),
@@ -30,6 +31,7 @@ static int Usage()
     Console.Error.WriteLine("  layer        " + LayerBenchmark.OptionsHelp);
     Console.Error.WriteLine("  download     " + DownloadBenchmark.OptionsHelp);
     Console.Error.WriteLine("  bursts       " + BurstBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  s3-peers     " + Registry.Bench.S3.S3PeersBenchmark.OptionsHelp);
     Console.Error.WriteLine("  search-http  " + SearchHttpBenchmark.OptionsHelp);
     Console.Error.WriteLine("  small-reads  " + SmallReadsBenchmark.OptionsHelp);
     Console.Error.WriteLine("  upload-ceiling " + UploadCeilingBenchmark.OptionsHelp);

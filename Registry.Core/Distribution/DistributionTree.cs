@@ -15,8 +15,17 @@ public static class DistributionTree
     /// Names are not validated. The order is the catalog's ('/' before every other character), because children are
     /// listed in ordinal order and visited depth first; nothing longer than <paramref name="maxNameLength"/> is visited.
     /// </summary>
-    public static async IAsyncEnumerable<string> RepositoriesAsync(
-        IStorageDriver storage, IReadOnlySet<string> dataDirectories, int maxNameLength,
+    public static IAsyncEnumerable<string> RepositoriesAsync(
+        IStorageDriver storage, IReadOnlySet<string> dataDirectories, int maxNameLength, CancellationToken ct) =>
+        RepositoriesAfterAsync(storage, dataDirectories, maxNameLength, after: "", ct);
+
+    /// <summary>
+    /// The same walk yielding only names after <paramref name="after"/> in catalog order (all when empty), without
+    /// listing the directories whose whole subtree sorts before it: a <c>_catalog</c> page (<c>last=</c>) costs the
+    /// listings of its own names, not of every name before it (on S3 one request per directory).
+    /// </summary>
+    public static async IAsyncEnumerable<string> RepositoriesAfterAsync(
+        IStorageDriver storage, IReadOnlySet<string> dataDirectories, int maxNameLength, string after,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         var pending = new Stack<string>();
@@ -24,6 +33,9 @@ public static class DistributionTree
         while (pending.Count > 0)
         {
             var name = pending.Pop();
+            // "name/…" sorts right after "name" and before any other name that "name" is a prefix of.
+            if (after.Length > 0 && name.Length > 0 && CompareCatalogOrder(name, after) < 0 && !after.StartsWith(name + "/", StringComparison.Ordinal))
+                continue;
             var dir = name.Length == 0 ? DistributionPaths.RepositoriesDir : DistributionPaths.RepositoryDir(name);
             var isRepository = false;
             var nested = new List<string>();
@@ -33,11 +45,15 @@ public static class DistributionTree
                 if (dataDirectories.Contains(component)) isRepository = true;
                 else if (!component.StartsWith('_')) nested.Add(name.Length == 0 ? component : $"{name}/{component}");
             }
-            if (isRepository && name.Length > 0) yield return name;
+            if (isRepository && name.Length > 0 && (after.Length == 0 || CompareCatalogOrder(name, after) > 0)) yield return name;
             for (var i = nested.Count - 1; i >= 0; i--)
                 if (nested[i].Length <= maxNameLength) pending.Push(nested[i]);
         }
     }
+
+    /// <summary>Ordinal comparison in which '/' sorts before every other character (Docker Registry HTTP API V2, 'Listing Repositories').</summary>
+    public static int CompareCatalogOrder(string a, string b) =>
+        string.CompareOrdinal(a.Replace('/', '\0'), b.Replace('/', '\0'));
 
     /// <summary>The <c>&lt;alg&gt;/&lt;hex&gt;</c> directories under <paramref name="root"/> whose names form a valid digest, in storage order.</summary>
     public static async Task<List<(Digest Digest, string Dir)>> DigestDirectoriesAsync(IStorageDriver storage, string root, CancellationToken ct)

@@ -105,9 +105,13 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
     /// <c>_manifests</c>; nested repositories (<c>foo</c> and <c>foo/bar</c>) both count. Directories whose
     /// name starts with '_' are the repositories' own data, and names outside the grammar are skipped.
     /// </summary>
-    public async IAsyncEnumerable<string> DistributionRepositoriesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    public IAsyncEnumerable<string> DistributionRepositoriesAsync(CancellationToken ct) => DistributionRepositoriesAfterAsync("", ct);
+
+    /// <summary>The same, only the names after <paramref name="after"/> in catalog order (a <c>_catalog</c> page's <c>last</c>).</summary>
+    public async IAsyncEnumerable<string> DistributionRepositoriesAfterAsync(
+        string after, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        await foreach (var name in DistributionTree.RepositoriesAsync(storage, ManifestsDirectory, DistributionName.MaxLength, ct))
+        await foreach (var name in DistributionTree.RepositoriesAfterAsync(storage, ManifestsDirectory, DistributionName.MaxLength, after, ct))
             if (DistributionName.IsValid(name)) yield return name;
     }
 

@@ -221,6 +221,8 @@ public sealed class CephRgw : IAsyncDisposable
     private string Config(string fsid, int monPort)
     {
         var memstore = Environment.GetEnvironmentVariable("CEPH_MEMSTORE_BYTES") is { Length: > 0 } m ? m : "2147483648";
+        // tcp_nodelay=1: beast leaves Nagle on, so every small reply (HEAD, listing, completion) waits ~40 ms for
+        // the client's delayed ACK, and the tests would measure that instead of the driver.
         return $"""
             [global]
             fsid = {fsid}
@@ -257,7 +259,7 @@ public sealed class CephRgw : IAsyncDisposable
             paxos propose interval = 0.05
             paxos min wait = 0.01
             rgw data = {Directory}/rgw
-            rgw frontends = beast endpoint=127.0.0.1:{Port}
+            rgw frontends = beast endpoint=127.0.0.1:{Port} tcp_nodelay=1
 
             """;
     }

@@ -28,9 +28,8 @@ public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, R
         var more = false;
         if (n > 0)
         {
-            await foreach (var name in catalog.DistributionRepositoriesAsync(ct))
+            await foreach (var name in catalog.DistributionRepositoriesAfterAsync(last, ct))
             {
-                if (last.Length > 0 && CompareCatalogOrder(name, last) <= 0) continue;
                 if (!await access.CanListAsync(context, name, ct)) continue;
                 if (page.Count == n)
                 {
@@ -48,8 +47,7 @@ public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, R
     }
 
     /// <summary>Ordinal comparison in which '/' sorts before every other character (Docker Registry HTTP API V2, 'Listing Repositories').</summary>
-    public static int CompareCatalogOrder(string a, string b) =>
-        string.CompareOrdinal(a.Replace('/', '\0'), b.Replace('/', '\0'));
+    public static int CompareCatalogOrder(string a, string b) => Registry.Core.Distribution.DistributionTree.CompareCatalogOrder(a, b);
 }
 
 /// <summary>The body of <c>GET /v2/_catalog</c>.</summary>

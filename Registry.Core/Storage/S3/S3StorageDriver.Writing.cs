@@ -249,17 +249,30 @@ public sealed partial class S3StorageDriver
 
     /// <summary>
     /// The file driver cannot hold an object below another object or where a directory is; neither may this
-    /// one, so a key behaves the same on every driver. The checks run in parallel (one round trip).
+    /// one, so a key behaves the same on every driver. The checks run in parallel (one round trip). Ancestors this
+    /// driver has written below are skipped (<see cref="_knownDirectories"/>): a distribution path is ten levels
+    /// deep, and a HEAD for each on every link write made a manifest push cost eleven S3 requests per object.
     /// </summary>
     private async Task CheckWritableAsync(string path, CancellationToken ct)
     {
         var ancestors = new List<string>();
-        for (var slash = path.IndexOf('/'); slash >= 0; slash = path.IndexOf('/', slash + 1)) ancestors.Add(path[..slash]);
+        for (var slash = path.IndexOf('/'); slash >= 0; slash = path.IndexOf('/', slash + 1))
+            if (!_knownDirectories.ContainsKey(path[..slash])) ancestors.Add(path[..slash]);
         var directory = AnyUnderAsync(path, ObjectKey(path), ct);
         var objects = ancestors.Select(a => HeadAsync(a, ObjectKey(a), ct)).ToList();
         await Task.WhenAll(objects.Cast<Task>().Append(directory));
         if (await directory) throw new IOException($"Storage path '{path}' is a directory");
         for (var i = 0; i < ancestors.Count; i++)
             if (await objects[i] is not null) throw new IOException($"Storage path '{ancestors[i]}' is an object");
+        // The path is about to become an object: an ancestor check below it must ask the store again.
+        _knownDirectories.TryRemove(path, out _);
+    }
+
+    /// <summary>After an object was stored at <paramref name="path"/>: every ancestor is a directory.</summary>
+    private void RememberAncestors(string path)
+    {
+        // Bounded: past the limit it starts over, and the next writes pay the HEADs once more.
+        if (_knownDirectories.Count >= MaxKnownDirectories) _knownDirectories.Clear();
+        for (var slash = path.IndexOf('/'); slash >= 0; slash = path.IndexOf('/', slash + 1)) _knownDirectories.TryAdd(path[..slash], 0);
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
 using Amazon;
 using Amazon.Runtime;
@@ -46,6 +47,12 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
 
     // Set once the bucket is known to exist; a bucket is not expected to vanish while the registry runs.
     private volatile bool _bucketExists;
+
+    // Paths this driver stored objects below, so not objects themselves unless this driver writes one there (which
+    // removes the entry). Another instance writing an object where this one saw a directory is not seen: the
+    // check guards against layout mistakes, which every instance would make alike, not against other writers.
+    private readonly ConcurrentDictionary<string, byte> _knownDirectories = new(StringComparer.Ordinal);
+    private const int MaxKnownDirectories = 16384;
 
     /// <summary>A driver with its own client configured from <paramref name="options"/>.</summary>
     public S3StorageDriver(S3StorageOptions options, ILogger? logger = null)
@@ -134,6 +141,7 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
         var key = ObjectKey(path);
         await CheckWritableAsync(path, ct);
         await PutObjectAsync(path, key, content, ct);
+        RememberAncestors(path);
     }
 
     public async Task<long> WriteStreamAsync(string path, Stream source, CancellationToken ct)
@@ -152,10 +160,13 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
                 // The whole stream fits in one part: one PutObject, no multipart bookkeeping.
                 ct.ThrowIfCancellationRequested();
                 await PutObjectAsync(path, key, first.AsMemory(0, filled), ct);
+                RememberAncestors(path);
                 return filled;
             }
             firstOwned = false;
-            return await MultipartUploadAsync(path, key, source, first, ct);
+            var total = await MultipartUploadAsync(path, key, source, first, ct);
+            RememberAncestors(path);
+            return total;
         }
         finally
         {
@@ -252,6 +263,7 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
                 if (_options.Encrypt) copy.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256;
                 await _client.CopyObjectAsync(copy, ct);
             }
+            RememberAncestors(to);
             // The copy is complete before the source goes: a crash in between leaves both, never neither.
             await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = source }, ct);
         }
