@@ -145,50 +145,33 @@ public class V1MirrorCacheTests
     [Test]
     public async Task An_upstream_with_htpasswd_is_mirrored_with_basic_or_index_tokens_and_never_shows_the_credentials()
     {
-        var htpasswd = Path.Combine(Path.GetTempPath(), $"mirror-htpasswd-{Guid.NewGuid():N}");
-        await File.WriteAllTextAsync(htpasswd, HtpasswdFile.Line("mirror", "s3cret-pw") + "\n");
-        try
+        await using var @private = await StartPrivateUpstreamAsync();
+        var (upstream, admin, image) = (@private.Upstream, @private.Admin, @private.Image);
+        (await upstream.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync()).Status.Should().Be(401);
+
+        var url = $"http://mirror:s3cret-pw@127.0.0.1:{upstream.Port}";
+        await using (var mirror = StartMirror(upstream, source: url))
         {
-            await using var upstream = await StartUpstreamAsync(new Dictionary<string, string?>
-            {
-                ["REGISTRY_AUTH"] = "htpasswd",
-                ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
-                ["REGISTRY_AUTH_ANONYMOUS_READ"] = "false",
-                ["REGISTRY_AUTH_ADMINS"] = "mirror",
-            });
-            var admin = new HttpClient { BaseAddress = upstream.BaseAddress };
-            admin.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String("mirror:s3cret-pw"u8.ToArray()));
-            var image = (await PushAsync(admin, "team/private", "latest", V1Client.RandomBytes(4000)))[0];
-            (await upstream.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync()).Status.Should().Be(401);
-
-            var url = $"http://mirror:s3cret-pw@127.0.0.1:{upstream.Port}";
-            await using (var mirror = StartMirror(upstream, source: url))
-            {
-                using (var response = await mirror.Client.SendAsync(IndexImagesRequest("team/private")))
-                    ((int)response.StatusCode).Should().Be(200);
-                (await mirror.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
-                (await mirror.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
-            }
-
-            // Credentials for the index only: the registry's 401 sends the mirror through the index token flow.
-            await using (var tokens = TestRegistry.Start(new Dictionary<string, string>
-            {
-                ["MIRROR_SOURCE"] = $"http://127.0.0.1:{upstream.Port}",
-                ["MIRROR_SOURCE_INDEX"] = url,
-            }))
-            {
-                (await tokens.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
-                (await tokens.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync()).Should().Be((200, image.Json));
-                (await tokens.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
-            }
-
-            await using var wrong = StartMirror(upstream, source: $"http://mirror:wrong-pw@127.0.0.1:{upstream.Port}");
-            (await wrong.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync())
-                .Should().Be((502, Error($"Upstream http://127.0.0.1:{upstream.Port} refused the mirror's credentials (401)")));
+            using (var response = await mirror.Client.SendAsync(IndexImagesRequest("team/private")))
+                ((int)response.StatusCode).Should().Be(200);
+            (await mirror.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
+            (await mirror.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
         }
-        finally
+
+        // Credentials for the index only: the registry's 401 sends the mirror through the index token flow.
+        await using (var tokens = TestRegistry.Start(new Dictionary<string, string>
         {
-            File.Delete(htpasswd);
+            ["MIRROR_SOURCE"] = $"http://127.0.0.1:{upstream.Port}",
+            ["MIRROR_SOURCE_INDEX"] = url,
+        }))
+        {
+            (await tokens.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
+            (await tokens.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync()).Should().Be((200, image.Json));
+            (await tokens.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
         }
+
+        await using var wrong = StartMirror(upstream, source: $"http://mirror:wrong-pw@127.0.0.1:{upstream.Port}");
+        (await wrong.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync())
+            .Should().Be((502, Error($"Upstream http://127.0.0.1:{upstream.Port} refused the mirror's credentials (401)")));
     }
 }

@@ -23,6 +23,41 @@ public static class V1MirrorKit
             ["MIRROR_TAGS_CACHE_TTL"] = tagsTtlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
 
+    /// <summary>
+    /// An upstream that only the user <c>mirror</c> (password <c>s3cret-pw</c>, an admin there) may read, holding
+    /// <c>team/private:latest</c>; disposing it stops the upstream and removes its htpasswd file.
+    /// </summary>
+    public sealed class PrivateUpstream(RegistryProcess upstream, HttpClient admin, Image image, string htpasswd) : IAsyncDisposable
+    {
+        public RegistryProcess Upstream => upstream;
+        public HttpClient Admin => admin;
+        public Image Image => image;
+
+        public async ValueTask DisposeAsync()
+        {
+            admin.Dispose();
+            await upstream.DisposeAsync();
+            File.Delete(htpasswd);
+        }
+    }
+
+    public static async Task<PrivateUpstream> StartPrivateUpstreamAsync()
+    {
+        var htpasswd = Path.Combine(Path.GetTempPath(), $"mirror-htpasswd-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(htpasswd, Registry.Index.Accounts.HtpasswdFile.Line("mirror", "s3cret-pw") + "\n");
+        var upstream = await StartUpstreamAsync(new Dictionary<string, string?>
+        {
+            ["REGISTRY_AUTH"] = "htpasswd",
+            ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
+            ["REGISTRY_AUTH_ANONYMOUS_READ"] = "false",
+            ["REGISTRY_AUTH_ADMINS"] = "mirror",
+        });
+        var admin = new HttpClient { BaseAddress = upstream.BaseAddress };
+        admin.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String("mirror:s3cret-pw"u8.ToArray()));
+        var image = (await PushAsync(admin, "team/private", "latest", V1Client.RandomBytes(4000)))[0];
+        return new PrivateUpstream(upstream, admin, image, htpasswd);
+    }
+
     /// <summary>Pushes a chain of images (each the parent of the next) and tags the last one.</summary>
     public static async Task<IReadOnlyList<Image>> PushAsync(HttpClient client, string repo, string tag, params byte[][] layers)
     {

@@ -71,89 +71,55 @@ public class V1MirrorRepositoryJsonTests
     [Test]
     public async Task Mirroring_username_and_password_reach_a_private_upstream_and_a_wrong_password_is_502()
     {
-        var htpasswd = Path.Combine(Path.GetTempPath(), $"mirror-htpasswd-{Guid.NewGuid():N}");
-        await File.WriteAllTextAsync(htpasswd, HtpasswdFile.Line("mirror", "s3cret-pw") + "\n");
-        try
-        {
-            await using var upstream = await StartUpstreamAsync(new Dictionary<string, string?>
-            {
-                ["REGISTRY_AUTH"] = "htpasswd",
-                ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
-                ["REGISTRY_AUTH_ANONYMOUS_READ"] = "false",
-                ["REGISTRY_AUTH_ADMINS"] = "mirror",
-            });
-            var admin = new HttpClient { BaseAddress = upstream.BaseAddress };
-            admin.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String("mirror:s3cret-pw"u8.ToArray()));
-            var image = (await PushAsync(admin, "team/private", "latest", V1Client.RandomBytes(4000)))[0];
-            var (_, json) = await admin.GetAsync("/v1/repositories/team/private/json").ReadAsync();
+        await using var @private = await StartPrivateUpstreamAsync();
+        var (upstream, admin, image) = (@private.Upstream, @private.Admin, @private.Image);
+        var (_, json) = await admin.GetAsync("/v1/repositories/team/private/json").ReadAsync();
 
-            await using (var mirror = Start(upstream, "s3cret-pw"))
-            {
-                using (var response = await mirror.Client.SendAsync(IndexImagesRequest("team/private")))
-                    ((int)response.StatusCode).Should().Be(200);
-                (await mirror.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
-                (await mirror.Client.GetAsync("/v1/repositories/team/private/json").ReadAsync()).Should().Be((200, json));
-                (await mirror.Client.GetAsync($"/v1/images/{image.Id}/ancestry").ReadAsync()).Should().Be((200, $"[\"{image.Id}\"]"));
-                (await mirror.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
-            }
-
-            await using var wrong = Start(upstream, "wrong-pw");
-            (await wrong.Client.GetAsync("/v1/repositories/team/private/json").ReadAsync())
-                .Should().Be((502, Error($"Upstream http://127.0.0.1:{upstream.Port} refused the mirror's credentials (401)")));
-        }
-        finally
+        await using (var mirror = Start(upstream, "s3cret-pw"))
         {
-            File.Delete(htpasswd);
+            using (var response = await mirror.Client.SendAsync(IndexImagesRequest("team/private")))
+                ((int)response.StatusCode).Should().Be(200);
+            (await mirror.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
+            (await mirror.Client.GetAsync("/v1/repositories/team/private/json").ReadAsync()).Should().Be((200, json));
+            (await mirror.Client.GetAsync($"/v1/images/{image.Id}/ancestry").ReadAsync()).Should().Be((200, $"[\"{image.Id}\"]"));
+            (await mirror.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
         }
+
+        await using var wrong = Start(upstream, "wrong-pw");
+        (await wrong.Client.GetAsync("/v1/repositories/team/private/json").ReadAsync())
+            .Should().Be((502, Error($"Upstream http://127.0.0.1:{upstream.Port} refused the mirror's credentials (401)")));
     }
 
     [Test]
     public async Task An_index_that_sends_its_token_only_as_a_www_authenticate_challenge_opens_the_private_registry()
     {
-        var htpasswd = Path.Combine(Path.GetTempPath(), $"mirror-htpasswd-{Guid.NewGuid():N}");
-        await File.WriteAllTextAsync(htpasswd, HtpasswdFile.Line("mirror", "s3cret-pw") + "\n");
-        try
-        {
-            await using var upstream = await StartUpstreamAsync(new Dictionary<string, string?>
-            {
-                ["REGISTRY_AUTH"] = "htpasswd",
-                ["REGISTRY_AUTH_HTPASSWD_PATH"] = htpasswd,
-                ["REGISTRY_AUTH_ANONYMOUS_READ"] = "false",
-                ["REGISTRY_AUTH_ADMINS"] = "mirror",
-            });
-            var admin = new HttpClient { BaseAddress = upstream.BaseAddress };
-            admin.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String("mirror:s3cret-pw"u8.ToArray()));
-            var image = (await PushAsync(admin, "team/private", "latest", V1Client.RandomBytes(4000)))[0];
+        await using var @private = await StartPrivateUpstreamAsync();
+        var (upstream, admin, image) = (@private.Upstream, @private.Admin, @private.Image);
 
-            // The upstream's own index, relayed with the credentials, answering with the challenge and no X-Docker-Token.
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            var port = FreePort.Next();
-            builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
-            await using var index = builder.Build();
-            index.MapGet("/v1/repositories/{ns}/{repo}/images", async (string ns, string repo, HttpContext context) =>
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/repositories/{ns}/{repo}/images");
-                request.Headers.Add("X-Docker-Token", "true");
-                using var answer = await admin.SendAsync(request);
-                context.Response.StatusCode = (int)answer.StatusCode;
-                context.Response.Headers.WWWAuthenticate = answer.Headers.WwwAuthenticate.ToString();
-                await context.Response.Body.WriteAsync(await answer.Content.ReadAsByteArrayAsync());
-            });
-            await index.StartAsync();
-
-            await using var mirror = TestRegistry.Start(new Dictionary<string, string>
-            {
-                ["MIRROR_SOURCE"] = upstream.BaseAddress.AbsoluteUri,
-                ["MIRROR_SOURCE_INDEX"] = $"http://127.0.0.1:{port}",
-            });
-            (await mirror.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
-            (await mirror.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
-        }
-        finally
+        // The upstream's own index, relayed with the credentials, answering with the challenge and no X-Docker-Token.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var port = FreePort.Next();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+        await using var index = builder.Build();
+        index.MapGet("/v1/repositories/{ns}/{repo}/images", async (string ns, string repo, HttpContext context) =>
         {
-            File.Delete(htpasswd);
-        }
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/repositories/{ns}/{repo}/images");
+            request.Headers.Add("X-Docker-Token", "true");
+            using var answer = await admin.SendAsync(request);
+            context.Response.StatusCode = (int)answer.StatusCode;
+            context.Response.Headers.WWWAuthenticate = answer.Headers.WwwAuthenticate.ToString();
+            await context.Response.Body.WriteAsync(await answer.Content.ReadAsByteArrayAsync());
+        });
+        await index.StartAsync();
+
+        await using var mirror = TestRegistry.Start(new Dictionary<string, string>
+        {
+            ["MIRROR_SOURCE"] = upstream.BaseAddress.AbsoluteUri,
+            ["MIRROR_SOURCE_INDEX"] = $"http://127.0.0.1:{port}",
+        });
+        (await mirror.Client.GetAsync("/v1/repositories/team/private/tags").ReadAsync()).Should().Be((200, $"{{\"latest\": \"{image.Id}\"}}"));
+        (await mirror.Client.GetAsync($"/v1/images/{image.Id}/layer").BytesAsync()).Should().Equal(image.Layer);
     }
 
     private static TestRegistry Start(RegistryProcess upstream, string password) =>
