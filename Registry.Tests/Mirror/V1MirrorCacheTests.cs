@@ -1,7 +1,6 @@
 using FluentAssertions;
 using NUnit.Framework;
 using Registry.Core.Configuration;
-using Registry.Index.Accounts;
 using Registry.Tests.Support;
 using static Registry.Tests.Mirror.V1MirrorKit;
 
@@ -146,7 +145,7 @@ public class V1MirrorCacheTests
     public async Task An_upstream_with_htpasswd_is_mirrored_with_basic_or_index_tokens_and_never_shows_the_credentials()
     {
         await using var @private = await StartPrivateUpstreamAsync();
-        var (upstream, admin, image) = (@private.Upstream, @private.Admin, @private.Image);
+        var (upstream, image) = (@private.Upstream, @private.Image);
         (await upstream.Client.GetAsync($"/v1/images/{image.Id}/json").ReadAsync()).Status.Should().Be(401);
 
         var url = $"http://mirror:s3cret-pw@127.0.0.1:{upstream.Port}";

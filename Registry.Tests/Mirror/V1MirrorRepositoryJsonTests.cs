@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using NUnit.Framework;
-using Registry.Index.Accounts;
 using Registry.Tests.Support;
 using static Registry.Tests.Mirror.V1MirrorKit;
 
