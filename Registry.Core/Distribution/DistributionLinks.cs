@@ -12,8 +12,11 @@ public static class DistributionLinks
     public static async Task<Digest?> ReadAsync(IStorageDriver storage, string path, CancellationToken ct)
     {
         var bytes = await storage.GetContentAsync(path, ct);
-        return bytes is null ? null : Digest.ParseOrNull(Encoding.ASCII.GetString(bytes).Trim());
+        return bytes is null ? null : Parse(bytes);
     }
+
+    /// <summary>The digest a link file's content names, or null when it names none.</summary>
+    public static Digest? Parse(byte[] content) => Digest.ParseOrNull(Encoding.ASCII.GetString(content).Trim());
 
     public static Task WriteAsync(IStorageDriver storage, string path, Digest target, CancellationToken ct) =>
         storage.PutContentAsync(path, Encoding.ASCII.GetBytes(target.ToString()), ct);

@@ -384,7 +384,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
         {
             if (tree.Object(path) is not { } entry) return null;
             if (entry.Content is null) return await DistributionLinks.ReadAsync(_storage, path, ct);
-            return Digest.ParseOrNull(Encoding.ASCII.GetString(entry.Content).Trim());
+            return DistributionLinks.Parse(entry.Content);
         }
 
         /// <summary>As <see cref="DistributionTree.DigestDirectoriesAsync"/>, from a subtree.</summary>

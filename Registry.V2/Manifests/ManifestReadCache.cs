@@ -44,7 +44,7 @@ public sealed class ManifestReadCache
 
     /// <summary>The digest a link file names; null when the file is missing or does not hold a digest.</summary>
     public async ValueTask<Digest?> ReadLinkAsync(string path, CancellationToken ct) =>
-        await GetAsync(path, static bytes => Digest.ParseOrNull(System.Text.Encoding.ASCII.GetString(bytes).Trim()), ct) as Digest;
+        await GetAsync(path, static bytes => DistributionLinks.Parse(bytes), ct) as Digest;
 
     /// <summary>The link's target when both the link and the target's data exist (<see cref="DistributionLinks.ResolveAsync"/>).</summary>
     public async ValueTask<Digest?> ResolveLinkAsync(string linkPath, CancellationToken ct)
