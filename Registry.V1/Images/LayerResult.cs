@@ -1,4 +1,3 @@
-using System.Globalization;
 using Registry.Core.Http;
 using Registry.Core.Names;
 
@@ -24,22 +23,7 @@ public sealed class LayerResult(ImageService images, ImageId id, LayerInfo layer
             return;
         }
 
-        var (outcome, first, last) = layer.Size == 0
-            ? (RangeHeader.Outcome.Full, 0L, -1L)
-            : RangeHeader.Evaluate(context.Request.Headers.Range.ToString(), layer.Size);
-        if (outcome == RangeHeader.Outcome.Unsatisfiable)
-        {
-            response.StatusCode = 416;
-            response.ContentLength = 0;
-            response.Headers.ContentRange = $"bytes */{layer.Size}";
-            return;
-        }
-
-        var length = last - first + 1;
-        response.StatusCode = outcome == RangeHeader.Outcome.Partial ? 206 : 200;
-        if (outcome == RangeHeader.Outcome.Partial)
-            response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {first}-{last}/{layer.Size}");
-        response.ContentLength = length;
+        if (RangeHeader.Apply(response, context.Request.Headers.Range.ToString(), layer.Size) is not (var first, var length)) return;
         if (HttpMethods.IsHead(context.Request.Method) || length == 0) return;
 
         if (!await ObjectBody.SendAsync(context, layer.PhysicalPath, (offset, ct) => images.OpenLayerAsync(id, offset, ct), first, length)

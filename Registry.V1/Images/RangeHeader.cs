@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Registry.V1.Images;
 
 /// <summary>
@@ -23,6 +25,29 @@ public static class RangeHeader
         last = Math.Min(last, size - 1);
         if (first >= size || last < first) return (Outcome.Unsatisfiable, 0, 0);
         return (Outcome.Partial, first, last);
+    }
+
+    /// <summary>
+    /// Answers the request's range of a layer of <paramref name="size"/> bytes on <paramref name="response"/>: 416 with
+    /// <c>Content-Range: bytes */size</c> (and null: nothing to send), else 206 with its <c>Content-Range</c> or 200,
+    /// with the length of the bytes to send and where they start.
+    /// </summary>
+    public static (long First, long Count)? Apply(HttpResponse response, string? header, long size)
+    {
+        var (outcome, first, last) = size == 0 ? (Outcome.Full, 0L, -1L) : Evaluate(header, size);
+        if (outcome == Outcome.Unsatisfiable)
+        {
+            response.StatusCode = 416;
+            response.ContentLength = 0;
+            response.Headers.ContentRange = $"bytes */{size}";
+            return null;
+        }
+        var count = last - first + 1;
+        response.StatusCode = outcome == Outcome.Partial ? 206 : 200;
+        if (outcome == Outcome.Partial)
+            response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {first}-{last}/{size}");
+        response.ContentLength = count;
+        return (first, count);
     }
 
     private static bool TryParseNonNegative(string s, out long value)

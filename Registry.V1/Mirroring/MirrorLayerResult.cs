@@ -1,4 +1,3 @@
-using System.Globalization;
 using Registry.Core.Http;
 using Registry.V1.Images;
 
@@ -45,19 +44,7 @@ public sealed class MirrorLayerResult(SharedDownload fetch, long? length) : IRes
                 return;
             }
 
-            var (outcome, first, last) = known == 0 ? (RangeHeader.Outcome.Full, 0L, -1L) : RangeHeader.Evaluate(range, known);
-            if (outcome == RangeHeader.Outcome.Unsatisfiable)
-            {
-                response.StatusCode = 416;
-                response.ContentLength = 0;
-                response.Headers.ContentRange = $"bytes */{known}";
-                return;
-            }
-            var count = last - first + 1;
-            response.StatusCode = outcome == RangeHeader.Outcome.Partial ? 206 : 200;
-            if (outcome == RangeHeader.Outcome.Partial)
-                response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {first}-{last}/{known}");
-            response.ContentLength = count;
+            if (RangeHeader.Apply(response, range, known) is not (var first, var count)) return;
             if (HttpMethods.IsHead(context.Request.Method)) return;
             await fetch.SendAsync(context, first, count);
         }
