@@ -46,7 +46,7 @@ public class CatalogTests
         var names = new List<string>();
         await foreach (var name in registry.Services.GetRequiredService<RepositoryCatalog>().DistributionRepositoriesAsync(default)) names.Add(name);
         names.Should().Equal(expected);
-        expected.Order(Comparer<string>.Create(CatalogHandler.CompareCatalogOrder)).Should().Equal(expected);
+        expected.Order(Comparer<string>.Create(DistributionTree.CompareCatalogOrder)).Should().Equal(expected);
     }
 
     [Test]

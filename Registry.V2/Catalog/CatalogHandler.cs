@@ -45,9 +45,6 @@ public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, R
         context.Response.ContentLength = body.Length;
         return Results.Bytes(body, "application/json");
     }
-
-    /// <summary>Ordinal comparison in which '/' sorts before every other character (Docker Registry HTTP API V2, 'Listing Repositories').</summary>
-    public static int CompareCatalogOrder(string a, string b) => Registry.Core.Distribution.DistributionTree.CompareCatalogOrder(a, b);
 }
 
 /// <summary>The body of <c>GET /v2/_catalog</c>.</summary>
