@@ -15,7 +15,20 @@ internal static class GoRegistryPeer
     public const string DefaultBinary = "/usr/bin/docker-registry";
 
     /// <summary>Starts the peer; <paramref name="proxyRemoteUrl"/> makes it a pull-through cache of that registry.</summary>
-    public static Task<ChildServer> StartAsync(string binary, string dataDirectory, CancellationToken cancellationToken, string? proxyRemoteUrl = null)
+    public static Task<ChildServer> StartAsync(string binary, string dataDirectory, CancellationToken cancellationToken, string? proxyRemoteUrl = null) =>
+        StartWithStorageAsync(
+            binary, dataDirectory,
+            proxyRemoteUrl is null ? "Go registry (distribution 2.8)" : "Go registry (distribution 2.8) as a pull-through cache",
+            FileStorage(Path.Combine(dataDirectory, "storage")), cancellationToken, proxyRemoteUrl);
+
+    /// <summary>
+    /// Starts the peer on <paramref name="storage"/> (the lines under <c>storage:</c>, as <see cref="Config"/> takes
+    /// them); <paramref name="withoutEnvironment"/> names variables taken out of its environment (run through
+    /// <c>env -u</c>).
+    /// </summary>
+    public static Task<ChildServer> StartWithStorageAsync(
+        string binary, string dataDirectory, string name, string storage, CancellationToken cancellationToken,
+        string? proxyRemoteUrl = null, params string[] withoutEnvironment)
     {
         if (!File.Exists(binary))
         {
@@ -24,31 +37,37 @@ internal static class GoRegistryPeer
 
         Directory.CreateDirectory(dataDirectory);
         var config = Path.Combine(dataDirectory, "config.yml");
+        var unset = withoutEnvironment.SelectMany(variable => new[] { "-u", variable }).ToArray();
         return ChildServer.StartAsync(
-            proxyRemoteUrl is null ? "Go registry (distribution 2.8)" : "Go registry (distribution 2.8) as a pull-through cache",
-            binary,
+            name,
+            unset.Length == 0 ? binary : "/usr/bin/env",
             baseAddress =>
             {
-                File.WriteAllText(config, $"""
-                    version: 0.1
-                    log:
-                      level: error
-                      accesslog:
-                        disabled: true
-                    storage:
-                      filesystem:
-                        rootdirectory: {Path.Combine(dataDirectory, "storage")}
-                      delete:
-                        enabled: true
-                    http:
-                      addr: "{baseAddress.Authority}"
-                    """ + (proxyRemoteUrl is null ? "" : $"\nproxy:\n  remoteurl: {proxyRemoteUrl}\n"));
-                return ["serve", config];
+                File.WriteAllText(config, Config(storage, baseAddress.Authority, proxyRemoteUrl));
+                return unset.Length == 0 ? ["serve", config] : [.. unset, binary, "serve", config];
             },
             new Dictionary<string, string>(),
             dataDirectory,
             "/v2/",
             cancellationToken);
+    }
+
+    /// <summary>The <c>storage:</c> lines of a peer on the file system under <paramref name="root"/>.</summary>
+    public static string FileStorage(string root) => $"filesystem:\n  rootdirectory: {root}\n";
+
+    /// <summary>
+    /// The peer's <c>config.yml</c>: errors-only log without the access log (so logging costs neither side anything),
+    /// deletes enabled, <paramref name="storage"/> under <c>storage:</c>, listening on <paramref name="address"/>, and a
+    /// pull-through cache of <paramref name="proxyRemoteUrl"/> when given.
+    /// </summary>
+    public static string Config(string storage, string address, string? proxyRemoteUrl = null)
+    {
+        var yaml = new StringBuilder("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n");
+        foreach (var line in (storage + "delete:\n  enabled: true\n").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            yaml.Append("  ").Append(line).Append('\n');
+        yaml.Append("http:\n  addr: \"").Append(address).Append("\"\n");
+        if (proxyRemoteUrl is not null) yaml.Append("proxy:\n  remoteurl: ").Append(proxyRemoteUrl).Append('\n');
+        return yaml.ToString();
     }
 }
 

@@ -145,23 +145,12 @@ public static class GcBenchmark
         }
     }
 
-    /// <summary>The Go registry's configuration (as <see cref="GoRegistryPeer"/> writes it) on its copy of the storage.</summary>
+    /// <summary>The Go registry's configuration (<see cref="GoRegistryPeer.Config"/>) on its copy of the storage.</summary>
     private static string WriteGoConfig(string goRoot)
     {
         Directory.CreateDirectory(goRoot);
         var config = Path.Combine(goRoot, "config.yml");
-        File.WriteAllText(config, $"""
-            version: 0.1
-            log:
-              level: error
-            storage:
-              filesystem:
-                rootdirectory: {goRoot}
-              delete:
-                enabled: true
-            http:
-              addr: 127.0.0.1:0
-            """);
+        File.WriteAllText(config, GoRegistryPeer.Config(GoRegistryPeer.FileStorage(goRoot), "127.0.0.1:0"));
         return config;
     }
 }

@@ -177,47 +177,21 @@ internal static class S3PeersBenchmark
     /// The Go registry on the S3 store: redirects off (the client would otherwise fetch blobs from RGW itself, which
     /// measures RGW), and AWS_CA_BUNDLE dropped from its environment, on which its S3 driver fails to start.
     /// </summary>
-    private static Task<ChildServer> StartGoAsync(string binary, string dataDirectory, S3StorageOptions s3, CancellationToken ct)
-    {
-        if (!File.Exists(binary)) throw new BenchUsageException($"Go registry not found: {binary} (apt-get install docker-registry, or pass --go-registry PATH)");
-        Directory.CreateDirectory(dataDirectory);
-        var config = Path.Combine(dataDirectory, "config.yml");
-        var scheme = s3.Secure ? "https" : "http";
-        return ChildServer.StartAsync(
-            "Go registry (distribution 2.8) on S3",
-            "/usr/bin/env",
-            baseAddress =>
-            {
-                File.WriteAllText(config, $"""
-                    version: 0.1
-                    log:
-                      level: error
-                      accesslog:
-                        disabled: true
-                    storage:
-                      s3:
-                        accesskey: {s3.AccessKey}
-                        secretkey: {s3.SecretKey}
-                        region: {s3.Region ?? "us-east-1"}
-                        regionendpoint: {scheme}://{s3.Host}:{s3.Port}
-                        bucket: {s3.Bucket}
-                        secure: {(s3.Secure ? "true" : "false")}
-                        v4auth: true
-                        rootdirectory: /{s3.Prefix}
-                      delete:
-                        enabled: true
-                      redirect:
-                        disable: true
-                    http:
-                      addr: "{baseAddress.Authority}"
-                    """);
-                return ["-u", "AWS_CA_BUNDLE", binary, "serve", config];
-            },
-            new Dictionary<string, string>(),
-            dataDirectory,
-            "/v2/",
-            ct);
-    }
+    private static Task<ChildServer> StartGoAsync(string binary, string dataDirectory, S3StorageOptions s3, CancellationToken ct) =>
+        GoRegistryPeer.StartWithStorageAsync(binary, dataDirectory, "Go registry (distribution 2.8) on S3", $"""
+            s3:
+              accesskey: {s3.AccessKey}
+              secretkey: {s3.SecretKey}
+              region: {s3.Region ?? "us-east-1"}
+              regionendpoint: {(s3.Secure ? "https" : "http")}://{s3.Host}:{s3.Port}
+              bucket: {s3.Bucket}
+              secure: {(s3.Secure ? "true" : "false")}
+              v4auth: true
+              rootdirectory: /{s3.Prefix}
+            redirect:
+              disable: true
+
+            """, ct, proxyRemoteUrl: null, "AWS_CA_BUNDLE");
 
     /// <summary>
     /// <paramref name="count"/> repositories <c>seed/r00000</c>…, each with one tagged image: the first pushes the
