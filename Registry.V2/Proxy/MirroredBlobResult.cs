@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Registry.Core.Distribution;
 using Registry.Core.Http;
@@ -10,7 +11,10 @@ namespace Registry.V2.Proxy;
 /// The answer to a blob GET or HEAD that missed in a mirrored repository (docs/configuration.md, 'Mirror'). HEAD asks
 /// the upstream's HEAD in a repository that holds fetched content, and is a plain 404 elsewhere (pushes HEAD first). GET streams the shared download as it arrives, with the upstream's <c>Content-Length</c>;
 /// when the download fails the connection is aborted, so the client never mistakes a cut body for the blob. A GET
-/// with <c>Range</c> waits for the whole blob to be fetched and verified, then is served from storage (206).
+/// with <c>Range</c> is served from the same shared download (OCI distribution-spec v1.1, 'Pull': 206 with
+/// <c>Content-Range</c>, or 416), which still fetches, verifies and stores the whole blob once and never asks the
+/// upstream for a range; the range's last byte goes out once the blob verified. Only an upstream that sent no
+/// <c>Content-Length</c> makes a range wait for the whole blob, which tells the size, and is then served from storage.
 /// </summary>
 public sealed class MirroredBlobResult(BlobMirror mirror, BlobStore blobs, MirroredName name, Digest digest) : IResult
 {
@@ -94,7 +98,8 @@ public sealed class MirroredBlobResult(BlobMirror mirror, BlobStore blobs, Mirro
             return;
         }
 
-        if (!string.IsNullOrEmpty(context.Request.Headers.Range))
+        var range = context.Request.Headers.Range.ToString();
+        if (range.Length > 0 && fetch.Length is null)
         {
             await fetch.Settled.WaitAsync(ct);
             if (await blobs.StatAsync(name.Name, digest, ct) is { } stored) await new BlobResult(blobs, stored).ExecuteAsync(context);
@@ -103,9 +108,25 @@ public sealed class MirroredBlobResult(BlobMirror mirror, BlobStore blobs, Mirro
         }
 
         WriteBlobHeaders(response);
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentLength = fetch.Length;
-        await fetch.SendAsync(context);
+        var (outcome, first, last) = fetch.Length is { } size ? ByteRange.Evaluate(range, size) : (ByteRange.Outcome.Full, 0L, -1L);
+        switch (outcome)
+        {
+            case ByteRange.Outcome.Unsatisfiable:
+                response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes */{fetch.Length}");
+                await V2Results.WriteErrorAsync(response, [new V2Error(V2ErrorCode.RangeInvalid)]);
+                return;
+            case ByteRange.Outcome.Partial:
+                response.StatusCode = StatusCodes.Status206PartialContent;
+                response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {first}-{last}/{fetch.Length}");
+                response.ContentLength = last - first + 1;
+                await fetch.SendAsync(context, first, last - first + 1);
+                return;
+            default:
+                response.StatusCode = StatusCodes.Status200OK;
+                response.ContentLength = fetch.Length;
+                await fetch.SendAsync(context);
+                return;
+        }
     }
 
     private void WriteBlobHeaders(HttpResponse response)

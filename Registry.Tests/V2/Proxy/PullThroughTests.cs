@@ -143,7 +143,7 @@ public class PullThroughTests : GoUpstreamFixture
     }
 
     [Test]
-    public async Task Range_on_a_miss_fetches_the_whole_blob_then_serves_the_range()
+    public async Task Range_on_a_miss_is_served_from_the_one_fetch_of_the_whole_blob()
     {
         var layer = V1Client.RandomBytes(100_000);
         var (_, _, layers) = await GoRegistry.PushImageAsync(UpstreamClient, "team/ranged", "v1", layer);
@@ -153,10 +153,62 @@ public class PullThroughTests : GoUpstreamFixture
         using var ranged = await mirror.Client.SendAsync(request);
         ((int)ranged.StatusCode).Should().Be(206);
         ranged.Content.Headers.ContentRange!.ToString().Should().Be("bytes 1000-1999/100000");
+        ranged.Content.Headers.ContentLength.Should().Be(1000);
+        ranged.Header("Docker-Content-Digest").Should().Be(layers[0].Digest.ToString());
+        ranged.Header("Accept-Ranges").Should().Be("bytes");
         (await ranged.Content.ReadAsByteArrayAsync()).Should().Equal(layer[1000..2000]);
+
+        // The fetch went on past the range: the whole blob is stored, verified, and the upstream was asked once.
+        for (var wait = 0; wait < 100 && !await mirror.Storage.ExistsAsync(DistributionPaths.LayerLink("team/ranged", layers[0].Digest), CancellationToken.None); wait++)
+            await Task.Delay(50);
         using var whole = await mirror.Client.GetAsync($"/v2/team/ranged/blobs/{layers[0].Digest}");
         (await whole.Content.ReadAsByteArrayAsync()).Should().Equal(layer);
         Upstream.Count("GET", $"/v2/team/ranged/blobs/{layers[0].Digest}").Should().Be(1);
+    }
+
+    [Test]
+    public async Task A_resume_during_a_full_pull_of_a_miss_joins_its_fetch()
+    {
+        var layer = V1Client.RandomBytes(8 * 1024 * 1024);
+        var (_, _, layers) = await GoRegistry.PushImageAsync(UpstreamClient, "team/resumed", "v1", layer);
+        await using var mirror = Mirror();
+        var path = $"/v2/team/resumed/blobs/{layers[0].Digest}";
+
+        using var full = await mirror.Client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+        ((int)full.StatusCode).Should().Be(200);
+        full.Header("Accept-Ranges").Should().Be("bytes");
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.TryAddWithoutValidation("Range", $"bytes={layer.Length / 2}-");
+        var resume = mirror.Client.SendAsync(request);
+        (await full.Content.ReadAsByteArrayAsync()).Should().Equal(layer);
+        using (var response = await resume)
+        {
+            ((int)response.StatusCode).Should().Be(206);
+            response.Content.Headers.ContentRange!.ToString().Should().Be($"bytes {layer.Length / 2}-{layer.Length - 1}/{layer.Length}");
+            (await response.Content.ReadAsByteArrayAsync()).Should().Equal(layer[(layer.Length / 2)..]);
+        }
+        for (var wait = 0; wait < 100 && Upstream.Count("GET", path) == 0; wait++) await Task.Delay(50);
+        Upstream.Count("GET", path).Should().Be(1);
+    }
+
+    [Test]
+    public async Task A_range_past_the_end_of_a_miss_is_416_with_the_size_and_the_blob_is_still_cached()
+    {
+        var layer = V1Client.RandomBytes(70_000);
+        var (_, _, layers) = await GoRegistry.PushImageAsync(UpstreamClient, "team/pastend", "v1", layer);
+        await using var mirror = Mirror();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/team/pastend/blobs/{layers[0].Digest}");
+        request.Headers.TryAddWithoutValidation("Range", $"bytes={layer.Length}-");
+        using var response = await mirror.Client.SendAsync(request);
+        ((int)response.StatusCode).Should().Be(416);
+        response.Content.Headers.ContentRange!.ToString().Should().Be($"bytes */{layer.Length}");
+        (await response.Content.ReadAsStringAsync()).Should().Be(V2Blobs.Envelope("RANGE_INVALID", "invalid content range"));
+
+        for (var wait = 0; wait < 100 && !await mirror.Storage.ExistsAsync(DistributionPaths.LayerLink("team/pastend", layers[0].Digest), CancellationToken.None); wait++)
+            await Task.Delay(50);
+        using var whole = await mirror.Client.GetAsync($"/v2/team/pastend/blobs/{layers[0].Digest}");
+        (await whole.Content.ReadAsByteArrayAsync()).Should().Equal(layer);
+        Upstream.Count("GET", $"/v2/team/pastend/blobs/{layers[0].Digest}").Should().Be(1);
     }
 
     [Test]
