@@ -31,19 +31,7 @@ public sealed class BlobResult(BlobStore blobs, BlobInfo blob) : IResult
 
         response.ContentType = "application/octet-stream";
         var isGet = HttpMethods.IsGet(request.Method);
-        var (outcome, first, last) = isGet ? ByteRange.Evaluate(request.Headers.Range.ToString(), blob.Size) : (ByteRange.Outcome.Full, 0L, blob.Size - 1);
-        if (outcome == ByteRange.Outcome.Unsatisfiable)
-        {
-            response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes */{blob.Size}");
-            await V2Results.WriteErrorAsync(response, [new V2Error(V2ErrorCode.RangeInvalid)]);
-            return;
-        }
-
-        var length = last - first + 1;
-        response.StatusCode = outcome == ByteRange.Outcome.Partial ? StatusCodes.Status206PartialContent : StatusCodes.Status200OK;
-        if (outcome == ByteRange.Outcome.Partial)
-            response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {first}-{last}/{blob.Size}");
-        response.ContentLength = length;
+        if (await ByteRange.ApplyAsync(response, isGet ? request.Headers.Range.ToString() : null, blob.Size) is not (var first, var length)) return;
         if (!isGet || length == 0) return;
 
         if (!await ObjectBody.SendAsync(context, blobs.PhysicalPath(blob), (offset, ct) => blobs.OpenReadAsync(blob, offset, ct), first, length)
@@ -78,6 +66,28 @@ public sealed class BlobResult(BlobStore blobs, BlobInfo blob) : IResult
 public static class ByteRange
 {
     public enum Outcome { Full, Partial, Unsatisfiable }
+
+    /// <summary>
+    /// Answers <paramref name="header"/>'s range of a blob of <paramref name="size"/> bytes on <paramref name="response"/>:
+    /// 416 <c>RANGE_INVALID</c> with <c>Content-Range: bytes */size</c> (and null: answered, nothing to send), else 206
+    /// with its <c>Content-Range</c> or 200, with the length of the bytes to send and where they start.
+    /// </summary>
+    public static async Task<(long First, long Count)?> ApplyAsync(HttpResponse response, string? header, long size)
+    {
+        var (outcome, first, last) = Evaluate(header, size);
+        if (outcome == Outcome.Unsatisfiable)
+        {
+            response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes */{size}");
+            await V2Results.WriteErrorAsync(response, [new V2Error(V2ErrorCode.RangeInvalid)]);
+            return null;
+        }
+        var count = last - first + 1;
+        response.StatusCode = outcome == Outcome.Partial ? StatusCodes.Status206PartialContent : StatusCodes.Status200OK;
+        if (outcome == Outcome.Partial)
+            response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {first}-{last}/{size}");
+        response.ContentLength = count;
+        return (first, count);
+    }
 
     public static (Outcome Outcome, long First, long Last) Evaluate(string? header, long size)
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Registry.Core.Distribution;
 using Registry.Core.Http;
@@ -108,25 +107,13 @@ public sealed class MirroredBlobResult(BlobMirror mirror, BlobStore blobs, Mirro
         }
 
         WriteBlobHeaders(response);
-        var (outcome, first, last) = fetch.Length is { } size ? ByteRange.Evaluate(range, size) : (ByteRange.Outcome.Full, 0L, -1L);
-        switch (outcome)
+        if (fetch.Length is not { } size)
         {
-            case ByteRange.Outcome.Unsatisfiable:
-                response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes */{fetch.Length}");
-                await V2Results.WriteErrorAsync(response, [new V2Error(V2ErrorCode.RangeInvalid)]);
-                return;
-            case ByteRange.Outcome.Partial:
-                response.StatusCode = StatusCodes.Status206PartialContent;
-                response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {first}-{last}/{fetch.Length}");
-                response.ContentLength = last - first + 1;
-                await fetch.SendAsync(context, first, last - first + 1);
-                return;
-            default:
-                response.StatusCode = StatusCodes.Status200OK;
-                response.ContentLength = fetch.Length;
-                await fetch.SendAsync(context);
-                return;
+            response.StatusCode = StatusCodes.Status200OK;
+            await fetch.SendAsync(context);
+            return;
         }
+        if (await ByteRange.ApplyAsync(response, range, size) is (var first, var count)) await fetch.SendAsync(context, first, count);
     }
 
     private void WriteBlobHeaders(HttpResponse response)
