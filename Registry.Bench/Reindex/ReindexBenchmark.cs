@@ -17,7 +17,8 @@ namespace Registry.Bench.Reindex;
 /// server, the CPU PostgreSQL used: on a machine shared with other work they say what the wall times cannot.
 /// With <c>--startup</c>, the server is then started on the SQLite index just built, after a clean stop and after an
 /// unclean one (its "running" marker left beside the database): the time until it answers <c>/_ping</c>, and after
-/// the unclean stop the time until its background catch-up with storage ends.
+/// the unclean stop the time until its background catch-up with storage ends; first, as the baseline of the same
+/// window, a start on an empty data directory and a new database (what any start costs on this machine at its load).
 /// </summary>
 public static partial class ReindexBenchmark
 {
@@ -80,6 +81,22 @@ public static partial class ReindexBenchmark
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
         };
         var lines = new List<string>();
+        var empty = Directory.CreateTempSubdirectory("registry-empty-start-").FullName;
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var emptyEnvironment = new Dictionary<string, string>(environment)
+            {
+                ["STORAGE_PATH"] = Path.Combine(empty, "storage"),
+                ["SQLALCHEMY_INDEX_DATABASE"] = "sqlite:///" + Path.Combine(empty, "index.db"),
+            };
+            await using (await ChildServer.StartAsync("registry (Registry.V1)", "dotnet", [dll], emptyEnvironment, Path.GetDirectoryName(dll)!, "/_ping", ct))
+                lines.Add($"| empty data directory (baseline) | {clock.Elapsed.TotalSeconds:0.00} | - |");
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
         foreach (var unclean in new[] { false, true })
         {
             if (unclean) await File.WriteAllBytesAsync(marker, [], ct);
