@@ -73,7 +73,12 @@ public sealed class DistributionCatalog(IStorageDriver storage, IIndexDatabase d
     {
         if (!FromIndex || !DistributionName.IsValid(name)) return;
         await using var held = await locks.AcquireAsync("catalog:" + name, ct);
-        if (await storage.DirectoryExistsAsync(DistributionPaths.ManifestsDir(name), ct)) await _names.AddAsync(name, ct);
+        // The walk's own test: the repository's listing names _manifests (an emptied tree of revision directories still
+        // counts on files, as it does for the walk; on S3 a prefix without objects is not listed by either).
+        var listed = false;
+        foreach (var child in await storage.ListAsync(DistributionPaths.RepositoryDir(name), ct))
+            listed |= DistributionPaths.FileName(child) == DistributionPaths.ManifestsDirName;
+        if (listed) await _names.AddAsync(name, ct);
         else await _names.RemoveAsync(name, ct);
     }
 

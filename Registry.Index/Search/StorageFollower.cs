@@ -144,16 +144,16 @@ public sealed class StorageFollower(
         }
 
         _baseline = true;
+        // The catalog first: a search sync that fails must not hold it back. The repositories directory's own change
+        // shows as its first-level directories added or gone, each looked at here.
+        if (distribution.FromIndex)
+            foreach (var (directory, _) in changed.Where(c => c.V2 && c.Directory != v2Root))
+                await distribution.SyncUnderAsync(Path.GetFileName(directory), ct);
+        if (!_search) return;
         foreach (var (directory, v2) in changed)
         {
-            if (!v2)
-            {
-                if (_search) await FollowV1Async(directory, ct);
-                continue;
-            }
-            if (_search) await FollowV2Async(v2Root, directory, ct);
-            // The repositories directory's own change shows as its first-level directories added or gone, each looked at here.
-            if (directory != v2Root && distribution.FromIndex) await distribution.SyncUnderAsync(Path.GetFileName(directory), ct);
+            if (v2) await FollowV2Async(v2Root, directory, ct);
+            else await FollowV1Async(directory, ct);
         }
     }
 
