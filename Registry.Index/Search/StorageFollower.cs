@@ -71,8 +71,9 @@ public sealed class StorageFollower(
                 if (watch is not null) await LookAsync(root!, stoppingToken);
                 if (reconcile is { } every && DateTime.UtcNow >= nextReconcile)
                 {
-                    if (_search) await ReconcileAsync(stoppingToken);
+                    // The catalog first, as in a look: a search sync that fails must not hold it back.
                     await distribution.ReconcileAsync(stoppingToken);
+                    if (_search) await ReconcileAsync(stoppingToken);
                     nextReconcile = DateTime.UtcNow + every;
                 }
             }
