@@ -92,7 +92,9 @@ public sealed class DistributionCatalog(IStorageDriver storage, IIndexDatabase d
         var stored = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var name in DistributionTree.RepositoriesUnderAsync(storage, ManifestsDirectory, DistributionName.MaxLength, top, ct))
             if (DistributionName.IsValid(name)) stored.Add(name);
-        return await SyncDifferencesAsync(stored, await _names.ListUnderAsync(top, ct), ct);
+        var synced = await SyncDifferencesAsync(stored, await _names.ListUnderAsync(top, ct), ct);
+        if (synced > 0) log.LogInformation("_catalog follows storage changed under '{Top}': {Count} repositories synced", top, synced);
+        return synced;
     }
 
     /// <summary>

@@ -52,7 +52,7 @@ public sealed class StorageFollower(
         var reconcile = reconcileSeconds > 0 ? TimeSpan.FromSeconds(reconcileSeconds) : (TimeSpan?)null;
         try
         {
-            if (watch is not null) await LookAsync(root!, stoppingToken);
+            if (watch is not null) await BaselineAsync(root!, stoppingToken);
             if (distribution.FromIndex) await FillCatalogAsync(stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -86,6 +86,19 @@ public sealed class StorageFollower(
                 // The index database or storage being away is not this loop's to report loudly: it tries again next tick.
                 log.LogWarning("following storage for search and the catalog: {Error}; trying again in {Seconds} s", e.Message, tick.TotalSeconds);
             }
+        }
+    }
+
+    /// <summary>The watch's first look; one that fails leaves the baseline to the next tick (and a failure is no reason to stop the host).</summary>
+    private async Task BaselineAsync(string root, CancellationToken ct)
+    {
+        try
+        {
+            await LookAsync(root, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            log.LogWarning("following storage: the first look failed: {Error}; trying again in {Seconds} s", e.Message, settings.SearchWatchSeconds);
         }
     }
 
