@@ -30,6 +30,7 @@ public static class IndexServices
         services.AddSingleton<Webhooks.WebhookPublisher>();
         services.AddSingleton(database.Hub);
         services.AddSingleton<Hub.RepositoryHub>();
+        services.AddSingleton<DistributionCatalog>();
         services.AddSingleton<RepositoryCatalog>();
         services.AddSingleton<StorageFollower>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageFollower>());

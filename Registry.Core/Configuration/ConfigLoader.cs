@@ -142,6 +142,7 @@ public static class ConfigLoader
             StorageDeleteEnabled = read.Boolean("storage_delete_enabled") ?? false,
             ReadOnly = read.Boolean("storage_readonly") ?? false,
             CatalogMaxEntries = (int)read.Integer("catalog_max_entries", RegistrySettings.DefaultCatalogMaxEntries, 1, int.MaxValue),
+            CatalogFromIndex = read.Get("catalog_from_index") is null or "" ? null : read.Boolean("catalog_from_index"),
             SearchResultCache = read.Boolean("search_result_cache") ?? true,
             SearchWatchSeconds = read.Integer("search_watch_interval", RegistrySettings.DefaultSearchWatchSeconds, 0, 86_400),
             SearchReconcileSeconds = read.Get("search_reconcile_interval") is null or "" ? null : read.Integer("search_reconcile_interval", 0, 0, 31_536_000),

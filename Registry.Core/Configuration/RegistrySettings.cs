@@ -121,6 +121,13 @@ public sealed record RegistrySettings
     /// <summary>Default of <see cref="CatalogMaxEntries"/> (distribution's <c>catalog.maxentries</c>).</summary>
     public const int DefaultCatalogMaxEntries = 1000;
 
+    /// <summary>
+    /// <c>catalog_from_index</c>: <c>GET /v2/_catalog</c> pages come from the index database (kept by the registry's writes
+    /// and by following storage) rather than a walk of storage; null: on for storage other than files (where a walk
+    /// lists the bucket, a request per directory), off on files (a local walk is cheap and sees a change at once).
+    /// </summary>
+    public bool? CatalogFromIndex { get; init; }
+
     /// <summary><c>search_result_cache</c>: repeated searches are answered from a page cache.</summary>
     public bool SearchResultCache { get; init; } = true;
 

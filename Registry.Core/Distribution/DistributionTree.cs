@@ -24,12 +24,21 @@ public static class DistributionTree
     /// listing the directories whose whole subtree sorts before it: a <c>_catalog</c> page (<c>last=</c>) costs the
     /// listings of its own names, not of every name before it (on S3 one request per directory).
     /// </summary>
-    public static async IAsyncEnumerable<string> RepositoriesAfterAsync(
-        IStorageDriver storage, IReadOnlySet<string> dataDirectories, int maxNameLength, string after,
+    public static IAsyncEnumerable<string> RepositoriesAfterAsync(
+        IStorageDriver storage, IReadOnlySet<string> dataDirectories, int maxNameLength, string after, CancellationToken ct) =>
+        WalkAsync(storage, dataDirectories, maxNameLength, top: "", after, ct);
+
+    /// <summary>The same walk of <paramref name="top"/> and the names below it only (<c>top/…</c>), in catalog order.</summary>
+    public static IAsyncEnumerable<string> RepositoriesUnderAsync(
+        IStorageDriver storage, IReadOnlySet<string> dataDirectories, int maxNameLength, string top, CancellationToken ct) =>
+        WalkAsync(storage, dataDirectories, maxNameLength, top, after: "", ct);
+
+    private static async IAsyncEnumerable<string> WalkAsync(
+        IStorageDriver storage, IReadOnlySet<string> dataDirectories, int maxNameLength, string top, string after,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         var pending = new Stack<string>();
-        pending.Push("");
+        pending.Push(top);
         while (pending.Count > 0)
         {
             var name = pending.Pop();

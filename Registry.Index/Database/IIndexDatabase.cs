@@ -27,6 +27,9 @@ public interface IIndexDatabase
     /// <summary>The token server's refresh tokens (<c>auth.token_server</c>).</summary>
     Accounts.Bearer.IRefreshTokens RefreshTokens { get; }
 
+    /// <summary>The names <c>GET /v2/_catalog</c> lists, when it is served from the index (<see cref="DistributionCatalog"/>).</summary>
+    IDistributionNames DistributionNames { get; }
+
     /// <summary>
     /// The repository search index over the same database; <paramref name="cacheResults"/> serves repeated
     /// searches from a cache that is never stale. The caller disposes it when it is disposable.

@@ -15,7 +15,8 @@ namespace Registry.Index.Search;
 /// ("hello-world", "a/b/c"); a two-part v2 name is the same entry as the V1 repository of that name. Privacy and
 /// the description of a v2 name are those of the V1 repository its name maps to (a one-part name to <c>library/</c>).
 /// </summary>
-public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index, IPrivateRepositories privates, IKeyedLock locks, Hub.IHubStore hub)
+public sealed class RepositoryCatalog(
+    IStorageDriver storage, ISearchIndex index, IPrivateRepositories privates, IKeyedLock locks, Hub.IHubStore hub, DistributionCatalog distribution)
 {
     /// <summary>The longest description <c>PUT …/properties</c> accepts.</summary>
     public const int MaxDescriptionLength = 1000;
@@ -49,8 +50,15 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
     /// <summary>Adds or removes the repository in the search index to match storage.</summary>
     public Task SyncAsync(RepositoryName name, CancellationToken ct) => SyncNameAsync(name.FullName, name, ct);
 
-    /// <summary>The same for a repository pushed over v2, by its v2 name (after a tag is written or removed).</summary>
-    public Task SyncV2Async(string name, CancellationToken ct) => SyncNameAsync(name, RepositoryName.FromLogical(name), ct);
+    /// <summary>The same for a repository pushed over v2, by its v2 name (after a tag is written or removed), and its <c>_catalog</c> entry.</summary>
+    public async Task SyncV2Async(string name, CancellationToken ct)
+    {
+        await SyncNameAsync(name, RepositoryName.FromLogical(name), ct);
+        await distribution.SyncAsync(name, ct);
+    }
+
+    /// <summary>After an untagged manifest write: only the <c>_catalog</c> entry can change (search lists tagged repositories).</summary>
+    public Task SyncV2CatalogAsync(string name, CancellationToken ct) => distribution.SyncAsync(name, ct);
 
     /// <summary>The same for any name the search index may hold (V1 "ns/repo" or a v2 name), as storage is found to differ.</summary>
     public Task SyncKeyAsync(string key, CancellationToken ct) => SyncNameAsync(key, RepositoryName.FromLogical(key), ct);
@@ -108,14 +116,7 @@ public sealed class RepositoryCatalog(IStorageDriver storage, ISearchIndex index
     public IAsyncEnumerable<string> DistributionRepositoriesAsync(CancellationToken ct) => DistributionRepositoriesAfterAsync("", ct);
 
     /// <summary>The same, only the names after <paramref name="after"/> in catalog order (a <c>_catalog</c> page's <c>last</c>).</summary>
-    public async IAsyncEnumerable<string> DistributionRepositoriesAfterAsync(
-        string after, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        await foreach (var name in DistributionTree.RepositoriesAfterAsync(storage, ManifestsDirectory, DistributionName.MaxLength, after, ct))
-            if (DistributionName.IsValid(name)) yield return name;
-    }
-
-    private static readonly IReadOnlySet<string> ManifestsDirectory = new HashSet<string>(StringComparer.Ordinal) { DistributionPaths.ManifestsDirName };
+    public IAsyncEnumerable<string> DistributionRepositoriesAfterAsync(string after, CancellationToken ct) => distribution.WalkAfterAsync(after, ct);
 
     private async IAsyncEnumerable<SearchEntry> ScanV1Async([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {

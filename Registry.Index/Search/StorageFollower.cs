@@ -7,39 +7,58 @@ using Registry.Core.Storage;
 namespace Registry.Index.Search;
 
 /// <summary>
-/// Keeps search in step with storage changed behind the registry's back: a repository directory removed with
-/// <c>rm -rf</c> or copied in by hand. <c>_catalog</c> walks storage and sees such a change at once; search is an
-/// index kept by the registry's own writes, so without this it would list a removed repository until a restart
-/// or <c>reindex</c>.
+/// Keeps search, and <c>_catalog</c> when it is served from the index (<see cref="DistributionCatalog.FromIndex"/>), in
+/// step with storage changed behind the registry's back: a repository directory removed with <c>rm -rf</c> or copied in
+/// by hand. Both are kept by the registry's own writes, so without this they would list a removed repository until a
+/// restart or <c>reindex</c>.
 /// <list type="bullet">
 /// <item>On file storage, every <see cref="RegistrySettings.SearchWatchSeconds"/> it compares the modification times
 /// of the namespace directories (V1 <c>repositories/&lt;ns&gt;</c>; v2 the repositories directory and its first level)
 /// with the previous look; a directory whose entries changed is listed and compared with what the index holds under
-/// it, and each name that differs is synced (<see cref="RepositoryCatalog.SyncKeyAsync"/>). A stat per namespace, so
-/// it stays cheap at a million repositories; deeper v2 names (<c>a/b/c</c>) are left to the reconcile.</item>
+/// it, and each name that differs is synced (<see cref="RepositoryCatalog.SyncKeyAsync"/>; for the catalog the whole
+/// subtree of a changed first-level directory, <see cref="DistributionCatalog.SyncUnderAsync"/>). A stat per namespace,
+/// so it stays cheap at a million repositories; names changed deeper than that (<c>a/b/c</c> removed from an
+/// <c>a/b</c> that stays) are left to the reconcile.</item>
 /// <item>On any storage, every <see cref="RegistrySettings.SearchReconcileSeconds"/> (S3's default is 10 minutes, off
 /// on files), a full scan is compared with the index and the differences synced.</item>
 /// </list>
-/// Every instance follows on its own; a sync is idempotent and serialized per name with the registry's own writes.
+/// The catalog's table is filled from storage first, once per start, after the watch's baseline (so that nothing changed
+/// during the fill is missed); until then <c>_catalog</c> walks storage. Every instance follows on its own; a sync is
+/// idempotent and serialized per name with the registry's own writes.
 /// </summary>
 public sealed class StorageFollower(
-    IStorageDriver storage, RepositoryCatalog catalog, ISearchIndex index, IPrivateRepositories privates,
+    IStorageDriver storage, RepositoryCatalog catalog, DistributionCatalog distribution, ISearchIndex index, IPrivateRepositories privates,
     RegistrySettings settings, ILogger<StorageFollower> log) : BackgroundService
 {
     /// <summary>A directory modified this recently may change again within the same timestamp tick: looked at again next time.</summary>
     private static readonly TimeSpan Settling = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long the first fill of the catalog's table waits before trying again after a failure.</summary>
+    private static readonly TimeSpan FillRetry = TimeSpan.FromSeconds(5);
+
     private readonly Dictionary<string, DateTime> _seen = new(StringComparer.Ordinal);
     private readonly HashSet<string> _unsettled = new(StringComparer.Ordinal);
+    private readonly bool _search = settings.SearchEnabled;
     private bool _baseline;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!settings.SearchEnabled) return;
+        if (!_search && !distribution.FromIndex) return;
+        // Off the host's start-up path: the baseline look stats every namespace directory.
+        await Task.Yield();
         var root = storage.Find<FileSystemStorageDriver>()?.Root;
         var watch = root is not null && settings.SearchWatchSeconds > 0 ? TimeSpan.FromSeconds(settings.SearchWatchSeconds) : (TimeSpan?)null;
         var reconcileSeconds = settings.SearchReconcileSeconds ?? (root is null ? RegistrySettings.DefaultSearchReconcileSeconds : 0);
         var reconcile = reconcileSeconds > 0 ? TimeSpan.FromSeconds(reconcileSeconds) : (TimeSpan?)null;
+        try
+        {
+            if (watch is not null) await BaselineAsync(root!, stoppingToken);
+            if (distribution.FromIndex) await FillCatalogAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
+        }
         if (watch is null && reconcile is null) return;
 
         var nextReconcile = DateTime.UtcNow + (reconcile ?? TimeSpan.Zero);
@@ -52,7 +71,9 @@ public sealed class StorageFollower(
                 if (watch is not null) await LookAsync(root!, stoppingToken);
                 if (reconcile is { } every && DateTime.UtcNow >= nextReconcile)
                 {
-                    await ReconcileAsync(stoppingToken);
+                    // The catalog first, as in a look: a search sync that fails must not hold it back.
+                    await distribution.ReconcileAsync(stoppingToken);
+                    if (_search) await ReconcileAsync(stoppingToken);
                     nextReconcile = DateTime.UtcNow + every;
                 }
             }
@@ -63,7 +84,38 @@ public sealed class StorageFollower(
             catch (Exception e)
             {
                 // The index database or storage being away is not this loop's to report loudly: it tries again next tick.
-                log.LogWarning("following storage for search: {Error}; trying again in {Seconds} s", e.Message, tick.TotalSeconds);
+                log.LogWarning("following storage for search and the catalog: {Error}; trying again in {Seconds} s", e.Message, tick.TotalSeconds);
+            }
+        }
+    }
+
+    /// <summary>The watch's first look; one that fails leaves the baseline to the next tick (and a failure is no reason to stop the host).</summary>
+    private async Task BaselineAsync(string root, CancellationToken ct)
+    {
+        try
+        {
+            await LookAsync(root, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            log.LogWarning("following storage: the first look failed: {Error}; trying again in {Seconds} s", e.Message, settings.SearchWatchSeconds);
+        }
+    }
+
+    /// <summary>The first fill of the catalog's table, tried until it succeeds: serving does not wait for it (the walk answers meanwhile).</summary>
+    private async Task FillCatalogAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                await distribution.ReconcileAsync(ct);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                log.LogWarning("filling the catalog from storage: {Error}; trying again in {Seconds} s", e.Message, FillRetry.TotalSeconds);
+                await Task.Delay(FillRetry, ct);
             }
         }
     }
@@ -106,6 +158,12 @@ public sealed class StorageFollower(
         }
 
         _baseline = true;
+        // The catalog first: a search sync that fails must not hold it back. The repositories directory's own change
+        // shows as its first-level directories added or gone, each looked at here.
+        if (distribution.FromIndex)
+            foreach (var (directory, _) in changed.Where(c => c.V2 && c.Directory != v2Root))
+                await distribution.SyncUnderAsync(Path.GetFileName(directory), ct);
+        if (!_search) return;
         foreach (var (directory, v2) in changed)
         {
             if (v2) await FollowV2Async(v2Root, directory, ct);

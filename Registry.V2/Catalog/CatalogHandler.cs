@@ -10,9 +10,10 @@ namespace Registry.V2.Catalog;
 
 /// <summary>
 /// <c>GET /v2/_catalog[?n=&amp;last=]</c> (Docker Registry HTTP API V2, 'Listing Repositories'): the repositories of the distribution layout in catalog
-/// order ('/' before every other character), only those the caller may pull, paged with <c>Link</c>.
+/// order ('/' before every other character), only those the caller may pull, paged with <c>Link</c>; from the index database
+/// or a walk of storage (<see cref="DistributionCatalog"/>), with the same answers.
 /// </summary>
-public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, RegistrySettings settings) 
+public sealed class CatalogHandler(DistributionCatalog catalog, V2Access access, RegistrySettings settings)
 {
     /// <summary>Page size when the request has no <c>n</c> (distribution's default).</summary>
     public const int DefaultPageSize = 100;
@@ -28,7 +29,7 @@ public sealed class CatalogHandler(RepositoryCatalog catalog, V2Access access, R
         var more = false;
         if (n > 0)
         {
-            await foreach (var name in catalog.DistributionRepositoriesAfterAsync(last, ct))
+            await foreach (var name in catalog.NamesAfterAsync(last, n.Value + 1, ct))
             {
                 if (!await access.CanListAsync(context, name, ct)) continue;
                 if (page.Count == n)

@@ -155,6 +155,7 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
             }
         }
         if (tags.Count > 0) await catalog.SyncV2Async(name, ct);
+        else await catalog.SyncV2CatalogAsync(name, ct);
         return new PutManifestResult(digest, [], tags, document.Subject?.Digest, document.MediaType);
     }
 

@@ -41,6 +41,7 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
         Hub = new PostgresHubStore(this);
         AccessTokens = new PostgresAccessTokens(this);
         RefreshTokens = new PostgresRefreshTokens(this);
+        DistributionNames = new PostgresDistributionNames(this);
     }
 
     /// <inheritdoc />
@@ -63,6 +64,9 @@ public sealed class PostgresIndexDatabase : IIndexDatabase, IAsyncDisposable, ID
     public Hub.IHubStore Hub { get; }
     public IAccessTokenStore AccessTokens { get; }
     public Accounts.Bearer.IRefreshTokens RefreshTokens { get; }
+
+    /// <inheritdoc />
+    public IDistributionNames DistributionNames { get; }
 
     /// <summary>
     /// Connects and migrates the database. A server that cannot be reached or refuses the login, and a schema

@@ -125,7 +125,9 @@ internal static class PostgresMigrations
                     UNIQUE (username, name)
                 );
                 """)),
-            new(12, "refresh tokens", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresRefreshTokens.Schema)));
+            new(12, "refresh tokens", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresRefreshTokens.Schema)),
+            // Filled from storage in the background by the first start that uses it (DistributionCatalog).
+            new(13, "catalog names", (c, t, ct) => ExecuteAsync(c, t, ct, PostgresDistributionNames.Schema)));
 
     public static int LatestVersion => All.Count;
 

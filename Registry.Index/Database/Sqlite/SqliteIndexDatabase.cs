@@ -30,6 +30,7 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
         Hub = new SqliteHubStore(this);
         AccessTokens = new SqliteAccessTokens(this);
         RefreshTokens = new SqliteRefreshTokens(this);
+        DistributionNames = new SqliteDistributionNames(this);
     }
 
     /// <summary>The database file.</summary>
@@ -54,6 +55,9 @@ public sealed class SqliteIndexDatabase : IIndexDatabase
     public Hub.IHubStore Hub { get; }
     public IAccessTokenStore AccessTokens { get; }
     public Accounts.Bearer.IRefreshTokens RefreshTokens { get; }
+
+    /// <inheritdoc />
+    public IDistributionNames DistributionNames { get; }
 
     /// <summary>
     /// Opens (creating when absent, with its parent directory) and migrates the database. A corrupt file,

@@ -31,7 +31,9 @@ internal static class SqliteMigrations
             new(8, "repository webhooks", CreateWebhooksAsync),
             new(9, "stars and comments", CreateHubAsync),
             new(10, "access tokens", CreateAccessTokensAsync),
-            new(11, "refresh tokens", (c, t, ct) => c.ExecuteAsync(new CommandDefinition(SqliteRefreshTokens.Schema, transaction: t, cancellationToken: ct))));
+            new(11, "refresh tokens", (c, t, ct) => c.ExecuteAsync(new CommandDefinition(SqliteRefreshTokens.Schema, transaction: t, cancellationToken: ct))),
+            // Filled from storage in the background by the first start that uses it (DistributionCatalog).
+            new(12, "catalog names", (c, t, ct) => c.ExecuteAsync(new CommandDefinition(SqliteDistributionNames.Schema, transaction: t, cancellationToken: ct))));
 
     public static int LatestVersion => All.Count;
 

@@ -12,7 +12,7 @@ namespace Registry.Tests.Index.Database.Postgres;
 /// <summary>Opening the PostgreSQL index database: migrations, several instances at once, failures.</summary>
 public class PostgresIndexDatabaseTests
 {
-    private const int LatestVersion = 12;
+    private const int LatestVersion = 13;
 
     [Test]
     public async Task Instances_opening_a_new_database_together_migrate_it_once()

@@ -11,7 +11,7 @@ namespace Registry.Tests.Index.Database.Sqlite;
 /// <summary>The one schema of the whole file: its version table and the upgrade of files from before it.</summary>
 public class SqliteIndexDatabaseTests
 {
-    private const long LatestVersion = 11;
+    private const long LatestVersion = 12;
 
     private TempDirectory _directory = null!;
 
@@ -35,8 +35,8 @@ public class SqliteIndexDatabaseTests
             SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (
                 'registry_accounts', 'registry_image_repositories', 'registry_private_repositories',
                 'search_repositories', 'search_short_terms', 'search_fts', 'search_meta', 'registry_webhooks',
-                'registry_stars', 'registry_comments', 'registry_access_tokens', 'registry_refresh_tokens')
-            """)).Should().Be(12);
+                'registry_stars', 'registry_comments', 'registry_access_tokens', 'registry_refresh_tokens', 'registry_v2_repositories')
+            """)).Should().Be(13);
     }
 
     [Test]
