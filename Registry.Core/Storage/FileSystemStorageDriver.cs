@@ -63,17 +63,20 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISub
     /// </summary>
     public string GetPhysicalPath(string key) => ResolveForWrite(key);
 
-    public async Task<byte[]?> GetContentAsync(string path, CancellationToken ct)
+    public Task<byte[]?> GetContentAsync(string path, CancellationToken ct)
     {
+        if (ct.IsCancellationRequested) return Task.FromCanceled<byte[]?>(ct);
         var full = ResolveForRead(path);
-        if (full is null || !File.Exists(full)) return null;
+        if (full is null || !File.Exists(full)) return Task.FromResult<byte[]?>(null);
         try
         {
-            return await File.ReadAllBytesAsync(full, ct);
+            // Stored content is small (manifests, links, image json): a synchronous read costs less than the thread
+            // hand-over of an asynchronous one, which a collection pays once per image and manifest.
+            return Task.FromResult<byte[]?>(File.ReadAllBytes(full));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return null;
+            return Task.FromResult<byte[]?>(null);
         }
     }
 
@@ -409,6 +412,8 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISub
     /// <summary>The first existing component of <paramref name="full"/> below the root that is a symbolic link.</summary>
     private string? LinkComponent(string full)
     {
+        // One walk answers the common case (no link); the loop names the link, or answers where the kernel cannot.
+        if (full.Length > _rootWithSeparator.Length && NoSymlinkWalk.PassesThroughLink(Root, full[_rootWithSeparator.Length..]) == false) return null;
         var i = _rootWithSeparator.Length;
         while (i <= full.Length)
         {

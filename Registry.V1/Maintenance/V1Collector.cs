@@ -100,7 +100,8 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
 
             await run.SweepAsync("index lists", staleLists, r => DropIndexListAsync(r, ct), ct);
             var protectedIds = new HashSet<string>(StringComparer.Ordinal);
-            await run.SweepAsync("images", queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct);
+            // One wave per depth: a child's directory is gone before its parent's is decided.
+            await run.SweepAsync("images", queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct, c => c.Depth);
         }
 
         private bool KeepsImage(ImageId id, (DateTimeOffset? Modified, bool InProgress, long Bytes) state) =>
@@ -143,8 +144,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
                 return;
             }
             var size = state.Value.Bytes;
-            await _storage.DeleteAsync(StoragePaths.ImageJson(candidate.Id), CancellationToken.None);
-            await _storage.DeleteAsync(candidate.Dir, CancellationToken.None);
+            await run.DeleteInOrderAsync(StoragePaths.ImageJson(candidate.Id), candidate.Dir);
             var owner = await OwnerAsync(candidate.Id, owners, ct);
             run.Delete(new GcItem(GcItemKind.Image, owner, candidate.Id.Value, candidate.Dir, size));
             if (owner.Length > 0) run.ChangedV1Repositories.Add(owner);

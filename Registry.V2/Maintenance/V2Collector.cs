@@ -216,9 +216,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
                 return;
             }
             var item = await CachedRepositoryItemAsync(repository.Name, ct);
-            await _storage.DeleteAsync(DistributionPaths.ManifestsDir(repository.Name), CancellationToken.None);
-            await _storage.DeleteAsync(DistributionPaths.LayersDir(repository.Name), CancellationToken.None);
-            await _storage.DeleteAsync(DistributionPaths.ProxyDir(repository.Name), CancellationToken.None);
+            await run.DeleteInOrderAsync(DistributionPaths.ManifestsDir(repository.Name), DistributionPaths.LayersDir(repository.Name), DistributionPaths.ProxyDir(repository.Name));
             run.Delete(item);
             run.ChangedV2Repositories.Add(repository.Name);
         }
@@ -244,8 +242,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
             }
             var result = await ManifestItemAsync(item, ct);
             // Tag history first, then the revision: a crash in between leaves a revision that the next run collects.
-            foreach (var dir in item.TagIndexDirs) await _storage.DeleteAsync(dir, CancellationToken.None);
-            await _storage.DeleteAsync(revision.Dir, CancellationToken.None);
+            await run.DeleteInOrderAsync([.. item.TagIndexDirs, revision.Dir]);
             run.Delete(result);
             run.ChangedV2Repositories.Add(revision.Repository);
         }
@@ -266,7 +263,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
                 return;
             }
             var size = await run.TreeSizeAsync(link.Dir, ct);
-            await _storage.DeleteAsync(link.Dir, CancellationToken.None);
+            await run.DeleteInOrderAsync(link.Dir);
             run.Delete(new GcItem(GcItemKind.LayerLink, link.Repository, link.Digest.ToString(), link.Dir, size));
             run.ChangedV2Repositories.Add(link.Repository);
         }
@@ -280,7 +277,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
                 run.Keep();
                 return;
             }
-            await _storage.DeleteAsync(dir, CancellationToken.None);
+            await run.DeleteInOrderAsync(dir);
             run.Delete(new GcItem(GcItemKind.Blob, owner, digest.ToString(), dir, size));
             if (owner.Length > 0) run.ChangedV2Repositories.Add(owner);
         }
@@ -293,7 +290,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
                 return;
             }
             var size = await run.TreeSizeAsync(dir, ct);
-            await _storage.DeleteAsync(dir, CancellationToken.None);
+            await run.DeleteInOrderAsync(dir);
             run.Delete(new GcItem(GcItemKind.Upload, repository, DistributionPaths.FileName(dir), dir, size));
         }
 
