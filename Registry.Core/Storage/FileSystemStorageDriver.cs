@@ -345,49 +345,35 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISub
     }
 
     /// <summary>
-    /// Copies in 1 MiB blocks, filling each block before it is written so disk writes stay large, and starts writing
-    /// them to disk as they go (<see cref="EarlyWriteback"/>), so the closing fsync is short. Two blocks take turns:
-    /// while one is written and its write-back started (a thread-pool write that may wait for the disk), the next is
-    /// received and hashed into the other, so the socket and the disk work at the same time instead of in turn.
+    /// Copies in 1 MiB blocks, filling the block before each write so disk writes stay large, and starts writing
+    /// them to disk as they go (<see cref="EarlyWriteback"/>), so the closing fsync is short.
     /// </summary>
     private static async Task<long> CopyAsync(Stream source, FileStream target, CancellationToken ct)
     {
         var writeback = new EarlyWriteback(target.SafeFileHandle);
-        // The second block is rented only when a body fills the first: most bodies are small.
-        var blocks = new byte[]?[2];
-        var writing = Task.CompletedTask;
+        var buffer = CopyBlocks.Rent(CopyBufferSize);
         try
         {
             long total = 0;
-            for (var next = 0; ; next ^= 1)
+            var filled = 0;
+            while (true)
             {
-                var block = blocks[next] ??= CopyBlocks.Rent(CopyBufferSize);
-                var filled = await source.ReadAtLeastAsync(block.AsMemory(0, CopyBufferSize), CopyBufferSize, throwOnEndOfStream: false, ct);
-                await writing;
-                if (filled == 0) return total;
-                total += filled;
-                writing = WriteBlockAsync(target, block.AsMemory(0, filled), writeback, total, ct);
-                if (filled < CopyBufferSize)
-                {
-                    await writing;
-                    return total;
-                }
+                var n = await source.ReadAsync(buffer.AsMemory(filled, CopyBufferSize - filled), ct);
+                if (n == 0) break;
+                filled += n;
+                total += n;
+                if (filled < CopyBufferSize) continue;
+                await target.WriteAsync(buffer.AsMemory(0, filled), ct);
+                filled = 0;
+                writeback.Written(total);
             }
+            if (filled > 0) await target.WriteAsync(buffer.AsMemory(0, filled), ct);
+            return total;
         }
         finally
         {
-            // A block goes back to the pool only once no write reads it; the copy's own error is what the caller sees.
-            await writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            foreach (var block in blocks)
-                if (block is not null) CopyBlocks.Return(block);
+            CopyBlocks.Return(buffer);
         }
-    }
-
-    /// <summary>One block's write, then the early write-back of what is written so far (which may wait for the disk), off the receiving path.</summary>
-    private static async Task WriteBlockAsync(FileStream target, ReadOnlyMemory<byte> block, EarlyWriteback writeback, long length, CancellationToken ct)
-    {
-        await target.WriteAsync(block, ct);
-        writeback.Written(length);
     }
 
     private static void TryDelete(string file)
