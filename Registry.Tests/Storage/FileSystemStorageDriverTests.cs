@@ -103,8 +103,8 @@ public sealed class FileSystemStorageDriverTests : StorageDriverContract
         AssertNoTempData();
     }
 
-    // Past the first 1 MiB block, one block is being written while the next is received: the failure of the
-    // receiving side must still surface as itself, after that write, and publish nothing.
+    // Past the first 1 MiB copy block, with blocks already written and their write-back started: the failure of the
+    // receiving side must still surface as itself and publish nothing.
     [Test]
     public async Task A_large_body_that_fails_while_a_block_is_written_publishes_nothing()
     {
