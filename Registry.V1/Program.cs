@@ -2,6 +2,7 @@ using Registry.Core.Configuration;
 using Registry.Index.Search;
 using Registry.V1.Hosting;
 
+NativeHeap.LimitArenas();
 try
 {
     var rest = args.Length > 0 ? args[1..] : [];

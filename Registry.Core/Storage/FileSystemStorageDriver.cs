@@ -16,6 +16,13 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISub
 {
     private const int CopyBufferSize = 1 << 20;
 
+    /// <summary>
+    /// At most 16 idle copy blocks (16 MiB) are kept for the next write; more writes at once rent fresh ones, which
+    /// the collector takes back. The shared pool would keep one per thread that ever wrote plus a stack per core,
+    /// which in a long run under many concurrent pushes kept tens of MiB of large-object heap alive.
+    /// </summary>
+    private static readonly ArrayPool<byte> CopyBlocks = ArrayPool<byte>.Create(CopyBufferSize, 16);
+
     // Bigger caller reads bypass this buffer; it only helps callers that read in small pieces.
     private const int ReadBufferSize = 64 * 1024;
 
@@ -347,7 +354,7 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISub
     private static async Task<long> CopyAsync(Stream source, FileStream target, CancellationToken ct)
     {
         var writeback = new EarlyWriteback(target.SafeFileHandle);
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        var buffer = CopyBlocks.Rent(CopyBufferSize);
         try
         {
             long total = 0;
@@ -368,7 +375,7 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISub
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            CopyBlocks.Return(buffer);
         }
     }
 

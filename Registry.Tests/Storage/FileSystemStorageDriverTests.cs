@@ -103,6 +103,37 @@ public sealed class FileSystemStorageDriverTests : StorageDriverContract
         AssertNoTempData();
     }
 
+    // Past the first 1 MiB copy block, with blocks already written and their write-back started: the failure of the
+    // receiving side must still surface as itself and publish nothing.
+    [Test]
+    public async Task A_large_body_that_fails_while_a_block_is_written_publishes_nothing()
+    {
+        await Driver.PutContentAsync("images/abc/layer", Utf8("old"), None);
+        var failure = new IOException("client went away");
+        var source = new ChunkedStream(TestData.Bytes(5 << 20), 64 * 1024)
+        {
+            BeforeRead = sent => { if (sent >= (5 << 20) / 2) throw failure; },
+        };
+
+        var write = () => Driver.WriteStreamAsync("images/abc/layer", source, None);
+
+        (await write.Should().ThrowAsync<IOException>()).Which.Should().BeSameAs(failure);
+        (await Driver.GetContentAsync("images/abc/layer", None)).Should().Equal(Utf8("old"));
+        AssertNoTempData();
+    }
+
+    [Test]
+    public async Task A_large_body_arrives_whole_in_odd_pieces()
+    {
+        var data = TestData.Bytes((5 << 20) + 4321, seed: 3);
+
+        var written = await Driver.WriteStreamAsync("images/abc/layer", new ChunkedStream(data, 99_991), None);
+
+        written.Should().Be(data.Length);
+        (await Driver.GetContentAsync("images/abc/layer", None)).Should().Equal(data);
+        AssertNoTempData();
+    }
+
     [Test]
     public async Task The_temp_file_lives_next_to_the_target_while_the_write_runs()
     {
