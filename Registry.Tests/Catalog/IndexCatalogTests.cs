@@ -83,8 +83,8 @@ public class IndexCatalogTests(string engine)
 
         var v2 = Path.Combine(registry.StorageRoot, "docker/registry/v2/repositories");
         Directory.Delete(Path.Combine(v2, "hello-world"), recursive: true);
-        Copy(Path.Combine(v2, "team/web"), Path.Combine(v2, "team/copied"));
-        Copy(Path.Combine(v2, "team/web"), Path.Combine(v2, "fresh/x/y"));
+        TempDirectory.CopyTree(Path.Combine(v2, "team/web"), Path.Combine(v2, "team/copied"));
+        TempDirectory.CopyTree(Path.Combine(v2, "team/web"), Path.Combine(v2, "fresh/x/y"));
         Directory.Delete(Path.Combine(v2, "deep"), recursive: true);
 
         await CatalogBecomesAsync(registry, Body(["fresh/x/y", "team/copied", "team/web"]));
@@ -167,15 +167,4 @@ public class IndexCatalogTests(string engine)
 
     private static string Body(IEnumerable<string> names) =>
         $"{{\"repositories\":[{string.Join(",", names.Select(n => $"\"{n}\""))}]}}";
-
-    private static void Copy(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-    }
 }

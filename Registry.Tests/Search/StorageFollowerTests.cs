@@ -32,7 +32,7 @@ public class StorageFollowerTests
         var v1 = Path.Combine(registry.StorageRoot, "repositories");
         Directory.Delete(Path.Combine(v2, "hello-world"), recursive: true);
         Directory.Delete(Path.Combine(v1, "alice/tool"), recursive: true);
-        Copy(Path.Combine(v2, "team/web"), Path.Combine(v2, "team/copied"));
+        TempDirectory.CopyTree(Path.Combine(v2, "team/web"), Path.Combine(v2, "team/copied"));
 
         await SearchBecomes(registry, "l", ClusterTests.SearchBody("l"));
         (await registry.Client.GetStringAsync("/v2/_catalog")).Should().Be("{\"repositories\":[\"team/copied\",\"team/web\"]}");
@@ -71,16 +71,5 @@ public class StorageFollowerTests
         string body;
         while ((body = await Search(registry, q)) != expected && clock.Elapsed < Within) await Task.Delay(200);
         body.Should().Be(expected, "search should follow storage within seconds");
-    }
-
-    private static void Copy(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
     }
 }
