@@ -189,7 +189,7 @@ public sealed class CephRgw : IAsyncDisposable
         await RunAsync("ceph-mon", "-c", conf, "--mkfs", "-i", "a", "--monmap", Path.Combine(Directory, "monmap"));
         Spawn("ceph-mon", "-c", conf, "-i", "a", "-f");
         // The same UUID for create and mkfs, and the OSD placed in CRUSH before it boots (see Gotchas 3, 4).
-        var osdId = (await RunAsync("ceph", "-c", conf, "osd", "create", osdUuid)).Trim();
+        var osdId = (await FirstMonCommandAsync(stopwatch, "ceph", "-c", conf, "osd", "create", osdUuid)).Trim();
         await RunAsync("ceph", "-c", conf, "osd", "crush", "add", $"osd.{osdId}", "1.0", "root=default");
         await RunAsync("ceph-osd", "-c", conf, "-i", osdId, "--mkfs", "--osd-uuid", osdUuid);
         Spawn("ceph-osd", "-c", conf, "-i", osdId, "-f");
@@ -269,6 +269,27 @@ public sealed class CephRgw : IAsyncDisposable
         var process = Process.Start(StartInfo(tool, args)) ?? throw new InvalidOperationException($"could not start {tool}");
         _daemons.Add(process);
         _output.Attach(process, $"{tool}[{process.Id}]");
+    }
+
+    /// <summary>
+    /// The first command to a monitor that has just started: a mon that has only just won its election may answer
+    /// "EPERM: problem getting command descriptions" for a moment. Retried (the same OSD UUID makes <c>osd create</c>
+    /// idempotent) until the start timeout; any other failure is thrown at once.
+    /// </summary>
+    private static async Task<string> FirstMonCommandAsync(Stopwatch started, string tool, params string[] args)
+    {
+        while (true)
+        {
+            try
+            {
+                return await RunAsync(tool, args);
+            }
+            catch (InvalidOperationException e) when (e.Message.Contains("problem getting command descriptions", StringComparison.Ordinal)
+                                                      && started.Elapsed < StartTimeout)
+            {
+                await Task.Delay(250);
+            }
+        }
     }
 
     /// <summary>Runs a command to its end (bounded); returns stdout, throws with its output on failure.</summary>
