@@ -44,13 +44,19 @@ public sealed class DistributionCatalog(IStorageDriver storage, IIndexDatabase d
             yield break;
         }
 
-        var size = Math.Clamp(batch, 1, MaxBatch);
         var fromKey = after.Length == 0 ? "" : CatalogKey.LowerBound(after);
+        await foreach (var name in IndexNamesFromAsync(fromKey, Math.Clamp(batch, 1, MaxBatch), ct))
+            if (after.Length == 0 || DistributionTree.CompareCatalogOrder(name, after) > 0) yield return name;
+    }
+
+    /// <summary>The index's names from <paramref name="fromKey"/> on, in catalog order, read <paramref name="size"/> at a time.</summary>
+    private async IAsyncEnumerable<string> IndexNamesFromAsync(
+        string fromKey, int size, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
         while (true)
         {
             var names = await _names.PageAsync(fromKey, size, ct);
-            foreach (var name in names)
-                if (after.Length == 0 || DistributionTree.CompareCatalogOrder(name, after) > 0) yield return name;
+            foreach (var name in names) yield return name;
             if (names.Count < size) yield break;
             // No key lies strictly between a name's key and that key followed by the separator (its first child's).
             fromKey = CatalogKey.Of(names[^1]) + CatalogKey.Separator;
@@ -75,10 +81,8 @@ public sealed class DistributionCatalog(IStorageDriver storage, IIndexDatabase d
         await using var held = await locks.AcquireAsync("catalog:" + name, ct);
         // The walk's own test: the repository's listing names _manifests (an emptied tree of revision directories still
         // counts on files, as it does for the walk; on S3 a prefix without objects is not listed by either).
-        var listed = false;
-        foreach (var child in await storage.ListAsync(DistributionPaths.RepositoryDir(name), ct))
-            listed |= DistributionPaths.FileName(child) == DistributionPaths.ManifestsDirName;
-        if (listed) await _names.AddAsync(name, ct);
+        var children = await storage.ListAsync(DistributionPaths.RepositoryDir(name), ct);
+        if (children.Any(child => DistributionPaths.FileName(child) == DistributionPaths.ManifestsDirName)) await _names.AddAsync(name, ct);
         else await _names.RemoveAsync(name, ct);
     }
 
@@ -107,15 +111,7 @@ public sealed class DistributionCatalog(IStorageDriver storage, IIndexDatabase d
         var stored = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var name in WalkAfterAsync("", ct)) stored.Add(name);
         var listed = new List<string>();
-        var fromKey = "";
-        while (true)
-        {
-            var names = await _names.PageAsync(fromKey, MaxBatch, ct);
-            listed.AddRange(names);
-            if (names.Count < MaxBatch) break;
-            fromKey = CatalogKey.Of(names[^1]) + CatalogKey.Separator;
-        }
-
+        await foreach (var name in IndexNamesFromAsync("", MaxBatch, ct)) listed.Add(name);
         var synced = await SyncDifferencesAsync(stored, listed, ct);
         if (!_filled) log.LogInformation("_catalog is served from the index database: {Count} repositories, {Synced} synced from storage", stored.Count, synced);
         else if (synced > 0) log.LogInformation("_catalog reconciled with storage: {Count} repositories synced", synced);
