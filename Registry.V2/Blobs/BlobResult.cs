@@ -18,10 +18,7 @@ public sealed class BlobResult(BlobStore blobs, BlobInfo blob) : IResult
         var request = context.Request;
         var response = context.Response;
         var digest = blob.Digest.ToString();
-        response.Headers[V2Results.ContentDigestHeader] = digest;
-        response.Headers.ETag = $"\"{digest}\"";
-        response.Headers.CacheControl = "max-age=31536000";
-        response.Headers.AcceptRanges = "bytes";
+        WriteIdentityHeaders(response, digest);
 
         if (MatchesIfNoneMatch(request.Headers.IfNoneMatch.ToArray(), digest))
         {
@@ -41,6 +38,18 @@ public sealed class BlobResult(BlobStore blobs, BlobInfo blob) : IResult
             response.ContentLength = null;
             await V2Results.WriteErrorAsync(response, [V2Error.With(V2ErrorCode.BlobUnknown, digest)]);
         }
+    }
+
+    /// <summary>
+    /// The headers of every answer about a blob, whether stored or being fetched by a mirror: its digest (also as the
+    /// entity tag), an immutable cache policy and byte ranges accepted.
+    /// </summary>
+    public static void WriteIdentityHeaders(HttpResponse response, string digest)
+    {
+        response.Headers[V2Results.ContentDigestHeader] = digest;
+        response.Headers.ETag = $"\"{digest}\"";
+        response.Headers.CacheControl = "max-age=31536000";
+        response.Headers.AcceptRanges = "bytes";
     }
 
     /// <summary>True when an entity tag of the header names the digest (quoted or not, weak or strong) or is <c>*</c>.</summary>

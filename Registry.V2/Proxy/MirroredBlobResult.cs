@@ -118,11 +118,7 @@ public sealed class MirroredBlobResult(BlobMirror mirror, BlobStore blobs, Mirro
 
     private void WriteBlobHeaders(HttpResponse response)
     {
-        var text = digest.ToString();
-        response.Headers[V2Results.ContentDigestHeader] = text;
-        response.Headers.ETag = $"\"{text}\"";
-        response.Headers.CacheControl = "max-age=31536000";
-        response.Headers.AcceptRanges = "bytes";
+        BlobResult.WriteIdentityHeaders(response, digest.ToString());
         response.ContentType = "application/octet-stream";
     }
 
