@@ -19,6 +19,10 @@ internal static class BenchRunner
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>The 1-, 5- and 15-minute load averages, as printed next to figures measured on a shared machine.</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
     public static string MachineNote =>
         $"{Environment.ProcessorCount} cores, shared by the load generator (this process) and the server under test; " +
         "absolute figures are lower bounds, the ratios to the baseline measured in the same run are what count";

@@ -30,7 +30,7 @@ internal static class UploadCeilingBenchmark
         var registryDll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
 
         Console.WriteLine($"upload-ceiling benchmark: {sizeMib} MiB bodies, {rounds} rotating rounds");
-        Console.WriteLine($"machine: {BenchRunner.MachineNote}; load average {LoadAverage()}");
+        Console.WriteLine($"machine: {BenchRunner.MachineNote}; load average {BenchRunner.LoadAverage()}");
 
         await using var baselineServer = await ServerLauncher.StartBaselineAsync(Path.Combine(temp, "baseline"), ct);
         await using var registryServer = await ServerLauncher.StartRegistryAsync(registryDll, Path.Combine(temp, "registry"), ct);
@@ -79,7 +79,7 @@ internal static class UploadCeilingBenchmark
                 figures[target.Name].Add(result);
                 Console.WriteLine($"  round {round} {target.Name}: {result.MegabytesPerSecond:F1} MB/s, server CPU {result.ServerCpuSecondsPerGib:F2} s/GiB");
             }
-            loads.Add(LoadAverage());
+            loads.Add(BenchRunner.LoadAverage());
             Console.WriteLine($"  round {round} done, load average {loads[^1]}");
         }
 
@@ -117,9 +117,6 @@ internal static class UploadCeilingBenchmark
         Console.WriteLine($"  note: {report.Machine}");
         await BenchRunner.WriteReportAsync(options.GetString("--out"), report, ct);
     });
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static HttpClient NewClient(ChildServer server) => new(new SocketsHttpHandler
     {

@@ -34,7 +34,7 @@ public static class GcBenchmark
         var storageRoot = Path.Combine(root, "storage");
         if (Directory.Exists(storageRoot)) throw new BenchUsageException($"{storageRoot} exists; --keep needs a fresh directory");
 
-        Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}; {BenchRunner.MachineNote}");
+        Console.WriteLine($"load average {BenchRunner.LoadAverage()}; {BenchRunner.MachineNote}");
         var watch = Stopwatch.StartNew();
         var seed = GcSeed.Write(storageRoot, images, chain, untagged, blobs, garbage, layerBytes, ct);
         Console.WriteLine($"seeded {seed.V1Images} V1 images ({seed.V1GarbageImages.Count} untagged) and {seed.V2Blobs} v2 blobs " +
@@ -83,7 +83,7 @@ public static class GcBenchmark
             Console.WriteLine($"ours / Go: dry run wall {rows[0].Wall / rows[1].Wall:F2}x, CPU {rows[0].Cpu / rows[1].Cpu:F2}x; real wall {rows[2].Wall / rows[3].Wall:F2}x, CPU {rows[2].Cpu / rows[3].Cpu:F2}x " +
                               "(ours also collects V1 and runs online beside a serving registry; the Go registry's needs it stopped)");
         }
-        Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"load average {BenchRunner.LoadAverage()}");
 
         var v1 = GcChecks.CountV1(storageRoot, seed);
         var v2 = GcChecks.CountV2(storageRoot, seed);
