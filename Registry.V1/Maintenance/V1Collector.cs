@@ -87,18 +87,21 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
 
             if (DryRun)
             {
+                await AddMembershipOwnersAsync(queue, owners, ct);
                 foreach (var r in staleLists)
                     run.Delete(new GcItem(GcItemKind.IndexImages, r.Name, StoragePaths.IndexImagesFile, r.ListPath, await _storage.SizeAsync(r.ListPath, ct) ?? 0));
                 for (var i = 0; i < queue.Count; i++)
                 {
                     var c = queue[i];
-                    run.Delete(new GcItem(GcItemKind.Image, await OwnerAsync(c.Id, owners, ct), c.Id.Value, c.Dir, c.Bytes));
+                    run.Delete(new GcItem(GcItemKind.Image, OwnerOf(c.Id, owners), c.Id.Value, c.Dir, c.Bytes));
                     run.Report("measuring V1 images", i + 1, queue.Count);
                 }
                 return;
             }
 
             await run.SweepAsync("index lists", staleLists, r => DropIndexListAsync(r, ct), ct);
+            // After the lists: a dropped list's repository has left the membership table.
+            await AddMembershipOwnersAsync(queue, owners, ct);
             var protectedIds = new HashSet<string>(StringComparer.Ordinal);
             // One wave per depth: a child's directory is gone before its parent's is decided.
             await run.SweepAsync("images", queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct, c => c.Depth);
@@ -145,7 +148,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             }
             var size = state.Value.Bytes;
             await run.DeleteInOrderAsync(StoragePaths.ImageJson(candidate.Id), candidate.Dir);
-            var owner = await OwnerAsync(candidate.Id, owners, ct);
+            var owner = OwnerOf(candidate.Id, owners);
             run.Delete(new GcItem(GcItemKind.Image, owner, candidate.Id.Value, candidate.Dir, size));
             if (owner.Length > 0) run.ChangedV1Repositories.Add(owner);
         }
@@ -165,11 +168,21 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         }
 
         /// <summary>The repository a deleted image is reported under: the first listing it in its index list, else in the membership table.</summary>
-        private async Task<string> OwnerAsync(ImageId id, Dictionary<string, string> owners, CancellationToken ct)
+        private static string OwnerOf(ImageId id, Dictionary<string, string> owners) => owners.GetValueOrDefault(id.Value, "");
+
+        /// <summary>
+        /// Adds to <paramref name="owners"/> the first (ordinal) repository of the membership table for each queued image
+        /// no index list names, from one read of the table instead of a query per image.
+        /// </summary>
+        private async Task AddMembershipOwnersAsync(List<V1Candidate> queue, Dictionary<string, string> owners, CancellationToken ct)
         {
-            if (owners.TryGetValue(id.Value, out var owner)) return owner;
-            var holders = await membership.RepositoriesOfAsync(id.Value, ct);
-            return holders.Count == 0 ? "" : holders.Order(StringComparer.Ordinal).First();
+            var missing = queue.Select(c => c.Id.Value).Where(id => !owners.ContainsKey(id)).ToHashSet(StringComparer.Ordinal);
+            if (missing.Count == 0) return;
+            foreach (var (repository, imageId) in await membership.ListAllAsync(ct))
+            {
+                if (!missing.Contains(imageId)) continue;
+                if (!owners.TryGetValue(imageId, out var first) || string.CompareOrdinal(repository, first) < 0) owners[imageId] = repository;
+            }
         }
 
         private async Task MarkAncestryAsync(string id, HashSet<string> marked, CancellationToken ct)

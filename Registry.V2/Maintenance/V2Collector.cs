@@ -34,17 +34,18 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
 
         /// <param name="Digest">The digest the repository knows it by (the link's directory).</param>
         /// <param name="Target">The link's content: where the bytes live (may differ in algorithm, docs/storage-layout.md, 'V2 file formats').</param>
-        private sealed record V2Link(string Repository, Digest Digest, Digest Target, string Dir, DateTimeOffset? Modified);
+        /// <param name="Bytes">Every object's bytes under <paramref name="Dir"/> at the scan: a link is its digest, so a link still the same when the sweep re-reads it has the same size.</param>
+        private sealed record V2Link(string Repository, Digest Digest, Digest Target, string Dir, DateTimeOffset? Modified, long Bytes);
 
         private sealed record V2Repository(
             string Name,
             List<V2Link> Revisions,
             List<(string Tag, Digest? Current)> Tags,
-            List<(string Tag, Digest Digest, string Dir)> TagIndex,
+            List<(string Tag, Digest Digest, string Dir, long Bytes)> TagIndex,
             List<V2Link> LayerLinks,
             List<string> Uploads);
 
-        private sealed record V2ManifestQueueItem(V2Link Revision, List<string> TagIndexDirs);
+        private sealed record V2ManifestQueueItem(V2Link Revision, List<string> TagIndexDirs, long Bytes);
 
         private readonly Dictionary<Digest, ManifestDocument?> _manifests = [];
         private readonly HashSet<Digest> _expanded = [];
@@ -110,8 +111,12 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
             }
             run.MarkedBlobs = marked.Count;
 
-            var manifestQueue = untagged.Select(r => new V2ManifestQueueItem(r,
-                repositories.First(x => x.Name == r.Repository).TagIndex.Where(t => t.Digest == r.Digest).Select(t => t.Dir).ToList())).ToList();
+            var byName = repositories.ToDictionary(r => r.Name, StringComparer.Ordinal);
+            var manifestQueue = untagged.Select(r =>
+            {
+                var history = byName[r.Repository].TagIndex.Where(t => t.Digest == r.Digest).ToList();
+                return new V2ManifestQueueItem(r, history.Select(t => t.Dir).ToList(), r.Bytes + history.Sum(t => t.Bytes));
+            }).ToList();
 
             var linkKept = new HashSet<Digest>();
             var linkQueue = new List<V2Link>();
@@ -157,8 +162,8 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
             if (DryRun)
             {
                 foreach (var r in expired) run.Delete(await CachedRepositoryItemAsync(r.Name, ct));
-                foreach (var m in manifestQueue) run.Delete(await ManifestItemAsync(m, ct));
-                foreach (var l in linkQueue) run.Delete(new GcItem(GcItemKind.LayerLink, l.Repository, l.Digest.ToString(), l.Dir, await run.TreeSizeAsync(l.Dir, ct)));
+                foreach (var m in manifestQueue) run.Delete(ManifestItem(m));
+                foreach (var l in linkQueue) run.Delete(LayerLinkItem(l));
                 foreach (var (d, dir, bytes) in blobQueue) run.Delete(new GcItem(GcItemKind.Blob, OwnerOf(d), d.ToString(), dir, bytes));
                 foreach (var (r, dir) in uploadQueue) run.Delete(new GcItem(GcItemKind.Upload, r, DistributionPaths.FileName(dir), dir, await run.TreeSizeAsync(dir, ct)));
                 return;
@@ -240,19 +245,17 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
                 if (await ReadManifestAsync(revision.Target, ct) is { } doc) protectedDigests.UnionWith(doc.References());
                 return;
             }
-            var result = await ManifestItemAsync(item, ct);
+            var result = ManifestItem(item);
             // Tag history first, then the revision: a crash in between leaves a revision that the next run collects.
             await run.DeleteInOrderAsync([.. item.TagIndexDirs, revision.Dir]);
             run.Delete(result);
             run.ChangedV2Repositories.Add(revision.Repository);
         }
 
-        private async Task<GcItem> ManifestItemAsync(V2ManifestQueueItem item, CancellationToken ct)
-        {
-            var bytes = await run.TreeSizeAsync(item.Revision.Dir, ct);
-            foreach (var dir in item.TagIndexDirs) bytes += await run.TreeSizeAsync(dir, ct);
-            return new GcItem(GcItemKind.Manifest, item.Revision.Repository, item.Revision.Digest.ToString(), item.Revision.Dir, bytes);
-        }
+        private static GcItem ManifestItem(V2ManifestQueueItem item) =>
+            new(GcItemKind.Manifest, item.Revision.Repository, item.Revision.Digest.ToString(), item.Revision.Dir, item.Bytes);
+
+        private static GcItem LayerLinkItem(V2Link link) => new(GcItemKind.LayerLink, link.Repository, link.Digest.ToString(), link.Dir, link.Bytes);
 
         private async Task DeleteLayerLinkAsync(V2Link link, HashSet<Digest> protectedDigests, CancellationToken ct)
         {
@@ -262,9 +265,8 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
                 protectedDigests.Add(link.Target);
                 return;
             }
-            var size = await run.TreeSizeAsync(link.Dir, ct);
             await run.DeleteInOrderAsync(link.Dir);
-            run.Delete(new GcItem(GcItemKind.LayerLink, link.Repository, link.Digest.ToString(), link.Dir, size));
+            run.Delete(LayerLinkItem(link));
             run.ChangedV2Repositories.Add(link.Repository);
         }
 
@@ -344,22 +346,25 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
         /// <summary>Link files are a digest; a bigger "link" is read on its own (and is no link unless it trims to one).</summary>
         private const int LinkContentLimit = 1024;
 
-        /// <summary>A repository's revisions, tags, tag index, layer links and upload sessions, from one read of each data directory.</summary>
+        /// <summary>
+        /// A repository's revisions, tags, tag index, layer links and upload sessions, from one read of its directory
+        /// (a read per data directory and a listing of the uploads cost three walks of the same path per repository).
+        /// A repository that also holds nested repositories reads their entries too; they are not looked at.
+        /// </summary>
         private async Task<V2Repository> ScanV2RepositoryAsync(string name, CancellationToken ct)
         {
-            var manifests = new SubtreeView(await StorageSubtree.ReadAsync(_storage, DistributionPaths.ManifestsDir(name), LinkContentLimit, ct));
-            var layerTree = new SubtreeView(await StorageSubtree.ReadAsync(_storage, DistributionPaths.LayersDir(name), LinkContentLimit, ct));
-            var revisions = await LinksAsync(name, manifests, DistributionPaths.RevisionsDir(name), ct);
-            var layers = await LinksAsync(name, layerTree, DistributionPaths.LayersDir(name), ct);
+            var tree = new SubtreeView(await StorageSubtree.ReadAsync(_storage, DistributionPaths.RepositoryDir(name), LinkContentLimit, ct));
+            var revisions = await LinksAsync(name, tree, DistributionPaths.RevisionsDir(name), ct);
+            var layers = await LinksAsync(name, tree, DistributionPaths.LayersDir(name), ct);
             var tags = new List<(string, Digest?)>();
-            var tagIndex = new List<(string, Digest, string)>();
-            foreach (var tagDir in manifests.Children(DistributionPaths.TagsDir(name)))
+            var tagIndex = new List<(string, Digest, string, long)>();
+            foreach (var tagDir in tree.Children(DistributionPaths.TagsDir(name)))
             {
                 var tag = DistributionPaths.FileName(tagDir.Path);
-                tags.Add((tag, await ReadLinkAsync(manifests, DistributionPaths.TagCurrentLink(name, tag), ct)));
-                foreach (var entry in DigestDirectories(manifests, DistributionPaths.TagIndexDir(name, tag))) tagIndex.Add((tag, entry.Digest, entry.Dir));
+                tags.Add((tag, await ReadLinkAsync(tree, DistributionPaths.TagCurrentLink(name, tag), ct)));
+                foreach (var entry in DigestDirectories(tree, DistributionPaths.TagIndexDir(name, tag))) tagIndex.Add((tag, entry.Digest, entry.Dir, tree.Measure(entry.Dir).Bytes));
             }
-            var uploads = (await _storage.ListAsync(DistributionPaths.UploadsDir(name), ct)).ToList();
+            var uploads = tree.Children(DistributionPaths.UploadsDir(name)).Select(e => e.Path).ToList();
             return new V2Repository(name, revisions, tags, tagIndex, layers, uploads);
         }
 
@@ -371,7 +376,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
             {
                 var path = $"{dir}/{DistributionPaths.LinkFile}";
                 if (await ReadLinkAsync(tree, path, ct) is not { } target) continue;
-                links.Add(new V2Link(repository, digest, target, dir, tree.Object(path)?.Modified));
+                links.Add(new V2Link(repository, digest, target, dir, tree.Object(path)?.Modified, tree.Measure(dir).Bytes));
             }
             return links;
         }
