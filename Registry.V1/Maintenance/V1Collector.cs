@@ -44,27 +44,33 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         /// </summary>
         public async Task CollectAsync(CancellationToken ct)
         {
-            var repositories = await ScanV1RepositoriesAsync(ct);
-            var marked = new HashSet<string>(StringComparer.Ordinal);
-            for (var i = 0; i < repositories.Count; i++)
+            // Each repository is marked as it is scanned and then forgotten, but for a stale list (to sweep) and the
+            // owner of each listed image (to report), so the scan's memory does not grow with the repositories.
+            var marked = new HexKeySet();
+            var staleLists = new List<V1Repository>();
+            var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+            var scanned = 0;
+            await foreach (var repository in ScanV1RepositoriesAsync(ct))
             {
-                var repository = repositories[i];
                 foreach (var id in repository.TagImages) await MarkAncestryAsync(id, marked, ct);
                 if (IsYoung(repository.ListTime))
                     foreach (var id in repository.ListImages) await MarkAncestryAsync(id, marked, ct);
-                run.Report("marking V1 repositories", i + 1, repositories.Count);
+                if (repository.TagImages.Count == 0 && repository.ListTime is not null && !IsYoung(repository.ListTime)) staleLists.Add(repository);
+                // An image is reported under the first (ordinal) addressable repository whose list names it.
+                if (repository.Addressable)
+                    foreach (var id in repository.ListImages)
+                        if (!owners.TryGetValue(id, out var first) || string.CompareOrdinal(repository.Name, first) < 0) owners[id] = repository.Name;
+                run.Report("scanning and marking V1 repositories", ++scanned);
             }
-            var staleLists = repositories.Where(r => r.TagImages.Count == 0 && r.ListTime is not null && !IsYoung(r.ListTime)).ToList();
 
             var candidates = new List<(ImageId Id, long Bytes)>();
             var kept = new List<ImageId>();
             // Only directories named by a valid id: never delete what no image id can address.
             var walked = 0;
-            await foreach (var (id, dir) in StorageTree.ImagesAsync(_storage, ct))
+            var unmarked = Unmarked(StorageTree.ImagesAsync(_storage, ct), marked);
+            await foreach (var (id, state) in ReadAhead.InOrderAsync(unmarked, async i => (i.Id, State: await ImageStateAsync(i.Dir, ct)), ct))
             {
-                run.Report("checking V1 images", ++walked);
-                if (marked.Contains(id.Value)) continue;
-                var state = await ImageStateAsync(dir, ct);
+                run.Report("checking unreached V1 images", ++walked);
                 if (state is null) continue;
                 if (KeepsImage(id, state.Value)) kept.Add(id);
                 else candidates.Add((id, state.Value.Bytes));
@@ -75,15 +81,11 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             run.MarkedImages = marked.Count;
 
             var queue = new List<V1Candidate>();
-            foreach (var (id, bytes) in candidates.Where(c => !marked.Contains(c.Id.Value)))
-                queue.Add(new V1Candidate(id, StoragePaths.ImageDir(id), (await AncestryOfAsync(id, ct)).Count, bytes));
+            var unreached = candidates.Where(c => !marked.Contains(c.Id.Value));
+            await foreach (var candidate in ReadAhead.InOrderAsync(unreached, async c => new V1Candidate(c.Id, StoragePaths.ImageDir(c.Id), (await AncestryOfAsync(c.Id, ct)).Count, c.Bytes), ct))
+                queue.Add(candidate);
             // Children before parents: a child kept at the last moment protects its parents, which come later.
             queue.Sort((a, b) => a.Depth != b.Depth ? b.Depth.CompareTo(a.Depth) : string.CompareOrdinal(a.Id.Value, b.Id.Value));
-
-            var owners = repositories.Where(r => r.Addressable).OrderBy(r => r.Name, StringComparer.Ordinal)
-                .SelectMany(r => r.ListImages.Select(id => (id, r.Name)))
-                .GroupBy(p => p.id, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.First().Name, StringComparer.Ordinal);
 
             if (DryRun)
             {
@@ -102,7 +104,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             await run.SweepAsync("index lists", staleLists, r => DropIndexListAsync(r, ct), ct);
             // After the lists: a dropped list's repository has left the membership table.
             await AddMembershipOwnersAsync(queue, owners, ct);
-            var protectedIds = new HashSet<string>(StringComparer.Ordinal);
+            var protectedIds = new HexKeySet();
             // One wave per depth: a child's directory is gone before its parent's is decided.
             await run.SweepAsync("images", queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct, c => c.Depth);
         }
@@ -136,7 +138,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         /// skipped before; otherwise deletes <c>json</c> first (without it the image is absent to every reader, so a
         /// crash leaves an unreadable leftover for the next run rather than a half image) and then the directory.
         /// </summary>
-        private async Task DeleteImageAsync(V1Candidate candidate, HashSet<string> protectedIds, Dictionary<string, string> owners, CancellationToken ct)
+        private async Task DeleteImageAsync(V1Candidate candidate, HexKeySet protectedIds, Dictionary<string, string> owners, CancellationToken ct)
         {
             var state = await ImageStateAsync(candidate.Dir, ct);
             if (state is null) return;
@@ -185,7 +187,13 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             }
         }
 
-        private async Task MarkAncestryAsync(string id, HashSet<string> marked, CancellationToken ct)
+        private static async IAsyncEnumerable<(ImageId Id, string Dir)> Unmarked(IAsyncEnumerable<(ImageId Id, string Dir)> images, HexKeySet marked)
+        {
+            await foreach (var image in images)
+                if (!marked.Contains(image.Id.Value)) yield return image;
+        }
+
+        private async Task MarkAncestryAsync(string id, HexKeySet marked, CancellationToken ct)
         {
             if (marked.Contains(id) || !ImageId.TryParse(id, out var imageId)) return;
             foreach (var ancestor in await AncestryOfAsync(imageId, ct)) marked.Add(ancestor);
@@ -194,9 +202,8 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         private Task<IReadOnlyList<string>> AncestryOfAsync(ImageId id, CancellationToken ct) => AncestryReader.ReadAsync(_storage, id, ct);
 
         /// <summary>Every <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c>: its tags' images and its index list (ids and file time).</summary>
-        private async Task<List<V1Repository>> ScanV1RepositoriesAsync(CancellationToken ct)
+        private async IAsyncEnumerable<V1Repository> ScanV1RepositoriesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
         {
-            var repositories = new List<V1Repository>();
             await foreach (var directory in StorageTree.RepositoriesAsync(_storage, ct))
             {
                 // Every tag file is a root, addressable or not.
@@ -211,10 +218,8 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
                     listTime = await _storage.LastModifiedAsync(listPath, ct);
                 }
                 var name = directory.Addressable ? directory.Name.FullName : directory.DiskName;
-                repositories.Add(new V1Repository(directory.Path, name, directory.Addressable, tagImages, listImages, listTime));
-                run.Report("scanning V1 repositories", repositories.Count);
+                yield return new V1Repository(directory.Path, name, directory.Addressable, tagImages, listImages, listTime);
             }
-            return repositories;
         }
     }
 }

@@ -48,7 +48,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
         private sealed record V2ManifestQueueItem(V2Link Revision, List<string> TagIndexDirs, long Bytes);
 
         private readonly Dictionary<Digest, ManifestDocument?> _manifests = [];
-        private readonly HashSet<Digest> _expanded = [];
+        private readonly HexKeySet _expanded = new();
 
         /// <summary>
         /// v2 (distribution's Garbage Collection doc with docs/garbage-collection.md, 'Guarantees'): roots are every tag's current manifest and every revision (with delete-untagged:
@@ -60,9 +60,9 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
         public async Task CollectAsync(CancellationToken ct)
         {
             var all = new List<V2Repository>();
-            await foreach (var name in RepositoryNamesAsync(ct))
+            await foreach (var repository in ReadAhead.InOrderAsync(RepositoryNamesAsync(ct), name => ScanV2RepositoryAsync(name, ct), ct))
             {
-                all.Add(await ScanV2RepositoryAsync(name, ct));
+                all.Add(repository);
                 run.Report("scanning v2 repositories", all.Count);
             }
             // An expired cached repository is no root: what only it references is swept with it.
@@ -71,7 +71,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
                 if (await IsExpiredAsync(repository, ct)) expired.Add(repository);
             var repositories = expired.Count == 0 ? all : all.Except(expired).ToList();
 
-            var marked = new HashSet<Digest>();
+            var marked = new HexKeySet();
             for (var i = 0; i < repositories.Count; i++)
             {
                 foreach (var (_, current) in repositories[i].Tags)
@@ -118,7 +118,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
                 return new V2ManifestQueueItem(r, history.Select(t => t.Dir).ToList(), r.Bytes + history.Sum(t => t.Bytes));
             }).ToList();
 
-            var linkKept = new HashSet<Digest>();
+            var linkKept = new HexKeySet();
             var linkQueue = new List<V2Link>();
             foreach (var link in repositories.SelectMany(r => r.LayerLinks))
             {
@@ -169,7 +169,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
                 return;
             }
 
-            var protectedDigests = new HashSet<Digest>();
+            var protectedDigests = new HexKeySet();
             await run.SweepAsync("cached repositories", expired, r => DeleteCachedRepositoryAsync(r, protectedDigests, ct), ct);
             await run.SweepAsync("manifests", manifestQueue, m => DeleteManifestAsync(m, protectedDigests, ct), ct);
             await run.SweepAsync("layer links", linkQueue, l => DeleteLayerLinkAsync(l, protectedDigests, ct), ct);
@@ -180,7 +180,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
         private bool IsTouched(V2Link link) => _coordinator.IsDigestTouched(link.Digest) || _coordinator.IsDigestTouched(link.Target);
 
         /// <summary>Re-reads a link under the exclusive side: null when it changed, vanished, or is young or touched now.</summary>
-        private async Task<bool> StillCollectableAsync(V2Link link, HashSet<Digest> protectedDigests, CancellationToken ct)
+        private async Task<bool> StillCollectableAsync(V2Link link, HexKeySet protectedDigests, CancellationToken ct)
         {
             var path = $"{link.Dir}/{DistributionPaths.LinkFile}";
             var modified = await _storage.LastModifiedAsync(path, ct);
@@ -211,7 +211,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
         /// and last the mirror records, so a crash in between leaves a cached repository, never one that looks pushed.
         /// Upload sessions stay for upload purging. A repository kept after all keeps everything it references.
         /// </summary>
-        private async Task DeleteCachedRepositoryAsync(V2Repository repository, HashSet<Digest> protectedDigests, CancellationToken ct)
+        private async Task DeleteCachedRepositoryAsync(V2Repository repository, HexKeySet protectedDigests, CancellationToken ct)
         {
             if (!await IsExpiredAsync(repository, ct))
             {
@@ -234,7 +234,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
             return new GcItem(GcItemKind.CachedRepository, name, name, DistributionPaths.RepositoryDir(name), bytes);
         }
 
-        private async Task DeleteManifestAsync(V2ManifestQueueItem item, HashSet<Digest> protectedDigests, CancellationToken ct)
+        private async Task DeleteManifestAsync(V2ManifestQueueItem item, HexKeySet protectedDigests, CancellationToken ct)
         {
             var revision = item.Revision;
             if (!await StillCollectableAsync(revision, protectedDigests, ct))
@@ -257,7 +257,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
 
         private static GcItem LayerLinkItem(V2Link link) => new(GcItemKind.LayerLink, link.Repository, link.Digest.ToString(), link.Dir, link.Bytes);
 
-        private async Task DeleteLayerLinkAsync(V2Link link, HashSet<Digest> protectedDigests, CancellationToken ct)
+        private async Task DeleteLayerLinkAsync(V2Link link, HexKeySet protectedDigests, CancellationToken ct)
         {
             if (!await StillCollectableAsync(link, protectedDigests, ct))
             {
@@ -270,7 +270,7 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
             run.ChangedV2Repositories.Add(link.Repository);
         }
 
-        private async Task DeleteBlobAsync(Digest digest, string dir, string owner, HashSet<Digest> protectedDigests, CancellationToken ct)
+        private async Task DeleteBlobAsync(Digest digest, string dir, string owner, HexKeySet protectedDigests, CancellationToken ct)
         {
             var (size, modified) = await run.TreeStateAsync(dir, ct);
             if (modified is null) return;
@@ -312,10 +312,12 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
         }
 
         /// <summary>Marks a manifest's digest and what it references, descending into index children (each manifest once).</summary>
-        private async Task MarkManifestAsync(Digest digest, HashSet<Digest> marked, CancellationToken ct)
+        private async Task MarkManifestAsync(Digest digest, HexKeySet marked, CancellationToken ct)
         {
             marked.Add(digest);
-            if (!_expanded.Add(digest) || await ReadManifestAsync(digest, ct) is not { } doc) return;
+            // Each manifest is expanded once, so it is read here without keeping it (the cache holds only what the
+            // untagged revisions' loop reads again).
+            if (!_expanded.Add(digest) || (_manifests.TryGetValue(digest, out var cached) ? cached : await LoadManifestAsync(digest, ct)) is not { } doc) return;
             foreach (var reference in doc.References()) marked.Add(reference);
             foreach (var child in doc.Manifests)
                 if (child.Digest is { } d) await MarkManifestAsync(d, marked, ct);
@@ -324,12 +326,17 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
         private async Task<ManifestDocument?> ReadManifestAsync(Digest digest, CancellationToken ct)
         {
             if (_manifests.TryGetValue(digest, out var cached)) return cached;
-            var path = DistributionPaths.BlobData(digest);
-            ManifestDocument? doc = null;
-            if (await _storage.SizeAsync(path, ct) is { } size && size <= MaxManifestBytes && await _storage.GetContentAsync(path, ct) is { } bytes)
-                doc = ManifestDocument.TryParse(bytes);
+            var doc = await LoadManifestAsync(digest, ct);
             _manifests[digest] = doc;
             return doc;
+        }
+
+        private async Task<ManifestDocument?> LoadManifestAsync(Digest digest, CancellationToken ct)
+        {
+            var path = DistributionPaths.BlobData(digest);
+            if (await _storage.SizeAsync(path, ct) is { } size && size <= MaxManifestBytes && await _storage.GetContentAsync(path, ct) is { } bytes)
+                return ManifestDocument.TryParse(bytes);
+            return null;
         }
 
         /// <summary>
@@ -407,10 +414,13 @@ public sealed class V2Collector(ProxySettings? proxy = null) : IGcCollector
         private async IAsyncEnumerable<(Digest Digest, string Dir, long Bytes, DateTimeOffset? Modified)> BlobsAsync(
             [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
         {
+            var prefixDirs = new List<(string AlgDir, string PrefixDir)>();
             foreach (var algDir in await _storage.ListAsync(DistributionPaths.BlobsDir, ct))
             foreach (var prefixDir in await _storage.ListAsync(algDir, ct))
+                prefixDirs.Add((algDir, prefixDir));
+            var trees = ReadAhead.InOrderAsync(prefixDirs, async p => (p.AlgDir, p.PrefixDir, Tree: new SubtreeView(await StorageSubtree.ReadAsync(_storage, p.PrefixDir, -1, ct))), ct);
+            await foreach (var (algDir, prefixDir, tree) in trees)
             {
-                var tree = new SubtreeView(await StorageSubtree.ReadAsync(_storage, prefixDir, -1, ct));
                 foreach (var hexDir in tree.Children(prefixDir))
                     if (Digest.TryParse($"{DistributionPaths.FileName(algDir)}:{DistributionPaths.FileName(hexDir.Path)}", out var digest)
                         && DistributionPaths.BlobDir(digest) == hexDir.Path)
