@@ -1,0 +1,104 @@
+using Registry.Core.Distribution;
+using Registry.Core.Maintenance;
+using Registry.Core.Storage;
+
+namespace Registry.V2.Maintenance;
+
+/// <summary>The v2 collector's reads of the tree: repositories, their links and tags, and the blobs.</summary>
+public sealed partial class V2Collector
+{
+    private sealed partial class Pass
+    {
+        /// <summary>
+        /// Every repository directory of the distribution layout: one that holds <c>_manifests</c>, <c>_layers</c> or
+        /// <c>_uploads</c> (a first push has links before it has manifests); names are not validated (nor bounded), so
+        /// links under a name this server would refuse still keep their blobs.
+        /// </summary>
+        private IAsyncEnumerable<string> RepositoryNamesAsync(CancellationToken ct) =>
+            DistributionTree.RepositoriesAsync(_storage, RepositoryDataDirectories, int.MaxValue, ct);
+
+        private static readonly IReadOnlySet<string> RepositoryDataDirectories =
+            new HashSet<string>(StringComparer.Ordinal) { DistributionPaths.ManifestsDirName, DistributionPaths.LayersDirName, DistributionPaths.UploadsDirName };
+
+        /// <summary>Link files are a digest; a bigger "link" is read on its own (and is no link unless it trims to one).</summary>
+        private const int LinkContentLimit = 1024;
+
+        /// <summary>
+        /// A repository's revisions, tags, tag index, layer links and upload sessions, from one read of its directory
+        /// (a read per data directory and a listing of the uploads cost three walks of the same path per repository).
+        /// A repository that also holds nested repositories reads their entries too; they are not looked at.
+        /// </summary>
+        private async Task<V2Repository> ScanV2RepositoryAsync(string name, CancellationToken ct)
+        {
+            var tree = new SubtreeView(await StorageSubtree.ReadAsync(_storage, DistributionPaths.RepositoryDir(name), LinkContentLimit, ct));
+            var revisions = await LinksAsync(name, tree, DistributionPaths.RevisionsDir(name), ct);
+            var layers = await LinksAsync(name, tree, DistributionPaths.LayersDir(name), ct);
+            var tags = new List<(string, Digest?)>();
+            var tagIndex = new List<(string, Digest, string, long)>();
+            foreach (var tagDir in tree.Children(DistributionPaths.TagsDir(name)))
+            {
+                var tag = DistributionPaths.FileName(tagDir.Path);
+                tags.Add((tag, await ReadLinkAsync(tree, DistributionPaths.TagCurrentLink(name, tag), ct)));
+                foreach (var entry in DigestDirectories(tree, DistributionPaths.TagIndexDir(name, tag))) tagIndex.Add((tag, entry.Digest, entry.Dir, tree.Measure(entry.Dir).Bytes));
+            }
+            var uploads = tree.Children(DistributionPaths.UploadsDir(name)).Select(e => e.Path).ToList();
+            return new V2Repository(name, revisions, tags, tagIndex, layers, uploads);
+        }
+
+        /// <summary>The <c>&lt;alg&gt;/&lt;hex&gt;/link</c> entries under a directory; a directory without a readable link is no link.</summary>
+        private async Task<List<V2Link>> LinksAsync(string repository, SubtreeView tree, string root, CancellationToken ct)
+        {
+            var links = new List<V2Link>();
+            foreach (var (digest, dir) in DigestDirectories(tree, root))
+            {
+                var path = $"{dir}/{DistributionPaths.LinkFile}";
+                if (await ReadLinkAsync(tree, path, ct) is not { } target) continue;
+                links.Add(new V2Link(repository, digest, target, dir, tree.Object(path)?.Modified, tree.Measure(dir).Bytes));
+            }
+            return links;
+        }
+
+        /// <summary>What <see cref="DistributionLinks.ReadAsync"/> would read, from the subtree where it holds the content.</summary>
+        private async Task<Digest?> ReadLinkAsync(SubtreeView tree, string path, CancellationToken ct)
+        {
+            if (tree.Object(path) is not { } entry) return null;
+            if (entry.Content is null) return await DistributionLinks.ReadAsync(_storage, path, ct);
+            return DistributionLinks.Parse(entry.Content);
+        }
+
+        /// <summary>As <see cref="DistributionTree.DigestDirectoriesAsync"/>, from a subtree.</summary>
+        private static List<(Digest Digest, string Dir)> DigestDirectories(SubtreeView tree, string root)
+        {
+            var result = new List<(Digest, string)>();
+            foreach (var algDir in tree.Children(root))
+            foreach (var hexDir in tree.Children(algDir.Path))
+                if (Digest.TryParse($"{DistributionPaths.FileName(algDir.Path)}:{DistributionPaths.FileName(hexDir.Path)}", out var digest))
+                    result.Add((digest, hexDir.Path));
+            return result;
+        }
+
+        /// <summary>
+        /// Every blob directory <c>blobs/&lt;alg&gt;/&lt;xx&gt;/&lt;hex&gt;</c> whose name is a valid digest, with the bytes and
+        /// latest file time under it (null when it holds nothing), one read per <c>&lt;xx&gt;</c> directory.
+        /// </summary>
+        private async IAsyncEnumerable<(Digest Digest, string Dir, long Bytes, DateTimeOffset? Modified)> BlobsAsync(
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        {
+            var prefixDirs = new List<(string AlgDir, string PrefixDir)>();
+            foreach (var algDir in await _storage.ListAsync(DistributionPaths.BlobsDir, ct))
+            foreach (var prefixDir in await _storage.ListAsync(algDir, ct))
+                prefixDirs.Add((algDir, prefixDir));
+            var trees = ReadAhead.InOrderAsync(prefixDirs, async p => (p.AlgDir, p.PrefixDir, Tree: new SubtreeView(await StorageSubtree.ReadAsync(_storage, p.PrefixDir, -1, ct))), ct);
+            await foreach (var (algDir, prefixDir, tree) in trees)
+            {
+                foreach (var hexDir in tree.Children(prefixDir))
+                    if (Digest.TryParse($"{DistributionPaths.FileName(algDir)}:{DistributionPaths.FileName(hexDir.Path)}", out var digest)
+                        && DistributionPaths.BlobDir(digest) == hexDir.Path)
+                    {
+                        var (bytes, modified) = hexDir.IsDirectory ? tree.Measure(hexDir.Path) : (hexDir.Size, hexDir.Modified);
+                        yield return (digest, hexDir.Path, bytes, modified);
+                    }
+            }
+        }
+    }
+}
