@@ -18,10 +18,27 @@ public static class RequestId
     public static string Assign(HttpContext context)
     {
         var offered = context.Request.Headers[Header];
-        var id = offered.Count == 1 && IsSane(offered[0]) ? offered[0]! : Guid.NewGuid().ToString("N");
+        var id = offered.Count == 1 && IsSane(offered[0]) ? offered[0]! : NewId();
         context.TraceIdentifier = id;
         return id;
     }
+
+    /// <summary>
+    /// 32 lowercase hex digits, as a GUID's "N" form: a random prefix drawn once per process and a counter, unique within
+    /// the process and, by the prefix, across processes. A GUID per request cost a <c>getrandom</c> system call each.
+    /// </summary>
+    public static string NewId()
+    {
+        var count = (ulong)Interlocked.Increment(ref _counter);
+        return string.Create(32, count, static (chars, c) =>
+        {
+            Prefix.AsSpan().CopyTo(chars);
+            c.TryFormat(chars[16..], out _, "x16", System.Globalization.CultureInfo.InvariantCulture);
+        });
+    }
+
+    private static readonly string Prefix = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+    private static long _counter;
 
     /// <summary>1 to <see cref="MaxLength"/> printable ASCII characters, no spaces: safe in a header, a log line and JSON.</summary>
     public static bool IsSane(string? value) =>

@@ -573,8 +573,9 @@ public class ManifestTests
             ((int)get.StatusCode).Should().Be(404);
             (await get.Content.ReadAsStringAsync()).Should().Be(Envelope("MANIFEST_UNKNOWN", "manifest unknown", $"unknown tag={tag}"));
         }
+        // Listed as distribution lists them (the tags directory's entries, links unread), though neither pulls.
         using var tags = await registry.Client.GetAsync($"/v2/{Repo}/tags/list");
-        (await tags.Content.ReadAsStringAsync()).Should().Be($"{{\"name\":\"{Repo}\",\"tags\":[]}}");
+        (await tags.Content.ReadAsStringAsync()).Should().Be($"{{\"name\":\"{Repo}\",\"tags\":[\"nodata\",\"norevision\"]}}");
     }
 
     [Test]

@@ -26,18 +26,15 @@ public sealed class ManifestHandler(
     public async Task<IResult> GetAsync(HttpContext context, string name, string reference, CancellationToken ct)
     {
         Digest? digest = null;
-        string detail;
         if (reference.Contains(':'))
         {
             if (!Digest.TryParse(reference, out var parsed)) return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
             digest = parsed;
-            detail = $"unknown manifest={digest}";
         }
         else
         {
             // An invalid tag cannot name anything: unknown, not malformed (docs/client-behaviour.md, 'V2 edge cases' item 15).
             if (!DistributionName.IsValidTag(reference)) return V2Results.Error(V2ErrorCode.ManifestUnknown, $"unknown tag={reference}");
-            detail = $"unknown tag={reference}";
         }
 
         StoredManifest? manifest;
@@ -52,7 +49,8 @@ public sealed class ManifestHandler(
         {
             manifest = digest is not null ? await store.GetByDigestAsync(name, digest, ct) : await store.GetByTagAsync(name, reference, ct);
         }
-        if (manifest is null) return V2Results.Error(V2ErrorCode.ManifestUnknown, detail);
+        if (manifest is null)
+            return V2Results.Error(V2ErrorCode.ManifestUnknown, digest is not null ? $"unknown manifest={digest}" : $"unknown tag={reference}");
         if (NotAcceptable(manifest.MediaType, context.Request.Headers.Accept) is { } message)
             return V2Results.Error(V2ErrorCode.ManifestUnknown, message);
         // A GET is a pull event (a 304 too, as in distribution); a HEAD is not (docs/operating.md, 'Notifications').
@@ -72,23 +70,33 @@ public sealed class ManifestHandler(
     /// </summary>
     public static string? NotAcceptable(string mediaType, StringValues acceptLines)
     {
-        var accepted = MediaTypes(acceptLines);
-        if (accepted.Count == 0 || accepted.Contains("*/*") || accepted.Contains(mediaType)) return null;
+        // Scanned in place, not split into a set: docker sends six lines on every pull.
+        var anyType = false;
+        foreach (var line in acceptLines)
+        {
+            var rest = (line ?? "").AsSpan();
+            while (true)
+            {
+                var comma = rest.IndexOf(',');
+                var item = comma < 0 ? rest : rest[..comma];
+                var semicolon = item.IndexOf(';');
+                var type = (semicolon < 0 ? item : item[..semicolon]).Trim();
+                if (type.Length > 0)
+                {
+                    if (type.SequenceEqual("*/*") || type.Equals(mediaType, StringComparison.OrdinalIgnoreCase)) return null;
+                    anyType = true;
+                }
+                if (comma < 0) break;
+                rest = rest[(comma + 1)..];
+            }
+        }
+        if (!anyType) return null;
         return mediaType switch
         {
             ManifestDocument.OciManifest => "OCI manifest found, but accept header does not support OCI manifests",
             ManifestDocument.OciIndex => "OCI index found, but accept header does not support OCI indexes",
             _ => null,
         };
-    }
-
-    private static HashSet<string> MediaTypes(StringValues lines)
-    {
-        var types = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var line in lines)
-            foreach (var item in (line ?? "").Split(','))
-                if (item.Split(';')[0].Trim() is { Length: > 0 } type) types.Add(type);
-        return types;
     }
 
     /// <summary><c>If-None-Match</c> names the digest, quoted or not (weak tags too).</summary>

@@ -191,21 +191,18 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
     }
 
     /// <summary>
-    /// The repository's tags that point at an existing revision, in ordinal order (OCI distribution-spec v1.1, 'Listing Tags'); null when the
-    /// repository has no <c>_manifests/tags</c> directory. Dangling tags are left out.
+    /// The repository's tags in ordinal order (OCI distribution-spec v1.1, 'Listing Tags'): the entries of its
+    /// <c>_manifests/tags</c> directory that are valid tag names, as distribution lists them (its tag store's
+    /// <c>All</c> lists that directory and reads no link), so a tag whose revision was removed behind the server's
+    /// back is listed and its GET is 404, as with the Go registry. Null when the directory holds no file.
+    /// The listing is cached while the directory's stamp holds (<see cref="ManifestReadCache.ListAsync{T}"/>): adding
+    /// or removing a tag directory moves its times, re-pointing a tag does not change its name.
     /// </summary>
     public async Task<IReadOnlyList<string>?> ListTagsAsync(string name, CancellationToken ct)
     {
-        var tags = new List<string>();
-        foreach (var tag in await ListTagNamesAsync(name, ct))
-        {
-            var digest = await reads.ReadLinkAsync(DistributionPaths.TagCurrentLink(name, tag), ct);
-            if (digest is not null && await reads.ResolveLinkAsync(DistributionPaths.RevisionLink(name, digest), ct) is not null)
-                tags.Add(tag);
-        }
-        // A tag that resolves proves the directory has a file; only an empty answer needs the (tree-walking) check.
-        if (tags.Count == 0 && !await storage.DirectoryExistsAsync(DistributionPaths.TagsDir(name), ct)) return null;
-        tags.Sort(StringComparer.Ordinal);
+        var tags = await ListTagNamesAsync(name, ct);
+        // Any entry proves the repository; only an empty answer needs the (tree-walking) check.
+        if (tags.Length == 0 && !await storage.DirectoryExistsAsync(DistributionPaths.TagsDir(name), ct)) return null;
         return tags;
     }
 
@@ -254,17 +251,15 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
     public Task<bool> RemoveTagAsync(string name, string tag, CancellationToken ct) =>
         storage.DeleteAsync(DistributionPaths.TagDir(name, tag), ct);
 
-    private async Task<List<string>> ListTagNamesAsync(string name, CancellationToken ct)
-    {
-        var tags = new List<string>();
-        foreach (var path in await reads.ListAsync(DistributionPaths.TagsDir(name), ct))
+    /// <summary>The valid tag names among the entries of the repository's tags directory, sorted ordinally (the cached array: callers never modify it).</summary>
+    private async Task<string[]> ListTagNamesAsync(string name, CancellationToken ct) =>
+        await reads.ListAsync(DistributionPaths.TagsDir(name), static paths =>
         {
             // Skip anything that is not a tag this server could address (stray files, temp files).
-            var tag = DistributionPaths.FileName(path);
-            if (DistributionName.IsValidTag(tag)) tags.Add(tag);
-        }
-        return tags;
-    }
+            var tags = paths.Select(DistributionPaths.FileName).Where(DistributionName.IsValidTag).ToArray();
+            Array.Sort(tags, StringComparer.Ordinal);
+            return tags;
+        }, ct);
 
     /// <summary>Docker Registry HTTP API V2, 'Pushing an Image Manifest': the type from Content-Type (or the body), schema 1, schemaVersion, mediaType agreement, field shape.</summary>
     private static (ManifestDocument? Document, ManifestProblem? Problem) CheckDocument(string? contentType, byte[] body)

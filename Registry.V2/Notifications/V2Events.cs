@@ -27,8 +27,11 @@ public sealed class V2Events(Notifier notifier)
     public void ManifestPushed(HttpContext context, string name, Digest digest, string mediaType, long size, string? tag) =>
         Publish(context, EventActions.Push, Manifest(context, name, digest, mediaType, size, tag));
 
-    public void ManifestPulled(HttpContext context, string name, StoredManifest manifest, string? tag) =>
-        Publish(context, EventActions.Pull, Manifest(context, name, manifest.Digest, manifest.MediaType, manifest.Content.Length, tag));
+    public void ManifestPulled(HttpContext context, string name, StoredManifest manifest, string? tag)
+    {
+        // Checked before the target is built: every pull by tag or digest passes here, notifications on or off.
+        if (notifier.Enabled) Publish(context, EventActions.Pull, Manifest(context, name, manifest.Digest, manifest.MediaType, manifest.Content.Length, tag));
+    }
 
     /// <summary>The manifest's delete, then a tag delete for each tag that went with it, as distribution sends them.</summary>
     public void ManifestDeleted(HttpContext context, string name, Digest digest, IReadOnlyList<string> removedTags)
@@ -43,8 +46,10 @@ public sealed class V2Events(Notifier notifier)
     public void BlobPushed(HttpContext context, string name, Digest digest, long size) =>
         Publish(context, EventActions.Push, Blob(context, name, digest, size));
 
-    public void BlobPulled(HttpContext context, string name, Digest digest, long size) =>
-        Publish(context, EventActions.Pull, Blob(context, name, digest, size));
+    public void BlobPulled(HttpContext context, string name, Digest digest, long size)
+    {
+        if (notifier.Enabled) Publish(context, EventActions.Pull, Blob(context, name, digest, size));
+    }
 
     public void BlobMounted(HttpContext context, string name, Digest digest, long size, string from) =>
         Publish(context, EventActions.Mount, Blob(context, name, digest, size) with { FromRepository = from });

@@ -8,7 +8,7 @@ namespace Registry.V2.Tags;
 
 /// <summary>
 /// <c>GET /v2/&lt;name&gt;/tags/list[?n=&amp;last=]</c> (OCI distribution-spec v1.1, 'Listing Tags'): the repository's tags in ordinal order,
-/// dangling ones left out, paged with <c>Link</c> when more follow.
+/// as distribution lists them (<see cref="ManifestStore.ListTagsAsync"/>), paged with <c>Link</c> when more follow.
 /// </summary>
 public sealed class TagsHandler(ManifestStore store)
 {
@@ -20,11 +20,14 @@ public sealed class TagsHandler(ManifestStore store)
         var tags = await store.ListTagsAsync(name, ct);
         if (tags is null) return V2Results.Error(V2ErrorCode.NameUnknown, new Dictionary<string, string> { ["name"] = name });
 
+        // The list is sorted: the page starts at the first tag greater than last (which need not exist).
         var last = context.Request.Query["last"].ToString();
-        IEnumerable<string> after = last.Length == 0 ? tags : tags.Where(t => string.CompareOrdinal(t, last) > 0);
-        var remaining = after.ToList();
-        var page = n is { } count ? remaining.Take(count).ToList() : remaining;
-        if (n is > 0 && remaining.Count > page.Count)
+        var start = 0;
+        if (last.Length > 0)
+            while (start < tags.Count && string.CompareOrdinal(tags[start], last) <= 0) start++;
+        var count = Math.Min(n ?? int.MaxValue, tags.Count - start);
+        IReadOnlyList<string> page = start == 0 && count == tags.Count ? tags : tags.Skip(start).Take(count).ToArray();
+        if (n is > 0 && start + count < tags.Count)
             context.Response.Headers.Link = V2Paging.NextLink($"/v2/{name}/tags/list", page[^1], n.Value);
 
         var body = JsonSerializer.SerializeToUtf8Bytes(new TagList(name, page));
