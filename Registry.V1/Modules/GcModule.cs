@@ -3,6 +3,7 @@ using Registry.Core.Configuration;
 using Registry.Core.Http;
 using Registry.Core.Maintenance;
 using Registry.Index.Accounts;
+using Registry.V1.Hosting;
 using Registry.V1.Maintenance;
 
 namespace Registry.V1.Modules;
@@ -29,6 +30,7 @@ public sealed class GcModule : ICarterModule
         // Not the request's token: a client that hangs up must not stop a sweep half way (it would be safe, but
         // leave half the work for the next run); shutdown still does.
         var result = await collector.RunAsync(new GcOptions(dryRun, deleteUntagged), lifetime.ApplicationStopping);
+        if (result.Status != GcRunStatus.AlreadyRunning) MemoryRelease.AfterResponse(http);
         return result.Status == GcRunStatus.AlreadyRunning
             ? V1Results.Error(409, $"Garbage collection already running: {result.Holder}")
             : Results.Json(result.Report, statusCode: 200);
