@@ -113,7 +113,10 @@ internal static class S3PeersBenchmark
                     var again = await target.DownloadAgainAsync(ct);
                     side.DownloadsAgain.Add(again.MegabytesPerSecond);
                     Console.WriteLine($"  round {round} {side.Name}: upload {result.Upload.MegabytesPerSecond:F1} MB/s, " +
-                                      $"download {result.Download.MegabytesPerSecond:F1} MB/s, again {again.MegabytesPerSecond:F1} MB/s, max RSS {sampler.MaxBytes / 1e6:F1} MB");
+                                      $"download {result.Download.MegabytesPerSecond:F1} MB/s ({result.Download.ServerCpuSecondsPerGib:F2} CPU s/GiB), " +
+                                      $"again {again.MegabytesPerSecond:F1} MB/s ({again.ServerCpuSecondsPerGib:F2} CPU s/GiB), max RSS {sampler.MaxBytes / 1e6:F1} MB");
+                    side.DownloadCpu.Add(result.Download.ServerCpuSecondsPerGib);
+                    side.DownloadAgainCpu.Add(again.ServerCpuSecondsPerGib);
                 }
             }
 
@@ -136,6 +139,8 @@ internal static class S3PeersBenchmark
                 Console.WriteLine($"  {row.Label,-40}{row.Ours,10:F1}{row.Go,10:F1}{row.Ratio,8:F2}x {(row.Label.StartsWith("seeding", StringComparison.Ordinal) ? "" : BenchRunner.Verdict(row.Met))}");
             Console.WriteLine($"  {rss.Label,-40}{rss.Ours,10:F1}{rss.Go,10:F1}{rss.Ratio,8:F2}x {BenchRunner.Verdict(rss.Ratio <= RssCeiling)} (ceiling {RssCeiling}x)");
             Console.WriteLine($"  seeding server CPU, s{"",-18}{o.SeedCpuSeconds,10:F1}{g.SeedCpuSeconds,10:F1}");
+            Console.WriteLine($"  server CPU s/GiB, first pull{"",-11}{BenchRunner.Median(o.DownloadCpu),10:F2}{BenchRunner.Median(g.DownloadCpu),10:F2}");
+            Console.WriteLine($"  server CPU s/GiB, pulled again{"",-9}{BenchRunner.Median(o.DownloadAgainCpu),10:F2}{BenchRunner.Median(g.DownloadAgainCpu),10:F2}");
 
             await BenchRunner.WriteReportAsync(options.GetString("--out"), new
             {
@@ -150,7 +155,7 @@ internal static class S3PeersBenchmark
                 Rss = new { rss.Label, rss.Ours, rss.Go, rss.Ratio, Met = rss.Ratio <= RssCeiling },
                 Sides = sides.Select(s => new
                 {
-                    s.Name, s.Uploads, s.Downloads, s.DownloadsAgain, s.PushSeconds, s.CatalogMs, s.SeedSeconds, s.SeedCpuSeconds, s.MaxRssMb,
+                    s.Name, s.Uploads, s.Downloads, s.DownloadsAgain, s.DownloadCpu, s.DownloadAgainCpu, s.PushSeconds, s.CatalogMs, s.SeedSeconds, s.SeedCpuSeconds, s.MaxRssMb,
                 }).ToList(),
             }, ct);
         }
@@ -178,6 +183,8 @@ internal static class S3PeersBenchmark
         public List<double> Uploads { get; } = [];
         public List<double> Downloads { get; } = [];
         public List<double> DownloadsAgain { get; } = [];
+        public List<double> DownloadCpu { get; } = [];
+        public List<double> DownloadAgainCpu { get; } = [];
         public List<double> PushSeconds { get; } = [];
         public List<double> CatalogMs { get; } = [];
         public double SeedSeconds { get; set; }
