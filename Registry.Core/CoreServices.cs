@@ -52,10 +52,25 @@ public static class CoreServices
         {
             services.AddSingleton(storage);
         }
+        services.AddSingleton(sp => CreateBlobCache(settings, Logger(sp, typeof(LocalBlobCache))));
         // In-process coordination; the index registers its cluster backend over these when it has one (PostgreSQL).
         services.AddSingleton<IKeyedLock, KeyedLock>();
         services.AddSingleton<IGcCoordinator, GcCoordinator>();
         return services;
+    }
+
+    /// <summary>The local blob cache (<c>blob_cache_path</c>), or a disabled one; a directory it cannot use stops start-up.</summary>
+    private static LocalBlobCache CreateBlobCache(RegistrySettings settings, ILogger logger)
+    {
+        if (settings.BlobCache.Path is not { } path) return LocalBlobCache.Disabled;
+        try
+        {
+            return new LocalBlobCache(Path.GetFullPath(path, Directory.GetCurrentDirectory()), settings.BlobCache.MaxBytes, logger);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw settings.Error("blob_cache_path", $"the blob cache directory cannot be used: {e.Message}");
+        }
     }
 
     /// <summary>The one switch on <c>storage</c>; the kinds the loader accepts but this server lacks stop start-up.</summary>

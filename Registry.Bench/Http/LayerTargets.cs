@@ -224,7 +224,14 @@ internal sealed class RegistryV2BlobTarget(ChildServer server, HttpClient client
             return sent;
         });
 
-        var download = await DownloadAsync($"/v2/{Repository}/blobs/{digest}", size, "GET /v2/<name>/blobs/<digest>", cancellationToken);
+        _lastBlob = ($"/v2/{Repository}/blobs/{digest}", size);
+        var download = await DownloadAsync(_lastBlob.Path, size, "GET /v2/<name>/blobs/<digest>", cancellationToken);
         return (new TransferResult(size, upSeconds, upCpu), download);
     }
+
+    private (string Path, long Size) _lastBlob;
+
+    /// <summary>The blob of the last round trip pulled once more (timed), as a second host pulling the same layer does.</summary>
+    public Task<TransferResult> DownloadAgainAsync(CancellationToken cancellationToken) =>
+        DownloadAsync(_lastBlob.Path, _lastBlob.Size, "GET /v2/<name>/blobs/<digest>", cancellationToken);
 }

@@ -19,7 +19,7 @@ namespace Registry.Bench.S3;
 internal static class S3PeersBenchmark
 {
     public const string OptionsHelp = "[--size-mib 512] [--rounds 2] [--repositories 2000] [--pushes 16] [--push-mib 8] [--catalog-rounds 5] " +
-                                      "[--server-dll PATH] [--go-registry PATH] [--out FILE]   (needs S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY)";
+                                      "[--no-blob-cache] [--server-dll PATH] [--go-registry PATH] [--out FILE]   (needs S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY)";
 
     /// <summary>The goal of issue 18 for each rate (ours over the Go registry's) and the ceiling for peak RSS.</summary>
     private const double RateGoal = 1.2;
@@ -31,13 +31,14 @@ internal static class S3PeersBenchmark
     public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("s3-peers", async (temp, ct) =>
     {
         var options = BenchArgs.Parse(args,
-            ["--size-mib", "--rounds", "--repositories", "--pushes", "--push-mib", "--catalog-rounds", "--server-dll", "--go-registry", "--out"], []);
+            ["--size-mib", "--rounds", "--repositories", "--pushes", "--push-mib", "--catalog-rounds", "--server-dll", "--go-registry", "--out"], ["--no-blob-cache"]);
         var sizeMib = options.GetInt("--size-mib", 512, 1, 1 << 20);
         var rounds = options.GetInt("--rounds", 2, 1, 99);
         var repositories = options.GetInt("--repositories", 2000, 1, 1_000_000);
         var pushes = options.GetInt("--pushes", 16, 1, 1024);
         var pushMib = options.GetInt("--push-mib", 8, 1, 4096);
         var catalogRounds = options.GetInt("--catalog-rounds", 5, 1, 99);
+        var blobCacheOff = options.Has("--no-blob-cache");
         var dll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
         var goBinary = options.GetString("--go-registry") ?? GoRegistryPeer.DefaultBinary;
         var oursS3 = LayerS3Benchmark.OptionsFromEnvironment();
@@ -52,7 +53,11 @@ internal static class S3PeersBenchmark
         await s3.PutBucketAsync(new PutBucketRequest { BucketName = goS3.Bucket }, ct);
         try
         {
-            await using var ours = await ServerLauncher.StartRegistryAsync(dll, Path.Combine(temp, "ours"), ct, LayerS3Benchmark.RegistryEnvironment(oursS3));
+            // Ours with its local blob cache (blob_cache_path) unless --no-blob-cache: the first pull of a blob comes from S3
+            // on both sides, the second from our cache and again from S3 for the Go registry, which has none.
+            var oursEnvironment = LayerS3Benchmark.RegistryEnvironment(oursS3);
+            if (!blobCacheOff) oursEnvironment["BLOB_CACHE_PATH"] = Path.Combine(temp, "ours-blob-cache");
+            await using var ours = await ServerLauncher.StartRegistryAsync(dll, Path.Combine(temp, "ours"), ct, oursEnvironment);
             await using var go = await StartGoAsync(goBinary, Path.Combine(temp, "go"), goS3, ct);
             using var oursClient = BenchPush.NewClient(ours);
             using var goClient = BenchPush.NewClient(go);
@@ -103,8 +108,15 @@ internal static class S3PeersBenchmark
                     side.Uploads.Add(result.Upload.MegabytesPerSecond);
                     side.Downloads.Add(result.Download.MegabytesPerSecond);
                     side.MaxRssMb = Math.Max(side.MaxRssMb, sampler.MaxBytes / 1e6);
+                    // Our cache keeps the first pull's bytes once they are flushed, in the background: wait for that.
+                    await side.Server.WaitUntilQuietAsync(ct);
+                    var again = await target.DownloadAgainAsync(ct);
+                    side.DownloadsAgain.Add(again.MegabytesPerSecond);
                     Console.WriteLine($"  round {round} {side.Name}: upload {result.Upload.MegabytesPerSecond:F1} MB/s, " +
-                                      $"download {result.Download.MegabytesPerSecond:F1} MB/s, max RSS {sampler.MaxBytes / 1e6:F1} MB");
+                                      $"download {result.Download.MegabytesPerSecond:F1} MB/s ({result.Download.ServerCpuSecondsPerGib:F2} CPU s/GiB), " +
+                                      $"again {again.MegabytesPerSecond:F1} MB/s ({again.ServerCpuSecondsPerGib:F2} CPU s/GiB), max RSS {sampler.MaxBytes / 1e6:F1} MB");
+                    side.DownloadCpu.Add(result.Download.ServerCpuSecondsPerGib);
+                    side.DownloadAgainCpu.Add(again.ServerCpuSecondsPerGib);
                 }
             }
 
@@ -112,7 +124,8 @@ internal static class S3PeersBenchmark
             var rows = new List<(string Label, double Ours, double Go, double Ratio, bool Met)>
             {
                 Higher($"upload {sizeMib} MiB, MB/s", BenchRunner.Median(o.Uploads), BenchRunner.Median(g.Uploads)),
-                Higher($"download {sizeMib} MiB, MB/s", BenchRunner.Median(o.Downloads), BenchRunner.Median(g.Downloads)),
+                Higher($"download {sizeMib} MiB, first pull, MB/s", BenchRunner.Median(o.Downloads), BenchRunner.Median(g.Downloads)),
+                Higher($"download {sizeMib} MiB, pulled again, MB/s", BenchRunner.Median(o.DownloadsAgain), BenchRunner.Median(g.DownloadsAgain)),
                 Lower($"{pushes} parallel pushes ({pushMib} MiB), s", BenchRunner.Median(o.PushSeconds), BenchRunner.Median(g.PushSeconds)),
                 Lower($"_catalog walk, {repositories} repos, ms", BenchRunner.Median(o.CatalogMs), BenchRunner.Median(g.CatalogMs)),
                 Lower($"seeding {repositories} repos, s", o.SeedSeconds, g.SeedSeconds),
@@ -126,12 +139,15 @@ internal static class S3PeersBenchmark
                 Console.WriteLine($"  {row.Label,-40}{row.Ours,10:F1}{row.Go,10:F1}{row.Ratio,8:F2}x {(row.Label.StartsWith("seeding", StringComparison.Ordinal) ? "" : BenchRunner.Verdict(row.Met))}");
             Console.WriteLine($"  {rss.Label,-40}{rss.Ours,10:F1}{rss.Go,10:F1}{rss.Ratio,8:F2}x {BenchRunner.Verdict(rss.Ratio <= RssCeiling)} (ceiling {RssCeiling}x)");
             Console.WriteLine($"  seeding server CPU, s{"",-18}{o.SeedCpuSeconds,10:F1}{g.SeedCpuSeconds,10:F1}");
+            Console.WriteLine($"  server CPU s/GiB, first pull{"",-11}{BenchRunner.Median(o.DownloadCpu),10:F2}{BenchRunner.Median(g.DownloadCpu),10:F2}");
+            Console.WriteLine($"  server CPU s/GiB, pulled again{"",-9}{BenchRunner.Median(o.DownloadAgainCpu),10:F2}{BenchRunner.Median(g.DownloadAgainCpu),10:F2}");
 
             await BenchRunner.WriteReportAsync(options.GetString("--out"), new
             {
                 Machine = BenchRunner.MachineNote,
                 SizeMib = sizeMib,
                 Rounds = rounds,
+                BlobCache = !blobCacheOff,
                 Repositories = repositories,
                 Pushes = pushes,
                 PushMib = pushMib,
@@ -139,7 +155,7 @@ internal static class S3PeersBenchmark
                 Rss = new { rss.Label, rss.Ours, rss.Go, rss.Ratio, Met = rss.Ratio <= RssCeiling },
                 Sides = sides.Select(s => new
                 {
-                    s.Name, s.Uploads, s.Downloads, s.PushSeconds, s.CatalogMs, s.SeedSeconds, s.SeedCpuSeconds, s.MaxRssMb,
+                    s.Name, s.Uploads, s.Downloads, s.DownloadsAgain, s.DownloadCpu, s.DownloadAgainCpu, s.PushSeconds, s.CatalogMs, s.SeedSeconds, s.SeedCpuSeconds, s.MaxRssMb,
                 }).ToList(),
             }, ct);
         }
@@ -166,6 +182,9 @@ internal static class S3PeersBenchmark
         public string Bucket { get; } = bucket;
         public List<double> Uploads { get; } = [];
         public List<double> Downloads { get; } = [];
+        public List<double> DownloadsAgain { get; } = [];
+        public List<double> DownloadCpu { get; } = [];
+        public List<double> DownloadAgainCpu { get; } = [];
         public List<double> PushSeconds { get; } = [];
         public List<double> CatalogMs { get; } = [];
         public double SeedSeconds { get; set; }

@@ -139,6 +139,7 @@ public static class ConfigLoader
             BodyMinRateGraceSeconds = (int)read.Integer("body_min_rate_grace_seconds", RegistrySettings.DefaultBodyMinRateGraceSeconds, 2, int.MaxValue),
             ShutdownTimeoutSeconds = (int)read.Integer("shutdown_timeout_seconds", RegistrySettings.DefaultShutdownTimeoutSeconds, 0, int.MaxValue),
             Uploads = UploadLimitSettings.Read(read),
+            BlobCache = BlobCacheSettings.Read(read, storage),
             StorageDeleteEnabled = read.Boolean("storage_delete_enabled") ?? false,
             ReadOnly = read.Boolean("storage_readonly") ?? false,
             CatalogMaxEntries = (int)read.Integer("catalog_max_entries", RegistrySettings.DefaultCatalogMaxEntries, 1, int.MaxValue),

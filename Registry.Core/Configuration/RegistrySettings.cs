@@ -109,6 +109,9 @@ public sealed record RegistrySettings
     /// <summary>How many layer uploads run at once, per client and in all, and how long the excess waits.</summary>
     public UploadLimitSettings Uploads { get; init; } = new();
 
+    /// <summary>The local disk cache of an object store's blobs (<c>blob_cache_path</c>, <c>blob_cache_size_mb</c>).</summary>
+    public BlobCacheSettings BlobCache { get; init; } = new();
+
     /// <summary><c>storage_delete_enabled</c>: v2 manifest, tag and blob DELETE are allowed (otherwise 405 UNSUPPORTED).</summary>
     public bool StorageDeleteEnabled { get; init; }
 

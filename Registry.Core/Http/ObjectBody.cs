@@ -11,8 +11,6 @@ namespace Registry.Core.Http;
 /// </summary>
 public static class ObjectBody
 {
-    private const int CopyBufferSize = 256 * 1024;
-
     /// <summary>
     /// Bytes read from the file per write into the response pipe. Kestrel's own SendFileAsync is a 64 KiB stream copy
     /// on Linux (a read into a buffer, then a second copy into the pipe); reading larger slices directly into the pipe's
@@ -48,26 +46,7 @@ public static class ObjectBody
 
         await using var stream = await open(first, ct);
         if (stream is null) return false;
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
-        try
-        {
-            var remaining = length;
-            while (remaining > 0)
-            {
-                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), ct);
-                if (read == 0) break;
-                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), ct);
-                remaining -= read;
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The client went away; nothing to clean up.
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        await SendStreamAsync(context, stream, length, ct);
         return true;
     }
 
@@ -106,6 +85,47 @@ public static class ObjectBody
                 writer.Advance(read);
                 offset += read;
                 remaining -= read;
+                var flushed = await writer.FlushAsync(ct);
+                if (flushed.IsCanceled || flushed.IsCompleted) return;
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away; nothing to clean up.
+        }
+    }
+
+    /// <summary>
+    /// A driver's stream (S3, memory) read straight into the response pipe's memory, a whole segment before each flush:
+    /// a network stream returns what one socket read had (often 16–64 KiB), and writing each read to the response
+    /// stream flushed it, a send per read, after a copy out of a separate buffer.
+    /// </summary>
+    private static async Task SendStreamAsync(HttpContext context, Stream stream, long length, CancellationToken ct)
+    {
+        var writer = context.Response.BodyWriter;
+        try
+        {
+            var remaining = length;
+            while (remaining > 0)
+            {
+                var memory = writer.GetMemory((int)Math.Min(FileSegmentSize, remaining));
+                var want = (int)Math.Min(memory.Length, remaining);
+                var filled = 0;
+                while (filled < want)
+                {
+                    var read = await stream.ReadAsync(memory[filled..want], ct);
+                    if (read == 0) break;
+                    filled += read;
+                }
+                writer.Advance(filled);
+                remaining -= filled;
+                if (filled < want)
+                {
+                    // The stored object ended early: the promised Content-Length cannot be met.
+                    await writer.FlushAsync(ct);
+                    context.Abort();
+                    return;
+                }
                 var flushed = await writer.FlushAsync(ct);
                 if (flushed.IsCanceled || flushed.IsCompleted) return;
             }

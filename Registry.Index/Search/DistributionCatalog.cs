@@ -79,6 +79,28 @@ public sealed class DistributionCatalog(IStorageDriver storage, IIndexDatabase d
     {
         if (!FromIndex || !DistributionName.IsValid(name)) return;
         await using var held = await locks.AcquireAsync("catalog:" + name, ct);
+        await SyncHeldAsync(name, ct);
+    }
+
+    /// <summary>
+    /// The same, for a caller that reads the repository's tags anyway (the search sync): <paramref name="readTagged"/> runs
+    /// under this sync's lock and says whether a tag points somewhere (null: not read). When it does, <c>_manifests</c> is
+    /// there and the entry is written without listing the repository again (on S3 a request per manifest push).
+    /// </summary>
+    public async Task SyncAsync(string name, Func<CancellationToken, Task<bool?>> readTagged, CancellationToken ct)
+    {
+        if (!FromIndex || !DistributionName.IsValid(name))
+        {
+            await readTagged(ct);
+            return;
+        }
+        await using var held = await locks.AcquireAsync("catalog:" + name, ct);
+        if (await readTagged(ct) == true) await _names.AddAsync(name, ct);
+        else await SyncHeldAsync(name, ct);
+    }
+
+    private async Task SyncHeldAsync(string name, CancellationToken ct)
+    {
         // The walk's own test: the repository's listing names _manifests (an emptied tree of revision directories still
         // counts on files, as it does for the walk; on S3 a prefix without objects is not listed by either).
         var children = await storage.ListAsync(DistributionPaths.RepositoryDir(name), ct);

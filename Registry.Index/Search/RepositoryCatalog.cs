@@ -51,11 +51,9 @@ public sealed class RepositoryCatalog(
     public Task SyncAsync(RepositoryName name, CancellationToken ct) => SyncNameAsync(name.FullName, name, ct);
 
     /// <summary>The same for a repository pushed over v2, by its v2 name (after a tag is written or removed), and its <c>_catalog</c> entry.</summary>
-    public async Task SyncV2Async(string name, CancellationToken ct)
-    {
-        await SyncNameAsync(name, RepositoryName.FromLogical(name), ct);
-        await distribution.SyncAsync(name, ct);
-    }
+    public Task SyncV2Async(string name, CancellationToken ct) =>
+        // One read of the repository's tags serves both: a tag that points somewhere means _manifests is there.
+        distribution.SyncAsync(name, inner => SyncNameAsync(name, RepositoryName.FromLogical(name), inner), ct);
 
     /// <summary>After an untagged manifest write: only the <c>_catalog</c> entry can change (search lists tagged repositories).</summary>
     public Task SyncV2CatalogAsync(string name, CancellationToken ct) => distribution.SyncAsync(name, ct);
@@ -65,17 +63,20 @@ public sealed class RepositoryCatalog(
 
     /// <summary>
     /// Reads storage, then writes the indexes: serialized per name (across instances where the lock is shared), so that
-    /// of two syncs racing a write, the one that read storage last also writes last.
+    /// of two syncs racing a write, the one that read storage last also writes last. Returns whether a v2 tag of <paramref name="key"/> points somewhere, when that was read (null when a V1 repository
+    /// of the name answered first).
     /// </summary>
-    private async Task SyncNameAsync(string key, RepositoryName v1, CancellationToken ct)
+    private async Task<bool?> SyncNameAsync(string key, RepositoryName v1, CancellationToken ct)
     {
         await using var held = await locks.AcquireAsync("search:" + key, ct);
-        var exists = (key.Contains('/') && await ExistsAsync(v1, ct)) || await V2ExistsAsync(key, ct);
+        bool? v2Tagged = null;
+        var exists = (key.Contains('/') && await ExistsAsync(v1, ct)) || (v2Tagged = await V2ExistsAsync(key, ct)) == true;
         var isPrivate = exists && await IsPrivateAsync(v1, ct);
         if (exists && !isPrivate) await index.SetDescriptionAsync(key, await ReadDescriptionAsync(v1, ct), ct);
         else await index.RemoveRepositoryAsync(key, ct);
         if (isPrivate) await privates.UpsertAsync(key, await ReadDescriptionAsync(v1, ct), ct);
         else await privates.RemoveAsync(key, ct);
+        return v2Tagged;
     }
 
     /// <summary>Lists a repository that now exists, with the description stored beside it ("" when none).</summary>

@@ -189,8 +189,8 @@ public sealed class CephRgw : IAsyncDisposable
         await RunAsync("ceph-mon", "-c", conf, "--mkfs", "-i", "a", "--monmap", Path.Combine(Directory, "monmap"));
         Spawn("ceph-mon", "-c", conf, "-i", "a", "-f");
         // The same UUID for create and mkfs, and the OSD placed in CRUSH before it boots (see Gotchas 3, 4).
-        var osdId = (await FirstMonCommandAsync(stopwatch, "ceph", "-c", conf, "osd", "create", osdUuid)).Trim();
-        await RunAsync("ceph", "-c", conf, "osd", "crush", "add", $"osd.{osdId}", "1.0", "root=default");
+        var osdId = (await MonCommandAsync(stopwatch, "ceph", "-c", conf, "osd", "create", osdUuid)).Trim();
+        await MonCommandAsync(stopwatch, "ceph", "-c", conf, "osd", "crush", "add", $"osd.{osdId}", "1.0", "root=default");
         await RunAsync("ceph-osd", "-c", conf, "-i", osdId, "--mkfs", "--osd-uuid", osdUuid);
         Spawn("ceph-osd", "-c", conf, "-i", osdId, "-f");
         Spawn("radosgw", "-c", conf, "-n", "client.rgw.ci", "-f");
@@ -272,11 +272,12 @@ public sealed class CephRgw : IAsyncDisposable
     }
 
     /// <summary>
-    /// The first command to a monitor that has just started: a mon that has only just won its election may answer
-    /// "EPERM: problem getting command descriptions" for a moment. Retried (the same OSD UUID makes <c>osd create</c>
-    /// idempotent) until the start timeout; any other failure is thrown at once.
+    /// A command to a monitor that has just started: a mon that has only just won its election may answer
+    /// "EPERM: problem getting command descriptions" for a moment, and on a loaded machine again for the second command.
+    /// Retried (the same OSD UUID makes <c>osd create</c> idempotent, <c>osd crush add</c> is) until the start timeout;
+    /// any other failure is thrown at once.
     /// </summary>
-    private static async Task<string> FirstMonCommandAsync(Stopwatch started, string tool, params string[] args)
+    private static async Task<string> MonCommandAsync(Stopwatch started, string tool, params string[] args)
     {
         while (true)
         {

@@ -98,6 +98,8 @@ public static class RegistryApp
 
         var app = builder.Build();
         LogStartup(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RegistryApp).FullName!), settings, urls);
+        // Opened now, so that a directory it cannot use stops start-up instead of failing the first pull.
+        app.Services.GetRequiredService<Registry.Core.Storage.Caching.LocalBlobCache>();
 
         app.UseMiddleware<MetricsEndpointMiddleware>();
         app.UseMiddleware<RequestMetricsMiddleware>();
@@ -141,6 +143,7 @@ public static class RegistryApp
     private static void LogStartup(ILogger logger, RegistrySettings settings, string urls)
     {
         foreach (var warning in settings.Unimplemented) logger.LogWarning("{Warning}", warning.Message);
+        if (settings.BlobCache.Warning is { } cacheWarning) logger.LogWarning("{Warning}", cacheWarning);
         if (settings.Proxy.Enabled) logger.LogInformation("v2 pull-through cache: {Upstreams}", settings.Proxy.Describe());
         if (settings.Observability is { MetricsEnabled: true } o)
             logger.LogInformation("Metrics: {Path} on {Where}", o.MetricsPath, o.DebugAddress is { } d ? $"the debug listener {d.Host}:{d.Port}" : "the main port");

@@ -31,7 +31,7 @@ public sealed class BlobResult(BlobStore blobs, BlobInfo blob) : IResult
         if (await ByteRange.ApplyAsync(response, isGet ? request.Headers.Range.ToString() : null, blob.Size) is not (var first, var length)) return;
         if (!isGet || length == 0) return;
 
-        if (!await ObjectBody.SendAsync(context, blobs.PhysicalPath(blob), (offset, ct) => blobs.OpenReadAsync(blob, offset, ct), first, length)
+        if (!await ObjectBody.SendAsync(context, blobs.PhysicalPath(blob), (offset, ct) => blobs.OpenReadAsync(blob, offset, whole: length == blob.Size, ct), first, length)
             && !response.HasStarted)
         {
             response.Headers.Remove(HeaderNames.ContentRange);

@@ -1,6 +1,7 @@
 using Registry.Core.Concurrency;
 using Registry.Core.Distribution;
 using Registry.Core.Storage;
+using Registry.Core.Storage.Caching;
 
 namespace Registry.V2.Blobs;
 
@@ -20,8 +21,10 @@ public sealed record BlobInfo(Digest Digest, Digest Target, long Size)
 /// docs/storage-layout.md, 'Write order': data first, link last, so a crash leaves unreferenced data (garbage) but never a link without data.
 /// Link writes check their target under the garbage collector's shared side (<see cref="GcCoordinator"/>, v2 spec
 /// docs/garbage-collection.md, 'Guarantees' G3) and touch it, as does a successful lookup (G2: docker skips uploading a blob HEAD said exists).
+/// On an object store with <c>blob_cache_path</c> set, the bytes of a blob already read once are sent from the local
+/// <see cref="LocalBlobCache"/>, after the same lookup (link, then the stored data's size) that every read makes.
 /// </summary>
-public sealed class BlobStore(IStorageDriver storage, IGcCoordinator gc)
+public sealed class BlobStore(IStorageDriver storage, IGcCoordinator gc, LocalBlobCache cache)
 {
     /// <summary>The blob when <paramref name="name"/> links it and the linked data exists (docs/storage-layout.md, 'V2 reading rules'); otherwise null.</summary>
     public async Task<BlobInfo?> StatAsync(string name, Digest digest, CancellationToken ct)
@@ -29,17 +32,31 @@ public sealed class BlobStore(IStorageDriver storage, IGcCoordinator gc)
         var target = await DistributionLinks.ReadAsync(storage, DistributionPaths.LayerLink(name, digest), ct);
         if (target is null) return null;
         var size = await storage.SizeAsync(DistributionPaths.BlobData(target), ct);
-        if (size is null) return null;
+        if (size is null)
+        {
+            cache.Forget(target);
+            return null;
+        }
         gc.TouchDigests([digest, target]);
         return new BlobInfo(digest, target, size.Value);
     }
 
-    /// <summary>The blob's bytes from <paramref name="offset"/>, or null when the data vanished since <see cref="StatAsync"/>.</summary>
-    public Task<Stream?> OpenReadAsync(BlobInfo blob, long offset, CancellationToken ct) =>
-        storage.OpenReadAsync(blob.DataPath, offset, ct);
+    /// <summary>
+    /// The blob's bytes from <paramref name="offset"/>, or null when the data vanished since <see cref="StatAsync"/>. A read
+    /// of the whole blob (<paramref name="whole"/>) also fills the blob cache when there is one.
+    /// </summary>
+    public async Task<Stream?> OpenReadAsync(BlobInfo blob, long offset, bool whole, CancellationToken ct)
+    {
+        var stream = await storage.OpenReadAsync(blob.DataPath, offset, ct);
+        return stream is not null && whole && offset == 0 ? cache.Filling(stream, blob.Target, blob.Size) : stream;
+    }
 
-    /// <summary>The data file's absolute path when the storage is the file driver (for sendfile); otherwise null.</summary>
-    public string? PhysicalPath(BlobInfo blob) => storage.Find<FileSystemStorageDriver>()?.GetPhysicalPath(blob.DataPath);
+    /// <summary>
+    /// A local file with the blob's bytes, to send straight from disk: the data file itself on the file driver, the blob
+    /// cache's copy on an object store; otherwise null.
+    /// </summary>
+    public string? PhysicalPath(BlobInfo blob) =>
+        storage.Find<FileSystemStorageDriver>()?.GetPhysicalPath(blob.DataPath) ?? cache.PathOf(blob.Target, blob.Size);
 
     /// <summary>
     /// Writes <paramref name="name"/>'s layer link for <paramref name="digest"/>, pointing at the data of

@@ -1,0 +1,174 @@
+using System.Net;
+using System.Security.Cryptography;
+using Amazon.S3;
+using Amazon.S3.Model;
+using FluentAssertions;
+using NUnit.Framework;
+using Registry.Tests.Support;
+
+namespace Registry.Tests.EndToEnd;
+
+/// <summary>
+/// <c>blob_cache_path</c> on a real S3 (Ceph RGW): a whole pull fills the cache with the blob's bytes, later pulls (whole
+/// or ranged) are sent from it, a blob removed from the bucket behind the registry's back is not served from it, the
+/// least recently pulled go when it is full, and a restart keeps what it holds. Whether a pull came from the cache is
+/// shown by rewriting the stored object behind the registry's back: the cache still sends the bytes whose digest it checked.
+/// </summary>
+[TestFixture]
+[Category("s3")]
+public sealed class S3BlobCacheTests
+{
+    private const int BlobBytes = 200_000;
+
+    private CephRgw _rgw = null!;
+    private AmazonS3Client _s3 = null!;
+    private string _bucket = null!;
+
+    [OneTimeSetUp]
+    public async Task StartGatewayAsync()
+    {
+        _rgw = await CephRgw.SharedAsync();
+        _s3 = _rgw.CreateClient();
+        _bucket = await _rgw.CreateBucketAsync("blob-cache");
+    }
+
+    private readonly List<string> _cacheDirs = [];
+
+    [OneTimeTearDown]
+    public void DisposeClient() => _s3?.Dispose();
+
+    [TearDown]
+    public void RemoveCaches()
+    {
+        foreach (var dir in _cacheDirs.Where(Directory.Exists)) Directory.Delete(dir, recursive: true);
+        _cacheDirs.Clear();
+    }
+
+    [Test]
+    public async Task A_pulled_blob_is_sent_from_the_cache_until_the_bucket_loses_it()
+    {
+        var (prefix, cacheDir) = NewPlace();
+        await using var registry = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 16));
+        var blob = RandomNumberGenerator.GetBytes(BlobBytes);
+        var digest = await PushAsync(registry.Client, "team/app", blob);
+        var cached = Path.Combine(cacheDir, "sha256", digest[7..]);
+
+        using (var first = await registry.Client.GetAsync($"/v2/team/app/blobs/{digest}"))
+        {
+            ((int)first.StatusCode).Should().Be(200);
+            (await first.Content.ReadAsByteArrayAsync()).Should().Equal(blob);
+        }
+        await WaitForFileAsync(cached);
+        (await File.ReadAllBytesAsync(cached)).Should().Equal(blob);
+
+        // The stored object rewritten behind the registry's back with other bytes of the same size: the cache answers.
+        await PutObjectAsync(prefix, digest, RandomNumberGenerator.GetBytes(BlobBytes));
+        using (var hit = await registry.Client.GetAsync($"/v2/team/app/blobs/{digest}"))
+        {
+            ((int)hit.StatusCode).Should().Be(200);
+            hit.Header("Docker-Content-Digest").Should().Be(digest);
+            hit.Content.Headers.ContentLength.Should().Be(BlobBytes);
+            (await hit.Content.ReadAsByteArrayAsync()).Should().Equal(blob);
+        }
+        var range = new HttpRequestMessage(HttpMethod.Get, $"/v2/team/app/blobs/{digest}");
+        range.Headers.TryAddWithoutValidation("Range", "bytes=1000-1999");
+        using (var partial = await registry.Client.SendAsync(range))
+        {
+            ((int)partial.StatusCode).Should().Be(206);
+            partial.Content.Headers.ContentRange!.ToString().Should().Be($"bytes 1000-1999/{BlobBytes}");
+            (await partial.Content.ReadAsByteArrayAsync()).Should().Equal(blob[1000..2000]);
+        }
+
+        // Gone from the bucket (another instance's garbage collection): not found, and the entry is dropped.
+        await _s3.DeleteObjectAsync(_bucket, DataKey(prefix, digest));
+        using (var gone = await registry.Client.GetAsync($"/v2/team/app/blobs/{digest}"))
+        {
+            ((int)gone.StatusCode).Should().Be(404);
+            (await gone.Content.ReadAsStringAsync()).Should().Be(
+                $"{{\"errors\":[{{\"code\":\"BLOB_UNKNOWN\",\"message\":\"blob unknown to registry\",\"detail\":\"{digest}\"}}]}}");
+        }
+        File.Exists(cached).Should().BeFalse();
+    }
+
+    [Test]
+    public async Task A_ranged_pull_does_not_fill_and_a_restart_keeps_the_cache()
+    {
+        var (prefix, cacheDir) = NewPlace();
+        var blob = RandomNumberGenerator.GetBytes(BlobBytes);
+        string digest;
+        await using (var registry = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 16)))
+        {
+            digest = await PushAsync(registry.Client, "team/app", blob);
+            var range = new HttpRequestMessage(HttpMethod.Get, $"/v2/team/app/blobs/{digest}");
+            range.Headers.TryAddWithoutValidation("Range", "bytes=0-99");
+            using (var partial = await registry.Client.SendAsync(range))
+                (await partial.Content.ReadAsByteArrayAsync()).Should().Equal(blob[..100]);
+            (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(blob);
+            await WaitForFileAsync(Path.Combine(cacheDir, "sha256", digest[7..]));
+        }
+        Directory.EnumerateFiles(Path.Combine(cacheDir, "sha256")).Should().ContainSingle("the ranged pull kept nothing");
+
+        // A fill a crash interrupted leaves a temp file; the next start removes it and keeps the entry.
+        await File.WriteAllBytesAsync(Path.Combine(cacheDir, "_tmp", "interrupted"), new byte[10]);
+        await PutObjectAsync(prefix, digest, RandomNumberGenerator.GetBytes(BlobBytes));
+        await using (var restarted = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 16)))
+            (await restarted.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(blob);
+        Directory.EnumerateFileSystemEntries(Path.Combine(cacheDir, "_tmp")).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task The_least_recently_pulled_blob_goes_when_the_cache_is_full()
+    {
+        // 1 MiB holds five blobs of 200,000 bytes; pulling a sixth drops the one pulled longest ago.
+        var (prefix, cacheDir) = NewPlace();
+        await using var registry = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 1));
+        var digests = new List<string>();
+        for (var i = 0; i < 6; i++) digests.Add(await PushAsync(registry.Client, "team/app", RandomNumberGenerator.GetBytes(BlobBytes)));
+
+        async Task PullAsync(int i)
+        {
+            (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digests[i]}")).Length.Should().Be(BlobBytes);
+            await WaitForFileAsync(Path.Combine(cacheDir, "sha256", digests[i][7..]));
+        }
+
+        for (var i = 0; i < 5; i++) await PullAsync(i);
+        await PullAsync(0);
+        await PullAsync(5);
+
+        // The entry goes right after the sixth is renamed into place, in the same background step.
+        var entries = Path.Combine(cacheDir, "sha256");
+        for (var i = 0; i < 100 && Directory.EnumerateFiles(entries).Count() > 5; i++) await Task.Delay(50);
+        Directory.EnumerateFiles(Path.Combine(cacheDir, "sha256")).Select(Path.GetFileName).Should().BeEquivalentTo(
+            new[] { 0, 2, 3, 4, 5 }.Select(i => digests[i][7..]));
+    }
+
+    private (string Prefix, string CacheDir) NewPlace()
+    {
+        var cacheDir = Path.Combine(Path.GetTempPath(), "blob-cache-" + Guid.NewGuid().ToString("N"));
+        _cacheDirs.Add(cacheDir);
+        return ("cache-" + Guid.NewGuid().ToString("N")[..8], cacheDir);
+    }
+
+    private Dictionary<string, string> Environment(string prefix, string cacheDir, int sizeMb) =>
+        _rgw.RegistryEnvironment("s3", _bucket, "/" + prefix, ("BLOB_CACHE_PATH", cacheDir), ("BLOB_CACHE_SIZE_MB", sizeMb.ToString()));
+
+    private static string DataKey(string prefix, string digest) => $"{prefix}/docker/registry/v2/blobs/sha256/{digest[7..9]}/{digest[7..]}/data";
+
+    private async Task PutObjectAsync(string prefix, string digest, byte[] bytes) =>
+        await _s3.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = DataKey(prefix, digest), InputStream = new MemoryStream(bytes) });
+
+    private static async Task<string> PushAsync(HttpClient client, string name, byte[] blob)
+    {
+        var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(blob));
+        using var put = await client.PostAsync($"/v2/{name}/blobs/uploads/?digest={digest}", new ByteArrayContent(blob));
+        put.StatusCode.Should().Be(HttpStatusCode.Created, await put.Content.ReadAsStringAsync());
+        return digest;
+    }
+
+    /// <summary>The cache renames a filled entry into place after the pull's last byte, in the background.</summary>
+    private static async Task WaitForFileAsync(string path)
+    {
+        for (var i = 0; i < 100 && !File.Exists(path); i++) await Task.Delay(50);
+        File.Exists(path).Should().BeTrue($"{path} should be cached");
+    }
+}
