@@ -5,6 +5,7 @@ using Registry.Core.Maintenance;
 using Registry.Core.Names;
 using Registry.Index.Accounts;
 using Registry.Index.Webhooks;
+using Registry.V1.Hosting;
 using Registry.V1.Maintenance;
 using static Registry.V1.Web.UiHtml;
 
@@ -37,6 +38,7 @@ public sealed class UiAdminModule : ICarterModule
         var options = new GcOptions(DryRun: form["mode"] != "run", DeleteUntagged: form["delete_untagged"] == "true");
         // As POST /v1/_gc: not the request's token, so that a closed tab does not stop a sweep half way.
         var result = await collector.RunAsync(options, lifetime.ApplicationStopping);
+        if (result.Status != GcRunStatus.AlreadyRunning) MemoryRelease.AfterResponse(http);
         var report = result.Status == GcRunStatus.AlreadyRunning
             ? $"<p class=\"error\" role=\"alert\">Garbage collection already running: {E(result.Holder)}</p>"
             : $"<h2>{(options.DryRun ? "Dry run: what a run would delete" : "Deleted")}</h2><pre id=\"gc-report\">{E(result.Report!.ToText())}</pre>";
