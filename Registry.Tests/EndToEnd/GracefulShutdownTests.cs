@@ -26,6 +26,9 @@ public class GracefulShutdownTests
         var upload = server.Client.SendAsync(request);
 
         await slow.Started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        // The client's first bytes can sit in the socket's buffers before the server has taken the request; a SIGTERM
+        // then closes a connection that never carried a request. The upload holding its slot means the app has it.
+        await WaitForUploadInFlightAsync(server.Client);
         Posix.Signal(server.Pid, Posix.SigTerm);
 
         using var response = await upload.WaitAsync(TimeSpan.FromSeconds(30));
@@ -57,6 +60,17 @@ public class GracefulShutdownTests
         server.HasExited.Should().BeTrue();
         Directory.GetFiles(Path.Combine(server.StoragePath, "images", id)).Select(Path.GetFileName)
             .Should().BeEquivalentTo("json", "ancestry", "_inprogress");
+    }
+
+    private static async Task WaitForUploadInFlightAsync(HttpClient client)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var metrics = await client.GetStringAsync("/metrics");
+            if (metrics.Split('\n').Contains("registry_uploads_in_flight 1")) return;
+            await Task.Delay(50);
+        }
+        Assert.Fail("the layer upload never took an upload slot on the server");
     }
 
     /// <summary>A body that trickles in: <paramref name="chunks"/> chunks, one every <paramref name="delay"/>.</summary>
