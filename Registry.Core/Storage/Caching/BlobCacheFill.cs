@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Registry.Core.Distribution;
+using Registry.Core.IO;
 
 namespace Registry.Core.Storage.Caching;
 
@@ -10,7 +11,7 @@ namespace Registry.Core.Storage.Caching;
 /// reader that stops early, a short or wrong stream, or a local write error leaves nothing behind. The reader's bytes
 /// never depend on the cache: a failing local disk only ends the fill.
 /// </summary>
-internal sealed class BlobCacheFill : Stream
+internal sealed class BlobCacheFill : ReadOnlyStream
 {
     private readonly Stream _source;
     private readonly LocalBlobCache _cache;
@@ -32,31 +33,12 @@ internal sealed class BlobCacheFill : Stream
         _hash = digest.CreateHash();
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         var read = _source.Read(buffer);
         Copy(buffer[..read]);
         return read;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
-        ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
     {
@@ -144,14 +126,4 @@ internal sealed class BlobCacheFill : Stream
         await _source.DisposeAsync();
         GC.SuppressFinalize(this);
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

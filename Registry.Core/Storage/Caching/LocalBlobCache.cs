@@ -101,13 +101,7 @@ public sealed class LocalBlobCache
         {
             return new BlobCacheFill(source, this, digest, size, Path.Combine(_temp, Guid.NewGuid().ToString("N")));
         }
-        catch (IOException e)
-        {
-            _filling.TryRemove(Key(digest), out _);
-            _log?.LogWarning("Blob cache: cannot create a temp file in {Path}: {Message}", _temp, e.Message);
-            return source;
-        }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _filling.TryRemove(Key(digest), out _);
             _log?.LogWarning("Blob cache: cannot create a temp file in {Path}: {Message}", _temp, e.Message);
