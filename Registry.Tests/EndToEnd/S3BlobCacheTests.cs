@@ -16,26 +16,11 @@ namespace Registry.Tests.EndToEnd;
 /// </summary>
 [TestFixture]
 [Category("s3")]
-public sealed class S3BlobCacheTests
+public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
 {
     private const int BlobBytes = 200_000;
 
-    private CephRgw _rgw = null!;
-    private AmazonS3Client _s3 = null!;
-    private string _bucket = null!;
-
-    [OneTimeSetUp]
-    public async Task StartGatewayAsync()
-    {
-        _rgw = await CephRgw.SharedAsync();
-        _s3 = _rgw.CreateClient();
-        _bucket = await _rgw.CreateBucketAsync("blob-cache");
-    }
-
     private readonly List<string> _cacheDirs = [];
-
-    [OneTimeTearDown]
-    public void DisposeClient() => _s3?.Dispose();
 
     [TearDown]
     public void RemoveCaches()
@@ -80,7 +65,7 @@ public sealed class S3BlobCacheTests
         }
 
         // Gone from the bucket (another instance's garbage collection): not found, and the entry is dropped.
-        await _s3.DeleteObjectAsync(_bucket, DataKey(prefix, digest));
+        await S3.DeleteObjectAsync(Bucket, DataKey(prefix, digest));
         using (var gone = await registry.Client.GetAsync($"/v2/team/app/blobs/{digest}"))
         {
             ((int)gone.StatusCode).Should().Be(404);
@@ -150,12 +135,12 @@ public sealed class S3BlobCacheTests
     }
 
     private Dictionary<string, string> Environment(string prefix, string cacheDir, int sizeMb) =>
-        _rgw.RegistryEnvironment("s3", _bucket, "/" + prefix, ("BLOB_CACHE_PATH", cacheDir), ("BLOB_CACHE_SIZE_MB", sizeMb.ToString()));
+        Rgw.RegistryEnvironment("s3", Bucket, "/" + prefix, ("BLOB_CACHE_PATH", cacheDir), ("BLOB_CACHE_SIZE_MB", sizeMb.ToString()));
 
     private static string DataKey(string prefix, string digest) => $"{prefix}/docker/registry/v2/blobs/sha256/{digest[7..9]}/{digest[7..]}/data";
 
     private async Task PutObjectAsync(string prefix, string digest, byte[] bytes) =>
-        await _s3.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = DataKey(prefix, digest), InputStream = new MemoryStream(bytes) });
+        await S3.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = DataKey(prefix, digest), InputStream = new MemoryStream(bytes) });
 
     private static async Task<string> PushAsync(HttpClient client, string name, byte[] blob)
     {

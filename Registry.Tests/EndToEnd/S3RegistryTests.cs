@@ -16,41 +16,26 @@ namespace Registry.Tests.EndToEnd;
 /// </summary>
 [TestFixture]
 [Category("s3")]
-public sealed class S3RegistryTests
+public sealed class S3RegistryTests() : S3BucketTestBase("registry")
 {
     private const string Unavailable = "{\"error\": \"Storage unavailable, retry later\"}";
 
     // An empty search index is rebuilt from storage at start-up, which needs a working store.
     private static readonly (string, string) NoSearch = ("SEARCH_BACKEND", "");
 
-    private CephRgw _rgw = null!;
-    private AmazonS3Client _s3 = null!;
-    private string _bucket = null!;
-
-    [OneTimeSetUp]
-    public async Task StartGatewayAsync()
-    {
-        _rgw = await CephRgw.SharedAsync();
-        _s3 = _rgw.CreateClient();
-        _bucket = await _rgw.CreateBucketAsync("registry");
-    }
-
-    [OneTimeTearDown]
-    public void DisposeClient() => _s3?.Dispose();
-
     private TestRegistry Start(string flavor, string bucket, string storagePath, params (string Name, string Value)[] extra) =>
-        TestRegistry.Start(_rgw.RegistryEnvironment(flavor, bucket, storagePath, extra));
+        TestRegistry.Start(Rgw.RegistryEnvironment(flavor, bucket, storagePath, extra));
 
-    private Task<List<string>> KeysAsync(string bucket, string prefix) => _rgw.KeysAsync(bucket, prefix);
+    private Task<List<string>> KeysAsync(string bucket, string prefix) => Rgw.KeysAsync(bucket, prefix);
 
     private async Task<List<MultipartUpload>> PendingUploadsAsync(string bucket, string prefix) =>
-        (await _s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucket, Prefix = prefix })).MultipartUploads ?? [];
+        (await S3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucket, Prefix = prefix })).MultipartUploads ?? [];
 
     [Test]
     public async Task Push_then_pull_on_the_s3_flavor_stores_the_original_layout_under_the_prefix()
     {
         var prefix = "reg-" + Guid.NewGuid().ToString("N")[..8];
-        await using var registry = Start("s3", _bucket, "/" + prefix);
+        await using var registry = Start("s3", Bucket, "/" + prefix);
         var client = registry.Client;
         var (a, b) = (V1Client.NewImageId(), V1Client.NewImageId());
         var layerA = V1Client.RandomBytes(100_000);
@@ -89,18 +74,18 @@ public sealed class S3RegistryTests
             doc.RootElement.GetProperty("results")[0].GetProperty("name").GetString().Should().Be("team/app");
         }
 
-        (await KeysAsync(_bucket, $"{prefix}/images/{b}/")).Should().BeEquivalentTo("json", "layer", "ancestry", "_checksum");
-        (await KeysAsync(_bucket, $"{prefix}/repositories/team/app/")).Should().BeEquivalentTo("_index_images", "tag_latest", "taglatest_json", "json");
-        (await PendingUploadsAsync(_bucket, prefix + "/")).Should().BeEmpty();
+        (await KeysAsync(Bucket, $"{prefix}/images/{b}/")).Should().BeEquivalentTo("json", "layer", "ancestry", "_checksum");
+        (await KeysAsync(Bucket, $"{prefix}/repositories/team/app/")).Should().BeEquivalentTo("_index_images", "tag_latest", "taglatest_json", "json");
+        (await PendingUploadsAsync(Bucket, prefix + "/")).Should().BeEmpty();
     }
 
     [Test]
     public async Task Prod_keeps_everything_under_prod_and_another_process_serves_it_from_the_bucket()
     {
-        var bucket = await _rgw.CreateBucketAsync("prod");
+        var bucket = await Rgw.CreateBucketAsync("prod");
         var id = V1Client.NewImageId();
         var layer = V1Client.RandomBytes(5000);
-        var env = _rgw.FlavorEnvironment(bucket, "");
+        var env = Rgw.FlavorEnvironment(bucket, "");
         env["SETTINGS_FLAVOR"] = "prod";
         // Unset, so the flavor's own default applies: storage_path /prod.
         env["STORAGE_PATH"] = null;
@@ -125,7 +110,7 @@ public sealed class S3RegistryTests
     public async Task Storage_redirect_answers_302_to_a_presigned_url_that_serves_the_layer()
     {
         var prefix = "redirect-" + Guid.NewGuid().ToString("N")[..8];
-        await using var registry = Start("ceph-s3", _bucket, prefix, ("STORAGE_REDIRECT", "true"));
+        await using var registry = Start("ceph-s3", Bucket, prefix, ("STORAGE_REDIRECT", "true"));
         var id = V1Client.NewImageId();
         var layer = V1Client.RandomBytes(30_000);
         await registry.Client.PushImageAsync(id, layer);
@@ -135,7 +120,7 @@ public sealed class S3RegistryTests
         ((int)response.StatusCode).Should().Be(302);
         var location = response.Headers.Location!;
         location.IsAbsoluteUri.Should().BeTrue();
-        location.GetLeftPart(UriPartial.Path).Should().Be($"http://127.0.0.1:{_rgw.Port}/{_bucket}/{prefix}/images/{id}/layer");
+        location.GetLeftPart(UriPartial.Path).Should().Be($"http://127.0.0.1:{Rgw.Port}/{Bucket}/{prefix}/images/{id}/layer");
         // 20 minutes, give or take the second that passes while the SDK signs.
         location.Query.Should().MatchRegex("X-Amz-Expires=(1200|1201)&").And.Contain("X-Amz-Signature=");
         using var direct = new HttpClient();
@@ -153,14 +138,14 @@ public sealed class S3RegistryTests
     public async Task Wrong_credentials_are_a_503_with_a_json_error_and_write_nothing()
     {
         var prefix = "creds-" + Guid.NewGuid().ToString("N")[..8];
-        await using var registry = Start("s3", _bucket, prefix, ("AWS_SECRET", "not-the-secret"), NoSearch);
+        await using var registry = Start("s3", Bucket, prefix, ("AWS_SECRET", "not-the-secret"), NoSearch);
         var id = V1Client.NewImageId();
 
         (await registry.Client.PutJsonAsync(id, V1Client.ImageJson(id)).ReadAsync()).Should().Be((503, Unavailable));
         (await registry.Client.GetAsync($"/v1/images/{id}/json").ReadAsync()).Should().Be((503, Unavailable));
         (await registry.Client.GetAsync("/v1/repositories/team/app/tags").ReadAsync()).Should().Be((503, Unavailable));
         (await registry.Client.GetAsync("/v1/_ping").ReadAsync()).Status.Should().Be(200);
-        (await KeysAsync(_bucket, prefix + "/")).Should().BeEmpty();
+        (await KeysAsync(Bucket, prefix + "/")).Should().BeEmpty();
     }
 
     [Test]
@@ -181,8 +166,8 @@ public sealed class S3RegistryTests
     {
         var prefix = "reset-" + Guid.NewGuid().ToString("N")[..8];
         // Connections that carry more than 1 MiB towards S3 are reset: small requests pass, layer parts never do.
-        await using var proxy = ResettingProxy.Start(_rgw.Port, resetAfterBytes: 1 << 20);
-        var env = _rgw.FlavorEnvironment(_bucket, prefix);
+        await using var proxy = ResettingProxy.Start(Rgw.Port, resetAfterBytes: 1 << 20);
+        var env = Rgw.FlavorEnvironment(Bucket, prefix);
         env["AWS_PORT"] = proxy.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await using var registry = TestRegistry.Start(new Dictionary<string, string>(
             env.Select(kv => KeyValuePair.Create(kv.Key, kv.Value!)).Append(KeyValuePair.Create("SETTINGS_FLAVOR", "s3"))));
@@ -195,8 +180,8 @@ public sealed class S3RegistryTests
         proxy.Resets.Should().BeGreaterThan(0);
         (await registry.Client.GetAsync($"/v1/images/{id}/layer").ReadAsync())
             .Should().Be((400, "{\"error\": \"Image is being uploaded, retry later\"}"));
-        (await KeysAsync(_bucket, $"{prefix}/images/{id}/")).Should().BeEquivalentTo("_inprogress", "json", "ancestry");
-        (await PendingUploadsAsync(_bucket, prefix + "/")).Should().BeEmpty();
+        (await KeysAsync(Bucket, $"{prefix}/images/{id}/")).Should().BeEquivalentTo("_inprogress", "json", "ancestry");
+        (await PendingUploadsAsync(Bucket, prefix + "/")).Should().BeEmpty();
     }
 
     /// <summary>A TCP forwarder to S3 that resets every connection once it has carried a set number of request bytes.</summary>

@@ -15,30 +15,15 @@ namespace Registry.Tests.EndToEnd;
 /// </summary>
 [TestFixture]
 [Category("s3")]
-public sealed class S3V2Tests
+public sealed class S3V2Tests() : S3BucketTestBase("registry-v2")
 {
     private const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
-
-    private CephRgw _rgw = null!;
-    private AmazonS3Client _s3 = null!;
-    private string _bucket = null!;
-
-    [OneTimeSetUp]
-    public async Task StartGatewayAsync()
-    {
-        _rgw = await CephRgw.SharedAsync();
-        _s3 = _rgw.CreateClient();
-        _bucket = await _rgw.CreateBucketAsync("registry-v2");
-    }
-
-    [OneTimeTearDown]
-    public void DisposeClient() => _s3?.Dispose();
 
     [Test]
     public async Task Push_pull_list_search_and_delete_over_v2_on_s3()
     {
         var prefix = "v2-" + Guid.NewGuid().ToString("N")[..8];
-        await using var registry = TestRegistry.Start(_rgw.RegistryEnvironment("s3", _bucket, "/" + prefix, ("REGISTRY_STORAGE_DELETE_ENABLED", "true")));
+        await using var registry = TestRegistry.Start(Rgw.RegistryEnvironment("s3", Bucket, "/" + prefix, ("REGISTRY_STORAGE_DELETE_ENABLED", "true")));
         var client = registry.Client;
 
         // A layer in two chunks larger than one multipart part: the commit streams the join through a hash.
@@ -77,7 +62,7 @@ public sealed class S3V2Tests
         (await client.GetAsync("/v2/_catalog").ReadAsync()).Body.Should().Be("{\"repositories\":[\"team/app\"]}");
         (await client.GetAsync("/v1/search?q=team").ReadAsync()).Body.Should().Contain("\"name\": \"team/app\"");
 
-        var keys = await _rgw.KeysAsync(_bucket, $"{prefix}/docker/registry/v2/");
+        var keys = await Rgw.KeysAsync(Bucket, $"{prefix}/docker/registry/v2/");
         keys.Should().Contain($"blobs/sha256/{layerDigest[7..9]}/{layerDigest[7..]}/data");
         keys.Should().Contain($"repositories/team/app/_layers/sha256/{layerDigest[7..]}/link");
         keys.Should().Contain($"repositories/team/app/_manifests/tags/latest/current/link");
