@@ -17,6 +17,7 @@ return args.Length == 0
         "search-index" => await SearchIndexBench.RunAsync(args[1..]),
         "soak" => await SoakBenchmark.RunAsync(args[1..]),
         "gc" => await Registry.Bench.Maintenance.GcBenchmark.RunAsync(args[1..]),
+        "gc-s3" => await Registry.Bench.Maintenance.GcS3Benchmark.RunAsync(args[1..]),
         "reindex" => await Registry.Bench.Reindex.ReindexBenchmark.RunAsync(args[1..]),
         "file-cache" => await FileCacheBenchmark.RunAsync(args[1..]),
         "mirror" => await MirrorBenchmark.RunAsync(args[1..]),
@@ -37,6 +38,7 @@ static int Usage()
     Console.Error.WriteLine("  upload-ceiling " + UploadCeilingBenchmark.OptionsHelp);
     Console.Error.WriteLine("  search-index [--sizes 100000,1000000] [--engines sqlite,postgres] [--pg-url url] [--out file] [--keep dir]");
     Console.Error.WriteLine("  gc           " + Registry.Bench.Maintenance.GcBenchmark.OptionsHelp);
+    Console.Error.WriteLine("  gc-s3        " + Registry.Bench.Maintenance.GcS3Benchmark.OptionsHelp);
     Console.Error.WriteLine("  file-cache   " + FileCacheBenchmark.OptionsHelp);
     Console.Error.WriteLine("  mirror       " + MirrorBenchmark.OptionsHelp);
     Console.Error.WriteLine("  reindex      " + Registry.Bench.Reindex.ReindexBenchmark.OptionsHelp);

@@ -56,6 +56,29 @@ internal static class GoRegistryPeer
     public static string FileStorage(string root) => $"filesystem:\n  rootdirectory: {root}\n";
 
     /// <summary>
+    /// The <c>storage:</c> lines of a peer on the S3 store of <paramref name="s3"/> (its bucket, under its prefix), with
+    /// redirects off so that both registries send the bytes themselves. Run it without <c>AWS_CA_BUNDLE</c>
+    /// (<see cref="S3Unset"/>): the Go SDK fails on a bundle it cannot use even over plain HTTP.
+    /// </summary>
+    public static string S3Storage(Registry.Core.Storage.S3StorageOptions s3) => $"""
+        s3:
+          accesskey: {s3.AccessKey}
+          secretkey: {s3.SecretKey}
+          region: {s3.Region ?? "us-east-1"}
+          regionendpoint: {(s3.Secure ? "https" : "http")}://{s3.Host}:{s3.Port}
+          bucket: {s3.Bucket}
+          secure: {(s3.Secure ? "true" : "false")}
+          v4auth: true
+          rootdirectory: /{s3.Prefix}
+        redirect:
+          disable: true
+
+        """;
+
+    /// <summary>The variable a Go peer on S3 runs without (<see cref="S3Storage"/>).</summary>
+    public const string S3Unset = "AWS_CA_BUNDLE";
+
+    /// <summary>
     /// The peer's <c>config.yml</c>: errors-only log without the access log (so logging costs neither side anything),
     /// deletes enabled, <paramref name="storage"/> under <c>storage:</c>, listening on <paramref name="address"/>, and a
     /// pull-through cache of <paramref name="proxyRemoteUrl"/> when given.

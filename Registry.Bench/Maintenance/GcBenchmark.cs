@@ -101,10 +101,10 @@ public static class GcBenchmark
         Console.WriteLine($"after the collection the sample pulls again and garbage answers 404 ({watch.Elapsed.TotalSeconds:F1} s)");
     });
 
-    private sealed record Run(string Name, TimeSpan Wall, TimeSpan? Own, TimeSpan Cpu, long PeakRssKiB, string Outcome);
+    internal sealed record Run(string Name, TimeSpan Wall, TimeSpan? Own, TimeSpan Cpu, long PeakRssKiB, string Outcome);
 
     /// <summary>Our verb: its own duration and totals from the report's last two lines.</summary>
-    private static async Task<Run> OursAsync(string dll, string[] verb, Dictionary<string, string> env, string root, CancellationToken ct)
+    internal static async Task<Run> OursAsync(string dll, string[] verb, Dictionary<string, string> env, string root, CancellationToken ct)
     {
         var (stdout, wall, rss, cpu) = await RunAsync("dotnet", [dll, .. verb], env, root, ct);
         var lines = stdout.TrimEnd().Split('\n');
@@ -113,23 +113,24 @@ public static class GcBenchmark
     }
 
     /// <summary>The Go registry's garbage-collect: it prints every mark and every deletion; we keep the counts.</summary>
-    private static async Task<Run> GoAsync(string binary, string[] arguments, string root, CancellationToken ct)
+    internal static async Task<Run> GoAsync(string binary, string[] arguments, string root, CancellationToken ct, params string[] unset)
     {
-        var (stdout, wall, rss, cpu) = await RunAsync(binary, arguments, null, root, ct);
+        var (stdout, wall, rss, cpu) = await RunAsync(binary, arguments, null, root, ct, unset);
         var summary = stdout.Split('\n').LastOrDefault(l => l.Contains("eligible for deletion", StringComparison.Ordinal) && l.Contains("marked", StringComparison.Ordinal)) ?? "";
         var deleted = stdout.Split('\n').Count(l => l.StartsWith("blob eligible for deletion", StringComparison.Ordinal));
         return new Run("Go: " + string.Join(' ', arguments.SkipLast(1)), wall, null, cpu, rss, summary.Length > 0 ? summary.Trim() : $"{deleted} blobs eligible for deletion");
     }
 
-    /// <summary>Runs a child under <c>/usr/bin/time</c>: stdout, wall time, peak RSS in KiB and CPU time (user and system).</summary>
-    private static async Task<(string Stdout, TimeSpan Wall, long PeakRssKiB, TimeSpan Cpu)> RunAsync(
-        string file, string[] arguments, Dictionary<string, string>? env, string? root, CancellationToken ct)
+    /// <summary>Runs a child under <c>/usr/bin/time</c> (without the <paramref name="unset"/> variables): stdout, wall time, peak RSS in KiB and CPU time (user and system).</summary>
+    internal static async Task<(string Stdout, TimeSpan Wall, long PeakRssKiB, TimeSpan Cpu)> RunAsync(
+        string file, string[] arguments, Dictionary<string, string>? env, string? root, CancellationToken ct, params string[] unset)
     {
         var timeFile = Path.Combine(root ?? Path.GetTempPath(), "time.txt");
         var start = new ProcessStartInfo(root is null ? file : "/usr/bin/time") { RedirectStandardOutput = true, RedirectStandardError = true };
         if (root is not null) foreach (var a in new[] { "-o", timeFile, "-f", "%M %U %S", file }) start.ArgumentList.Add(a);
         foreach (var a in arguments) start.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? []) start.Environment[k] = v;
+        foreach (var name in unset) start.Environment.Remove(name);
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         try

@@ -17,11 +17,14 @@ internal static class GcChecks
     /// <summary>
     /// Starts the registry on the storage and pulls a sample of the kept V1 tags (tags, ancestry, json) and v2 tags
     /// (manifest by tag, every blob, digests checked); <paramref name="garbageReadable"/> says whether a garbage
-    /// repository's layer link still serves its blob (true before the collection, false after).
+    /// repository's layer link still serves its blob (true before the collection, false after). The registry runs on
+    /// <paramref name="root"/>'s storage unless <paramref name="environment"/> points it elsewhere (an S3 flavor).
     /// </summary>
-    public static async Task PullSampleAsync(string dll, string root, GcSeedResult seed, int chain, bool garbageReadable, CancellationToken ct)
+    public static async Task PullSampleAsync(
+        string dll, string root, GcSeedResult seed, int chain, bool garbageReadable, CancellationToken ct, IReadOnlyDictionary<string, string>? environment = null)
     {
-        await using var server = await ServerLauncher.StartRegistryAsync(dll, root, ct, new Dictionary<string, string> { ["REGISTRY_GC_GRACE_SECONDS"] = "0" });
+        var variables = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["REGISTRY_GC_GRACE_SECONDS"] = "0" };
+        await using var server = await ServerLauncher.StartRegistryAsync(dll, root, ct, variables);
         using var client = BenchPush.NewClient(server);
         foreach (var (repository, top) in Spread(seed.V1Tagged))
         {

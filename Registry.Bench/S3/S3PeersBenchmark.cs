@@ -197,20 +197,8 @@ internal static class S3PeersBenchmark
     /// measures RGW), and AWS_CA_BUNDLE dropped from its environment, on which its S3 driver fails to start.
     /// </summary>
     private static Task<ChildServer> StartGoAsync(string binary, string dataDirectory, S3StorageOptions s3, CancellationToken ct) =>
-        GoRegistryPeer.StartWithStorageAsync(binary, dataDirectory, "Go registry (distribution 2.8) on S3", $"""
-            s3:
-              accesskey: {s3.AccessKey}
-              secretkey: {s3.SecretKey}
-              region: {s3.Region ?? "us-east-1"}
-              regionendpoint: {(s3.Secure ? "https" : "http")}://{s3.Host}:{s3.Port}
-              bucket: {s3.Bucket}
-              secure: {(s3.Secure ? "true" : "false")}
-              v4auth: true
-              rootdirectory: /{s3.Prefix}
-            redirect:
-              disable: true
-
-            """, ct, proxyRemoteUrl: null, "AWS_CA_BUNDLE");
+        GoRegistryPeer.StartWithStorageAsync(binary, dataDirectory, "Go registry (distribution 2.8) on S3", GoRegistryPeer.S3Storage(s3), ct,
+            proxyRemoteUrl: null, GoRegistryPeer.S3Unset);
 
     /// <summary>
     /// <paramref name="count"/> repositories <c>seed/r00000</c>…, each with one tagged image: the first pushes the

@@ -47,6 +47,23 @@ public sealed class S3StorageDriverTests : StorageDriverContract
         _client.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = _bucket, Prefix = _prefix + "/" })
             .GetAwaiter().GetResult().MultipartUploads ?? [];
 
+    [Test]
+    public async Task A_subtree_read_shows_keys_written_behind_the_driver_as_a_walk_would()
+    {
+        // A temp name (an in-flight write of another process) shows only as its directory; an object with keys below it
+        // (which the driver never writes) is an object, not descended into, as SizeAsync answers for it.
+        foreach (var key in new[] { "ns/b/" + StorageKey.TempPrefix + "1", "ns/c", "ns/c/under", "ns/d/e/" + StorageKey.TempPrefix + "2/f" })
+            await _client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = _prefix + "/" + key, ContentBody = "x" });
+
+        var entries = await S3.ReadSubtreeAsync("ns", 10, None);
+
+        entries.Select(e => (e.Path, e.IsDirectory)).Should().Equal(("ns/b", true), ("ns/c", false), ("ns/d", true), ("ns/d/e", true));
+        (await S3.ListTwoLevelsAsync("ns", None)).Should().BeEquivalentTo(
+            new (string, IReadOnlyList<string>)[] { ("ns/b", []), ("ns/c", []), ("ns/d", ["ns/d/e"]) }, options => options.WithStrictOrdering());
+        (await Driver.ListAsync("ns", None)).Should().Equal("ns/b", "ns/c", "ns/d");
+        (await Driver.ListAsync("ns/b", None)).Should().BeEmpty();
+    }
+
     private async Task<List<string>> RawKeysAsync()
     {
         var page = await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = _prefix + "/" });

@@ -541,6 +541,64 @@ public abstract class StorageDriverContract
         (await Driver.ListAsync("dir", None)).Should().Equal(key);
     }
 
+    // ---- whole subtrees (ISubtreeReading and ITreeListing where the driver has them, else call by call) -----
+
+    /// <summary>A V1 namespace: names that sort differently by path and by segment ('-' before '/'), depth, a large object.</summary>
+    private async Task SeedTreeAsync()
+    {
+        await Driver.PutContentAsync("repositories/ns/a/_index_images", Utf8("[]"), None);
+        await Driver.PutContentAsync("repositories/ns/b/tag_latest", Utf8("x"), None);
+        await Driver.PutContentAsync("repositories/ns/b/_description", Utf8("d"), None);
+        await Driver.PutContentAsync("repositories/ns/b/deep/more/file", Utf8("deep"), None);
+        await Driver.PutContentAsync("repositories/ns/b/big", TestData.Bytes(100), None);
+        await Driver.PutContentAsync("repositories/ns/b-c/tag_v1", Utf8("1"), None);
+        await Driver.PutContentAsync("repositories/ns/file", Utf8("f"), None);
+        await Driver.PutContentAsync("repositories/other/z/tag_latest", Utf8("z"), None);
+    }
+
+    [Test]
+    public async Task A_subtree_read_lists_every_directory_and_object_below_with_sizes_times_and_small_contents()
+    {
+        await SeedTreeAsync();
+
+        var entries = await StorageSubtree.ReadAsync(Driver, "repositories/ns", 10, None);
+
+        entries.Select(e => (e.Path, e.IsDirectory, e.Size, Content: e.Content is null ? null : Encoding.UTF8.GetString(e.Content))).Should().Equal(
+            ("repositories/ns/a", true, 0L, null),
+            ("repositories/ns/a/_index_images", false, 2L, "[]"),
+            ("repositories/ns/b", true, 0L, null),
+            ("repositories/ns/b-c", true, 0L, null),
+            ("repositories/ns/b-c/tag_v1", false, 1L, "1"),
+            ("repositories/ns/b/_description", false, 1L, "d"),
+            ("repositories/ns/b/big", false, 100L, null),
+            ("repositories/ns/b/deep", true, 0L, null),
+            ("repositories/ns/b/deep/more", true, 0L, null),
+            ("repositories/ns/b/deep/more/file", false, 4L, "deep"),
+            ("repositories/ns/b/tag_latest", false, 1L, "x"),
+            ("repositories/ns/file", false, 1L, "f"));
+        foreach (var entry in entries)
+            entry.Modified.Should().Be(entry.IsDirectory ? null : await Driver.LastModifiedAsync(entry.Path, None), entry.Path);
+        (await StorageSubtree.ReadAsync(Driver, "repositories/none", 10, None)).Should().BeEmpty();
+        (await StorageSubtree.ReadAsync(Driver, "repositories/ns/file", 10, None)).Should().BeEmpty("an object has nothing below it");
+    }
+
+    [Test]
+    public async Task A_two_level_listing_answers_what_listing_each_child_answers()
+    {
+        await SeedTreeAsync();
+        var expected = new List<(string, IReadOnlyList<string>)>();
+        foreach (var child in await Driver.ListAsync("repositories/ns", None)) expected.Add((child, await Driver.ListAsync(child, None)));
+
+        var listed = Driver.Find<ITreeListing>() is { } tree ? await tree.ListTwoLevelsAsync("repositories/ns", None) : expected;
+
+        listed.Should().BeEquivalentTo(expected, options => options.WithStrictOrdering());
+        listed.Select(l => l.Path).Should().Equal("repositories/ns/a", "repositories/ns/b", "repositories/ns/b-c", "repositories/ns/file");
+        listed[1].Children.Should().Equal(
+            "repositories/ns/b/_description", "repositories/ns/b/big", "repositories/ns/b/deep", "repositories/ns/b/tag_latest");
+        listed[3].Children.Should().BeEmpty();
+        if (Driver.Find<ITreeListing>() is { } listing) (await listing.ListTwoLevelsAsync("repositories/none", None)).Should().BeEmpty();
+    }
+
     private async Task<string> ReadAllAsync(string key, long offset)
     {
         await using var stream = await Driver.OpenReadAsync(key, offset, None);

@@ -233,8 +233,9 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
         {
             throw Unavailable("ListObjectsV2", path, e);
         }
+        // An object and a prefix of the same name (keys written behind the driver) list once.
         children.Sort(StringComparer.Ordinal);
-        return children;
+        return children.Distinct(StringComparer.Ordinal).ToList();
     }
 
     public async Task<bool> DirectoryExistsAsync(string path, CancellationToken ct) =>

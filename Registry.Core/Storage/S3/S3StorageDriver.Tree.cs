@@ -1,0 +1,109 @@
+using Amazon.S3.Model;
+
+namespace Registry.Core.Storage;
+
+/// <summary>
+/// Whole subtrees from flat listings (ListObjectsV2 without a delimiter, a thousand keys a page, with sizes and times):
+/// what a walk call by call asks of S3 with a LIST per directory and two HEADs per object, the collector's scans and the
+/// V1 repository walk get in one paged listing.
+/// </summary>
+public sealed partial class S3StorageDriver : ISubtreeReading, ITreeListing
+{
+    /// <summary>Small objects' contents fetched at once by <see cref="ReadSubtreeAsync"/>.</summary>
+    private const int SubtreeContentReads = 16;
+
+    public async Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, CancellationToken ct)
+    {
+        var listed = await ListBelowAsync(path, ct);
+        var entries = new List<StorageEntry>(listed.Count);
+        var directories = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var o in listed)
+        {
+            foreach (var directory in Ancestors(o.Path, path.Length, o.IsDirectory))
+                if (directories.Add(directory)) entries.Add(new StorageEntry(directory, true, 0, null, null));
+            if (!o.IsDirectory) entries.Add(new StorageEntry(o.Path, false, o.Size, o.Modified, null));
+        }
+
+        var small = Enumerable.Range(0, entries.Count).Where(i => !entries[i].IsDirectory && entries[i].Size <= contentLimit).ToList();
+        await Parallel.ForEachAsync(small, new ParallelOptions { MaxDegreeOfParallelism = SubtreeContentReads, CancellationToken = ct }, async (i, token) =>
+        {
+            // Deleted since the listing: no content, as GetContentAsync would answer.
+            var content = await GetContentAsync(entries[i].Path, token);
+            entries[i] = entries[i] with { Content = content };
+        });
+        entries.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        return entries;
+    }
+
+    public async Task<IReadOnlyList<(string Path, IReadOnlyList<string> Children)>> ListTwoLevelsAsync(string path, CancellationToken ct)
+    {
+        var children = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        foreach (var o in await ListBelowAsync(path, ct))
+        {
+            var second = o.Path.IndexOf('/', path.Length + 1);
+            var child = second < 0 ? o.Path : o.Path[..second];
+            if (!children.TryGetValue(child, out var grandchildren)) children[child] = grandchildren = new SortedSet<string>(StringComparer.Ordinal);
+            if (second < 0) continue;
+            var third = o.Path.IndexOf('/', second + 1);
+            grandchildren.Add(third < 0 ? o.Path : o.Path[..third]);
+        }
+        return children.Select(c => (c.Key, (IReadOnlyList<string>)c.Value.ToList())).ToList();
+    }
+
+    /// <summary>An object below the subtree's root, or (<see cref="IsDirectory"/>) a directory that lists no object.</summary>
+    private sealed record Listed(string Path, bool IsDirectory, long Size, DateTimeOffset? Modified);
+
+    /// <summary>
+    /// What <see cref="ListAsync"/> level by level would reach below <paramref name="path"/>: every object, except that
+    /// a key with a segment no key could spell (a temp name) shows only as the directories above that segment, and
+    /// nothing below an object is reached (a walk does not descend into what <see cref="SizeAsync"/> calls an object).
+    /// </summary>
+    private async Task<List<Listed>> ListBelowAsync(string path, CancellationToken ct)
+    {
+        var dir = ObjectKey(path) + "/";
+        var listed = new List<Listed>();
+        var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = dir };
+        try
+        {
+            do
+            {
+                var page = await _client.ListObjectsV2Async(request, ct);
+                foreach (var o in page.S3Objects ?? [])
+                {
+                    var segments = o.Key[dir.Length..].Split('/');
+                    var valid = segments.TakeWhile(s => StorageKey.IsValidSegment(s)).Count();
+                    if (valid < segments.Length)
+                    {
+                        if (valid > 0) listed.Add(new Listed($"{path}/{string.Join('/', segments[..valid])}", true, 0, null));
+                        continue;
+                    }
+                    // Listings carry milliseconds, a HEAD's Last-Modified whole seconds: report what LastModifiedAsync would.
+                    var modified = o.LastModified is { } time
+                        ? new DateTimeOffset(time.ToUniversalTime().Ticks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, TimeSpan.Zero)
+                        : (DateTimeOffset?)null;
+                    listed.Add(new Listed($"{path}/{string.Join('/', segments)}", false, o.Size ?? 0, modified));
+                }
+                request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
+            }
+            while (request.ContinuationToken is not null);
+        }
+        catch (Exception e) when (IsStoreFailure(e, ct))
+        {
+            throw Unavailable("ListObjectsV2", path, e);
+        }
+        var objects = listed.Where(o => !o.IsDirectory).Select(o => o.Path).ToHashSet(StringComparer.Ordinal);
+        listed.RemoveAll(o => Ancestors(o.Path, path.Length, includeSelf: o.IsDirectory).Any(objects.Contains));
+        return listed;
+    }
+
+    /// <summary>
+    /// The directories on the way to <paramref name="entryPath"/> below the subtree's root (which ends at
+    /// <paramref name="rootLength"/>), nearest the root first, and the path itself when <paramref name="includeSelf"/>.
+    /// </summary>
+    private static IEnumerable<string> Ancestors(string entryPath, int rootLength, bool includeSelf)
+    {
+        for (var slash = entryPath.IndexOf('/', rootLength + 1); slash >= 0; slash = entryPath.IndexOf('/', slash + 1))
+            yield return entryPath[..slash];
+        if (includeSelf) yield return entryPath;
+    }
+}
