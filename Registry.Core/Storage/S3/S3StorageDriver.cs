@@ -279,12 +279,9 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
         var key = ObjectKey(path);
         try
         {
-            if (await HeadAsync(path, key, ct) is not null)
-            {
-                await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = key }, ct);
-                return true;
-            }
-            // A prefix: delete every object below it, one listing page (at most 1000 keys) at a time.
+            // A prefix first (what the collector deletes: image, blob and link directories): every object below it, one
+            // listing page (at most 1000 keys) at a time. Only when nothing is below is the path asked for as an object,
+            // so a directory costs no HEAD (a 404, which the SDK raises as an exception).
             var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = key + "/" };
             var deleted = false;
             do
@@ -299,7 +296,9 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
                 request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
             }
             while (request.ContinuationToken is not null);
-            return deleted;
+            if (deleted || await HeadAsync(path, key, ct) is null) return deleted;
+            await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = key }, ct);
+            return true;
         }
         catch (Exception e) when (IsStoreFailure(e, ct))
         {
