@@ -103,6 +103,7 @@ public static class RegistryApp
 
         app.UseMiddleware<MetricsEndpointMiddleware>();
         app.UseMiddleware<RequestMetricsMiddleware>();
+        if (settings.BodyIdleTimeoutSeconds > 0) app.UseMiddleware<BodyIdleTimeoutMiddleware>();
         app.UseMiddleware<RequestLogMiddleware>();
         app.UseMiddleware<AuditMiddleware>();
         if (settings.Cors.Enabled) app.UseMiddleware<CorsMiddleware>();
