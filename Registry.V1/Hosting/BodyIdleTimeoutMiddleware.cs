@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Registry.Core.Configuration;
 
@@ -7,10 +9,11 @@ namespace Registry.V1.Hosting;
 /// <summary>
 /// Cuts a request whose body stops arriving (<c>body_idle_timeout_seconds</c>): when a handler waits that long for the
 /// next byte, the read throws a 408 <see cref="BadHttpRequestException"/>, which <see cref="ErrorHandlingMiddleware"/>
-/// answers in the protocol's error shape like Kestrel's own 408, and the handler's cleanup runs as for any body that
-/// fails midway. Kestrel's <c>MinRequestBodyDataRate</c> (<c>body_min_rate_bytes_per_second</c>) averages over the
-/// whole body, so a body that sent much and then stalls would be cut late or never; this is nginx's
-/// <c>client_body_timeout</c>: the time between two successive reads, and only while one is waited for.
+/// answers in the protocol's error shape like Kestrel's own 408, with <c>Connection: close</c>, and the handler's
+/// cleanup runs as for any body that fails midway. Kestrel's <c>MinRequestBodyDataRate</c>
+/// (<c>body_min_rate_bytes_per_second</c>) averages over the whole body, so a body that sent much and then stalls
+/// would be cut late or never; this is nginx's <c>client_body_timeout</c>: the time between two successive reads, and
+/// only while one is waited for.
 /// </summary>
 public sealed class BodyIdleTimeoutMiddleware(RequestDelegate next, RegistrySettings settings)
 {
@@ -18,20 +21,26 @@ public sealed class BodyIdleTimeoutMiddleware(RequestDelegate next, RegistrySett
 
     public async Task InvokeAsync(HttpContext context)
     {
-        using var body = new IdleTimeoutStream(context.Request.Body, _timeout, context.RequestAborted);
+        // Kestrel's own reader: installed before anything else replaces Request.Body (which would make BodyReader a
+        // wrapper around that stream).
+        using var body = new IdleTimeoutStream(context.Request.Body, context.Request.BodyReader, _timeout, context.RequestAborted);
         context.Request.Body = body;
         await next(context);
     }
 
     /// <summary>
-    /// One timer per request, armed only while a read waits: a read the transport already holds data for (the upload
-    /// hot path) costs no timer change and no allocation. The host owns the inner stream, so disposing this leaves it open.
+    /// Reads Kestrel's body pipe as its own request stream does, with one timer per request armed only while a read
+    /// waits: a read the transport already holds data for (the upload hot path) costs no timer change and no
+    /// allocation. The timer cuts a read with <see cref="PipeReader.CancelPendingRead"/>, not a cancellation token:
+    /// Kestrel's body reader survives a cancelled read result (handed back with AdvanceTo) but not a read abandoned by
+    /// an exception, and it still drains the rest of the body after the answer. The host owns the inner stream (kept
+    /// for the synchronous reads Kestrel refuses anyway) and the pipe, so disposing this leaves them open.
     /// </summary>
-    private sealed class IdleTimeoutStream(Stream inner, TimeSpan timeout, CancellationToken requestAborted) : Stream
+    private sealed class IdleTimeoutStream(Stream inner, PipeReader reader, TimeSpan timeout, CancellationToken requestAborted) : Stream
     {
-        // Created on the first read (most requests have no body); linked to RequestAborted so that one token serves
-        // both, and a caller passing RequestAborted (every handler's bound CancellationToken) needs no other link.
-        private CancellationTokenSource? _idle;
+        // Created on the first read that has to wait (most requests have no body, or a body already received).
+        private Timer? _timer;
+        private volatile bool _timedOut;
 
         public override bool CanRead => true;
         public override bool CanSeek => false;
@@ -52,55 +61,77 @@ public sealed class BodyIdleTimeoutMiddleware(RequestDelegate next, RegistrySett
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            var idle = _idle ??= CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
-            // The timer fired just as the previous read was answered: the body was still idle that long.
-            if (IsIdleCut(idle, cancellationToken)) throw TimedOut();
-            if (!cancellationToken.CanBeCanceled || cancellationToken == requestAborted)
+            var pending = reader.ReadAsync(cancellationToken);
+            if (pending.IsCompletedSuccessfully)
             {
-                var read = inner.ReadAsync(buffer, idle.Token);
-                return read.IsCompleted ? read : WaitAsync(read, idle, cancellationToken);
+                if (Take(pending.Result, buffer.Span) is { } read) return new ValueTask<int>(read);
+                pending = reader.ReadAsync(cancellationToken);
             }
-            return WaitLinkedAsync(buffer, idle, cancellationToken);
+            return WaitAsync(pending, buffer, cancellationToken);
         }
 
-        /// <summary>A caller token other than RequestAborted (rare): linked for this read only.</summary>
-        private async ValueTask<int> WaitLinkedAsync(Memory<byte> buffer, CancellationTokenSource idle, CancellationToken caller)
-        {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(idle.Token, caller);
-            return await WaitAsync(inner.ReadAsync(buffer, linked.Token), idle, caller);
-        }
-
-        /// <summary>Waits for a pending read with the timer armed; an idle cut is a 408, any other cancellation passes through.</summary>
+        /// <summary>Waits for the pipe with the timer armed, as long as it hands back no data and no end.</summary>
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-        private async ValueTask<int> WaitAsync(ValueTask<int> read, CancellationTokenSource idle, CancellationToken caller)
+        private async ValueTask<int> WaitAsync(ValueTask<ReadResult> pending, Memory<byte> buffer, CancellationToken cancellationToken)
         {
-            idle.CancelAfter(timeout);
-            try
+            _timer ??= new Timer(static state => ((IdleTimeoutStream)state!).OnIdle(), this, Timeout.Infinite, Timeout.Infinite);
+            while (true)
             {
-                return await read;
-            }
-            catch (OperationCanceledException) when (IsIdleCut(idle, caller))
-            {
-                throw TimedOut();
-            }
-            finally
-            {
-                // Disarmed between reads: a handler busy with storage is not the client being idle.
-                idle.CancelAfter(Timeout.Infinite);
+                ReadResult result;
+                _timer.Change(timeout, Timeout.InfiniteTimeSpan);
+                try
+                {
+                    result = await pending;
+                }
+                finally
+                {
+                    // Disarmed between reads: a handler busy with storage is not the client being idle.
+                    _timer.Change(Timeout.Infinite, Timeout.Infinite);
+                }
+                if (Take(result, buffer.Span) is { } read) return read;
+                pending = reader.ReadAsync(cancellationToken);
             }
         }
 
-        /// <summary>The timer cancelled the read, not the client going away (RequestAborted) nor the caller.</summary>
-        private bool IsIdleCut(CancellationTokenSource idle, CancellationToken caller) =>
-            idle.IsCancellationRequested && !requestAborted.IsCancellationRequested && !caller.IsCancellationRequested;
+        /// <summary>Copies what the pipe holds into <paramref name="destination"/>; null when it held nothing yet.</summary>
+        private int? Take(in ReadResult result, Span<byte> destination)
+        {
+            var data = result.Buffer;
+            if (result.IsCanceled)
+            {
+                // Handing the cancelled result back leaves Kestrel's reader usable for draining the rest of the body.
+                reader.AdvanceTo(data.Start);
+                throw Cancelled();
+            }
+            if (data.IsEmpty && !result.IsCompleted)
+            {
+                reader.AdvanceTo(data.Start);
+                return null;
+            }
+            var length = (int)Math.Min(data.Length, destination.Length);
+            var taken = data.Slice(0, length);
+            taken.CopyTo(destination);
+            // The sequence is not to be touched after this: the pipe may reuse its segments at once.
+            reader.AdvanceTo(taken.End);
+            return length;
+        }
 
-        private BadHttpRequestException TimedOut() => new(
-            $"Reading the request body timed out: no data arrived for {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s",
-            StatusCodes.Status408RequestTimeout);
+        private void OnIdle()
+        {
+            _timedOut = true;
+            reader.CancelPendingRead();
+        }
+
+        /// <summary>An idle cut is a 408 unless the client has gone away meanwhile (RequestAborted).</summary>
+        private Exception Cancelled() => _timedOut && !requestAborted.IsCancellationRequested
+            ? new BadHttpRequestException(
+                $"Reading the request body timed out: no data arrived for {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s",
+                StatusCodes.Status408RequestTimeout)
+            : new OperationCanceledException(requestAborted);
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing) _idle?.Dispose();
+            if (disposing) _timer?.Dispose();
             base.Dispose(disposing);
         }
     }
