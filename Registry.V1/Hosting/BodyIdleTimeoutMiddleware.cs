@@ -119,7 +119,15 @@ public sealed class BodyIdleTimeoutMiddleware(RequestDelegate next, RegistrySett
         private void OnIdle()
         {
             _timedOut = true;
-            reader.CancelPendingRead();
+            try
+            {
+                reader.CancelPendingRead();
+            }
+            catch (InvalidOperationException)
+            {
+                // The request ended under a read its handler abandoned: Kestrel's reader is closed (ObjectDisposedException),
+                // and an exception escaping a timer callback would end the process.
+            }
         }
 
         /// <summary>An idle cut is a 408 unless the client has gone away meanwhile (RequestAborted).</summary>
