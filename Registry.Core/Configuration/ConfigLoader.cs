@@ -137,6 +137,7 @@ public static class ConfigLoader
 
             // Kestrel refuses a grace period that is not longer than its 1-second heartbeat.
             BodyMinRateGraceSeconds = (int)read.Integer("body_min_rate_grace_seconds", RegistrySettings.DefaultBodyMinRateGraceSeconds, 2, int.MaxValue),
+            BodyIdleTimeoutSeconds = (int)read.Integer("body_idle_timeout_seconds", RegistrySettings.DefaultBodyIdleTimeoutSeconds, 0, int.MaxValue),
             ShutdownTimeoutSeconds = (int)read.Integer("shutdown_timeout_seconds", RegistrySettings.DefaultShutdownTimeoutSeconds, 0, int.MaxValue),
             Uploads = UploadLimitSettings.Read(read),
             BlobCache = BlobCacheSettings.Read(read, storage),

@@ -26,6 +26,9 @@ public sealed record RegistrySettings
     /// <summary>Default of <see cref="BodyMinRateGraceSeconds"/>.</summary>
     public const int DefaultBodyMinRateGraceSeconds = 30;
 
+    /// <summary>Default of <see cref="BodyIdleTimeoutSeconds"/> (nginx's <c>client_body_timeout</c>).</summary>
+    public const int DefaultBodyIdleTimeoutSeconds = 60;
+
     /// <summary>Default of <see cref="ShutdownTimeoutSeconds"/>.</summary>
     public const int DefaultShutdownTimeoutSeconds = 30;
 
@@ -102,6 +105,12 @@ public sealed record RegistrySettings
 
     /// <summary><c>body_min_rate_grace_seconds</c>: how long a body may be slower than the minimum rate (at least 2).</summary>
     public int BodyMinRateGraceSeconds { get; init; } = DefaultBodyMinRateGraceSeconds;
+
+    /// <summary>
+    /// <c>body_idle_timeout_seconds</c>: longest wait for the next byte of a request body before the request is answered
+    /// 408; 0 turns the check off.
+    /// </summary>
+    public int BodyIdleTimeoutSeconds { get; init; } = DefaultBodyIdleTimeoutSeconds;
 
     /// <summary><c>shutdown_timeout_seconds</c>: how long shutdown waits for requests in flight.</summary>
     public int ShutdownTimeoutSeconds { get; init; } = DefaultShutdownTimeoutSeconds;

@@ -170,6 +170,8 @@ public class ConfigErrorTests : ConfigTestBase
     [TestCase("MAX_HEADER_BYTES", "4294967296", "max_header_bytes", "expected an integer from 1 to 2147483647, got the integer 4294967296")]
     [TestCase("BODY_MIN_RATE", "-1", "body_min_rate_bytes_per_second", "expected an integer from 0 to 9223372036854775807, got the integer -1")]
     [TestCase("BODY_MIN_RATE_GRACE", "1", "body_min_rate_grace_seconds", "expected an integer from 2 to 2147483647, got the integer 1")]
+    [TestCase("BODY_IDLE_TIMEOUT", "-1", "body_idle_timeout_seconds", "expected an integer from 0 to 2147483647, got the integer -1")]
+    [TestCase("BODY_IDLE_TIMEOUT", "1m", "body_idle_timeout_seconds", "expected an integer from 0 to 2147483647, got the string \"1m\"")]
     [TestCase("SHUTDOWN_TIMEOUT", "1.5", "shutdown_timeout_seconds", "expected an integer from 0 to 2147483647, got the number 1.5")]
     [TestCase("SHUTDOWN_TIMEOUT", "soon", "shutdown_timeout_seconds", "expected an integer from 0 to 2147483647, got the string \"soon\"")]
     public void Server_limits_out_of_range(string variable, string value, string key, string problem)

@@ -81,6 +81,7 @@ public class SampleConfigTests : ConfigTestBase
         settings.MaxHeaderBytes.Should().Be(65536);
         settings.BodyMinRateBytesPerSecond.Should().Be(240);
         settings.BodyMinRateGraceSeconds.Should().Be(30);
+        settings.BodyIdleTimeoutSeconds.Should().Be(60);
         settings.ShutdownTimeoutSeconds.Should().Be(30);
     }
 
@@ -89,12 +90,13 @@ public class SampleConfigTests : ConfigTestBase
     {
         var settings = LoadSample(
             ("MAX_JSON_BODY_BYTES", "1024"), ("MAX_HEADER_BYTES", "8192"), ("BODY_MIN_RATE", "0"),
-            ("BODY_MIN_RATE_GRACE", "5"), ("SHUTDOWN_TIMEOUT", "0"));
+            ("BODY_MIN_RATE_GRACE", "5"), ("BODY_IDLE_TIMEOUT", "0"), ("SHUTDOWN_TIMEOUT", "0"));
 
         settings.MaxJsonBodyBytes.Should().Be(1024);
         settings.MaxHeaderBytes.Should().Be(8192);
         settings.BodyMinRateBytesPerSecond.Should().Be(0);
         settings.BodyMinRateGraceSeconds.Should().Be(5);
+        settings.BodyIdleTimeoutSeconds.Should().Be(0);
         settings.ShutdownTimeoutSeconds.Should().Be(0);
     }
 
@@ -107,6 +109,7 @@ public class SampleConfigTests : ConfigTestBase
         settings.MaxHeaderBytes.Should().Be(65536);
         settings.BodyMinRateBytesPerSecond.Should().Be(240);
         settings.BodyMinRateGraceSeconds.Should().Be(30);
+        settings.BodyIdleTimeoutSeconds.Should().Be(60);
         settings.ShutdownTimeoutSeconds.Should().Be(30);
     }
 

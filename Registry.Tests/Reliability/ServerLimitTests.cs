@@ -146,7 +146,8 @@ public class ServerLimitTests
         Assert.Fail($"the upload of {id} never reached storage");
     }
 
-    private static async Task WaitUntilNoTempFilesAsync(RegistryProcess server, string id)
+    /// <summary>Until the upload cut short has removed its temp file from the image's directory (bounded).</summary>
+    internal static async Task WaitUntilNoTempFilesAsync(RegistryProcess server, string id)
     {
         var dir = Path.Combine(server.StoragePath, "images", id);
         for (var i = 0; i < 200 && Directory.EnumerateFiles(dir, StorageKey.TempPrefix + "*").Any(); i++) await Task.Delay(25);

@@ -38,7 +38,10 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
         }
         catch (BadHttpRequestException e)
         {
-            await WriteAsync(context, e.StatusCode, e.StatusCode == 413 ? "Request body too large" : "Bad request: " + e.Message);
+            // The body was not read to its end, so the connection should carry no further request: Kestrel closes it
+            // after its own rejections, and the header after ours (BodyIdleTimeoutMiddleware) once it has drained or
+            // given up draining the rest of the body.
+            await WriteAsync(context, e.StatusCode, e.StatusCode == 413 ? "Request body too large" : "Bad request: " + e.Message, closeConnection: true);
         }
         catch (Exception e) when (context.RequestAborted.IsCancellationRequested && e is OperationCanceledException or IOException or ConnectionResetException)
         {
@@ -96,7 +99,7 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
     internal static bool IsThrownByKestrel(IOException e) =>
         e.TargetSite?.DeclaringType?.FullName?.StartsWith("Microsoft.AspNetCore.Server.Kestrel.", StringComparison.Ordinal) == true;
 
-    private static async Task WriteAsync(HttpContext context, int status, string message, TimeSpan? retryAfter = null)
+    private static async Task WriteAsync(HttpContext context, int status, string message, TimeSpan? retryAfter = null, bool closeConnection = false)
     {
         if (context.Response.HasStarted)
         {
@@ -104,6 +107,7 @@ public sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<ErrorH
             return;
         }
         context.Response.Clear();
+        if (closeConnection) context.Response.Headers.Connection = "close";
         if (retryAfter is { } wait) context.Response.Headers.RetryAfter = wait.TotalSeconds.ToString(CultureInfo.InvariantCulture);
         await HostErrors.WriteAsync(context, status, message, message);
     }

@@ -102,6 +102,8 @@ public static class RegistryApp
         app.Services.GetRequiredService<Registry.Core.Storage.Caching.LocalBlobCache>();
 
         app.UseMiddleware<MetricsEndpointMiddleware>();
+        // Before RequestMetricsMiddleware wraps the body: it reads Kestrel's own body pipe.
+        if (settings.BodyIdleTimeoutSeconds > 0) app.UseMiddleware<BodyIdleTimeoutMiddleware>();
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseMiddleware<RequestLogMiddleware>();
         app.UseMiddleware<AuditMiddleware>();
