@@ -55,6 +55,24 @@ public sealed partial class S3StorageDriver
         }
     }
 
+    /// <summary>
+    /// Whether an object is stored at <paramref name="key"/>, as a one-key listing from the key on (the object,
+    /// when there is one, sorts first): a missing object is an empty page, where a HEAD's 404 is an exception.
+    /// </summary>
+    private async Task<bool> IsObjectAsync(string path, string key, CancellationToken ct)
+    {
+        try
+        {
+            var page = await _client.ListObjectsV2Async(
+                new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = key, MaxKeys = 1 }, ct);
+            return page.S3Objects is [{ } first] && first.Key == key;
+        }
+        catch (Exception e) when (IsStoreFailure(e, ct))
+        {
+            throw Unavailable("ListObjectsV2", path, e);
+        }
+    }
+
     /// <summary>Lists only names a key can spell, so every listed path can be passed back to this driver.</summary>
     private static void AddChild(List<string> children, string path, string name)
     {

@@ -249,21 +249,39 @@ public sealed partial class S3StorageDriver
 
     /// <summary>
     /// The file driver cannot hold an object below another object or where a directory is; neither may this
-    /// one, so a key behaves the same on every driver. The checks run in parallel (one round trip). Ancestors this
-    /// driver has written below are skipped (<see cref="_knownDirectories"/>): a distribution path is ten levels
-    /// deep, and a HEAD for each on every link write made a manifest push cost eleven S3 requests per object.
+    /// one, so a key behaves the same on every driver. Ancestors this driver has written below are skipped
+    /// (<see cref="_knownDirectories"/>). Of the others, the shallowest is probed first: when nothing is stored below
+    /// it, no deeper ancestor can be an object and the path cannot be a directory, so a write into a new repository
+    /// costs two listings in one round trip instead of a HEAD for each of its new levels (each of them a 404, which
+    /// the SDK raises as an exception). Only when that ancestor holds objects are the deeper ones probed, in parallel.
+    /// Listings, not HEADs: a missing object is then an empty page rather than an exception.
     /// </summary>
     private async Task CheckWritableAsync(string path, CancellationToken ct)
     {
         var ancestors = new List<string>();
         for (var slash = path.IndexOf('/'); slash >= 0; slash = path.IndexOf('/', slash + 1))
             if (!_knownDirectories.ContainsKey(path[..slash])) ancestors.Add(path[..slash]);
+        if (ancestors.Count > 0)
+        {
+            var shallowest = ancestors[0];
+            var holdsObjects = AnyUnderAsync(shallowest, ObjectKey(shallowest), ct);
+            var isObject = IsObjectAsync(shallowest, ObjectKey(shallowest), ct);
+            await Task.WhenAll(holdsObjects, isObject);
+            if (await isObject) throw new IOException($"Storage path '{shallowest}' is an object");
+            if (!await holdsObjects)
+            {
+                // The path lies below an empty prefix: nothing there yet, neither objects above it nor below.
+                _knownDirectories.TryRemove(path, out _);
+                return;
+            }
+            ancestors.RemoveAt(0);
+        }
         var directory = AnyUnderAsync(path, ObjectKey(path), ct);
-        var objects = ancestors.Select(a => HeadAsync(a, ObjectKey(a), ct)).ToList();
-        await Task.WhenAll(objects.Cast<Task>().Append(directory));
+        var objects = ancestors.Select(a => IsObjectAsync(a, ObjectKey(a), ct)).ToList();
+        await Task.WhenAll(objects.Append(directory));
         if (await directory) throw new IOException($"Storage path '{path}' is a directory");
         for (var i = 0; i < ancestors.Count; i++)
-            if (await objects[i] is not null) throw new IOException($"Storage path '{ancestors[i]}' is an object");
+            if (await objects[i]) throw new IOException($"Storage path '{ancestors[i]}' is an object");
         // The path is about to become an object: an ancestor check below it must ask the store again.
         _knownDirectories.TryRemove(path, out _);
     }
