@@ -41,31 +41,24 @@ public sealed partial class S3StorageDriver
         }
     }
 
-    private async Task<bool> AnyUnderAsync(string path, string key, CancellationToken ct)
-    {
-        try
-        {
-            var page = await _client.ListObjectsV2Async(
-                new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = key + "/", MaxKeys = 1 }, ct);
-            return page.S3Objects is { Count: > 0 };
-        }
-        catch (Exception e) when (IsStoreFailure(e, ct))
-        {
-            throw Unavailable("ListObjectsV2", path, e);
-        }
-    }
+    private async Task<bool> AnyUnderAsync(string path, string key, CancellationToken ct) =>
+        await FirstKeyAsync(path, key + "/", ct) is not null;
 
     /// <summary>
-    /// Whether an object is stored at <paramref name="key"/>, as a one-key listing from the key on (the object,
-    /// when there is one, sorts first): a missing object is an empty page, where a HEAD's 404 is an exception.
+    /// Whether an object is stored at <paramref name="key"/>: the object, when there is one, is the first key from it on.
+    /// A listing, not a HEAD: a missing object is then an empty page, where a HEAD's 404 is an exception in the SDK.
     /// </summary>
-    private async Task<bool> IsObjectAsync(string path, string key, CancellationToken ct)
+    private async Task<bool> IsObjectAsync(string path, string key, CancellationToken ct) =>
+        await FirstKeyAsync(path, key, ct) == key;
+
+    /// <summary>The first key starting with <paramref name="prefix"/> in S3's (UTF-8 byte) order, or null when there is none.</summary>
+    private async Task<string?> FirstKeyAsync(string path, string prefix, CancellationToken ct)
     {
         try
         {
             var page = await _client.ListObjectsV2Async(
-                new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = key, MaxKeys = 1 }, ct);
-            return page.S3Objects is [{ } first] && first.Key == key;
+                new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = prefix, MaxKeys = 1 }, ct);
+            return page.S3Objects is [{ } first] ? first.Key : null;
         }
         catch (Exception e) when (IsStoreFailure(e, ct))
         {

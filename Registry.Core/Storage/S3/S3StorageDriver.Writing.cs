@@ -250,11 +250,11 @@ public sealed partial class S3StorageDriver
     /// <summary>
     /// The file driver cannot hold an object below another object or where a directory is; neither may this
     /// one, so a key behaves the same on every driver. Ancestors this driver has written below are skipped
-    /// (<see cref="_knownDirectories"/>). Of the others, the shallowest is probed first: when nothing is stored below
-    /// it, no deeper ancestor can be an object and the path cannot be a directory, so a write into a new repository
-    /// costs two listings in one round trip instead of a HEAD for each of its new levels (each of them a 404, which
-    /// the SDK raises as an exception). Only when that ancestor holds objects are the deeper ones probed, in parallel.
-    /// Listings, not HEADs: a missing object is then an empty page rather than an exception.
+    /// (<see cref="_knownDirectories"/>). Of the others, the shallowest is probed first with one key listing from it on:
+    /// nothing there means no deeper ancestor can be an object and the path cannot be a directory, so a write into a new
+    /// repository costs one request instead of a HEAD for each of its new levels (each a 404, which the SDK raises as an
+    /// exception). Only when that ancestor holds objects (or a sibling key sorts before them) are the path and the deeper
+    /// ancestors checked, in parallel, also by listings.
     /// </summary>
     private async Task CheckWritableAsync(string path, CancellationToken ct)
     {
@@ -263,18 +263,17 @@ public sealed partial class S3StorageDriver
             if (!_knownDirectories.ContainsKey(path[..slash])) ancestors.Add(path[..slash]);
         if (ancestors.Count > 0)
         {
-            var shallowest = ancestors[0];
-            var holdsObjects = AnyUnderAsync(shallowest, ObjectKey(shallowest), ct);
-            var isObject = IsObjectAsync(shallowest, ObjectKey(shallowest), ct);
-            await Task.WhenAll(holdsObjects, isObject);
-            if (await isObject) throw new IOException($"Storage path '{shallowest}' is an object");
-            if (!await holdsObjects)
+            var shallowest = ObjectKey(ancestors[0]);
+            var first = await FirstKeyAsync(ancestors[0], shallowest, ct);
+            if (first is null)
             {
-                // The path lies below an empty prefix: nothing there yet, neither objects above it nor below.
+                // Nothing at or below the shallowest unknown ancestor, so nothing above the path in it and nothing below.
                 _knownDirectories.TryRemove(path, out _);
                 return;
             }
-            ancestors.RemoveAt(0);
+            if (first == shallowest) throw new IOException($"Storage path '{ancestors[0]}' is an object");
+            // Objects below it (an object there would sort first); otherwise a sibling such as "name-x" hid the answer.
+            if (first.StartsWith(shallowest + "/", StringComparison.Ordinal)) ancestors.RemoveAt(0);
         }
         var directory = AnyUnderAsync(path, ObjectKey(path), ct);
         var objects = ancestors.Select(a => IsObjectAsync(a, ObjectKey(a), ct)).ToList();
