@@ -252,9 +252,8 @@ public sealed partial class S3StorageDriver
     /// one, so a key behaves the same on every driver. Ancestors this driver has written below are skipped
     /// (<see cref="_knownDirectories"/>). Of the others, the shallowest is probed first with one key listing from it on:
     /// nothing there means no deeper ancestor can be an object and the path cannot be a directory, so a write into a new
-    /// repository costs one request instead of a HEAD for each of its new levels (each a 404, which the SDK raises as an
-    /// exception). Only when that ancestor holds objects (or a sibling key sorts before them) are the path and the deeper
-    /// ancestors checked, in parallel, also by listings.
+    /// repository costs one request instead of one for each of its new levels. Only when that ancestor holds objects
+    /// (or a sibling key sorting before them hid the answer) are the path and the deeper ancestors checked, in parallel.
     /// </summary>
     private async Task CheckWritableAsync(string path, CancellationToken ct)
     {
@@ -264,7 +263,7 @@ public sealed partial class S3StorageDriver
         if (ancestors.Count > 0)
         {
             var shallowest = ObjectKey(ancestors[0]);
-            var first = await FirstKeyAsync(ancestors[0], shallowest, ct);
+            var first = (await FirstObjectAsync(ancestors[0], shallowest, ct))?.Key;
             if (first is null)
             {
                 // Nothing at or below the shallowest unknown ancestor, so nothing above the path in it and nothing below.
@@ -276,11 +275,11 @@ public sealed partial class S3StorageDriver
             if (first.StartsWith(shallowest + "/", StringComparison.Ordinal)) ancestors.RemoveAt(0);
         }
         var directory = AnyUnderAsync(path, ObjectKey(path), ct);
-        var objects = ancestors.Select(a => IsObjectAsync(a, ObjectKey(a), ct)).ToList();
-        await Task.WhenAll(objects.Append(directory));
+        var objects = ancestors.Select(a => StatAsync(a, ObjectKey(a), ct)).ToList();
+        await Task.WhenAll(objects.Cast<Task>().Append(directory));
         if (await directory) throw new IOException($"Storage path '{path}' is a directory");
         for (var i = 0; i < ancestors.Count; i++)
-            if (await objects[i]) throw new IOException($"Storage path '{ancestors[i]}' is an object");
+            if (await objects[i] is not null) throw new IOException($"Storage path '{ancestors[i]}' is an object");
         // The path is about to become an object: an ancestor check below it must ask the store again.
         _knownDirectories.TryRemove(path, out _);
     }

@@ -45,9 +45,6 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     private readonly ILogger _logger;
     private readonly string _prefix;
 
-    // Set once the bucket is known to exist; a bucket is not expected to vanish while the registry runs.
-    private volatile bool _bucketExists;
-
     // Paths this driver stored objects below, so not objects themselves unless this driver writes one there (which
     // removes the entry). Another instance writing an object where this one saw a directory is not seen: the
     // check guards against layout mistakes, which every instance would make alike, not against other writers.
@@ -201,14 +198,14 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     }
 
     public async Task<bool> ExistsAsync(string path, CancellationToken ct) =>
-        await HeadAsync(path, ObjectKey(path), ct) is not null;
+        await StatAsync(path, ObjectKey(path), ct) is not null;
 
     public async Task<long?> SizeAsync(string path, CancellationToken ct) =>
-        (await HeadAsync(path, ObjectKey(path), ct))?.ContentLength;
+        (await StatAsync(path, ObjectKey(path), ct))?.Size;
 
     public async Task<DateTimeOffset?> LastModifiedAsync(string path, CancellationToken ct)
     {
-        var head = await HeadAsync(path, ObjectKey(path), ct);
+        var head = await StatAsync(path, ObjectKey(path), ct);
         if (head?.LastModified is not { } modified) return null;
         return new DateTimeOffset(modified.ToUniversalTime(), TimeSpan.Zero);
     }
@@ -244,13 +241,13 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     {
         var source = ObjectKey(from);
         var target = ObjectKey(to);
-        var head = await HeadAsync(from, source, ct)
+        var head = await StatAsync(from, source, ct)
                    ?? throw new FileNotFoundException($"Storage object '{from}' does not exist", from);
         if (source == target) return;
         await CheckWritableAsync(to, ct);
         try
         {
-            if (head.ContentLength > MaxSingleCopyBytes) await MultipartCopyAsync(source, target, head.ContentLength, ct);
+            if (head.Size > MaxSingleCopyBytes) await MultipartCopyAsync(source, target, head.Size.Value, ct);
             else
             {
                 var copy = new CopyObjectRequest
@@ -278,7 +275,7 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
         var key = ObjectKey(path);
         try
         {
-            if (await HeadAsync(path, key, ct) is not null)
+            if (await StatAsync(path, key, ct) is not null)
             {
                 await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = key }, ct);
                 return true;
