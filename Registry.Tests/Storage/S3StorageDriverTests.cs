@@ -83,6 +83,22 @@ public sealed class S3StorageDriverTests : StorageDriverContract
         (await new StreamReader(raw.ResponseStream).ReadToEndAsync()).Should().Be("{}");
     }
 
+    [TestCase("b/d", "b-x/c", "b/d/e")]
+    [TestCase("a/b/d", "a/b-x/c", "a/b/d/e")]
+    [TestCase("a/b", "a/b.x", "a/b/c/d")]
+    public async Task A_driver_that_never_wrote_there_refuses_an_object_below_an_object_even_behind_a_sibling_key(
+        string existing, string sibling, string below)
+    {
+        // Raw keys, as another registry instance left them: this driver knows none of their directories.
+        foreach (var key in new[] { existing, sibling })
+            await _client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = $"{_prefix}/{key}", ContentBody = "x" });
+
+        var put = () => Driver.PutContentAsync(below, "y"u8.ToArray(), None);
+
+        await put.Should().ThrowAsync<IOException>().WithMessage($"Storage path '{existing}' is an object");
+        (await RawKeysAsync()).Should().BeEquivalentTo(existing, sibling);
+    }
+
     [Test]
     public async Task A_large_stream_goes_up_in_parts_and_reads_back_exactly_with_ranges()
     {

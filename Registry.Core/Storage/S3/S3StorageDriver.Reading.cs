@@ -9,45 +9,26 @@ namespace Registry.Core.Storage;
 /// <summary>Reading, the checks before writes, object keys and the mapping of store failures.</summary>
 public sealed partial class S3StorageDriver
 {
-    private async Task<GetObjectMetadataResponse?> HeadAsync(string path, string key, CancellationToken ct)
-    {
-        try
-        {
-            return await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _options.Bucket, Key = key }, ct);
-        }
-        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            // A HEAD answer has no body, so a missing bucket looks like a missing object: rule that out once.
-            if (!_bucketExists) await CheckBucketAsync(path, ct);
-            return null;
-        }
-        catch (Exception e) when (IsStoreFailure(e, ct))
-        {
-            throw Unavailable("HeadObject", path, e);
-        }
-    }
+    /// <summary>
+    /// The object stored at <paramref name="key"/>, or null: the first key from it on, which is the object when there is
+    /// one. A one-key listing rather than a HEAD, as distribution's S3 driver does its Stat: a missing object is an empty
+    /// page, where a HEAD's 404 is an exception in the SDK (the costliest part of a write check that finds nothing),
+    /// and a missing bucket is an error of its own, where a HEAD's 404 cannot tell it from a missing object.
+    /// </summary>
+    private async Task<S3Object?> StatAsync(string path, string key, CancellationToken ct) =>
+        await FirstObjectAsync(path, key, ct) is { } first && first.Key == key ? first : null;
 
-    private async Task CheckBucketAsync(string path, CancellationToken ct)
-    {
-        try
-        {
-            // ListBucket: a permission the driver needs anyway, unlike GetBucketLocation or HeadBucket's.
-            await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = _prefix + "/", MaxKeys = 1 }, ct);
-            _bucketExists = true;
-        }
-        catch (Exception e) when (IsStoreFailure(e, ct))
-        {
-            throw Unavailable("HeadObject", path, e);
-        }
-    }
+    private async Task<bool> AnyUnderAsync(string path, string key, CancellationToken ct) =>
+        await FirstObjectAsync(path, key + "/", ct) is not null;
 
-    private async Task<bool> AnyUnderAsync(string path, string key, CancellationToken ct)
+    /// <summary>The first object whose key starts with <paramref name="prefix"/> in S3's (UTF-8 byte) order, or null when there is none.</summary>
+    private async Task<S3Object?> FirstObjectAsync(string path, string prefix, CancellationToken ct)
     {
         try
         {
             var page = await _client.ListObjectsV2Async(
-                new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = key + "/", MaxKeys = 1 }, ct);
-            return page.S3Objects is { Count: > 0 };
+                new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = prefix, MaxKeys = 1 }, ct);
+            return page.S3Objects is [{ } first] ? first : null;
         }
         catch (Exception e) when (IsStoreFailure(e, ct))
         {

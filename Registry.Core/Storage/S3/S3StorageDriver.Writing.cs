@@ -249,17 +249,33 @@ public sealed partial class S3StorageDriver
 
     /// <summary>
     /// The file driver cannot hold an object below another object or where a directory is; neither may this
-    /// one, so a key behaves the same on every driver. The checks run in parallel (one round trip). Ancestors this
-    /// driver has written below are skipped (<see cref="_knownDirectories"/>): a distribution path is ten levels
-    /// deep, and a HEAD for each on every link write made a manifest push cost eleven S3 requests per object.
+    /// one, so a key behaves the same on every driver. Ancestors this driver has written below are skipped
+    /// (<see cref="_knownDirectories"/>). Of the others, the shallowest is probed first with one key listing from it on:
+    /// nothing there means no deeper ancestor can be an object and the path cannot be a directory, so a write into a new
+    /// repository costs one request instead of one for each of its new levels. Only when that ancestor holds objects
+    /// (or a sibling key sorting before them hid the answer) are the path and the deeper ancestors checked, in parallel.
     /// </summary>
     private async Task CheckWritableAsync(string path, CancellationToken ct)
     {
         var ancestors = new List<string>();
         for (var slash = path.IndexOf('/'); slash >= 0; slash = path.IndexOf('/', slash + 1))
             if (!_knownDirectories.ContainsKey(path[..slash])) ancestors.Add(path[..slash]);
+        if (ancestors.Count > 0)
+        {
+            var shallowest = ObjectKey(ancestors[0]);
+            var first = (await FirstObjectAsync(ancestors[0], shallowest, ct))?.Key;
+            if (first is null)
+            {
+                // Nothing at or below the shallowest unknown ancestor, so nothing above the path in it and nothing below.
+                _knownDirectories.TryRemove(path, out _);
+                return;
+            }
+            if (first == shallowest) throw new IOException($"Storage path '{ancestors[0]}' is an object");
+            // Objects below it (an object there would sort first); otherwise a sibling such as "name-x" hid the answer.
+            if (first.StartsWith(shallowest + "/", StringComparison.Ordinal)) ancestors.RemoveAt(0);
+        }
         var directory = AnyUnderAsync(path, ObjectKey(path), ct);
-        var objects = ancestors.Select(a => HeadAsync(a, ObjectKey(a), ct)).ToList();
+        var objects = ancestors.Select(a => StatAsync(a, ObjectKey(a), ct)).ToList();
         await Task.WhenAll(objects.Cast<Task>().Append(directory));
         if (await directory) throw new IOException($"Storage path '{path}' is a directory");
         for (var i = 0; i < ancestors.Count; i++)

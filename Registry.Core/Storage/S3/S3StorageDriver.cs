@@ -45,9 +45,6 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     private readonly ILogger _logger;
     private readonly string _prefix;
 
-    // Set once the bucket is known to exist; a bucket is not expected to vanish while the registry runs.
-    private volatile bool _bucketExists;
-
     // Paths this driver stored objects below, so not objects themselves unless this driver writes one there (which
     // removes the entry). Another instance writing an object where this one saw a directory is not seen: the
     // check guards against layout mistakes, which every instance would make alike, not against other writers.
@@ -201,14 +198,14 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     }
 
     public async Task<bool> ExistsAsync(string path, CancellationToken ct) =>
-        await HeadAsync(path, ObjectKey(path), ct) is not null;
+        await StatAsync(path, ObjectKey(path), ct) is not null;
 
     public async Task<long?> SizeAsync(string path, CancellationToken ct) =>
-        (await HeadAsync(path, ObjectKey(path), ct))?.ContentLength;
+        (await StatAsync(path, ObjectKey(path), ct))?.Size;
 
     public async Task<DateTimeOffset?> LastModifiedAsync(string path, CancellationToken ct)
     {
-        var head = await HeadAsync(path, ObjectKey(path), ct);
+        var head = await StatAsync(path, ObjectKey(path), ct);
         if (head?.LastModified is not { } modified) return null;
         return new DateTimeOffset(modified.ToUniversalTime(), TimeSpan.Zero);
     }
@@ -245,13 +242,13 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     {
         var source = ObjectKey(from);
         var target = ObjectKey(to);
-        var head = await HeadAsync(from, source, ct)
+        var head = await StatAsync(from, source, ct)
                    ?? throw new FileNotFoundException($"Storage object '{from}' does not exist", from);
         if (source == target) return;
         await CheckWritableAsync(to, ct);
         try
         {
-            if (head.ContentLength > MaxSingleCopyBytes) await MultipartCopyAsync(source, target, head.ContentLength, ct);
+            if (head.Size > MaxSingleCopyBytes) await MultipartCopyAsync(source, target, head.Size.Value, ct);
             else
             {
                 var copy = new CopyObjectRequest
@@ -281,7 +278,7 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
         {
             // A prefix first (what the collector deletes: image, blob and link directories): every object below it, one
             // listing page (at most 1000 keys) at a time. Only when nothing is below is the path asked for as an object,
-            // so a directory costs no HEAD (a 404, which the SDK raises as an exception).
+            // so a directory costs no stat.
             var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = key + "/" };
             var deleted = false;
             do
@@ -296,7 +293,7 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
                 request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
             }
             while (request.ContinuationToken is not null);
-            if (deleted || await HeadAsync(path, key, ct) is null) return deleted;
+            if (deleted || await StatAsync(path, key, ct) is null) return deleted;
             await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = key }, ct);
             return true;
         }
