@@ -77,10 +77,8 @@ public sealed partial class S3StorageDriver : ISubtreeReading, ITreeListing
                         if (valid > 0) listed.Add(new Listed($"{path}/{string.Join('/', segments[..valid])}", true, 0, null));
                         continue;
                     }
-                    // Listings carry milliseconds, a HEAD's Last-Modified whole seconds: report what LastModifiedAsync would.
-                    var modified = o.LastModified is { } time
-                        ? new DateTimeOffset(time.ToUniversalTime().Ticks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, TimeSpan.Zero)
-                        : (DateTimeOffset?)null;
+                    // The same listing field LastModifiedAsync reports.
+                    var modified = o.LastModified is { } time ? new DateTimeOffset(time.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null;
                     listed.Add(new Listed($"{path}/{string.Join('/', segments)}", false, o.Size ?? 0, modified));
                 }
                 request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
