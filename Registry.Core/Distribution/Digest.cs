@@ -21,7 +21,8 @@ public sealed record Digest(string Algorithm, string Hex)
         if (text is null) return false;
         var colon = text.IndexOf(':');
         if (colon <= 0) return false;
-        var algorithm = text[..colon];
+        // The canonical algorithm's name is shared: a collection holds a digest per link and blob of the storage.
+        var algorithm = text.AsSpan(0, colon) is "sha256" ? "sha256" : text[..colon];
         var hex = text[(colon + 1)..];
         var length = HexLength(algorithm);
         if (length == 0 || hex.Length != length) return false;

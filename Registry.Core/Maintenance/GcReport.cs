@@ -68,8 +68,10 @@ public sealed record GcRepositoryReport(
 
 /// <summary>
 /// A run's record: what was marked, what went (or, in a dry run, would go), per repository and in total.
-/// <see cref="Kept"/> counts unreferenced things kept because they are young, unfinished within the upload age,
-/// or touched by a writer during the run.
+/// <see cref="Kept"/> counts unreferenced things kept because they are young, unfinished or within the upload age,
+/// or touched by a writer during the run. <see cref="Items"/> lists the first <see cref="GcRun.ReportedItems"/> things
+/// one by one and <see cref="ItemsOmitted"/> counts the rest, so a run's memory does not grow with what it deletes;
+/// the per-repository counts and the totals cover every item.
 /// </summary>
 public sealed record GcReport(
     [property: JsonPropertyName("dry_run")] bool DryRun,
@@ -83,7 +85,8 @@ public sealed record GcReport(
     [property: JsonPropertyName("repositories")] IReadOnlyList<GcRepositoryReport> Repositories,
     [property: JsonPropertyName("total_items")] int TotalItems,
     [property: JsonPropertyName("total_bytes")] long TotalBytes,
-    [property: JsonPropertyName("items")] IReadOnlyList<GcItem> Items)
+    [property: JsonPropertyName("items")] IReadOnlyList<GcItem> Items,
+    [property: JsonPropertyName("items_omitted")] int ItemsOmitted = 0)
 {
     /// <summary>The verb's output: one line per repository, then the totals.</summary>
     public string ToText()
@@ -114,19 +117,40 @@ public sealed record GcReport(
             $"{(DryRun ? "would free" : "freed")} {TotalBytes} bytes in {DurationMs} ms\n");
         return text.ToString();
     }
+}
 
-    internal static IReadOnlyList<GcRepositoryReport> Summarize(IEnumerable<GcItem> items) =>
-        items.GroupBy(i => i.Repository, StringComparer.Ordinal)
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => new GcRepositoryReport(
-                g.Key,
-                g.Count(i => i.Kind == GcItemKind.Image),
-                g.Count(i => i.Kind == GcItemKind.IndexImages),
-                g.Count(i => i.Kind == GcItemKind.Blob),
-                g.Count(i => i.Kind == GcItemKind.LayerLink),
-                g.Count(i => i.Kind == GcItemKind.Manifest),
-                g.Count(i => i.Kind == GcItemKind.Upload),
-                g.Sum(i => i.Bytes),
-                g.Count(i => i.Kind == GcItemKind.CachedRepository)))
+/// <summary>
+/// A run's items as they are recorded: counts and bytes per repository and in total, and the first
+/// <paramref name="listed"/> items themselves.
+/// </summary>
+internal sealed class GcTally(int listed)
+{
+    private readonly Dictionary<string, int[]> _repositories = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _bytes = new(StringComparer.Ordinal);
+
+    // The counters of a repository, in the order of GcRepositoryReport's counts.
+    private static readonly string[] Kinds =
+        [GcItemKind.Image, GcItemKind.IndexImages, GcItemKind.Blob, GcItemKind.LayerLink, GcItemKind.Manifest, GcItemKind.Upload, GcItemKind.CachedRepository];
+
+    public List<GcItem> Items { get; } = [];
+
+    public int Count { get; private set; }
+
+    public long Bytes { get; private set; }
+
+    public void Add(GcItem item)
+    {
+        if (!_repositories.TryGetValue(item.Repository, out var counts)) _repositories[item.Repository] = counts = new int[Kinds.Length];
+        var kind = Array.IndexOf(Kinds, item.Kind);
+        if (kind >= 0) counts[kind]++;
+        _bytes[item.Repository] = _bytes.GetValueOrDefault(item.Repository) + item.Bytes;
+        Count++;
+        Bytes += item.Bytes;
+        if (Items.Count < listed) Items.Add(item);
+    }
+
+    public IReadOnlyList<GcRepositoryReport> Repositories() =>
+        _repositories.OrderBy(r => r.Key, StringComparer.Ordinal)
+            .Select(r => new GcRepositoryReport(r.Key, r.Value[0], r.Value[1], r.Value[2], r.Value[3], r.Value[4], r.Value[5], _bytes[r.Key], r.Value[6]))
             .ToList();
 }

@@ -20,8 +20,14 @@ public sealed class GcRun(
     // Young: written at or after t0 − grace. Abandoned uploads and pushes must be older than both windows.
     private readonly DateTimeOffset _cutoff = t0 - grace;
     private readonly DateTimeOffset _uploadCutoff = t0 - (uploadMaxAge > grace ? uploadMaxAge : grace);
-    private readonly List<GcItem> _items = [];
+    private readonly GcTally _items = new(ReportedItems);
     private int _kept;
+
+    /// <summary>
+    /// Items a report lists one by one (<see cref="GcReport.Items"/>); beyond them only the counts and bytes grow, so
+    /// a run's memory does not grow with what it deletes.
+    /// </summary>
+    public const int ReportedItems = 1000;
 
     public IStorageDriver Storage => storage;
 
@@ -71,10 +77,11 @@ public sealed class GcRun(
         MarkedImages,
         MarkedBlobs,
         _kept,
-        GcReport.Summarize(_items),
+        _items.Repositories(),
         _items.Count,
-        _items.Sum(i => i.Bytes),
-        _items);
+        _items.Bytes,
+        _items.Items,
+        _items.Count - _items.Items.Count);
 
     /// <summary>
     /// Storage deletes in flight at once. A delete mostly waits: on a file system mounted with <c>discard</c> each freed

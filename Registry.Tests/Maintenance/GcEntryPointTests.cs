@@ -5,6 +5,7 @@ using System.Text.Json;
 using FluentAssertions;
 using Microsoft.AspNetCore.TestHost;
 using NUnit.Framework;
+using Registry.Core.Maintenance;
 using Registry.Index.Accounts;
 using Registry.Tests.Support;
 
@@ -40,6 +41,31 @@ public class GcEntryPointTests
 
         (await PostAsync(registry, "/v1/_gc?dry_run=maybe", IPAddress.Loopback))
             .Should().Be((400, "{\"error\": \"dry_run and delete_untagged take true or false\"}"));
+    }
+
+    [Test]
+    public async Task The_report_lists_the_first_items_one_by_one_and_counts_the_rest()
+    {
+        await using var registry = TestRegistry.Start(new Dictionary<string, string> { ["REGISTRY_GC_GRACE_SECONDS"] = "0" });
+        // Blobs no repository names, written as the layout has them (docs/storage-layout.md, 'V2 tree'): 1 byte each.
+        var count = GcRun.ReportedItems + 3;
+        for (var i = 0; i < count; i++)
+        {
+            var hex = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i)));
+            var dir = Directory.CreateDirectory(Path.Combine(registry.StorageRoot, "docker/registry/v2/blobs/sha256", hex[..2], hex));
+            await File.WriteAllBytesAsync(Path.Combine(dir.FullName, "data"), [(byte)i]);
+        }
+
+        var dry = await PostAsync(registry, "/v1/_gc?dry_run=true", IPAddress.Loopback);
+        dry.Status.Should().Be(200, dry.Body);
+        using var doc = JsonDocument.Parse(dry.Body);
+        doc.RootElement.GetProperty("total_items").GetInt32().Should().Be(count);
+        doc.RootElement.GetProperty("total_bytes").GetInt64().Should().Be(count);
+        doc.RootElement.GetProperty("items").GetArrayLength().Should().Be(GcRun.ReportedItems);
+        doc.RootElement.GetProperty("items_omitted").GetInt32().Should().Be(3);
+        var repository = doc.RootElement.GetProperty("repositories").EnumerateArray().Single();
+        repository.GetProperty("blobs").GetInt32().Should().Be(count);
+        repository.GetProperty("bytes").GetInt64().Should().Be(count);
     }
 
     [Test]

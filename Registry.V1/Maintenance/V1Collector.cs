@@ -33,7 +33,10 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         }
 
         /// <param name="Bytes">Measured at the walk (a dry run's figure; the sweep measures again before it deletes).</param>
-        private sealed record V1Candidate(ImageId Id, string Dir, int Depth, long Bytes);
+        private sealed record V1Candidate(ImageId Id, int Depth, long Bytes)
+        {
+            public string Dir => StoragePaths.ImageDir(Id);
+        }
 
         /// <summary>
         /// V1 (docs/storage-layout.md, 'V1 tree'): roots are the images of every tag of every repository and the images listed in a young
@@ -82,7 +85,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
 
             var queue = new List<V1Candidate>();
             var unreached = candidates.Where(c => !marked.Contains(c.Id.Value));
-            await foreach (var candidate in ReadAhead.InOrderAsync(unreached, async c => new V1Candidate(c.Id, StoragePaths.ImageDir(c.Id), (await AncestryOfAsync(c.Id, ct)).Count, c.Bytes), ct))
+            await foreach (var candidate in ReadAhead.InOrderAsync(unreached, async c => new V1Candidate(c.Id, (await AncestryOfAsync(c.Id, ct)).Count, c.Bytes), ct))
                 queue.Add(candidate);
             // Children before parents: a child kept at the last moment protects its parents, which come later.
             queue.Sort((a, b) => a.Depth != b.Depth ? b.Depth.CompareTo(a.Depth) : string.CompareOrdinal(a.Id.Value, b.Id.Value));

@@ -31,8 +31,8 @@ public sealed partial class V2Collector
         private async Task<V2Repository> ScanV2RepositoryAsync(string name, CancellationToken ct)
         {
             var tree = new SubtreeView(await StorageSubtree.ReadAsync(_storage, DistributionPaths.RepositoryDir(name), LinkContentLimit, ct));
-            var revisions = await LinksAsync(name, tree, DistributionPaths.RevisionsDir(name), ct);
-            var layers = await LinksAsync(name, tree, DistributionPaths.LayersDir(name), ct);
+            var revisions = await LinksAsync(name, tree, layer: false, ct);
+            var layers = await LinksAsync(name, tree, layer: true, ct);
             var tags = new List<(string, Digest?)>();
             var tagIndex = new List<(string, Digest, string, long)>();
             foreach (var tagDir in tree.Children(DistributionPaths.TagsDir(name)))
@@ -46,14 +46,15 @@ public sealed partial class V2Collector
         }
 
         /// <summary>The <c>&lt;alg&gt;/&lt;hex&gt;/link</c> entries under a directory; a directory without a readable link is no link.</summary>
-        private async Task<List<V2Link>> LinksAsync(string repository, SubtreeView tree, string root, CancellationToken ct)
+        private async Task<List<V2Link>> LinksAsync(string repository, SubtreeView tree, bool layer, CancellationToken ct)
         {
             var links = new List<V2Link>();
+            var root = layer ? DistributionPaths.LayersDir(repository) : DistributionPaths.RevisionsDir(repository);
             foreach (var (digest, dir) in DigestDirectories(tree, root))
             {
                 var path = $"{dir}/{DistributionPaths.LinkFile}";
                 if (await ReadLinkAsync(tree, path, ct) is not { } target) continue;
-                links.Add(new V2Link(repository, digest, target, dir, tree.Object(path)?.Modified, tree.Measure(dir).Bytes));
+                links.Add(new V2Link(repository, layer, digest, target == digest ? digest : target, tree.Object(path)?.Modified, tree.Measure(dir).Bytes));
             }
             return links;
         }
@@ -81,7 +82,7 @@ public sealed partial class V2Collector
         /// Every blob directory <c>blobs/&lt;alg&gt;/&lt;xx&gt;/&lt;hex&gt;</c> whose name is a valid digest, with the bytes and
         /// latest file time under it (null when it holds nothing), one read per <c>&lt;xx&gt;</c> directory.
         /// </summary>
-        private async IAsyncEnumerable<(Digest Digest, string Dir, long Bytes, DateTimeOffset? Modified)> BlobsAsync(
+        private async IAsyncEnumerable<(Digest Digest, long Bytes, DateTimeOffset? Modified)> BlobsAsync(
             [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
         {
             var prefixDirs = new List<(string AlgDir, string PrefixDir)>();
@@ -96,7 +97,7 @@ public sealed partial class V2Collector
                         && DistributionPaths.BlobDir(digest) == hexDir.Path)
                     {
                         var (bytes, modified) = hexDir.IsDirectory ? tree.Measure(hexDir.Path) : (hexDir.Size, hexDir.Modified);
-                        yield return (digest, hexDir.Path, bytes, modified);
+                        yield return (digest, bytes, modified);
                     }
             }
         }

@@ -32,10 +32,19 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         // nothing else reaches them, exactly as an unparseable manifest).
         private const long MaxManifestBytes = 4 * 1024 * 1024;
 
+        /// <summary>
+        /// A revision or layer link as the scan found it. The scan holds one per link of every repository until marking
+        /// ends, so it is kept small: the directory is derived (a parsed digest names its directory exactly), and
+        /// <paramref name="Target"/> is the same object as <paramref name="Digest"/> when they are equal (the common case).
+        /// </summary>
+        /// <param name="Layer">A <c>_layers</c> link; otherwise a manifest revision.</param>
         /// <param name="Digest">The digest the repository knows it by (the link's directory).</param>
         /// <param name="Target">The link's content: where the bytes live (may differ in algorithm, docs/storage-layout.md, 'V2 file formats').</param>
-        /// <param name="Bytes">Every object's bytes under <paramref name="Dir"/> at the scan: a link is its digest, so a link still the same when the sweep re-reads it has the same size.</param>
-        private sealed record V2Link(string Repository, Digest Digest, Digest Target, string Dir, DateTimeOffset? Modified, long Bytes);
+        /// <param name="Bytes">Every object's bytes under <see cref="Dir"/> at the scan: a link is its digest, so a link still the same when the sweep re-reads it has the same size.</param>
+        private sealed record V2Link(string Repository, bool Layer, Digest Digest, Digest Target, DateTimeOffset? Modified, long Bytes)
+        {
+            public string Dir => $"{(Layer ? DistributionPaths.LayersDir(Repository) : DistributionPaths.RevisionsDir(Repository))}/{Digest.Algorithm}/{Digest.Hex}";
+        }
 
         private sealed record V2Repository(
             string Name,
@@ -133,15 +142,15 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
             }
 
             // Bytes as measured at the walk: a dry run's figure; the sweep measures again before it deletes.
-            var blobQueue = new List<(Digest Digest, string Dir, long Bytes)>();
+            var blobQueue = new List<(Digest Digest, long Bytes)>();
             var walked = 0;
-            await foreach (var (digest, dir, bytes, modified) in BlobsAsync(ct))
+            await foreach (var (digest, bytes, modified) in BlobsAsync(ct))
             {
                 run.Report("checking v2 blobs", ++walked);
                 if (marked.Contains(digest) || linkKept.Contains(digest)) continue;
                 if (modified is null) continue;
                 if (IsYoung(modified) || _coordinator.IsDigestTouched(digest)) run.Keep();
-                else blobQueue.Add((digest, dir, bytes));
+                else blobQueue.Add((digest, bytes));
             }
 
             var uploadQueue = new List<(string Repository, string Dir)>();
@@ -164,7 +173,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
                 foreach (var r in expired) run.Delete(await CachedRepositoryItemAsync(r.Name, ct));
                 foreach (var m in manifestQueue) run.Delete(ManifestItem(m));
                 foreach (var l in linkQueue) run.Delete(LayerLinkItem(l));
-                foreach (var (d, dir, bytes) in blobQueue) run.Delete(new GcItem(GcItemKind.Blob, OwnerOf(d), d.ToString(), dir, bytes));
+                foreach (var (d, bytes) in blobQueue) run.Delete(new GcItem(GcItemKind.Blob, OwnerOf(d), d.ToString(), DistributionPaths.BlobDir(d), bytes));
                 foreach (var (r, dir) in uploadQueue) run.Delete(new GcItem(GcItemKind.Upload, r, DistributionPaths.FileName(dir), dir, await run.TreeSizeAsync(dir, ct)));
                 return;
             }
@@ -173,7 +182,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
             await run.SweepAsync("cached repositories", expired, r => DeleteCachedRepositoryAsync(r, protectedDigests, ct), ct);
             await run.SweepAsync("manifests", manifestQueue, m => DeleteManifestAsync(m, protectedDigests, ct), ct);
             await run.SweepAsync("layer links", linkQueue, l => DeleteLayerLinkAsync(l, protectedDigests, ct), ct);
-            await run.SweepAsync("blobs", blobQueue, b => DeleteBlobAsync(b.Digest, b.Dir, OwnerOf(b.Digest), protectedDigests, ct), ct);
+            await run.SweepAsync("blobs", blobQueue, b => DeleteBlobAsync(b.Digest, OwnerOf(b.Digest), protectedDigests, ct), ct);
             await run.SweepAsync("uploads", uploadQueue, u => DeleteUploadAsync(u.Repository, u.Dir, ct), ct);
         }
 
@@ -270,8 +279,9 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
             run.ChangedV2Repositories.Add(link.Repository);
         }
 
-        private async Task DeleteBlobAsync(Digest digest, string dir, string owner, HexKeySet protectedDigests, CancellationToken ct)
+        private async Task DeleteBlobAsync(Digest digest, string owner, HexKeySet protectedDigests, CancellationToken ct)
         {
+            var dir = DistributionPaths.BlobDir(digest);
             var (size, modified) = await run.TreeStateAsync(dir, ct);
             if (modified is null) return;
             if (protectedDigests.Contains(digest) || _coordinator.IsDigestTouched(digest) || IsYoung(modified))
