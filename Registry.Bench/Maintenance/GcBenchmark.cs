@@ -20,13 +20,9 @@ public static class GcBenchmark
 
     public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("gc", async (temp, ct) =>
     {
-        var options = BenchArgs.Parse(args, ["--images", "--blobs", "--chain", "--untagged", "--garbage", "--layer-bytes", "--server-dll", "--go-registry", "--keep"], ["--seed-only"]);
-        var images = options.GetInt("--images", 100_000, 0, int.MaxValue);
-        var blobs = options.GetInt("--blobs", 100_000, 0, int.MaxValue);
-        var chain = options.GetInt("--chain", 10, 1, 100_000);
-        var untagged = options.GetDouble("--untagged", 0.5, 0, 1);
-        var garbage = options.GetDouble("--garbage", 0.5, 0, 1);
-        var layerBytes = options.GetInt("--layer-bytes", 1024, 0, 1 << 24);
+        var options = BenchArgs.Parse(args, [.. GcSeedShape.Options, "--server-dll", "--go-registry", "--keep"], ["--seed-only"]);
+        var shape = GcSeedShape.Parse(options, 100_000);
+        var chain = shape.Chain;
         var dll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
         var goBinary = options.GetString("--go-registry") ?? GoRegistryPeer.DefaultBinary;
         var root = options.GetString("--keep") ?? temp;
@@ -36,7 +32,7 @@ public static class GcBenchmark
 
         Console.WriteLine($"load average {BenchRunner.LoadAverage()}; {BenchRunner.MachineNote}");
         var watch = Stopwatch.StartNew();
-        var seed = GcSeed.Write(storageRoot, images, chain, untagged, blobs, garbage, layerBytes, ct);
+        var seed = shape.Write(storageRoot, ct);
         Console.WriteLine($"seeded {seed.V1Images} V1 images ({seed.V1GarbageImages.Count} untagged) and {seed.V2Blobs} v2 blobs " +
                           $"({seed.V2Tagged.Count} tagged repositories, {seed.V2GarbageBlobs.Count} garbage blobs, {seed.V2GarbageLinks.Count} garbage links) in {watch.Elapsed.TotalSeconds:F1} s");
         watch.Restart();

@@ -25,25 +25,20 @@ public static class GcS3Benchmark
 
     public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("gc-s3", async (temp, ct) =>
     {
-        var options = BenchArgs.Parse(args,
-            ["--images", "--blobs", "--chain", "--untagged", "--garbage", "--layer-bytes", "--upload-parallelism", "--server-dll", "--go-registry"], []);
-        var images = options.GetInt("--images", 10_000, 0, int.MaxValue);
-        var blobs = options.GetInt("--blobs", 10_000, 0, int.MaxValue);
-        var chain = options.GetInt("--chain", 10, 1, 100_000);
-        var untagged = options.GetDouble("--untagged", 0.5, 0, 1);
-        var garbage = options.GetDouble("--garbage", 0.5, 0, 1);
-        var layerBytes = options.GetInt("--layer-bytes", 1024, 0, 1 << 24);
+        var options = BenchArgs.Parse(args, [.. GcSeedShape.Options, "--upload-parallelism", "--server-dll", "--go-registry"], []);
+        var shape = GcSeedShape.Parse(options, 10_000);
+        var chain = shape.Chain;
         var parallelism = options.GetInt("--upload-parallelism", 32, 1, 1024);
         var dll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
         var goBinary = options.GetString("--go-registry") ?? GoRegistryPeer.DefaultBinary;
         var oursS3 = LayerS3Benchmark.OptionsFromEnvironment();
         var goS3 = LayerS3Benchmark.OptionsFromEnvironment();
 
-        Console.WriteLine($"gc-s3 benchmark: {images} V1 images, {blobs} v2 blobs; S3 at {Environment.GetEnvironmentVariable("S3_ENDPOINT")}");
+        Console.WriteLine($"gc-s3 benchmark: {shape.Images} V1 images, {shape.Blobs} v2 blobs; S3 at {Environment.GetEnvironmentVariable("S3_ENDPOINT")}");
         Console.WriteLine($"load average {BenchRunner.LoadAverage()}; {BenchRunner.MachineNote}; the S3 server runs on the same machine");
         var seedRoot = Path.Combine(temp, "seed");
         var watch = Stopwatch.StartNew();
-        var seed = GcSeed.Write(Path.Combine(seedRoot, "storage"), images, chain, untagged, blobs, garbage, layerBytes, ct);
+        var seed = shape.Write(Path.Combine(seedRoot, "storage"), ct);
         Console.WriteLine($"seeded {seed.V1Images} V1 images ({seed.V1GarbageImages.Count} untagged) and {seed.V2Blobs} v2 blobs " +
                           $"({seed.V2GarbageBlobs.Count} garbage) as files in {watch.Elapsed.TotalSeconds:F1} s");
 

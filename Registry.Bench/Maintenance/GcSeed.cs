@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Registry.Bench.Http;
 
 namespace Registry.Bench.Maintenance;
 
@@ -23,6 +24,24 @@ internal sealed class GcSeedResult
     public List<string> V2GarbageLinks { get; } = [];
 
     public int V2Blobs { get; set; }
+}
+
+/// <summary>The seed's shape, from the options both GC benchmarks take (<c>gc</c>, <c>gc-s3</c>).</summary>
+internal sealed record GcSeedShape(int Images, int Chain, double Untagged, int Blobs, double Garbage, int LayerBytes)
+{
+    public static readonly string[] Options = ["--images", "--blobs", "--chain", "--untagged", "--garbage", "--layer-bytes"];
+
+    /// <summary><paramref name="count"/>: the default number of V1 images and of v2 blobs.</summary>
+    public static GcSeedShape Parse(BenchArgs options, int count) => new(
+        options.GetInt("--images", count, 0, int.MaxValue),
+        options.GetInt("--chain", 10, 1, 100_000),
+        options.GetDouble("--untagged", 0.5, 0, 1),
+        options.GetInt("--blobs", count, 0, int.MaxValue),
+        options.GetDouble("--garbage", 0.5, 0, 1),
+        options.GetInt("--layer-bytes", 1024, 0, 1 << 24));
+
+    public GcSeedResult Write(string storageRoot, CancellationToken ct) =>
+        GcSeed.Write(storageRoot, Images, Chain, Untagged, Blobs, Garbage, LayerBytes, ct);
 }
 
 /// <summary>
