@@ -39,10 +39,12 @@ public sealed partial class S3StorageDriver
     /// <summary>Lists only names a key can spell, so every listed path can be passed back to this driver.</summary>
     private static void AddChild(List<string> children, string path, string name)
     {
-        if (!StorageKey.IsValidSegment(name)) return;
-        var child = $"{path}/{name}";
-        if (children.Count == 0 || children[^1] != child) children.Add(child);
+        if (StorageKey.IsValidSegment(name)) children.Add($"{path}/{name}");
     }
+
+    /// <summary>A listed object's time, as <see cref="LastModifiedAsync"/> and subtree reads report it.</summary>
+    private static DateTimeOffset? Modified(S3Object o) =>
+        o.LastModified is { } time ? new DateTimeOffset(time.ToUniversalTime(), TimeSpan.Zero) : null;
 
     /// <summary>Reads until <paramref name="count"/> bytes or the end of the source; returns the bytes read.</summary>
     private static async Task<int> FillAsync(Stream source, byte[] buffer, int count, CancellationToken ct)

@@ -77,9 +77,7 @@ public sealed partial class S3StorageDriver : ISubtreeReading, ITreeListing
                         if (valid > 0) listed.Add(new Listed($"{path}/{string.Join('/', segments[..valid])}", true, 0, null));
                         continue;
                     }
-                    // The same listing field LastModifiedAsync reports.
-                    var modified = o.LastModified is { } time ? new DateTimeOffset(time.ToUniversalTime(), TimeSpan.Zero) : (DateTimeOffset?)null;
-                    listed.Add(new Listed($"{path}/{string.Join('/', segments)}", false, o.Size ?? 0, modified));
+                    listed.Add(new Listed($"{path}/{string.Join('/', segments)}", false, o.Size ?? 0, Modified(o)));
                 }
                 request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
             }

@@ -206,8 +206,7 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     public async Task<DateTimeOffset?> LastModifiedAsync(string path, CancellationToken ct)
     {
         var head = await StatAsync(path, ObjectKey(path), ct);
-        if (head?.LastModified is not { } modified) return null;
-        return new DateTimeOffset(modified.ToUniversalTime(), TimeSpan.Zero);
+        return head is null ? null : Modified(head);
     }
 
     public async Task<IReadOnlyList<string>> ListAsync(string path, CancellationToken ct)
