@@ -7,14 +7,17 @@ namespace Registry.Bench.Http;
 /// <summary>
 /// The yardstick: the least a Kestrel app has to do to serve the same traffic as the registry.
 /// PUT /upload streams the body to a temp file while hashing it (what the registry does with a
-/// layer), PUT /drain reads the body and throws it away (the ceiling of any upload), GET /file/{name}
-/// sends a file with range support, GET /hello answers a small JSON body shaped like a search result.
+/// layer; with ?fsync=true also to disk before the answer), PUT /drain reads the body and throws it
+/// away (the ceiling of any upload), GET /file/{name} sends a file with range support, GET /hello
+/// answers a small JSON body shaped like a search result.
 /// </summary>
 internal static class BaselineServer
 {
     public const string Command = "baseline-server";
     public const string HelloPath = "/hello";
     public const string UploadPath = "/upload";
+    /// <summary>The store with an fsync of the file before the answer, as the registry makes a blob durable before its 201.</summary>
+    public const string DurableUploadPath = "/upload?fsync=true";
     public const string DrainPath = "/drain";
     public const string FilePathPrefix = "/file/";
 
@@ -85,6 +88,8 @@ internal static class BaselineServer
                 }
 
                 await file.FlushAsync(cancellationToken);
+                // ?fsync=true: to disk before the answer, as the registry does before its 201.
+                if (request.Query["fsync"] == "true") file.Flush(flushToDisk: true);
             }
 
             var hex = Convert.ToHexStringLower(sha256.GetHashAndReset());

@@ -7,8 +7,9 @@ namespace Registry.Bench.Http;
 
 /// <summary>
 /// The registry's v2 blob upload against the .NET ceiling in the same run: bare Kestrel's drain-only PUT (reads the
-/// body, touches no byte) and its hash-and-store PUT, next to the registry's docker push (POST, one chunked PATCH,
-/// PUT <c>?digest=</c>) and monolithic push (POST <c>?digest=</c> with the body). The client generates and hashes
+/// body, touches no byte) and its hash-and-store PUT (without and with the fsync the registry does before its 201),
+/// next to the registry's docker push (POST, one chunked PATCH, PUT <c>?digest=</c>) and monolithic push (POST
+/// <c>?digest=</c> with the body). The client generates and hashes
 /// the same bytes for every target, so its cost is the same everywhere; rounds rotate the order. On a shared machine
 /// the drain alone scatters several-fold between rounds, so each target is judged by its ratio to the drain of the
 /// same round (sent next to it), as the median over the rounds with the spread of those ratios beside it.
@@ -41,6 +42,7 @@ internal static class UploadCeilingBenchmark
         {
             new("drain (bare Kestrel)", baselineServer, (size, seed, _, token) => BaselinePutAsync(baselineServer, baselineClient, BaselineServer.DrainPath, size, seed, token)),
             new("hash+store (bare Kestrel)", baselineServer, (size, seed, _, token) => BaselinePutAsync(baselineServer, baselineClient, BaselineServer.UploadPath, size, seed, token)),
+            new("hash+store+fsync (bare Kestrel)", baselineServer, (size, seed, _, token) => BaselinePutAsync(baselineServer, baselineClient, BaselineServer.DurableUploadPath, size, seed, token)),
             new("registry v2 POST+PATCH+PUT", registryServer, (size, seed, _, token) => DockerPushAsync(registryServer, registryClient, size, seed, token)),
             new("registry v2 monolithic POST", registryServer, (size, seed, digest, token) => MonolithicPushAsync(registryServer, registryClient, size, seed, digest, token)),
         };
