@@ -125,12 +125,21 @@ public sealed record GcReport(
 /// </summary>
 internal sealed class GcTally(int listed)
 {
-    private readonly Dictionary<string, int[]> _repositories = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _bytes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Tally> _repositories = new(StringComparer.Ordinal);
 
     // The counters of a repository, in the order of GcRepositoryReport's counts.
     private static readonly string[] Kinds =
         [GcItemKind.Image, GcItemKind.IndexImages, GcItemKind.Blob, GcItemKind.LayerLink, GcItemKind.Manifest, GcItemKind.Upload, GcItemKind.CachedRepository];
+
+    /// <summary>One repository's deleted items by kind and their bytes.</summary>
+    private sealed class Tally
+    {
+        public readonly int[] Counts = new int[Kinds.Length];
+        public long Bytes;
+
+        public GcRepositoryReport Report(string name) =>
+            new(name, Counts[0], Counts[1], Counts[2], Counts[3], Counts[4], Counts[5], Bytes, Counts[6]);
+    }
 
     public List<GcItem> Items { get; } = [];
 
@@ -140,17 +149,15 @@ internal sealed class GcTally(int listed)
 
     public void Add(GcItem item)
     {
-        if (!_repositories.TryGetValue(item.Repository, out var counts)) _repositories[item.Repository] = counts = new int[Kinds.Length];
+        if (!_repositories.TryGetValue(item.Repository, out var tally)) _repositories[item.Repository] = tally = new Tally();
         var kind = Array.IndexOf(Kinds, item.Kind);
-        if (kind >= 0) counts[kind]++;
-        _bytes[item.Repository] = _bytes.GetValueOrDefault(item.Repository) + item.Bytes;
+        if (kind >= 0) tally.Counts[kind]++;
+        tally.Bytes += item.Bytes;
         Count++;
         Bytes += item.Bytes;
         if (Items.Count < listed) Items.Add(item);
     }
 
     public IReadOnlyList<GcRepositoryReport> Repositories() =>
-        _repositories.OrderBy(r => r.Key, StringComparer.Ordinal)
-            .Select(r => new GcRepositoryReport(r.Key, r.Value[0], r.Value[1], r.Value[2], r.Value[3], r.Value[4], r.Value[5], _bytes[r.Key], r.Value[6]))
-            .ToList();
+        _repositories.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => r.Value.Report(r.Key)).ToList();
 }
