@@ -291,7 +291,17 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISub
         {
             return Task.FromResult(false);
         }
+        catch (IOException e) when (e.HResult == DirectoryNotEmpty)
+        {
+            // A writer published into the directory while it was being emptied (a blob committed while the collector
+            // deletes the old one of that digest): what it held when the delete began is gone, the new object stays,
+            // as with a listing-then-delete on S3.
+            return Task.FromResult(true);
+        }
     }
+
+    /// <summary>ENOTEMPTY on Linux, as .NET reports it in <see cref="Exception.HResult"/> when rmdir fails.</summary>
+    private const int DirectoryNotEmpty = 39;
 
     public Task CleanupTempAsync(CancellationToken ct)
     {

@@ -45,7 +45,10 @@ public interface IStorageDriver
     /// <summary>Atomically moves an object, replacing the destination.</summary>
     Task MoveAsync(string from, string to, CancellationToken ct);
 
-    /// <summary>Deletes an object, or a directory/prefix recursively. Returns false when nothing was there.</summary>
+    /// <summary>
+    /// Deletes an object, or a directory/prefix recursively: what it held when the delete began (an object written into
+    /// it meanwhile may stay). Returns false when nothing was there.
+    /// </summary>
     Task<bool> DeleteAsync(string path, CancellationToken ct);
 
     /// <summary>The last modification time of an object, or null when it does not exist.</summary>
