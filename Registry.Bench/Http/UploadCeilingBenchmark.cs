@@ -106,12 +106,12 @@ internal static class UploadCeilingBenchmark
 
         Console.WriteLine();
         Console.WriteLine($"Upload ceiling, {sizeMib} MiB, {rounds} round(s), medians (MB = 10^6 bytes); x drain is the median of each round's ratio to the two drains that open and close it");
-        Console.WriteLine($"  {"target",-30}{"MB/s",9}{"min-max",13}{"CPU s/GiB",11}{"x drain",9}{"min-max",13}");
+        Console.WriteLine($"  {"target",-33}{"MB/s",9}{"min-max",13}{"CPU s/GiB",11}{"x drain",9}{"min-max",13}");
         foreach (var row in rows)
         {
             var verdict = row.Name.StartsWith("registry", StringComparison.Ordinal) ? $"  {BenchRunner.Verdict(row.RatioToDrain >= RatioTarget)} (>= {RatioTarget:F2}x)" : "";
             Console.WriteLine(
-                $"  {row.Name,-30}{row.MegabytesPerSecond,9:F1}{$"{row.Rounds.Min():F0}-{row.Rounds.Max():F0}",13}{row.ServerCpuSecondsPerGib,11:F2}" +
+                $"  {row.Name,-33}{row.MegabytesPerSecond,9:F1}{$"{row.Rounds.Min():F0}-{row.Rounds.Max():F0}",13}{row.ServerCpuSecondsPerGib,11:F2}" +
                 $"{row.RatioToDrain,8:F2}x{$"{row.RoundRatios.Min():F2}-{row.RoundRatios.Max():F2}",13}{verdict}");
         }
 
