@@ -58,6 +58,8 @@ internal static class UploadCeilingBenchmark
 
         var size = (long)sizeMib << 20;
         var figures = targets.ToDictionary(t => t.Name, _ => new List<TransferResult>());
+        // This process's CPU per GiB (generating and sending the body): it shares the cores with the server.
+        var clientCpu = targets.ToDictionary(t => t.Name, _ => new List<double>());
         var loads = new List<string>();
         var drainTarget = targets[0];
         var others = targets[1..];
@@ -74,12 +76,16 @@ internal static class UploadCeilingBenchmark
                 var seed = (ulong)(round * 100 + position);
                 var digest = await DigestOfAsync(size, seed, ct);
                 var cpuBefore = target.Server.Sample().CpuTime;
+                var clientBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var started = Stopwatch.GetTimestamp();
                 await target.Send(size, seed, digest, ct);
                 var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
                 var result = new TransferResult(size, seconds, (target.Server.Sample().CpuTime - cpuBefore).TotalSeconds);
                 figures[target.Name].Add(result);
-                Console.WriteLine($"  round {round} {target.Name}: {result.MegabytesPerSecond:F1} MB/s, server CPU {result.ServerCpuSecondsPerGib:F2} s/GiB");
+                clientCpu[target.Name].Add((Process.GetCurrentProcess().TotalProcessorTime - clientBefore).TotalSeconds / (size / (double)(1L << 30)));
+                Console.WriteLine(
+                    $"  round {round} {target.Name}: {result.MegabytesPerSecond:F1} MB/s, server CPU {result.ServerCpuSecondsPerGib:F2} s/GiB, " +
+                    $"client CPU {clientCpu[target.Name][^1]:F2} s/GiB");
             }
             loads.Add(BenchRunner.LoadAverage());
             Console.WriteLine($"  round {round} done, load average {loads[^1]}");
@@ -87,9 +93,13 @@ internal static class UploadCeilingBenchmark
 
         // A round's drain rate is its two drains together: bytes over seconds.
         var drain = figures[drainTarget.Name].Chunk(2).Select(pair => pair.Sum(r => r.Bytes) / 1e6 / pair.Sum(r => r.Seconds)).ToList();
+        var drainCpu = BenchRunner.Median(figures[drainTarget.Name].Select(r => r.ServerCpuSecondsPerGib).ToList())
+            + BenchRunner.Median(clientCpu[drainTarget.Name]);
         var rows = targets.Select(t =>
         {
             var results = figures[t.Name];
+            var serverCpu = BenchRunner.Median(results.Select(r => r.ServerCpuSecondsPerGib).ToList());
+            var client = BenchRunner.Median(clientCpu[t.Name]);
             // Paired with the drains of the same round: the load of the moment moves both.
             var ratios = t == drainTarget
                 ? results.Select((r, i) => r.MegabytesPerSecond / drain[i / 2]).ToList()
@@ -97,7 +107,9 @@ internal static class UploadCeilingBenchmark
             return new UploadRow(
                 t.Name,
                 BenchRunner.Median(results.Select(r => r.MegabytesPerSecond).ToList()),
-                BenchRunner.Median(results.Select(r => r.ServerCpuSecondsPerGib).ToList()),
+                serverCpu,
+                client,
+                drainCpu / (serverCpu + client),
                 results.Select(r => r.MegabytesPerSecond).ToList(),
                 BenchRunner.Median(ratios),
                 ratios);
@@ -106,19 +118,36 @@ internal static class UploadCeilingBenchmark
 
         Console.WriteLine();
         Console.WriteLine($"Upload ceiling, {sizeMib} MiB, {rounds} round(s), medians (MB = 10^6 bytes); x drain is the median of each round's ratio to the two drains that open and close it");
-        Console.WriteLine($"  {"target",-33}{"MB/s",9}{"min-max",13}{"CPU s/GiB",11}{"x drain",9}{"min-max",13}");
+        Console.WriteLine("  CPU bound: the drain's server and client CPU per GiB over this target's, the ratio to the drain a machine whose cores are all busy allows");
+        Console.WriteLine($"  {"target",-33}{"MB/s",9}{"min-max",13}{"CPU s/GiB",11}{"client",8}{"CPU bound",11}{"x drain",9}{"min-max",13}");
         foreach (var row in rows)
         {
             var verdict = row.Name.StartsWith("registry", StringComparison.Ordinal) ? $"  {BenchRunner.Verdict(row.RatioToDrain >= RatioTarget)} (>= {RatioTarget:F2}x)" : "";
             Console.WriteLine(
                 $"  {row.Name,-33}{row.MegabytesPerSecond,9:F1}{$"{row.Rounds.Min():F0}-{row.Rounds.Max():F0}",13}{row.ServerCpuSecondsPerGib,11:F2}" +
-                $"{row.RatioToDrain,8:F2}x{$"{row.RoundRatios.Min():F2}-{row.RoundRatios.Max():F2}",13}{verdict}");
+                $"{row.ClientCpuSecondsPerGib,8:F2}{row.CpuBoundRatio,10:F2}x{row.RatioToDrain,8:F2}x{$"{row.RoundRatios.Min():F2}-{row.RoundRatios.Max():F2}",13}{verdict}");
         }
 
+        var hashCpu = Sha256CpuSecondsPerGib();
+        Console.WriteLine(
+            $"  SHA-256 alone on this CPU: {hashCpu:F2} s/GiB; hashing every byte on top of the drain allows at most " +
+            $"{drainCpu / (drainCpu + hashCpu):F2}x drain while the cores are all busy, before any byte is stored");
         Console.WriteLine($"  load average after each round: {string.Join(" | ", loads)}");
         Console.WriteLine($"  note: {report.Machine}");
         await BenchRunner.WriteReportAsync(options.GetString("--out"), report, ct);
     });
+
+    /// <summary>The CPU seconds SHA-256 takes per GiB here, from 1 GiB hashed in 1 MiB blocks on this thread.</summary>
+    private static double Sha256CpuSecondsPerGib()
+    {
+        var block = new byte[1 << 20];
+        Random.Shared.NextBytes(block);
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var before = Process.GetCurrentProcess().TotalProcessorTime;
+        for (var i = 0; i < 1024; i++) sha256.AppendData(block);
+        sha256.GetHashAndReset();
+        return (Process.GetCurrentProcess().TotalProcessorTime - before).TotalSeconds;
+    }
 
     private static HttpClient NewClient(ChildServer server) => new(new SocketsHttpHandler
     {
@@ -217,6 +246,8 @@ internal static class UploadCeilingBenchmark
 internal sealed record UploadCeilingReport(
     string Machine, int Cores, int SizeMib, int Rounds, IReadOnlyList<UploadRow> Targets, double RatioTarget, IReadOnlyList<string> LoadAverages);
 
-/// <summary>One target's medians; <see cref="RoundRatios"/> are its rates over the drain's, round by round.</summary>
+/// <summary>One target's medians; <see cref="RoundRatios"/> are its rates over the drain's, round by round;
+/// <see cref="CpuBoundRatio"/> is the drain's server plus client CPU per GiB over this target's.</summary>
 internal sealed record UploadRow(
-    string Name, double MegabytesPerSecond, double ServerCpuSecondsPerGib, IReadOnlyList<double> Rounds, double RatioToDrain, IReadOnlyList<double> RoundRatios);
+    string Name, double MegabytesPerSecond, double ServerCpuSecondsPerGib, double ClientCpuSecondsPerGib, double CpuBoundRatio,
+    IReadOnlyList<double> Rounds, double RatioToDrain, IReadOnlyList<double> RoundRatios);
