@@ -38,43 +38,57 @@ public sealed class RepositoryCatalog(
     private async Task<bool> ExistsAsync(RepositoryName name, CancellationToken ct) =>
         await StorageTree.RepositoryAsync(storage, name, ct) is { Exists: true };
 
-    /// <summary>A v2 repository exists (for search) when at least one of its tags points somewhere.</summary>
-    private async Task<bool> V2ExistsAsync(string name, CancellationToken ct)
+    /// <summary>
+    /// A v2 repository exists (for search) when at least one of its tags points somewhere. <paramref name="written"/> are
+    /// tags just written: when one of them still points somewhere that settles it without listing the tags.
+    /// </summary>
+    private async Task<bool> V2ExistsAsync(string name, IReadOnlyList<string> written, CancellationToken ct)
     {
         if (!DistributionName.IsValid(name)) return false;
+        foreach (var tag in written)
+            if (await storage.ExistsAsync(DistributionPaths.TagCurrentLink(name, tag), ct)) return true;
         foreach (var tagDir in await storage.ListAsync(DistributionPaths.TagsDir(name), ct))
             if (await storage.ExistsAsync(DistributionPaths.TagCurrentLink(name, DistributionPaths.FileName(tagDir)), ct)) return true;
         return false;
     }
 
-    /// <summary>Adds or removes the repository in the search index to match storage.</summary>
-    public Task SyncAsync(RepositoryName name, CancellationToken ct) => SyncNameAsync(name.FullName, name, ct);
+    private Task<bool> V2ExistsAsync(string name, CancellationToken ct) => V2ExistsAsync(name, [], ct);
 
-    /// <summary>The same for a repository pushed over v2, by its v2 name (after a tag is written or removed), and its <c>_catalog</c> entry.</summary>
-    public Task SyncV2Async(string name, CancellationToken ct) =>
+    /// <summary>Adds or removes the repository in the search index to match storage.</summary>
+    public Task SyncAsync(RepositoryName name, CancellationToken ct) => SyncNameAsync(name.FullName, name, [], ct);
+
+    /// <summary>The same for a repository pushed over v2, by its v2 name (after a tag is removed), and its <c>_catalog</c> entry.</summary>
+    public Task SyncV2Async(string name, CancellationToken ct) => SyncV2Async(name, [], ct);
+
+    /// <summary>The same after <paramref name="writtenTags"/> were written: the first of them that points somewhere proves a tag.</summary>
+    public Task SyncV2Async(string name, IReadOnlyList<string> writtenTags, CancellationToken ct) =>
         // One read of the repository's tags serves both: a tag that points somewhere means _manifests is there.
-        distribution.SyncAsync(name, inner => SyncNameAsync(name, RepositoryName.FromLogical(name), inner), ct);
+        distribution.SyncAsync(name, inner => SyncNameAsync(name, RepositoryName.FromLogical(name), writtenTags, inner), ct);
 
     /// <summary>After an untagged manifest write: only the <c>_catalog</c> entry can change (search lists tagged repositories).</summary>
     public Task SyncV2CatalogAsync(string name, CancellationToken ct) => distribution.SyncAsync(name, ct);
 
     /// <summary>The same for any name the search index may hold (V1 "ns/repo" or a v2 name), as storage is found to differ.</summary>
-    public Task SyncKeyAsync(string key, CancellationToken ct) => SyncNameAsync(key, RepositoryName.FromLogical(key), ct);
+    public Task SyncKeyAsync(string key, CancellationToken ct) => SyncNameAsync(key, RepositoryName.FromLogical(key), [], ct);
 
     /// <summary>
     /// Reads storage, then writes the indexes: serialized per name (across instances where the lock is shared), so that
     /// of two syncs racing a write, the one that read storage last also writes last. Returns whether a v2 tag of <paramref name="key"/> points somewhere, when that was read (null when a V1 repository
     /// of the name answered first).
     /// </summary>
-    private async Task<bool?> SyncNameAsync(string key, RepositoryName v1, CancellationToken ct)
+    private async Task<bool?> SyncNameAsync(string key, RepositoryName v1, IReadOnlyList<string> writtenTags, CancellationToken ct)
     {
         await using var held = await locks.AcquireAsync("search:" + key, ct);
+        // One listing of the V1 directory says whether the V1 repository exists and which of its privacy marker and
+        // description are there to read (on S3 a missing one would cost a request each, on every v2 push).
+        var directory = await StorageTree.RepositoryAsync(storage, v1, ct);
         bool? v2Tagged = null;
-        var exists = (key.Contains('/') && await ExistsAsync(v1, ct)) || (v2Tagged = await V2ExistsAsync(key, ct)) == true;
-        var isPrivate = exists && await IsPrivateAsync(v1, ct);
-        if (exists && !isPrivate) await index.SetDescriptionAsync(key, await ReadDescriptionAsync(v1, ct), ct);
+        var exists = (key.Contains('/') && directory is { Exists: true }) || (v2Tagged = await V2ExistsAsync(key, writtenTags, ct)) == true;
+        var isPrivate = exists && directory is not null && directory.Lists(StoragePaths.PrivateFile) && await IsPrivateAsync(v1, ct);
+        var description = exists && directory is not null && directory.Lists(StoragePaths.DescriptionFile) ? await ReadDescriptionAsync(v1, ct) : "";
+        if (exists && !isPrivate) await index.SetDescriptionAsync(key, description, ct);
         else await index.RemoveRepositoryAsync(key, ct);
-        if (isPrivate) await privates.UpsertAsync(key, await ReadDescriptionAsync(v1, ct), ct);
+        if (isPrivate) await privates.UpsertAsync(key, description, ct);
         else await privates.RemoveAsync(key, ct);
         return v2Tagged;
     }

@@ -154,7 +154,7 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
                 await WriteLinkAsync(DistributionPaths.TagCurrentLink(name, tag), digest, ct);
             }
         }
-        if (tags.Count > 0) await catalog.SyncV2Async(name, ct);
+        if (tags.Count > 0) await catalog.SyncV2Async(name, tags, ct);
         else await catalog.SyncV2CatalogAsync(name, ct);
         return new PutManifestResult(digest, [], tags, document.Subject?.Digest, document.MediaType);
     }

@@ -82,11 +82,13 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     /// <summary>
     /// The client settings for <paramref name="options"/>. A custom endpoint gets path-style addressing and
     /// checksums only where required: S3-compatible stores (Ceph RGW, Swift) reject the SDK's default
-    /// aws-chunked uploads with checksum trailers, and AWS accepts both.
+    /// aws-chunked uploads with checksum trailers, and AWS accepts both. The endpoint is resolved once per bucket
+    /// (<see cref="S3EndpointCache"/>), not per request.
     /// </summary>
     public static AmazonS3Config CreateClientConfig(S3StorageOptions options)
     {
         var config = new AmazonS3Config();
+        config.EndpointProvider = new S3EndpointCache(config.EndpointProvider);
         if (options.ServiceUrl is { } url)
         {
             config.ServiceURL = url.AbsoluteUri;
