@@ -102,6 +102,38 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
     }
 
     [Test]
+    public async Task Stored_bytes_that_do_not_match_the_digest_are_not_kept_and_an_aborted_pull_keeps_nothing()
+    {
+        var (prefix, cacheDir) = NewPlace();
+        await using var registry = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 256));
+        var blob = RandomNumberGenerator.GetBytes(BlobBytes);
+        var digest = await PushAsync(registry.Client, "team/app", blob);
+        var cached = Path.Combine(cacheDir, "sha256", digest[7..]);
+
+        // The stored object rewritten behind the registry's back with other bytes of the same size: the pull sends
+        // what the store has (the client's own digest check catches it), the cache keeps nothing.
+        var other = RandomNumberGenerator.GetBytes(BlobBytes);
+        await PutObjectAsync(prefix, digest, other);
+        (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(other);
+        await WaitForNoFillAsync(cacheDir);
+        File.Exists(cached).Should().BeFalse();
+
+        // A pull the client stops after the headers keeps nothing either (a blob larger than the socket buffers on the way).
+        var large = RandomNumberGenerator.GetBytes(32 << 20);
+        var largeDigest = await PushAsync(registry.Client, "team/app", large);
+        using (var aborted = await registry.Client.GetAsync($"/v2/team/app/blobs/{largeDigest}", HttpCompletionOption.ResponseHeadersRead))
+            ((int)aborted.StatusCode).Should().Be(200);
+        await WaitForNoFillAsync(cacheDir);
+        File.Exists(Path.Combine(cacheDir, "sha256", largeDigest[7..])).Should().BeFalse();
+
+        // The right bytes again: kept.
+        await PutObjectAsync(prefix, digest, blob);
+        (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(blob);
+        await WaitForFileAsync(cached);
+        (await File.ReadAllBytesAsync(cached)).Should().Equal(blob);
+    }
+
+    [Test]
     public async Task The_least_recently_pulled_blob_goes_when_the_cache_is_full()
     {
         // 1 MiB holds five blobs of 200,000 bytes; pulling a sixth drops the one pulled longest ago.
@@ -155,5 +187,13 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
     {
         for (var i = 0; i < 100 && !File.Exists(path); i++) await Task.Delay(50);
         File.Exists(path).Should().BeTrue($"{path} should be cached");
+    }
+
+    /// <summary>A fill's temp file goes when it is kept or dropped, in the background after the pull ends.</summary>
+    private static async Task WaitForNoFillAsync(string cacheDir)
+    {
+        var temp = Path.Combine(cacheDir, "_tmp");
+        for (var i = 0; i < 100 && Directory.EnumerateFileSystemEntries(temp).Any(); i++) await Task.Delay(50);
+        Directory.EnumerateFileSystemEntries(temp).Should().BeEmpty("the fill should have ended");
     }
 }

@@ -139,6 +139,11 @@ public sealed class LocalBlobCache
         Evict();
     }
 
+    /// <summary>A fill whose writes fell too far behind the download: the download goes on without it.</summary>
+    internal void FellBehind(Digest digest, TimeSpan waited) =>
+        _log?.LogInformation("Blob cache: not keeping {Digest}: the local disk fell behind the download (which waited {Waited} ms for it)",
+            digest, (long)waited.TotalMilliseconds);
+
     /// <summary>A fill that ended early or failed: nothing is kept.</summary>
     internal void Abandon(Digest digest, string tempFile)
     {
