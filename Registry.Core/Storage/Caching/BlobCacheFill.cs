@@ -214,7 +214,7 @@ internal sealed class BlobCacheFill : ReadOnlyStream
         {
             keep = false;
         }
-        if (keep) _cache.Commit(_digest, _tempFile, _size);
+        if (keep) _cache.Commit(_digest, _tempFile, _size, _waited);
         else _cache.Abandon(_digest, _tempFile);
     }
 

@@ -118,8 +118,10 @@ public sealed class LocalBlobCache
     }
 
     /// <summary>A fill that read the whole blob and matched its digest: its temp file becomes the entry.</summary>
-    internal void Commit(Digest digest, string tempFile, long size)
+    internal void Commit(Digest digest, string tempFile, long size, TimeSpan readerWaited)
     {
+        _log?.LogDebug("Blob cache: keeping {Digest} ({Size} bytes); its download waited {Waited} ms for the local disk",
+            digest, size, (long)readerWaited.TotalMilliseconds);
         var key = Key(digest);
         try
         {
