@@ -36,7 +36,7 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
         await using var registry = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 16));
         var blob = RandomNumberGenerator.GetBytes(BlobBytes);
         var digest = await PushAsync(registry.Client, "team/app", blob);
-        var cached = Path.Combine(cacheDir, "sha256", digest[7..]);
+        var cached = Entry(cacheDir, digest);
 
         using (var first = await registry.Client.GetAsync($"/v2/team/app/blobs/{digest}"))
         {
@@ -89,7 +89,7 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
             using (var partial = await registry.Client.SendAsync(range))
                 (await partial.Content.ReadAsByteArrayAsync()).Should().Equal(blob[..100]);
             (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(blob);
-            await WaitForFileAsync(Path.Combine(cacheDir, "sha256", digest[7..]));
+            await WaitForFileAsync(Entry(cacheDir, digest));
         }
         Directory.EnumerateFiles(Path.Combine(cacheDir, "sha256")).Should().ContainSingle("the ranged pull kept nothing");
 
@@ -99,6 +99,36 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
         await using (var restarted = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 16)))
             (await restarted.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(blob);
         Directory.EnumerateFileSystemEntries(Path.Combine(cacheDir, "_tmp")).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task An_aborted_pull_and_stored_bytes_that_do_not_match_the_digest_keep_nothing()
+    {
+        var (prefix, cacheDir) = NewPlace();
+        await using var registry = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 256));
+
+        // A pull the client stops after the headers (a blob larger than the socket buffers on the way).
+        var large = await PushAsync(registry.Client, "team/app", RandomNumberGenerator.GetBytes(32 << 20));
+        using (var aborted = await registry.Client.GetAsync($"/v2/team/app/blobs/{large}", HttpCompletionOption.ResponseHeadersRead))
+            ((int)aborted.StatusCode).Should().Be(200);
+        await WaitForNoFillAsync(cacheDir);
+        File.Exists(Entry(cacheDir, large)).Should().BeFalse();
+
+        // The stored object rewritten behind the registry's back with other bytes of the same size: the pull sends
+        // what the store has (the client's own digest check catches it), the cache keeps nothing.
+        var blob = RandomNumberGenerator.GetBytes(BlobBytes);
+        var digest = await PushAsync(registry.Client, "team/app", blob);
+        var other = RandomNumberGenerator.GetBytes(BlobBytes);
+        await PutObjectAsync(prefix, digest, other);
+        (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(other);
+        await WaitForNoFillAsync(cacheDir);
+        File.Exists(Entry(cacheDir, digest)).Should().BeFalse();
+
+        // The right bytes again: kept.
+        await PutObjectAsync(prefix, digest, blob);
+        (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(blob);
+        await WaitForFileAsync(Entry(cacheDir, digest));
+        (await File.ReadAllBytesAsync(Entry(cacheDir, digest))).Should().Equal(blob);
     }
 
     [Test]
@@ -113,7 +143,7 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
         async Task PullAsync(int i)
         {
             (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digests[i]}")).Length.Should().Be(BlobBytes);
-            await WaitForFileAsync(Path.Combine(cacheDir, "sha256", digests[i][7..]));
+            await WaitForFileAsync(Entry(cacheDir, digests[i]));
         }
 
         for (var i = 0; i < 5; i++) await PullAsync(i);
@@ -137,6 +167,9 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
     private Dictionary<string, string> Environment(string prefix, string cacheDir, int sizeMb) =>
         Rgw.RegistryEnvironment("s3", Bucket, "/" + prefix, ("BLOB_CACHE_PATH", cacheDir), ("BLOB_CACHE_SIZE_MB", sizeMb.ToString()));
 
+    /// <summary>Where the cache keeps a blob (docs/configuration.md, 'Blob cache').</summary>
+    private static string Entry(string cacheDir, string digest) => Path.Combine(cacheDir, "sha256", digest[7..]);
+
     private static string DataKey(string prefix, string digest) => $"{prefix}/docker/registry/v2/blobs/sha256/{digest[7..9]}/{digest[7..]}/data";
 
     private async Task PutObjectAsync(string prefix, string digest, byte[] bytes) =>
@@ -155,5 +188,13 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
     {
         for (var i = 0; i < 100 && !File.Exists(path); i++) await Task.Delay(50);
         File.Exists(path).Should().BeTrue($"{path} should be cached");
+    }
+
+    /// <summary>A fill's temp file goes when it is kept or dropped, in the background after the pull ends.</summary>
+    private static async Task WaitForNoFillAsync(string cacheDir)
+    {
+        var temp = Path.Combine(cacheDir, "_tmp");
+        for (var i = 0; i < 100 && Directory.EnumerateFileSystemEntries(temp).Any(); i++) await Task.Delay(50);
+        Directory.EnumerateFileSystemEntries(temp).Should().BeEmpty("the fill should have ended");
     }
 }

@@ -118,8 +118,10 @@ public sealed class LocalBlobCache
     }
 
     /// <summary>A fill that read the whole blob and matched its digest: its temp file becomes the entry.</summary>
-    internal void Commit(Digest digest, string tempFile, long size)
+    internal void Commit(Digest digest, string tempFile, long size, TimeSpan readerWaited)
     {
+        _log?.LogDebug("Blob cache: keeping {Digest} ({Size} bytes); its download waited {Waited} ms for the local disk",
+            digest, size, (long)readerWaited.TotalMilliseconds);
         var key = Key(digest);
         try
         {
@@ -138,6 +140,11 @@ public sealed class LocalBlobCache
         }
         Evict();
     }
+
+    /// <summary>A fill whose writes fell too far behind the download: the download goes on without it.</summary>
+    internal void FellBehind(Digest digest, TimeSpan waited) =>
+        _log?.LogInformation("Blob cache: not keeping {Digest}: the local disk fell behind the download (which waited {Waited} ms for it)",
+            digest, (long)waited.TotalMilliseconds);
 
     /// <summary>A fill that ended early or failed: nothing is kept.</summary>
     internal void Abandon(Digest digest, string tempFile)
