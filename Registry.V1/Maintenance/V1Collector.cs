@@ -70,13 +70,12 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             var kept = new List<ImageId>();
             // Only directories named by a valid id: never delete what no image id can address.
             var walked = 0;
-            var unmarked = Unmarked(StorageTree.ImagesAsync(_storage, ct), marked);
-            await foreach (var (id, state) in ReadAhead.InOrderAsync(unmarked, async i => (i.Id, State: await ImageStateAsync(i.Dir, ct)), ct))
+            await foreach (var (id, dir, entries) in StorageTree.ImagesAsync(_storage, i => !marked.Contains(i.Value), ct))
             {
                 run.Report("checking unreached V1 images", ++walked);
-                if (state is null) continue;
-                if (KeepsImage(id, state.Value)) kept.Add(id);
-                else candidates.Add((id, state.Value.Bytes));
+                if (ImageState(dir, new SubtreeView(entries)) is not { } state) continue;
+                if (KeepsImage(id, state)) kept.Add(id);
+                else candidates.Add((id, state.Bytes));
             }
             // A kept image is a root too: deleting its parent would break it when its push completes.
             foreach (var id in kept) await MarkAncestryAsync(id.Value, marked, ct);
@@ -109,7 +108,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             await AddMembershipOwnersAsync(queue, owners, ct);
             var protectedIds = new HexKeySet();
             // One wave per depth: a child's directory is gone before its parent's is decided.
-            await run.SweepAsync("images", queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct, c => c.Depth);
+            await run.SweepAsync("images", queue, c => ReadImageAsync(c.Dir, ct), (c, view) => DeleteImageAsync(c, view, protectedIds, owners, ct), ct, c => c.Depth);
         }
 
         private bool KeepsImage(ImageId id, (DateTimeOffset? Modified, bool InProgress, long Bytes) state) =>
@@ -141,30 +140,33 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         /// skipped before; otherwise deletes <c>json</c> first (without it the image is absent to every reader, so a
         /// crash leaves an unreadable leftover for the next run rather than a half image) and then the directory.
         /// </summary>
-        private async Task DeleteImageAsync(V1Candidate candidate, HexKeySet protectedIds, Dictionary<string, string> owners, CancellationToken ct)
+        private async Task DeleteImageAsync(V1Candidate candidate, SubtreeView view, HexKeySet protectedIds, Dictionary<string, string> owners, CancellationToken ct)
         {
-            var state = await ImageStateAsync(candidate.Dir, ct);
-            if (state is null) return;
-            if (protectedIds.Contains(candidate.Id.Value) || KeepsImage(candidate.Id, state.Value))
+            if (ImageState(candidate.Dir, view) is not { } state) return;
+            if (protectedIds.Contains(candidate.Id.Value) || KeepsImage(candidate.Id, state))
             {
                 run.Keep();
                 foreach (var ancestor in await AncestryOfAsync(candidate.Id, ct)) protectedIds.Add(ancestor);
                 return;
             }
-            var size = state.Value.Bytes;
-            await run.DeleteInOrderAsync(StoragePaths.ImageJson(candidate.Id), candidate.Dir);
+            var size = state.Bytes;
+            var json = StoragePaths.ImageJson(candidate.Id);
+            var rest = view.ObjectsBelow(candidate.Dir).Where(p => p != json).ToList();
+            await run.DeleteInOrderAsync(new GcDeleteStep(json, view.Object(json) is null ? [] : [json]), new GcDeleteStep(candidate.Dir, rest));
             var owner = OwnerOf(candidate.Id, owners);
             run.Delete(new GcItem(GcItemKind.Image, owner, candidate.Id.Value, candidate.Dir, size));
             if (owner.Length > 0) run.ChangedV1Repositories.Add(owner);
         }
 
+        /// <summary>An image directory's entries, read again under the exclusive side.</summary>
+        private async Task<SubtreeView> ReadImageAsync(string dir, CancellationToken ct) => new(await StorageSubtree.ReadAsync(_storage, dir, -1, ct));
+
         /// <summary>
         /// The latest file time in an image directory, whether it is unfinished and its bytes, from one read of the
         /// directory; null when it holds nothing.
         /// </summary>
-        private async Task<(DateTimeOffset? Modified, bool InProgress, long Bytes)?> ImageStateAsync(string dir, CancellationToken ct)
+        private static (DateTimeOffset? Modified, bool InProgress, long Bytes)? ImageState(string dir, SubtreeView view)
         {
-            var view = new SubtreeView(await StorageSubtree.ReadAsync(_storage, dir, -1, ct));
             var files = view.Children(dir);
             if (files.Count == 0) return null;
             var inProgress = files.Any(f => StoragePaths.FileName(f.Path) == StoragePaths.InProgressFile);
@@ -188,12 +190,6 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
                 if (!missing.Contains(imageId)) continue;
                 if (!owners.TryGetValue(imageId, out var first) || string.CompareOrdinal(repository, first) < 0) owners[imageId] = repository;
             }
-        }
-
-        private static async IAsyncEnumerable<(ImageId Id, string Dir)> Unmarked(IAsyncEnumerable<(ImageId Id, string Dir)> images, HexKeySet marked)
-        {
-            await foreach (var image in images)
-                if (!marked.Contains(image.Id.Value)) yield return image;
         }
 
         private async Task MarkAncestryAsync(string id, HexKeySet marked, CancellationToken ct)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Amazon.S3.Model;
 
 namespace Registry.Core.Storage;
@@ -7,14 +8,57 @@ namespace Registry.Core.Storage;
 /// what a walk call by call asks of S3 with a LIST per directory and two HEADs per object, the collector's scans and the
 /// V1 repository walk get in one paged listing.
 /// </summary>
-public sealed partial class S3StorageDriver : ISubtreeReading, ITreeListing
+public sealed partial class S3StorageDriver : ISubtreeReading, IChildSubtreesReading, ITreeListing
 {
     /// <summary>Small objects' contents fetched at once by <see cref="ReadSubtreeAsync"/>.</summary>
     private const int SubtreeContentReads = 16;
 
     public async Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, CancellationToken ct)
     {
-        var listed = await ListBelowAsync(path, ct);
+        var entries = SubtreeEntries(path, await ListBelowAsync(path, ct));
+        var small = Enumerable.Range(0, entries.Count).Where(i => !entries[i].IsDirectory && entries[i].Size <= contentLimit).ToList();
+        await Parallel.ForEachAsync(small, new ParallelOptions { MaxDegreeOfParallelism = SubtreeContentReads, CancellationToken = ct }, async (i, token) =>
+        {
+            // Deleted since the listing: no content, as GetContentAsync would answer.
+            var content = await GetContentAsync(entries[i].Path, token);
+            entries[i] = entries[i] with { Content = content };
+        });
+        return entries;
+    }
+
+    /// <summary>
+    /// One flat listing of <paramref name="path"/>, paged and streamed: a child's keys all start with <c>child/</c>, so
+    /// its group is complete once the listing has passed that prefix (a sibling such as <c>child-x</c> may sort in
+    /// between, so a few groups can be open at once).
+    /// </summary>
+    public async IAsyncEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> ReadChildSubtreesAsync(
+        string path, Func<string, bool> wanted, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var open = new SortedDictionary<string, List<Listed>>(StringComparer.Ordinal);
+        await foreach (var o in ListKeysBelowAsync(path, ct))
+        {
+            foreach (var child in open.Keys.Where(c => !o.Path.StartsWith(c + "/", StringComparison.Ordinal) && string.CompareOrdinal(o.Path, c + "/") > 0).ToList())
+            {
+                yield return (child, SubtreeEntries(child, DropBelowObjects(open[child], child.Length)));
+                open.Remove(child);
+            }
+            // An object directly below the path has nothing below it.
+            var slash = o.Path.IndexOf('/', path.Length + 1);
+            if (slash < 0) continue;
+            var name = o.Path[..slash];
+            if (!open.TryGetValue(name, out var group))
+            {
+                if (!wanted(name)) continue;
+                open[name] = group = [];
+            }
+            group.Add(o);
+        }
+        foreach (var (child, group) in open) yield return (child, SubtreeEntries(child, DropBelowObjects(group, child.Length)));
+    }
+
+    /// <summary>The entries of a subtree from its listing: the objects and the directories on their way, in ordinal path order, without content.</summary>
+    private static List<StorageEntry> SubtreeEntries(string path, List<Listed> listed)
+    {
         var entries = new List<StorageEntry>(listed.Count);
         var directories = new HashSet<string>(StringComparer.Ordinal);
         foreach (var o in listed)
@@ -23,14 +67,6 @@ public sealed partial class S3StorageDriver : ISubtreeReading, ITreeListing
                 if (directories.Add(directory)) entries.Add(new StorageEntry(directory, true, 0, null, null));
             if (!o.IsDirectory) entries.Add(new StorageEntry(o.Path, false, o.Size, o.Modified, null));
         }
-
-        var small = Enumerable.Range(0, entries.Count).Where(i => !entries[i].IsDirectory && entries[i].Size <= contentLimit).ToList();
-        await Parallel.ForEachAsync(small, new ParallelOptions { MaxDegreeOfParallelism = SubtreeContentReads, CancellationToken = ct }, async (i, token) =>
-        {
-            // Deleted since the listing: no content, as GetContentAsync would answer.
-            var content = await GetContentAsync(entries[i].Path, token);
-            entries[i] = entries[i] with { Content = content };
-        });
         entries.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         return entries;
     }
@@ -60,35 +96,48 @@ public sealed partial class S3StorageDriver : ISubtreeReading, ITreeListing
     /// </summary>
     private async Task<List<Listed>> ListBelowAsync(string path, CancellationToken ct)
     {
-        var dir = ObjectKey(path) + "/";
         var listed = new List<Listed>();
+        await foreach (var o in ListKeysBelowAsync(path, ct)) listed.Add(o);
+        return DropBelowObjects(listed, path.Length);
+    }
+
+    /// <summary>Every key below <paramref name="path"/> in the store's order, paged; one with a segment no key could spell shows as the directory above it.</summary>
+    private async IAsyncEnumerable<Listed> ListKeysBelowAsync(string path, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var dir = ObjectKey(path) + "/";
         var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = dir };
-        try
+        do
         {
-            do
+            ListObjectsV2Response page;
+            try
             {
-                var page = await _client.ListObjectsV2Async(request, ct);
-                foreach (var o in page.S3Objects ?? [])
-                {
-                    var segments = o.Key[dir.Length..].Split('/');
-                    var valid = segments.TakeWhile(s => StorageKey.IsValidSegment(s)).Count();
-                    if (valid < segments.Length)
-                    {
-                        if (valid > 0) listed.Add(new Listed($"{path}/{string.Join('/', segments[..valid])}", true, 0, null));
-                        continue;
-                    }
-                    listed.Add(new Listed($"{path}/{string.Join('/', segments)}", false, o.Size ?? 0, Modified(o)));
-                }
-                request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
+                page = await _client.ListObjectsV2Async(request, ct);
             }
-            while (request.ContinuationToken is not null);
+            catch (Exception e) when (IsStoreFailure(e, ct))
+            {
+                throw Unavailable("ListObjectsV2", path, e);
+            }
+            foreach (var o in page.S3Objects ?? [])
+            {
+                var segments = o.Key[dir.Length..].Split('/');
+                var valid = segments.TakeWhile(s => StorageKey.IsValidSegment(s)).Count();
+                if (valid < segments.Length)
+                {
+                    if (valid > 0) yield return new Listed($"{path}/{string.Join('/', segments[..valid])}", true, 0, null);
+                    continue;
+                }
+                yield return new Listed($"{path}/{string.Join('/', segments)}", false, o.Size ?? 0, Modified(o));
+            }
+            request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
         }
-        catch (Exception e) when (IsStoreFailure(e, ct))
-        {
-            throw Unavailable("ListObjectsV2", path, e);
-        }
+        while (request.ContinuationToken is not null);
+    }
+
+    /// <summary>Removes what lies below an object of the subtree rooted at <paramref name="rootLength"/> (a walk does not descend into an object).</summary>
+    private static List<Listed> DropBelowObjects(List<Listed> listed, int rootLength)
+    {
         var objects = listed.Where(o => !o.IsDirectory).Select(o => o.Path).ToHashSet(StringComparer.Ordinal);
-        listed.RemoveAll(o => Ancestors(o.Path, path.Length, includeSelf: o.IsDirectory).Any(objects.Contains));
+        listed.RemoveAll(o => Ancestors(o.Path, rootLength, includeSelf: o.IsDirectory).Any(objects.Contains));
         return listed;
     }
 

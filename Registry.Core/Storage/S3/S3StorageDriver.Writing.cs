@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Registry.Core.Storage;
 
 /// <summary>Writing: single puts, streamed multipart uploads, server-side copies and batched deletes.</summary>
-public sealed partial class S3StorageDriver
+public sealed partial class S3StorageDriver : IBatchDeleting
 {
     private async Task PutObjectAsync(string path, string key, ReadOnlyMemory<byte> content, CancellationToken ct)
     {
@@ -222,6 +222,19 @@ public sealed partial class S3StorageDriver
         {
             // CleanupTempAsync aborts it at a later start; the original failure matters more.
             _logger.LogWarning(e, "Could not abort multipart upload {UploadId} of {Key}; it is removed at a later start", uploadId, key);
+        }
+    }
+
+    public async Task DeleteObjectsAsync(IReadOnlyCollection<string> paths, CancellationToken ct)
+    {
+        var keys = paths.Select(ObjectKey).Distinct(StringComparer.Ordinal).ToList();
+        try
+        {
+            await DeleteKeysAsync(keys, ct);
+        }
+        catch (Exception e) when (IsStoreFailure(e, ct))
+        {
+            throw Unavailable("DeleteObjects", keys.Count > 0 ? paths.First() : "", e);
         }
     }
 
