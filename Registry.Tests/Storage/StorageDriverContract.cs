@@ -599,6 +599,48 @@ public abstract class StorageDriverContract
         if (Driver.Find<ITreeListing>() is { } listing) (await listing.ListTwoLevelsAsync("repositories/none", None)).Should().BeEmpty();
     }
 
+    [Test]
+    public async Task Reading_each_childs_subtree_answers_what_a_subtree_read_of_each_child_answers()
+    {
+        await SeedTreeAsync();
+        await Driver.PutContentAsync("repositories/ns/skipped/tag_latest", Utf8("s"), None);
+        var expected = new List<(string, IReadOnlyList<StorageEntry>)>();
+        foreach (var child in await Driver.ListAsync("repositories/ns", None))
+            if (!child.EndsWith("/skipped", StringComparison.Ordinal) && await StorageSubtree.ReadAsync(Driver, child, -1, None) is { Count: > 0 } entries)
+                expected.Add((child, entries));
+
+        var read = new List<(string, IReadOnlyList<StorageEntry>)>();
+        await foreach (var child in StorageSubtree.ReadChildrenAsync(Driver, "repositories/ns", c => !c.EndsWith("/skipped", StringComparison.Ordinal), None)) read.Add(child);
+
+        read.Should().BeEquivalentTo(expected, options => options.WithStrictOrdering());
+        read.Select(r => r.Item1).Should().Equal("repositories/ns/a", "repositories/ns/b", "repositories/ns/b-c");
+        (await ToListAsync(StorageSubtree.ReadChildrenAsync(Driver, "repositories/none", _ => true, None))).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task A_batch_delete_removes_the_named_objects_and_nothing_else()
+    {
+        await Driver.PutContentAsync("images/a/json", Utf8("{}"), None);
+        await Driver.PutContentAsync("images/a/layer", Utf8("l"), None);
+        await Driver.PutContentAsync("images/a/deep/file", Utf8("d"), None);
+        await Driver.PutContentAsync("images/b/json", Utf8("{}"), None);
+
+        await StorageBatch.DeleteObjectsAsync(Driver, ["images/a/json", "images/a/deep/file", "images/gone/json"], None);
+
+        (await Driver.ExistsAsync("images/a/json", None)).Should().BeFalse();
+        (await Driver.ExistsAsync("images/a/deep/file", None)).Should().BeFalse();
+        (await Driver.GetContentAsync("images/a/layer", None)).Should().Equal(Utf8("l"));
+        (await Driver.GetContentAsync("images/b/json", None)).Should().Equal(Utf8("{}"));
+        await StorageBatch.DeleteObjectsAsync(Driver, [], None);
+    }
+
+    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
+    {
+        var list = new List<T>();
+        await foreach (var item in items) list.Add(item);
+        return list;
+    }
+
     private async Task<string> ReadAllAsync(string key, long offset)
     {
         await using var stream = await Driver.OpenReadAsync(key, offset, None);

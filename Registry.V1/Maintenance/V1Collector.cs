@@ -27,7 +27,9 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         private bool IsYoung(DateTimeOffset? modified) => run.IsYoung(modified);
 
         /// <param name="Name">The logical "ns/repo" when the directory is one the API can address, else the raw "ns/repo" of the disk.</param>
-        private sealed record V1Repository(string Path, string Name, bool Addressable, List<string> TagImages, List<string> ListImages, DateTimeOffset? ListTime)
+        /// <param name="TagAncestries">The ancestry of each tag's image (read with the repository, a few repositories at once).</param>
+        private sealed record V1Repository(
+            string Path, string Name, bool Addressable, List<string> TagImages, List<IReadOnlyList<string>> TagAncestries, List<string> ListImages, DateTimeOffset? ListTime)
         {
             public string ListPath => $"{Path}/{StoragePaths.IndexImagesFile}";
         }
@@ -55,7 +57,8 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             var scanned = 0;
             await foreach (var repository in ScanV1RepositoriesAsync(ct))
             {
-                foreach (var id in repository.TagImages) await MarkAncestryAsync(id, marked, ct);
+                foreach (var ancestry in repository.TagAncestries)
+                foreach (var id in ancestry) marked.Add(id);
                 if (IsYoung(repository.ListTime))
                     foreach (var id in repository.ListImages) await MarkAncestryAsync(id, marked, ct);
                 if (repository.TagImages.Count == 0 && repository.ListTime is not null && !IsYoung(repository.ListTime)) staleLists.Add(repository);
@@ -200,25 +203,33 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
 
         private Task<IReadOnlyList<string>> AncestryOfAsync(ImageId id, CancellationToken ct) => AncestryReader.ReadAsync(_storage, id, ct);
 
-        /// <summary>Every <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c>: its tags' images and its index list (ids and file time).</summary>
-        private async IAsyncEnumerable<V1Repository> ScanV1RepositoriesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        /// <summary>
+        /// Every <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c>: its tags' images with their ancestries and its index list (ids
+        /// and file time), a few repositories read at once (<see cref="ReadAhead"/>) in storage order.
+        /// </summary>
+        private IAsyncEnumerable<V1Repository> ScanV1RepositoriesAsync(CancellationToken ct) =>
+            ReadAhead.InOrderAsync(StorageTree.RepositoriesAsync(_storage, ct), directory => ReadRepositoryAsync(directory, ct), ct);
+
+        private async Task<V1Repository> ReadRepositoryAsync(V1RepositoryDirectory directory, CancellationToken ct)
         {
-            await foreach (var directory in StorageTree.RepositoriesAsync(_storage, ct))
+            // Every tag file is a root, addressable or not.
+            var tagImages = new List<string>();
+            var tagAncestries = new List<IReadOnlyList<string>>();
+            foreach (var tagFile in directory.TagFiles)
             {
-                // Every tag file is a root, addressable or not.
-                var tagImages = new List<string>();
-                foreach (var tagFile in directory.TagFiles)
-                    if (await StorageTree.ReadTagAsync(_storage, tagFile, ct) is { } value) tagImages.Add(value);
-                var listImages = new List<string>();
-                DateTimeOffset? listTime = null;
-                if (directory.IndexImages is { } listPath && await _storage.GetContentAsync(listPath, ct) is { } list)
-                {
-                    listImages.AddRange(IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)));
-                    listTime = await _storage.LastModifiedAsync(listPath, ct);
-                }
-                var name = directory.Addressable ? directory.Name.FullName : directory.DiskName;
-                yield return new V1Repository(directory.Path, name, directory.Addressable, tagImages, listImages, listTime);
+                if (await StorageTree.ReadTagAsync(_storage, tagFile, ct) is not { } value) continue;
+                tagImages.Add(value);
+                if (ImageId.TryParse(value, out var id)) tagAncestries.Add(await AncestryOfAsync(id, ct));
             }
+            var listImages = new List<string>();
+            DateTimeOffset? listTime = null;
+            if (directory.IndexImages is { } listPath && await _storage.GetContentAsync(listPath, ct) is { } list)
+            {
+                listImages.AddRange(IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)));
+                listTime = await _storage.LastModifiedAsync(listPath, ct);
+            }
+            var name = directory.Addressable ? directory.Name.FullName : directory.DiskName;
+            return new V1Repository(directory.Path, name, directory.Addressable, tagImages, tagAncestries, listImages, listTime);
         }
     }
 }
