@@ -106,15 +106,29 @@ public sealed class GcRun(
     /// child's directory is gone before its parent's).
     /// </summary>
     public Task SweepAsync<T>(string what, IReadOnlyList<T> queue, Func<T, Task> deleteOne, CancellationToken ct, Func<T, int>? wave = null) =>
-        SweepAsync(what, queue, _ => Task.FromResult(true), (item, _) => deleteOne(item), ct, wave);
+        SweepBatchesAsync(what, queue, batch => Task.FromResult<IReadOnlyList<bool>>(new bool[batch.Count]), (item, _) => deleteOne(item), ct, wave);
 
     /// <summary>
     /// As <see cref="SweepAsync{T}(string,IReadOnlyList{T},Func{T,Task},CancellationToken,Func{T,int})"/>, with a
-    /// re-read of each item under the exclusive side (<paramref name="read"/>) that runs ahead of the decisions, a few
-    /// at once within the batch; <paramref name="decide"/> gets each item with its read, in queue order.
+    /// re-read of each item under the exclusive side (<paramref name="read"/>) before the decisions, a few at once;
+    /// <paramref name="decide"/> gets each item with its read, in queue order.
     /// </summary>
-    public async Task SweepAsync<T, TState>(
-        string what, IReadOnlyList<T> queue, Func<T, Task<TState>> read, Func<T, TState, Task> decide, CancellationToken ct, Func<T, int>? wave = null)
+    public Task SweepAsync<T, TState>(
+        string what, IReadOnlyList<T> queue, Func<T, Task<TState>> read, Func<T, TState, Task> decide, CancellationToken ct, Func<T, int>? wave = null) =>
+        SweepBatchesAsync(what, queue, async batch =>
+        {
+            var states = new List<TState>(batch.Count);
+            await foreach (var state in ReadAhead.InOrderAsync(batch, read, CancellationToken.None, DeleteConcurrency)) states.Add(state);
+            return states;
+        }, decide, ct, wave);
+
+    /// <summary>
+    /// As <see cref="SweepAsync{T,TState}"/>, with one re-read of a whole batch (<paramref name="readBatch"/>, a state per
+    /// item in batch order): items that share a directory share its read.
+    /// </summary>
+    public async Task SweepBatchesAsync<T, TState>(
+        string what, IReadOnlyList<T> queue, Func<IReadOnlyList<T>, Task<IReadOnlyList<TState>>> readBatch, Func<T, TState, Task> decide,
+        CancellationToken ct, Func<T, int>? wave = null)
     {
         for (var start = 0; start < queue.Count; start += batchSize)
         {
@@ -126,8 +140,10 @@ public sealed class GcRun(
                 {
                     int? current = null;
                     var batch = queue.Skip(start).Take(batchSize).ToList();
-                    await foreach (var (item, state) in ReadAhead.InOrderAsync(batch, async i => (i, await read(i)), CancellationToken.None, DeleteConcurrency))
+                    var states = await readBatch(batch);
+                    for (var i = 0; i < batch.Count; i++)
                     {
+                        var (item, state) = (batch[i], states[i]);
                         var next = wave?.Invoke(item);
                         if (next != current) await DeletesEndedAsync();
                         current = next;

@@ -18,7 +18,12 @@ public sealed record StorageEntry(string Path, bool IsDirectory, long Size, Date
 public interface ISubtreeReading
 {
     /// <summary>Every entry strictly below <paramref name="path"/> (none when it is no directory), in ordinal path order.</summary>
-    Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, CancellationToken ct);
+    /// <param name="expected">
+    /// The content the caller expects of an object (null: none), e.g. a link that names its own directory. A driver that
+    /// can confirm it without reading the object (S3 lists a single-part object's MD5 as its ETag) reports it as the content
+    /// when it matches and reads the object only when it does not; others ignore it.
+    /// </param>
+    Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, Func<string, byte[]?>? expected, CancellationToken ct);
 }
 
 /// <summary>
@@ -39,7 +44,12 @@ public interface IChildSubtreesReading
 public static class StorageSubtree
 {
     public static Task<IReadOnlyList<StorageEntry>> ReadAsync(IStorageDriver storage, string path, int contentLimit, CancellationToken ct) =>
-        storage.Find<ISubtreeReading>() is { } reader ? reader.ReadSubtreeAsync(path, contentLimit, ct) : WalkAsync(storage, path, contentLimit, ct);
+        ReadAsync(storage, path, contentLimit, null, ct);
+
+    /// <inheritdoc cref="ISubtreeReading.ReadSubtreeAsync"/>
+    public static Task<IReadOnlyList<StorageEntry>> ReadAsync(
+        IStorageDriver storage, string path, int contentLimit, Func<string, byte[]?>? expected, CancellationToken ct) =>
+        storage.Find<ISubtreeReading>() is { } reader ? reader.ReadSubtreeAsync(path, contentLimit, expected, ct) : WalkAsync(storage, path, contentLimit, ct);
 
     /// <summary>
     /// What <see cref="IChildSubtreesReading"/> answers: through the driver where it offers it, else a listing of

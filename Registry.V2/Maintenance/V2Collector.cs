@@ -182,7 +182,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
             await run.SweepAsync("cached repositories", expired, r => DeleteCachedRepositoryAsync(r, protectedDigests, ct), ct);
             await run.SweepAsync("manifests", manifestQueue, m => ReadLinkStateAsync(m.Revision, ct), (m, state) => DeleteManifestAsync(m, state, protectedDigests, ct), ct);
             await run.SweepAsync("layer links", linkQueue, l => ReadLinkStateAsync(l, ct), (l, state) => DeleteLayerLinkAsync(l, state, protectedDigests), ct);
-            await run.SweepAsync("blobs", blobQueue, b => ReadDirectoryAsync(DistributionPaths.BlobDir(b.Digest), -1, ct),
+            await run.SweepBatchesAsync("blobs", blobQueue, batch => ReadBlobPrefixesAsync(batch.Select(b => b.Digest), ct),
                 (b, view) => DeleteBlobAsync(b.Digest, view, OwnerOf(b.Digest), protectedDigests), ct);
             await run.SweepAsync("uploads", uploadQueue, u => DeleteUploadAsync(u.Repository, u.Dir, ct), ct);
         }
@@ -194,13 +194,24 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
 
         private async Task<LinkState> ReadLinkStateAsync(V2Link link, CancellationToken ct)
         {
-            var view = await ReadDirectoryAsync(link.Dir, LinkContentLimit, ct);
+            var view = new SubtreeView(await StorageSubtree.ReadAsync(_storage, link.Dir, LinkContentLimit, OwnDigestLink, ct));
             var path = $"{link.Dir}/{DistributionPaths.LinkFile}";
             return new LinkState(view.Object(path)?.Modified, await ReadLinkAsync(view, path, ct), view.ObjectsBelow(link.Dir).ToList());
         }
 
-        private async Task<SubtreeView> ReadDirectoryAsync(string dir, int contentLimit, CancellationToken ct) =>
-            new(await StorageSubtree.ReadAsync(_storage, dir, contentLimit, ct));
+        /// <summary>
+        /// The blobs' prefix directories (<c>blobs/&lt;alg&gt;/&lt;xx&gt;</c>) read again, each once: the queue comes in
+        /// prefix order, so a batch's blobs share a few directories; a view per blob, in order.
+        /// </summary>
+        private async Task<IReadOnlyList<SubtreeView>> ReadBlobPrefixesAsync(IEnumerable<Digest> digests, CancellationToken ct)
+        {
+            var prefixes = digests.Select(d => DistributionPaths.BlobDir(d)).Select(dir => dir[..dir.LastIndexOf('/')]).ToList();
+            var views = new Dictionary<string, SubtreeView>(StringComparer.Ordinal);
+            var distinct = prefixes.Distinct(StringComparer.Ordinal);
+            await foreach (var (prefix, view) in ReadAhead.InOrderAsync(distinct, async p => (p, new SubtreeView(await StorageSubtree.ReadAsync(_storage, p, -1, ct))), ct, GcRun.DeleteConcurrency))
+                views[prefix] = view;
+            return prefixes.Select(p => views[p]).ToList();
+        }
 
         /// <summary>Whether a link read again under the exclusive side still goes: false when it changed, vanished, or is young or touched now.</summary>
         private bool StillCollectable(V2Link link, LinkState state, HexKeySet protectedDigests) =>

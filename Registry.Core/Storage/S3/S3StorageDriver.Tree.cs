@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using Amazon.S3.Model;
 
 namespace Registry.Core.Storage;
@@ -13,10 +14,19 @@ public sealed partial class S3StorageDriver : ISubtreeReading, IChildSubtreesRea
     /// <summary>Small objects' contents fetched at once by <see cref="ReadSubtreeAsync"/>.</summary>
     private const int SubtreeContentReads = 16;
 
-    public async Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, CancellationToken ct)
+    public async Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, Func<string, byte[]?>? expected, CancellationToken ct)
     {
-        var entries = SubtreeEntries(path, await ListBelowAsync(path, ct));
-        var small = Enumerable.Range(0, entries.Count).Where(i => !entries[i].IsDirectory && entries[i].Size <= contentLimit).ToList();
+        var listed = await ListBelowAsync(path, ct);
+        var entries = SubtreeEntries(path, listed);
+        if (expected is not null)
+        {
+            var md5s = listed.Where(o => o.Md5 is not null).ToDictionary(o => o.Path, o => o.Md5!, StringComparer.Ordinal);
+            for (var i = 0; i < entries.Count; i++)
+                if (entries[i] is { IsDirectory: false } e && e.Size <= contentLimit && md5s.TryGetValue(e.Path, out var md5)
+                    && expected(e.Path) is { } guess && guess.Length == e.Size && Convert.ToHexStringLower(MD5.HashData(guess)) == md5)
+                    entries[i] = e with { Content = guess };
+        }
+        var small = Enumerable.Range(0, entries.Count).Where(i => !entries[i].IsDirectory && entries[i].Content is null && entries[i].Size <= contentLimit).ToList();
         await Parallel.ForEachAsync(small, new ParallelOptions { MaxDegreeOfParallelism = SubtreeContentReads, CancellationToken = ct }, async (i, token) =>
         {
             // Deleted since the listing: no content, as GetContentAsync would answer.
@@ -87,7 +97,8 @@ public sealed partial class S3StorageDriver : ISubtreeReading, IChildSubtreesRea
     }
 
     /// <summary>An object below the subtree's root, or (<see cref="IsDirectory"/>) a directory that lists no object.</summary>
-    private sealed record Listed(string Path, bool IsDirectory, long Size, DateTimeOffset? Modified);
+    /// <param name="Md5">The object's MD5 (lower-case hex) when its ETag is one: a single-part object's is, a multipart upload's has a "-parts" suffix.</param>
+    private sealed record Listed(string Path, bool IsDirectory, long Size, DateTimeOffset? Modified, string? Md5 = null);
 
     /// <summary>
     /// What <see cref="ListAsync"/> level by level would reach below <paramref name="path"/>: every object, except that
@@ -126,11 +137,17 @@ public sealed partial class S3StorageDriver : ISubtreeReading, IChildSubtreesRea
                     if (valid > 0) yield return new Listed($"{path}/{string.Join('/', segments[..valid])}", true, 0, null);
                     continue;
                 }
-                yield return new Listed($"{path}/{string.Join('/', segments)}", false, o.Size ?? 0, Modified(o));
+                yield return new Listed($"{path}/{string.Join('/', segments)}", false, o.Size ?? 0, Modified(o), Md5Of(o.ETag));
             }
             request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
         }
         while (request.ContinuationToken is not null);
+    }
+
+    private static string? Md5Of(string? etag)
+    {
+        var value = etag?.Trim('"');
+        return value is { Length: 32 } && value.All(char.IsAsciiHexDigit) ? value.ToLowerInvariant() : null;
     }
 
     /// <summary>Removes what lies below an object of the subtree rooted at <paramref name="rootLength"/> (a walk does not descend into an object).</summary>
