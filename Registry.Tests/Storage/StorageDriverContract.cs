@@ -618,6 +618,20 @@ public abstract class StorageDriverContract
     }
 
     [Test]
+    public async Task A_subtree_read_reports_each_objects_own_content_whatever_the_caller_expects()
+    {
+        await Driver.PutContentAsync("links/a/link", Utf8("expected"), None);
+        await Driver.PutContentAsync("links/b/link", Utf8("actual"), None);
+        await Driver.PutContentAsync("links/c/link", Utf8("same-size"), None);
+
+        var entries = await StorageSubtree.ReadAsync(Driver, "links", 100, path => path.EndsWith("/link", StringComparison.Ordinal)
+            ? Utf8(path.Contains("/c/", StringComparison.Ordinal) ? "sane-size" : "expected") : null, None);
+
+        entries.Where(e => !e.IsDirectory).Select(e => (e.Path, Encoding.UTF8.GetString(e.Content!))).Should().Equal(
+            ("links/a/link", "expected"), ("links/b/link", "actual"), ("links/c/link", "same-size"));
+    }
+
+    [Test]
     public async Task A_batch_delete_removes_the_named_objects_and_nothing_else()
     {
         await Driver.PutContentAsync("images/a/json", Utf8("{}"), None);

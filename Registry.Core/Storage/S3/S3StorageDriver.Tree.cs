@@ -38,8 +38,9 @@ public sealed partial class S3StorageDriver : ISubtreeReading, IChildSubtreesRea
 
     /// <summary>
     /// One flat listing of <paramref name="path"/>, paged and streamed: a child's keys all start with <c>child/</c>, so
-    /// its group is complete once the listing has passed that prefix (a sibling such as <c>child-x</c> may sort in
-    /// between, so a few groups can be open at once).
+    /// its group is complete once the listing has passed that prefix. A sibling whose name continues the child's with a
+    /// character that sorts before '/' (<c>b-c</c> after <c>b</c>) is listed before it, so such a group waits until no
+    /// shorter name can follow: the children come out in ordinal order with few groups held at once.
     /// </summary>
     public async IAsyncEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> ReadChildSubtreesAsync(
         string path, Func<string, bool> wanted, [EnumeratorCancellation] CancellationToken ct)
@@ -47,11 +48,7 @@ public sealed partial class S3StorageDriver : ISubtreeReading, IChildSubtreesRea
         var open = new SortedDictionary<string, List<Listed>>(StringComparer.Ordinal);
         await foreach (var o in ListKeysBelowAsync(path, ct))
         {
-            foreach (var child in open.Keys.Where(c => !o.Path.StartsWith(c + "/", StringComparison.Ordinal) && string.CompareOrdinal(o.Path, c + "/") > 0).ToList())
-            {
-                yield return (child, SubtreeEntries(child, DropBelowObjects(open[child], child.Length)));
-                open.Remove(child);
-            }
+            foreach (var done in Complete(open, o.Path)) yield return done;
             // An object directly below the path has nothing below it.
             var slash = o.Path.IndexOf('/', path.Length + 1);
             if (slash < 0) continue;
@@ -63,7 +60,30 @@ public sealed partial class S3StorageDriver : ISubtreeReading, IChildSubtreesRea
             }
             group.Add(o);
         }
-        foreach (var (child, group) in open) yield return (child, SubtreeEntries(child, DropBelowObjects(group, child.Length)));
+        foreach (var done in Complete(open, next: null)) yield return done;
+    }
+
+    /// <summary>The groups at the front of <paramref name="open"/> that neither the key <paramref name="next"/> (null: the end) nor any later one can add to or precede.</summary>
+    private static IEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> Complete(SortedDictionary<string, List<Listed>> open, string? next)
+    {
+        while (open.Count > 0)
+        {
+            var (child, group) = open.First();
+            if (next is not null && (!Passed(next, child) || ShorterMayFollow(child, next))) yield break;
+            open.Remove(child);
+            yield return (child, SubtreeEntries(child, DropBelowObjects(group, child.Length)));
+        }
+    }
+
+    private static bool Passed(string key, string dir) =>
+        !key.StartsWith(dir + "/", StringComparison.Ordinal) && string.CompareOrdinal(key, dir + "/") > 0;
+
+    /// <summary>Whether a child named by a prefix of <paramref name="child"/>'s name that sorts after it may still be listed.</summary>
+    private static bool ShorterMayFollow(string child, string key)
+    {
+        for (var i = child.LastIndexOf('/') + 2; i < child.Length; i++)
+            if (child[i] < '/' && !Passed(key, child[..i])) return true;
+        return false;
     }
 
     /// <summary>The entries of a subtree from its listing: the objects and the directories on their way, in ordinal path order, without content.</summary>
