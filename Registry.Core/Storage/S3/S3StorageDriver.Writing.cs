@@ -242,8 +242,9 @@ public sealed partial class S3StorageDriver : IBatchDeleting
     {
         if (!_options.BatchDelete)
         {
-            foreach (var key in keys)
-                await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = key }, ct);
+            // A store without DeleteObjects (GCS): a request per key, a few at once, as a batch would have them gone together.
+            await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = SingleDeletesInFlight, CancellationToken = ct }, async (key, token) =>
+                await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = key }, token));
             return;
         }
         foreach (var batch in keys.Chunk(DeleteBatchSize))
