@@ -632,6 +632,21 @@ public abstract class StorageDriverContract
     }
 
     [Test]
+    public async Task The_walk_of_every_v2_repository_finds_what_the_catalog_walk_finds_in_the_same_order()
+    {
+        var root = Registry.Core.Distribution.DistributionPaths.RepositoriesDir;
+        foreach (var key in new[] { "a/_layers/l", "a/b/_manifests/m", "a/b/c/_uploads/u", "a-x/_manifests/m", "a/_private", "d/e/f/_layers/l", "g/notdata/x", "file" })
+            await Driver.PutContentAsync($"{root}/{key}", Utf8("x"), None);
+        var data = new HashSet<string>(StringComparer.Ordinal) { "_manifests", "_layers", "_uploads" };
+
+        var expected = await ToListAsync(Registry.Core.Distribution.DistributionTree.RepositoriesAsync(Driver, data, int.MaxValue, None));
+        var all = await ToListAsync(Registry.Core.Distribution.DistributionTree.AllRepositoriesAsync(Driver, data, None));
+
+        all.Should().Equal(expected);
+        all.Should().Equal("a", "a/b", "a/b/c", "a-x", "d/e/f");
+    }
+
+    [Test]
     public async Task A_batch_delete_removes_the_named_objects_and_nothing_else()
     {
         await Driver.PutContentAsync("images/a/json", Utf8("{}"), None);

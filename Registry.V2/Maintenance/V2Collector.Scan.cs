@@ -16,7 +16,7 @@ public sealed partial class V2Collector
         /// links under a name this server would refuse still keep their blobs.
         /// </summary>
         private IAsyncEnumerable<string> RepositoryNamesAsync(CancellationToken ct) =>
-            DistributionTree.RepositoriesAsync(_storage, RepositoryDataDirectories, int.MaxValue, ct);
+            DistributionTree.AllRepositoriesAsync(_storage, RepositoryDataDirectories, ct);
 
         private static readonly IReadOnlySet<string> RepositoryDataDirectories =
             new HashSet<string>(StringComparer.Ordinal) { DistributionPaths.ManifestsDirName, DistributionPaths.LayersDirName, DistributionPaths.UploadsDirName };
