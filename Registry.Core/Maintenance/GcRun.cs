@@ -90,6 +90,15 @@ public sealed class GcRun(
     /// </summary>
     public const int DeleteConcurrency = 8;
 
+    /// <summary>
+    /// Reads in flight at once in the scans and the sweep's re-reads: <see cref="ReadAhead.Window"/> on local storage,
+    /// more on a store whose reads are round trips that cost this process little CPU (one that streams whole subtrees
+    /// from a listing, <see cref="IChildSubtreesReading"/>: S3), where the wait, not a core, is the limit.
+    /// </summary>
+    public int ReadsInFlight { get; } = storage.Find<IChildSubtreesReading>() is null ? ReadAhead.Window : RemoteReadsInFlight;
+
+    private const int RemoteReadsInFlight = 16;
+
     private readonly SemaphoreSlim _deleteSlots = new(DeleteConcurrency);
     private readonly List<Task> _deletes = [];
 
@@ -118,7 +127,7 @@ public sealed class GcRun(
         SweepBatchesAsync(what, queue, async batch =>
         {
             var states = new List<TState>(batch.Count);
-            await foreach (var state in ReadAhead.InOrderAsync(batch, read, CancellationToken.None, DeleteConcurrency)) states.Add(state);
+            await foreach (var state in ReadAhead.InOrderAsync(batch, read, CancellationToken.None, Math.Max(DeleteConcurrency, ReadsInFlight))) states.Add(state);
             return states;
         }, decide, ct, wave);
 

@@ -87,7 +87,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
 
             var queue = new List<V1Candidate>();
             var unreached = candidates.Where(c => !marked.Contains(c.Id.Value));
-            await foreach (var candidate in ReadAhead.InOrderAsync(unreached, async c => new V1Candidate(c.Id, (await AncestryOfAsync(c.Id, ct)).Count, c.Bytes), ct))
+            await foreach (var candidate in ReadAhead.InOrderAsync(unreached, async c => new V1Candidate(c.Id, (await AncestryOfAsync(c.Id, ct)).Count, c.Bytes), ct, run.ReadsInFlight))
                 queue.Add(candidate);
             // Children before parents: a child kept at the last moment protects its parents, which come later.
             queue.Sort((a, b) => a.Depth != b.Depth ? b.Depth.CompareTo(a.Depth) : string.CompareOrdinal(a.Id.Value, b.Id.Value));
@@ -208,7 +208,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         /// and file time), a few repositories read at once (<see cref="ReadAhead"/>) in storage order.
         /// </summary>
         private IAsyncEnumerable<V1Repository> ScanV1RepositoriesAsync(CancellationToken ct) =>
-            ReadAhead.InOrderAsync(StorageTree.RepositoriesAsync(_storage, ct), directory => ReadRepositoryAsync(directory, ct), ct);
+            ReadAhead.InOrderAsync(StorageTree.RepositoriesAsync(_storage, ct), directory => ReadRepositoryAsync(directory, ct), ct, run.ReadsInFlight);
 
         private async Task<V1Repository> ReadRepositoryAsync(V1RepositoryDirectory directory, CancellationToken ct)
         {

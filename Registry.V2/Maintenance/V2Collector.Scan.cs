@@ -104,7 +104,7 @@ public sealed partial class V2Collector
             foreach (var algDir in await _storage.ListAsync(DistributionPaths.BlobsDir, ct))
             foreach (var prefixDir in await _storage.ListAsync(algDir, ct))
                 prefixDirs.Add((algDir, prefixDir));
-            var trees = ReadAhead.InOrderAsync(prefixDirs, async p => (p.AlgDir, p.PrefixDir, Tree: new SubtreeView(await StorageSubtree.ReadAsync(_storage, p.PrefixDir, -1, ct))), ct);
+            var trees = ReadAhead.InOrderAsync(prefixDirs, async p => (p.AlgDir, p.PrefixDir, Tree: new SubtreeView(await StorageSubtree.ReadAsync(_storage, p.PrefixDir, -1, ct))), ct, run.ReadsInFlight);
             await foreach (var (algDir, prefixDir, tree) in trees)
             {
                 foreach (var hexDir in tree.Children(prefixDir))

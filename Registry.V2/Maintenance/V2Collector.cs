@@ -69,7 +69,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         public async Task CollectAsync(CancellationToken ct)
         {
             var all = new List<V2Repository>();
-            await foreach (var repository in ReadAhead.InOrderAsync(RepositoryNamesAsync(ct), name => ScanV2RepositoryAsync(name, ct), ct))
+            await foreach (var repository in ReadAhead.InOrderAsync(RepositoryNamesAsync(ct), name => ScanV2RepositoryAsync(name, ct), ct, run.ReadsInFlight))
             {
                 all.Add(repository);
                 run.Report("scanning v2 repositories", all.Count);
@@ -208,7 +208,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
             var prefixes = digests.Select(d => DistributionPaths.BlobDir(d)).Select(dir => dir[..dir.LastIndexOf('/')]).ToList();
             var views = new Dictionary<string, SubtreeView>(StringComparer.Ordinal);
             var distinct = prefixes.Distinct(StringComparer.Ordinal);
-            await foreach (var (prefix, view) in ReadAhead.InOrderAsync(distinct, async p => (p, new SubtreeView(await StorageSubtree.ReadAsync(_storage, p, -1, ct))), ct, GcRun.DeleteConcurrency))
+            await foreach (var (prefix, view) in ReadAhead.InOrderAsync(distinct, async p => (p, new SubtreeView(await StorageSubtree.ReadAsync(_storage, p, -1, ct))), ct, Math.Max(GcRun.DeleteConcurrency, run.ReadsInFlight)))
                 views[prefix] = view;
             return prefixes.Select(p => views[p]).ToList();
         }
