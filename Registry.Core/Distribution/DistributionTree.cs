@@ -20,6 +20,31 @@ public static class DistributionTree
         RepositoriesAfterAsync(storage, dataDirectories, maxNameLength, after: "", ct);
 
     /// <summary>
+    /// The same walk of every repository, for a reader of them all (the collector): where the driver lists a directory's
+    /// children with theirs in one call (<see cref="ITreeListing"/>, S3's flat listing), each level is one such call
+    /// instead of a listing per directory; a directory is listed only when a child holds more than data directories.
+    /// </summary>
+    public static IAsyncEnumerable<string> AllRepositoriesAsync(IStorageDriver storage, IReadOnlySet<string> dataDirectories, CancellationToken ct) =>
+        storage.Find<ITreeListing>() is { } tree
+            ? WalkTwoLevelsAsync(tree, dataDirectories, "", ct)
+            : RepositoriesAsync(storage, dataDirectories, int.MaxValue, ct);
+
+    private static async IAsyncEnumerable<string> WalkTwoLevelsAsync(
+        ITreeListing tree, IReadOnlySet<string> dataDirectories, string name, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var dir = name.Length == 0 ? DistributionPaths.RepositoriesDir : DistributionPaths.RepositoryDir(name);
+        foreach (var (child, grandchildren) in await tree.ListTwoLevelsAsync(dir, ct))
+        {
+            var component = DistributionPaths.FileName(child);
+            if (component.StartsWith('_')) continue;
+            var childName = name.Length == 0 ? component : $"{name}/{component}";
+            if (grandchildren.Any(g => dataDirectories.Contains(DistributionPaths.FileName(g)))) yield return childName;
+            if (grandchildren.Any(g => !DistributionPaths.FileName(g).StartsWith('_')))
+                await foreach (var nested in WalkTwoLevelsAsync(tree, dataDirectories, childName, ct)) yield return nested;
+        }
+    }
+
+    /// <summary>
     /// The same walk yielding only names after <paramref name="after"/> in catalog order (all when empty), without
     /// listing the directories whose whole subtree sorts before it: a <c>_catalog</c> page (<c>last=</c>) costs the
     /// listings of its own names, not of every name before it (on S3 one request per directory).

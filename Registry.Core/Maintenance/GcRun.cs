@@ -84,14 +84,28 @@ public sealed class GcRun(
         _items.Count - _items.Items.Count);
 
     /// <summary>
-    /// Storage deletes in flight at once. A delete mostly waits: on a file system mounted with <c>discard</c> each freed
-    /// directory or file waits for its TRIM (about 2–3 ms on a virtual disk, most of a sweep's time), on S3 for a round
-    /// trip; the decisions stay sequential, only these waits overlap.
+    /// Storage deletes (and the sweep's re-reads) in flight at once. A delete mostly waits: on a file system mounted with
+    /// <c>discard</c> each freed directory or file waits for its TRIM (about 2–3 ms on a virtual disk, most of a sweep's
+    /// time), on S3 for a round trip; the decisions stay sequential, only these waits overlap.
     /// </summary>
     public const int DeleteConcurrency = 8;
 
+    /// <summary>
+    /// Reads in flight at once in the scans and the sweep's re-reads: <see cref="ReadAhead.Window"/> on local storage,
+    /// more on a store whose reads are round trips that cost this process little CPU (one that streams whole subtrees
+    /// from a listing, <see cref="IChildSubtreesReading"/>: S3), where the wait, not a core, is the limit.
+    /// </summary>
+    public int ReadsInFlight { get; } = storage.Find<IChildSubtreesReading>() is null ? ReadAhead.Window : RemoteReadsInFlight;
+
+    private const int RemoteReadsInFlight = 16;
+
     private readonly SemaphoreSlim _deleteSlots = new(DeleteConcurrency);
     private readonly List<Task> _deletes = [];
+
+    // Where the driver deletes many objects per request (S3's DeleteObjects): each item's steps wait here, step i of
+    // every item in one request after step i − 1 of every item ended.
+    private readonly IBatchDeleting? _batch = storage as IBatchDeleting;
+    private readonly List<List<GcDeleteStep>> _steps = [];
 
     /// <summary>
     /// Runs deletes in batches under the exclusive side, renewing the lease between batches; <paramref name="what"/>
@@ -100,7 +114,30 @@ public sealed class GcRun(
     /// <paramref name="wave"/> changes between two items, those before have ended before the next is decided (V1: a
     /// child's directory is gone before its parent's).
     /// </summary>
-    public async Task SweepAsync<T>(string what, IReadOnlyList<T> queue, Func<T, Task> deleteOne, CancellationToken ct, Func<T, int>? wave = null)
+    public Task SweepAsync<T>(string what, IReadOnlyList<T> queue, Func<T, Task> deleteOne, CancellationToken ct, Func<T, int>? wave = null) =>
+        SweepBatchesAsync(what, queue, batch => Task.FromResult<IReadOnlyList<bool>>(new bool[batch.Count]), (item, _) => deleteOne(item), ct, wave);
+
+    /// <summary>
+    /// As <see cref="SweepAsync{T}(string,IReadOnlyList{T},Func{T,Task},CancellationToken,Func{T,int})"/>, with a
+    /// re-read of each item under the exclusive side (<paramref name="read"/>) before the decisions, a few at once;
+    /// <paramref name="decide"/> gets each item with its read, in queue order.
+    /// </summary>
+    public Task SweepAsync<T, TState>(
+        string what, IReadOnlyList<T> queue, Func<T, Task<TState>> read, Func<T, TState, Task> decide, CancellationToken ct, Func<T, int>? wave = null) =>
+        SweepBatchesAsync(what, queue, async batch =>
+        {
+            var states = new List<TState>(batch.Count);
+            await foreach (var state in ReadAhead.InOrderAsync(batch, read, CancellationToken.None, Math.Max(DeleteConcurrency, ReadsInFlight))) states.Add(state);
+            return states;
+        }, decide, ct, wave);
+
+    /// <summary>
+    /// As <see cref="SweepAsync{T,TState}"/>, with one re-read of a whole batch (<paramref name="readBatch"/>, a state per
+    /// item in batch order): items that share a directory share its read.
+    /// </summary>
+    public async Task SweepBatchesAsync<T, TState>(
+        string what, IReadOnlyList<T> queue, Func<IReadOnlyList<T>, Task<IReadOnlyList<TState>>> readBatch, Func<T, TState, Task> decide,
+        CancellationToken ct, Func<T, int>? wave = null)
     {
         for (var start = 0; start < queue.Count; start += batchSize)
         {
@@ -111,12 +148,15 @@ public sealed class GcRun(
                 try
                 {
                     int? current = null;
-                    foreach (var item in queue.Skip(start).Take(batchSize))
+                    var batch = queue.Skip(start).Take(batchSize).ToList();
+                    var states = await readBatch(batch);
+                    for (var i = 0; i < batch.Count; i++)
                     {
+                        var (item, state) = (batch[i], states[i]);
                         var next = wave?.Invoke(item);
                         if (next != current) await DeletesEndedAsync();
                         current = next;
-                        await deleteOne(item);
+                        await decide(item, state);
                     }
                 }
                 finally
@@ -129,17 +169,28 @@ public sealed class GcRun(
     }
 
     /// <summary>
-    /// Within <see cref="SweepAsync{T}"/>: deletes <paramref name="paths"/> one after the other (the order a crash must
-    /// respect, e.g. links before data), concurrently with other items' deletes; waits while all slots are busy.
+    /// Within <see cref="SweepAsync{T}(string,IReadOnlyList{T},Func{T,Task},CancellationToken,Func{T,int})"/>: deletes
+    /// <paramref name="steps"/> one after the other (the order a crash must respect, e.g. links before data), concurrently
+    /// with other items' deletes; waits while all slots are busy. Where the driver deletes in batches, each step's known
+    /// objects join the same step of the batch's other items.
     /// </summary>
-    public async Task DeleteInOrderAsync(params string[] paths)
+    public async Task DeleteInOrderAsync(params GcDeleteStep[] steps)
     {
+        if (_batch is not null)
+        {
+            for (var i = 0; i < steps.Length; i++)
+            {
+                if (_steps.Count == i) _steps.Add([]);
+                _steps[i].Add(steps[i]);
+            }
+            return;
+        }
         await _deleteSlots.WaitAsync(CancellationToken.None);
         _deletes.Add(Task.Run(async () =>
         {
             try
             {
-                foreach (var path in paths) await storage.DeleteAsync(path, CancellationToken.None);
+                foreach (var step in steps) await storage.DeleteAsync(step.Path, CancellationToken.None);
             }
             finally
             {
@@ -148,8 +199,23 @@ public sealed class GcRun(
         }));
     }
 
+    /// <inheritdoc cref="DeleteInOrderAsync(GcDeleteStep[])"/>
+    public Task DeleteInOrderAsync(params string[] paths) => DeleteInOrderAsync(paths.Select(p => new GcDeleteStep(p)).ToArray());
+
     private async Task DeletesEndedAsync()
     {
+        if (_batch is not null)
+        {
+            try
+            {
+                foreach (var step in _steps) await DeleteBatchedAsync(_batch, step);
+            }
+            finally
+            {
+                _steps.Clear();
+            }
+            return;
+        }
         if (_deletes.Count == 0) return;
         try
         {
@@ -159,6 +225,23 @@ public sealed class GcRun(
         {
             _deletes.Clear();
         }
+    }
+
+    /// <summary>One step of every item: the objects each read found, and what is below the others now.</summary>
+    private async Task DeleteBatchedAsync(IBatchDeleting batch, List<GcDeleteStep> steps)
+    {
+        var objects = steps.Where(s => s.Objects is not null).SelectMany(s => s.Objects!).ToList();
+        var unknown = steps.Where(s => s.Objects is null).Select(s => s.Path);
+        await foreach (var below in ReadAhead.InOrderAsync(unknown, p => ObjectsAtOrBelowAsync(p, CancellationToken.None), CancellationToken.None, DeleteConcurrency))
+            objects.AddRange(below);
+        if (objects.Count > 0) await batch.DeleteObjectsAsync(objects, CancellationToken.None);
+    }
+
+    /// <summary>The objects a recursive delete of <paramref name="path"/> removes: those below it, or the object itself.</summary>
+    public async Task<IReadOnlyList<string>> ObjectsAtOrBelowAsync(string path, CancellationToken ct)
+    {
+        var below = (await StorageSubtree.ReadAsync(storage, path, -1, ct)).Where(e => !e.IsDirectory).Select(e => e.Path).ToList();
+        return below.Count > 0 || !await storage.ExistsAsync(path, ct) ? below : [path];
     }
 
     /// <summary>The bytes of every object at or below <paramref name="path"/>.</summary>
@@ -178,3 +261,11 @@ public sealed class GcRun(
         return await storage.SizeAsync(path, ct) is { } size ? (size, await storage.LastModifiedAsync(path, ct)) : (0, null);
     }
 }
+
+/// <summary>
+/// One step of an item's delete (<see cref="GcRun.DeleteInOrderAsync(GcDeleteStep[])"/>): a path, an object or a
+/// directory deleted with everything below it.
+/// </summary>
+/// <param name="Objects">The objects at or below <paramref name="Path"/> as a read under the exclusive side found them
+/// (what a batched delete removes); null when none was read, so they are listed at the delete.</param>
+public sealed record GcDeleteStep(string Path, IReadOnlyCollection<string>? Objects = null);

@@ -18,14 +18,54 @@ public sealed record StorageEntry(string Path, bool IsDirectory, long Size, Date
 public interface ISubtreeReading
 {
     /// <summary>Every entry strictly below <paramref name="path"/> (none when it is no directory), in ordinal path order.</summary>
-    Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, CancellationToken ct);
+    /// <param name="expected">
+    /// The content the caller expects of an object (null: none), e.g. a link that names its own directory. A driver that
+    /// can confirm it without reading the object (S3 lists a single-part object's MD5 as its ETag) reports it as the content
+    /// when it matches and reads the object only when it does not; others ignore it.
+    /// </param>
+    Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, Func<string, byte[]?>? expected, CancellationToken ct);
+}
+
+/// <summary>
+/// An optional capability of a driver (found through <see cref="StorageDriverExtensions.Find{T}"/>): the subtree of
+/// every child of a directory, streamed from one paged listing. It exists for stores where each listing is a round
+/// trip (S3): the collector's scan of 100k image directories is a few hundred listing pages instead of a listing each.
+/// </summary>
+public interface IChildSubtreesReading
+{
+    /// <summary>
+    /// Each child of <paramref name="path"/> that <paramref name="wanted"/> accepts and that holds something, with what
+    /// <see cref="ISubtreeReading.ReadSubtreeAsync"/> of it answers without contents, in ordinal order of the children.
+    /// </summary>
+    IAsyncEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> ReadChildSubtreesAsync(string path, Func<string, bool> wanted, CancellationToken ct);
 }
 
 /// <summary>A subtree read through <see cref="ISubtreeReading"/> where the driver offers it, else walked call by call.</summary>
 public static class StorageSubtree
 {
     public static Task<IReadOnlyList<StorageEntry>> ReadAsync(IStorageDriver storage, string path, int contentLimit, CancellationToken ct) =>
-        storage.Find<ISubtreeReading>() is { } reader ? reader.ReadSubtreeAsync(path, contentLimit, ct) : WalkAsync(storage, path, contentLimit, ct);
+        ReadAsync(storage, path, contentLimit, null, ct);
+
+    /// <inheritdoc cref="ISubtreeReading.ReadSubtreeAsync"/>
+    public static Task<IReadOnlyList<StorageEntry>> ReadAsync(
+        IStorageDriver storage, string path, int contentLimit, Func<string, byte[]?>? expected, CancellationToken ct) =>
+        storage.Find<ISubtreeReading>() is { } reader ? reader.ReadSubtreeAsync(path, contentLimit, expected, ct) : WalkAsync(storage, path, contentLimit, ct);
+
+    /// <summary>
+    /// What <see cref="IChildSubtreesReading"/> answers: through the driver where it offers it, else a listing of
+    /// <paramref name="path"/> and a subtree read of each wanted child, a few at once (<see cref="Maintenance.ReadAhead"/>).
+    /// </summary>
+    public static IAsyncEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> ReadChildrenAsync(
+        IStorageDriver storage, string path, Func<string, bool> wanted, CancellationToken ct) =>
+        storage.Find<IChildSubtreesReading>() is { } reader ? reader.ReadChildSubtreesAsync(path, wanted, ct) : ReadEachChildAsync(storage, path, wanted, ct);
+
+    private static async IAsyncEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> ReadEachChildAsync(
+        IStorageDriver storage, string path, Func<string, bool> wanted, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var children = (await storage.ListAsync(path, ct)).Where(wanted);
+        await foreach (var (child, entries) in Maintenance.ReadAhead.InOrderAsync(children, async c => (c, await ReadAsync(storage, c, -1, ct)), ct))
+            if (entries.Count > 0) yield return (child, entries);
+    }
 
     private static async Task<IReadOnlyList<StorageEntry>> WalkAsync(IStorageDriver storage, string path, int contentLimit, CancellationToken ct)
     {
@@ -74,6 +114,10 @@ public sealed class SubtreeView
 
     /// <summary>The object at <paramref name="path"/>, or null when there is none (or a directory).</summary>
     public StorageEntry? Object(string path) => _objects.GetValueOrDefault(path);
+
+    /// <summary>Every object below <paramref name="dir"/>, at any depth.</summary>
+    public IEnumerable<string> ObjectsBelow(string dir) =>
+        Children(dir).SelectMany(child => child.IsDirectory ? ObjectsBelow(child.Path) : [child.Path]);
 
     /// <summary>The bytes and the latest file time of every object at or below <paramref name="dir"/>.</summary>
     public (long Bytes, DateTimeOffset? Modified) Measure(string dir)

@@ -100,12 +100,18 @@ public static class StorageTree
         return value.StartsWith('{') ? null : value;
     }
 
-    /// <summary>Every <c>images/&lt;id&gt;</c> directory whose name is an image id this server would spell the same way.</summary>
-    public static async IAsyncEnumerable<(ImageId Id, string Dir)> ImagesAsync(
-        IStorageDriver storage, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    /// <summary>
+    /// Every <c>images/&lt;id&gt;</c> directory whose name is an image id this server would spell the same way, that
+    /// <paramref name="wanted"/> accepts and that holds something, with its subtree's entries (no contents): one paged
+    /// listing of <c>images/</c> where the driver can (<see cref="IChildSubtreesReading"/>), else a read per directory.
+    /// </summary>
+    public static async IAsyncEnumerable<(ImageId Id, string Dir, IReadOnlyList<StorageEntry> Entries)> ImagesAsync(
+        IStorageDriver storage, Func<ImageId, bool> wanted, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        foreach (var dir in await storage.ListAsync(StoragePaths.ImagesDir, ct))
-            if (ImageId.TryParse(StoragePaths.FileName(dir), out var id) && StoragePaths.ImageDir(id) == dir)
-                yield return (id, dir);
+        await foreach (var (dir, entries) in StorageSubtree.ReadChildrenAsync(storage, StoragePaths.ImagesDir, d => ImageOf(d) is { } id && wanted(id), ct))
+            yield return (ImageOf(dir)!.Value, dir, entries);
     }
+
+    private static ImageId? ImageOf(string dir) =>
+        ImageId.TryParse(StoragePaths.FileName(dir), out var id) && StoragePaths.ImageDir(id) == dir ? id : null;
 }

@@ -55,7 +55,7 @@ public sealed class S3StorageDriverTests : StorageDriverContract
         foreach (var key in new[] { "ns/b/" + StorageKey.TempPrefix + "1", "ns/c", "ns/c/under", "ns/d/e/" + StorageKey.TempPrefix + "2/f" })
             await _client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = _prefix + "/" + key, ContentBody = "x" });
 
-        var entries = await S3.ReadSubtreeAsync("ns", 10, None);
+        var entries = await S3.ReadSubtreeAsync("ns", 10, null, None);
 
         entries.Select(e => (e.Path, e.IsDirectory)).Should().Equal(("ns/b", true), ("ns/c", false), ("ns/d", true), ("ns/d/e", true));
         (await S3.ListTwoLevelsAsync("ns", None)).Should().BeEquivalentTo(

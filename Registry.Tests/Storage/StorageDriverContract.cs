@@ -599,6 +599,77 @@ public abstract class StorageDriverContract
         if (Driver.Find<ITreeListing>() is { } listing) (await listing.ListTwoLevelsAsync("repositories/none", None)).Should().BeEmpty();
     }
 
+    [Test]
+    public async Task Reading_each_childs_subtree_answers_what_a_subtree_read_of_each_child_answers()
+    {
+        await SeedTreeAsync();
+        await Driver.PutContentAsync("repositories/ns/skipped/tag_latest", Utf8("s"), None);
+        var expected = new List<(string, IReadOnlyList<StorageEntry>)>();
+        foreach (var child in await Driver.ListAsync("repositories/ns", None))
+            if (!child.EndsWith("/skipped", StringComparison.Ordinal) && await StorageSubtree.ReadAsync(Driver, child, -1, None) is { Count: > 0 } entries)
+                expected.Add((child, entries));
+
+        var read = new List<(string, IReadOnlyList<StorageEntry>)>();
+        await foreach (var child in StorageSubtree.ReadChildrenAsync(Driver, "repositories/ns", c => !c.EndsWith("/skipped", StringComparison.Ordinal), None)) read.Add(child);
+
+        read.Should().BeEquivalentTo(expected, options => options.WithStrictOrdering());
+        read.Select(r => r.Item1).Should().Equal("repositories/ns/a", "repositories/ns/b", "repositories/ns/b-c");
+        (await ToListAsync(StorageSubtree.ReadChildrenAsync(Driver, "repositories/none", _ => true, None))).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task A_subtree_read_reports_each_objects_own_content_whatever_the_caller_expects()
+    {
+        await Driver.PutContentAsync("links/a/link", Utf8("expected"), None);
+        await Driver.PutContentAsync("links/b/link", Utf8("actual"), None);
+        await Driver.PutContentAsync("links/c/link", Utf8("same-size"), None);
+
+        var entries = await StorageSubtree.ReadAsync(Driver, "links", 100, path => path.EndsWith("/link", StringComparison.Ordinal)
+            ? Utf8(path.Contains("/c/", StringComparison.Ordinal) ? "sane-size" : "expected") : null, None);
+
+        entries.Where(e => !e.IsDirectory).Select(e => (e.Path, Encoding.UTF8.GetString(e.Content!))).Should().Equal(
+            ("links/a/link", "expected"), ("links/b/link", "actual"), ("links/c/link", "same-size"));
+    }
+
+    [Test]
+    public async Task The_walk_of_every_v2_repository_finds_what_the_catalog_walk_finds_in_the_same_order()
+    {
+        var root = Registry.Core.Distribution.DistributionPaths.RepositoriesDir;
+        foreach (var key in new[] { "a/_layers/l", "a/b/_manifests/m", "a/b/c/_uploads/u", "a-x/_manifests/m", "a/_private", "d/e/f/_layers/l", "g/notdata/x", "file" })
+            await Driver.PutContentAsync($"{root}/{key}", Utf8("x"), None);
+        var data = new HashSet<string>(StringComparer.Ordinal) { "_manifests", "_layers", "_uploads" };
+
+        var expected = await ToListAsync(Registry.Core.Distribution.DistributionTree.RepositoriesAsync(Driver, data, int.MaxValue, None));
+        var all = await ToListAsync(Registry.Core.Distribution.DistributionTree.AllRepositoriesAsync(Driver, data, None));
+
+        all.Should().Equal(expected);
+        all.Should().Equal("a", "a/b", "a/b/c", "a-x", "d/e/f");
+    }
+
+    [Test]
+    public async Task A_batch_delete_removes_the_named_objects_and_nothing_else()
+    {
+        await Driver.PutContentAsync("images/a/json", Utf8("{}"), None);
+        await Driver.PutContentAsync("images/a/layer", Utf8("l"), None);
+        await Driver.PutContentAsync("images/a/deep/file", Utf8("d"), None);
+        await Driver.PutContentAsync("images/b/json", Utf8("{}"), None);
+
+        await StorageBatch.DeleteObjectsAsync(Driver, ["images/a/json", "images/a/deep/file", "images/gone/json"], None);
+
+        (await Driver.ExistsAsync("images/a/json", None)).Should().BeFalse();
+        (await Driver.ExistsAsync("images/a/deep/file", None)).Should().BeFalse();
+        (await Driver.GetContentAsync("images/a/layer", None)).Should().Equal(Utf8("l"));
+        (await Driver.GetContentAsync("images/b/json", None)).Should().Equal(Utf8("{}"));
+        await StorageBatch.DeleteObjectsAsync(Driver, [], None);
+    }
+
+    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
+    {
+        var list = new List<T>();
+        await foreach (var item in items) list.Add(item);
+        return list;
+    }
+
     private async Task<string> ReadAllAsync(string key, long offset)
     {
         await using var stream = await Driver.OpenReadAsync(key, offset, None);

@@ -116,7 +116,7 @@ public class StorageTreeTests
         await Put("images/stray", "");
 
         var found = new List<string>();
-        await foreach (var (id, dir) in StorageTree.ImagesAsync(_storage, CancellationToken.None))
+        await foreach (var (id, dir, _) in StorageTree.ImagesAsync(_storage, _ => true, CancellationToken.None))
         {
             dir.Should().Be(StoragePaths.ImageDir(id));
             found.Add(id.Value);

@@ -27,7 +27,9 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         private bool IsYoung(DateTimeOffset? modified) => run.IsYoung(modified);
 
         /// <param name="Name">The logical "ns/repo" when the directory is one the API can address, else the raw "ns/repo" of the disk.</param>
-        private sealed record V1Repository(string Path, string Name, bool Addressable, List<string> TagImages, List<string> ListImages, DateTimeOffset? ListTime)
+        /// <param name="TagAncestries">The ancestry of each tag's image (read with the repository, a few repositories at once).</param>
+        private sealed record V1Repository(
+            string Path, string Name, bool Addressable, List<string> TagImages, List<IReadOnlyList<string>> TagAncestries, List<string> ListImages, DateTimeOffset? ListTime)
         {
             public string ListPath => $"{Path}/{StoragePaths.IndexImagesFile}";
         }
@@ -55,7 +57,8 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             var scanned = 0;
             await foreach (var repository in ScanV1RepositoriesAsync(ct))
             {
-                foreach (var id in repository.TagImages) await MarkAncestryAsync(id, marked, ct);
+                foreach (var ancestry in repository.TagAncestries)
+                foreach (var id in ancestry) marked.Add(id);
                 if (IsYoung(repository.ListTime))
                     foreach (var id in repository.ListImages) await MarkAncestryAsync(id, marked, ct);
                 if (repository.TagImages.Count == 0 && repository.ListTime is not null && !IsYoung(repository.ListTime)) staleLists.Add(repository);
@@ -70,13 +73,12 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             var kept = new List<ImageId>();
             // Only directories named by a valid id: never delete what no image id can address.
             var walked = 0;
-            var unmarked = Unmarked(StorageTree.ImagesAsync(_storage, ct), marked);
-            await foreach (var (id, state) in ReadAhead.InOrderAsync(unmarked, async i => (i.Id, State: await ImageStateAsync(i.Dir, ct)), ct))
+            await foreach (var (id, dir, entries) in StorageTree.ImagesAsync(_storage, i => !marked.Contains(i.Value), ct))
             {
                 run.Report("checking unreached V1 images", ++walked);
-                if (state is null) continue;
-                if (KeepsImage(id, state.Value)) kept.Add(id);
-                else candidates.Add((id, state.Value.Bytes));
+                if (ImageState(dir, new SubtreeView(entries)) is not { } state) continue;
+                if (KeepsImage(id, state)) kept.Add(id);
+                else candidates.Add((id, state.Bytes));
             }
             // A kept image is a root too: deleting its parent would break it when its push completes.
             foreach (var id in kept) await MarkAncestryAsync(id.Value, marked, ct);
@@ -85,7 +87,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
 
             var queue = new List<V1Candidate>();
             var unreached = candidates.Where(c => !marked.Contains(c.Id.Value));
-            await foreach (var candidate in ReadAhead.InOrderAsync(unreached, async c => new V1Candidate(c.Id, (await AncestryOfAsync(c.Id, ct)).Count, c.Bytes), ct))
+            await foreach (var candidate in ReadAhead.InOrderAsync(unreached, async c => new V1Candidate(c.Id, (await AncestryOfAsync(c.Id, ct)).Count, c.Bytes), ct, run.ReadsInFlight))
                 queue.Add(candidate);
             // Children before parents: a child kept at the last moment protects its parents, which come later.
             queue.Sort((a, b) => a.Depth != b.Depth ? b.Depth.CompareTo(a.Depth) : string.CompareOrdinal(a.Id.Value, b.Id.Value));
@@ -109,7 +111,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             await AddMembershipOwnersAsync(queue, owners, ct);
             var protectedIds = new HexKeySet();
             // One wave per depth: a child's directory is gone before its parent's is decided.
-            await run.SweepAsync("images", queue, c => DeleteImageAsync(c, protectedIds, owners, ct), ct, c => c.Depth);
+            await run.SweepAsync("images", queue, c => ReadImageAsync(c.Dir, ct), (c, view) => DeleteImageAsync(c, view, protectedIds, owners, ct), ct, c => c.Depth);
         }
 
         private bool KeepsImage(ImageId id, (DateTimeOffset? Modified, bool InProgress, long Bytes) state) =>
@@ -141,30 +143,33 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         /// skipped before; otherwise deletes <c>json</c> first (without it the image is absent to every reader, so a
         /// crash leaves an unreadable leftover for the next run rather than a half image) and then the directory.
         /// </summary>
-        private async Task DeleteImageAsync(V1Candidate candidate, HexKeySet protectedIds, Dictionary<string, string> owners, CancellationToken ct)
+        private async Task DeleteImageAsync(V1Candidate candidate, SubtreeView view, HexKeySet protectedIds, Dictionary<string, string> owners, CancellationToken ct)
         {
-            var state = await ImageStateAsync(candidate.Dir, ct);
-            if (state is null) return;
-            if (protectedIds.Contains(candidate.Id.Value) || KeepsImage(candidate.Id, state.Value))
+            if (ImageState(candidate.Dir, view) is not { } state) return;
+            if (protectedIds.Contains(candidate.Id.Value) || KeepsImage(candidate.Id, state))
             {
                 run.Keep();
                 foreach (var ancestor in await AncestryOfAsync(candidate.Id, ct)) protectedIds.Add(ancestor);
                 return;
             }
-            var size = state.Value.Bytes;
-            await run.DeleteInOrderAsync(StoragePaths.ImageJson(candidate.Id), candidate.Dir);
+            var size = state.Bytes;
+            var json = StoragePaths.ImageJson(candidate.Id);
+            var rest = view.ObjectsBelow(candidate.Dir).Where(p => p != json).ToList();
+            await run.DeleteInOrderAsync(new GcDeleteStep(json, view.Object(json) is null ? [] : [json]), new GcDeleteStep(candidate.Dir, rest));
             var owner = OwnerOf(candidate.Id, owners);
             run.Delete(new GcItem(GcItemKind.Image, owner, candidate.Id.Value, candidate.Dir, size));
             if (owner.Length > 0) run.ChangedV1Repositories.Add(owner);
         }
 
+        /// <summary>An image directory's entries, read again under the exclusive side.</summary>
+        private async Task<SubtreeView> ReadImageAsync(string dir, CancellationToken ct) => new(await StorageSubtree.ReadAsync(_storage, dir, -1, ct));
+
         /// <summary>
         /// The latest file time in an image directory, whether it is unfinished and its bytes, from one read of the
         /// directory; null when it holds nothing.
         /// </summary>
-        private async Task<(DateTimeOffset? Modified, bool InProgress, long Bytes)?> ImageStateAsync(string dir, CancellationToken ct)
+        private static (DateTimeOffset? Modified, bool InProgress, long Bytes)? ImageState(string dir, SubtreeView view)
         {
-            var view = new SubtreeView(await StorageSubtree.ReadAsync(_storage, dir, -1, ct));
             var files = view.Children(dir);
             if (files.Count == 0) return null;
             var inProgress = files.Any(f => StoragePaths.FileName(f.Path) == StoragePaths.InProgressFile);
@@ -190,12 +195,6 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             }
         }
 
-        private static async IAsyncEnumerable<(ImageId Id, string Dir)> Unmarked(IAsyncEnumerable<(ImageId Id, string Dir)> images, HexKeySet marked)
-        {
-            await foreach (var image in images)
-                if (!marked.Contains(image.Id.Value)) yield return image;
-        }
-
         private async Task MarkAncestryAsync(string id, HexKeySet marked, CancellationToken ct)
         {
             if (marked.Contains(id) || !ImageId.TryParse(id, out var imageId)) return;
@@ -204,25 +203,33 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
 
         private Task<IReadOnlyList<string>> AncestryOfAsync(ImageId id, CancellationToken ct) => AncestryReader.ReadAsync(_storage, id, ct);
 
-        /// <summary>Every <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c>: its tags' images and its index list (ids and file time).</summary>
-        private async IAsyncEnumerable<V1Repository> ScanV1RepositoriesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        /// <summary>
+        /// Every <c>repositories/&lt;ns&gt;/&lt;repo&gt;</c>: its tags' images with their ancestries and its index list (ids
+        /// and file time), a few repositories read at once (<see cref="ReadAhead"/>) in storage order.
+        /// </summary>
+        private IAsyncEnumerable<V1Repository> ScanV1RepositoriesAsync(CancellationToken ct) =>
+            ReadAhead.InOrderAsync(StorageTree.RepositoriesAsync(_storage, ct), directory => ReadRepositoryAsync(directory, ct), ct, run.ReadsInFlight);
+
+        private async Task<V1Repository> ReadRepositoryAsync(V1RepositoryDirectory directory, CancellationToken ct)
         {
-            await foreach (var directory in StorageTree.RepositoriesAsync(_storage, ct))
+            // Every tag file is a root, addressable or not.
+            var tagImages = new List<string>();
+            var tagAncestries = new List<IReadOnlyList<string>>();
+            foreach (var tagFile in directory.TagFiles)
             {
-                // Every tag file is a root, addressable or not.
-                var tagImages = new List<string>();
-                foreach (var tagFile in directory.TagFiles)
-                    if (await StorageTree.ReadTagAsync(_storage, tagFile, ct) is { } value) tagImages.Add(value);
-                var listImages = new List<string>();
-                DateTimeOffset? listTime = null;
-                if (directory.IndexImages is { } listPath && await _storage.GetContentAsync(listPath, ct) is { } list)
-                {
-                    listImages.AddRange(IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)));
-                    listTime = await _storage.LastModifiedAsync(listPath, ct);
-                }
-                var name = directory.Addressable ? directory.Name.FullName : directory.DiskName;
-                yield return new V1Repository(directory.Path, name, directory.Addressable, tagImages, listImages, listTime);
+                if (await StorageTree.ReadTagAsync(_storage, tagFile, ct) is not { } value) continue;
+                tagImages.Add(value);
+                if (ImageId.TryParse(value, out var id)) tagAncestries.Add(await AncestryOfAsync(id, ct));
             }
+            var listImages = new List<string>();
+            DateTimeOffset? listTime = null;
+            if (directory.IndexImages is { } listPath && await _storage.GetContentAsync(listPath, ct) is { } list)
+            {
+                listImages.AddRange(IndexImagesService.ImageIds(IndexImagesService.ParseStored(list)));
+                listTime = await _storage.LastModifiedAsync(listPath, ct);
+            }
+            var name = directory.Addressable ? directory.Name.FullName : directory.DiskName;
+            return new V1Repository(directory.Path, name, directory.Addressable, tagImages, tagAncestries, listImages, listTime);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using Registry.Core.Distribution;
 using Registry.Core.Maintenance;
 using Registry.Core.Storage;
@@ -15,7 +16,7 @@ public sealed partial class V2Collector
         /// links under a name this server would refuse still keep their blobs.
         /// </summary>
         private IAsyncEnumerable<string> RepositoryNamesAsync(CancellationToken ct) =>
-            DistributionTree.RepositoriesAsync(_storage, RepositoryDataDirectories, int.MaxValue, ct);
+            DistributionTree.AllRepositoriesAsync(_storage, RepositoryDataDirectories, ct);
 
         private static readonly IReadOnlySet<string> RepositoryDataDirectories =
             new HashSet<string>(StringComparer.Ordinal) { DistributionPaths.ManifestsDirName, DistributionPaths.LayersDirName, DistributionPaths.UploadsDirName };
@@ -30,7 +31,7 @@ public sealed partial class V2Collector
         /// </summary>
         private async Task<V2Repository> ScanV2RepositoryAsync(string name, CancellationToken ct)
         {
-            var tree = new SubtreeView(await StorageSubtree.ReadAsync(_storage, DistributionPaths.RepositoryDir(name), LinkContentLimit, ct));
+            var tree = new SubtreeView(await StorageSubtree.ReadAsync(_storage, DistributionPaths.RepositoryDir(name), LinkContentLimit, OwnDigestLink, ct));
             var revisions = await LinksAsync(name, tree, layer: false, ct);
             var layers = await LinksAsync(name, tree, layer: true, ct);
             var tags = new List<(string, Digest?)>();
@@ -57,6 +58,20 @@ public sealed partial class V2Collector
                 links.Add(new V2Link(repository, layer, digest, target == digest ? digest : target, tree.Object(path)?.Modified, tree.Measure(dir).Bytes));
             }
             return links;
+        }
+
+        /// <summary>
+        /// What a link in an <c>&lt;alg&gt;/&lt;hex&gt;</c> directory holds in the common case, its directory's digest, for
+        /// the subtree read to confirm without reading it (<see cref="ISubtreeReading.ReadSubtreeAsync"/>); null for other paths.
+        /// </summary>
+        private static byte[]? OwnDigestLink(string path)
+        {
+            if (DistributionPaths.FileName(path) != DistributionPaths.LinkFile) return null;
+            var dir = path[..path.LastIndexOf('/')];
+            var hexAt = dir.LastIndexOf('/');
+            if (hexAt <= 0) return null;
+            var alg = DistributionPaths.FileName(dir[..hexAt]);
+            return Digest.TryParse($"{alg}:{dir[(hexAt + 1)..]}", out var digest) ? Encoding.ASCII.GetBytes(digest.ToString()) : null;
         }
 
         /// <summary>What <see cref="DistributionLinks.ReadAsync"/> would read, from the subtree where it holds the content.</summary>
@@ -89,7 +104,7 @@ public sealed partial class V2Collector
             foreach (var algDir in await _storage.ListAsync(DistributionPaths.BlobsDir, ct))
             foreach (var prefixDir in await _storage.ListAsync(algDir, ct))
                 prefixDirs.Add((algDir, prefixDir));
-            var trees = ReadAhead.InOrderAsync(prefixDirs, async p => (p.AlgDir, p.PrefixDir, Tree: new SubtreeView(await StorageSubtree.ReadAsync(_storage, p.PrefixDir, -1, ct))), ct);
+            var trees = ReadAhead.InOrderAsync(prefixDirs, async p => (p.AlgDir, p.PrefixDir, Tree: new SubtreeView(await StorageSubtree.ReadAsync(_storage, p.PrefixDir, -1, ct))), ct, run.ReadsInFlight);
             await foreach (var (algDir, prefixDir, tree) in trees)
             {
                 foreach (var hexDir in tree.Children(prefixDir))

@@ -69,7 +69,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         public async Task CollectAsync(CancellationToken ct)
         {
             var all = new List<V2Repository>();
-            await foreach (var repository in ReadAhead.InOrderAsync(RepositoryNamesAsync(ct), name => ScanV2RepositoryAsync(name, ct), ct))
+            await foreach (var repository in ReadAhead.InOrderAsync(RepositoryNamesAsync(ct), name => ScanV2RepositoryAsync(name, ct), ct, run.ReadsInFlight))
             {
                 all.Add(repository);
                 run.Report("scanning v2 repositories", all.Count);
@@ -180,25 +180,46 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
 
             var protectedDigests = new HexKeySet();
             await run.SweepAsync("cached repositories", expired, r => DeleteCachedRepositoryAsync(r, protectedDigests, ct), ct);
-            await run.SweepAsync("manifests", manifestQueue, m => DeleteManifestAsync(m, protectedDigests, ct), ct);
-            await run.SweepAsync("layer links", linkQueue, l => DeleteLayerLinkAsync(l, protectedDigests, ct), ct);
-            await run.SweepAsync("blobs", blobQueue, b => DeleteBlobAsync(b.Digest, OwnerOf(b.Digest), protectedDigests, ct), ct);
+            await run.SweepAsync("manifests", manifestQueue, m => ReadLinkStateAsync(m.Revision, ct), (m, state) => DeleteManifestAsync(m, state, protectedDigests, ct), ct);
+            await run.SweepAsync("layer links", linkQueue, l => ReadLinkStateAsync(l, ct), (l, state) => DeleteLayerLinkAsync(l, state, protectedDigests), ct);
+            await run.SweepBatchesAsync("blobs", blobQueue, batch => ReadBlobPrefixesAsync(batch.Select(b => b.Digest), ct),
+                (b, view) => DeleteBlobAsync(b.Digest, view, OwnerOf(b.Digest), protectedDigests), ct);
             await run.SweepAsync("uploads", uploadQueue, u => DeleteUploadAsync(u.Repository, u.Dir, ct), ct);
         }
 
         private bool IsTouched(V2Link link) => _coordinator.IsDigestTouched(link.Digest) || _coordinator.IsDigestTouched(link.Target);
 
-        /// <summary>Re-reads a link under the exclusive side: null when it changed, vanished, or is young or touched now.</summary>
-        private async Task<bool> StillCollectableAsync(V2Link link, HexKeySet protectedDigests, CancellationToken ct)
+        /// <summary>A link's directory as read again under the exclusive side: the link file's time and target, and every object there.</summary>
+        private sealed record LinkState(DateTimeOffset? Modified, Digest? Target, IReadOnlyList<string> Objects);
+
+        private async Task<LinkState> ReadLinkStateAsync(V2Link link, CancellationToken ct)
         {
+            var view = new SubtreeView(await StorageSubtree.ReadAsync(_storage, link.Dir, LinkContentLimit, OwnDigestLink, ct));
             var path = $"{link.Dir}/{DistributionPaths.LinkFile}";
-            var modified = await _storage.LastModifiedAsync(path, ct);
-            return modified is not null
-                && !IsYoung(modified)
-                && !IsTouched(link)
-                && !protectedDigests.Contains(link.Target)
-                && await DistributionLinks.ReadAsync(_storage, path, ct) == link.Target;
+            return new LinkState(view.Object(path)?.Modified, await ReadLinkAsync(view, path, ct), view.ObjectsBelow(link.Dir).ToList());
         }
+
+        /// <summary>
+        /// The blobs' prefix directories (<c>blobs/&lt;alg&gt;/&lt;xx&gt;</c>) read again, each once: the queue comes in
+        /// prefix order, so a batch's blobs share a few directories; a view per blob, in order.
+        /// </summary>
+        private async Task<IReadOnlyList<SubtreeView>> ReadBlobPrefixesAsync(IEnumerable<Digest> digests, CancellationToken ct)
+        {
+            var prefixes = digests.Select(d => DistributionPaths.BlobDir(d)).Select(dir => dir[..dir.LastIndexOf('/')]).ToList();
+            var views = new Dictionary<string, SubtreeView>(StringComparer.Ordinal);
+            var distinct = prefixes.Distinct(StringComparer.Ordinal);
+            await foreach (var (prefix, view) in ReadAhead.InOrderAsync(distinct, async p => (p, new SubtreeView(await StorageSubtree.ReadAsync(_storage, p, -1, ct))), ct, Math.Max(GcRun.DeleteConcurrency, run.ReadsInFlight)))
+                views[prefix] = view;
+            return prefixes.Select(p => views[p]).ToList();
+        }
+
+        /// <summary>Whether a link read again under the exclusive side still goes: false when it changed, vanished, or is young or touched now.</summary>
+        private bool StillCollectable(V2Link link, LinkState state, HexKeySet protectedDigests) =>
+            state.Modified is not null
+            && !IsYoung(state.Modified)
+            && !IsTouched(link)
+            && !protectedDigests.Contains(link.Target)
+            && state.Target == link.Target;
 
         /// <summary>
         /// A cached repository (it has the mirror's upstream record; a push removes that record) whose last pull is older
@@ -243,10 +264,10 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
             return new GcItem(GcItemKind.CachedRepository, name, name, DistributionPaths.RepositoryDir(name), bytes);
         }
 
-        private async Task DeleteManifestAsync(V2ManifestQueueItem item, HexKeySet protectedDigests, CancellationToken ct)
+        private async Task DeleteManifestAsync(V2ManifestQueueItem item, LinkState state, HexKeySet protectedDigests, CancellationToken ct)
         {
             var revision = item.Revision;
-            if (!await StillCollectableAsync(revision, protectedDigests, ct))
+            if (!StillCollectable(revision, state, protectedDigests))
             {
                 // Kept after all: so are its data and everything it references.
                 run.Keep();
@@ -256,7 +277,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
             }
             var result = ManifestItem(item);
             // Tag history first, then the revision: a crash in between leaves a revision that the next run collects.
-            await run.DeleteInOrderAsync([.. item.TagIndexDirs, revision.Dir]);
+            await run.DeleteInOrderAsync([.. item.TagIndexDirs.Select(d => new GcDeleteStep(d)), new GcDeleteStep(revision.Dir, state.Objects)]);
             run.Delete(result);
             run.ChangedV2Repositories.Add(revision.Repository);
         }
@@ -266,30 +287,31 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
 
         private static GcItem LayerLinkItem(V2Link link) => new(GcItemKind.LayerLink, link.Repository, link.Digest.ToString(), link.Dir, link.Bytes);
 
-        private async Task DeleteLayerLinkAsync(V2Link link, HexKeySet protectedDigests, CancellationToken ct)
+        private async Task DeleteLayerLinkAsync(V2Link link, LinkState state, HexKeySet protectedDigests)
         {
-            if (!await StillCollectableAsync(link, protectedDigests, ct))
+            if (!StillCollectable(link, state, protectedDigests))
             {
                 run.Keep();
                 protectedDigests.Add(link.Target);
                 return;
             }
-            await run.DeleteInOrderAsync(link.Dir);
+            await run.DeleteInOrderAsync(new GcDeleteStep(link.Dir, state.Objects));
             run.Delete(LayerLinkItem(link));
             run.ChangedV2Repositories.Add(link.Repository);
         }
 
-        private async Task DeleteBlobAsync(Digest digest, string owner, HexKeySet protectedDigests, CancellationToken ct)
+        /// <summary>Under the exclusive side, with the blob's directory as read again there.</summary>
+        private async Task DeleteBlobAsync(Digest digest, SubtreeView view, string owner, HexKeySet protectedDigests)
         {
             var dir = DistributionPaths.BlobDir(digest);
-            var (size, modified) = await run.TreeStateAsync(dir, ct);
+            var (size, modified) = view.Measure(dir);
             if (modified is null) return;
             if (protectedDigests.Contains(digest) || _coordinator.IsDigestTouched(digest) || IsYoung(modified))
             {
                 run.Keep();
                 return;
             }
-            await run.DeleteInOrderAsync(dir);
+            await run.DeleteInOrderAsync(new GcDeleteStep(dir, view.ObjectsBelow(dir).ToList()));
             run.Delete(new GcItem(GcItemKind.Blob, owner, digest.ToString(), dir, size));
             if (owner.Length > 0) run.ChangedV2Repositories.Add(owner);
         }

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Registry.Core.Storage;
 
 /// <summary>Writing: single puts, streamed multipart uploads, server-side copies and batched deletes.</summary>
-public sealed partial class S3StorageDriver
+public sealed partial class S3StorageDriver : IBatchDeleting
 {
     private async Task PutObjectAsync(string path, string key, ReadOnlyMemory<byte> content, CancellationToken ct)
     {
@@ -225,12 +225,26 @@ public sealed partial class S3StorageDriver
         }
     }
 
+    public async Task DeleteObjectsAsync(IReadOnlyCollection<string> paths, CancellationToken ct)
+    {
+        var keys = paths.Select(ObjectKey).Distinct(StringComparer.Ordinal).ToList();
+        try
+        {
+            await DeleteKeysAsync(keys, ct);
+        }
+        catch (Exception e) when (IsStoreFailure(e, ct))
+        {
+            throw Unavailable("DeleteObjects", keys.Count > 0 ? paths.First() : "", e);
+        }
+    }
+
     private async Task DeleteKeysAsync(List<string> keys, CancellationToken ct)
     {
         if (!_options.BatchDelete)
         {
-            foreach (var key in keys)
-                await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = key }, ct);
+            // A store without DeleteObjects (GCS): a request per key, a few at once, as a batch would have them gone together.
+            await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = SingleDeletesInFlight, CancellationToken = ct }, async (key, token) =>
+                await _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = key }, token));
             return;
         }
         foreach (var batch in keys.Chunk(DeleteBatchSize))

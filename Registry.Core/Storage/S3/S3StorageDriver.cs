@@ -37,6 +37,7 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     private const long MaxSingleCopyBytes = 5L << 30;
     private const long CopyPartBytes = 512L << 20;
     private const int DeleteBatchSize = 1000;
+    private const int SingleDeletesInFlight = 8;
     private const int MaxParts = 10_000;
 
     private readonly IAmazonS3 _client;
