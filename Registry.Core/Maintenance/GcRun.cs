@@ -127,7 +127,7 @@ public sealed class GcRun(
         SweepBatchesAsync(what, queue, async batch =>
         {
             var states = new List<TState>(batch.Count);
-            await foreach (var state in ReadAhead.InOrderAsync(batch, read, CancellationToken.None, Math.Max(DeleteConcurrency, ReadsInFlight))) states.Add(state);
+            await foreach (var state in ReadAhead.InOrderAsync(batch, read, CancellationToken.None, ReadsInFlight)) states.Add(state);
             return states;
         }, decide, ct, wave);
 
