@@ -31,14 +31,19 @@ public static class DistributionPaths
 
     public static string LayersDir(string name) => $"{RepositoryDir(name)}/{LayersDirName}";
 
+    /// <summary>The directory of the repository's link to a blob it may serve (the link and nothing else).</summary>
+    public static string LayerLinkDir(string name, Digest d) => $"{LayersDir(name)}/{d.Algorithm}/{d.Hex}";
+
     /// <summary>The repository's link to a blob it may serve.</summary>
-    public static string LayerLink(string name, Digest d) => $"{LayersDir(name)}/{d.Algorithm}/{d.Hex}/{LinkFile}";
+    public static string LayerLink(string name, Digest d) => $"{LayerLinkDir(name, d)}/{LinkFile}";
 
     public static string ManifestsDir(string name) => $"{RepositoryDir(name)}/{ManifestsDirName}";
 
     public static string RevisionsDir(string name) => $"{ManifestsDir(name)}/revisions";
 
-    public static string RevisionLink(string name, Digest d) => $"{RevisionsDir(name)}/{d.Algorithm}/{d.Hex}/{LinkFile}";
+    public static string RevisionLinkDir(string name, Digest d) => $"{RevisionsDir(name)}/{d.Algorithm}/{d.Hex}";
+
+    public static string RevisionLink(string name, Digest d) => $"{RevisionLinkDir(name, d)}/{LinkFile}";
 
     public static string TagsDir(string name) => $"{ManifestsDir(name)}/tags";
 

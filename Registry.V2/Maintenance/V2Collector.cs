@@ -43,7 +43,9 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         /// <param name="Bytes">Every object's bytes under <see cref="Dir"/> at the scan: a link is its digest, so a link still the same when the sweep re-reads it has the same size.</param>
         private sealed record V2Link(string Repository, bool Layer, Digest Digest, Digest Target, DateTimeOffset? Modified, long Bytes)
         {
-            public string Dir => $"{(Layer ? DistributionPaths.LayersDir(Repository) : DistributionPaths.RevisionsDir(Repository))}/{Digest.Algorithm}/{Digest.Hex}";
+            public string Dir => Layer ? DistributionPaths.LayerLinkDir(Repository, Digest) : DistributionPaths.RevisionLinkDir(Repository, Digest);
+
+            public string Path => Layer ? DistributionPaths.LayerLink(Repository, Digest) : DistributionPaths.RevisionLink(Repository, Digest);
         }
 
         private sealed record V2Repository(
@@ -195,7 +197,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         private async Task<LinkState> ReadLinkStateAsync(V2Link link, CancellationToken ct)
         {
             var view = new SubtreeView(await StorageSubtree.ReadAsync(_storage, link.Dir, LinkContentLimit, OwnDigestLink, ct));
-            var path = $"{link.Dir}/{DistributionPaths.LinkFile}";
+            var path = link.Path;
             return new LinkState(view.Object(path)?.Modified, await ReadLinkAsync(view, path, ct), view.ObjectsBelow(link.Dir).ToList());
         }
 
