@@ -91,11 +91,16 @@ public sealed class GcRun(
     public const int DeleteConcurrency = 8;
 
     /// <summary>
-    /// Reads in flight at once in the scans and the sweep's re-reads: <see cref="ReadAhead.Window"/> on local storage,
-    /// more on a store whose reads are round trips that cost this process little CPU (one that streams whole subtrees
-    /// from a listing, <see cref="IChildSubtreesReading"/>: S3), where the wait, not a core, is the limit.
+    /// Whether each read is a round trip that costs this process little CPU (a store that streams whole subtrees from a
+    /// listing, <see cref="IChildSubtreesReading"/>: S3), so that fewer, larger reads and more of them at once pay.
     /// </summary>
-    public int ReadsInFlight { get; } = storage.Find<IChildSubtreesReading>() is null ? ReadAhead.Window : RemoteReadsInFlight;
+    public bool ReadsAreRoundTrips { get; } = storage.Find<IChildSubtreesReading>() is not null;
+
+    /// <summary>
+    /// Reads in flight at once in the scans and the sweep's re-reads: <see cref="ReadAhead.Window"/> on local storage,
+    /// more where <see cref="ReadsAreRoundTrips"/>, since there the wait, not a core, is the limit.
+    /// </summary>
+    public int ReadsInFlight => ReadsAreRoundTrips ? RemoteReadsInFlight : ReadAhead.Window;
 
     private const int RemoteReadsInFlight = 16;
 
@@ -238,7 +243,7 @@ public sealed class GcRun(
     }
 
     /// <summary>The objects a recursive delete of <paramref name="path"/> removes: those below it, or the object itself.</summary>
-    public async Task<IReadOnlyList<string>> ObjectsAtOrBelowAsync(string path, CancellationToken ct)
+    private async Task<IReadOnlyList<string>> ObjectsAtOrBelowAsync(string path, CancellationToken ct)
     {
         var below = (await StorageSubtree.ReadAsync(storage, path, -1, ct)).Where(e => !e.IsDirectory).Select(e => e.Path).ToList();
         return below.Count > 0 || !await storage.ExistsAsync(path, ct) ? below : [path];

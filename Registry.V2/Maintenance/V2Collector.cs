@@ -210,7 +210,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         private async Task<IReadOnlyList<SubtreeView>> ReadBlobDirsAsync(IEnumerable<Digest> digests, CancellationToken ct)
         {
             var dirs = digests.Select(DistributionPaths.BlobDir).ToList();
-            var reads = _storage.Find<IChildSubtreesReading>() is null ? dirs : dirs.Select(dir => dir[..dir.LastIndexOf('/')]).ToList();
+            var reads = run.ReadsAreRoundTrips ? dirs.Select(dir => dir[..dir.LastIndexOf('/')]).ToList() : dirs;
             var views = new Dictionary<string, SubtreeView>(StringComparer.Ordinal);
             var distinct = reads.Distinct(StringComparer.Ordinal);
             await foreach (var (dir, view) in ReadAhead.InOrderAsync(distinct, async d => (d, new SubtreeView(await StorageSubtree.ReadAsync(_storage, d, -1, ct))), ct, run.ReadsInFlight))
