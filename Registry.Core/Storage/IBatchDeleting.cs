@@ -15,18 +15,3 @@ public interface IBatchDeleting
     /// </summary>
     Task DeleteObjectsAsync(IReadOnlyCollection<string> paths, CancellationToken ct);
 }
-
-/// <summary>Objects deleted through <see cref="IBatchDeleting"/> where the driver offers it, else one at a time.</summary>
-public static class StorageBatch
-{
-    public static async Task DeleteObjectsAsync(IStorageDriver storage, IReadOnlyCollection<string> paths, CancellationToken ct)
-    {
-        if (storage is IBatchDeleting batch)
-        {
-            await batch.DeleteObjectsAsync(paths, ct);
-            return;
-        }
-        foreach (var path in paths)
-            if (await storage.ExistsAsync(path, ct)) await storage.DeleteAsync(path, ct);
-    }
-}

@@ -31,8 +31,6 @@ public sealed class FileSystemStorageDriverTests : StorageDriverContract
             .Where(f => Path.GetFileName(f).StartsWith(StorageKey.TempPrefix, StringComparison.Ordinal))
             .ToList();
 
-    private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
-
     [Test]
     public void Kind_is_file() => Driver.Kind.Should().Be("file");
 

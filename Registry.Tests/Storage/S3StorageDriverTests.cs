@@ -47,6 +47,29 @@ public sealed class S3StorageDriverTests : StorageDriverContract
         _client.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = _bucket, Prefix = _prefix + "/" })
             .GetAwaiter().GetResult().MultipartUploads ?? [];
 
+    /// <summary>DeleteObjects in batches of at most 1000 keys, or (a store without it, GCS) a request per key.</summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task A_batch_delete_removes_the_named_objects_and_nothing_else(bool batchDelete)
+    {
+        using var driver = new S3StorageDriver(_rgw.Options(_bucket, "/" + _prefix + "/") with { BatchDelete = batchDelete });
+        var many = Enumerable.Range(0, 1001).Select(i => $"images/m/{i:D4}").ToList();
+        await Parallel.ForEachAsync(many, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (p, ct) => await driver.PutContentAsync(p, Utf8("m"), ct));
+        await driver.PutContentAsync("images/a/json", Utf8("{}"), None);
+        await driver.PutContentAsync("images/a/layer", Utf8("l"), None);
+        await driver.PutContentAsync("images/a/deep/file", Utf8("d"), None);
+        await driver.PutContentAsync("images/b/json", Utf8("{}"), None);
+
+        await driver.DeleteObjectsAsync([.. many, "images/a/json", "images/a/deep/file", "images/gone/json"], None);
+
+        (await driver.ExistsAsync("images/a/json", None)).Should().BeFalse();
+        (await driver.ExistsAsync("images/a/deep/file", None)).Should().BeFalse();
+        (await driver.ListAsync("images/m", None)).Should().BeEmpty();
+        (await driver.GetContentAsync("images/a/layer", None)).Should().Equal(Utf8("l"));
+        (await driver.GetContentAsync("images/b/json", None)).Should().Equal(Utf8("{}"));
+        await driver.DeleteObjectsAsync([], None);
+    }
+
     [Test]
     public async Task A_subtree_read_shows_keys_written_behind_the_driver_as_a_walk_would()
     {

@@ -35,7 +35,7 @@ public abstract class StorageDriverContract
     [TearDown]
     public void DestroyDriverAfterTest() => DestroyDriver();
 
-    private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
+    protected static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
 
     // ---- small objects -------------------------------------------------------------------------------
 
@@ -644,23 +644,6 @@ public abstract class StorageDriverContract
 
         all.Should().Equal(expected);
         all.Should().Equal("a", "a/b", "a/b/c", "a-x", "d/e/f");
-    }
-
-    [Test]
-    public async Task A_batch_delete_removes_the_named_objects_and_nothing_else()
-    {
-        await Driver.PutContentAsync("images/a/json", Utf8("{}"), None);
-        await Driver.PutContentAsync("images/a/layer", Utf8("l"), None);
-        await Driver.PutContentAsync("images/a/deep/file", Utf8("d"), None);
-        await Driver.PutContentAsync("images/b/json", Utf8("{}"), None);
-
-        await StorageBatch.DeleteObjectsAsync(Driver, ["images/a/json", "images/a/deep/file", "images/gone/json"], None);
-
-        (await Driver.ExistsAsync("images/a/json", None)).Should().BeFalse();
-        (await Driver.ExistsAsync("images/a/deep/file", None)).Should().BeFalse();
-        (await Driver.GetContentAsync("images/a/layer", None)).Should().Equal(Utf8("l"));
-        (await Driver.GetContentAsync("images/b/json", None)).Should().Equal(Utf8("{}"));
-        await StorageBatch.DeleteObjectsAsync(Driver, [], None);
     }
 
     private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
