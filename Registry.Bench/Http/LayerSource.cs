@@ -16,9 +16,11 @@ internal sealed class LayerContent : HttpContent
 
     private readonly long _length;
     private readonly ulong _seed;
-    private readonly IncrementalHash _hash;
+    private readonly IncrementalHash? _hash;
 
-    public LayerContent(long length, ulong seed, IncrementalHash hash)
+    /// <param name="hash">Fed every byte sent; null where the digest was computed before the clock started, so that
+    /// the client's hashing does not take a core from the server being measured.</param>
+    public LayerContent(long length, ulong seed, IncrementalHash? hash)
     {
         _length = length;
         _seed = seed;
@@ -40,7 +42,7 @@ internal sealed class LayerContent : HttpContent
         {
             var count = (int)Math.Min(buffer.Length, remaining);
             generator.Fill(buffer.AsSpan(0, count));
-            _hash.AppendData(buffer, 0, count);
+            _hash?.AppendData(buffer, 0, count);
             await stream.WriteAsync(buffer.AsMemory(0, count), cancellationToken);
             remaining -= count;
             BytesSent += count;
