@@ -142,6 +142,34 @@ public class UploadTests
         await AssertBlobAsync(Repo, digest, content);
     }
 
+    /// <summary>The upload hashes 1 MiB blocks off the request's thread: sizes around a block's edges, one and two hashes.</summary>
+    [TestCase((1 << 20) - 1, "sha256")]
+    [TestCase(1 << 20, "sha256")]
+    [TestCase((1 << 20) + 1, "sha256")]
+    [TestCase((3 << 20) + 7, "sha256")]
+    [TestCase((2 << 20) + 1, "sha512")]
+    public async Task A_streamed_patch_records_the_digest_of_every_byte_across_hash_blocks(int size, string algorithm)
+    {
+        var content = V1Client.RandomBytes(size);
+        var digest = Digest.Compute(algorithm, content).ToString();
+        var location = await V2Blobs.StartAsync(Client, Repo, algorithm == "sha256" ? "" : $"?digest-algorithm={algorithm}");
+
+        var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new StreamContent(new UnseekableStream(content)) };
+        using (var patched = await Client.SendAsync(patch))
+        {
+            ((int)patched.StatusCode).Should().Be(202);
+            patched.Header("Range").Should().Be($"0-{size - 1}");
+        }
+        var uuid = location[(location.LastIndexOf('/') + 1)..];
+        V2Blobs.Text((await Registry.Storage.GetContentAsync($"{DistributionPaths.UploadDir(Repo, uuid)}/datadigests/{algorithm}", CancellationToken.None))!)
+            .Should().Be(digest);
+
+        using var put = await Client.SendAsync(V2Blobs.Request(HttpMethod.Put, $"{location}?digest={digest}", [], ("Content-Length", "0")));
+        ((int)put.StatusCode).Should().Be(201);
+        put.Header("Docker-Content-Digest").Should().Be(digest);
+        await AssertBlobAsync(Repo, digest, content);
+    }
+
     [Test]
     public async Task Chunked_upload_follows_the_conformance_sequence()
     {

@@ -115,7 +115,8 @@ public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blo
             var hashes = algorithms.Select(Digest.CreateHash).ToArray();
             try
             {
-                written = await storage.WriteStreamAsync(path, new HashingReadStream(body, hashes), ct);
+                await using (var hashing = new HashingReadStream(body, hashes))
+                    written = await storage.WriteStreamAsync(path, hashing, ct);
                 if (written == (range?.Length ?? contentLength ?? written))
                     for (var i = 0; i < algorithms.Length; i++)
                     {
@@ -174,7 +175,8 @@ public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blo
             verified = SessionFile(session.Name, session.Uuid, CommitName);
             using var hash = digest.CreateHash();
             await using (var concatenated = new ConcatenatedReadStream(storage, [.. parts.Select(p => p.Path)]))
-                await storage.WriteStreamAsync(verified, new HashingReadStream(concatenated, hash), ct);
+            await using (var hashing = new HashingReadStream(concatenated, hash))
+                await storage.WriteStreamAsync(verified, hashing, ct);
             actual = Digest.FromHash(digest.Algorithm, hash.GetHashAndReset());
         }
 
