@@ -126,6 +126,99 @@ public sealed class S3StorageDriverTests : StorageDriverContract
         AssertNoTempData();
     }
 
+    private const int Range = S3StorageDriver.ReadRangeSize;
+
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(Range - 1)]
+    [TestCase(Range)]
+    [TestCase(Range + 1)]
+    [TestCase((S3StorageDriver.RangesAhead + 2) * Range + 12_345)]
+    public async Task A_read_from_any_offset_returns_the_exact_bytes_across_range_boundaries(int size)
+    {
+        var data = TestData.Bytes(size, seed: size % 1000);
+        await _client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = _prefix + "/blob", InputStream = new MemoryStream(data) });
+
+        foreach (var offset in new[] { 0, 1, Range - 1, Range, Range + 1, 2 * Range + 7, size - 1, size }.Where(o => o >= 0 && o <= size).Distinct())
+        {
+            await using var reader = await Driver.OpenReadAsync("blob", offset, None);
+            // An odd read size, so that reads end and start inside ranges and across their ends.
+            var read = new MemoryStream();
+            var buffer = new byte[100_003];
+            int n;
+            while ((n = await reader!.ReadAsync(buffer, None)) > 0) read.Write(buffer, 0, n);
+            read.ToArray().Should().Equal(data[offset..], $"{size} bytes read from {offset}");
+        }
+    }
+
+    [Test]
+    public async Task An_object_replaced_during_a_read_fails_the_read_instead_of_mixing_bytes()
+    {
+        var data = TestData.Bytes((S3StorageDriver.RangesAhead + 4) * Range, seed: 7);
+        await Driver.WriteStreamAsync("blob", new MemoryStream(data), None);
+        await using var reader = await Driver.OpenReadAsync("blob", 0, None);
+        var read = new MemoryStream();
+        var buffer = new byte[1 << 20];
+        read.Write(buffer, 0, await reader!.ReadAsync(buffer, None));
+
+        await _client.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = _bucket, Key = _prefix + "/blob", InputStream = new MemoryStream(TestData.Bytes(data.Length, seed: 8)),
+        });
+        var rest = async () =>
+        {
+            int n;
+            while ((n = await reader.ReadAsync(buffer, None)) > 0) read.Write(buffer, 0, n);
+        };
+
+        (await rest.Should().ThrowAsync<StorageUnavailableException>()).Which.Message.Should().Contain("412");
+        read.Length.Should().BeGreaterThan(0).And.BeLessThan(data.Length);
+        read.ToArray().Should().Equal(data[..(int)read.Length], "every byte delivered is the first object's");
+    }
+
+    [Test]
+    public async Task A_read_disposed_early_stops_fetching_ranges()
+    {
+        var data = TestData.Bytes((S3StorageDriver.RangesAhead + 4) * Range, seed: 9);
+        await Driver.WriteStreamAsync("blob", new MemoryStream(data), None);
+        var requests = new RequestCounter();
+        var options = _rgw.Options(_bucket, "/" + _prefix + "/");
+        var config = S3StorageDriver.CreateClientConfig(options);
+        config.HttpClientFactory = requests;
+        using var client = new AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials(CephRgw.AccessKey, CephRgw.SecretKey), config);
+        using var driver = new S3StorageDriver(client, options);
+
+        var reader = await driver.OpenReadAsync("blob", 0, None);
+        var buffer = new byte[4096];
+        (await reader!.ReadAsync(buffer, None)).Should().BeGreaterThan(0);
+        await reader.DisposeAsync();
+        await Task.Delay(500);
+
+        requests.Gets.Should().Be(1 + S3StorageDriver.RangesAhead, "the opening GET and the ranges fetched ahead, no more");
+        var again = async () => await reader.ReadAsync(buffer, None);
+        await again.Should().ThrowAsync<ObjectDisposedException>();
+    }
+
+    /// <summary>The SDK's HTTP client with a count of the GETs it sent.</summary>
+    private sealed class RequestCounter : Amazon.Runtime.HttpClientFactory
+    {
+        private int _gets;
+
+        public int Gets => Volatile.Read(ref _gets);
+
+        public override HttpClient CreateHttpClient(Amazon.Runtime.IClientConfig clientConfig) =>
+            new(new Counting(this, new HttpClientHandler()));
+
+        private sealed class Counting(RequestCounter counter, HttpMessageHandler inner) : DelegatingHandler(inner)
+        {
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+            {
+                if (request.Method == HttpMethod.Get) Interlocked.Increment(ref counter._gets);
+                return base.SendAsync(request, ct);
+            }
+        }
+    }
+
     [Test]
     public async Task A_source_that_fails_after_some_parts_aborts_the_multipart_upload()
     {
