@@ -72,7 +72,8 @@ internal static class DirectFile
     {
         public const int Size = 1024 * 1024;
 
-        private const int Pooled = 32;
+        /// <summary>Chunks kept for the next fill: one fill's queue (16) is the most that one pull holds.</summary>
+        private const int Pooled = 16;
 
         private static readonly ConcurrentQueue<Chunk> Pool = new();
 

@@ -121,6 +121,7 @@ public sealed partial class S3StorageDriver
         private int _currentCount;
         private int _currentRead;
         private bool _disposed;
+        private bool _failed;
 
         /// <summary>
         /// <paramref name="first"/> answered a GET of the object from <paramref name="offset"/>: its body holds
@@ -157,12 +158,16 @@ public sealed partial class S3StorageDriver
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            // A range lost to a failed or cancelled read would leave a gap: nothing more is read.
+            if (_failed) throw new IOException("An earlier read of this stream failed");
             if (buffer.Length == 0) return 0;
             if (_firstRead < _firstLength)
             {
                 var read = await _first.ResponseStream.ReadAsync(buffer, ct);
                 if (read == 0) throw _driver.Unavailable("GetObject", _path, new IOException($"the answer ended after {_firstRead} of {_firstLength} bytes"));
                 _firstRead += read;
+                // Its connection goes back to the client's pool now, not at the end of the whole read.
+                if (_firstRead == _firstLength) _first.Dispose();
                 return read;
             }
             if (_current is not null && _currentRead == _currentCount)
@@ -180,6 +185,7 @@ public sealed partial class S3StorageDriver
                 }
                 catch (Exception e)
                 {
+                    _failed = true;
                     Discard(range.Fetch);
                     if (IsStoreFailure(e, ct)) throw _driver.Unavailable("GetObject", _path, e);
                     throw;
