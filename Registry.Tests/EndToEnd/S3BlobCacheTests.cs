@@ -136,12 +136,12 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
     public async Task Blobs_of_whole_and_partial_disk_blocks_are_kept_byte_exact(string? cacheParent)
     {
         // The fill writes whole 1 MiB chunks around the page cache (O_DIRECT) and a last piece that is not a whole
-        // 4 KiB block through it; the largest blob is read from S3 in more than one range. On the test machine's
+        // 4 KiB block through it; the largest blob is stored in two multipart parts. On the test machine's
         // root file system (ext4) and on tmpfs.
         if (cacheParent is not null && !Directory.Exists(cacheParent)) Assert.Ignore($"no {cacheParent} here");
         var (prefix, cacheDir) = NewPlace(cacheParent);
         await using var registry = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 256));
-        foreach (var size in new[] { 1, 4096, 1 << 20, (1 << 20) + 1, (2 << 20) + 4095, Registry.Core.Storage.S3StorageDriver.ReadRangeSize + 5000 })
+        foreach (var size in new[] { 1, 4096, 1 << 20, (1 << 20) + 1, (2 << 20) + 4095, Registry.Core.Storage.S3StorageDriver.PartSize + 5000 })
         {
             var blob = RandomNumberGenerator.GetBytes(size);
             var digest = await PushAsync(registry.Client, "team/app", blob);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -60,10 +59,6 @@ public sealed partial class S3StorageDriver
         return filled;
     }
 
-    /// <summary>The object's whole length from a ranged answer's <c>Content-Range: bytes first-last/length</c> (RFC 9110, 14.4), or null.</summary>
-    private static long? ObjectLength(string? contentRange) =>
-        contentRange?.LastIndexOf('/') is int slash and >= 0 && long.TryParse(contentRange.AsSpan(slash + 1), out var length) ? length : null;
-
     private string ObjectKey(string path)
     {
         StorageKey.Validate(path);
@@ -96,160 +91,19 @@ public sealed partial class S3StorageDriver
         return new StorageUnavailableException($"S3 {operation} of '{path}' in bucket '{_options.Bucket}' failed: {reason}", e);
     }
 
-    /// <summary>
-    /// An object's bytes from an offset, in order: the first <see cref="ReadRangeSize"/> bytes are the body of the GET that
-    /// opened the read, read as they arrive; the rest come in further ranged GETs, up to <see cref="RangesAhead"/> of them
-    /// fetched into pooled buffers while the reader is still behind. One GET streams as fast as RGW (or S3) serves one
-    /// request; the Go registry's single pass-through GET was as fast as ours (README, 'S3 against the Go registry').
-    /// Every range asks for the ETag of the first answer (If-Match), so an object replaced during the read fails it instead
-    /// of mixing two objects' bytes; a failed or short range fails the read; disposing the stream stops the fetches.
-    /// </summary>
-    private sealed class RangedObjectStream : ReadOnlyStream
+    /// <summary>The body of a GetObject answer; disposing it releases the response and its connection.</summary>
+    private sealed class ResponseStream(GetObjectResponse response) : ReadOnlyStream
     {
-        private readonly S3StorageDriver _driver;
-        private readonly string _path;
-        private readonly string _key;
-        private readonly string _etag;
-        private readonly long _end;
-        private readonly GetObjectResponse _first;
-        private readonly long _firstLength;
-        private readonly Queue<(Task<byte[]> Fetch, int Count)> _ahead = new();
-        private readonly CancellationTokenSource _stop = new();
-        private long _firstRead;
-        private long _next;
-        private byte[]? _current;
-        private int _currentCount;
-        private int _currentRead;
-        private bool _disposed;
-        private bool _failed;
+        private readonly Stream _inner = response.ResponseStream;
 
-        /// <summary>
-        /// <paramref name="first"/> answered a GET of the object from <paramref name="offset"/>: its body holds
-        /// <paramref name="firstLength"/> bytes and the object ends at <paramref name="end"/>.
-        /// </summary>
-        public RangedObjectStream(S3StorageDriver driver, string path, string key, GetObjectResponse first, long offset, long firstLength, long end)
-        {
-            _driver = driver;
-            _path = path;
-            _key = key;
-            _first = first;
-            _etag = first.ETag;
-            _firstLength = firstLength;
-            _end = end;
-            _next = offset + firstLength;
-            while (_ahead.Count < RangesAhead && _next < _end) FetchNext();
-        }
+        public override int Read(Span<byte> buffer) => _inner.Read(buffer);
 
-        public override int Read(Span<byte> buffer)
-        {
-            var bytes = ArrayPool<byte>.Shared.Rent(buffer.Length);
-            try
-            {
-                var read = ReadAsync(bytes.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
-                bytes.AsSpan(0, read).CopyTo(buffer);
-                return read;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(bytes);
-            }
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            // A range lost to a failed or cancelled read would leave a gap: nothing more is read.
-            if (_failed) throw new IOException("An earlier read of this stream failed");
-            if (buffer.Length == 0) return 0;
-            if (_firstRead < _firstLength)
-            {
-                var read = await _first.ResponseStream.ReadAsync(buffer, ct);
-                if (read == 0) throw _driver.Unavailable("GetObject", _path, new IOException($"the answer ended after {_firstRead} of {_firstLength} bytes"));
-                _firstRead += read;
-                // Its connection goes back to the client's pool now, not at the end of the whole read.
-                if (_firstRead == _firstLength) _first.Dispose();
-                return read;
-            }
-            if (_current is not null && _currentRead == _currentCount)
-            {
-                ArrayPool<byte>.Shared.Return(_current);
-                _current = null;
-            }
-            if (_current is null)
-            {
-                if (!_ahead.TryDequeue(out var range)) return 0;
-                if (_next < _end) FetchNext();
-                try
-                {
-                    _current = await range.Fetch.WaitAsync(ct);
-                }
-                catch (Exception e)
-                {
-                    _failed = true;
-                    Discard(range.Fetch);
-                    if (IsStoreFailure(e, ct)) throw _driver.Unavailable("GetObject", _path, e);
-                    throw;
-                }
-                _currentCount = range.Count;
-                _currentRead = 0;
-            }
-            var count = Math.Min(buffer.Length, _currentCount - _currentRead);
-            _current.AsSpan(_currentRead, count).CopyTo(buffer.Span);
-            _currentRead += count;
-            return count;
-        }
-
-        private void FetchNext()
-        {
-            var count = (int)Math.Min(ReadRangeSize, _end - _next);
-            _ahead.Enqueue((FetchAsync(_next, count), count));
-            _next += count;
-        }
-
-        /// <summary>The <paramref name="count"/> bytes from <paramref name="start"/> in a pooled buffer, which the reader returns.</summary>
-        private async Task<byte[]> FetchAsync(long start, int count)
-        {
-            var buffer = ArrayPool<byte>.Shared.Rent(count);
-            try
-            {
-                var request = new GetObjectRequest
-                {
-                    BucketName = _driver._options.Bucket,
-                    Key = _key,
-                    ByteRange = new ByteRange(start, start + count - 1),
-                    EtagToMatch = _etag,
-                };
-                using var response = await _driver._client.GetObjectAsync(request, _stop.Token);
-                var filled = await FillAsync(response.ResponseStream, buffer, count, _stop.Token);
-                if (filled != count) throw new IOException($"the range from byte {start} ended after {filled} of {count} bytes");
-                return buffer;
-            }
-            catch
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-                throw;
-            }
-        }
-
-        /// <summary>A fetch the reader will not take: its buffer goes back to the pool once it ends, its failure is observed.</summary>
-        private static void Discard(Task<byte[]> fetch) =>
-            fetch.ContinueWith(static done =>
-            {
-                if (done.IsCompletedSuccessfully) ArrayPool<byte>.Shared.Return(done.Result);
-                else _ = done.Exception;
-            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            _inner.ReadAsync(buffer, cancellationToken);
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing && !_disposed)
-            {
-                _disposed = true;
-                _stop.Cancel();
-                while (_ahead.TryDequeue(out var range)) Discard(range.Fetch);
-                if (_current is not null) ArrayPool<byte>.Shared.Return(_current);
-                _current = null;
-                _first.Dispose();
-            }
+            if (disposing) response.Dispose();
             base.Dispose(disposing);
         }
     }

@@ -30,12 +30,6 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     /// <summary>Upper bound of part buffers one stream upload holds at a time.</summary>
     public const int MaxPartsInMemory = MaxPartsInFlight + 1;
 
-    /// <summary>Bytes per GET of a read: a larger object is read in ranges of this size, several at once.</summary>
-    public const int ReadRangeSize = 8 << 20;
-
-    /// <summary>Ranges of a read fetched while the reader is behind them: each holds a buffer of <see cref="ReadRangeSize"/>.</summary>
-    public const int RangesAhead = 2;
-
     /// <summary>Multipart uploads older than this are taken for crash leftovers by <see cref="CleanupTempAsync"/>.</summary>
     public static readonly TimeSpan AbandonedUploadAge = TimeSpan.FromHours(1);
 
@@ -184,13 +178,12 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     {
         var key = ObjectKey(path);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        var request = new GetObjectRequest { BucketName = _options.Bucket, Key = key, ByteRange = new ByteRange(offset, offset + ReadRangeSize - 1) };
+        var request = new GetObjectRequest { BucketName = _options.Bucket, Key = key };
+        if (offset > 0) request.ByteRange = new ByteRange($"bytes={offset}-");
         try
         {
             var response = await _client.GetObjectAsync(request, ct);
-            // Without a Content-Range (a store that ignored the range) the body is the whole object.
-            var end = ObjectLength(response.ContentRange) ?? offset + response.ContentLength;
-            return new RangedObjectStream(this, path, key, response, offset, response.ContentLength, end);
+            return new ResponseStream(response);
         }
         catch (AmazonS3Exception e) when (IsNoSuchKey(e))
         {
