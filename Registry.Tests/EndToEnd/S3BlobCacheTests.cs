@@ -133,11 +133,10 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
 
     [TestCase(null)]
     [TestCase("/dev/shm")]
-    public async Task Blobs_of_whole_and_partial_disk_blocks_are_kept_byte_exact(string? cacheParent)
+    public async Task Blobs_at_chunk_and_block_boundaries_are_kept_byte_exact(string? cacheParent)
     {
-        // The fill writes whole 1 MiB chunks around the page cache (O_DIRECT) and a last piece that is not a whole
-        // 4 KiB block through it; the largest blob is stored in two multipart parts. On the test machine's
-        // root file system (ext4) and on tmpfs.
+        // The fill hands its writer whole 1 MiB chunks and a last, shorter one (less than a 4 KiB block for some sizes);
+        // the largest blob is stored in two multipart parts. On the test machine's root file system (ext4) and on tmpfs.
         if (cacheParent is not null && !Directory.Exists(cacheParent)) Assert.Ignore($"no {cacheParent} here");
         var (prefix, cacheDir) = NewPlace(cacheParent);
         await using var registry = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 256));

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Registry.Core.Distribution;
@@ -8,8 +9,8 @@ namespace Registry.Core.Storage.Caching;
 /// <summary>
 /// A stored blob's stream, read from its first byte, that copies what passes through into a temp file of the
 /// <see cref="LocalBlobCache"/>. The reader's path only copies its bytes into chunks of memory; a background writer
-/// writes them to the temp file (around the page cache where the file system allows, <see cref="DirectFile"/>) and hashes
-/// them, and once all <c>size</c> bytes are there and match the digest, flushes the file to disk and renames it into the cache. On the reader's path, the write into the page cache cost about as
+/// writes them to the temp file and hashes them, and once all <c>size</c> bytes are there and match the digest, flushes
+/// the file to disk and renames it into the cache. On the reader's path, the write into the page cache cost about as
 /// much CPU as the rest of the download and the hash half as much (README, 'S3 against the Go registry'). When
 /// <see cref="ChunksInFlight"/> chunks are queued the reader waits for the writer, but only within a budget
 /// (<see cref="ReaderDelayShare"/>); past that the fill is dropped. A reader that stops early, a short or
@@ -18,7 +19,7 @@ namespace Registry.Core.Storage.Caching;
 /// </summary>
 internal sealed class BlobCacheFill : ReadOnlyStream
 {
-    private const int ChunkSize = DirectFile.Chunk.Size;
+    private const int ChunkSize = 1024 * 1024;
 
     /// <summary>Chunks queued for the writer at most (per fill): how far the local disk may fall behind without delaying the reader.</summary>
     private const int ChunksInFlight = 16;
@@ -37,12 +38,11 @@ internal sealed class BlobCacheFill : ReadOnlyStream
     private readonly long _size;
     private readonly string _tempFile;
     private readonly FileStream _file;
-    private readonly bool _direct;
-    private readonly Channel<(DirectFile.Chunk Chunk, int Count)> _queue =
-        Channel.CreateBounded<(DirectFile.Chunk, int)>(new BoundedChannelOptions(ChunksInFlight) { SingleReader = true, SingleWriter = true });
+    private readonly Channel<(byte[] Chunk, int Count)> _queue =
+        Channel.CreateBounded<(byte[], int)>(new BoundedChannelOptions(ChunksInFlight) { SingleReader = true, SingleWriter = true });
     private readonly long _started = Stopwatch.GetTimestamp();
     private TimeSpan _waited;
-    private DirectFile.Chunk? _chunk;
+    private byte[]? _chunk;
     private int _chunkCount;
     private long _received;
     private bool _ended;
@@ -52,11 +52,7 @@ internal sealed class BlobCacheFill : ReadOnlyStream
 
     public BlobCacheFill(Stream source, LocalBlobCache cache, Digest digest, long size, string tempFile)
     {
-        var direct = DirectFile.TryCreate(tempFile);
-        _direct = direct is not null;
-        _file = direct is not null
-            ? new FileStream(direct, FileAccess.Write, bufferSize: 0)
-            : new FileStream(tempFile, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
+        _file = new FileStream(tempFile, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
         _source = source;
         _cache = cache;
         _digest = digest;
@@ -111,9 +107,9 @@ internal sealed class BlobCacheFill : ReadOnlyStream
     /// <summary>Copies what fits of <paramref name="bytes"/> into the current chunk; the count copied.</summary>
     private int Take(ReadOnlySpan<byte> bytes)
     {
-        _chunk ??= DirectFile.Chunk.Rent();
+        _chunk ??= ArrayPool<byte>.Shared.Rent(ChunkSize);
         var count = Math.Min(bytes.Length, ChunkSize - _chunkCount);
-        bytes[..count].CopyTo(_chunk.Span[_chunkCount..]);
+        bytes[..count].CopyTo(_chunk.AsSpan(_chunkCount));
         _chunkCount += count;
         return count;
     }
@@ -170,7 +166,7 @@ internal sealed class BlobCacheFill : ReadOnlyStream
         if (_ended) return;
         _ended = true;
         _dropped = true;
-        if (_chunk is not null) DirectFile.Chunk.Return(_chunk);
+        if (_chunk is not null) ArrayPool<byte>.Shared.Return(_chunk);
         _chunk = null;
         _queue.Writer.TryComplete();
     }
@@ -188,14 +184,11 @@ internal sealed class BlobCacheFill : ReadOnlyStream
         {
             try
             {
-                // Synchronous: a hop to another thread per chunk would cost more than the write. Every chunk but the
-                // blob's last is whole, so only the last may be too short for O_DIRECT.
+                // Into the page cache: synchronous, a hop to another thread per chunk would cost more than the write.
                 if (!failed && !_dropped)
                 {
-                    var bytes = chunk.Span[..count];
-                    if (_direct && count % DirectFile.Alignment != 0) DirectFile.EndDirect(_file.SafeFileHandle);
-                    RandomAccess.Write(_file.SafeFileHandle, bytes, written);
-                    hash.AppendData(bytes);
+                    RandomAccess.Write(_file.SafeFileHandle, chunk.AsSpan(0, count), written);
+                    hash.AppendData(chunk, 0, count);
                     written += count;
                 }
             }
@@ -206,7 +199,7 @@ internal sealed class BlobCacheFill : ReadOnlyStream
             }
             finally
             {
-                DirectFile.Chunk.Return(chunk);
+                ArrayPool<byte>.Shared.Return(chunk);
             }
         }
         var keep = !failed && !_dropped && written == _size && Digest.FromHash(_digest.Algorithm, hash.GetHashAndReset()) == _digest;
