@@ -150,6 +150,27 @@ public sealed class S3StorageDriverTests : StorageDriverContract
     }
 
     [Test]
+    public async Task A_stream_of_exactly_one_part_is_one_object_without_a_multipart_upload()
+    {
+        var data = TestData.Bytes(S3StorageDriver.PartSize, seed: 6);
+        var uploadsWhileReading = 0;
+        var source = new ChunkedStream(data, 64 * 1024)
+        {
+            // Reads past the part find its end; a multipart upload would be pending by then.
+            BeforeRead = sent => { if (sent >= S3StorageDriver.PartSize) uploadsWhileReading = Math.Max(uploadsWhileReading, PendingUploads().Count); },
+        };
+
+        var written = await Driver.WriteStreamAsync("images/exact/layer", source, None);
+
+        written.Should().Be(data.Length);
+        uploadsWhileReading.Should().Be(0);
+        using var head = await _client.GetObjectAsync(_bucket, _prefix + "/images/exact/layer");
+        head.ETag.Should().NotContain("-", "a PutObject's ETag has no part count");
+        (await Driver.GetContentAsync("images/exact/layer", None)).Should().Equal(data);
+        AssertNoTempData();
+    }
+
+    [Test]
     public async Task A_source_that_fails_after_some_parts_aborts_the_multipart_upload()
     {
         var source = new ChunkedStream(TestData.Bytes(3 * S3StorageDriver.PartSize), 256 * 1024)

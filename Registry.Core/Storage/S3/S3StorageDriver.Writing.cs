@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -36,12 +35,14 @@ public sealed partial class S3StorageDriver : IBatchDeleting
     }
 
     /// <summary>
-    /// Uploads <paramref name="first"/> (a full part) and the rest of <paramref name="source"/> as one multipart
-    /// upload: parts go out while the next one is read, at most <see cref="MaxPartsInFlight"/> at a time, and
-    /// the object is published by CompleteMultipartUpload only after the source ended and the caller has not
-    /// given up. Any failure aborts the upload so no parts are left behind. Takes ownership of <paramref name="first"/>.
+    /// Uploads <paramref name="first"/> (a full part), the first <paramref name="probed"/> bytes of <paramref name="probe"/>
+    /// and the rest of <paramref name="source"/> as one multipart upload: parts go out while the next one is read, at
+    /// most <see cref="MaxPartsInFlight"/> at a time, and the object is published by CompleteMultipartUpload only after
+    /// the source ended and the caller has not given up. Any failure aborts the upload so no parts are left behind.
+    /// Takes ownership of <paramref name="first"/>.
     /// </summary>
-    private async Task<long> MultipartUploadAsync(string path, string key, Stream source, byte[] first, CancellationToken ct)
+    private async Task<long> MultipartUploadAsync(
+        string path, string key, Stream source, byte[] first, byte[] probe, int probed, CancellationToken ct)
     {
         string uploadId;
         try
@@ -52,7 +53,7 @@ public sealed partial class S3StorageDriver : IBatchDeleting
         }
         catch (Exception e)
         {
-            ArrayPool<byte>.Shared.Return(first);
+            PartBuffers.Return(first);
             if (IsStoreFailure(e, ct)) throw Unavailable("InitiateMultipartUpload", path, e);
             throw;
         }
@@ -76,21 +77,21 @@ public sealed partial class S3StorageDriver : IBatchDeleting
 
                 // 10,000 parts at most: grow the parts of very large streams instead of failing at the limit.
                 if (partNumber % (MaxParts / 10) == 0 && partSize < (512 << 20)) partSize *= 2;
-                var next = ArrayPool<byte>.Shared.Rent(partSize);
+                // The probe's bytes start the next part; only a source with more to read takes a part buffer.
+                if (probed == 0) probed = await source.ReadAsync(probe, ct);
+                if (probed == 0) break;
+                var next = PartBuffers.Rent(partSize);
                 int read;
                 try
                 {
-                    read = await FillAsync(source, next, partSize, ct);
+                    probe.AsSpan(0, probed).CopyTo(next);
+                    read = probed + await source.ReadAtLeastAsync(next.AsMemory(probed, partSize - probed), partSize - probed, throwOnEndOfStream: false, ct);
+                    probed = 0;
                 }
                 catch
                 {
-                    ArrayPool<byte>.Shared.Return(next);
+                    PartBuffers.Return(next);
                     throw;
-                }
-                if (read == 0)
-                {
-                    ArrayPool<byte>.Shared.Return(next);
-                    break;
                 }
                 buffer = next;
                 length = read;
@@ -161,7 +162,7 @@ public sealed partial class S3StorageDriver : IBatchDeleting
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            PartBuffers.Return(buffer);
             slot.Release();
         }
     }

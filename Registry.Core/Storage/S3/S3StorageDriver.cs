@@ -30,6 +30,15 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     /// <summary>Upper bound of part buffers one stream upload holds at a time.</summary>
     public const int MaxPartsInMemory = MaxPartsInFlight + 1;
 
+    // A full part is followed by a read this size before the next part buffer is taken: a stream that ends on a part
+    // boundary (an 8 MiB layer) takes no buffer to find its end, and one part is stored with one PutObject.
+    private const int ProbeBytes = 64 * 1024;
+
+    // Part buffers outlive a request only here: one upload's worth is kept for the next. ArrayPool.Shared would keep
+    // one in each thread that returned one and up to 32 per core, so a burst of parallel pushes stayed resident (LOH)
+    // long after; the extra buffers of concurrent uploads are garbage once their part is stored.
+    private static readonly ArrayPool<byte> PartBuffers = ArrayPool<byte>.Create(PartSize, MaxPartsInMemory);
+
     /// <summary>Multipart uploads older than this are taken for crash leftovers by <see cref="CleanupTempAsync"/>.</summary>
     public static readonly TimeSpan AbandonedUploadAge = TimeSpan.FromHours(1);
 
@@ -150,12 +159,14 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
         ArgumentNullException.ThrowIfNull(source);
         await CheckWritableAsync(path, ct);
 
-        var first = ArrayPool<byte>.Shared.Rent(PartSize);
+        var first = PartBuffers.Rent(PartSize);
         var firstOwned = true;
         try
         {
             var filled = await FillAsync(source, first, PartSize, ct);
-            if (filled < PartSize)
+            var probe = filled < PartSize ? null : new byte[ProbeBytes];
+            var probed = probe is null ? 0 : await source.ReadAsync(probe, ct);
+            if (probed == 0)
             {
                 // The whole stream fits in one part: one PutObject, no multipart bookkeeping.
                 ct.ThrowIfCancellationRequested();
@@ -164,13 +175,13 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
                 return filled;
             }
             firstOwned = false;
-            var total = await MultipartUploadAsync(path, key, source, first, ct);
+            var total = await MultipartUploadAsync(path, key, source, first, probe!, probed, ct);
             RememberAncestors(path);
             return total;
         }
         finally
         {
-            if (firstOwned) ArrayPool<byte>.Shared.Return(first);
+            if (firstOwned) PartBuffers.Return(first);
         }
     }
 
