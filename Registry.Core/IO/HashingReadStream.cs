@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Security.Cryptography;
 
 namespace Registry.Core.IO;
@@ -13,7 +12,7 @@ namespace Registry.Core.IO;
 public sealed class HashingReadStream(Stream inner, params IReadOnlyList<IncrementalHash> hashes) : ReadOnlyStream
 {
     /// <summary>Bytes hashed in one go off the reader's path: large enough that handing a block over costs little.</summary>
-    private const int BlockSize = 1 << 20;
+    private const int BlockSize = Blocks.Size;
 
     private byte[]? _filling;
     private int _filled;
@@ -39,7 +38,7 @@ public sealed class HashingReadStream(Stream inner, params IReadOnlyList<Increme
         var read = buffer[..n];
         while (!read.IsEmpty)
         {
-            _filling ??= ArrayPool<byte>.Shared.Rent(BlockSize);
+            _filling ??= Blocks.Rent();
             var count = Math.Min(read.Length, BlockSize - _filled);
             read.Span[..count].CopyTo(_filling.AsSpan(_filled));
             _filled += count;
@@ -93,7 +92,7 @@ public sealed class HashingReadStream(Stream inner, params IReadOnlyList<Increme
         finally
         {
             foreach (var block in new[] { _filling, _hashing })
-                if (block is not null) ArrayPool<byte>.Shared.Return(block);
+                if (block is not null) Blocks.Return(block);
             (_filling, _hashing, _filled) = (null, null, 0);
         }
     }

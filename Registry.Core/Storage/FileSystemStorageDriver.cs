@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.IO.Enumeration;
+using Registry.Core.IO;
 
 namespace Registry.Core.Storage;
 
@@ -14,14 +14,7 @@ namespace Registry.Core.Storage;
 /// </summary>
 public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISubtreeReading
 {
-    private const int CopyBufferSize = 1 << 20;
-
-    /// <summary>
-    /// At most 16 idle copy blocks (16 MiB) are kept for the next write; more writes at once rent fresh ones, which
-    /// the collector takes back. The shared pool would keep one per thread that ever wrote plus a stack per core,
-    /// which in a long run under many concurrent pushes kept tens of MiB of large-object heap alive.
-    /// </summary>
-    private static readonly ArrayPool<byte> CopyBlocks = ArrayPool<byte>.Create(CopyBufferSize, 16);
+    private const int CopyBufferSize = Blocks.Size;
 
     // Bigger caller reads bypass this buffer; it only helps callers that read in small pieces.
     private const int ReadBufferSize = 64 * 1024;
@@ -364,7 +357,7 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISub
     private static async Task<long> CopyAsync(Stream source, FileStream target, CancellationToken ct)
     {
         var writeback = new EarlyWriteback(target.SafeFileHandle);
-        var buffer = CopyBlocks.Rent(CopyBufferSize);
+        var buffer = Blocks.Rent();
         try
         {
             long total = 0;
@@ -385,7 +378,7 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISub
         }
         finally
         {
-            CopyBlocks.Return(buffer);
+            Blocks.Return(buffer);
         }
     }
 

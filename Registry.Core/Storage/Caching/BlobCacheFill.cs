@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Registry.Core.Distribution;
@@ -19,7 +18,7 @@ namespace Registry.Core.Storage.Caching;
 /// </summary>
 internal sealed class BlobCacheFill : ReadOnlyStream
 {
-    private const int ChunkSize = 1024 * 1024;
+    private const int ChunkSize = Blocks.Size;
 
     /// <summary>Chunks queued for the writer at most (per fill): how far the local disk may fall behind without delaying the reader.</summary>
     private const int ChunksInFlight = 16;
@@ -107,7 +106,7 @@ internal sealed class BlobCacheFill : ReadOnlyStream
     /// <summary>Copies what fits of <paramref name="bytes"/> into the current chunk; the count copied.</summary>
     private int Take(ReadOnlySpan<byte> bytes)
     {
-        _chunk ??= ArrayPool<byte>.Shared.Rent(ChunkSize);
+        _chunk ??= Blocks.Rent();
         var count = Math.Min(bytes.Length, ChunkSize - _chunkCount);
         bytes[..count].CopyTo(_chunk.AsSpan(_chunkCount));
         _chunkCount += count;
@@ -166,7 +165,7 @@ internal sealed class BlobCacheFill : ReadOnlyStream
         if (_ended) return;
         _ended = true;
         _dropped = true;
-        if (_chunk is not null) ArrayPool<byte>.Shared.Return(_chunk);
+        if (_chunk is not null) Blocks.Return(_chunk);
         _chunk = null;
         _queue.Writer.TryComplete();
     }
@@ -199,7 +198,7 @@ internal sealed class BlobCacheFill : ReadOnlyStream
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(chunk);
+                Blocks.Return(chunk);
             }
         }
         var keep = !failed && !_dropped && written == _size && Digest.FromHash(_digest.Algorithm, hash.GetHashAndReset()) == _digest;
