@@ -107,7 +107,8 @@ public class V1MirrorCacheTests
         await pull.Should().ThrowAsync<HttpRequestException>();
 
         File.Exists(Path.Combine(mirror.StoragePath, "images", image.Id, "layer")).Should().BeFalse();
-        mirror.Output.Should().Contain($"Mirror layer {image.Id} from http://127.0.0.1:{upstream.Port} not stored: checksum mismatch");
+        (await mirror.PrintsAsync($"Mirror layer {image.Id} from http://127.0.0.1:{upstream.Port} not stored: checksum mismatch", TimeSpan.FromSeconds(10)))
+            .Should().BeTrue(mirror.Output);
     }
 
     [Test]

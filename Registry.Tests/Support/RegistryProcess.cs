@@ -82,6 +82,21 @@ public sealed class RegistryProcess : IAsyncDisposable
     public string Output => _output.ToString();
 
     /// <summary>
+    /// Whether the server prints <paramref name="text"/> within <paramref name="timeout"/>: a line logged after the
+    /// answer (a client cut off mid-body sees the reset before the server's log line is written) is waited for.
+    /// </summary>
+    public async Task<bool> PrintsAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow >= deadline) return false;
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
+    /// <summary>
     /// Starts the server and waits until <c>GET /v1/_ping</c> answers. Defaults: SETTINGS_FLAVOR=dev,
     /// DOCKER_REGISTRY_CONFIG=the config_sample.yml shipped next to the dll, STORAGE_PATH and
     /// SQLALCHEMY_INDEX_DATABASE in a fresh temp folder. <paramref name="environment"/> overrides

@@ -142,7 +142,7 @@ public class UploadTests
         await AssertBlobAsync(Repo, digest, content);
     }
 
-    /// <summary>The upload hashes 1 MiB blocks off the request's thread: sizes around a block's edges, one and two hashes.</summary>
+    /// <summary>A streamed body's recorded digest at sizes around the 1 MiB copy block's edges, with one and two hashes.</summary>
     [TestCase((1 << 20) - 1, "sha256")]
     [TestCase(1 << 20, "sha256")]
     [TestCase((1 << 20) + 1, "sha256")]

@@ -146,8 +146,7 @@ public sealed class MirrorLayerService(
         hash.AppendData(json);
         hash.AppendData("\n"u8);
         var expected = checksums.Where(c => c.StartsWith("sha256:", StringComparison.Ordinal)).ToArray();
-        await using var hashing = new HashingReadStream(body, hash);
-        await using var verified = new VerifyingTee(hashing, handle, fetch, length, () =>
+        await using var verified = new VerifyingTee(new HashingReadStream(body, hash), handle, fetch, length, () =>
         {
             var actual = "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
             return expected.Length == 0 || expected.Contains(actual, StringComparer.Ordinal) ? (true, actual) : (false, actual);

@@ -115,8 +115,7 @@ public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blo
             var hashes = algorithms.Select(Digest.CreateHash).ToArray();
             try
             {
-                await using (var hashing = new HashingReadStream(body, hashes))
-                    written = await storage.WriteStreamAsync(path, hashing, ct);
+                written = await storage.WriteStreamAsync(path, new HashingReadStream(body, hashes), ct);
                 if (written == (range?.Length ?? contentLength ?? written))
                     for (var i = 0; i < algorithms.Length; i++)
                     {
@@ -175,8 +174,7 @@ public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blo
             verified = SessionFile(session.Name, session.Uuid, CommitName);
             using var hash = digest.CreateHash();
             await using (var concatenated = new ConcatenatedReadStream(storage, [.. parts.Select(p => p.Path)]))
-            await using (var hashing = new HashingReadStream(concatenated, hash))
-                await storage.WriteStreamAsync(verified, hashing, ct);
+                await storage.WriteStreamAsync(verified, new HashingReadStream(concatenated, hash), ct);
             actual = Digest.FromHash(digest.Algorithm, hash.GetHashAndReset());
         }
 

@@ -79,10 +79,11 @@ public class UpstreamFailureTests
         bytes[1_000_000] ^= 0xff;
         await File.WriteAllBytesAsync(data, bytes);
         await using var mirror = await RegistryProcess.StartAsync(new Dictionary<string, string?> { ["REGISTRY_PROXY_REMOTEURL"] = upstream.Url });
-        using var client = new HttpClient { BaseAddress = mirror.BaseAddress };
 
         for (var attempt = 1; attempt <= 2; attempt++)
         {
+            // A connection of its own each time, as a client's retry after a cut-off download opens one.
+            using var client = new HttpClient { BaseAddress = mirror.BaseAddress };
             using var response = await client.GetAsync($"/v2/team/corrupt/blobs/{digest}", HttpCompletionOption.ResponseHeadersRead);
             ((int)response.StatusCode).Should().Be(200);
             response.Content.Headers.ContentLength.Should().Be(content.Length);
