@@ -46,19 +46,6 @@ public sealed partial class S3StorageDriver
     private static DateTimeOffset? Modified(S3Object o) =>
         o.LastModified is { } time ? new DateTimeOffset(time.ToUniversalTime(), TimeSpan.Zero) : null;
 
-    /// <summary>Reads until <paramref name="count"/> bytes or the end of the source; returns the bytes read.</summary>
-    private static async Task<int> FillAsync(Stream source, byte[] buffer, int count, CancellationToken ct)
-    {
-        var filled = 0;
-        while (filled < count)
-        {
-            var n = await source.ReadAsync(buffer.AsMemory(filled, count - filled), ct);
-            if (n == 0) break;
-            filled += n;
-        }
-        return filled;
-    }
-
     private string ObjectKey(string path)
     {
         StorageKey.Validate(path);

@@ -163,7 +163,7 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
         var firstOwned = true;
         try
         {
-            var filled = await FillAsync(source, first, PartSize, ct);
+            var filled = await source.ReadAtLeastAsync(first.AsMemory(0, PartSize), PartSize, throwOnEndOfStream: false, ct);
             var probe = filled < PartSize ? null : new byte[ProbeBytes];
             var probed = probe is null ? 0 : await source.ReadAsync(probe, ct);
             if (probed == 0)
