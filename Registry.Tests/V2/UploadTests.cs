@@ -148,7 +148,7 @@ public class UploadTests
     [TestCase((1 << 20) + 1, "sha256")]
     [TestCase((3 << 20) + 7, "sha256")]
     [TestCase((2 << 20) + 1, "sha512")]
-    public async Task A_streamed_patch_records_the_digest_of_every_byte_across_hash_blocks(int size, string algorithm)
+    public async Task A_streamed_patch_records_the_digest_of_every_byte_across_copy_blocks(int size, string algorithm)
     {
         var content = V1Client.RandomBytes(size);
         var digest = Digest.Compute(algorithm, content).ToString();
