@@ -34,6 +34,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             public string ListPath => $"{Path}/{StoragePaths.IndexImagesFile}";
         }
 
+        /// <param name="Depth">The length of its ancestry: the sweep's order (a dry run reads no ancestry and leaves it 0).</param>
         /// <param name="Bytes">Measured at the walk (a dry run's figure; the sweep measures again before it deletes).</param>
         private sealed record V1Candidate(ImageId Id, int Depth, long Bytes)
         {
@@ -85,33 +86,40 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             run.Keep(kept.Count);
             run.MarkedImages = marked.Count;
 
-            var queue = new List<V1Candidate>();
-            var unreached = candidates.Where(c => !marked.Contains(c.Id.Value));
-            await foreach (var candidate in ReadAhead.InOrderAsync(unreached, async c => new V1Candidate(c.Id, (await AncestryOfAsync(c.Id, ct)).Count, c.Bytes), ct, run.ReadsInFlight))
-                queue.Add(candidate);
-            // Children before parents: a child kept at the last moment protects its parents, which come later.
-            queue.Sort((a, b) => a.Depth != b.Depth ? b.Depth.CompareTo(a.Depth) : string.CompareOrdinal(a.Id.Value, b.Id.Value));
-
+            // Storage order is id order; the report lists the images in it, whether they would go or went.
+            var unreached = candidates.Where(c => !marked.Contains(c.Id.Value)).OrderBy(c => c.Id.Value, StringComparer.Ordinal).ToList();
             if (DryRun)
             {
-                await AddMembershipOwnersAsync(queue, owners, ct);
+                var wouldGo = unreached.Select(c => new V1Candidate(c.Id, 0, c.Bytes)).ToList();
+                await AddMembershipOwnersAsync(wouldGo, owners, ct);
                 foreach (var r in staleLists)
                     run.Delete(new GcItem(GcItemKind.IndexImages, r.Name, StoragePaths.IndexImagesFile, r.ListPath, await _storage.SizeAsync(r.ListPath, ct) ?? 0));
-                for (var i = 0; i < queue.Count; i++)
+                for (var i = 0; i < wouldGo.Count; i++)
                 {
-                    var c = queue[i];
+                    var c = wouldGo[i];
                     run.Delete(new GcItem(GcItemKind.Image, OwnerOf(c.Id, owners), c.Id.Value, c.Dir, c.Bytes));
-                    run.Report("measuring V1 images", i + 1, queue.Count);
+                    run.Report("measuring V1 images", i + 1, wouldGo.Count);
                 }
                 return;
             }
+
+            // Children before parents: a child kept at the last moment protects its parents, which come later. Only the
+            // real run needs the depths (an ancestry read per image, a round trip each on S3).
+            var queue = new List<V1Candidate>(unreached.Count);
+            await foreach (var candidate in ReadAhead.InOrderAsync(unreached, async c => new V1Candidate(c.Id, (await AncestryOfAsync(c.Id, ct)).Count, c.Bytes), ct, run.ReadsInFlight))
+                queue.Add(candidate);
+            queue.Sort((a, b) => a.Depth != b.Depth ? b.Depth.CompareTo(a.Depth) : string.CompareOrdinal(a.Id.Value, b.Id.Value));
 
             await run.SweepAsync("index lists", staleLists, r => DropIndexListAsync(r, ct), ct);
             // After the lists: a dropped list's repository has left the membership table.
             await AddMembershipOwnersAsync(queue, owners, ct);
             var protectedIds = new HexKeySet();
+            var deleted = new List<(V1Candidate Candidate, long Bytes)>();
             // One wave per depth: a child's directory is gone before its parent's is decided.
-            await run.SweepAsync("images", queue, c => ReadImageAsync(c.Dir, ct), (c, view) => DeleteImageAsync(c, view, protectedIds, owners, ct), ct, c => c.Depth);
+            await run.SweepAsync("images", queue, c => ReadImageAsync(c.Dir, ct), (c, view) => DeleteImageAsync(c, view, protectedIds, owners, deleted, ct), ct, c => c.Depth);
+            // Recorded in id order, as a dry run lists them.
+            deleted.Sort((a, b) => string.CompareOrdinal(a.Candidate.Id.Value, b.Candidate.Id.Value));
+            foreach (var (c, bytes) in deleted) run.Delete(new GcItem(GcItemKind.Image, OwnerOf(c.Id, owners), c.Id.Value, c.Dir, bytes));
         }
 
         private bool KeepsImage(ImageId id, (DateTimeOffset? Modified, bool InProgress, long Bytes) state) =>
@@ -143,7 +151,8 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         /// skipped before; otherwise deletes <c>json</c> first (without it the image is absent to every reader, so a
         /// crash leaves an unreadable leftover for the next run rather than a half image) and then the directory.
         /// </summary>
-        private async Task DeleteImageAsync(V1Candidate candidate, SubtreeView view, HexKeySet protectedIds, Dictionary<string, string> owners, CancellationToken ct)
+        private async Task DeleteImageAsync(
+            V1Candidate candidate, SubtreeView view, HexKeySet protectedIds, Dictionary<string, string> owners, List<(V1Candidate, long)> deleted, CancellationToken ct)
         {
             if (ImageState(candidate.Dir, view) is not { } state) return;
             if (protectedIds.Contains(candidate.Id.Value) || KeepsImage(candidate.Id, state))
@@ -156,9 +165,8 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             var json = StoragePaths.ImageJson(candidate.Id);
             var rest = view.ObjectsBelow(candidate.Dir).Where(p => p != json).ToList();
             await run.DeleteInOrderAsync(new GcDeleteStep(json, view.Object(json) is null ? [] : [json]), new GcDeleteStep(candidate.Dir, rest));
-            var owner = OwnerOf(candidate.Id, owners);
-            run.Delete(new GcItem(GcItemKind.Image, owner, candidate.Id.Value, candidate.Dir, size));
-            if (owner.Length > 0) run.ChangedV1Repositories.Add(owner);
+            deleted.Add((candidate, size));
+            if (OwnerOf(candidate.Id, owners) is { Length: > 0 } owner) run.ChangedV1Repositories.Add(owner);
         }
 
         /// <summary>An image directory's entries, read again under the exclusive side.</summary>
