@@ -183,7 +183,9 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
             var protectedDigests = new HexKeySet();
             await run.SweepAsync("cached repositories", expired, r => DeleteCachedRepositoryAsync(r, protectedDigests, ct), ct);
             await run.SweepAsync("manifests", manifestQueue, m => ReadLinkStateAsync(m.Revision, ct), (m, state) => DeleteManifestAsync(m, state, protectedDigests, ct), ct);
-            await run.SweepAsync("layer links", linkQueue, l => ReadLinkStateAsync(l, ct), (l, state) => DeleteLayerLinkAsync(l, state, protectedDigests), ct);
+            var layerLinkCounts = repositories.ToDictionary(r => r.Name, r => r.LayerLinks.Count, StringComparer.Ordinal);
+            await run.SweepBatchesAsync("layer links", linkQueue, batch => ReadLayerLinkStatesAsync(batch, layerLinkCounts, ct),
+                (l, state) => DeleteLayerLinkAsync(l, state, protectedDigests), ct);
             await run.SweepBatchesAsync("blobs", blobQueue, batch => ReadBlobDirsAsync(batch.Select(b => b.Digest), ct),
                 (b, view) => DeleteBlobAsync(b.Digest, view, OwnerOf(b.Digest), protectedDigests), ct);
             await run.SweepAsync("uploads", uploadQueue, u => DeleteUploadAsync(u.Repository, u.Dir, ct), ct);
@@ -194,11 +196,25 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         /// <summary>A link's directory as read again under the exclusive side: the link file's time and target, and every object there.</summary>
         private sealed record LinkState(DateTimeOffset? Modified, Digest? Target, IReadOnlyList<string> Objects);
 
-        private async Task<LinkState> ReadLinkStateAsync(V2Link link, CancellationToken ct)
+        private async Task<LinkState> ReadLinkStateAsync(V2Link link, CancellationToken ct) =>
+            await LinkStateAsync(link, new SubtreeView(await StorageSubtree.ReadAsync(_storage, link.Dir, LinkContentLimit, OwnDigestLink, ct)), ct);
+
+        private async Task<LinkState> LinkStateAsync(V2Link link, SubtreeView view, CancellationToken ct) =>
+            new(view.Object(link.Path)?.Modified, await ReadLinkAsync(view, link.Path, ct), view.ObjectsBelow(link.Dir).ToList());
+
+        /// <summary>
+        /// A batch of layer links read again, a state per link, in order. On S3 a repository's <c>_layers</c> is read once
+        /// for its links in the batch when they are at least a quarter of its links (the queue comes in repository
+        /// order; a repository whose manifests went usually loses all its links), else each link's directory.
+        /// </summary>
+        private async Task<IReadOnlyList<LinkState>> ReadLayerLinkStatesAsync(IReadOnlyList<V2Link> batch, Dictionary<string, int> linkCounts, CancellationToken ct)
         {
-            var view = new SubtreeView(await StorageSubtree.ReadAsync(_storage, link.Dir, LinkContentLimit, OwnDigestLink, ct));
-            var path = link.Path;
-            return new LinkState(view.Object(path)?.Modified, await ReadLinkAsync(view, path, ct), view.ObjectsBelow(link.Dir).ToList());
+            var queued = batch.CountBy(l => l.Repository).ToDictionary(StringComparer.Ordinal);
+            var reads = batch.Select(l => run.ReadsAreRoundTrips && 4 * queued[l.Repository] >= linkCounts[l.Repository] ? DistributionPaths.LayersDir(l.Repository) : l.Dir).ToList();
+            var views = await ReadDirsOnceAsync(reads, LinkContentLimit, OwnDigestLink, ct);
+            var states = new List<LinkState>(batch.Count);
+            for (var i = 0; i < batch.Count; i++) states.Add(await LinkStateAsync(batch[i], views[i], ct));
+            return states;
         }
 
         /// <summary>
@@ -207,13 +223,19 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         /// blobs share a few of them. On files each blob's own directory is read: a prefix holds the kept blobs too, whose
         /// entries would each cost a <c>stat</c> (at 100k blobs that made the real run half again as slow).
         /// </summary>
-        private async Task<IReadOnlyList<SubtreeView>> ReadBlobDirsAsync(IEnumerable<Digest> digests, CancellationToken ct)
+        private Task<IReadOnlyList<SubtreeView>> ReadBlobDirsAsync(IEnumerable<Digest> digests, CancellationToken ct)
         {
             var dirs = digests.Select(DistributionPaths.BlobDir).ToList();
-            var reads = run.ReadsAreRoundTrips ? dirs.Select(dir => dir[..dir.LastIndexOf('/')]).ToList() : dirs;
+            return ReadDirsOnceAsync(run.ReadsAreRoundTrips ? dirs.Select(dir => dir[..dir.LastIndexOf('/')]).ToList() : dirs, -1, null, ct);
+        }
+
+        /// <summary>A view per directory of <paramref name="reads"/>, in order, each distinct directory read once, a few at once.</summary>
+        private async Task<IReadOnlyList<SubtreeView>> ReadDirsOnceAsync(List<string> reads, int contentLimit, Func<string, byte[]?>? expected, CancellationToken ct)
+        {
             var views = new Dictionary<string, SubtreeView>(StringComparer.Ordinal);
             var distinct = reads.Distinct(StringComparer.Ordinal);
-            await foreach (var (dir, view) in ReadAhead.InOrderAsync(distinct, async d => (d, new SubtreeView(await StorageSubtree.ReadAsync(_storage, d, -1, ct))), ct, run.ReadsInFlight))
+            await foreach (var (dir, view) in ReadAhead.InOrderAsync(
+                               distinct, async d => (d, new SubtreeView(await StorageSubtree.ReadAsync(_storage, d, contentLimit, expected, ct))), ct, run.ReadsInFlight))
                 views[dir] = view;
             return reads.Select(d => views[d]).ToList();
         }
@@ -368,12 +390,22 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
             return doc;
         }
 
+        /// <summary>
+        /// The manifest at a digest, from one read that stops past <see cref="MaxManifestBytes"/> (asking the size first
+        /// was a second round trip per manifest on S3); null when it is missing, too big or no manifest.
+        /// </summary>
         private async Task<ManifestDocument?> LoadManifestAsync(Digest digest, CancellationToken ct)
         {
-            var path = DistributionPaths.BlobData(digest);
-            if (await _storage.SizeAsync(path, ct) is { } size && size <= MaxManifestBytes && await _storage.GetContentAsync(path, ct) is { } bytes)
-                return ManifestDocument.TryParse(bytes);
-            return null;
+            await using var stream = await _storage.OpenReadAsync(DistributionPaths.BlobData(digest), 0, ct);
+            if (stream is null) return null;
+            var bytes = new MemoryStream();
+            var chunk = new byte[64 * 1024];
+            for (int read; (read = await stream.ReadAsync(chunk, ct)) > 0;)
+            {
+                bytes.Write(chunk, 0, read);
+                if (bytes.Length > MaxManifestBytes) return null;
+            }
+            return ManifestDocument.TryParse(bytes.ToArray());
         }
     }
 }
