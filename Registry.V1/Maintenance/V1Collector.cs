@@ -70,16 +70,17 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
                 run.Report("scanning and marking V1 repositories", ++scanned);
             }
 
-            var candidates = new List<(ImageId Id, long Bytes)>();
+            var candidates = new List<(ImageId Id, long Bytes, long AncestryBytes)>();
             var kept = new List<ImageId>();
             // Only directories named by a valid id: never delete what no image id can address.
             var walked = 0;
             await foreach (var (id, dir, entries) in StorageTree.ImagesAsync(_storage, i => !marked.Contains(i.Value), ct))
             {
                 run.Report("checking unreached V1 images", ++walked);
-                if (ImageState(dir, new SubtreeView(entries)) is not { } state) continue;
+                var view = new SubtreeView(entries);
+                if (ImageState(dir, view) is not { } state) continue;
                 if (KeepsImage(id, state)) kept.Add(id);
-                else candidates.Add((id, state.Bytes));
+                else candidates.Add((id, state.Bytes, view.Object(StoragePaths.ImageAncestry(id))?.Size ?? 0));
             }
             // A kept image is a root too: deleting its parent would break it when its push completes.
             foreach (var id in kept) await MarkAncestryAsync(id.Value, marked, ct);
@@ -105,9 +106,8 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
 
             // Children before parents: a child kept at the last moment protects its parents, which come later. Only the
             // real run needs the depths (an ancestry read per image, a round trip each on S3).
-            var queue = new List<V1Candidate>(unreached.Count);
-            await foreach (var candidate in ReadAhead.InOrderAsync(unreached, async c => new V1Candidate(c.Id, (await AncestryOfAsync(c.Id, ct)).Count, c.Bytes), ct, run.ReadsInFlight))
-                queue.Add(candidate);
+            var depths = await DepthsAsync(unreached.Select(c => (c.Id, c.AncestryBytes)).ToList(), ct);
+            var queue = unreached.Select(c => new V1Candidate(c.Id, depths[c.Id.Value], c.Bytes)).ToList();
             queue.Sort((a, b) => a.Depth != b.Depth ? b.Depth.CompareTo(a.Depth) : string.CompareOrdinal(a.Id.Value, b.Id.Value));
 
             await run.SweepAsync("index lists", staleLists, r => DropIndexListAsync(r, ct), ct);
@@ -120,6 +120,33 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             // Recorded in id order, as a dry run lists them.
             deleted.Sort((a, b) => string.CompareOrdinal(a.Candidate.Id.Value, b.Candidate.Id.Value));
             foreach (var (c, bytes) in deleted) run.Delete(new GcItem(GcItemKind.Image, OwnerOf(c.Id, owners), c.Id.Value, c.Dir, bytes));
+        }
+
+        /// <summary>
+        /// The depth (ancestry length) of each image. An ancestry names its image's ancestors in order, each with its own
+        /// ancestry as the rest of the list (docs/storage-layout.md, 'V1 tree'), so one read gives the depth of every
+        /// ancestor too: the biggest ancestry files (the deepest images) are read first, a window at a time, and an image
+        /// whose depth an earlier read gave is not read (an untagged chain of 10 is one read, not 10).
+        /// </summary>
+        private async Task<Dictionary<string, int>> DepthsAsync(List<(ImageId Id, long AncestryBytes)> images, CancellationToken ct)
+        {
+            var depths = new Dictionary<string, int>(images.Count, StringComparer.Ordinal);
+            var wanted = images.Select(i => i.Id.Value).ToHashSet(StringComparer.Ordinal);
+            var unknown = images.OrderByDescending(i => i.AncestryBytes).ThenBy(i => i.Id.Value, StringComparer.Ordinal).Select(i => i.Id).ToList();
+            for (var next = 0; next < unknown.Count;)
+            {
+                var window = new List<ImageId>(run.ReadsInFlight);
+                for (; next < unknown.Count && window.Count < run.ReadsInFlight; next++)
+                    if (!depths.ContainsKey(unknown[next].Value)) window.Add(unknown[next]);
+                foreach (var ancestry in await Task.WhenAll(window.Select(id => AncestryOfAsync(id, ct))))
+                {
+                    // An image read is its own first entry; its own read decides its depth.
+                    depths[ancestry[0]] = ancestry.Count;
+                    for (var i = 1; i < ancestry.Count; i++)
+                        if (wanted.Contains(ancestry[i])) depths.TryAdd(ancestry[i], ancestry.Count - i);
+                }
+            }
+            return depths;
         }
 
         private bool KeepsImage(ImageId id, (DateTimeOffset? Modified, bool InProgress, long Bytes) state) =>
