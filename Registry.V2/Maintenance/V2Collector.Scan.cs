@@ -95,25 +95,25 @@ public sealed partial class V2Collector
 
         /// <summary>
         /// Every blob directory <c>blobs/&lt;alg&gt;/&lt;xx&gt;/&lt;hex&gt;</c> whose name is a valid digest, with the bytes and
-        /// latest file time under it (null when it holds nothing), one read per <c>&lt;xx&gt;</c> directory.
+        /// latest file time under it (null when it holds nothing): the prefix directories of each algorithm from one paged
+        /// listing where the driver streams them (<see cref="IChildSubtreesReading"/>, S3), else one read per prefix directory.
         /// </summary>
         private async IAsyncEnumerable<(Digest Digest, long Bytes, DateTimeOffset? Modified)> BlobsAsync(
             [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
         {
-            var prefixDirs = new List<(string AlgDir, string PrefixDir)>();
             foreach (var algDir in await _storage.ListAsync(DistributionPaths.BlobsDir, ct))
-            foreach (var prefixDir in await _storage.ListAsync(algDir, ct))
-                prefixDirs.Add((algDir, prefixDir));
-            var trees = ReadAhead.InOrderAsync(prefixDirs, async p => (p.AlgDir, p.PrefixDir, Tree: new SubtreeView(await StorageSubtree.ReadAsync(_storage, p.PrefixDir, -1, ct))), ct, run.ReadsInFlight);
-            await foreach (var (algDir, prefixDir, tree) in trees)
             {
-                foreach (var hexDir in tree.Children(prefixDir))
-                    if (Digest.TryParse($"{DistributionPaths.FileName(algDir)}:{DistributionPaths.FileName(hexDir.Path)}", out var digest)
-                        && DistributionPaths.BlobDir(digest) == hexDir.Path)
-                    {
-                        var (bytes, modified) = hexDir.IsDirectory ? tree.Measure(hexDir.Path) : (hexDir.Size, hexDir.Modified);
-                        yield return (digest, bytes, modified);
-                    }
+                var alg = DistributionPaths.FileName(algDir);
+                await foreach (var (prefixDir, entries) in StorageSubtree.ReadChildrenAsync(_storage, algDir, _ => true, ct))
+                {
+                    var tree = new SubtreeView(entries);
+                    foreach (var hexDir in tree.Children(prefixDir))
+                        if (Digest.TryParse($"{alg}:{DistributionPaths.FileName(hexDir.Path)}", out var digest) && DistributionPaths.BlobDir(digest) == hexDir.Path)
+                        {
+                            var (bytes, modified) = hexDir.IsDirectory ? tree.Measure(hexDir.Path) : (hexDir.Size, hexDir.Modified);
+                            yield return (digest, bytes, modified);
+                        }
+                }
             }
         }
     }
