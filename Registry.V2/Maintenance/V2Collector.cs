@@ -71,7 +71,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         public async Task CollectAsync(CancellationToken ct)
         {
             var all = new List<V2Repository>();
-            await foreach (var repository in ReadAhead.InOrderAsync(RepositoryNamesAsync(ct), name => ScanV2RepositoryAsync(name, ct), ct, run.ReadsInFlight))
+            await foreach (var repository in ScanV2RepositoriesAsync(ct))
             {
                 all.Add(repository);
                 run.Report("scanning v2 repositories", all.Count);
