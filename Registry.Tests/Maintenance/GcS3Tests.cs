@@ -55,6 +55,9 @@ public sealed class GcS3Tests
         var manifestA = await PutManifestAsync(client, "lib/a", configA, shared, layerA);
         await PutManifestAsync(client, "lib/b", configB, shared, layerB);
         ((int)(await client.DeleteAsync($"/v2/lib/a/manifests/{manifestA}")).StatusCode).Should().Be(202);
+        // Tagged repositories at the top level and nested in another: the scan finds them in its read of their first-level directory.
+        foreach (var name in new[] { "solo", "lib/b/nested" })
+            await PutManifestAsync(client, name, await V2Blobs.PushAsync(client, name, Encoding.UTF8.GetBytes($"{{\"n\":\"{name}\"}}")), await V2Blobs.PushAsync(client, name, V1Client.RandomBytes(1000)));
 
         // S3 times objects to the second and a real run's T0 is the storage's time of its lease, where a dry run reads
         // this host's clock: within the second of the last write the real run would still find the deleted manifest
