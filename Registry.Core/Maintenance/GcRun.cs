@@ -102,9 +102,7 @@ public sealed class GcRun(
     /// </summary>
     public int ReadsInFlight => ReadsAreRoundTrips ? RemoteReadsInFlight : ReadAhead.Window;
 
-    // A default batch (GcSettings.BatchSize) re-read under the exclusive side in one round trip's wait: at 16 the V1
-    // sweep at 10k waited for four rounds a batch, 30 of a 55 s real run on S3, at a quarter of the dry run's request rate.
-    private const int RemoteReadsInFlight = 64;
+    private const int RemoteReadsInFlight = 16;
 
     private readonly SemaphoreSlim _deleteSlots = new(DeleteConcurrency);
     private readonly List<Task> _deletes = [];
