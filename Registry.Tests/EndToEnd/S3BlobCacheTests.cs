@@ -182,6 +182,50 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
     }
 
     [Test]
+    public async Task A_burst_of_first_pulls_queues_a_bounded_number_of_fills_and_drops_the_rest()
+    {
+        var (prefix, cacheDir) = NewPlace();
+        await using var registry = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 256));
+        var cache = Cache(registry);
+        var blobs = new List<(byte[] Bytes, string Digest)>();
+        for (var i = 0; i < LocalBlobCache.QueueLength + 4; i++)
+        {
+            var bytes = RandomNumberGenerator.GetBytes(4096);
+            blobs.Add((bytes, await PushAsync(registry.Client, "team/app", bytes)));
+        }
+
+        // Every fill worker held by a fill whose store read waits (blobs of their own, known only to the cache).
+        var gate = new TaskCompletionSource();
+        var held = 0;
+        var holding = Enumerable.Range(0, BlobCacheFills.Concurrency).Select(_ => RandomNumberGenerator.GetBytes(100)).ToList();
+        foreach (var bytes in holding)
+            cache.RequestFill(Registry.Core.Distribution.Digest.Compute("sha256", bytes), bytes.Length, async _ =>
+            {
+                Interlocked.Increment(ref held);
+                await gate.Task;
+                return new MemoryStream(bytes);
+            });
+        for (var i = 0; i < 100 && Volatile.Read(ref held) < holding.Count; i++) await Task.Delay(50);
+        held.Should().Be(holding.Count);
+
+        // The pulls are answered from the store at once; the queue takes QueueLength fills and drops the others.
+        foreach (var (bytes, digest) in blobs)
+            (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(bytes);
+        for (var i = 0; i < 100 && cache.FillsQueued + cache.FillsDropped < holding.Count + blobs.Count; i++) await Task.Delay(50);
+        cache.FillsQueued.Should().Be(holding.Count + LocalBlobCache.QueueLength);
+        cache.FillsDropped.Should().Be(4);
+
+        gate.SetResult();
+        await WaitForNoFillAsync(registry, cacheDir, queued: holding.Count + LocalBlobCache.QueueLength);
+        blobs.Count(b => File.Exists(Entry(cacheDir, b.Digest))).Should().Be(LocalBlobCache.QueueLength);
+        var dropped = blobs.First(b => !File.Exists(Entry(cacheDir, b.Digest)));
+
+        // A dropped fill is asked for again by the blob's next whole pull.
+        (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{dropped.Digest}")).Should().Equal(dropped.Bytes);
+        await WaitForFileAsync(Entry(cacheDir, dropped.Digest));
+    }
+
+    [Test]
     public async Task The_least_recently_pulled_blob_goes_when_the_cache_is_full()
     {
         // 1 MiB holds five blobs of 200,000 bytes; pulling a sixth drops the one pulled longest ago.
