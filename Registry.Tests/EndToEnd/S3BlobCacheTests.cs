@@ -4,13 +4,15 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using FluentAssertions;
 using NUnit.Framework;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Core.Storage.Caching;
 using Registry.Tests.Support;
 
 namespace Registry.Tests.EndToEnd;
 
 /// <summary>
-/// <c>blob_cache_path</c> on a real S3 (Ceph RGW): a whole pull fills the cache with the blob's bytes, later pulls (whole
-/// or ranged) are sent from it, a blob removed from the bucket behind the registry's back is not served from it, the
+/// <c>blob_cache_path</c> on a real S3 (Ceph RGW): a whole pull is sent from the store and then fills the cache in the
+/// background with the blob's bytes read again (one fill for parallel pulls), later pulls (whole or ranged) are sent from it, a blob removed from the bucket behind the registry's back is not served from it, the
 /// least recently pulled go when it is full, and a restart keeps what it holds. Whether a pull came from the cache is
 /// shown by rewriting the stored object behind the registry's back: the cache still sends the bytes whose digest it checked.
 /// </summary>
@@ -111,7 +113,7 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
         var large = await PushAsync(registry.Client, "team/app", RandomNumberGenerator.GetBytes(32 << 20));
         using (var aborted = await registry.Client.GetAsync($"/v2/team/app/blobs/{large}", HttpCompletionOption.ResponseHeadersRead))
             ((int)aborted.StatusCode).Should().Be(200);
-        await WaitForNoFillAsync(cacheDir);
+        await WaitForNoFillAsync(registry, cacheDir, queued: 0);
         File.Exists(Entry(cacheDir, large)).Should().BeFalse();
 
         // The stored object rewritten behind the registry's back with other bytes of the same size: the pull sends
@@ -121,8 +123,9 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
         var other = RandomNumberGenerator.GetBytes(BlobBytes);
         await PutObjectAsync(prefix, digest, other);
         (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(other);
-        await WaitForNoFillAsync(cacheDir);
+        await WaitForNoFillAsync(registry, cacheDir, queued: 1);
         File.Exists(Entry(cacheDir, digest)).Should().BeFalse();
+        Directory.EnumerateFiles(cacheDir, "*", SearchOption.AllDirectories).Should().BeEmpty();
 
         // The right bytes again: kept.
         await PutObjectAsync(prefix, digest, blob);
@@ -150,7 +153,76 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
             await WaitForFileAsync(Entry(cacheDir, digest));
             (await File.ReadAllBytesAsync(Entry(cacheDir, digest))).Should().Equal(blob, $"a blob of {size} bytes");
         }
-        await WaitForNoFillAsync(cacheDir);
+        await WaitForNoFillAsync(registry, cacheDir, queued: 6);
+    }
+
+    [Test]
+    public async Task Parallel_first_pulls_of_one_blob_start_one_fill_and_a_stop_leaves_no_temp_file()
+    {
+        var (prefix, cacheDir) = NewPlace();
+        var blob = RandomNumberGenerator.GetBytes(8 << 20);
+        string digest;
+        await using (var registry = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 256)))
+        {
+            digest = await PushAsync(registry.Client, "team/app", blob);
+            var pulls = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")));
+            foreach (var pulled in pulls) pulled.Should().Equal(blob);
+            await WaitForFileAsync(Entry(cacheDir, digest));
+            (await File.ReadAllBytesAsync(Entry(cacheDir, digest))).Should().Equal(blob);
+            Cache(registry).FillsQueued.Should().Be(1);
+
+            // A fill the server's stop cuts short: whatever it reached, no temp file stays and nothing partial is kept.
+            var second = RandomNumberGenerator.GetBytes(32 << 20);
+            var secondDigest = await PushAsync(registry.Client, "team/app", second);
+            (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{secondDigest}")).Should().Equal(second);
+            await registry.StopAsync();
+            Directory.EnumerateFileSystemEntries(Path.Combine(cacheDir, "_tmp")).Should().BeEmpty();
+            if (File.Exists(Entry(cacheDir, secondDigest))) (await File.ReadAllBytesAsync(Entry(cacheDir, secondDigest))).Should().Equal(second);
+        }
+    }
+
+    [Test]
+    public async Task A_burst_of_first_pulls_queues_a_bounded_number_of_fills_and_drops_the_rest()
+    {
+        var (prefix, cacheDir) = NewPlace();
+        await using var registry = TestRegistry.Start(Environment(prefix, cacheDir, sizeMb: 256));
+        var cache = Cache(registry);
+        var blobs = new List<(byte[] Bytes, string Digest)>();
+        for (var i = 0; i < LocalBlobCache.QueueLength + 4; i++)
+        {
+            var bytes = RandomNumberGenerator.GetBytes(4096);
+            blobs.Add((bytes, await PushAsync(registry.Client, "team/app", bytes)));
+        }
+
+        // Every fill worker held by a fill whose store read waits (blobs of their own, known only to the cache).
+        var gate = new TaskCompletionSource();
+        var held = 0;
+        var holding = Enumerable.Range(0, BlobCacheFills.Concurrency).Select(_ => RandomNumberGenerator.GetBytes(100)).ToList();
+        foreach (var bytes in holding)
+            cache.RequestFill(Registry.Core.Distribution.Digest.Compute("sha256", bytes), bytes.Length, async _ =>
+            {
+                Interlocked.Increment(ref held);
+                await gate.Task;
+                return new MemoryStream(bytes);
+            });
+        for (var i = 0; i < 100 && Volatile.Read(ref held) < holding.Count; i++) await Task.Delay(50);
+        held.Should().Be(holding.Count);
+
+        // The pulls are answered from the store at once; the queue takes QueueLength fills and drops the others.
+        foreach (var (bytes, digest) in blobs)
+            (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(bytes);
+        for (var i = 0; i < 100 && cache.FillsQueued + cache.FillsDropped < holding.Count + blobs.Count; i++) await Task.Delay(50);
+        cache.FillsQueued.Should().Be(holding.Count + LocalBlobCache.QueueLength);
+        cache.FillsDropped.Should().Be(4);
+
+        gate.SetResult();
+        await WaitForNoFillAsync(registry, cacheDir, queued: holding.Count + LocalBlobCache.QueueLength);
+        blobs.Count(b => File.Exists(Entry(cacheDir, b.Digest))).Should().Be(LocalBlobCache.QueueLength);
+        var dropped = blobs.First(b => !File.Exists(Entry(cacheDir, b.Digest)));
+
+        // A dropped fill is asked for again by the blob's next whole pull.
+        (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{dropped.Digest}")).Should().Equal(dropped.Bytes);
+        await WaitForFileAsync(Entry(cacheDir, dropped.Digest));
     }
 
     [Test]
@@ -212,11 +284,18 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
         File.Exists(path).Should().BeTrue($"{path} should be cached");
     }
 
-    /// <summary>A fill's temp file goes when it is kept or dropped, in the background after the pull ends.</summary>
-    private static async Task WaitForNoFillAsync(string cacheDir)
+    /// <summary>
+    /// Waits for <paramref name="queued"/> fills in all to have been asked for (after the pull's last byte) and to have
+    /// ended; a fill's temp file goes when it is kept or dropped.
+    /// </summary>
+    private static async Task WaitForNoFillAsync(TestRegistry registry, string cacheDir, int queued)
     {
-        var temp = Path.Combine(cacheDir, "_tmp");
-        for (var i = 0; i < 100 && Directory.EnumerateFileSystemEntries(temp).Any(); i++) await Task.Delay(50);
-        Directory.EnumerateFileSystemEntries(temp).Should().BeEmpty("the fill should have ended");
+        var cache = Cache(registry);
+        for (var i = 0; i < 100 && (cache.FillsQueued < queued || cache.FillsPending > 0); i++) await Task.Delay(50);
+        cache.FillsQueued.Should().Be(queued);
+        cache.FillsPending.Should().Be(0, "the fills should have ended");
+        Directory.EnumerateFileSystemEntries(Path.Combine(cacheDir, "_tmp")).Should().BeEmpty();
     }
+
+    private static LocalBlobCache Cache(TestRegistry registry) => registry.Services.GetRequiredService<LocalBlobCache>();
 }

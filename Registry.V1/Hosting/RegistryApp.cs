@@ -93,6 +93,7 @@ public static class RegistryApp
         builder.Services.AddRegistryHealthChecks(settings);
         builder.Services.AddHostedService<StartupTasks>();
         builder.Services.AddHostedService<NotificationDelivery>();
+        builder.Services.AddHostedService<Registry.Core.Storage.Caching.BlobCacheFills>();
         builder.Services.AddErrorMail(settings.ErrorMail);
         builder.Services.AddHostedService<Registry.Core.Notifications.Webhooks.WebhookDelivery>();
 

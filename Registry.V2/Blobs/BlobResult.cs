@@ -31,8 +31,12 @@ public sealed class BlobResult(BlobStore blobs, BlobInfo blob) : IResult
         if (await ByteRange.ApplyAsync(response, isGet ? request.Headers.Range.ToString() : null, blob.Size) is not (var first, var length)) return;
         if (!isGet || length == 0) return;
 
-        if (!await ObjectBody.SendAsync(context, blobs.PhysicalPath(blob), (offset, ct) => blobs.OpenReadAsync(blob, offset, whole: length == blob.Size, ct), first, length)
-            && !response.HasStarted)
+        if (await ObjectBody.SendAsync(context, blobs.PhysicalPath(blob), (offset, ct) => blobs.OpenReadAsync(blob, offset, ct), first, length))
+        {
+            // A pull that got the whole blob (not a client that went away, nor a range) may have it cached.
+            if (length == blob.Size && !context.RequestAborted.IsCancellationRequested) blobs.PulledWhole(blob);
+        }
+        else if (!response.HasStarted)
         {
             response.Headers.Remove(HeaderNames.ContentRange);
             response.ContentLength = null;

@@ -21,8 +21,9 @@ public sealed record BlobInfo(Digest Digest, Digest Target, long Size)
 /// docs/storage-layout.md, 'Write order': data first, link last, so a crash leaves unreferenced data (garbage) but never a link without data.
 /// Link writes check their target under the garbage collector's shared side (<see cref="GcCoordinator"/>, v2 spec
 /// docs/garbage-collection.md, 'Guarantees' G3) and touch it, as does a successful lookup (G2: docker skips uploading a blob HEAD said exists).
-/// On an object store with <c>blob_cache_path</c> set, the bytes of a blob already read once are sent from the local
-/// <see cref="LocalBlobCache"/>, after the same lookup (link, then the stored data's size) that every read makes.
+/// On an object store with <c>blob_cache_path</c> set, the bytes of a blob already pulled once are sent from the local
+/// <see cref="LocalBlobCache"/> (filled in the background after that pull), after the same lookup (link, then the stored
+/// data's size) that every read makes.
 /// </summary>
 public sealed class BlobStore(IStorageDriver storage, IGcCoordinator gc, LocalBlobCache cache)
 {
@@ -41,15 +42,16 @@ public sealed class BlobStore(IStorageDriver storage, IGcCoordinator gc, LocalBl
         return new BlobInfo(digest, target, size.Value);
     }
 
+    /// <summary>The blob's bytes from <paramref name="offset"/>, or null when the data vanished since <see cref="StatAsync"/>.</summary>
+    public Task<Stream?> OpenReadAsync(BlobInfo blob, long offset, CancellationToken ct) =>
+        storage.OpenReadAsync(blob.DataPath, offset, ct);
+
     /// <summary>
-    /// The blob's bytes from <paramref name="offset"/>, or null when the data vanished since <see cref="StatAsync"/>. A read
-    /// of the whole blob (<paramref name="whole"/>) also fills the blob cache when there is one.
+    /// After a pull sent the whole blob: on an object store with a blob cache that lacks it, a background fill reads it
+    /// from the store again and keeps it (<see cref="LocalBlobCache.RequestFill"/>).
     /// </summary>
-    public async Task<Stream?> OpenReadAsync(BlobInfo blob, long offset, bool whole, CancellationToken ct)
-    {
-        var stream = await storage.OpenReadAsync(blob.DataPath, offset, ct);
-        return stream is not null && whole && offset == 0 ? cache.Filling(stream, blob.Target, blob.Size) : stream;
-    }
+    public void PulledWhole(BlobInfo blob) =>
+        cache.RequestFill(blob.Target, blob.Size, ct => OpenReadAsync(blob, 0, ct));
 
     /// <summary>
     /// A local file with the blob's bytes, to send straight from disk: the data file itself on the file driver, the blob

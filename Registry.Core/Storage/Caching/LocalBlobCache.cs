@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Registry.Core.Distribution;
 
@@ -7,9 +8,10 @@ namespace Registry.Core.Storage.Caching;
 /// <summary>
 /// <c>blob_cache_path</c>: blob bytes of an object store (S3) kept on local disk, so that a layer pulled again is sent
 /// from a local file (<see cref="Http.ObjectBody"/>) instead of being fetched from the store once more. Entries are
-/// content-addressed (<c>&lt;path&gt;/&lt;algorithm&gt;/&lt;hex&gt;</c>), written only from a complete read of the
-/// stored blob whose digest matched (<see cref="BlobCacheFill"/>), flushed and renamed into place, and the least
-/// recently used go once the cache holds more than <c>blob_cache_size_mb</c>. The cache never decides whether a blob
+/// content-addressed (<c>&lt;path&gt;/&lt;algorithm&gt;/&lt;hex&gt;</c>). A whole pull of a blob the cache lacks is
+/// sent from the store as without the cache and asks for a fill (<see cref="RequestFill"/>); <see cref="BlobCacheFills"/>
+/// reads the blob from the store again in the background, keeps it only when its digest matched, flushed and renamed
+/// into place, and the least recently used go once the cache holds more than <c>blob_cache_size_mb</c>. The cache never decides whether a blob
 /// exists: the caller serves an entry only after the store has confirmed that the repository links the blob and that
 /// its data is still there with the same size, so a blob deleted behind this instance's back (garbage collection,
 /// another instance) is not served from here. Each instance keeps its own cache; content-addressed entries need no
@@ -20,12 +22,19 @@ public sealed class LocalBlobCache
     /// <summary>Blobs larger than this share of the cache are not kept: one would push out most of the others.</summary>
     private const int LargestShare = 4;
 
+    /// <summary>Fills that may wait for a worker; a request past them is dropped (a burst of first pulls of many blobs).</summary>
+    public const int QueueLength = 16;
+
     private readonly string _root = "";
     private readonly string _temp = "";
     private readonly long _maxBytes;
     private readonly ILogger? _log;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _filling = new(StringComparer.Ordinal);
+    private readonly Channel<FillRequest> _requests =
+        Channel.CreateBounded<FillRequest>(new BoundedChannelOptions(QueueLength) { FullMode = BoundedChannelFullMode.Wait });
+    private long _fillsQueued;
+    private long _fillsDropped;
     private readonly Lock _evicting = new();
     private long _bytes;
     private long _clock;
@@ -89,25 +98,40 @@ public sealed class LocalBlobCache
     }
 
     /// <summary>
-    /// <paramref name="source"/>, the stored blob read from its first byte, wrapped so that reading it to its end also
-    /// fills the cache; <paramref name="source"/> itself when the blob is not to be kept (too large, already cached or
-    /// being filled by another reader).
+    /// Asks for <paramref name="digest"/>'s bytes (<paramref name="size"/> of them, as the store reported) to be kept,
+    /// read through <paramref name="open"/> by a background fill. Nothing happens when the blob is too large, already
+    /// cached or being filled (so that parallel first pulls start one fill), or when <see cref="QueueLength"/> fills
+    /// already wait: that request is dropped and counted, never queued without bound.
     /// </summary>
-    public Stream Filling(Stream source, Digest digest, long size)
+    public void RequestFill(Digest digest, long size, Func<CancellationToken, Task<Stream?>> open)
     {
-        if (!Enabled || size <= 0 || size > _maxBytes / LargestShare || _entries.ContainsKey(Key(digest))) return source;
-        if (!_filling.TryAdd(Key(digest), 0)) return source;
-        try
+        if (!Enabled || size <= 0 || size > _maxBytes / LargestShare) return;
+        var key = Key(digest);
+        if (_entries.ContainsKey(key) || !_filling.TryAdd(key, 0)) return;
+        if (_requests.Writer.TryWrite(new FillRequest(digest, size, open)))
         {
-            return new BlobCacheFill(source, this, digest, size, Path.Combine(_temp, Guid.NewGuid().ToString("N")));
+            Interlocked.Increment(ref _fillsQueued);
+            return;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _filling.TryRemove(Key(digest), out _);
-            _log?.LogWarning("Blob cache: cannot create a temp file in {Path}: {Message}", _temp, e.Message);
-            return source;
-        }
+        _filling.TryRemove(key, out _);
+        var dropped = Interlocked.Increment(ref _fillsDropped);
+        _log?.LogDebug("Blob cache: not filling {Digest}: {Queued} fills wait already ({Dropped} dropped so far)", digest, QueueLength, dropped);
     }
+
+    /// <summary>Fills asked for and queued since start (at most one per digest at a time).</summary>
+    public long FillsQueued => Interlocked.Read(ref _fillsQueued);
+
+    /// <summary>Fills queued or running now.</summary>
+    public int FillsPending => _filling.Count;
+
+    /// <summary>Fills not queued because the queue was full.</summary>
+    public long FillsDropped => Interlocked.Read(ref _fillsDropped);
+
+    /// <summary>The queued fills, for <see cref="BlobCacheFills"/>.</summary>
+    internal ChannelReader<FillRequest> Requests => _requests.Reader;
+
+    /// <summary>A new name for a fill's temp file, inside the cache directory so that the rename stays on one file system.</summary>
+    internal string NewTempFile() => Path.Combine(_temp, Guid.NewGuid().ToString("N"));
 
     /// <summary>Drops the entry (the store no longer has the blob, or has it at another size).</summary>
     public void Forget(Digest digest)
@@ -118,10 +142,9 @@ public sealed class LocalBlobCache
     }
 
     /// <summary>A fill that read the whole blob and matched its digest: its temp file becomes the entry.</summary>
-    internal void Commit(Digest digest, string tempFile, long size, TimeSpan readerWaited)
+    internal void Commit(Digest digest, string tempFile, long size)
     {
-        _log?.LogDebug("Blob cache: keeping {Digest} ({Size} bytes); its download waited {Waited} ms for the local disk",
-            digest, size, (long)readerWaited.TotalMilliseconds);
+        _log?.LogDebug("Blob cache: keeping {Digest} ({Size} bytes)", digest, size);
         var key = Key(digest);
         try
         {
@@ -141,15 +164,10 @@ public sealed class LocalBlobCache
         Evict();
     }
 
-    /// <summary>A fill whose writes fell too far behind the download: the download goes on without it.</summary>
-    internal void FellBehind(Digest digest, TimeSpan waited) =>
-        _log?.LogInformation("Blob cache: not keeping {Digest}: the local disk fell behind the download (which waited {Waited} ms for it)",
-            digest, (long)waited.TotalMilliseconds);
-
-    /// <summary>A fill that ended early or failed: nothing is kept.</summary>
-    internal void Abandon(Digest digest, string tempFile)
+    /// <summary>A fill that failed, was stopped or never started (null <paramref name="tempFile"/>): nothing is kept.</summary>
+    internal void Abandon(Digest digest, string? tempFile)
     {
-        TryDelete(tempFile);
+        if (tempFile is not null && File.Exists(tempFile)) TryDelete(tempFile);
         _filling.TryRemove(Key(digest), out _);
     }
 
@@ -182,6 +200,9 @@ public sealed class LocalBlobCache
     }
 
     private static string Key(Digest digest) => digest.Algorithm + "/" + digest.Hex;
+
+    /// <summary>A fill waiting for a worker: the blob and how to read it from the store.</summary>
+    internal sealed record FillRequest(Digest Digest, long Size, Func<CancellationToken, Task<Stream?>> Open);
 
     private sealed class Entry(long size)
     {
