@@ -57,6 +57,14 @@ public static class RegistryMetrics
     public static readonly Counter GcFreedBytes = Metrics.CreateCounter(
         "registry_gc_freed_bytes_total", "Storage bytes garbage collection deleted (dry runs not counted).");
 
+    /// <summary>
+    /// Background fills of the blob cache by result: <c>kept</c> (all bytes read, digest matched, stored), <c>failed</c>
+    /// (the store, the local disk or a digest that did not match), <c>dropped</c> (the fill queue was full).
+    /// </summary>
+    public static readonly Counter BlobCacheFills = Metrics.CreateCounter(
+        "registry_blob_cache_fills_total", "Background fills of the blob cache by result (kept, failed, dropped).",
+        new CounterConfiguration { LabelNames = ["result"] });
+
     /// <summary>Events waiting in the notification outbox, over all endpoints.</summary>
     public static readonly Gauge NotificationQueueDepth = Metrics.CreateGauge(
         "registry_notifications_queue_depth", "Notification events waiting for delivery.");

@@ -122,16 +122,33 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
         var digest = await PushAsync(registry.Client, "team/app", blob);
         var other = RandomNumberGenerator.GetBytes(BlobBytes);
         await PutObjectAsync(prefix, digest, other);
+        var before = await PrometheusText.ScrapeAsync(registry.Client);
         (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(other);
         await WaitForNoFillAsync(registry, cacheDir, queued: 1);
         File.Exists(Entry(cacheDir, digest)).Should().BeFalse();
         Directory.EnumerateFiles(cacheDir, "*", SearchOption.AllDirectories).Should().BeEmpty();
+        (await FillsAsync(registry, before)).Should().Be((0, 1, 0), "fills (kept, failed, dropped)");
 
         // The right bytes again: kept.
         await PutObjectAsync(prefix, digest, blob);
         (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(blob);
         await WaitForFileAsync(Entry(cacheDir, digest));
         (await File.ReadAllBytesAsync(Entry(cacheDir, digest))).Should().Equal(blob);
+        await WaitForNoFillAsync(registry, cacheDir, queued: 2);
+        (await FillsAsync(registry, before)).Should().Be((1, 1, 0), "fills (kept, failed, dropped)");
+    }
+
+    /// <summary>How far <c>registry_blob_cache_fills_total</c> moved since <paramref name="before"/>, by result, read from <c>/metrics</c>.</summary>
+    private static async Task<(int Kept, int Failed, int Dropped)> FillsAsync(TestRegistry registry, PrometheusText before)
+    {
+        var after = await PrometheusText.ScrapeAsync(registry.Client);
+        int Moved(string result)
+        {
+            const string name = "registry_blob_cache_fills_total";
+            return (int)((after.Has(name, ("result", result)) ? after.Value(name, ("result", result)) : 0)
+                - (before.Has(name, ("result", result)) ? before.Value(name, ("result", result)) : 0));
+        }
+        return (Moved("kept"), Moved("failed"), Moved("dropped"));
     }
 
     [TestCase(null)]
@@ -209,15 +226,18 @@ public sealed class S3BlobCacheTests() : S3BucketTestBase("blob-cache")
         held.Should().Be(holding.Count);
 
         // The pulls are answered from the store at once; the queue takes QueueLength fills and drops the others.
+        var before = await PrometheusText.ScrapeAsync(registry.Client);
         foreach (var (bytes, digest) in blobs)
             (await registry.Client.GetByteArrayAsync($"/v2/team/app/blobs/{digest}")).Should().Equal(bytes);
         for (var i = 0; i < 100 && cache.FillsQueued + cache.FillsDropped < holding.Count + blobs.Count; i++) await Task.Delay(50);
         cache.FillsQueued.Should().Be(holding.Count + LocalBlobCache.QueueLength);
         cache.FillsDropped.Should().Be(4);
+        (await FillsAsync(registry, before)).Should().Be((0, 0, 4), "fills (kept, failed, dropped)");
 
         gate.SetResult();
         await WaitForNoFillAsync(registry, cacheDir, queued: holding.Count + LocalBlobCache.QueueLength);
         blobs.Count(b => File.Exists(Entry(cacheDir, b.Digest))).Should().Be(LocalBlobCache.QueueLength);
+        (await FillsAsync(registry, before)).Should().Be((holding.Count + LocalBlobCache.QueueLength, 0, 4), "fills (kept, failed, dropped)");
         var dropped = blobs.First(b => !File.Exists(Entry(cacheDir, b.Digest)));
 
         // A dropped fill is asked for again by the blob's next whole pull.

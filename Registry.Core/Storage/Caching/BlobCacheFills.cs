@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Registry.Core.Distribution;
 using Registry.Core.IO;
+using Registry.Core.Observability;
 
 namespace Registry.Core.Storage.Caching;
 
@@ -62,6 +63,7 @@ public sealed class BlobCacheFills(LocalBlobCache cache, ILogger<BlobCacheFills>
             return;
         }
         cache.Abandon(request.Digest, tempFile);
+        RegistryMetrics.BlobCacheFills.WithLabels("failed").Inc();
         log.LogWarning("Blob cache: not keeping {Digest}: {Failure}", request.Digest, failure);
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Registry.Core.Distribution;
+using Registry.Core.Observability;
 
 namespace Registry.Core.Storage.Caching;
 
@@ -115,6 +116,7 @@ public sealed class LocalBlobCache
         }
         _filling.TryRemove(key, out _);
         var dropped = Interlocked.Increment(ref _fillsDropped);
+        RegistryMetrics.BlobCacheFills.WithLabels("dropped").Inc();
         _log?.LogDebug("Blob cache: not filling {Digest}: {Queued} fills wait already ({Dropped} dropped so far)", digest, QueueLength, dropped);
     }
 
@@ -151,10 +153,12 @@ public sealed class LocalBlobCache
             Directory.CreateDirectory(Path.Combine(_root, digest.Algorithm));
             File.Move(tempFile, Path.Combine(_root, key), overwrite: true);
             if (_entries.TryAdd(key, new Entry(size) { LastUse = Interlocked.Increment(ref _clock) })) Interlocked.Add(ref _bytes, size);
+            RegistryMetrics.BlobCacheFills.WithLabels("kept").Inc();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _log?.LogWarning("Blob cache: cannot keep {Digest}: {Message}", digest, e.Message);
+            RegistryMetrics.BlobCacheFills.WithLabels("failed").Inc();
             TryDelete(tempFile);
         }
         finally
