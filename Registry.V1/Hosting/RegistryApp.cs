@@ -73,7 +73,11 @@ public static class RegistryApp
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds));
         builder.Services.Configure<RouteOptions>(o => o.SetParameterPolicy<RepositoryRouteConstraint>(RepositoryRouteConstraint.Name));
         builder.Services.AddSingleton<Registry.Core.Observability.AuditLog>();
-        builder.Services.AddCarter(configurator: c => c
+        // The modules are listed, and Carter is told that there are no validators or response negotiators: otherwise it
+        // loads the types of every assembly that references it, and with them the packages of features not configured.
+        builder.Services.AddCarter(new DependencyContextAssemblyCatalog([typeof(RegistryApp).Assembly]), c => c
+            .WithEmptyValidators()
+            .WithEmptyResponseNegotiators()
             .WithModule<PingModule>()
             .WithModule<ImagesModule>()
             .WithModule<RepositoriesModule>()
