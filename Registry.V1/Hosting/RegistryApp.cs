@@ -52,7 +52,8 @@ public static class RegistryApp
 
     public static async Task<WebApplication> BuildAsync(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.WebHost.UseKestrelHttpsConfiguration();
         var settings = LoadSettings(ReadEnvironment(builder.Configuration));
         if (settings.Unimplemented.FirstOrDefault(u => u.Refuses) is { } refused) throw new ConfigException(refused.Message);
         var certificate = TlsCertificate.Load(settings);
