@@ -62,6 +62,7 @@ internal static class S3PeersBenchmark
             using var oursClient = BenchPush.NewClient(ours);
             using var goClient = BenchPush.NewClient(go);
             var sides = new[] { new Side("ours", ours, oursClient, oursS3.Bucket), new Side("go", go, goClient, goS3.Bucket) };
+            await ReportRssAsync(sides, "idle", ct);
 
             foreach (var side in sides)
             {
@@ -89,6 +90,7 @@ internal static class S3PeersBenchmark
                     side.PushSeconds.Add(seconds);
                     Console.WriteLine($"  round {round} {side.Name}: {pushes} parallel pushes in {seconds:F2} s");
                 }
+            await ReportRssAsync(sides, "after the parallel pushes", ct);
 
             var size = (long)sizeMib << 20;
             for (var round = 1; round <= rounds; round++)
@@ -196,6 +198,16 @@ internal static class S3PeersBenchmark
     /// The Go registry on the S3 store: redirects off (the client would otherwise fetch blobs from RGW itself, which
     /// measures RGW), and AWS_CA_BUNDLE dropped from its environment, on which its S3 driver fails to start.
     /// </summary>
+    /// <summary>Each server's RSS once it is quiet: the peak of the 512 MiB rounds counts from there.</summary>
+    private static async Task ReportRssAsync(IEnumerable<Side> sides, string when, CancellationToken ct)
+    {
+        foreach (var side in sides)
+        {
+            await side.Server.WaitUntilQuietAsync(ct);
+            Console.WriteLine($"  RSS {when}, {side.Name}: {side.Server.Sample().RssBytes / 1e6:F1} MB");
+        }
+    }
+
     private static Task<ChildServer> StartGoAsync(string binary, string dataDirectory, S3StorageOptions s3, CancellationToken ct) =>
         GoRegistryPeer.StartWithStorageAsync(binary, dataDirectory, "Go registry (distribution 2.8) on S3", GoRegistryPeer.S3Storage(s3), ct,
             proxyRemoteUrl: null, GoRegistryPeer.S3Unset);

@@ -16,12 +16,15 @@ public static class IndexDatabase
     /// SQLite file, a relative path resolved against the working directory. A PostgreSQL server that cannot be
     /// reached or refuses the login stops start-up with one line naming the key, the password masked.
     /// </summary>
-    public static async Task<IIndexDatabase> OpenAsync(RegistrySettings settings, CancellationToken ct)
+    public static async Task<IIndexDatabase> OpenAsync(RegistrySettings settings, CancellationToken ct) =>
+        PostgresUrl.IsPostgres(settings.SearchDatabase) ? await OpenPostgresAsync(settings, ct) : await SqliteIndexDatabase.OpenAsync(Describe(settings), ct);
+
+    // Apart from OpenAsync so that compiling it does not load Npgsql for an SQLite index (issue 18: idle RSS).
+    private static async Task<IIndexDatabase> OpenPostgresAsync(RegistrySettings settings, CancellationToken ct)
     {
-        if (PostgresSettings(settings) is not { } postgres) return await SqliteIndexDatabase.OpenAsync(Describe(settings), ct);
         try
         {
-            return await PostgresIndexDatabase.OpenAsync(postgres, ct);
+            return await PostgresIndexDatabase.OpenAsync(PostgresSettings(settings), ct);
         }
         catch (SearchIndexException e) when (e.Failure == SearchIndexFailure.CannotOpen)
         {
@@ -36,7 +39,7 @@ public static class IndexDatabase
     /// </summary>
     public static async Task RecreateAsync(RegistrySettings settings, CancellationToken ct)
     {
-        if (PostgresSettings(settings) is null)
+        if (!PostgresUrl.IsPostgres(settings.SearchDatabase))
         {
             await SqliteIndexDatabase.RecreateAsync(Describe(settings), ct);
             return;
@@ -66,10 +69,9 @@ public static class IndexDatabase
         }
     }
 
-    /// <summary>The Npgsql settings of a PostgreSQL URL (password from the URL or <c>PGPASSWORD</c>); null for SQLite.</summary>
-    private static NpgsqlConnectionStringBuilder? PostgresSettings(RegistrySettings settings)
+    /// <summary>The Npgsql settings of a PostgreSQL URL (password from the URL or <c>PGPASSWORD</c>).</summary>
+    private static NpgsqlConnectionStringBuilder PostgresSettings(RegistrySettings settings)
     {
-        if (!PostgresUrl.IsPostgres(settings.SearchDatabase)) return null;
         try
         {
             return PostgresUrl.Parse(settings.SearchDatabase, Environment.GetEnvironmentVariable("PGPASSWORD"));

@@ -22,7 +22,8 @@ public sealed class ErrorMailer(ErrorMailSettings? settings, ILogger<ErrorMailer
     private static readonly TimeSpan SmtpTimeout = TimeSpan.FromSeconds(30);
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly Channel<MimeMessage> _queue = Channel.CreateBounded<MimeMessage>(
+    // Queued as plain text: MimeKit and MailKit are loaded with the first mail, not by a server that sends none.
+    private readonly Channel<ErrorMail> _queue = Channel.CreateBounded<ErrorMail>(
         new BoundedChannelOptions(QueueLength) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Dictionary<string, (DateTimeOffset Sent, int HeldBack)> _lastMail = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -46,7 +47,7 @@ public sealed class ErrorMailer(ErrorMailSettings? settings, ILogger<ErrorMailer
             heldBack = last.HeldBack;
             _lastMail[key] = (now, 0);
         }
-        _queue.Writer.TryWrite(Compose(settings, error, site, context, now, heldBack));
+        _queue.Writer.TryWrite(Compose(error, site, context, now, heldBack));
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -63,10 +64,11 @@ public sealed class ErrorMailer(ErrorMailSettings? settings, ILogger<ErrorMailer
         }
     }
 
-    private async Task SendAsync(ErrorMailSettings mail, MimeMessage message, CancellationToken ct)
+    private async Task SendAsync(ErrorMailSettings mail, ErrorMail queued, CancellationToken ct)
     {
         try
         {
+            var message = queued.ToMime(mail);
             using var client = new SmtpClient { Timeout = (int)SmtpTimeout.TotalMilliseconds };
             var security = !mail.Secure ? SecureSocketOptions.None : mail.Port == 465 ? SecureSocketOptions.SslOnConnect : SecureSocketOptions.StartTls;
             await client.ConnectAsync(mail.Host, mail.Port, security, ct);
@@ -80,12 +82,12 @@ public sealed class ErrorMailer(ErrorMailSettings? settings, ILogger<ErrorMailer
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             if (!_failing) logger.LogWarning("Could not send error mail \"{Subject}\" via {Host}:{Port}: {Reason}; further failures are not logged until one succeeds",
-                message.Subject, mail.Host, mail.Port, e.Message);
+                queued.Subject, mail.Host, mail.Port, e.Message);
             _failing = true;
         }
     }
 
-    private static MimeMessage Compose(ErrorMailSettings mail, Exception error, string site, HttpContext context, DateTimeOffset now, int heldBack)
+    private static ErrorMail Compose(Exception error, string site, HttpContext context, DateTimeOffset now, int heldBack)
     {
         var request = context.Request;
         var requestLine = $"{request.Method} {request.PathBase}{request.Path}{request.QueryString} {request.Protocol}";
@@ -99,11 +101,19 @@ public sealed class ErrorMailer(ErrorMailSettings? settings, ILogger<ErrorMailer
         if (heldBack > 0) body.Append("Not mailed since the last mail about this error: ").Append(heldBack).Append(" more like it\n");
         body.Append('\n').Append(error).Append('\n');
 
-        var message = new MimeMessage { Subject = $"[registry] {error.GetType().FullName} on {requestLine}", Date = now };
-        message.From.Add(MailboxAddress.Parse(mail.From));
-        foreach (var to in mail.To) message.To.Add(MailboxAddress.Parse(to));
-        message.Body = new TextPart("plain") { Text = body.ToString() };
-        return message;
+        return new ErrorMail($"[registry] {error.GetType().FullName} on {requestLine}", now, body.ToString());
+    }
+
+    private sealed record ErrorMail(string Subject, DateTimeOffset Date, string Body)
+    {
+        public MimeMessage ToMime(ErrorMailSettings mail)
+        {
+            var message = new MimeMessage { Subject = Subject, Date = Date };
+            message.From.Add(MailboxAddress.Parse(mail.From));
+            foreach (var to in mail.To) message.To.Add(MailboxAddress.Parse(to));
+            message.Body = new TextPart("plain") { Text = Body };
+            return message;
+        }
     }
 
     /// <summary>

@@ -52,7 +52,8 @@ public static class RegistryApp
 
     public static async Task<WebApplication> BuildAsync(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.WebHost.UseKestrelHttpsConfiguration();
         var settings = LoadSettings(ReadEnvironment(builder.Configuration));
         if (settings.Unimplemented.FirstOrDefault(u => u.Refuses) is { } refused) throw new ConfigException(refused.Message);
         var certificate = TlsCertificate.Load(settings);
@@ -73,7 +74,11 @@ public static class RegistryApp
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(settings.ShutdownTimeoutSeconds));
         builder.Services.Configure<RouteOptions>(o => o.SetParameterPolicy<RepositoryRouteConstraint>(RepositoryRouteConstraint.Name));
         builder.Services.AddSingleton<Registry.Core.Observability.AuditLog>();
-        builder.Services.AddCarter(configurator: c => c
+        // The modules are listed, and Carter is told that there are no validators or response negotiators: otherwise it
+        // loads the types of every assembly that references it, and with them the packages of features not configured.
+        builder.Services.AddCarter(new DependencyContextAssemblyCatalog([typeof(RegistryApp).Assembly]), c => c
+            .WithEmptyValidators()
+            .WithEmptyResponseNegotiators()
             .WithModule<PingModule>()
             .WithModule<ImagesModule>()
             .WithModule<RepositoriesModule>()

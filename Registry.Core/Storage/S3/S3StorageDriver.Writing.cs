@@ -3,6 +3,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Microsoft.Extensions.Logging;
+using Registry.Core.IO;
 
 namespace Registry.Core.Storage;
 
@@ -15,6 +16,11 @@ public sealed partial class S3StorageDriver : IBatchDeleting
             ? segment
             : new ArraySegment<byte>(content.ToArray());
         using var body = new MemoryStream(array.Array!, array.Offset, array.Count, writable: false);
+        await PutObjectAsync(path, key, body, ct);
+    }
+
+    private async Task PutObjectAsync(string path, string key, Stream body, CancellationToken ct)
+    {
         var request = new PutObjectRequest
         {
             BucketName = _options.Bucket,
@@ -42,7 +48,7 @@ public sealed partial class S3StorageDriver : IBatchDeleting
     /// Takes ownership of <paramref name="first"/>.
     /// </summary>
     private async Task<long> MultipartUploadAsync(
-        string path, string key, Stream source, byte[] first, byte[] probe, int probed, CancellationToken ct)
+        string path, string key, Stream source, BlockBuffer first, byte[] probe, int probed, CancellationToken ct)
     {
         string uploadId;
         try
@@ -53,7 +59,7 @@ public sealed partial class S3StorageDriver : IBatchDeleting
         }
         catch (Exception e)
         {
-            PartBuffers.Return(first);
+            first.Dispose();
             if (IsStoreFailure(e, ct)) throw Unavailable("InitiateMultipartUpload", path, e);
             throw;
         }
@@ -65,13 +71,12 @@ public sealed partial class S3StorageDriver : IBatchDeleting
         {
             long total = PartSize;
             var partSize = PartSize;
-            var buffer = first;
-            var length = PartSize;
+            var part = first;
             var partNumber = 1;
             while (true)
             {
                 await slots.WaitAsync(ct);
-                uploads.Add(UploadPartAsync(path, key, uploadId, partNumber, buffer, length, slots, ct));
+                uploads.Add(UploadPartAsync(path, key, uploadId, partNumber, part, slots, ct));
                 // Parts fail fast: stop reading the source as soon as one part could not be stored.
                 if (uploads.FirstOrDefault(u => u.IsFaulted || u.IsCanceled) is { } failed) await failed;
 
@@ -80,22 +85,20 @@ public sealed partial class S3StorageDriver : IBatchDeleting
                 // The probe's bytes start the next part; only a source with more to read takes a part buffer.
                 if (probed == 0) probed = await source.ReadAsync(probe, ct);
                 if (probed == 0) break;
-                var next = PartBuffers.Rent(partSize);
-                int read;
+                var next = new BlockBuffer();
                 try
                 {
-                    probe.AsSpan(0, probed).CopyTo(next);
-                    read = probed + await source.ReadAtLeastAsync(next.AsMemory(probed, partSize - probed), partSize - probed, throwOnEndOfStream: false, ct);
+                    next.Append(probe.AsSpan(0, probed));
+                    await next.FillAsync(source, partSize, ct);
                     probed = 0;
                 }
                 catch
                 {
-                    PartBuffers.Return(next);
+                    next.Dispose();
                     throw;
                 }
-                buffer = next;
-                length = read;
-                total += read;
+                part = next;
+                total += next.Length;
                 partNumber++;
             }
 
@@ -138,20 +141,20 @@ public sealed partial class S3StorageDriver : IBatchDeleting
     }
 
     private async Task<PartETag> UploadPartAsync(
-        string path, string key, string uploadId, int partNumber, byte[] buffer, int length, SemaphoreSlim slot, CancellationToken ct)
+        string path, string key, string uploadId, int partNumber, BlockBuffer part, SemaphoreSlim slot, CancellationToken ct)
     {
         try
         {
             // Off the reading loop's stack: the next part is read from the source while this one uploads.
             await Task.Yield();
-            using var body = new MemoryStream(buffer, 0, length, writable: false);
+            await using var body = part.OpenRead();
             var response = await _client.UploadPartAsync(new UploadPartRequest
             {
                 BucketName = _options.Bucket,
                 Key = key,
                 UploadId = uploadId,
                 PartNumber = partNumber,
-                PartSize = length,
+                PartSize = part.Length,
                 InputStream = body,
             }, ct);
             return new PartETag(partNumber, response.ETag);
@@ -162,7 +165,7 @@ public sealed partial class S3StorageDriver : IBatchDeleting
         }
         finally
         {
-            PartBuffers.Return(buffer);
+            part.Dispose();
             slot.Release();
         }
     }

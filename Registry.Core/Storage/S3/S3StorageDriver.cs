@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using Amazon;
@@ -7,6 +6,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Registry.Core.IO;
 
 namespace Registry.Core.Storage;
 
@@ -27,17 +27,15 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
     /// <summary>Parts uploaded concurrently; one more is being filled from the source meanwhile.</summary>
     public const int MaxPartsInFlight = 2;
 
-    /// <summary>Upper bound of part buffers one stream upload holds at a time.</summary>
+    /// <summary>
+    /// Upper bound of parts one stream upload holds at a time. A part is held in pooled 1 MiB blocks (<see cref="BlockBuffer"/>):
+    /// its own pool of 8 MiB buffers kept 24 MiB idle after each push, beside the blocks a following pull's cache fill took.
+    /// </summary>
     public const int MaxPartsInMemory = MaxPartsInFlight + 1;
 
     // A full part is followed by a read this size before the next part buffer is taken: a stream that ends on a part
     // boundary (an 8 MiB layer) takes no buffer to find its end, and one part is stored with one PutObject.
     private const int ProbeBytes = 64 * 1024;
-
-    // Part buffers outlive a request only here: one upload's worth is kept for the next. ArrayPool.Shared would keep
-    // one in each thread that returned one and up to 32 per core, so a burst of parallel pushes stayed resident (LOH)
-    // long after; the extra buffers of concurrent uploads are garbage once their part is stored.
-    private static readonly ArrayPool<byte> PartBuffers = ArrayPool<byte>.Create(PartSize, MaxPartsInMemory);
 
     /// <summary>Multipart uploads older than this are taken for crash leftovers by <see cref="CleanupTempAsync"/>.</summary>
     public static readonly TimeSpan AbandonedUploadAge = TimeSpan.FromHours(1);
@@ -159,18 +157,18 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
         ArgumentNullException.ThrowIfNull(source);
         await CheckWritableAsync(path, ct);
 
-        var first = PartBuffers.Rent(PartSize);
+        var first = new BlockBuffer();
         var firstOwned = true;
         try
         {
-            var filled = await source.ReadAtLeastAsync(first.AsMemory(0, PartSize), PartSize, throwOnEndOfStream: false, ct);
+            var filled = await first.FillAsync(source, PartSize, ct);
             var probe = filled < PartSize ? null : new byte[ProbeBytes];
             var probed = probe is null ? 0 : await source.ReadAsync(probe, ct);
             if (probed == 0)
             {
                 // The whole stream fits in one part: one PutObject, no multipart bookkeeping.
                 ct.ThrowIfCancellationRequested();
-                await PutObjectAsync(path, key, first.AsMemory(0, filled), ct);
+                await using (var body = first.OpenRead()) await PutObjectAsync(path, key, body, ct);
                 RememberAncestors(path);
                 return filled;
             }
@@ -181,7 +179,7 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
         }
         finally
         {
-            if (firstOwned) PartBuffers.Return(first);
+            if (firstOwned) first.Dispose();
         }
     }
 

@@ -25,7 +25,10 @@ public sealed class BearerTokens(AuthSettings auth, TokenSigningKeys keys, Exter
     private static readonly TimeSpan Leeway = TimeSpan.FromSeconds(60);
     private static readonly JsonSerializerOptions Json = new();
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+    // Made on first use: a server that never sees a token does not load the token packages (issue 18: idle RSS).
+    private JsonWebTokenHandler? _handler;
+
+    private JsonWebTokenHandler Handler => _handler ??= new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
 
     /// <summary>The <c>iss</c> of our tokens.</summary>
     public string Issuer => auth.Token.External?.Issuer ?? auth.Token.Service;
@@ -47,7 +50,7 @@ public sealed class BearerTokens(AuthSettings auth, TokenSigningKeys keys, Exter
             ["access"] = JsonSerializer.SerializeToNode(access, Json),
         };
         var header = new Dictionary<string, object> { ["x5c"] = new[] { Convert.ToBase64String(key.Certificate.RawData) } };
-        var token = _handler.CreateToken(payload.ToJsonString(), new SigningCredentials(key.Key, key.Algorithm), header);
+        var token = Handler.CreateToken(payload.ToJsonString(), new SigningCredentials(key.Key, key.Algorithm), header);
         return new IssuedToken(token, now, lifetime);
     }
 
@@ -78,7 +81,7 @@ public sealed class BearerTokens(AuthSettings auth, TokenSigningKeys keys, Exter
             TryAllIssuerSigningKeys = true,
             LifetimeValidator = (notBefore, expires, _, p) => ValidLifetime(notBefore, expires),
         };
-        var result = await _handler.ValidateTokenAsync(parsed, parameters);
+        var result = await Handler.ValidateTokenAsync(parsed, parameters);
         return result.IsValid ? ReadGrant(parsed) : null;
     }
 

@@ -27,11 +27,15 @@ public sealed class TokenSigningKeys(AuthSettings auth, IStorageDriver storage, 
     private static readonly TimeSpan RelistInterval = TimeSpan.FromSeconds(5);
     private const int RelistsPerInterval = 3;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly ConcurrentDictionary<string, SecurityKey> _known = new(StringComparer.Ordinal);
+    // Made on first use, as BearerTokens' handler is: a server that never sees a token does not load the token packages.
+    private ConcurrentDictionary<string, SecurityKey>? _knownKeys;
     private readonly SemaphoreSlim _relist = new(1, 1);
     private DateTimeOffset _relistWindow = DateTimeOffset.MinValue;
     private int _relistsInWindow;
     private Task<SigningKey>? _signing;
+
+    private ConcurrentDictionary<string, SecurityKey> Known =>
+        LazyInitializer.EnsureInitialized(ref _knownKeys, () => new ConcurrentDictionary<string, SecurityKey>(StringComparer.Ordinal));
 
     /// <summary>The key that signs new tokens (loaded or created on first use; tried again after a failure, e.g. storage down).</summary>
     public Task<SigningKey> SigningKeyAsync(CancellationToken ct)
@@ -46,13 +50,13 @@ public sealed class TokenSigningKeys(AuthSettings auth, IStorageDriver storage, 
     {
         if (string.IsNullOrEmpty(kid)) return null;
         await SigningKeyAsync(ct);
-        if (_known.TryGetValue(kid, out var key)) return key;
+        if (Known.TryGetValue(kid, out var key)) return key;
         if (auth.Token.KeyPath is not null) return null;
 
         await _relist.WaitAsync(ct);
         try
         {
-            if (_known.TryGetValue(kid, out key)) return key;
+            if (Known.TryGetValue(kid, out key)) return key;
             // Random kids must not turn every request into a storage listing, but a key another instance stored just
             // after our last listing (instances starting together) must be found at once: a few listings per interval.
             var now = _time.GetUtcNow();
@@ -60,7 +64,7 @@ public sealed class TokenSigningKeys(AuthSettings auth, IStorageDriver storage, 
             if (_relistsInWindow >= RelistsPerInterval) return null;
             _relistsInWindow++;
             await ListStoredAsync(ct);
-            return _known.GetValueOrDefault(kid);
+            return Known.GetValueOrDefault(kid);
         }
         finally
         {
@@ -123,7 +127,7 @@ public sealed class TokenSigningKeys(AuthSettings auth, IStorageDriver storage, 
         {
             var (configured, error) = LoadConfigured(auth.Token);
             if (configured is null) throw new InvalidOperationException(error);
-            _known[configured.KeyId] = configured.Key;
+            Known[configured.KeyId] = configured.Key;
             return configured;
         }
 
@@ -137,7 +141,7 @@ public sealed class TokenSigningKeys(AuthSettings auth, IStorageDriver storage, 
         return mine.Count > 0 ? mine[0] : throw new IOException($"the token signing key could not be stored under {KeysDirectory}");
     }
 
-    /// <summary>Reads every stored key into <see cref="_known"/>; returns those of the configured algorithm, in listing order.</summary>
+    /// <summary>Reads every stored key into <see cref="Known"/>; returns those of the configured algorithm, in listing order.</summary>
     private async Task<List<SigningKey>> ListStoredAsync(CancellationToken ct)
     {
         var mine = new List<SigningKey>();
@@ -157,7 +161,7 @@ public sealed class TokenSigningKeys(AuthSettings auth, IStorageDriver storage, 
                     continue;
                 }
                 if (key is null) continue;
-                _known[key.KeyId] = key.Key;
+                Known[key.KeyId] = key.Key;
                 if (algorithm == auth.Token.SigningAlgorithm) mine.Add(key);
             }
         }
