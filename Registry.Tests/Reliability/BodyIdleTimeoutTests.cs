@@ -40,11 +40,11 @@ public class BodyIdleTimeoutTests
         var json = Encoding.ASCII.GetBytes(V1Client.ImageJson(id).TrimEnd('}') + ", \"comment\": \"" + new string('x', 7000) + "\"}");
         var head = $"PUT /v1/images/{id}/json HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{json.Length:x}\r\n";
 
-        var (answer, elapsed) = await StallAsync([.. Encoding.ASCII.GetBytes(head), .. json, .. "\r\n"u8]);
+        var (answer, elapsed) = await RawHttp.StallAsync(_server.Port, [.. Encoding.ASCII.GetBytes(head), .. json, .. "\r\n"u8]);
 
         answer.Should().StartWith("HTTP/1.1 408 Request Timeout\r\n");
         answer.Should().Contain("\r\nContent-Type: application/json\r\n");
-        Body(answer).Should().Be($"{{\"error\": \"{V1Message}\"}}");
+        RawHttp.Body(answer).Should().Be($"{{\"error\": \"{V1Message}\"}}");
         elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(1.5)).And.BeLessThan(AnswerBound);
         (await _server.Client.GetAsync($"/v1/images/{id}/json").ReadAsync()).Status.Should().Be(404);
     }
@@ -56,10 +56,10 @@ public class BodyIdleTimeoutTests
         (await _server.Client.PutJsonAsync(id, V1Client.ImageJson(id)).ReadAsync()).Should().Be((200, "true"));
         var head = $"PUT /v1/images/{id}/layer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: {8 << 20}\r\n\r\n";
 
-        var (answer, elapsed) = await StallAsync([.. Encoding.ASCII.GetBytes(head), .. V1Client.RandomBytes(4 << 20)]);
+        var (answer, elapsed) = await RawHttp.StallAsync(_server.Port, [.. Encoding.ASCII.GetBytes(head), .. V1Client.RandomBytes(4 << 20)]);
 
         answer.Should().StartWith("HTTP/1.1 408 Request Timeout\r\n");
-        Body(answer).Should().Be($"{{\"error\": \"{V1Message}\"}}");
+        RawHttp.Body(answer).Should().Be($"{{\"error\": \"{V1Message}\"}}");
         elapsed.Should().BeLessThan(AnswerBound);
         await ServerLimitTests.WaitUntilNoTempFilesAsync(_server, id);
         Directory.GetFiles(Path.Combine(_server.StoragePath, "images", id)).Select(Path.GetFileName)
@@ -86,11 +86,11 @@ public class BodyIdleTimeoutTests
         var location = started.Headers.Location!.OriginalString;
         var head = $"PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: {8 << 20}\r\n\r\n";
 
-        var (answer, elapsed) = await StallAsync([.. Encoding.ASCII.GetBytes(head), .. V1Client.RandomBytes(4 << 20)]);
+        var (answer, elapsed) = await RawHttp.StallAsync(_server.Port, [.. Encoding.ASCII.GetBytes(head), .. V1Client.RandomBytes(4 << 20)]);
 
         answer.Should().StartWith("HTTP/1.1 408 Request Timeout\r\n");
         answer.Should().Contain("\r\nDocker-Distribution-API-Version: registry/2.0\r\n");
-        Body(answer).Should().Be($"{{\"errors\":[{{\"code\":\"UNSUPPORTED\",\"message\":\"{V1Message}\"}}]}}");
+        RawHttp.Body(answer).Should().Be($"{{\"errors\":[{{\"code\":\"UNSUPPORTED\",\"message\":\"{V1Message}\"}}]}}");
         elapsed.Should().BeLessThan(AnswerBound);
 
         // The session is as it was before the PATCH: nothing of the 4 MiB was kept.
@@ -138,33 +138,7 @@ public class BodyIdleTimeoutTests
 
         var answer = await RawHttp.ReadAnswerAsync(stream, new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
         answer.Should().StartWith("HTTP/1.1 200 OK\r\n");
-        Body(answer).Should().Be("true");
+        RawHttp.Body(answer).Should().Be("true");
         File.ReadAllBytes(Path.Combine(_server.StoragePath, "images", id, "json")).Should().Equal(json);
     }
-
-    /// <summary>Sends <paramref name="request"/> (headers and part of a body), then nothing; the answer and how long it took.</summary>
-    private async Task<(string Answer, TimeSpan Elapsed)> StallAsync(byte[] request)
-    {
-        using var tcp = new TcpClient { NoDelay = true };
-        await tcp.ConnectAsync(IPAddress.Loopback, _server.Port);
-        var stream = tcp.GetStream();
-        await stream.WriteAsync(request);
-        var clock = Stopwatch.StartNew();
-        var answer = await RawHttp.ReadAnswerAsync(stream, new CancellationTokenSource(TimeSpan.FromSeconds(40)).Token);
-        var elapsed = clock.Elapsed;
-        // The connection carries no further request: Kestrel ends it (with a reset, as the body is unread) once it has
-        // given up draining the body (5 s).
-        answer.Should().Contain("\r\nConnection: close\r\n");
-        try
-        {
-            (await stream.ReadAsync(new byte[1], new CancellationTokenSource(TimeSpan.FromSeconds(15)).Token)).Should().Be(0);
-        }
-        catch (IOException)
-        {
-            // The reset: the end too.
-        }
-        return (answer, elapsed);
-    }
-
-    private static string Body(string answer) => answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
 }

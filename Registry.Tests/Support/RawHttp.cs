@@ -1,10 +1,44 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
+using FluentAssertions;
 
 namespace Registry.Tests.Support;
 
 /// <summary>Reading HTTP/1.1 answers off a raw socket, for tests that send what HttpClient would not (stalled or broken bodies).</summary>
 public static class RawHttp
 {
+    /// <summary>
+    /// Sends <paramref name="request"/> (headers and a part of the body they announce) to 127.0.0.1:<paramref name="port"/>,
+    /// then nothing more: the answer, how long it took, and that the server ended the connection after it.
+    /// </summary>
+    public static async Task<(string Answer, TimeSpan Elapsed)> StallAsync(int port, byte[] request)
+    {
+        using var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(request);
+        var clock = Stopwatch.StartNew();
+        var answer = await ReadAnswerAsync(stream, new CancellationTokenSource(TimeSpan.FromSeconds(40)).Token);
+        var elapsed = clock.Elapsed;
+        // The connection carries no further request: Kestrel ends it (with a reset, as the body is unread) once it has
+        // given up draining the body (5 s).
+        answer.Should().Contain("\r\nConnection: close\r\n");
+        try
+        {
+            (await stream.ReadAsync(new byte[1], new CancellationTokenSource(TimeSpan.FromSeconds(15)).Token)).Should().Be(0);
+        }
+        catch (IOException)
+        {
+            // The reset: the end too.
+        }
+        return (answer, elapsed);
+    }
+
+    /// <summary>The body of a raw answer.</summary>
+    public static string Body(string answer) => answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+
     /// <summary>
     /// Reads until one whole final answer has arrived (with the body its Content-Length announces) or the server closes;
     /// a body left unread would otherwise keep Kestrel draining it for a few seconds before it closes the connection.
