@@ -24,6 +24,14 @@ public interface IStorageDriver
     /// </summary>
     Task<long> WriteStreamAsync(string path, Stream source, CancellationToken ct);
 
+    /// <summary>
+    /// <see cref="WriteStreamAsync(string, Stream, CancellationToken)"/> for a source declared to hold
+    /// <paramref name="length"/> bytes (a request's Content-Length), which a driver may use to write without buffering.
+    /// A source of another length returns a count other than <paramref name="length"/>; whether anything was stored then
+    /// differs by driver, so the caller deletes the path.
+    /// </summary>
+    Task<long> WriteStreamAsync(string path, Stream source, long length, CancellationToken ct) => WriteStreamAsync(path, source, ct);
+
     /// <summary>Opens the object for reading from <paramref name="offset"/>, or null when it does not exist.</summary>
     Task<Stream?> OpenReadAsync(string path, long offset, CancellationToken ct);
 

@@ -74,6 +74,45 @@ public sealed class S3V2Tests() : S3BucketTestBase("registry-v2")
         (await client.GetAsync("/v1/search?q=team").ReadAsync()).Body.Should().Contain("\"num_results\": 0");
     }
 
+    [Test]
+    public async Task A_patch_of_declared_length_that_stalls_is_408_keeps_nothing_and_one_that_arrives_whole_is_kept()
+    {
+        var prefix = "/v2-declared-" + Guid.NewGuid().ToString("N")[..8];
+        var env = Rgw.FlavorEnvironment(Bucket, prefix);
+        env["SETTINGS_FLAVOR"] = "s3";
+        env["BODY_IDLE_TIMEOUT"] = "2";
+        await using var server = await RegistryProcess.StartAsync(env);
+        using var started = await server.Client.PostAsync("/v2/team/declared/blobs/uploads/", null);
+        ((int)started.StatusCode).Should().Be(202);
+        var location = started.Headers.Location!.OriginalString;
+
+        // The driver streams a body of declared length into one PutObject; the client stopping midway is its 408, not a store failure.
+        var head = $"PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: {4 << 20}\r\n\r\n";
+        var (answer, elapsed) = await RawHttp.StallAsync(server.Port, [.. Encoding.ASCII.GetBytes(head), .. RandomNumberGenerator.GetBytes(1 << 20)]);
+        answer.Should().StartWith("HTTP/1.1 408 Request Timeout\r\n");
+        RawHttp.Body(answer).Should().Be(
+            "{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":\"Bad request: Reading the request body timed out: no data arrived for 2 s\"}]}");
+        elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10));
+        using (var status = await server.Client.GetAsync(location))
+        {
+            ((int)status.StatusCode).Should().Be(204);
+            status.Header("Range").Should().Be("0-0");
+        }
+        (await Rgw.KeysAsync(Bucket, prefix[1..] + "/")).Should().NotContain(k => k.EndsWith("/data", StringComparison.Ordinal));
+
+        var layer = RandomNumberGenerator.GetBytes(4 << 20);
+        var request = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(layer) };
+        using (var patch = await server.Client.SendAsync(request))
+        {
+            ((int)patch.StatusCode).Should().Be(202, await patch.Content.ReadAsStringAsync());
+            patch.Header("Range").Should().Be($"0-{layer.Length - 1}");
+            location = patch.Headers.Location!.OriginalString;
+        }
+        using (var put = await server.Client.PutAsync($"{location}{(location.Contains('?') ? '&' : '?')}digest={Sha256(layer)}", new ByteArrayContent([])))
+            ((int)put.StatusCode).Should().Be(201, await put.Content.ReadAsStringAsync());
+        (await server.Client.GetByteArrayAsync($"/v2/team/declared/blobs/{Sha256(layer)}")).Should().Equal(layer);
+    }
+
     private static async Task<string> PatchAsync(HttpClient client, string location, byte[] chunk, string contentRange, int status, string range)
     {
         var request = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(chunk) };

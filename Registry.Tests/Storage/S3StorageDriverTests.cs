@@ -171,6 +171,61 @@ public sealed class S3StorageDriverTests : StorageDriverContract
     }
 
     [Test]
+    public async Task A_declared_length_of_one_part_is_one_object_without_a_multipart_upload()
+    {
+        var data = TestData.Bytes(S3StorageDriver.PartSize, seed: 7);
+
+        var written = await Driver.WriteStreamAsync("images/declared/layer", new ChunkedStream(data, 64 * 1024), data.Length, None);
+
+        written.Should().Be(data.Length);
+        using var head = await _client.GetObjectAsync(_bucket, _prefix + "/images/declared/layer");
+        head.ETag.Should().NotContain("-", "a PutObject's ETag has no part count");
+        (await Driver.GetContentAsync("images/declared/layer", None)).Should().Equal(data);
+        AssertNoTempData();
+    }
+
+    [TestCase(1000, 999, 999)]
+    [TestCase(1000, 1001, 1001)]
+    [TestCase(S3StorageDriver.PartSize, S3StorageDriver.PartSize - 1, S3StorageDriver.PartSize - 1)]
+    [TestCase(S3StorageDriver.PartSize - 1, S3StorageDriver.PartSize, S3StorageDriver.PartSize)]
+    public async Task A_source_of_another_length_than_declared_publishes_nothing_and_says_how_much_it_read(int declared, int actual, long read)
+    {
+        var source = new ChunkedStream(TestData.Bytes(actual), 64 * 1024);
+
+        var written = await Driver.WriteStreamAsync("images/short/layer", source, declared, None);
+
+        written.Should().Be(read);
+        (await RawKeysAsync()).Should().BeEmpty();
+        AssertNoTempData();
+    }
+
+    [Test]
+    public async Task A_declared_length_source_that_fails_throws_its_own_error_and_publishes_nothing()
+    {
+        var source = new ChunkedStream(TestData.Bytes(S3StorageDriver.PartSize), 64 * 1024)
+        {
+            BeforeRead = sent => { if (sent >= 1_000_000) throw new IOException("client reset"); },
+        };
+
+        var write = () => Driver.WriteStreamAsync("images/gone/layer", source, S3StorageDriver.PartSize, None);
+
+        (await write.Should().ThrowExactlyAsync<IOException>()).Which.Message.Should().Be("client reset");
+        (await RawKeysAsync()).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task A_declared_length_write_whose_caller_gives_up_at_the_last_byte_publishes_nothing()
+    {
+        using var cts = new CancellationTokenSource();
+        var source = new ChunkedStream(TestData.Bytes(5000), 1000) { AtEnd = cts.Cancel };
+
+        var write = () => Driver.WriteStreamAsync("k", source, 5000, cts.Token);
+
+        await write.Should().ThrowAsync<OperationCanceledException>();
+        (await Driver.ExistsAsync("k", None)).Should().BeFalse();
+    }
+
+    [Test]
     public async Task A_source_that_fails_after_some_parts_aborts_the_multipart_upload()
     {
         var source = new ChunkedStream(TestData.Bytes(3 * S3StorageDriver.PartSize), 256 * 1024)

@@ -104,6 +104,12 @@ public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blo
         if (range is not null && (range.Start != offset || range.End < range.Start)) return (AppendOutcome.RangeInvalid, session);
         if (range is not null && contentLength is { } declared && declared != range.Length) return (AppendOutcome.SizeInvalid, session);
 
+        var declaredLength = range?.Length ?? contentLength;
+        // A declared length lets the driver write the body as it arrives, without buffering it first.
+        Task<long> Write(string path, Stream source) => declaredLength is { } length
+            ? storage.WriteStreamAsync(path, source, length, ct)
+            : storage.WriteStreamAsync(path, source, ct);
+
         var (name, uuid) = (session.Name, session.Uuid);
         var path = offset == 0 ? SessionFile(name, uuid, DataName) : SessionFile(name, uuid, $"{PartsDir}/{offset.ToString(CultureInfo.InvariantCulture)}");
         long written;
@@ -115,8 +121,8 @@ public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blo
             var hashes = algorithms.Select(Digest.CreateHash).ToArray();
             try
             {
-                written = await storage.WriteStreamAsync(path, new HashingReadStream(body, hashes), ct);
-                if (written == (range?.Length ?? contentLength ?? written))
+                written = await Write(path, new HashingReadStream(body, hashes));
+                if (written == (declaredLength ?? written))
                     for (var i = 0; i < algorithms.Length; i++)
                     {
                         var digest = Digest.FromHash(algorithms[i], hashes[i].GetHashAndReset());
@@ -130,10 +136,10 @@ public sealed partial class UploadSessions(IStorageDriver storage, BlobStore blo
         }
         else
         {
-            written = await storage.WriteStreamAsync(path, body, ct);
+            written = await Write(path, body);
         }
 
-        if (written != (range?.Length ?? contentLength ?? written))
+        if (written != (declaredLength ?? written))
         {
             await storage.DeleteAsync(path, ct);
             if (offset == 0) await storage.DeleteAsync(SessionFile(name, uuid, DigestsDir), ct);

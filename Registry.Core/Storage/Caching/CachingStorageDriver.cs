@@ -42,13 +42,19 @@ public sealed class CachingStorageDriver(IStorageDriver inner, RedisFileCache ca
         }
     }
 
-    public async Task<long> WriteStreamAsync(string path, Stream source, CancellationToken ct)
+    public Task<long> WriteStreamAsync(string path, Stream source, CancellationToken ct) =>
+        WriteAsync(path, () => inner.WriteStreamAsync(path, source, ct));
+
+    public Task<long> WriteStreamAsync(string path, Stream source, long length, CancellationToken ct) =>
+        WriteAsync(path, () => inner.WriteStreamAsync(path, source, length, ct));
+
+    private async Task<long> WriteAsync(string path, Func<Task<long>> write)
     {
-        if (!IsCached(path)) return await inner.WriteStreamAsync(path, source, ct);
+        if (!IsCached(path)) return await write();
         var marks = await cache.BeginWriteAsync(path);
         try
         {
-            return await inner.WriteStreamAsync(path, source, ct);
+            return await write();
         }
         finally
         {

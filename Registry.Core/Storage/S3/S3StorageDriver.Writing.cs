@@ -21,6 +21,49 @@ public sealed partial class S3StorageDriver : IBatchDeleting
 
     private async Task PutObjectAsync(string path, string key, Stream body, CancellationToken ct)
     {
+        try
+        {
+            await _client.PutObjectAsync(PutRequest(key, body), ct);
+        }
+        catch (Exception e) when (IsStoreFailure(e, ct))
+        {
+            throw Unavailable("PutObject", path, e);
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="length"/> bytes of <paramref name="source"/> as the body of one PutObject while they are
+    /// read (the SDK signs them chunk by chunk), so no part buffer holds them. A source of another length or one that
+    /// fails aborts the request, so nothing is published; its failure is the source's, not the store's.
+    /// Returns the bytes read from the source: not <paramref name="length"/> when it had another length.
+    /// </summary>
+    private async Task<long> PutObjectStreamingAsync(string path, string key, Stream source, long length, CancellationToken ct)
+    {
+        var body = new ExactLengthReadStream(source, length, ct);
+        var request = PutRequest(key, body);
+        request.Headers.ContentLength = length;
+        try
+        {
+            await _client.PutObjectAsync(request, ct);
+        }
+        catch (Exception) when (body.WrongLength)
+        {
+            return body.BytesRead;
+        }
+        catch (Exception) when (body.SourceFailure is { } failure)
+        {
+            failure.Throw();
+            throw;
+        }
+        catch (Exception e) when (IsStoreFailure(e, ct))
+        {
+            throw Unavailable("PutObject", path, e);
+        }
+        return length;
+    }
+
+    private PutObjectRequest PutRequest(string key, Stream body)
+    {
         var request = new PutObjectRequest
         {
             BucketName = _options.Bucket,
@@ -30,14 +73,7 @@ public sealed partial class S3StorageDriver : IBatchDeleting
             ContentType = "application/octet-stream",
         };
         if (_options.Encrypt) request.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AES256;
-        try
-        {
-            await _client.PutObjectAsync(request, ct);
-        }
-        catch (Exception e) when (IsStoreFailure(e, ct))
-        {
-            throw Unavailable("PutObject", path, e);
-        }
+        return request;
     }
 
     /// <summary>

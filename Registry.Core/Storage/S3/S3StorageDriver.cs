@@ -183,6 +183,21 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
         }
     }
 
+    /// <summary>
+    /// A declared length of at most one part goes up as one PutObject while it is read, instead of through a part
+    /// buffer: four parallel 8 MiB pushes no longer hold 32 MiB of blocks.
+    /// </summary>
+    public async Task<long> WriteStreamAsync(string path, Stream source, long length, CancellationToken ct)
+    {
+        if (length is <= 0 or > PartSize) return await WriteStreamAsync(path, source, ct);
+        var key = ObjectKey(path);
+        ArgumentNullException.ThrowIfNull(source);
+        await CheckWritableAsync(path, ct);
+        var written = await PutObjectStreamingAsync(path, key, source, length, ct);
+        if (written == length) RememberAncestors(path);
+        return written;
+    }
+
     public async Task<Stream?> OpenReadAsync(string path, long offset, CancellationToken ct)
     {
         var key = ObjectKey(path);
