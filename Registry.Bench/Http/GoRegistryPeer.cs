@@ -110,7 +110,8 @@ internal static class BenchPush
     /// the PUT's status, 201 when stored; a refusal (429) is returned, not thrown.
     /// </summary>
     public static async Task<HttpStatusCode> PushBlobAsync(
-        HttpClient client, string repository, long size, ulong seed, string digest, CancellationToken cancellationToken)
+        HttpClient client, string repository, long size, ulong seed, string digest, CancellationToken cancellationToken,
+        bool declareLength = false)
     {
         string location;
         using (var post = await client.PostAsync($"/v2/{repository}/blobs/uploads/", new ByteArrayContent([]), cancellationToken))
@@ -123,7 +124,7 @@ internal static class BenchPush
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var put = new HttpRequestMessage(HttpMethod.Put, $"{location}{separator}digest={Uri.EscapeDataString(digest)}")
         {
-            Content = new LayerContent(size, seed, hash),
+            Content = new LayerContent(size, seed, hash, declareLength),
         };
         using var response = await client.SendAsync(put, cancellationToken);
         return response.StatusCode;

@@ -7,8 +7,8 @@ namespace Registry.Bench.Http;
 
 /// <summary>
 /// A request body of <c>length</c> pseudo-random bytes generated chunk by chunk (never a buffer
-/// of the whole layer), fed into a caller-owned SHA-256 as it is sent. It has no known length, so
-/// HttpClient sends it chunked, as docker does.
+/// of the whole layer), fed into a caller-owned SHA-256 as it is sent. Unless told to declare its length, it has no
+/// known length, so HttpClient sends it chunked, as docker does; declared, it goes with a Content-Length, as curl sends a file.
 /// </summary>
 internal sealed class LayerContent : HttpContent
 {
@@ -17,14 +17,16 @@ internal sealed class LayerContent : HttpContent
     private readonly long _length;
     private readonly ulong _seed;
     private readonly IncrementalHash? _hash;
+    private readonly bool _declareLength;
 
     /// <param name="hash">Fed every byte sent; null where the digest was computed before the clock started, so that
     /// the client's hashing does not take a core from the server being measured.</param>
-    public LayerContent(long length, ulong seed, IncrementalHash? hash)
+    public LayerContent(long length, ulong seed, IncrementalHash? hash, bool declareLength = false)
     {
         _length = length;
         _seed = seed;
         _hash = hash;
+        _declareLength = declareLength;
         Headers.ContentType = new("application/octet-stream");
     }
 
@@ -51,8 +53,8 @@ internal sealed class LayerContent : HttpContent
 
     protected override bool TryComputeLength(out long length)
     {
-        length = 0;
-        return false;
+        length = _declareLength ? _length : 0;
+        return _declareLength;
     }
 }
 

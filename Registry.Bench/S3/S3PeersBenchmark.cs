@@ -19,7 +19,7 @@ namespace Registry.Bench.S3;
 internal static class S3PeersBenchmark
 {
     public const string OptionsHelp = "[--size-mib 512] [--rounds 2] [--repositories 2000] [--pushes 16] [--push-mib 8] [--catalog-rounds 5] " +
-                                      "[--no-blob-cache] [--server-dll PATH] [--go-registry PATH] [--out FILE]   (needs S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY)";
+                                      "[--no-blob-cache] [--declared-length] [--server-dll PATH] [--go-registry PATH] [--out FILE]   (needs S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY)";
 
     /// <summary>The goal of issue 18 for each rate (ours over the Go registry's) and the ceiling for peak RSS.</summary>
     private const double RateGoal = 1.2;
@@ -31,7 +31,7 @@ internal static class S3PeersBenchmark
     public static Task<int> RunAsync(string[] args) => BenchRunner.RunAsync("s3-peers", async (temp, ct) =>
     {
         var options = BenchArgs.Parse(args,
-            ["--size-mib", "--rounds", "--repositories", "--pushes", "--push-mib", "--catalog-rounds", "--server-dll", "--go-registry", "--out"], ["--no-blob-cache"]);
+            ["--size-mib", "--rounds", "--repositories", "--pushes", "--push-mib", "--catalog-rounds", "--server-dll", "--go-registry", "--out"], ["--no-blob-cache", "--declared-length"]);
         var sizeMib = options.GetInt("--size-mib", 512, 1, 1 << 20);
         var rounds = options.GetInt("--rounds", 2, 1, 99);
         var repositories = options.GetInt("--repositories", 2000, 1, 1_000_000);
@@ -39,12 +39,15 @@ internal static class S3PeersBenchmark
         var pushMib = options.GetInt("--push-mib", 8, 1, 4096);
         var catalogRounds = options.GetInt("--catalog-rounds", 5, 1, 99);
         var blobCacheOff = options.Has("--no-blob-cache");
+        // The parallel pushes' layers with a Content-Length (as curl sends a file) instead of chunked (as docker does).
+        var declaredLength = options.Has("--declared-length");
         var dll = ServerLauncher.ResolveRegistryDll(options.GetString("--server-dll"));
         var goBinary = options.GetString("--go-registry") ?? GoRegistryPeer.DefaultBinary;
         var oursS3 = LayerS3Benchmark.OptionsFromEnvironment();
         var goS3 = LayerS3Benchmark.OptionsFromEnvironment();
 
-        Console.WriteLine($"s3-peers benchmark: {sizeMib} MiB blob x {rounds} rounds, {pushes} parallel pushes of {pushMib} MiB, " +
+        Console.WriteLine($"s3-peers benchmark: {sizeMib} MiB blob x {rounds} rounds, {pushes} parallel pushes of {pushMib} MiB" +
+                          $"{(declaredLength ? " with a Content-Length" : "")}, " +
                           $"_catalog over {repositories} repositories; S3 at {Environment.GetEnvironmentVariable("S3_ENDPOINT")}");
         Console.WriteLine($"machine: {BenchRunner.MachineNote}; the S3 server runs on the same machine");
 
@@ -86,7 +89,7 @@ internal static class S3PeersBenchmark
             for (var round = 1; round <= 3; round++)
                 foreach (var side in round % 2 == 1 ? sides : sides.Reverse())
                 {
-                    var seconds = await ParallelPushesAsync(side.Client, pushes, (long)pushMib << 20, round, ct);
+                    var seconds = await ParallelPushesAsync(side.Client, pushes, (long)pushMib << 20, round, declaredLength, ct);
                     side.PushSeconds.Add(seconds);
                     Console.WriteLine($"  round {round} {side.Name}: {pushes} parallel pushes in {seconds:F2} s");
                 }
@@ -219,7 +222,7 @@ internal static class S3PeersBenchmark
     /// </summary>
     private static async Task SeedAsync(HttpClient client, int count, CancellationToken ct)
     {
-        var image = await PushImageAsync(client, "seed/r00000", layerSize: 4096, seed: 1, ct);
+        var image = await PushImageAsync(client, "seed/r00000", layerSize: 4096, seed: 1, declaredLength: false, ct);
         await Parallel.ForEachAsync(Enumerable.Range(1, count - 1), new ParallelOptions { MaxDegreeOfParallelism = SeedParallelism, CancellationToken = ct },
             async (i, token) =>
             {
@@ -261,18 +264,19 @@ internal static class S3PeersBenchmark
     }
 
     /// <summary><paramref name="pushes"/> images into repositories of their own at once, each with a layer of <paramref name="layerSize"/>; the wall time.</summary>
-    private static async Task<double> ParallelPushesAsync(HttpClient client, int pushes, long layerSize, int round, CancellationToken ct)
+    private static async Task<double> ParallelPushesAsync(HttpClient client, int pushes, long layerSize, int round, bool declaredLength, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, pushes).Select(i =>
-            PushImageAsync(client, $"push/r{round}-{i:D3}", layerSize, seed: (ulong)(round * 1000 + i + 100), ct)));
+            PushImageAsync(client, $"push/r{round}-{i:D3}", layerSize, seed: (ulong)(round * 1000 + i + 100), declaredLength, ct)));
         return clock.Elapsed.TotalSeconds;
     }
 
     private sealed record PushedImage(string ConfigDigest, string LayerDigest, byte[] Manifest);
 
     /// <summary>A config blob, one layer of generated bytes and a schema 2 manifest tagged <c>latest</c>, as docker push sends them.</summary>
-    private static async Task<PushedImage> PushImageAsync(HttpClient client, string repository, long layerSize, ulong seed, CancellationToken ct)
+    private static async Task<PushedImage> PushImageAsync(
+        HttpClient client, string repository, long layerSize, ulong seed, bool declaredLength, CancellationToken ct)
     {
         var config = Encoding.UTF8.GetBytes(
             """{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{"Labels":{"seed":""" + $"\"{seed}\"" + "}}}");
@@ -280,7 +284,7 @@ internal static class S3PeersBenchmark
         await PushSmallBlobAsync(client, repository, config, configDigest, ct);
 
         var layerDigest = await BenchPush.DigestAsync(layerSize, seed, ct);
-        var status = await BenchPush.PushBlobAsync(client, repository, layerSize, seed, layerDigest, ct);
+        var status = await BenchPush.PushBlobAsync(client, repository, layerSize, seed, layerDigest, ct, declaredLength);
         if (status != HttpStatusCode.Created) throw new ServerNotFunctionalException($"layer push into {repository} answered {(int)status}");
 
         var manifest = Encoding.UTF8.GetBytes($$"""
