@@ -113,6 +113,27 @@ public sealed class S3V2Tests() : S3BucketTestBase("registry-v2")
         (await server.Client.GetByteArrayAsync($"/v2/team/declared/blobs/{Sha256(layer)}")).Should().Equal(layer);
     }
 
+    [TestCase(5)]
+    [TestCase(12)]
+    public async Task A_chunked_patch_whose_body_is_not_the_declared_range_is_400_size_invalid_and_keeps_nothing(int sent)
+    {
+        var prefix = "v2-range-" + Guid.NewGuid().ToString("N")[..8];
+        await using var registry = TestRegistry.Start(Rgw.RegistryEnvironment("s3", Bucket, "/" + prefix));
+        using var started = await registry.Client.PostAsync("/v2/team/range/blobs/uploads/", new ByteArrayContent([]));
+        var location = started.Headers.Location!.OriginalString;
+
+        // A body of unknown length goes chunked, so only the Content-Range declares it: the driver finds the difference.
+        var request = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new StreamContent(new ChunkedStream(new byte[sent], 4)) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Range", "0-9");
+        using var patch = await registry.Client.SendAsync(request);
+
+        ((int)patch.StatusCode).Should().Be(400);
+        (await patch.Content.ReadAsStringAsync()).Should().Be(V2.V2Blobs.Envelope("SIZE_INVALID", "provided length did not match content length"));
+        using (var status = await registry.Client.GetAsync(location))
+            status.Header("Range").Should().Be("0-0");
+        (await Rgw.KeysAsync(Bucket, prefix + "/")).Should().NotContain(k => k.EndsWith("/data", StringComparison.Ordinal));
+    }
+
     private static async Task<string> PatchAsync(HttpClient client, string location, byte[] chunk, string contentRange, int status, string range)
     {
         var request = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(chunk) };
