@@ -185,7 +185,7 @@ public sealed partial class S3StorageDriver : IStorageDriver, IPresignedUrlProvi
 
     /// <summary>
     /// A declared length of at most one part goes up as one PutObject while it is read, instead of through a part
-    /// buffer: four parallel 8 MiB pushes no longer hold 32 MiB of blocks.
+    /// buffer: four parallel 8 MiB pushes with a Content-Length no longer hold 32 MiB of blocks (chunked ones still do).
     /// </summary>
     public async Task<long> WriteStreamAsync(string path, Stream source, long length, CancellationToken ct)
     {
