@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Registry.Core.IO;
 
 namespace Registry.Core.Http;
 
@@ -10,15 +11,7 @@ public static class JsonBody
     public static async Task<byte[]?> ReadAsync(HttpRequest request, long maxBytes, CancellationToken ct)
     {
         if (request.ContentLength > maxBytes) return null;
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > maxBytes) return null;
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
+        return await CappedRead.ReadAsync(request.Body, maxBytes, ct).ConfigureAwait(false);
     }
 
     /// <summary>Parses strict UTF-8 JSON; null when the bytes are not valid UTF-8 JSON.</summary>

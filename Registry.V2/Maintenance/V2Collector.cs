@@ -3,8 +3,10 @@ using System.Text;
 using Registry.Core.Concurrency;
 using Registry.Core.Configuration;
 using Registry.Core.Distribution;
+using Registry.Core.IO;
 using Registry.Core.Maintenance;
 using Registry.Core.Storage;
+using Registry.V2.Manifests;
 using Registry.V2.Proxy;
 
 namespace Registry.V2.Maintenance;
@@ -28,9 +30,9 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
 
         private bool IsYoung(DateTimeOffset? modified) => run.IsYoung(modified);
 
-        // Manifests are small; a "revision" larger than this is not parsed (its references stay unmarked only if
-        // nothing else reaches them, exactly as an unparseable manifest).
-        private const long MaxManifestBytes = 4 * 1024 * 1024;
+        // The largest manifest a PUT accepts; a "revision" larger than this is not parsed (its references stay unmarked
+        // only if nothing else reaches them, exactly as an unparseable manifest).
+        private const long MaxManifestBytes = ManifestStore.MaxManifestBytes;
 
         /// <summary>
         /// A revision or layer link as the scan found it. The scan holds one per link of every repository until marking
@@ -397,15 +399,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         private async Task<ManifestDocument?> LoadManifestAsync(Digest digest, CancellationToken ct)
         {
             await using var stream = await _storage.OpenReadAsync(DistributionPaths.BlobData(digest), 0, ct);
-            if (stream is null) return null;
-            var bytes = new MemoryStream();
-            var chunk = new byte[64 * 1024];
-            for (int read; (read = await stream.ReadAsync(chunk, ct)) > 0;)
-            {
-                bytes.Write(chunk, 0, read);
-                if (bytes.Length > MaxManifestBytes) return null;
-            }
-            return ManifestDocument.TryParse(bytes.ToArray());
+            return stream is not null && await CappedRead.ReadAsync(stream, MaxManifestBytes, ct) is { } bytes ? ManifestDocument.TryParse(bytes) : null;
         }
     }
 }

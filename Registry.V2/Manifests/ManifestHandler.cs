@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Registry.Core.Configuration;
 using Registry.Core.Distribution;
+using Registry.Core.IO;
 using Registry.V2.Http;
 using Registry.V2.Notifications;
 using Registry.V2.Proxy;
@@ -156,15 +157,7 @@ public sealed class ManifestHandler(
     private static async Task<byte[]?> ReadCappedAsync(HttpRequest request, CancellationToken ct)
     {
         if (request.ContentLength > ManifestStore.MaxManifestBytes) return null;
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > ManifestStore.MaxManifestBytes) return null;
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
+        return await CappedRead.ReadAsync(request.Body, ManifestStore.MaxManifestBytes, ct);
     }
 
     public async Task<IResult> DeleteAsync(HttpContext context, string name, string reference, CancellationToken ct)

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using Registry.Core.Distribution;
 using Registry.Core.Http;
+using Registry.Core.IO;
 using Registry.V2.Http;
 using Registry.V2.Manifests;
 
@@ -173,14 +174,6 @@ public sealed class ManifestMirror(Mirrors mirrors, ManifestStore store, ILogger
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(UpstreamClient.HeadersTimeout);
         await using var stream = await response.Content.ReadAsStreamAsync(cts.Token);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int n;
-        while ((n = await stream.ReadAsync(chunk, cts.Token)) > 0)
-        {
-            if (buffer.Length + n > ManifestStore.MaxManifestBytes) return null;
-            buffer.Write(chunk, 0, n);
-        }
-        return buffer.ToArray();
+        return await CappedRead.ReadAsync(stream, ManifestStore.MaxManifestBytes, cts.Token);
     }
 }
