@@ -58,13 +58,12 @@ public sealed class BlockBuffer : IDisposable
         return _blocks[Length / Blocks.Size].AsMemory(Length % Blocks.Size);
     }
 
-    private sealed class Reader(BlockBuffer buffer) : Stream
+    /// <summary>A <see cref="ReadOnlyStream"/> that can seek: the blocks stay until the buffer is disposed.</summary>
+    private sealed class Reader(BlockBuffer buffer) : ReadOnlyStream
     {
         private long _position;
 
-        public override bool CanRead => true;
         public override bool CanSeek => true;
-        public override bool CanWrite => false;
         public override long Length => buffer.Length;
 
         public override long Position
@@ -87,13 +86,8 @@ public sealed class BlockBuffer : IDisposable
             return copied;
         }
 
-        public override int Read(byte[] array, int offset, int count) => Read(array.AsSpan(offset, count));
-
         public override ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default) =>
             cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<int>(cancellationToken) : new(Read(destination.Span));
-
-        public override Task<int> ReadAsync(byte[] array, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(array.AsMemory(offset, count), cancellationToken).AsTask();
 
         public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
         {
@@ -102,12 +96,5 @@ public sealed class BlockBuffer : IDisposable
             SeekOrigin.End => buffer.Length + offset,
             _ => throw new ArgumentOutOfRangeException(nameof(origin)),
         };
-
-        public override void Flush()
-        {
-        }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] array, int offset, int count) => throw new NotSupportedException();
     }
 }
