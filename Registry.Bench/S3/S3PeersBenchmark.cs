@@ -197,10 +197,6 @@ internal static class S3PeersBenchmark
         public double MaxRssMb { get; set; }
     }
 
-    /// <summary>
-    /// The Go registry on the S3 store: redirects off (the client would otherwise fetch blobs from RGW itself, which
-    /// measures RGW), and AWS_CA_BUNDLE dropped from its environment, on which its S3 driver fails to start.
-    /// </summary>
     /// <summary>Each server's RSS once it is quiet: the peak of the 512 MiB rounds counts from there.</summary>
     private static async Task ReportRssAsync(IEnumerable<Side> sides, string when, CancellationToken ct)
     {
@@ -211,6 +207,10 @@ internal static class S3PeersBenchmark
         }
     }
 
+    /// <summary>
+    /// The Go registry on the S3 store: redirects off (the client would otherwise fetch blobs from RGW itself, which
+    /// measures RGW), and AWS_CA_BUNDLE dropped from its environment, on which its S3 driver fails to start.
+    /// </summary>
     private static Task<ChildServer> StartGoAsync(string binary, string dataDirectory, S3StorageOptions s3, CancellationToken ct) =>
         GoRegistryPeer.StartWithStorageAsync(binary, dataDirectory, "Go registry (distribution 2.8) on S3", GoRegistryPeer.S3Storage(s3), ct,
             proxyRemoteUrl: null, GoRegistryPeer.S3Unset);
