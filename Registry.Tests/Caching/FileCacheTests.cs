@@ -18,6 +18,7 @@ namespace Registry.Tests.Caching;
 public sealed class FileCacheTests
 {
     private const string Tag = "repositories/library/app/tag_latest";
+    private const string WarmUpPath = "images/warm-up/json";
     private static readonly TimeSpan ActiveTimeout = TimeSpan.FromSeconds(15);
 
     private TempDirectory _root = null!;
@@ -93,7 +94,9 @@ public sealed class FileCacheTests
         (await driver.GetContentAsync(ancestry, CancellationToken.None))!.Length.Should().Be(CachePaths.MaxFileBytes + 1);
 
         (await server.CommandAsync("SELECT", database.ToString(), "KEYS", $"{_namespace}*:d:images/abc/*")).Should().BeEmpty();
-        (await server.CommandAsync("SELECT", database.ToString(), "KEYS", $"{_namespace}*:d:*")).Should().Be($"{_namespace}0:d:images/warm-up/json");
+        // Only the warm-up read's absence may be cached, and only when the cache was already active at that read.
+        (await server.CommandAsync("SELECT", database.ToString(), "KEYS", $"{_namespace}*:d:*")).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Should().BeSubsetOf([$"{_namespace}0:d:{WarmUpPath}"]);
 
         (await driver.SizeAsync(layer, CancellationToken.None)).Should().Be(11);
         (await server.CommandAsync("SELECT", database.ToString(), "GET", $"{_namespace}0:d:{layer}")).Should().Be("S11");
@@ -269,7 +272,7 @@ public sealed class FileCacheTests
     private static Task WaitActiveAsync(CachingStorageDriver driver, RedisFileCache cache) =>
         WaitForAsync(async () =>
         {
-            await driver.GetContentAsync("images/warm-up/json", CancellationToken.None);
+            await driver.GetContentAsync(WarmUpPath, CancellationToken.None);
             return cache.IsActive;
         });
 
