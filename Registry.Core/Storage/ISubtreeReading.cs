@@ -37,7 +37,29 @@ public interface IChildSubtreesReading
     /// Each child of <paramref name="path"/> that <paramref name="wanted"/> accepts and that holds something, with what
     /// <see cref="ISubtreeReading.ReadSubtreeAsync"/> of it answers without contents, in ordinal order of the children.
     /// </summary>
-    IAsyncEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> ReadChildSubtreesAsync(string path, Func<string, bool> wanted, CancellationToken ct);
+    /// <param name="range">Only children whose paths lie in it; the store lists only that part of the directory.</param>
+    IAsyncEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> ReadChildSubtreesAsync(string path, Func<string, bool> wanted, ChildRange? range, CancellationToken ct);
+}
+
+/// <summary>
+/// The children of one directory whose full paths lie between <paramref name="First"/> and <paramref name="Last"/>
+/// (ordinal, both included): a part of a large directory (<c>images/</c>) read by one ranged listing.
+/// </summary>
+public sealed record ChildRange(string First, string Last)
+{
+    public bool Contains(string child) => string.CompareOrdinal(child, First) >= 0 && string.CompareOrdinal(child, Last) <= 0;
+
+    /// <summary>
+    /// A path at or past which no key of a child in the range can sort: <c>Last</c> followed by '0' (the character after
+    /// '/'), unless a shorter child (a prefix of <c>Last</c> at a character below '/', as <c>a</c> of <c>a-b</c>) sorts
+    /// its keys later; <paramref name="rootLength"/> is where the child names begin.
+    /// </summary>
+    public string ListingEnd(int rootLength)
+    {
+        for (var i = rootLength; i < Last.Length; i++)
+            if (Last[i] < '/' && string.CompareOrdinal(Last[..i], First) >= 0) return Last[..i] + "0";
+        return Last + "0";
+    }
 }
 
 /// <summary>A subtree read through <see cref="ISubtreeReading"/> where the driver offers it, else walked call by call.</summary>
@@ -56,8 +78,10 @@ public static class StorageSubtree
     /// <paramref name="path"/> and a subtree read of each wanted child, a few at once (<see cref="Maintenance.ReadAhead"/>).
     /// </summary>
     public static IAsyncEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> ReadChildrenAsync(
-        IStorageDriver storage, string path, Func<string, bool> wanted, CancellationToken ct) =>
-        storage.Find<IChildSubtreesReading>() is { } reader ? reader.ReadChildSubtreesAsync(path, wanted, ct) : ReadEachChildAsync(storage, path, wanted, ct);
+        IStorageDriver storage, string path, Func<string, bool> wanted, CancellationToken ct, ChildRange? range = null) =>
+        storage.Find<IChildSubtreesReading>() is { } reader
+            ? reader.ReadChildSubtreesAsync(path, wanted, range, ct)
+            : ReadEachChildAsync(storage, path, c => (range is null || range.Contains(c)) && wanted(c), ct);
 
     private static async IAsyncEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> ReadEachChildAsync(
         IStorageDriver storage, string path, Func<string, bool> wanted, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)

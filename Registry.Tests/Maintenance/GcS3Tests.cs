@@ -90,6 +90,45 @@ public sealed class GcS3Tests
         (await collector.RunAsync()).TotalItems.Should().Be(0);
     }
 
+    [Test]
+    public async Task Garbage_images_of_several_depths_go_and_the_kept_images_between_them_stay()
+    {
+        var prefix = "gc-" + Guid.NewGuid().ToString("N")[..8];
+        await using var registry = TestRegistry.Start(_rgw.RegistryEnvironment("s3", _bucket, "/" + prefix, ("REGISTRY_GC_GRACE_SECONDS", "0")));
+        var client = registry.Client;
+        // More garbage at depth 1 than one ranged re-read covers (16 ids), a chain of three above it, and tagged images
+        // whose ids fall between theirs: the ranged listings of the sweep's re-read list the kept ones too.
+        var garbage = new List<string>();
+        for (var i = 0; i < 23; i++)
+        {
+            // The last three are a chain: depths 1, 2 and 3.
+            garbage.Add(V1Client.NewImageId());
+            await client.PushImageAsync(garbage[^1], V1Client.RandomBytes(100 + i), i > 20 ? garbage[^2] : null);
+        }
+        var kept = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            kept.Add(V1Client.NewImageId());
+            await client.PushImageAsync(kept[^1], V1Client.RandomBytes(300 + i));
+            (await client.PutTagAsync("keep/app", $"t{i}", kept[^1])).EnsureSuccessStatusCode();
+        }
+        await Task.Delay(TimeSpan.FromMilliseconds(1100));
+        var before = await _rgw.ObjectsAsync(_bucket, prefix + "/");
+        var collector = registry.Services.GetRequiredService<GarbageCollector>();
+
+        var report = await collector.RunAsync();
+
+        var after = await _rgw.ObjectsAsync(_bucket, prefix + "/");
+        report.Ids(GcItemKind.Image).Should().Equal(garbage.Order(StringComparer.Ordinal));
+        var gone = before.Keys.Except(after.Keys).ToList();
+        gone.Should().OnlyContain(k => garbage.Any(id => k.StartsWith($"images/{id}/", StringComparison.Ordinal)));
+        gone.Select(k => k.Split('/')[1]).Distinct().Should().BeEquivalentTo(garbage);
+        report.TotalBytes.Should().Be(gone.Sum(k => before[k]));
+        after.Keys.Where(k => k.StartsWith("images/", StringComparison.Ordinal)).Select(k => k.Split('/')[1]).Distinct().Should().BeEquivalentTo(kept);
+        foreach (var id in kept) ((int)(await client.GetAsync($"/v1/images/{id}/layer")).StatusCode).Should().Be(200);
+        (await collector.RunAsync()).TotalItems.Should().Be(0);
+    }
+
     private static async Task<string> PutManifestAsync(HttpClient client, string name, params string[] digests)
     {
         var (config, layers) = (digests[0], digests[1..]);

@@ -617,6 +617,26 @@ public abstract class StorageDriverContract
         (await ToListAsync(StorageSubtree.ReadChildrenAsync(Driver, "repositories/none", _ => true, None))).Should().BeEmpty();
     }
 
+    [TestCase("repositories/ns/b", "repositories/ns/b", new[] { "repositories/ns/b" })]
+    [TestCase("repositories/ns/b", "repositories/ns/b-c", new[] { "repositories/ns/b", "repositories/ns/b-c" })]
+    [TestCase("repositories/ns/a", "repositories/ns/b-c", new[] { "repositories/ns/a", "repositories/ns/b", "repositories/ns/b-c" })]
+    [TestCase("repositories/ns/a0", "repositories/ns/b", new[] { "repositories/ns/b" })]
+    [TestCase("repositories/ns/b-", "repositories/ns/b-d", new[] { "repositories/ns/b-c" })]
+    [TestCase("repositories/ns/c", "repositories/ns/z", new string[0])]
+    public async Task Reading_a_range_of_children_answers_what_the_whole_read_answers_for_those_children(string first, string last, string[] children)
+    {
+        await SeedTreeAsync();
+        await Driver.PutContentAsync("repositories/ns/b/c/deeper", Utf8("c"), None);
+        var whole = await ToListAsync(StorageSubtree.ReadChildrenAsync(Driver, "repositories/ns", _ => true, None));
+
+        var read = await ToListAsync(StorageSubtree.ReadChildrenAsync(Driver, "repositories/ns", _ => true, None, new ChildRange(first, last)));
+
+        read.Select(r => r.Child).Should().Equal(children);
+        read.Should().BeEquivalentTo(whole.Where(w => children.Contains(w.Child)), options => options.WithStrictOrdering());
+        (await ToListAsync(StorageSubtree.ReadChildrenAsync(Driver, "repositories/ns", c => c != "repositories/ns/b", None, new ChildRange(first, last))))
+            .Select(r => r.Child).Should().Equal(children.Where(c => c != "repositories/ns/b"));
+    }
+
     [Test]
     public async Task A_subtree_read_reports_each_objects_own_content_whatever_the_caller_expects()
     {

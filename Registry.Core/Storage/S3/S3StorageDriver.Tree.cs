@@ -42,12 +42,16 @@ public sealed partial class S3StorageDriver : ISubtreeReading, IChildSubtreesRea
     /// character that sorts before '/' (<c>b-c</c> after <c>b</c>) is listed before it, so such a group waits until no
     /// shorter name can follow: the children come out in ordinal order with few groups held at once.
     /// </summary>
+    /// <remarks>A <paramref name="range"/> starts the listing after its first child's own key and ends it at
+    /// <see cref="ChildRange.ListingEnd"/>: the pages between, not the directory's.</remarks>
     public async IAsyncEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> ReadChildSubtreesAsync(
-        string path, Func<string, bool> wanted, [EnumeratorCancellation] CancellationToken ct)
+        string path, Func<string, bool> wanted, ChildRange? range, [EnumeratorCancellation] CancellationToken ct)
     {
         var open = new SortedDictionary<string, List<Listed>>(StringComparer.Ordinal);
-        await foreach (var o in ListKeysBelowAsync(path, ct))
+        var end = range?.ListingEnd(path.Length + 1);
+        await foreach (var o in ListKeysBelowAsync(path, ct, range is null ? null : ObjectKey(range.First)))
         {
+            if (end is not null && string.CompareOrdinal(o.Path, end) >= 0) break;
             foreach (var done in Complete(open, o.Path)) yield return done;
             // An object directly below the path has nothing below it.
             var slash = o.Path.IndexOf('/', path.Length + 1);
@@ -55,7 +59,7 @@ public sealed partial class S3StorageDriver : ISubtreeReading, IChildSubtreesRea
             var name = o.Path[..slash];
             if (!open.TryGetValue(name, out var group))
             {
-                if (!wanted(name)) continue;
+                if (range?.Contains(name) == false || !wanted(name)) continue;
                 open[name] = group = [];
             }
             group.Add(o);
@@ -132,11 +136,14 @@ public sealed partial class S3StorageDriver : ISubtreeReading, IChildSubtreesRea
         return DropBelowObjects(listed, path.Length);
     }
 
-    /// <summary>Every key below <paramref name="path"/> in the store's order, paged; one with a segment no key could spell shows as the directory above it.</summary>
-    private async IAsyncEnumerable<Listed> ListKeysBelowAsync(string path, [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>
+    /// Every key below <paramref name="path"/> (after the key <paramref name="startAfter"/>, when given) in the store's
+    /// order, paged; one with a segment no key could spell shows as the directory above it.
+    /// </summary>
+    private async IAsyncEnumerable<Listed> ListKeysBelowAsync(string path, [EnumeratorCancellation] CancellationToken ct, string? startAfter = null)
     {
         var dir = ObjectKey(path) + "/";
-        var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = dir };
+        var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = dir, StartAfter = startAfter };
         do
         {
             ListObjectsV2Response page;
