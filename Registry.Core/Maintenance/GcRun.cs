@@ -46,7 +46,7 @@ public sealed class GcRun(
     /// <summary>Blobs the v2 collector's mark phase reached.</summary>
     public int MarkedBlobs { get; set; }
 
-    /// <summary>V1 repositories ("ns/repo") that lost something; their search entries are synced after the run.</summary>
+    /// <summary>V1 repositories ("ns/repo") that lost what search lists them by (an index list); their search entries are synced after the run.</summary>
     public ISet<string> ChangedV1Repositories { get; } = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>v2 repositories that lost something; their search entries are synced after the run.</summary>

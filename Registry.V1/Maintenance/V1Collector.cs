@@ -116,7 +116,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             var protectedIds = new HexKeySet();
             var deleted = new List<(V1Candidate Candidate, long Bytes)>();
             // One wave per depth: a child's directory is gone before its parent's is decided.
-            Func<V1Candidate, SubtreeView, Task> decide = (c, view) => DeleteImageAsync(c, view, protectedIds, owners, deleted, ct);
+            Func<V1Candidate, SubtreeView, Task> decide = (c, view) => DeleteImageAsync(c, view, protectedIds, deleted, ct);
             if (run.ReadsAreRoundTrips) await run.SweepBatchesAsync("images", queue, batch => ReadImageRangesAsync(batch, ct), decide, ct, c => c.Depth);
             else await run.SweepAsync("images", queue, c => ReadImageAsync(c.Dir, ct), decide, ct, c => c.Depth);
             // Recorded in id order, as a dry run lists them.
@@ -181,7 +181,7 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         /// crash leaves an unreadable leftover for the next run rather than a half image) and then the directory.
         /// </summary>
         private async Task DeleteImageAsync(
-            V1Candidate candidate, SubtreeView view, HexKeySet protectedIds, Dictionary<string, string> owners, List<(V1Candidate, long)> deleted, CancellationToken ct)
+            V1Candidate candidate, SubtreeView view, HexKeySet protectedIds, List<(V1Candidate, long)> deleted, CancellationToken ct)
         {
             if (ImageState(candidate.Dir, view) is not { } state) return;
             if (protectedIds.Contains(candidate.Id.Value) || KeepsImage(candidate.Id, state))
@@ -194,8 +194,9 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             var json = StoragePaths.ImageJson(candidate.Id);
             var rest = view.ObjectsBelow(candidate.Dir).Where(p => p != json).ToList();
             await run.DeleteInOrderAsync(new GcDeleteStep(json, view.Object(json) is null ? [] : [json]), new GcDeleteStep(candidate.Dir, rest));
+            // No search re-sync: a V1 repository is listed by its tags, index list, privacy marker and description, and an
+            // image no tag reaches is none of them (a re-sync per owner was 497 listings at 10k images on S3).
             deleted.Add((candidate, size));
-            if (OwnerOf(candidate.Id, owners) is { Length: > 0 } owner) run.ChangedV1Repositories.Add(owner);
         }
 
         /// <summary>An image directory's entries, read again under the exclusive side.</summary>
