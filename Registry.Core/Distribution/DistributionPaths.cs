@@ -49,12 +49,17 @@ public static class DistributionPaths
 
     public static string TagDir(string name, string tag) => $"{TagsDir(name)}/{tag}";
 
-    public static string TagCurrentLink(string name, string tag) => $"{TagDir(name, tag)}/current/{LinkFile}";
+    public static string TagCurrentLink(string name, string tag) => $"{TagDir(name, tag)}/{TagCurrentDirName}/{LinkFile}";
+
+    /// <summary>A tag directory's children: <c>current/link</c> names what the tag points to, <c>index/</c> its history.</summary>
+    public const string TagCurrentDirName = "current";
+
+    public const string TagIndexDirName = "index";
 
     public static string TagIndexLink(string name, string tag, Digest d) => $"{TagIndexDir(name, tag)}/{d.Algorithm}/{d.Hex}/{LinkFile}";
 
     /// <summary>The tag's history: one <c>&lt;alg&gt;/&lt;hex&gt;/link</c> per manifest the tag has pointed to.</summary>
-    public static string TagIndexDir(string name, string tag) => $"{TagDir(name, tag)}/index";
+    public static string TagIndexDir(string name, string tag) => $"{TagDir(name, tag)}/{TagIndexDirName}";
 
     public static string UploadsDir(string name) => $"{RepositoryDir(name)}/{UploadsDirName}";
 

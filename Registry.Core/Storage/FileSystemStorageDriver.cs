@@ -162,7 +162,7 @@ public sealed class FileSystemStorageDriver : IStorageDriver, ITreeListing, ISub
         return Task.FromResult<IReadOnlyList<(string, IReadOnlyList<string>)>>(result);
     }
 
-    public Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, Func<string, byte[]?>? expected, CancellationToken ct)
+    public Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, ExpectedContent? expected, CancellationToken ct)
     {
         var full = ResolveForRead(path);
         if (full is null || !Directory.Exists(full)) return Task.FromResult<IReadOnlyList<StorageEntry>>([]);

@@ -23,8 +23,15 @@ public interface ISubtreeReading
     /// can confirm it without reading the object (S3 lists a single-part object's MD5 as its ETag) reports it as the content
     /// when it matches and reads the object only when it does not; others ignore it.
     /// </param>
-    Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, Func<string, byte[]?>? expected, CancellationToken ct);
+    Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, ExpectedContent? expected, CancellationToken ct);
 }
+
+/// <summary>
+/// The content a caller of <see cref="ISubtreeReading.ReadSubtreeAsync"/> expects of the object at <paramref name="path"/>
+/// (null: none), given the subtree as listed (<paramref name="listing"/>, no contents): a link that names its own
+/// directory, or a tag's current link that names the tag's latest index entry.
+/// </summary>
+public delegate byte[]? ExpectedContent(string path, SubtreeView listing);
 
 /// <summary>
 /// An optional capability of a driver (found through <see cref="StorageDriverExtensions.Find{T}"/>): the subtree of
@@ -70,7 +77,7 @@ public static class StorageSubtree
 
     /// <inheritdoc cref="ISubtreeReading.ReadSubtreeAsync"/>
     public static Task<IReadOnlyList<StorageEntry>> ReadAsync(
-        IStorageDriver storage, string path, int contentLimit, Func<string, byte[]?>? expected, CancellationToken ct) =>
+        IStorageDriver storage, string path, int contentLimit, ExpectedContent? expected, CancellationToken ct) =>
         storage.Find<ISubtreeReading>() is { } reader ? reader.ReadSubtreeAsync(path, contentLimit, expected, ct) : WalkAsync(storage, path, contentLimit, ct);
 
     /// <summary>

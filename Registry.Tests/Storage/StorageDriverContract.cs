@@ -644,7 +644,7 @@ public abstract class StorageDriverContract
         await Driver.PutContentAsync("links/b/link", Utf8("actual"), None);
         await Driver.PutContentAsync("links/c/link", Utf8("same-size"), None);
 
-        var entries = await StorageSubtree.ReadAsync(Driver, "links", 100, path => path.EndsWith("/link", StringComparison.Ordinal)
+        var entries = await StorageSubtree.ReadAsync(Driver, "links", 100, (path, _) => path.EndsWith("/link", StringComparison.Ordinal)
             ? Utf8(path.Contains("/c/", StringComparison.Ordinal) ? "sane-size" : "expected") : null, None);
 
         entries.Where(e => !e.IsDirectory).Select(e => (e.Path, Encoding.UTF8.GetString(e.Content!))).Should().Equal(

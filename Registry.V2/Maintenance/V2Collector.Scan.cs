@@ -42,7 +42,7 @@ public sealed partial class V2Collector
             foreach (var top in await _storage.ListAsync(DistributionPaths.RepositoriesDir, ct))
             {
                 if (DistributionPaths.FileName(top).StartsWith('_')) continue;
-                var tree = new SubtreeView(await StorageSubtree.ReadAsync(_storage, top, LinkContentLimit, OwnDigestLink, ct));
+                var tree = new SubtreeView(await StorageSubtree.ReadAsync(_storage, top, LinkContentLimit, ExpectedLink, ct));
                 foreach (var name in RepositoriesIn(tree, top, DistributionPaths.FileName(top)))
                     yield return await ScanV2RepositoryAsync(name, tree, ct);
             }
@@ -66,7 +66,7 @@ public sealed partial class V2Collector
         }
 
         private async Task<V2Repository> ScanV2RepositoryAsync(string name, CancellationToken ct) =>
-            await ScanV2RepositoryAsync(name, new SubtreeView(await StorageSubtree.ReadAsync(_storage, DistributionPaths.RepositoryDir(name), LinkContentLimit, OwnDigestLink, ct)), ct);
+            await ScanV2RepositoryAsync(name, new SubtreeView(await StorageSubtree.ReadAsync(_storage, DistributionPaths.RepositoryDir(name), LinkContentLimit, ExpectedLink, ct)), ct);
 
         /// <summary>
         /// A repository's revisions, tags, tag index, layer links and upload sessions, from one read of its directory
@@ -105,17 +105,39 @@ public sealed partial class V2Collector
         }
 
         /// <summary>
-        /// What a link in an <c>&lt;alg&gt;/&lt;hex&gt;</c> directory holds in the common case, its directory's digest, for
-        /// the subtree read to confirm without reading it (<see cref="ISubtreeReading.ReadSubtreeAsync"/>); null for other paths.
+        /// What a link holds in the common case, for the subtree read to confirm without reading it
+        /// (<see cref="ISubtreeReading.ReadSubtreeAsync"/>): in an <c>&lt;alg&gt;/&lt;hex&gt;</c> directory its directory's
+        /// digest; a tag's <c>current/link</c> the digest of the tag's index entry written last (a tag write writes both);
+        /// null for other paths.
         /// </summary>
-        private static byte[]? OwnDigestLink(string path)
+        private static byte[]? ExpectedLink(string path, SubtreeView listing)
         {
             if (DistributionPaths.FileName(path) != DistributionPaths.LinkFile) return null;
             var dir = path[..path.LastIndexOf('/')];
+            if (DistributionPaths.FileName(dir) == DistributionPaths.TagCurrentDirName)
+                return LatestIndexEntry(listing, $"{dir[..dir.LastIndexOf('/')]}/{DistributionPaths.TagIndexDirName}");
+            return DirectoryDigest(dir) is { } digest ? Encoding.ASCII.GetBytes(digest.ToString()) : null;
+        }
+
+        /// <summary>The digest an <c>&lt;alg&gt;/&lt;hex&gt;</c> directory names, or null.</summary>
+        private static Digest? DirectoryDigest(string dir)
+        {
             var hexAt = dir.LastIndexOf('/');
             if (hexAt <= 0) return null;
             var alg = DistributionPaths.FileName(dir[..hexAt]);
-            return Digest.TryParse($"{alg}:{dir[(hexAt + 1)..]}", out var digest) ? Encoding.ASCII.GetBytes(digest.ToString()) : null;
+            return Digest.TryParse($"{alg}:{dir[(hexAt + 1)..]}", out var digest) ? digest : null;
+        }
+
+        /// <summary>The digest of the newest <c>link</c> below a tag's index, as the link's content, or null when the listing has none.</summary>
+        private static byte[]? LatestIndexEntry(SubtreeView listing, string indexDir)
+        {
+            (Digest Digest, DateTimeOffset Modified)? latest = null;
+            foreach (var algDir in listing.Children(indexDir))
+            foreach (var hexDir in listing.Children(algDir.Path))
+                if (listing.Object($"{hexDir.Path}/{DistributionPaths.LinkFile}") is { Modified: { } modified } && DirectoryDigest(hexDir.Path) is { } digest
+                    && (latest is null || modified > latest.Value.Modified))
+                    latest = (digest, modified);
+            return latest is { } found ? Encoding.ASCII.GetBytes(found.Digest.ToString()) : null;
         }
 
         /// <summary>What <see cref="DistributionLinks.ReadAsync"/> would read, from the subtree where it holds the content.</summary>

@@ -199,7 +199,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         private sealed record LinkState(DateTimeOffset? Modified, Digest? Target, IReadOnlyList<string> Objects);
 
         private async Task<LinkState> ReadLinkStateAsync(V2Link link, CancellationToken ct) =>
-            await LinkStateAsync(link, new SubtreeView(await StorageSubtree.ReadAsync(_storage, link.Dir, LinkContentLimit, OwnDigestLink, ct)), ct);
+            await LinkStateAsync(link, new SubtreeView(await StorageSubtree.ReadAsync(_storage, link.Dir, LinkContentLimit, ExpectedLink, ct)), ct);
 
         private async Task<LinkState> LinkStateAsync(V2Link link, SubtreeView view, CancellationToken ct) =>
             new(view.Object(link.Path)?.Modified, await ReadLinkAsync(view, link.Path, ct), view.ObjectsBelow(link.Dir).ToList());
@@ -213,7 +213,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         {
             var queued = batch.CountBy(l => l.Repository).ToDictionary(StringComparer.Ordinal);
             var reads = batch.Select(l => run.ReadsAreRoundTrips && 4 * queued[l.Repository] >= linkCounts[l.Repository] ? DistributionPaths.LayersDir(l.Repository) : l.Dir).ToList();
-            var views = await ReadDirsOnceAsync(reads, LinkContentLimit, OwnDigestLink, ct);
+            var views = await ReadDirsOnceAsync(reads, LinkContentLimit, ExpectedLink, ct);
             var states = new List<LinkState>(batch.Count);
             for (var i = 0; i < batch.Count; i++) states.Add(await LinkStateAsync(batch[i], views[i], ct));
             return states;
@@ -232,7 +232,7 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
         }
 
         /// <summary>A view per directory of <paramref name="reads"/>, in order, each distinct directory read once, a few at once.</summary>
-        private async Task<IReadOnlyList<SubtreeView>> ReadDirsOnceAsync(List<string> reads, int contentLimit, Func<string, byte[]?>? expected, CancellationToken ct)
+        private async Task<IReadOnlyList<SubtreeView>> ReadDirsOnceAsync(List<string> reads, int contentLimit, ExpectedContent? expected, CancellationToken ct)
         {
             var views = new Dictionary<string, SubtreeView>(StringComparer.Ordinal);
             var distinct = reads.Distinct(StringComparer.Ordinal);

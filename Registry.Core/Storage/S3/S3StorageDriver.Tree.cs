@@ -14,16 +14,17 @@ public sealed partial class S3StorageDriver : ISubtreeReading, IChildSubtreesRea
     /// <summary>Small objects' contents fetched at once by <see cref="ReadSubtreeAsync"/>.</summary>
     private const int SubtreeContentReads = 16;
 
-    public async Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, Func<string, byte[]?>? expected, CancellationToken ct)
+    public async Task<IReadOnlyList<StorageEntry>> ReadSubtreeAsync(string path, int contentLimit, ExpectedContent? expected, CancellationToken ct)
     {
         var listed = await ListBelowAsync(path, ct);
         var entries = SubtreeEntries(path, listed);
         if (expected is not null)
         {
             var md5s = listed.Where(o => o.Md5 is not null).ToDictionary(o => o.Path, o => o.Md5!, StringComparer.Ordinal);
+            var listing = new SubtreeView(entries);
             for (var i = 0; i < entries.Count; i++)
                 if (entries[i] is { IsDirectory: false } e && e.Size <= contentLimit && md5s.TryGetValue(e.Path, out var md5)
-                    && expected(e.Path) is { } guess && guess.Length == e.Size && Convert.ToHexStringLower(MD5.HashData(guess)) == md5)
+                    && expected(e.Path, listing) is { } guess && guess.Length == e.Size && Convert.ToHexStringLower(MD5.HashData(guess)) == md5)
                     entries[i] = e with { Content = guess };
         }
         var small = Enumerable.Range(0, entries.Count).Where(i => !entries[i].IsDirectory && entries[i].Content is null && entries[i].Size <= contentLimit).ToList();
