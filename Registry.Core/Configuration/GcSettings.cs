@@ -1,3 +1,5 @@
+using Registry.Core.Storage;
+
 namespace Registry.Core.Configuration;
 
 /// <summary>
@@ -25,8 +27,18 @@ public sealed record GcSettings
     /// </summary>
     public TimeSpan LeaseSettle { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Deletes per exclusive section: writers wait at most for one batch.</summary>
+    /// <summary>Deletes per exclusive section on local storage: writers wait at most for one batch.</summary>
     public int BatchSize { get; init; } = 64;
+
+    /// <summary>
+    /// The same where each storage request is a round trip (S3): there a batch costs its round trips more than its items
+    /// (the re-read's listings and two DeleteObjects per depth of V1 images, each 30–90 ms on RGW), so a batch holds more;
+    /// writers still wait for one batch at most.
+    /// </summary>
+    public int RemoteBatchSize { get; init; } = 256;
+
+    /// <summary><see cref="RemoteBatchSize"/> for a store whose reads are round trips (one that streams listings, <see cref="IChildSubtreesReading"/>), else <see cref="BatchSize"/>.</summary>
+    public int BatchSizeFor(IStorageDriver storage) => storage.Find<IChildSubtreesReading>() is null ? BatchSize : RemoteBatchSize;
 
     internal static GcSettings Read(SettingsReader read)
     {

@@ -69,7 +69,7 @@ public sealed class GarbageCollector(
         try
         {
             var watch = Stopwatch.StartNew();
-            var run = new GcRun(storage, coordinator, options, t0, settings.Grace, settings.UploadMaxAge, settings.BatchSize, lease) { Progress = progress };
+            var run = new GcRun(storage, coordinator, options, t0, settings.Grace, settings.UploadMaxAge, settings.BatchSizeFor(storage), lease) { Progress = progress };
             foreach (var collector in _collectors) await collector.CollectAsync(run, ct);
             await SyncSearchAsync(run, ct);
             var report = run.Report(watch.ElapsedMilliseconds);
