@@ -19,6 +19,10 @@ public static class DistributionPaths
     /// <summary>The file inside a <c>&lt;alg&gt;/&lt;hex&gt;</c> directory (revisions, layers, tag index) that holds the target digest.</summary>
     public const string LinkFile = "link";
 
+    /// <summary>A tag directory's children: <c>current/link</c> names what the tag points to, <c>index/</c> its history.</summary>
+    public const string TagCurrentDirName = "current";
+    public const string TagIndexDirName = "index";
+
     /// <summary>The file of an upload session that records when it began; it is written last, so it makes the session exist.</summary>
     public const string StartedAtFile = "startedat";
 
@@ -50,11 +54,6 @@ public static class DistributionPaths
     public static string TagDir(string name, string tag) => $"{TagsDir(name)}/{tag}";
 
     public static string TagCurrentLink(string name, string tag) => $"{TagDir(name, tag)}/{TagCurrentDirName}/{LinkFile}";
-
-    /// <summary>A tag directory's children: <c>current/link</c> names what the tag points to, <c>index/</c> its history.</summary>
-    public const string TagCurrentDirName = "current";
-
-    public const string TagIndexDirName = "index";
 
     public static string TagIndexLink(string name, string tag, Digest d) => $"{TagIndexDir(name, tag)}/{d.Algorithm}/{d.Hex}/{LinkFile}";
 

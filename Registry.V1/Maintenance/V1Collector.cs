@@ -208,8 +208,9 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
         /// <summary>
         /// A batch's image directories, read again under the exclusive side where each read is a round trip (S3): a batch
         /// of one depth is in id order, so every <see cref="ImagesPerRange"/> of its ids are one ranged listing of
-        /// <c>images/</c> (the kept images between them listed too) instead of a listing per image, a few at once. At 10k
-        /// garbage images a listing per image was the real run's largest cost (about 8 ms of RGW's time each).
+        /// <c>images/</c> (the kept images between them listed too) instead of a listing per image, a few at once: at 10k
+        /// garbage images 480 listings instead of 5,000. RGW's time follows the keys listed, so there the two are even; a
+        /// store that charges and waits per request gains.
         /// </summary>
         private async Task<IReadOnlyList<SubtreeView>> ReadImageRangesAsync(IReadOnlyList<V1Candidate> batch, CancellationToken ct)
         {
