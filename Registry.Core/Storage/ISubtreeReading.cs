@@ -90,6 +90,15 @@ public static class StorageSubtree
             ? reader.ReadChildSubtreesAsync(path, wanted, range, ct)
             : ReadEachChildAsync(storage, path, c => (range is null || range.Contains(c)) && wanted(c), ct);
 
+    /// <summary>What <see cref="ReadChildrenAsync"/> answers for one range of children, collected.</summary>
+    public static async Task<List<(string Child, IReadOnlyList<StorageEntry> Entries)>> ReadRangeAsync(
+        IStorageDriver storage, string path, Func<string, bool> wanted, ChildRange range, CancellationToken ct)
+    {
+        var read = new List<(string, IReadOnlyList<StorageEntry>)>();
+        await foreach (var child in ReadChildrenAsync(storage, path, wanted, ct, range)) read.Add(child);
+        return read;
+    }
+
     private static async IAsyncEnumerable<(string Child, IReadOnlyList<StorageEntry> Entries)> ReadEachChildAsync(
         IStorageDriver storage, string path, Func<string, bool> wanted, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {

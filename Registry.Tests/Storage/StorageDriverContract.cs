@@ -638,6 +638,29 @@ public abstract class StorageDriverContract
     }
 
     [Test]
+    public async Task The_image_walk_answers_every_wanted_image_directory_in_id_order()
+    {
+        // Ids under every first hex digit, short ids, and what is no image directory.
+        var ids = Enumerable.Range(0, 48).Select(i => $"{"0123456789abcdef"[i % 16]}{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())}{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray())[..31]}")
+            .Concat(["0123456789abcdef", "ffffffffffffffff"]).ToList();
+        foreach (var id in ids) await Driver.PutContentAsync($"images/{id}/json", Utf8("{}"), None);
+        await Driver.PutContentAsync($"images/{ids[0].ToUpperInvariant()}/json", Utf8("{}"), None);
+        await Driver.PutContentAsync("images/not-an-id/json", Utf8("{}"), None);
+        await Driver.PutContentAsync("images/stray", Utf8(""), None);
+        var skipped = ids.Where((_, i) => i % 3 == 0).ToHashSet();
+
+        var found = new List<string>();
+        await foreach (var (id, dir, entries) in StorageTree.ImagesAsync(Driver, i => !skipped.Contains(i.Value), None))
+        {
+            dir.Should().Be(StoragePaths.ImageDir(id));
+            entries.Select(e => e.Path).Should().Equal($"{dir}/json");
+            found.Add(id.Value);
+        }
+
+        found.Should().Equal(ids.Where(i => !skipped.Contains(i)).Order(StringComparer.Ordinal));
+    }
+
+    [Test]
     public async Task A_subtree_read_reports_each_objects_own_content_whatever_the_caller_expects()
     {
         await Driver.PutContentAsync("links/a/link", Utf8("expected"), None);

@@ -226,13 +226,11 @@ public sealed class V1Collector(IRepositoryImages membership) : IGcCollector
             return batch.Select(c => new SubtreeView(found.GetValueOrDefault(c.Dir, []))).ToList();
         }
 
-        private async Task<List<(string Dir, IReadOnlyList<StorageEntry> Entries)>> ReadImageRangeAsync(List<V1Candidate> images, CancellationToken ct)
+        private Task<List<(string Child, IReadOnlyList<StorageEntry> Entries)>> ReadImageRangeAsync(List<V1Candidate> images, CancellationToken ct)
         {
             var dirs = images.Select(c => c.Dir).ToHashSet(StringComparer.Ordinal);
             var range = new ChildRange(dirs.Min(StringComparer.Ordinal)!, dirs.Max(StringComparer.Ordinal)!);
-            var read = new List<(string, IReadOnlyList<StorageEntry>)>(images.Count);
-            await foreach (var child in StorageSubtree.ReadChildrenAsync(_storage, StoragePaths.ImagesDir, dirs.Contains, ct, range)) read.Add(child);
-            return read;
+            return StorageSubtree.ReadRangeAsync(_storage, StoragePaths.ImagesDir, dirs.Contains, range, ct);
         }
 
         /// <summary>
