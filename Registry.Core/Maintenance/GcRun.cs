@@ -49,7 +49,7 @@ public sealed class GcRun(
     /// <summary>V1 repositories ("ns/repo") that lost what search lists them by (an index list); their search entries are synced after the run.</summary>
     public ISet<string> ChangedV1Repositories { get; } = new HashSet<string>(StringComparer.Ordinal);
 
-    /// <summary>v2 repositories that lost something; their search entries are synced after the run.</summary>
+    /// <summary>v2 repositories that lost a manifest or were removed whole (what search and <c>_catalog</c> list them by); their entries are synced after the run.</summary>
     public ISet<string> ChangedV2Repositories { get; } = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>Where the sweep reports its progress (the <c>gc</c> verb's console); null when nobody watches.</summary>

@@ -322,8 +322,8 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
                 return;
             }
             await run.DeleteInOrderAsync(new GcDeleteStep(link.Dir, state.Objects));
+            // No re-sync: search lists a repository by its tags and _catalog by its _manifests; a layer link is neither.
             run.Delete(LayerLinkItem(link));
-            run.ChangedV2Repositories.Add(link.Repository);
         }
 
         /// <summary>Under the exclusive side, with the blob's directory as read again there.</summary>
@@ -339,7 +339,6 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
             }
             await run.DeleteInOrderAsync(new GcDeleteStep(dir, view.ObjectsBelow(dir).ToList()));
             run.Delete(new GcItem(GcItemKind.Blob, owner, digest.ToString(), dir, size));
-            if (owner.Length > 0) run.ChangedV2Repositories.Add(owner);
         }
 
         private async Task DeleteUploadAsync(string repository, string dir, CancellationToken ct)
