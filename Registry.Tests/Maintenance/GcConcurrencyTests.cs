@@ -106,7 +106,7 @@ public class GcConcurrencyTests
                 if (k >= 2)
                 {
                     // Make garbage: the tag from two pushes ago goes.
-                    (await client.DeleteAsync($"/v1/repositories/{repository}/tags/t{k - 2}").ReadAsync()).Status.Should().Be(200);
+                    (await client.DeleteAsync($"/v1/repositories/{repository}/tags/t{k - 2}").ReadAsync()).Should().Be((200, "true"), $"{repository}:t{k - 2} is deleted");
                     deletedV1.Add((repository, $"t{k - 2}"));
                 }
             }
@@ -137,7 +137,7 @@ public class GcConcurrencyTests
                 v2Pushed.Add(push);
                 if (previous is { } old)
                 {
-                    (await client.DeleteAsync($"/v2/{repository}/manifests/{old}").ReadAsync()).Status.Should().Be(202);
+                    (await client.DeleteAsync($"/v2/{repository}/manifests/{old}").ReadAsync()).Status.Should().Be(202, $"{repository}@{old} is deleted");
                     deletedV2.Add(old);
                 }
                 previous = push.Manifest;
@@ -167,24 +167,31 @@ public class GcConcurrencyTests
                 await Task.Delay(Random.Shared.Next(MaxGcPauseMs + 1));
             }
         });
-        await Task.WhenAll(pushers.Append(gcLoop));
-        freed += await collectOnce();
-
-        TestContext.Out.WriteLine($"{runs} gc runs during the pushes, {refusals.Count} failed push attempts retried, {freed} bytes freed");
-        foreach (var refusal in refusals) TestContext.Out.WriteLine(refusal);
+        try
+        {
+            await Task.WhenAll(pushers.Append(gcLoop));
+            freed += await collectOnce();
+        }
+        finally
+        {
+            // Printed whichever way the pushes ended, so that a failed run shows the attempts that led to it.
+            TestContext.Out.WriteLine($"{runs} gc runs during the pushes, {refusals.Count} failed push attempts retried, {freed} bytes freed");
+            foreach (var refusal in refusals) TestContext.Out.WriteLine(refusal);
+        }
         runs.Should().BeGreaterThan(1);
         freed.Should().BeGreaterThan(0, "tags were deleted, so the runs had garbage to take");
 
         foreach (var reader in readers)
         foreach (var push in v1Pushed.Where(p => !deletedV1.Contains((p.Repository, p.Tag))))
         {
-            (await reader.GetAsync($"/v1/repositories/{push.Repository}/tags/{push.Tag}").ReadAsync()).Body.Should().Be($"\"{push.Chain[^1].Id}\"");
-            (await reader.GetAsync($"/v1/images/{push.Chain[^1].Id}/ancestry").ReadAsync()).Body
-                .Should().Be($"[\"{push.Chain[1].Id}\", \"{push.Chain[0].Id}\", \"{baseId}\"]");
+            var pushed = $"{push.Repository}:{push.Tag}";
+            (await reader.GetAsync($"/v1/repositories/{push.Repository}/tags/{push.Tag}").ReadAsync()).Should().Be((200, $"\"{push.Chain[^1].Id}\""), pushed);
+            (await reader.GetAsync($"/v1/images/{push.Chain[^1].Id}/ancestry").ReadAsync())
+                .Should().Be((200, $"[\"{push.Chain[1].Id}\", \"{push.Chain[0].Id}\", \"{baseId}\"]"), pushed);
             foreach (var (id, json, layer) in push.Chain.Append((baseId, baseJson, baseLayer)))
             {
-                (await reader.GetAsync($"/v1/images/{id}/json").ReadAsync()).Should().Be((200, json));
-                (await reader.GetByteArrayAsync($"/v1/images/{id}/layer")).Should().Equal(layer);
+                (await reader.GetAsync($"/v1/images/{id}/json").ReadAsync()).Should().Be((200, json), $"{pushed} image {id}");
+                (await ReadBytesAsync(reader, $"/v1/images/{id}/layer")).Should().Equal(layer, $"{pushed} image {id}");
             }
         }
         foreach (var reader in readers)
@@ -194,14 +201,22 @@ public class GcConcurrencyTests
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ManifestDocument.OciManifest));
             var response = await reader.SendAsync(request);
             ((int)response.StatusCode).Should().Be(200, $"{push.Repository}:{push.Tag}");
-            (await response.Content.ReadAsByteArrayAsync()).Should().Equal(push.ManifestBytes);
+            (await response.Content.ReadAsByteArrayAsync()).Should().Equal(push.ManifestBytes, $"{push.Repository}:{push.Tag}");
             foreach (var (digest, content) in push.Blobs)
             {
-                (await reader.GetByteArrayAsync($"/v2/{push.Repository}/blobs/{digest}")).Should().Equal(content);
+                (await ReadBytesAsync(reader, $"/v2/{push.Repository}/blobs/{digest}")).Should().Equal(content, $"{push.Repository}:{push.Tag} blob {digest}");
             }
         }
         v1Pushed.Should().HaveCount(Clients / 2 * PushesPerClient);
         v2Pushed.Should().HaveCount(Clients / 2 * PushesPerClient);
+    }
+
+    /// <summary>The body of a GET that must answer 200; the status and path in the failure otherwise.</summary>
+    private static async Task<byte[]> ReadBytesAsync(HttpClient reader, string path)
+    {
+        using var response = await reader.GetAsync(path);
+        ((int)response.StatusCode).Should().Be(200, path);
+        return await response.Content.ReadAsByteArrayAsync();
     }
 
     /// <summary>docker 1.x: skip images the registry already has (GET json 200), push the rest, then tag. Null when it succeeded, else the refusal.</summary>
