@@ -1,3 +1,4 @@
+using Registry.Core.Maintenance;
 using Registry.Core.Storage;
 
 namespace Registry.Core.Configuration;
@@ -37,8 +38,8 @@ public sealed record GcSettings
     /// </summary>
     public int RemoteBatchSize { get; init; } = 256;
 
-    /// <summary><see cref="RemoteBatchSize"/> for a store whose reads are round trips (one that streams listings, <see cref="IChildSubtreesReading"/>), else <see cref="BatchSize"/>.</summary>
-    public int BatchSizeFor(IStorageDriver storage) => storage.Find<IChildSubtreesReading>() is null ? BatchSize : RemoteBatchSize;
+    /// <summary><see cref="RemoteBatchSize"/> for a store whose reads are round trips (<see cref="GcRun.ReadsAreRoundTripsOn"/>), else <see cref="BatchSize"/>.</summary>
+    public int BatchSizeFor(IStorageDriver storage) => GcRun.ReadsAreRoundTripsOn(storage) ? RemoteBatchSize : BatchSize;
 
     internal static GcSettings Read(SettingsReader read)
     {

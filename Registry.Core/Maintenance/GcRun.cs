@@ -94,7 +94,10 @@ public sealed class GcRun(
     /// Whether each read is a round trip that costs this process little CPU (a store that streams whole subtrees from a
     /// listing, <see cref="IChildSubtreesReading"/>: S3), so that fewer, larger reads and more of them at once pay.
     /// </summary>
-    public bool ReadsAreRoundTrips { get; } = storage.Find<IChildSubtreesReading>() is not null;
+    public bool ReadsAreRoundTrips { get; } = ReadsAreRoundTripsOn(storage);
+
+    /// <summary><see cref="ReadsAreRoundTrips"/> for a store, before a run exists (its batch size depends on it).</summary>
+    public static bool ReadsAreRoundTripsOn(IStorageDriver storage) => storage.Find<IChildSubtreesReading>() is not null;
 
     /// <summary>
     /// Reads in flight at once in the scans and the sweep's re-reads: <see cref="ReadAhead.Window"/> on local storage,
