@@ -389,11 +389,10 @@ public sealed partial class V2Collector(ProxySettings? proxy = null) : IGcCollec
             var unread = digests.Distinct().Where(d => !_expanded.Contains(d) && !_manifests.ContainsKey(d));
             await foreach (var (digest, doc) in ReadAhead.InOrderAsync(unread, async d => (d, await LoadManifestAsync(d, ct)), ct, run.ReadsInFlight))
             {
-                marked.Add(digest);
-                if (!_expanded.Contains(digest)) await MarkLoadedAsync(digest, doc, marked, ct);
+                await MarkLoadedAsync(digest, doc, marked, ct);
                 run.Report(phase, ++done);
             }
-            // Those already read (kept for the untagged revisions' loop) or expanded.
+            // Marks every digest; expands those already read (kept for the untagged revisions' loop).
             foreach (var digest in digests) await MarkManifestAsync(digest, marked, ct);
         }
 
