@@ -154,7 +154,7 @@ public sealed partial class V2Collector
             var result = new List<(Digest, string)>();
             foreach (var algDir in tree.Children(root))
             foreach (var hexDir in tree.Children(algDir.Path))
-                if (Digest.TryParse($"{DistributionPaths.FileName(algDir.Path)}:{DistributionPaths.FileName(hexDir.Path)}", out var digest))
+                if (DirectoryDigest(hexDir.Path) is { } digest)
                     result.Add((digest, hexDir.Path));
             return result;
         }
