@@ -56,6 +56,7 @@ public static class CoreServices
         // In-process coordination; the index registers its cluster backend over these when it has one (PostgreSQL).
         services.AddSingleton<IKeyedLock, KeyedLock>();
         services.AddSingleton<IGcCoordinator, GcCoordinator>();
+        services.AddSingleton<LookupKeepAlive>();
         return services;
     }
 

@@ -90,6 +90,31 @@ public sealed class GcS3Tests
         (await collector.RunAsync()).TotalItems.Should().Be(0);
     }
 
+    /// <summary>docs/garbage-collection.md, 'Guarantees' G8 on S3: the lookup renews the link object (a PutObject), and the collection keeps it.</summary>
+    [Test]
+    public async Task A_layer_that_HEAD_found_survives_a_collection_that_starts_before_its_manifest_arrives()
+    {
+        var prefix = "gc-" + Guid.NewGuid().ToString("N")[..8];
+        await using var registry = TestRegistry.Start(_rgw.RegistryEnvironment("s3", _bucket, "/" + prefix, ("REGISTRY_GC_GRACE_SECONDS", "4")));
+        var client = registry.Client;
+        var found = await V2Blobs.PushAsync(client, "lib/app", V1Client.RandomBytes(3000));
+        var missed = await V2Blobs.PushAsync(client, "lib/app", V1Client.RandomBytes(2000));
+        // Older than the 4-second grace period by over a second (S3 times objects to the second).
+        await Task.Delay(TimeSpan.FromMilliseconds(5200));
+
+        using (var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/lib/app/blobs/{found}")))
+        {
+            ((int)head.StatusCode).Should().Be(200);
+            head.Header("Docker-Content-Digest").Should().Be(found);
+        }
+        var report = await registry.Services.GetRequiredService<GarbageCollector>().RunAsync();
+
+        report.Ids(GcItemKind.Blob).Should().Equal(missed);
+        report.Ids(GcItemKind.LayerLink).Should().Equal(missed);
+        await PutManifestAsync(client, "lib/app", await V2Blobs.PushAsync(client, "lib/app", Encoding.UTF8.GetBytes("{\"app\":1}")), found);
+        ((int)(await client.GetAsync($"/v2/lib/app/blobs/{found}")).StatusCode).Should().Be(200);
+    }
+
     [Test]
     public async Task Garbage_images_of_several_depths_go_and_the_kept_images_between_them_stay()
     {

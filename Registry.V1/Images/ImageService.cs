@@ -16,7 +16,7 @@ namespace Registry.V1.Images;
 /// (<see cref="GcCoordinator"/>) and touches the images it relies on, so an online collection never deletes an
 /// image between the check and the write; the shared side is taken after the image lock and never over the layer stream.
 /// </summary>
-public sealed class ImageService(IStorageDriver storage, IKeyedLock locks, IGcCoordinator gc)
+public sealed class ImageService(IStorageDriver storage, IKeyedLock locks, IGcCoordinator gc, LookupKeepAlive keepAlive)
 {
     private static readonly byte[] TrueContent = "true"u8.ToArray();
 
@@ -28,12 +28,28 @@ public sealed class ImageService(IStorageDriver storage, IKeyedLock locks, IGcCo
         // docker asks this before deciding not to push an image; a running collection keeps what it was told exists.
         gc.TouchImage(id.Value);
         var json = await storage.GetContentAsync(StoragePaths.ImageJson(id), ct);
-        if (json is null) return null;
+        if (json is null || !await KeepLookedUpAsync(id, ct)) return null;
         // A mirror's image whose layer is not fetched yet still reports the upstream's size, as the upstream does.
         var size = await storage.SizeAsync(StoragePaths.ImageLayer(id), ct) ?? MirrorSize(await storage.GetContentAsync(StoragePaths.ImageMirrorSize(id), ct));
         var checksums = ChecksumFile.Parse(await storage.GetContentAsync(StoragePaths.ImageChecksum(id), ct));
         return new ImageJson(json, size, checksums);
     }
+
+    /// <summary>
+    /// The image's json is made young again when it is old (docs/garbage-collection.md, 'Guarantees' G8;
+    /// <see cref="LookupKeepAlive"/>): rewritten with the bytes it holds, under the image's lock and the collector's shared
+    /// side, so a collection starting before the tag that names the image arrives keeps it. False when the json is gone by now.
+    /// </summary>
+    private Task<bool> KeepLookedUpAsync(ImageId id, CancellationToken ct) =>
+        keepAlive.KeepAsync(StoragePaths.ImageJson(id), async c =>
+        {
+            await using var held = await locks.AcquireAsync(id.Value, c);
+            await using var gcWrite = await gc.EnterWriteAsync(c);
+            gc.TouchImage(id.Value);
+            if (await storage.GetContentAsync(StoragePaths.ImageJson(id), c) is not { } json) return false;
+            await storage.PutContentAsync(StoragePaths.ImageJson(id), json, CancellationToken.None);
+            return true;
+        }, ct);
 
     private static long? MirrorSize(byte[]? content) =>
         content is not null && long.TryParse(Encoding.ASCII.GetString(content), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size)

@@ -22,6 +22,7 @@ public sealed class BlobHandler(BlobStore blobs, RegistrySettings settings, Mirr
     {
         if (!Digest.TryParse(reference, out var digest)) return V2Results.Error(V2ErrorCode.DigestInvalid, reference);
         var blob = await blobs.StatAsync(name, digest, ct);
+        if (blob is not null && HttpMethods.IsHead(context.Request.Method) && !await blobs.KeepLookedUpAsync(name, blob, ct)) blob = null;
         var mirrored = mirrors.Resolve(name);
         if (blob is not null)
         {

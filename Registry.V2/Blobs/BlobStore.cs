@@ -25,7 +25,7 @@ public sealed record BlobInfo(Digest Digest, Digest Target, long Size)
 /// <see cref="LocalBlobCache"/> (filled in the background after that pull), after the same lookup (link, then the stored
 /// data's size) that every read makes.
 /// </summary>
-public sealed class BlobStore(IStorageDriver storage, IGcCoordinator gc, LocalBlobCache cache)
+public sealed class BlobStore(IStorageDriver storage, IGcCoordinator gc, LocalBlobCache cache, LookupKeepAlive keepAlive)
 {
     /// <summary>The blob when <paramref name="name"/> links it and the linked data exists (docs/storage-layout.md, 'V2 reading rules'); otherwise null.</summary>
     public async Task<BlobInfo?> StatAsync(string name, Digest digest, CancellationToken ct)
@@ -40,6 +40,24 @@ public sealed class BlobStore(IStorageDriver storage, IGcCoordinator gc, LocalBl
         }
         gc.TouchDigests([digest, target]);
         return new BlobInfo(digest, target, size.Value);
+    }
+
+    /// <summary>
+    /// A client's existence check (HEAD) found <paramref name="blob"/>: the layer link it found is made young again when it
+    /// is old (docs/garbage-collection.md, 'Guarantees' G8; <see cref="LookupKeepAlive"/>), so that a collection starting
+    /// before the manifest that names it arrives keeps the link and its data. False when the blob is gone by now.
+    /// </summary>
+    public Task<bool> KeepLookedUpAsync(string name, BlobInfo blob, CancellationToken ct)
+    {
+        var link = DistributionPaths.LayerLink(name, blob.Digest);
+        return keepAlive.KeepAsync(link, async c =>
+        {
+            await using var gcWrite = await gc.EnterWriteAsync(c);
+            // Re-checked under the shared side: a sweep between the lookup and here took the link first, then the data (G4).
+            if (await DistributionLinks.ReadAsync(storage, link, c) != blob.Target || !await storage.ExistsAsync(blob.DataPath, c)) return false;
+            await LinkAsync(name, blob.Digest, blob.Target, c);
+            return true;
+        }, ct);
     }
 
     /// <summary>The blob's bytes from <paramref name="offset"/>, or null when the data vanished since <see cref="StatAsync"/>.</summary>
