@@ -9,6 +9,7 @@ using NUnit.Framework;
 using Registry.Core.Distribution;
 using Registry.Tests.Maintenance;
 using Registry.Tests.Support;
+using Registry.Tests.V2;
 using Registry.V1.Hosting;
 
 namespace Registry.Tests.Cluster;
@@ -43,6 +44,35 @@ public sealed class ClusterCoordinationTests
         }, maxPause: TimeSpan.FromMilliseconds(300));
 
         (a.Output + b.Output).Should().NotContain("Unhandled error");
+    }
+
+    /// <summary>docs/garbage-collection.md, 'Guarantees' G8 across instances: the renewal takes the cluster's shared side.</summary>
+    [Test]
+    public async Task A_layer_that_HEAD_found_on_one_instance_survives_a_collection_on_the_other_before_the_manifest_arrives()
+    {
+        await using var cluster = await StartTwoAsync(new() { ["REGISTRY_GC_GRACE_SECONDS"] = "600" });
+        var (a, b) = (cluster[0], cluster[1]);
+        var found = await V2Blobs.PushAsync(a.Client, "lib/app", RandomNumberGenerator.GetBytes(3000));
+        var missed = await V2Blobs.PushAsync(a.Client, "lib/app", RandomNumberGenerator.GetBytes(2000));
+        foreach (var digest in new[] { found, missed }.Select(d => Digest.ParseOrNull(d)!))
+        {
+            GcTestKit.Backdate(cluster.StorageFolder!, DistributionPaths.LayerLink("lib/app", digest), TimeSpan.FromHours(2));
+            GcTestKit.Backdate(cluster.StorageFolder!, DistributionPaths.BlobDir(digest), TimeSpan.FromHours(2));
+        }
+
+        using (var head = await b.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/lib/app/blobs/{found}")))
+            ((int)head.StatusCode).Should().Be(200);
+        using var gc = await a.Client.PostAsync("/v1/_gc?dry_run=false&delete_untagged=false", null);
+        var body = await gc.Content.ReadAsStringAsync();
+        ((int)gc.StatusCode).Should().Be(200, body);
+
+        using (var report = JsonDocument.Parse(body))
+            report.RootElement.GetProperty("items").EnumerateArray().Select(i => (i.GetProperty("kind").GetString(), i.GetProperty("id").GetString()))
+                .Should().BeEquivalentTo(new[] { ("blob", missed), ("layer_link", missed) });
+        var config = await V2Blobs.PushAsync(a.Client, "lib/app", Encoding.UTF8.GetBytes("{\"app\":1}"));
+        var manifest = Encoding.UTF8.GetBytes(V2Seeder.ManifestJson(ManifestDocument.OciManifest, Digest.ParseOrNull(config), [Digest.ParseOrNull(found)!], null));
+        using var put = await a.Client.PutManifestAsync("lib/app", "latest", manifest, "application/vnd.oci.image.manifest.v1+json");
+        ((int)put.StatusCode).Should().Be(201, await put.Content.ReadAsStringAsync());
     }
 
     [Test]

@@ -87,7 +87,7 @@ public class GcLookupTests
         report.Ids(GcItemKind.Blob).Should().Equal(missed);
         report.Ids(GcItemKind.LayerLink).Should().Equal(missed);
         var config = await V2Blobs.PushAsync(_registry.Client, "lib/app", Encoding.UTF8.GetBytes("{\"app\":1}"));
-        using (var put = await _registry.Client.PutManifestAsync("lib/app", "latest", ManifestBody(config, found), "application/vnd.oci.image.manifest.v1+json"))
+        using (var put = await _registry.Client.PutManifestAsync("lib/app", "latest", Encoding.UTF8.GetBytes(V2Seeder.ManifestJson(ManifestDocument.OciManifest, Digest.ParseOrNull(config), [Digest.ParseOrNull(found)!], null)), "application/vnd.oci.image.manifest.v1+json"))
             ((int)put.StatusCode).Should().Be(201, await put.Content.ReadAsStringAsync());
         using var get = await _registry.Client.GetAsync($"/v2/lib/app/blobs/{found}");
         ((int)get.StatusCode).Should().Be(200);
@@ -170,7 +170,4 @@ public class GcLookupTests
         (await layer.Content.ReadAsByteArrayAsync()).Should().Equal(childLayer);
         (await _registry.Client.GetAsync($"/v1/images/{missedId}/json").ReadAsync()).Status.Should().Be(404);
     }
-
-    private static byte[] ManifestBody(string config, params string[] layers) => Encoding.UTF8.GetBytes(
-        $"{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"{config}\",\"size\":9}},\"layers\":[{string.Join(",", layers.Select(d => $"{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"{d}\",\"size\":3000}}"))}]}}");
 }
