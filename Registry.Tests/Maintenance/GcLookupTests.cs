@@ -11,8 +11,8 @@ using Registry.V1.Maintenance;
 namespace Registry.Tests.Maintenance;
 
 /// <summary>
-/// docs/garbage-collection.md, 'Guarantees' G8: a push is told by a lookup that a layer (v2 HEAD) or an image (V1 GET
-/// json) exists, skips it, and names it later; a collection that starts in between, before the reference arrives, keeps
+/// docs/garbage-collection.md, 'Guarantees' G8: a push is told by a lookup that a layer or a manifest (v2 HEAD) or an
+/// image (V1 GET json) exists, skips it, and names it later; a collection that starts in between, before the reference arrives, keeps
 /// it, even on a restarted server (the record is the file's time in storage). The grace period is 10 minutes, so a lookup
 /// renews a file older than 2.5 minutes; files are aged by setting their times back.
 /// </summary>
@@ -94,6 +94,43 @@ public class GcLookupTests
         (await get.Content.ReadAsByteArrayAsync()).Should().Equal(foundBytes);
         using var gone = await HeadAsync("lib/app", missed);
         ((int)gone.StatusCode).Should().Be(404);
+    }
+
+    [Test]
+    public async Task An_untagged_manifest_that_HEAD_by_digest_found_survives_a_delete_untagged_collection_before_the_index_naming_it_arrives()
+    {
+        var client = _registry.Client;
+        async Task<Digest> PushUntaggedAsync(string seed)
+        {
+            var config = await V2Blobs.PushAsync(client, "lib/app", Encoding.UTF8.GetBytes($"{{\"platform\":\"{seed}\"}}"));
+            var layer = await V2Blobs.PushAsync(client, "lib/app", V1Client.RandomBytes(1000));
+            var body = Encoding.UTF8.GetBytes(V2Seeder.ManifestJson(ManifestDocument.OciManifest, Digest.ParseOrNull(config), [Digest.ParseOrNull(layer)!], null));
+            var digest = Digest.Compute("sha256", body);
+            using var put = await client.PutManifestAsync("lib/app", digest.ToString(), body, ManifestDocument.OciManifest);
+            ((int)put.StatusCode).Should().Be(201, await put.Content.ReadAsStringAsync());
+            return digest;
+        }
+        var (found, missed) = (await PushUntaggedAsync("amd64"), await PushUntaggedAsync("arm64"));
+        // An index pushed long ago and deleted since left both platform manifests untagged.
+        Age(DistributionPaths.RepositoryDir("lib/app"), DistributionPaths.BlobsDir);
+
+        // containerd asks for each manifest of the index it is about to push.
+        using (var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/lib/app/manifests/{found}")))
+        {
+            ((int)head.StatusCode).Should().Be(200);
+            head.Header("Docker-Content-Digest").Should().Be(found.ToString());
+        }
+        TimeOf(DistributionPaths.RevisionLink("lib/app", found)).Should().BeCloseTo(DateTime.UtcNow, TimeSpan.FromMinutes(1));
+
+        await RestartAsync();
+        var report = await _registry.Services.GetRequiredService<GarbageCollector>().RunAsync(deleteUntagged: true);
+
+        report.Ids(GcItemKind.Manifest).Should().Equal(missed.ToString());
+        var index = Encoding.UTF8.GetBytes(V2Seeder.ManifestJson(ManifestDocument.OciIndex, null, [found], null));
+        using (var put = await _registry.Client.PutManifestAsync("lib/app", "latest", index, ManifestDocument.OciIndex))
+            ((int)put.StatusCode).Should().Be(201, await put.Content.ReadAsStringAsync());
+        using var get = await _registry.Client.GetAsync($"/v2/lib/app/manifests/{found}");
+        ((int)get.StatusCode).Should().Be(200);
     }
 
     [Test]

@@ -49,6 +49,8 @@ public sealed class ManifestHandler(
         else
         {
             manifest = digest is not null ? await store.GetByDigestAsync(name, digest, ct) : await store.GetByTagAsync(name, reference, ct);
+            if (manifest is not null && digest is not null && HttpMethods.IsHead(context.Request.Method) && !await store.KeepLookedUpAsync(name, digest, ct))
+                manifest = null;
         }
         if (manifest is null)
             return V2Results.Error(V2ErrorCode.ManifestUnknown, digest is not null ? $"unknown manifest={digest}" : $"unknown tag={reference}");

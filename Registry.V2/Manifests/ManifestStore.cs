@@ -48,7 +48,8 @@ public sealed record PutManifestResult(Digest? Digest, IReadOnlyList<ManifestPro
 /// references and writes data and links under the garbage collector's shared side (<see cref="GcCoordinator"/>,
 /// docs/garbage-collection.md, 'Guarantees' G3), touching the manifest and everything it references.
 /// </summary>
-public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, RepositoryCatalog catalog, IGcCoordinator gc, ManifestReadCache reads)
+public sealed class ManifestStore(
+    IStorageDriver storage, IKeyedLock locks, RepositoryCatalog catalog, IGcCoordinator gc, ManifestReadCache reads, LookupKeepAlive keepAlive)
 {
     /// <summary>Largest manifest body a PUT accepts (Docker Registry HTTP API V2, 'Pushing an Image Manifest').</summary>
     public const int MaxManifestBytes = 4 * 1024 * 1024;
@@ -79,6 +80,30 @@ public sealed class ManifestStore(IStorageDriver storage, IKeyedLock locks, Repo
         return await reads.ReadManifestAsync(DistributionPaths.BlobData(target), ct) is var (document, content)
             ? new StoredManifest(digest, document.MediaType, content)
             : null;
+    }
+
+    /// <summary>
+    /// A client's existence check (HEAD by digest) found revision <paramref name="digest"/>: its link is made young again
+    /// when it is old (docs/garbage-collection.md, 'Guarantees' G8; <see cref="LookupKeepAlive"/>). containerd and buildx
+    /// HEAD each manifest of an index they push and skip those the registry has, so a collection with delete-untagged
+    /// that starts before the index arrives keeps the untagged revision. False when the revision is gone by now.
+    /// </summary>
+    public Task<bool> KeepLookedUpAsync(string name, Digest digest, CancellationToken ct)
+    {
+        var link = DistributionPaths.RevisionLink(name, digest);
+        return keepAlive.KeepAsync(link, async c =>
+        {
+            await using (await locks.AcquireAsync(LockKey(name), c))
+            await using (await gc.EnterWriteAsync(c))
+            {
+                // Read past the cache, under the shared side: a sweep took the link before the data (G4).
+                if (await DistributionLinks.ReadAsync(storage, link, c) is not { } target || !await storage.ExistsAsync(DistributionPaths.BlobData(target), c))
+                    return false;
+                gc.TouchDigest(digest);
+                await WriteLinkAsync(link, target, c);
+                return true;
+            }
+        }, ct);
     }
 
     /// <summary>
