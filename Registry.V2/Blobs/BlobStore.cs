@@ -54,7 +54,7 @@ public sealed class BlobStore(IStorageDriver storage, IGcCoordinator gc, LocalBl
         {
             await using var gcWrite = await gc.EnterWriteAsync(c);
             // Re-checked under the shared side: a sweep between the lookup and here took the link first, then the data (G4).
-            if (await DistributionLinks.ReadAsync(storage, link, c) != blob.Target || !await storage.ExistsAsync(blob.DataPath, c)) return false;
+            if (await DistributionLinks.ResolveAsync(storage, link, c) != blob.Target) return false;
             await LinkAsync(name, blob.Digest, blob.Target, c);
             return true;
         }, ct);

@@ -97,8 +97,7 @@ public sealed class ManifestStore(
             await using (await gc.EnterWriteAsync(c))
             {
                 // Read past the cache, under the shared side: a sweep took the link before the data (G4).
-                if (await DistributionLinks.ReadAsync(storage, link, c) is not { } target || !await storage.ExistsAsync(DistributionPaths.BlobData(target), c))
-                    return false;
+                if (await DistributionLinks.ResolveAsync(storage, link, c) is not { } target) return false;
                 gc.TouchDigest(digest);
                 await WriteLinkAsync(link, target, c);
                 return true;
